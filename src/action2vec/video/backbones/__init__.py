@@ -1,0 +1,120 @@
+"""Registry of clip backbones: ``create_backbone(name, ...)`` and ``list_backbones()``.
+
+A backbone module registers a factory with ``@register_backbone("name")``; the factory has the
+signature ``factory(weights: Path | None, random_weights: bool, layer: str | None) -> Backbone``.
+Backbones that need weights (``needs_weights = True``) refuse to start without ``weights`` unless
+``random_weights`` is asked for explicitly, and then log a warning (the store records it too).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from action2vec.errors import ConfigError
+from action2vec.video.backbones.base import Backbone
+
+__all__ = ["Backbone", "register_backbone", "create_backbone", "list_backbones", "backbone_class"]
+
+log = logging.getLogger(__name__)
+
+Factory = Callable[[Path | None, bool, str | None], Backbone]
+
+_FACTORIES: dict[str, Factory] = {}
+_CLASSES: dict[str, type[Backbone] | None] = {}
+
+
+def register_backbone(name: str, cls: type[Backbone] | None = None) -> Callable[[Factory], Factory]:
+    """Decorator registering ``factory`` under ``name``.
+
+    ``cls`` (optional) is the Backbone class the factory returns; it lets ``create_backbone`` check
+    ``needs_weights`` before building. When it is omitted and the factory is itself a Backbone
+    subclass, that class is used.
+    """
+
+    def decorator(factory: Factory) -> Factory:
+        if name in _FACTORIES:
+            raise ValueError(f"backbone {name!r} is registered twice")
+        _FACTORIES[name] = factory
+        if cls is not None:
+            _CLASSES[name] = cls
+        elif isinstance(factory, type) and issubclass(factory, Backbone):
+            _CLASSES[name] = factory
+        else:
+            _CLASSES[name] = getattr(factory, "backbone_class", None)
+        return factory
+
+    return decorator
+
+
+def list_backbones() -> list[str]:
+    """Names of the registered backbones, sorted."""
+    return sorted(_FACTORIES)
+
+
+def backbone_class(name: str) -> type[Backbone] | None:
+    """The Backbone class registered for ``name`` (None when the factory did not say)."""
+    if name not in _FACTORIES:
+        raise ConfigError(f"backbone: unknown name {name!r}; choose one of {list_backbones()}")
+    return _CLASSES.get(name)
+
+
+def needs_weights(name: str) -> bool:
+    """Whether backbone ``name`` needs ``weights`` or ``random_weights`` (True when unknown)."""
+    cls = backbone_class(name)
+    return True if cls is None else bool(getattr(cls, "needs_weights", True))
+
+
+def create_backbone(
+    name: str,
+    weights: Path | str | None = None,
+    random_weights: bool = False,
+    layer: str | None = None,
+) -> Backbone:
+    """Build backbone ``name`` in eval mode.
+
+    ``weights`` is a local file or folder; ``random_weights=True`` is the explicit opt-in to an
+    untrained model (logged as a warning and recorded in the store metadata). Weight-free backbones
+    (``needs_weights = False``) accept neither being given.
+    """
+    cls = backbone_class(name)
+    weights = Path(weights) if weights is not None else None
+    if weights is not None and random_weights:
+        raise ConfigError("backbone: give either --weights or --random-weights, not both")
+    wants_weights = needs_weights(name)
+    if cls is not None and wants_weights and weights is None and not random_weights:
+        raise ConfigError(
+            f"backbone '{name}' needs pretrained weights: pass --weights PATH, or --random-weights "
+            "to run it untrained (features are then meaningless for zero-shot work)"
+        )
+    if weights is not None and not weights.exists():
+        raise ConfigError(f"backbone '{name}': weights file {weights} does not exist")
+    if wants_weights and random_weights:
+        log.warning("backbone '%s' runs with RANDOM weights; the store metadata records random_weights=true", name)
+    model = _FACTORIES[name](weights, random_weights, layer)
+    if cls is None and weights is None and not random_weights and getattr(model, "needs_weights", True):
+        raise ConfigError(
+            f"backbone '{name}' needs pretrained weights: pass --weights PATH, or --random-weights "
+            "to run it untrained"
+        )
+    if cls is not None and not isinstance(model, cls):
+        raise TypeError(f"backbone factory {name!r} returned {type(model).__name__}, not {cls.__name__}")
+    return model.eval()
+
+
+def _load_builtin() -> None:
+    """Import the backbone modules so that they register themselves (optional ones may be absent)."""
+    import importlib
+
+    importlib.import_module("action2vec.video.backbones.c3d")
+    for optional in ("torchvision_models", "motion"):
+        module = f"action2vec.video.backbones.{optional}"
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_load_builtin()

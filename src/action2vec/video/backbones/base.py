@@ -1,0 +1,48 @@
+"""The interface every clip backbone implements.
+
+A backbone carries its own preprocessing (resize, crop, normalisation), so a store records everything
+needed to reproduce its features: ``meta()`` goes into the store metadata.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+__all__ = ["Backbone"]
+
+
+class Backbone(torch.nn.Module):
+    """A clip model: ``preprocess`` uint8 frames, then ``forward`` to one feature vector per clip.
+
+    Subclasses set ``name``, ``layer``, ``dim``, ``clip_len`` and ``pretrained``; weight-free
+    backbones set the class attribute ``needs_weights = False``.
+    """
+
+    name: str = ""
+    layer: str = ""
+    dim: int = 0
+    clip_len: int = 16
+    pretrained: bool = False
+    needs_weights: ClassVar[bool] = True
+
+    def preprocess(self, clips: np.ndarray) -> torch.Tensor:
+        """uint8 RGB clips (N, L, H, W, 3) -> model input tensor on the CPU."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Model input (output of ``preprocess``) -> clip features (N, dim)."""
+        raise NotImplementedError
+
+    def meta(self) -> dict[str, Any]:
+        """What the store records about this backbone."""
+        return {
+            "backbone": self.name,
+            "layer": self.layer,
+            "dim": int(self.dim),
+            "clip_len": int(self.clip_len),
+            "pretrained": bool(self.pretrained),
+            "random_weights": not self.pretrained and type(self).needs_weights,
+        }

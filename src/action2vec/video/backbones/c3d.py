@@ -1,0 +1,159 @@
+"""C3D (Tran et al. 2015), the paper's backbone, able to load the Sports-1M weights users have.
+
+The layer names follow the widely used PyTorch port, so its state dict (``c3d.pickle``: ``conv1.weight``
+... ``fc8.bias``) and a safetensors copy load as they are. Pickles are read with
+``torch.load(weights_only=True)``: plain tensors only, never arbitrary objects.
+
+Preprocessing is the one the Caffe model was trained with: frames resized to 128x171, centre crop
+112x112, BGR channel order, the Sports-1M per-channel mean subtracted, values in 0..255.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from action2vec.errors import DataError
+from action2vec.video.backbones import register_backbone
+from action2vec.video.backbones.base import Backbone
+
+__all__ = ["C3D", "load_state_dict_file", "C3D_SHAPES"]
+
+log = logging.getLogger(__name__)
+
+# Per-channel Sports-1M training mean in BGR order (the mean cube of the original C3D release, averaged).
+SPORTS1M_MEAN_BGR = (90.25, 97.66, 101.41)
+
+_CONVS = [
+    ("conv1", 3, 64),
+    ("conv2", 64, 128),
+    ("conv3a", 128, 256),
+    ("conv3b", 256, 256),
+    ("conv4a", 256, 512),
+    ("conv4b", 512, 512),
+    ("conv5a", 512, 512),
+    ("conv5b", 512, 512),
+]
+_FCS = [("fc6", 8192, 4096), ("fc7", 4096, 4096), ("fc8", 4096, 487)]
+
+# Expected shape of every tensor in the Sports-1M state dict.
+C3D_SHAPES: dict[str, tuple[int, ...]] = {}
+for _name, _cin, _cout in _CONVS:
+    C3D_SHAPES[f"{_name}.weight"] = (_cout, _cin, 3, 3, 3)
+    C3D_SHAPES[f"{_name}.bias"] = (_cout,)
+for _name, _cin, _cout in _FCS:
+    C3D_SHAPES[f"{_name}.weight"] = (_cout, _cin)
+    C3D_SHAPES[f"{_name}.bias"] = (_cout,)
+
+LAYERS = ("fc6", "fc7")
+
+
+def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
+    """Read a state dict from ``.safetensors`` or a torch pickle (tensors only, ``weights_only``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: weights file not found")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as exc:  # safetensors raises its own error types
+            raise DataError(f"{path}: not a readable safetensors file ({exc})") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # UnpicklingError for disallowed objects, RuntimeError for bad archives
+        raise DataError(f"{path}: not a plain tensor state dict ({type(exc).__name__}: {exc})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise DataError(f"{path}: expected a mapping of parameter names to tensors")
+    return state
+
+
+def _clean_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Strip the ``module.`` prefix that DataParallel checkpoints carry."""
+    return {k[7:] if k.startswith("module.") else k: v for k, v in state.items()}
+
+
+class C3D(Backbone):
+    """C3D with eight 3x3x3 convolutions and fc6/fc7; returns fc6 or fc7 after ReLU (4096-d)."""
+
+    name = "c3d"
+    clip_len = 16
+    crop = 112
+    resize = (128, 171)  # (H, W)
+
+    def __init__(self, layer: str = "fc7", pretrained: bool = False) -> None:
+        super().__init__()
+        if layer not in LAYERS:
+            from action2vec.errors import ConfigError
+
+            raise ConfigError(f"backbone.layer: C3D outputs one of {list(LAYERS)}, not {layer!r}")
+        self.layer = layer
+        self.dim = 4096
+        self.pretrained = pretrained
+        for name, cin, cout in _CONVS:
+            setattr(self, name, nn.Conv3d(cin, cout, kernel_size=3, padding=1))
+        self.fc6 = nn.Linear(8192, 4096)
+        self.fc7 = nn.Linear(4096, 4096)
+        self.register_buffer("mean", torch.tensor(SPORTS1M_MEAN_BGR).view(1, 3, 1, 1, 1), persistent=False)
+
+    def load_weights(self, path: Path) -> None:
+        """Load the Sports-1M state dict (pickle or safetensors); fc8 is ignored; shapes are checked."""
+        state = _clean_keys(load_state_dict_file(path))
+        needed = [k for k in C3D_SHAPES if not k.startswith("fc8.") and not (self.layer == "fc6" and k.startswith("fc7."))]
+        missing = [k for k in needed if k not in state]
+        if missing:
+            raise DataError(f"{path}: not a C3D state dict, missing {', '.join(missing[:4])}")
+        for key in needed:
+            if tuple(state[key].shape) != C3D_SHAPES[key]:
+                raise DataError(
+                    f"{path}: {key} has shape {tuple(state[key].shape)}, C3D expects {C3D_SHAPES[key]}"
+                )
+        own = {k: v.to(torch.float32) for k, v in state.items() if k in self.state_dict()}
+        self.load_state_dict(own, strict=False)
+        self.pretrained = True
+
+    def preprocess(self, clips: np.ndarray) -> torch.Tensor:
+        """uint8 RGB (N, L, H, W, 3) -> float (N, 3, L, 112, 112), BGR, 0..255 (mean removed in forward)."""
+        x = torch.from_numpy(np.ascontiguousarray(clips))  # (N, L, H, W, 3)
+        n, length, h, w, _ = x.shape
+        x = x.flip(-1).permute(0, 1, 4, 2, 3).reshape(n * length, 3, h, w).float()  # BGR (N*L, 3, H, W)
+        if (h, w) != self.resize:
+            x = F.interpolate(x, size=self.resize, mode="bilinear", align_corners=False, antialias=True)
+        top = (self.resize[0] - self.crop) // 2
+        left = (self.resize[1] - self.crop) // 2
+        x = x[:, :, top : top + self.crop, left : left + self.crop]
+        return x.reshape(n, length, 3, self.crop, self.crop).permute(0, 2, 1, 3, 4).contiguous()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, 16, 112, 112) BGR 0..255 -> (N, 4096) fc6 or fc7 activations after ReLU."""
+        x = x - self.mean.to(x.dtype)
+        x = F.max_pool3d(F.relu(self.conv1(x)), (1, 2, 2))
+        x = F.max_pool3d(F.relu(self.conv2(x)), 2)
+        x = F.max_pool3d(F.relu(self.conv3b(F.relu(self.conv3a(x)))), 2)
+        x = F.max_pool3d(F.relu(self.conv4b(F.relu(self.conv4a(x)))), 2)
+        x = F.relu(self.conv5b(F.relu(self.conv5a(x))))
+        x = F.max_pool3d(x, 2, padding=(0, 1, 1))  # (N, 512, 1, 4, 4)
+        x = F.relu(self.fc6(x.flatten(1)))
+        if self.layer == "fc6":
+            return x
+        return F.relu(self.fc7(x))
+
+    def meta(self) -> dict[str, Any]:
+        return {**super().meta(), "preprocess": "resize 128x171, crop 112, BGR, minus Sports-1M mean"}
+
+
+@register_backbone("c3d", cls=C3D)
+def _c3d(weights: Path | None, random_weights: bool, layer: str | None) -> C3D:
+    model = C3D(layer=layer or "fc7")
+    if weights is not None:
+        model.load_weights(weights)
+    return model
