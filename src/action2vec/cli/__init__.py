@@ -1,0 +1,1 @@
+"""The command-line application: builds configs and calls library functions."""

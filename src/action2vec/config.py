@@ -1,0 +1,276 @@
+"""Typed configuration: dataclasses, strict YAML loading, dotted overrides, argparse options.
+
+Every concern (model, loss, training, ...) has its own dataclass. A field's help text lives in its
+metadata (``option(default, "help")``) so the CLI documents every option from one place.
+
+    cfg = load_config(RunConfig, "run.yaml", overrides=["train.lr=3e-4"])
+    save_config(cfg, run_dir / "config.yaml")
+
+Unknown keys and values of the wrong type raise :class:`ConfigError` naming the dotted key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from action2vec.errors import ConfigError
+
+T = TypeVar("T")
+
+__all__ = [
+    "option",
+    "from_dict",
+    "to_dict",
+    "load_config",
+    "save_config",
+    "apply_overrides",
+    "add_config_arguments",
+    "config_from_args",
+]
+
+
+def option(default: Any, help: str, **kwargs: Any) -> Any:
+    """A dataclass field with a default and a help text (shown by ``--help``)."""
+    if isinstance(default, (list, dict, set)):
+        factory = type(default)
+        value = default
+        return dataclasses.field(default_factory=lambda: factory(value), metadata={"help": help, **kwargs})
+    return dataclasses.field(default=default, metadata={"help": help, **kwargs})
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _is_dataclass_type(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Convert ``value`` to type ``tp`` (YAML or command-line string) or raise ConfigError."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"config key '{key}': cannot read {value!r} as {tp}")
+    if origin is typing.Literal:
+        for choice in args:
+            if value == choice or (isinstance(value, str) and str(choice) == value):
+                return choice
+        raise ConfigError(f"config key '{key}': {value!r} is not one of {list(args)}")
+    if origin in (list, tuple):
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v != ""]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key '{key}': expected a list, got {value!r}")
+        inner = args[0] if args else Any
+        out = [_coerce(v, inner, key) for v in value]
+        return tuple(out) if origin is tuple else out
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}': expected a mapping, got {value!r}")
+        return dict(value)
+    if _is_dataclass_type(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}': expected a mapping, got {value!r}")
+        return from_dict(tp, value, prefix=key)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on"):
+            return True
+        if isinstance(value, str) and value.lower() in ("false", "no", "0", "off"):
+            return False
+        raise ConfigError(f"config key '{key}': expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"config key '{key}': expected an integer, got {value!r}")
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"config key '{key}': expected an integer, got {value!r}") from None
+        if as_float != int(as_float):
+            raise ConfigError(f"config key '{key}': expected an integer, got {value!r}")
+        return int(as_float)
+    if tp is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"config key '{key}': expected a number, got {value!r}") from None
+    if tp is str:
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"config key '{key}': expected a string, got {value!r}")
+        return str(value)
+    if tp is Path:
+        return Path(value)
+    return value
+
+
+def from_dict(cls: type[T], data: dict[str, Any] | None, prefix: str = "") -> T:
+    """Build dataclass ``cls`` from a (nested) mapping; unknown keys raise ConfigError."""
+    data = dict(data or {})
+    hints = _hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    kwargs = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in names:
+            raise ConfigError(f"unknown config key '{dotted}' (valid keys here: {', '.join(names)})")
+        kwargs[key] = _coerce(value, hints[key], dotted)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"config '{prefix or cls.__name__}': {exc}") from None
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A plain, YAML/JSON-friendly dict of a (nested) config dataclass."""
+
+    def plain(v: Any) -> Any:
+        if dataclasses.is_dataclass(v):
+            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, Path):
+            return str(v)
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        return v
+
+    return plain(cfg)
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
+    """Apply ``a.b=value`` strings to a nested dict (values parsed as YAML scalars)."""
+    out = dict(data)
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"override '{item}' must look like key=value (e.g. train.lr=1e-3)")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            child = dict(child) if isinstance(child, dict) else {}
+            node[part] = child
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def load_config(
+    cls: type[T],
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    base: T | None = None,
+) -> T:
+    """Config from defaults (or ``base``), then a YAML file, then ``key=value`` overrides."""
+    data: dict[str, Any] = to_dict(base) if base is not None else {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping at the top level")
+        data = _merge(data, loaded)
+    data = apply_overrides(data, overrides)
+    return from_dict(cls, data)
+
+
+def save_config(cfg: Any, path: str | Path) -> Path:
+    """Write the final config as YAML (or JSON when the suffix is .json)."""
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = to_dict(cfg)
+    if path.suffix == ".json":
+        path.write_text(json.dumps(data, indent=2) + "\n")
+    else:
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return "{" + ",".join(str(a) for a in typing.get_args(tp)) + "}"
+    if origin in (typing.Union, types.UnionType):
+        return "|".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin in (list, tuple):
+        return "LIST"
+    return getattr(tp, "__name__", str(tp)).upper()
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str = "") -> None:
+    """Add one ``--section.key`` option per (nested) dataclass field, documented by its help.
+
+    Options default to ``argparse.SUPPRESS`` so only what the user typed overrides the YAML file.
+    """
+    hints = _hints(cls)
+    group = parser.add_argument_group(f"{prefix or cls.__name__} options") if prefix else parser
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        dotted = f"{prefix}.{f.name}" if prefix else f.name
+        if _is_dataclass_type(tp):
+            add_config_arguments(parser, tp, dotted)
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
+        )
+        help_text = f.metadata.get("help", "")
+        group.add_argument(
+            f"--{dotted}",
+            dest=f"cfg__{dotted}",
+            default=argparse.SUPPRESS,
+            metavar=_type_name(tp),
+            help=f"{help_text} (default: {default})",
+        )
+
+
+def config_from_args(cls: type[T], args: argparse.Namespace, path: str | Path | None = None) -> T:
+    """The config of ``cls`` from a YAML file plus the ``--section.key`` options typed."""
+    overrides = [
+        f"{name[len('cfg__'):]}={value}" for name, value in vars(args).items() if name.startswith("cfg__")
+    ]
+    overrides += list(getattr(args, "set", None) or [])
+    return load_config(cls, path, overrides)

@@ -1,0 +1,35 @@
+"""Feature stores: the HDF5 store written by extraction and read by training and evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from action2vec.store.hdf5 import FeatureStore, StoreWriter, merge_parts, parts_dir, write_store
+
+__all__ = ["FeatureStore", "StoreWriter", "merge_parts", "parts_dir", "write_store", "open_store"]
+
+
+def open_store(path: str | Path, annotations: str | Path | None = None):
+    """Open a feature store: an action2vec store, or an ActivityNet-style C3D HDF5 file.
+
+    ActivityNet files (one group per video with a ``c3d_features`` dataset) take their labels from
+    ``annotations`` (see :mod:`action2vec.store.activitynet`).
+    """
+    import h5py
+
+    from action2vec.errors import DataError
+    from action2vec.store.hdf5 import FORMAT
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"feature store not found: {path}")
+    try:
+        with h5py.File(path, "r") as f:
+            is_ours = f.attrs.get("format") == FORMAT
+    except OSError as exc:
+        raise DataError(f"{path} is not a readable HDF5 feature store: {exc}") from None
+    if is_ours:
+        return FeatureStore(path)
+    from action2vec.store.activitynet import ActivityNetStore
+
+    return ActivityNetStore(path, annotations)

@@ -1,0 +1,529 @@
+"""The HDF5 feature store: every video's (T, D) feature sequence, its true length and metadata.
+
+Layout (one file, see docs/architecture.md)::
+
+    /features          float32 (total_rows, D), rows of all videos concatenated (chunked)
+    /index/{key,offset,rows,length,label,source}
+    /failures/{key,reason,source}
+    /pca/{mean,components,explained_variance}      (optional)
+    attrs: format, version, meta (JSON)
+
+The main file is only ever replaced whole (write a temporary file, then rename), so a crash never
+leaves it half-written. Writers append finished videos to small part files beside it
+(``STORE.parts/<rank>-<seq>.h5``, each written under a temporary name and renamed when complete);
+``merge_parts`` folds them into the main file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import h5py
+import numpy as np
+
+from action2vec.errors import DataError
+
+log = logging.getLogger(__name__)
+
+FORMAT = "action2vec-store"
+VERSION = 1
+_STR = h5py.string_dtype(encoding="utf-8")
+_INDEX_FIELDS = ("key", "offset", "rows", "length", "label", "source")
+
+__all__ = ["FeatureStore", "StoreWriter", "merge_parts", "parts_dir", "StoreIndex"]
+
+
+def parts_dir(path: str | Path) -> Path:
+    """The folder of not-yet-merged part files that belongs to store ``path``."""
+    path = Path(path)
+    return path.with_name(path.name + ".parts")
+
+
+@dataclass
+class StoreIndex:
+    """Per-video index arrays of a store (all of length N)."""
+
+    keys: list[str]
+    offsets: np.ndarray  # (N,) int64
+    rows: np.ndarray  # (N,) int32
+    lengths: np.ndarray  # (N,) int32
+    labels: list[str]
+    sources: list[str]  # JSON strings
+
+    @classmethod
+    def empty(cls) -> "StoreIndex":
+        z = np.zeros(0, dtype=np.int64)
+        return cls([], z, z.astype(np.int32), z.astype(np.int32), [], [])
+
+
+def _read_str(ds: h5py.Dataset) -> list[str]:
+    return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in ds[()]] if ds.shape[0] else []
+
+
+def _read_index(f: h5py.File) -> StoreIndex:
+    if "index" not in f:
+        return StoreIndex.empty()
+    g = f["index"]
+    return StoreIndex(
+        keys=_read_str(g["key"]),
+        offsets=g["offset"][()].astype(np.int64),
+        rows=g["rows"][()].astype(np.int32),
+        lengths=g["length"][()].astype(np.int32),
+        labels=_read_str(g["label"]),
+        sources=_read_str(g["source"]),
+    )
+
+
+def _read_failures(f: h5py.File) -> tuple[list[str], list[str], list[str]]:
+    if "failures" not in f:
+        return [], [], []
+    g = f["failures"]
+    return _read_str(g["key"]), _read_str(g["reason"]), _read_str(g["source"])
+
+
+def _read_meta(f: h5py.File, path: Path) -> dict[str, Any]:
+    if f.attrs.get("format") != FORMAT:
+        raise DataError(f"{path} is not an action2vec feature store (no format={FORMAT!r} attribute)")
+    return json.loads(f.attrs.get("meta", "{}"))
+
+
+class FeatureStore:
+    """Read access to a feature store; the index is held in memory, features stream from disk.
+
+    Reading is safe in DataLoader worker processes: the HDF5 handle is opened lazily per process.
+    """
+
+    def __init__(self, path: str | Path, warn_parts: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DataError(f"feature store not found: {self.path}")
+        try:
+            with h5py.File(self.path, "r") as f:
+                self.meta = _read_meta(f, self.path)
+                self._index = _read_index(f)
+                self._fail_keys, self._fail_reasons, _ = _read_failures(f)
+                self.dim = int(f["features"].shape[1]) if "features" in f else int(self.meta.get("dim", 0))
+                self.pca = {k: f["pca"][k][()] for k in f["pca"]} if "pca" in f else None
+        except OSError as exc:
+            raise DataError(f"cannot read feature store {self.path}: {exc}") from None
+        self._key_to_pos = {k: i for i, k in enumerate(self._index.keys)}
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+        pd = parts_dir(self.path)
+        if warn_parts and pd.is_dir() and any(pd.glob("*.h5")):
+            log.warning("%s has unmerged part files in %s; run `action2vec store merge %s`", self.path, pd, self.path)
+
+    # ------------------------------------------------------------------ index
+    def __len__(self) -> int:
+        return len(self._index.keys)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._key_to_pos
+
+    @property
+    def keys(self) -> list[str]:
+        return self._index.keys
+
+    @property
+    def labels(self) -> list[str]:
+        return self._index.labels
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self._index.lengths
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self._index.rows
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted({lab for lab in self._index.labels if lab})
+
+    @property
+    def failures(self) -> dict[str, str]:
+        return dict(zip(self._fail_keys, self._fail_reasons))
+
+    def source(self, i: int) -> dict[str, Any]:
+        return json.loads(self._index.sources[i] or "{}")
+
+    def index_of(self, key: str) -> int:
+        try:
+            return self._key_to_pos[key]
+        except KeyError:
+            raise DataError(f"video {key!r} is not in store {self.path}") from None
+
+    def indices_of_classes(self, classes: Iterable[str]) -> np.ndarray:
+        wanted = set(classes)
+        return np.array([i for i, lab in enumerate(self._index.labels) if lab in wanted], dtype=np.int64)
+
+    # ------------------------------------------------------------------ data
+    def _h5(self) -> h5py.File:
+        if self._file is None or self._pid != os.getpid():
+            self._file = h5py.File(self.path, "r")
+            self._pid = os.getpid()
+        return self._file
+
+    def get(self, i: int) -> tuple[np.ndarray, int]:
+        """Features (T, D) float32 and true length of the video at position ``i``."""
+        off, n = int(self._index.offsets[i]), int(self._index.rows[i])
+        return self._h5()["features"][off : off + n].astype(np.float32, copy=False), int(self._index.lengths[i])
+
+    def read_many(self, indices: Sequence[int]) -> list[np.ndarray]:
+        """Feature arrays of several videos, read in file order with one pass over the rows."""
+        idx = np.asarray(indices, dtype=np.int64)
+        order = np.argsort(self._index.offsets[idx], kind="stable")
+        feats = self._h5()["features"]
+        out: list[np.ndarray | None] = [None] * len(idx)
+        # Coalesce runs of adjacent videos into one slice read.
+        j = 0
+        while j < len(order):
+            start_pos = idx[order[j]]
+            lo = int(self._index.offsets[start_pos])
+            hi = lo + int(self._index.rows[start_pos])
+            run = [order[j]]
+            while j + 1 < len(order):
+                nxt = idx[order[j + 1]]
+                n_off = int(self._index.offsets[nxt])
+                if n_off != hi:
+                    break
+                hi = n_off + int(self._index.rows[nxt])
+                run.append(order[j + 1])
+                j += 1
+            block = feats[lo:hi].astype(np.float32, copy=False)
+            for r in run:
+                p = idx[r]
+                a = int(self._index.offsets[p]) - lo
+                out[r] = block[a : a + int(self._index.rows[p])]
+            j += 1
+        return out  # type: ignore[return-value]
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_file"] = None
+        state["_pid"] = None
+        return state
+
+    def info(self) -> dict[str, Any]:
+        lengths = self._index.lengths
+        return {
+            "path": str(self.path),
+            "format": "action2vec",
+            "videos": len(self),
+            "failed": len(self._fail_keys),
+            "dim": self.dim,
+            "classes": len(self.classes),
+            "backbone": self.meta.get("backbone"),
+            "layer": self.meta.get("layer"),
+            "pca": self.meta.get("pca"),
+            "random_weights": bool(self.meta.get("random_weights", False)),
+            "steps_mean": float(lengths.mean()) if len(lengths) else 0.0,
+            "steps_max": int(self._index.rows.max()) if len(lengths) else 0,
+            "meta": self.meta,
+        }
+
+
+class StoreWriter:
+    """Append videos to a store, resumably and crash-safely (see module docstring).
+
+    ``flush_every`` finished videos are written as one complete part file. ``close()`` flushes and, when
+    ``merge`` is true, merges every part into the main file.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        meta: dict[str, Any] | None = None,
+        rank: int = 0,
+        flush_every: int = 32,
+        merge: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.rank = rank
+        self.flush_every = max(1, int(flush_every))
+        self.merge = merge
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.parts = parts_dir(self.path)
+        self.parts.mkdir(parents=True, exist_ok=True)
+        existing = _existing_meta(self.path, self.parts)
+        if existing is not None and meta is not None:
+            _check_meta_compatible(existing, meta, self.path)
+        self.meta = dict(existing if existing is not None else (meta or {}))
+        if meta:
+            for k, v in meta.items():
+                self.meta.setdefault(k, v)
+        self._done = _done_keys(self.path, self.parts)
+        self._buf: list[tuple[str, np.ndarray, int, str, str]] = []
+        self._fail_buf: list[tuple[str, str, str]] = []
+        self._pca: dict[str, np.ndarray] | None = None
+        self._seq = _next_seq(self.parts, rank)
+
+    def done_keys(self) -> set[str]:
+        """Keys already stored or recorded as failures (main file, parts and buffer)."""
+        return set(self._done)
+
+    def add(
+        self,
+        key: str,
+        features: np.ndarray,
+        length: int | None = None,
+        label: str = "",
+        source: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue one finished video. ``features``: (T, D); ``length``: true steps (default T)."""
+        feats = np.asarray(features, dtype=np.float32)
+        if feats.ndim != 2:
+            raise DataError(f"video {key!r}: features must be (T, D), got shape {feats.shape}")
+        dim = self.meta.get("dim")
+        if dim is not None and int(dim) != feats.shape[1]:
+            raise DataError(f"video {key!r}: feature dim {feats.shape[1]} differs from the store's {dim}")
+        self.meta["dim"] = int(feats.shape[1])
+        if not np.isfinite(feats).all():
+            raise DataError(f"video {key!r}: features contain NaN or inf")
+        n = int(feats.shape[0]) if length is None else int(length)
+        if not 0 <= n <= feats.shape[0]:
+            raise DataError(f"video {key!r}: length {n} outside 0..{feats.shape[0]}")
+        self._buf.append((key, feats, n, label or "", json.dumps(source or {}, default=str)))
+        self._done.add(key)
+        if len(self._buf) + len(self._fail_buf) >= self.flush_every:
+            self.flush()
+
+    def add_failure(self, key: str, reason: str, source: dict[str, Any] | None = None) -> None:
+        """Record a video that could not be read, with its reason; it will be skipped on resume."""
+        self._fail_buf.append((key, reason, json.dumps(source or {}, default=str)))
+        self._done.add(key)
+        if len(self._buf) + len(self._fail_buf) >= self.flush_every:
+            self.flush()
+
+    def set_pca(self, mean: np.ndarray, components: np.ndarray, explained_variance: np.ndarray) -> None:
+        self._pca = {
+            "mean": np.asarray(mean, np.float32),
+            "components": np.asarray(components, np.float32),
+            "explained_variance": np.asarray(explained_variance, np.float32),
+        }
+
+    def flush(self) -> Path | None:
+        """Write the buffered videos as one complete part file."""
+        if not self._buf and not self._fail_buf and self._pca is None:
+            return None
+        name = f"{self.rank:05d}-{self._seq:08d}.h5"
+        tmp = self.parts / (name + ".tmp")
+        dim = int(self.meta.get("dim", 0))
+        feats = [b[1] for b in self._buf]
+        with h5py.File(tmp, "w") as f:
+            data = np.concatenate(feats, 0) if feats else np.zeros((0, dim), np.float32)
+            _create_features(f, data.shape[0], dim, data)
+            _write_tables(f, self.meta, _index_from(self._buf), list(self._fail_buf), self._pca)
+        os.replace(tmp, self.parts / name)
+        self._seq += 1
+        self._buf.clear()
+        self._fail_buf.clear()
+        return self.parts / name
+
+    def close(self) -> None:
+        self.flush()
+        if self.merge:
+            merge_parts(self.path)
+
+    def __enter__(self) -> "StoreWriter":
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.flush()  # keep finished work; the next run resumes
+
+
+def _index_from(buf: list[tuple[str, np.ndarray, int, str, str]]) -> StoreIndex:
+    rows = np.array([b[1].shape[0] for b in buf], dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64) if len(buf) else np.zeros(0, np.int64)
+    return StoreIndex(
+        keys=[b[0] for b in buf],
+        offsets=offsets,
+        rows=rows,
+        lengths=np.array([b[2] for b in buf], dtype=np.int32),
+        labels=[b[3] for b in buf],
+        sources=[b[4] for b in buf],
+    )
+
+
+def _create_features(f: h5py.File, rows: int, dim: int, data: np.ndarray | None = None) -> h5py.Dataset:
+    """The (rows, D) float32 feature dataset, chunked in ~1 MiB blocks of whole rows."""
+    chunk_rows = max(1, min(max(rows, 1), (1 << 20) // max(4 * dim, 1)))
+    return f.create_dataset(
+        "features", shape=(rows, dim), data=data, dtype=np.float32,
+        chunks=(chunk_rows, max(dim, 1)) if dim else None, maxshape=(None, dim),
+    )
+
+
+def _write_tables(
+    f: h5py.File,
+    meta: dict[str, Any],
+    index: StoreIndex,
+    failures: list[tuple[str, str, str]],
+    pca: dict[str, np.ndarray] | None,
+) -> None:
+    """Header attributes, the index, the failures and the optional PCA of a store file."""
+    f.attrs["format"] = FORMAT
+    f.attrs["version"] = VERSION
+    f.attrs["meta"] = json.dumps(meta, default=str)
+    g = f.create_group("index")
+    g.create_dataset("key", data=np.array(index.keys, dtype=object), dtype=_STR)
+    g.create_dataset("offset", data=index.offsets.astype(np.int64))
+    g.create_dataset("rows", data=index.rows.astype(np.int32))
+    g.create_dataset("length", data=index.lengths.astype(np.int32))
+    g.create_dataset("label", data=np.array(index.labels, dtype=object), dtype=_STR)
+    g.create_dataset("source", data=np.array(index.sources, dtype=object), dtype=_STR)
+    fg = f.create_group("failures")
+    for j, name in enumerate(("key", "reason", "source")):
+        fg.create_dataset(name, data=np.array([x[j] for x in failures], dtype=object), dtype=_STR)
+    if pca is not None:
+        pg = f.create_group("pca")
+        for k, v in pca.items():
+            pg.create_dataset(k, data=v)
+
+
+def _part_files(parts: Path) -> list[Path]:
+    return sorted(p for p in parts.glob("*.h5")) if parts.is_dir() else []
+
+
+def _next_seq(parts: Path, rank: int) -> int:
+    seqs = [int(m.group(1)) for p in _part_files(parts) if (m := re.fullmatch(rf"{rank:05d}-(\d+)\.h5", p.name))]
+    return max(seqs, default=-1) + 1
+
+
+def _existing_meta(path: Path, parts: Path) -> dict[str, Any] | None:
+    for p in ([path] if path.is_file() else []) + _part_files(parts):
+        try:
+            with h5py.File(p, "r") as f:
+                return _read_meta(f, p)
+        except OSError as exc:
+            raise DataError(f"cannot read {p}: {exc}") from None
+    return None
+
+
+_IDENTITY_KEYS = ("backbone", "layer", "clip_len", "stride", "fps", "duration", "pca")
+
+
+def _check_meta_compatible(old: dict[str, Any], new: dict[str, Any], path: Path) -> None:
+    for k in _IDENTITY_KEYS:
+        if k in old and k in new and old[k] != new[k]:
+            raise DataError(
+                f"{path} was written with {k}={old[k]!r}, this run asks for {k}={new[k]!r}; "
+                "use another --out or the same settings"
+            )
+
+
+def _done_keys(path: Path, parts: Path) -> set[str]:
+    done: set[str] = set()
+    for p in ([path] if path.is_file() else []) + _part_files(parts):
+        with h5py.File(p, "r") as f:
+            done.update(_read_index(f).keys)
+            done.update(_read_failures(f)[0])
+    return done
+
+
+def merge_parts(path: str | Path) -> Path:
+    """Fold every part file of store ``path`` into the main file (atomically) and delete the parts.
+
+    A video key present twice keeps its first occurrence (main file first, then parts in name order); a
+    key that failed once and succeeded later counts as a success.
+    """
+    path = Path(path)
+    parts = parts_dir(path)
+    files = ([path] if path.is_file() else []) + _part_files(parts)
+    if not files:
+        raise DataError(f"nothing to merge: {path} and {parts} hold no videos")
+    if files == [path]:
+        return path
+    meta: dict[str, Any] = {}
+    seen: set[str] = set()
+    feats_total = 0
+    plan: list[tuple[Path, StoreIndex, list[int]]] = []
+    fail_rows: dict[str, tuple[str, str, str]] = {}
+    pca = None
+    dim = 0
+    for p in files:
+        with h5py.File(p, "r") as f:
+            m = _read_meta(f, p)
+            meta = {**m, **meta} if meta else m
+            idx = _read_index(f)
+            if "features" in f and f["features"].shape[0]:
+                dim = dim or int(f["features"].shape[1])
+            take = []
+            for i, k in enumerate(idx.keys):
+                if k not in seen:
+                    seen.add(k)
+                    take.append(i)
+                    feats_total += int(idx.rows[i])
+            plan.append((p, idx, take))
+            for k, r, s in zip(*_read_failures(f)):
+                fail_rows.setdefault(k, (k, r, s))
+            if "pca" in f:
+                pca = {k: f["pca"][k][()] for k in f["pca"]}
+    dim = dim or int(meta.get("dim", 0))
+    failures = [v for k, v in fail_rows.items() if k not in seen]
+    tmp = path.with_name(path.name + ".merge.tmp")
+    with h5py.File(tmp, "w") as out:
+        out_feats = _create_features(out, feats_total, dim)
+        keys: list[str] = []
+        labels: list[str] = []
+        sources: list[str] = []
+        rows_l: list[int] = []
+        lens_l: list[int] = []
+        offs_l: list[int] = []
+        cursor = 0
+        for p, idx, take in plan:
+            if not take:
+                continue
+            with h5py.File(p, "r") as f:
+                src = f["features"]
+                for i in take:
+                    o, n = int(idx.offsets[i]), int(idx.rows[i])
+                    out_feats[cursor : cursor + n] = src[o : o + n]
+                    keys.append(idx.keys[i])
+                    labels.append(idx.labels[i])
+                    sources.append(idx.sources[i])
+                    rows_l.append(n)
+                    lens_l.append(int(idx.lengths[i]))
+                    offs_l.append(cursor)
+                    cursor += n
+        index = StoreIndex(
+            keys, np.array(offs_l, np.int64), np.array(rows_l, np.int32), np.array(lens_l, np.int32), labels, sources
+        )
+        _write_tables(out, {**meta, "dim": dim}, index, failures, pca)
+    os.replace(tmp, path)
+    for p in files:
+        if p != path:
+            p.unlink()
+    try:
+        parts.rmdir()
+    except OSError:
+        pass
+    log.info("merged %d part file(s) into %s (%d videos, %d failures)", len(files) - int(files[0] == path), path, len(keys), len(failures))
+    return path
+
+
+def write_store(
+    path: str | Path,
+    items: Iterable[tuple[str, np.ndarray, int, str]],
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """Write a complete store from ``(key, features (T, D), length, label)`` items (tests, converters)."""
+    path = Path(path)
+    with StoreWriter(path, meta=meta, flush_every=1 << 30) as w:
+        for key, feats, length, label in items:
+            w.add(key, feats, length=length, label=label)
+    return path
