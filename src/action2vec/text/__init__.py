@@ -1,0 +1,26 @@
+"""Label texts: class-name normalisation, text embedders, label vectors and WordNet.
+
+    labels = [normalize_label(n) for n in class_names]       # phrase, verb, nouns
+    vectors = label_vectors(class_names, "word2vec:GoogleNews-vectors-negative300.bin")
+    vectors.save(run_dir / "model"); LabelVectors.load(run_dir / "model")
+    wn = load_wordnet()                                        # nltk WordNetCorpusReader
+
+See docs/labels.md.
+"""
+
+from action2vec.text.embedders import TextEmbedder, create_embedder
+from action2vec.text.labels import label_vectors
+from action2vec.text.normalize import NormalizedLabel, group_by_verb, normalize_label
+from action2vec.text.vectors import LabelVectors
+from action2vec.text.wordnet import load_wordnet
+
+__all__ = [
+    "TextEmbedder",
+    "create_embedder",
+    "LabelVectors",
+    "label_vectors",
+    "NormalizedLabel",
+    "normalize_label",
+    "group_by_verb",
+    "load_wordnet",
+]
