@@ -1,0 +1,96 @@
+"""Model registry: variants (architectures) x presets (sizes).
+
+    create_model("hrnn_attention", preset="paper", input_dim=500, embed_dim=300, num_classes=51)
+    list_models()   # ['hrnn', 'hrnn_attention', 'lstm', 'stacked_lstm']
+    list_presets()  # ['cpu', 'paper', 'tiny']
+
+Variants are the rows of the paper's ablation table; ``paper`` gives the paper's sizes (LSTM1 1024 units
+with dropout 0.5, LSTM2 512, window 8), ``cpu`` a size fit for a laptop CPU, ``tiny`` one for tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Literal
+
+from action2vec.config import option, to_dict
+from action2vec.errors import ConfigError
+from action2vec.models.networks import HRNN, EmbeddingNet, SequenceLSTM
+
+Variant = Literal["hrnn_attention", "hrnn", "stacked_lstm", "lstm"]
+
+
+@dataclass
+class ModelConfig:
+    variant: Variant = option("hrnn_attention", "architecture: hrnn_attention (paper), hrnn, stacked_lstm, lstm")
+    preset: str = option("paper", "size preset: paper, cpu or tiny; the fields below override it")
+    lstm1_hidden: int | None = option(None, "LSTM1 units (the baselines' LSTM size)")
+    lstm2_hidden: int | None = option(None, "LSTM2 units")
+    dropout: float | None = option(None, "dropout after LSTM1")
+    attention_dim: int | None = option(None, "size of the attention projection W_a")
+    attention_input: Literal["concat", "context"] = option(
+        "concat", "LSTM step input with attention: [x_t, c_t] (concat) or c_t alone (context)"
+    )
+    window: int = option(8, "LSTM1 window length in steps (paper's 'filter length')")
+    window_stride: int = option(8, "steps between window starts (8: non-overlapping)")
+    classifier: bool = option(True, "classification head on the embedding (needed for the CE loss)")
+    input_dim: int | None = option(None, "feature dimension (taken from the store when unset)")
+    embed_dim: int | None = option(None, "embedding dimension (taken from the label vectors when unset)")
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {"lstm1_hidden": 1024, "lstm2_hidden": 512, "dropout": 0.5, "attention_dim": 256},
+    "cpu": {"lstm1_hidden": 256, "lstm2_hidden": 128, "dropout": 0.5, "attention_dim": 64},
+    "tiny": {"lstm1_hidden": 24, "lstm2_hidden": 16, "dropout": 0.0, "attention_dim": 8},
+}
+
+
+def _hrnn(cfg: ModelConfig, num_classes: int, attention: bool) -> EmbeddingNet:
+    return HRNN(
+        cfg.input_dim, cfg.embed_dim, num_classes, cfg.lstm1_hidden, cfg.lstm2_hidden, cfg.dropout,
+        cfg.window, cfg.window_stride, attention, cfg.attention_dim, cfg.attention_input,
+    )
+
+
+_BUILDERS: dict[str, Callable[[ModelConfig, int], EmbeddingNet]] = {
+    "hrnn_attention": lambda cfg, c: _hrnn(cfg, c, attention=True),
+    "hrnn": lambda cfg, c: _hrnn(cfg, c, attention=False),
+    "stacked_lstm": lambda cfg, c: SequenceLSTM(cfg.input_dim, cfg.embed_dim, c, cfg.lstm1_hidden, 2, cfg.dropout),
+    "lstm": lambda cfg, c: SequenceLSTM(cfg.input_dim, cfg.embed_dim, c, cfg.lstm1_hidden, 1, cfg.dropout),
+}
+
+
+def list_models() -> list[str]:
+    return sorted(_BUILDERS)
+
+
+def list_presets() -> list[str]:
+    return sorted(PRESETS)
+
+
+def resolve_config(cfg: ModelConfig) -> ModelConfig:
+    """Fill the size fields left unset from the preset."""
+    if cfg.preset not in PRESETS:
+        raise ConfigError(f"config key 'model.preset': unknown preset {cfg.preset!r} (choose from {list_presets()})")
+    if cfg.variant not in _BUILDERS:
+        raise ConfigError(f"config key 'model.variant': unknown variant {cfg.variant!r} (choose from {list_models()})")
+    filled = {k: v for k, v in PRESETS[cfg.preset].items() if getattr(cfg, k) is None}
+    return replace(cfg, **filled)
+
+
+def build_model(cfg: ModelConfig, num_classes: int = 0) -> EmbeddingNet:
+    """A network from a config whose ``input_dim`` and ``embed_dim`` are set."""
+    cfg = resolve_config(cfg)
+    for key in ("input_dim", "embed_dim"):
+        if not getattr(cfg, key) or getattr(cfg, key) < 1:
+            raise ConfigError(f"config key 'model.{key}' must be a positive integer, got {getattr(cfg, key)!r}")
+    return _BUILDERS[cfg.variant](cfg, num_classes if cfg.classifier else 0)
+
+
+def create_model(name: str = "hrnn_attention", preset: str = "paper", num_classes: int = 0, **overrides: Any) -> EmbeddingNet:
+    """``create_model(variant, preset, num_classes, input_dim=..., embed_dim=..., **field_overrides)``."""
+    known = set(to_dict(ModelConfig()))
+    bad = sorted(set(overrides) - known)
+    if bad:
+        raise ConfigError(f"unknown model option(s) {bad} (valid: {sorted(known)})")
+    return build_model(ModelConfig(variant=name, preset=preset, **overrides), num_classes)  # type: ignore[arg-type]
