@@ -1,0 +1,114 @@
+"""The vector-arithmetic analogy test (paper Table 4, Figures 3–4).
+
+For every ordered pair of classes (a, b) that share a verb with different nouns:
+    q = A2V(verb noun_a) − T(noun_a) + T(noun_b)
+passes when the nearest class vector to q, among all classes except a (the query is left out, as
+gensim's most_similar leaves out its query words), is b. A2V(·) is a class vector (the mean video
+embedding of the class, or in text-only mode the class's label vector), T(·) the text vector of the nouns.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from scipy.spatial.distance import cdist
+
+__all__ = ["AnalogyPair", "analogy_pairs", "analogy_test"]
+
+
+@dataclass(frozen=True)
+class AnalogyPair:
+    """Query class ``a`` and target class ``b`` (indices into the class list), sharing ``verb``."""
+
+    a: int
+    b: int
+    verb: str
+    noun_a: str
+    noun_b: str
+
+
+def analogy_pairs(labels: Sequence[Any]) -> list[AnalogyPair]:
+    """Every ordered pair of labels (NormalizedLabel-like: .verb, .nouns) with the same verb and
+    different, non-empty nouns. Pairs are sorted by (verb, a, b)."""
+    by_verb: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        if label.verb and label.nouns:
+            by_verb[label.verb].append(i)
+    out = []
+    for verb in sorted(by_verb):
+        members = by_verb[verb]
+        for a in members:
+            for b in members:
+                na, nb = " ".join(labels[a].nouns), " ".join(labels[b].nouns)
+                if a != b and na != nb:
+                    out.append(AnalogyPair(a, b, verb, na, nb))
+    return out
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def analogy_test(
+    class_vectors: np.ndarray,
+    noun_vectors: dict[str, np.ndarray],
+    pairs: Sequence[AnalogyPair],
+    names: Sequence[str],
+    metric: str = "euclidean",
+    normalize: bool = True,
+    n_examples: int = 12,
+) -> dict:
+    """Run the analogy test.
+
+    class_vectors: (C, E) one vector per class (same order as ``names``); noun_vectors: noun text ->
+    (E,) text vector; metric: ``euclidean`` (paper) or ``cosine``; normalize: scale class and noun
+    vectors to unit length first (so video and text vectors are on one scale).
+    Returns ``{"count", "correct", "accuracy", "chance", "per_verb": {verb: {"count", "accuracy"}},
+    "examples": [...], "metric"}``.
+    """
+    if metric not in ("euclidean", "cosine"):
+        raise ValueError(f"unknown analogy metric {metric!r} (euclidean, cosine)")
+    classes = np.asarray(class_vectors, np.float64)
+    if normalize:
+        classes = _unit(classes)
+    if not pairs:
+        return {"count": 0, "correct": 0, "accuracy": float("nan"), "chance": float("nan"),
+                "per_verb": {}, "examples": [], "metric": metric}
+
+    def noun(text: str) -> np.ndarray:
+        v = np.asarray(noun_vectors[text], np.float64)
+        return _unit(v) if normalize else v
+
+    queries = np.stack([classes[p.a] - noun(p.noun_a) + noun(p.noun_b) for p in pairs])  # (P, E)
+    dist = cdist(queries, classes, "sqeuclidean" if metric == "euclidean" else "cosine")  # (P, C)
+    dist[np.arange(len(pairs)), [p.a for p in pairs]] = np.inf  # leave the query class out
+    nearest = dist.argmin(axis=1)
+    correct = nearest == np.array([p.b for p in pairs])
+    per_verb: dict[str, dict] = {}
+    for verb in sorted({p.verb for p in pairs}):
+        mask = np.array([p.verb == verb for p in pairs])
+        per_verb[verb] = {"count": int(mask.sum()), "accuracy": float(correct[mask].mean())}
+    order = list(np.flatnonzero(correct)[: (n_examples + 1) // 2]) + list(np.flatnonzero(~correct)[: n_examples // 2])
+    examples = [
+        {
+            "query": names[pairs[i].a],
+            "minus": pairs[i].noun_a,
+            "plus": pairs[i].noun_b,
+            "expected": names[pairs[i].b],
+            "nearest": names[int(nearest[i])],
+            "correct": bool(correct[i]),
+        }
+        for i in sorted(order)
+    ]
+    return {
+        "count": len(pairs),
+        "correct": int(correct.sum()),
+        "accuracy": float(correct.mean()),
+        "chance": 1.0 / (len(classes) - 1),
+        "per_verb": per_verb,
+        "examples": examples,
+        "metric": metric,
+    }

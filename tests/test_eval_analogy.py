@@ -1,0 +1,71 @@
+"""The analogy test: pair generation, the arithmetic against a naive loop, the query left out."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from action2vec.evaluation.analogy import analogy_pairs, analogy_test
+
+
+def L(name, verb, *nouns):
+    return SimpleNamespace(name=name, phrase=name, verb=verb, nouns=tuple(nouns))
+
+
+LABELS = [
+    L("play violin", "play", "violin"),
+    L("play piano", "play", "piano"),
+    L("play cello", "play", "cello"),
+    L("throw ball", "throw", "ball"),
+    L("throw axe", "throw", "axe"),
+    L("run", "run"),
+    L("ride horse", "ride", "horse"),
+    L("ride horse fast", "ride", "horse"),  # same nouns: no pair
+]
+
+
+def test_pairs_every_ordered_pair_with_different_nouns():
+    pairs = analogy_pairs(LABELS)
+    assert len(pairs) == 3 * 2 + 2 * 1
+    assert {(p.a, p.b) for p in pairs if p.verb == "throw"} == {(3, 4), (4, 3)}
+    assert all(p.noun_a != p.noun_b for p in pairs)
+
+
+def test_compositional_vectors_pass_all_and_match_naive():
+    rng = np.random.default_rng(0)
+    words = {w: rng.standard_normal(16) for w in ["play", "throw", "run", "ride", "violin", "piano", "cello", "ball", "axe", "horse"]}
+    classes = np.stack([words[l.verb] + sum((words[n] for n in l.nouns), np.zeros(16)) for l in LABELS])
+    pairs = analogy_pairs(LABELS)
+    names = [l.name for l in LABELS]
+    out = analogy_test(classes, words, pairs, names, normalize=False)
+    assert out["count"] == 8 and out["accuracy"] == 1.0
+    assert out["per_verb"]["play"] == {"count": 6, "accuracy": 1.0}
+
+    noisy = classes + 1.5 * rng.standard_normal(classes.shape)
+    for metric in ("euclidean", "cosine"):
+        res = analogy_test(noisy, words, pairs, names, metric=metric, normalize=False)
+        correct = 0
+        for p in pairs:
+            q = noisy[p.a] - words[p.noun_a] + words[p.noun_b]
+            best, best_d = None, np.inf
+            for j in range(len(noisy)):
+                if j == p.a:
+                    continue  # the query class is left out
+                if metric == "euclidean":
+                    d = np.linalg.norm(q - noisy[j])
+                else:
+                    d = 1 - q @ noisy[j] / np.linalg.norm(q) / np.linalg.norm(noisy[j])
+                if d < best_d:
+                    best, best_d = j, d
+            correct += best == p.b
+        assert res["correct"] == correct
+
+
+def test_query_class_is_left_out():
+    # the query vector stays closest to the query class itself when the noun vectors are tiny
+    classes = np.eye(4)
+    labels = [L("a x", "a", "x"), L("a y", "a", "y"), L("b z", "b", "z"), L("c w", "c", "w")]
+    nouns = {"x": np.zeros(4), "y": np.zeros(4)}
+    out = analogy_test(classes, nouns, analogy_pairs(labels), [l.name for l in labels], normalize=False)
+    assert all(ex["nearest"] != ex["query"] for ex in out["examples"])
+    assert out["count"] == 2 and out["chance"] == pytest.approx(1 / 3)

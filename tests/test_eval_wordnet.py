@@ -1,0 +1,73 @@
+"""The WordNet test: row-wise Spearman against scipy, lemma choice, Wu-Palmer on the real WordNet."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from action2vec.evaluation.wordnet_test import (
+    cosine_matrix,
+    rowwise_spearman,
+    select_wordnet_classes,
+    wordnet_lemma,
+    wordnet_test,
+    wup_matrix,
+)
+
+
+def _wordnet():
+    try:
+        from action2vec.text import load_wordnet
+
+        return load_wordnet()
+    except Exception as exc:  # not installed here, or the text module not ready
+        pytest.skip(f"WordNet not available: {exc}")
+
+
+def test_rowwise_spearman_equals_scipy_per_row():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((15, 15))
+    b = a + rng.standard_normal((15, 15))
+    a[3, :5] = 0.25  # ties, as Wu-Palmer matrices have
+    rows = rowwise_spearman(a, b, exclude_diagonal=False)
+    for i in range(15):
+        assert rows[i] == pytest.approx(spearmanr(a[i], b[i]).statistic)
+    rows_off = rowwise_spearman(a, b)
+    for i in range(15):
+        keep = np.arange(15) != i
+        assert rows_off[i] == pytest.approx(spearmanr(a[i, keep], b[i, keep]).statistic)
+    const = rowwise_spearman(np.ones((3, 3)), a[:3, :3])
+    assert np.isnan(const).all()
+
+
+def test_wordnet_test_identical_and_shuffled():
+    rng = np.random.default_rng(1)
+    vecs = rng.standard_normal((12, 6))
+    ref = cosine_matrix(vecs)
+    out = wordnet_test([f"c{i}" for i in range(12)], ref, {"same": vecs, "noise": rng.standard_normal((12, 6))})
+    assert out["spearman"]["same"] == pytest.approx(1.0)
+    assert abs(out["spearman"]["noise"]) < 0.5
+    assert out["n_classes"] == 12 and len(out["per_row"]["same"]) == 12
+
+
+def test_wordnet_lemma_choice_with_a_fake_wordnet():
+    fake = SimpleNamespace(synsets=lambda w, pos=None: ["x"] if w in {"rock_climbing", "climb", "play"} else [])
+    assert wordnet_lemma("rock climbing", "climb", fake) == "rock_climbing"
+    assert wordnet_lemma("rock climbing", "climb", fake, match="verb") == "climb"
+    assert wordnet_lemma("play violin", "play", fake) == "play"
+    assert wordnet_lemma("play violin", "play", fake, match="name") is None
+    labels = [SimpleNamespace(phrase="play violin", verb="play"), SimpleNamespace(phrase="zzz", verb="")]
+    assert select_wordnet_classes(labels, fake) == ([0], ["play"])
+
+
+def test_wup_matrix_on_real_wordnet():
+    wn = _wordnet()
+    m = wup_matrix(["run", "walk", "swim", "archery"], wn, synsets="first")
+    assert m[0, 1] == pytest.approx(wn.synset("run.v.01").wup_similarity(wn.synset("walk.v.01")))
+    assert m[0, 3] == 0.0  # verb vs noun: no common hierarchy
+    assert np.allclose(m, m.T) and np.allclose(np.diag(m), 1.0)
+    mx = wup_matrix(["run", "walk", "swim"], wn, synsets="max")
+    assert (mx >= m[:3, :3] - 1e-12).all()  # the max over sense pairs is at least the first senses'
+    best = max(a.wup_similarity(b) for a in wn.synsets("run", pos="v") for b in wn.synsets("walk", pos="v"))
+    assert mx[0, 1] == pytest.approx(best)
