@@ -2,7 +2,8 @@
 
 A backbone module registers a factory with ``@register_backbone("name")``; the factory has the
 signature ``factory(weights: Path | None, random_weights: bool, layer: str | None) -> Backbone``.
-Backbones that need weights (``needs_weights = True``) refuse to start without ``weights`` unless
+A name of the form ``package.module:name`` imports that module first, so users can plug in their
+own backbones without touching the package. Backbones that need weights (``needs_weights = True``) refuse to start without ``weights`` unless
 ``random_weights`` is asked for explicitly, and then log a warning (the store records it too).
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Callable
+
+import torch
 
 from action2vec.errors import ConfigError
 from action2vec.video.backbones.base import Backbone
@@ -53,11 +56,26 @@ def list_backbones() -> list[str]:
     return sorted(_FACTORIES)
 
 
+def _resolve(name: str) -> str:
+    """Registered name of ``name``; ``"package.module:name"`` imports a plug-in module first."""
+    if name in _FACTORIES:
+        return name
+    if ":" in name:
+        import importlib
+
+        module, _, short = name.partition(":")
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            raise ConfigError(f"backbone: cannot import plug-in module {module!r} ({exc})") from None
+        if short in _FACTORIES:
+            return short
+    raise ConfigError(f"backbone: unknown name {name!r}; choose one of {list_backbones()} or MODULE:NAME")
+
+
 def backbone_class(name: str) -> type[Backbone] | None:
     """The Backbone class registered for ``name`` (None when the factory did not say)."""
-    if name not in _FACTORIES:
-        raise ConfigError(f"backbone: unknown name {name!r}; choose one of {list_backbones()}")
-    return _CLASSES.get(name)
+    return _CLASSES.get(_resolve(name))
 
 
 def needs_weights(name: str) -> bool:
@@ -78,6 +96,7 @@ def create_backbone(
     untrained model (logged as a warning and recorded in the store metadata). Weight-free backbones
     (``needs_weights = False``) accept neither being given.
     """
+    name = _resolve(name)
     cls = backbone_class(name)
     weights = Path(weights) if weights is not None else None
     if weights is not None and random_weights:
@@ -92,7 +111,9 @@ def create_backbone(
         raise ConfigError(f"backbone '{name}': weights file {weights} does not exist")
     if wants_weights and random_weights:
         log.warning("backbone '%s' runs with RANDOM weights; the store metadata records random_weights=true", name)
-    model = _FACTORIES[name](weights, random_weights, layer)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # random weights are the same in every process (torchrun ranks agree)
+        model = _FACTORIES[name](weights, random_weights, layer)
     if cls is None and weights is None and not random_weights and getattr(model, "needs_weights", True):
         raise ConfigError(
             f"backbone '{name}' needs pretrained weights: pass --weights PATH, or --random-weights "

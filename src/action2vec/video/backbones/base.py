@@ -18,7 +18,8 @@ class Backbone(torch.nn.Module):
     """A clip model: ``preprocess`` uint8 frames, then ``forward`` to one feature vector per clip.
 
     Subclasses set ``name``, ``layer``, ``dim``, ``clip_len`` and ``pretrained``; weight-free
-    backbones set the class attribute ``needs_weights = False``.
+    backbones set the class attribute ``needs_weights = False``. ``frame_size`` lets decoding resize
+    frames early (in FFmpeg's scaler), which is much cheaper than resizing full-size frames later.
     """
 
     name: str = ""
@@ -26,6 +27,8 @@ class Backbone(torch.nn.Module):
     dim: int = 0
     clip_len: int = 16
     pretrained: bool = False
+    # (H, W) that decoding should resize frames to before ``preprocess`` (None: decoder's default size)
+    frame_size: tuple[int, int] | None = None
     needs_weights: ClassVar[bool] = True
 
     def preprocess(self, clips: np.ndarray) -> torch.Tensor:

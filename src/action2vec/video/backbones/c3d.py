@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from action2vec.errors import DataError
+from action2vec.errors import ConfigError, DataError
 from action2vec.video.backbones import register_backbone
 from action2vec.video.backbones.base import Backbone
 
@@ -89,24 +89,31 @@ class C3D(Backbone):
     clip_len = 16
     crop = 112
     resize = (128, 171)  # (H, W)
+    frame_size = (128, 171)
 
-    def __init__(self, layer: str = "fc7", pretrained: bool = False) -> None:
+    def __init__(self, layer: str = "fc7", pretrained: bool = False, width: int = 1) -> None:
+        """``width`` > 1 divides every layer's size by it (``c3d-tiny``: a fast stand-in for tests).
+
+        ``crop`` (class attribute) sets the input size: pool5 gives 4x4 cells at 112, 2x2 at 56.
+        """
         super().__init__()
         if layer not in LAYERS:
-            from action2vec.errors import ConfigError
-
             raise ConfigError(f"backbone.layer: C3D outputs one of {list(LAYERS)}, not {layer!r}")
         self.layer = layer
-        self.dim = 4096
+        self.width = width
+        self.dim = 4096 // width
         self.pretrained = pretrained
         for name, cin, cout in _CONVS:
-            setattr(self, name, nn.Conv3d(cin, cout, kernel_size=3, padding=1))
-        self.fc6 = nn.Linear(8192, 4096)
-        self.fc7 = nn.Linear(4096, 4096)
+            setattr(self, name, nn.Conv3d(max(3, cin // width) if cin != 3 else 3, cout // width, 3, padding=1))
+        cells = ((self.crop // 16) // 2 + 1) ** 2  # pool5 of (crop // 16) with padding 1: 4x4 at 112
+        self.fc6 = nn.Linear(512 // width * cells, self.dim)
+        self.fc7 = nn.Linear(self.dim, self.dim)
         self.register_buffer("mean", torch.tensor(SPORTS1M_MEAN_BGR).view(1, 3, 1, 1, 1), persistent=False)
 
     def load_weights(self, path: Path) -> None:
         """Load the Sports-1M state dict (pickle or safetensors); fc8 is ignored; shapes are checked."""
+        if self.width != 1:
+            raise ConfigError("backbone: pretrained C3D weights need the full-size 'c3d', not a reduced width")
         state = _clean_keys(load_state_dict_file(path))
         needed = [k for k in C3D_SHAPES if not k.startswith("fc8.") and not (self.layer == "fc6" and k.startswith("fc7."))]
         missing = [k for k in needed if k not in state]
@@ -122,14 +129,17 @@ class C3D(Backbone):
         self.pretrained = True
 
     def preprocess(self, clips: np.ndarray) -> torch.Tensor:
-        """uint8 RGB (N, L, H, W, 3) -> float (N, 3, L, 112, 112), BGR, 0..255 (mean removed in forward)."""
-        x = torch.from_numpy(np.ascontiguousarray(clips))  # (N, L, H, W, 3)
-        n, length, h, w, _ = x.shape
-        x = x.flip(-1).permute(0, 1, 4, 2, 3).reshape(n * length, 3, h, w).float()  # BGR (N*L, 3, H, W)
-        if (h, w) != self.resize:
-            x = F.interpolate(x, size=self.resize, mode="bilinear", align_corners=False, antialias=True)
+        """uint8 RGB (N, L, H, W, 3) -> float (N, 3, L, crop, crop), BGR, 0..255 (mean removed in forward)."""
+        n, length, h, w, _ = clips.shape
         top = (self.resize[0] - self.crop) // 2
         left = (self.resize[1] - self.crop) // 2
+        if (h, w) == self.resize:  # decoding already resized: crop the uint8 frames, convert only the crop
+            x = torch.from_numpy(np.ascontiguousarray(clips[:, :, top : top + self.crop, left : left + self.crop]))
+            x = x.flip(-1).permute(0, 4, 1, 2, 3).float()  # (N, 3, L, crop, crop)
+            return x.contiguous()
+        x = torch.from_numpy(np.ascontiguousarray(clips))  # (N, L, H, W, 3)
+        x = x.flip(-1).permute(0, 1, 4, 2, 3).reshape(n * length, 3, h, w).float()  # BGR (N*L, 3, H, W)
+        x = F.interpolate(x, size=self.resize, mode="bilinear", align_corners=False, antialias=True)
         x = x[:, :, top : top + self.crop, left : left + self.crop]
         return x.reshape(n, length, 3, self.crop, self.crop).permute(0, 2, 1, 3, 4).contiguous()
 
@@ -148,7 +158,8 @@ class C3D(Backbone):
         return F.relu(self.fc7(x))
 
     def meta(self) -> dict[str, Any]:
-        return {**super().meta(), "preprocess": "resize 128x171, crop 112, BGR, minus Sports-1M mean"}
+        h, w = self.resize
+        return {**super().meta(), "preprocess": f"resize {h}x{w}, crop {self.crop}, BGR, minus Sports-1M mean"}
 
 
 @register_backbone("c3d", cls=C3D)
@@ -156,4 +167,29 @@ def _c3d(weights: Path | None, random_weights: bool, layer: str | None) -> C3D:
     model = C3D(layer=layer or "fc7")
     if weights is not None:
         model.load_weights(weights)
+    return model
+
+
+class TinyC3D(C3D):
+    """C3D 16x narrower on 56x56 crops (256-d features): a fast stand-in for tests and smoke runs."""
+
+    name = "c3d-tiny"
+    crop = 56
+    resize = (64, 86)
+    frame_size = (64, 86)
+
+    def __init__(self, layer: str = "fc7", pretrained: bool = False) -> None:
+        super().__init__(layer=layer, pretrained=pretrained, width=16)
+
+
+@register_backbone("c3d-tiny", cls=TinyC3D)
+def _c3d_tiny(weights: Path | None, random_weights: bool, layer: str | None) -> TinyC3D:
+    model = TinyC3D(layer=layer or "fc7")
+    if weights is not None:
+        state = _clean_keys(load_state_dict_file(weights))
+        try:
+            model.load_state_dict({k: v.float() for k, v in state.items() if not k.startswith("fc8.")})
+        except RuntimeError as exc:
+            raise DataError(f"{weights}: does not fit c3d-tiny ({str(exc).splitlines()[0]})") from None
+        model.pretrained = True
     return model
