@@ -75,7 +75,7 @@ def analogy_test(
     if normalize:
         classes = _unit(classes)
     if not pairs:
-        return {"count": 0, "correct": 0, "accuracy": float("nan"), "chance": float("nan"),
+        return {"kind": "analogy", "count": 0, "correct": 0, "accuracy": float("nan"), "chance": float("nan"),
                 "per_verb": {}, "examples": [], "metric": metric}
 
     def noun(text: str) -> np.ndarray:
@@ -104,6 +104,7 @@ def analogy_test(
         for i in sorted(order)
     ]
     return {
+        "kind": "analogy",
         "count": len(pairs),
         "correct": int(correct.sum()),
         "accuracy": float(correct.mean()),

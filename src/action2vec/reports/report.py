@@ -1,0 +1,160 @@
+"""``report.md``, a self-contained ``report.html`` (images embedded as base64) and ``report.json``
+from what a run folder holds: result JSON files tagged with ``"kind"`` (``zsl``, ``wordnet``,
+``analogy``), pictures under ``figures/`` and Lightning ``metrics.csv`` training logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from action2vec.errors import DataError
+from action2vec.reports.tables import _markdown, table_html, zsl_table_rows
+
+log = logging.getLogger(__name__)
+
+__all__ = ["collect_results", "build_report", "write_json"]
+
+KINDS = ("zsl", "wordnet", "analogy")
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf -> None, numpy scalars/arrays -> Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _clean(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(data: Any, path: str | Path) -> Path:
+    """Write ``data`` as indented JSON (NaN as null), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(_clean(data), indent=1) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def collect_results(run_dir: str | Path) -> dict[str, Any]:
+    """Results found in a run folder: ``{"zsl": ..., "wordnet": ..., "analogy": ..., "figures": [png...],
+    "training_logs": [metrics.csv ...]}`` (the first file of each kind, shallowest first)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"run folder not found: {run_dir}")
+    found: dict[str, Any] = {}
+    files = sorted(run_dir.rglob("*.json"), key=lambda p: (len(p.relative_to(run_dir).parts), str(p)))
+    for path in files:
+        if path.name.startswith("report"):
+            continue
+        try:
+            doc = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+            continue
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        if kind in KINDS and kind not in found:
+            found[kind] = doc
+            found.setdefault("sources", {})[kind] = str(path.relative_to(run_dir))
+    found["figures"] = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*.png"))
+    found["training_logs"] = sorted(
+        (str(p.relative_to(run_dir)) for p in run_dir.rglob("metrics.csv")), key=lambda s: (s.count("/"), s)
+    )
+    return found
+
+
+def _training_curves(run_dir: Path, results: dict) -> None:
+    """Draw the training curves of the first training log, once."""
+    if not results["training_logs"]:
+        return
+    target = run_dir / "figures" / "training_curves"
+    if target.with_suffix(".png").exists():
+        return
+    from action2vec.reports.plots import plot_training_curves, save_figure
+
+    try:
+        save_figure(plot_training_curves(run_dir / results["training_logs"][0]), target)
+        results["figures"].append(str(target.with_suffix(".png").relative_to(run_dir)))
+    except DataError as exc:
+        log.warning("no training curves: %s", exc)
+
+
+def _sections(results: dict) -> list[tuple[str, list[str], list[list[str]] | None, str]]:
+    """(title, header, rows, note) of each table in the report."""
+    out = []
+    zsl = results.get("zsl")
+    if zsl:
+        header, rows = zsl_table_rows(zsl, "top1")
+        out.append(("Zero-shot top-1 accuracy (%), mean ± std over splits", header, rows,
+                    f"{zsl.get('n_splits', '?')} splits per ratio; variants: {', '.join(zsl.get('variants', []))}."))
+        for metric, title in (("top5", "top-5"), ("mean_class_acc", "mean per-class accuracy"), ("gzsl_harmonic", "GZSL harmonic mean")):
+            header, rows = zsl_table_rows(zsl, metric)
+            if any(c not in ("", "-") for r in rows if r[0] != "chance" for c in r[1:]):
+                out.append((f"Zero-shot {title} (%)", header, rows, ""))
+    wn = results.get("wordnet")
+    if wn:
+        rows = [[name, f"{value:.4f}" if value is not None else "-"] for name, value in wn.get("spearman_by", {}).items()]
+        out.append(("WordNet test: Spearman rank correlation with Wu-Palmer (mean over rows)",
+                    ["embedding", "Spearman"], rows, f"{wn.get('n_classes')} classes found in WordNet."))
+    an = results.get("analogy")
+    if an:
+        rows = [["tests", str(an.get("count"))], ["accuracy", f"{an['accuracy']:.4f}" if an.get("accuracy") is not None else "-"],
+                ["chance", f"{an['chance']:.4f}" if an.get("chance") is not None else "-"]]
+        out.append(("Vector-arithmetic analogy test", ["", "value"], rows, f"metric: {an.get('metric')}"))
+        if an.get("examples"):
+            ex_rows = [[e["query"], e["minus"], e["plus"], e["nearest"], "yes" if e["correct"] else "no"] for e in an["examples"]]
+            out.append(("Analogy examples", ["query", "−", "+", "nearest", "correct"], ex_rows, ""))
+    return out
+
+
+def build_report(run_dir: str | Path, title: str | None = None) -> dict[str, Path]:
+    """Write ``report.md``, ``report.html`` and ``report.json`` into ``run_dir``; returns their paths."""
+    run_dir = Path(run_dir)
+    results = collect_results(run_dir)
+    _training_curves(run_dir, results)
+    if not any(k in results for k in KINDS) and not results["figures"]:
+        raise DataError(f"{run_dir}: nothing to report (no zsl/wordnet/analogy results, no figures)")
+    title = title or f"Action2Vec report: {run_dir.name}"
+    sections = _sections(results)
+
+    md = [f"# {title}", ""]
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    for name, header, rows, note in sections:
+        md += [f"## {name}", "", _markdown(header, rows or [])]
+        body += [f"<h2>{html.escape(name)}</h2>", table_html(header, rows or [])]
+        if note:
+            md += [note, ""]
+            body.append(f"<p>{html.escape(note)}</p>")
+    if results["figures"]:
+        md += ["## Figures", ""]
+        body.append("<h2>Figures</h2>")
+        for rel in results["figures"]:
+            caption = Path(rel).stem.replace("_", " ")
+            md += [f"![{caption}]({rel})", ""]
+            data = base64.b64encode((run_dir / rel).read_bytes()).decode("ascii")
+            body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+                        f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}"
+             "td:first-child,th:first-child{text-align:left}img{max-width:100%}")
+    page = (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+    paths = {"md": run_dir / "report.md", "html": run_dir / "report.html", "json": run_dir / "report.json"}
+    paths["md"].write_text("\n".join(md) + "\n")
+    paths["html"].write_text(page)
+    summary = {k: results[k] for k in KINDS if k in results}
+    summary.update({"title": title, "figures": results["figures"], "training_logs": results["training_logs"],
+                    "sources": results.get("sources", {})})
+    write_json(summary, paths["json"])
+    log.info("report written: %s", paths["html"])
+    return paths

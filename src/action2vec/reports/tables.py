@@ -1,0 +1,83 @@
+"""Result tables in the paper's layout (Table 1): rows = variants, columns = datasets, blocks = ratios."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+__all__ = ["VARIANT_TITLES", "fmt_mean_std", "zsl_table_rows", "zsl_table_markdown", "table_html"]
+
+VARIANT_TITLES = {
+    "a2v_attention": "Action2Vec w/dual loss + attention",
+    "a2v": "Action2Vec w/dual loss",
+    "a2v_cosine": "Action2Vec w/only CosSim loss",
+    "stacked_lstm": "Stacked LSTM w/dual loss",
+    "single_lstm": "Single LSTM w/dual loss",
+    "pooled_krr": "Pooled features + KRR (Laplacian)",
+}
+
+
+def fmt_mean_std(cell: dict | None, percent: bool = True) -> str:
+    """``{"mean": 0.2348, "std": 0.012}`` -> ``"23.48 ± 1.20"`` (``"-"`` when missing)."""
+    if not cell or cell.get("mean") is None or (isinstance(cell["mean"], float) and math.isnan(cell["mean"])):
+        return "-"
+    scale = 100.0 if percent else 1.0
+    text = f"{cell['mean'] * scale:.2f}"
+    if cell.get("n", 1) > 1 and cell.get("std") is not None:
+        text += f" ± {cell['std'] * scale:.2f}"
+    return text
+
+
+def zsl_table_rows(summary: dict[str, Any], metric: str = "top1") -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the paper-layout table from a zsl summary (``{"datasets": {name: {...}}}``).
+
+    A block starts with a row holding only the ratio; then one row per variant.
+    """
+    datasets = list(summary["datasets"])
+    ratios: list[str] = []
+    variants: list[str] = []
+    for ds in summary["datasets"].values():
+        for variant, by_ratio in ds["results"].items():
+            if variant not in variants:
+                variants.append(variant)
+            for ratio in by_ratio:
+                if ratio not in ratios:
+                    ratios.append(ratio)
+    header = ["split / variant"] + datasets
+    rows: list[list[str]] = []
+    for ratio in ratios:
+        rows.append([f"**{ratio}**"] + [""] * len(datasets))
+        for variant in variants:
+            cells = [fmt_mean_std(summary["datasets"][ds]["results"].get(variant, {}).get(ratio, {}).get(metric))
+                     for ds in datasets]
+            rows.append([VARIANT_TITLES.get(variant, variant)] + cells)
+        chance = [summary["datasets"][ds].get("chance", {}).get(ratio) for ds in datasets]
+        rows.append(["chance"] + ["-" if c is None else f"{100 * c:.2f}" for c in chance])
+    return header, rows
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def zsl_table_markdown(summary: dict[str, Any], metric: str = "top1") -> str:
+    """The paper-layout table as Markdown (values in %, mean ± std over splits)."""
+    header, rows = zsl_table_rows(summary, metric)
+    return _markdown(header, rows)
+
+
+def table_html(header: list[str], rows: list[list[str]]) -> str:
+    """A plain HTML table (``**x**`` cells become bold block headers)."""
+
+    def cell(text: str, tag: str) -> str:
+        if text.startswith("**") and text.endswith("**"):
+            return f"<{tag}><b>{html.escape(text[2:-2])}</b></{tag}>"
+        return f"<{tag}>{html.escape(text)}</{tag}>"
+
+    out = ["<table>", "<tr>" + "".join(cell(h, "th") for h in header) + "</tr>"]
+    out += ["<tr>" + "".join(cell(c, "td") for c in row) + "</tr>" for row in rows]
+    out.append("</table>")
+    return "\n".join(out)

@@ -1,0 +1,123 @@
+"""Pictures (PNG + SVG), word2vec export loadable by gensim, the paper-layout table and the report."""
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from action2vec.errors import DataError
+from action2vec.reports.export import read_word2vec, write_word2vec
+from action2vec.reports.plots import (
+    plot_analogy_examples,
+    plot_class_map,
+    plot_confusion,
+    plot_similarity_heatmaps,
+    plot_training_curves,
+    read_lightning_metrics,
+    save_figure,
+)
+from action2vec.reports.report import build_report, write_json
+from action2vec.reports.tables import fmt_mean_std, zsl_table_markdown
+
+
+def test_word2vec_export_loads_in_gensim(tmp_path):
+    from gensim.models import KeyedVectors
+
+    rng = np.random.default_rng(0)
+    names = ["play violin", "play cello", "throw ball"]
+    vecs = rng.standard_normal((3, 7)).astype(np.float32)
+    path = write_word2vec(tmp_path / "classes.txt", names, vecs)
+    kv = KeyedVectors.load_word2vec_format(str(path), binary=False)
+    assert kv.index_to_key == ["play_violin", "play_cello", "throw_ball"]
+    assert np.allclose(kv["throw_ball"], vecs[2], atol=1e-5)
+    keys, back = read_word2vec(path)
+    assert keys == kv.index_to_key and np.allclose(back, vecs, atol=1e-5)
+    with pytest.raises(DataError, match="same key"):
+        write_word2vec(tmp_path / "dup.txt", ["a b", "a_b"], vecs[:2])
+
+
+def test_figures_png_and_svg(tmp_path):
+    rng = np.random.default_rng(0)
+    names = [f"class {i}" for i in range(12)]
+    vecs = rng.standard_normal((12, 8))
+    written = []
+    written += save_figure(plot_class_map(vecs, names, groups=["a", "b", "c"] * 4), tmp_path / "tsne")
+    sim = vecs @ vecs.T
+    written += save_figure(plot_similarity_heatmaps(np.abs(sim) / np.abs(sim).max(), {"text": sim}, names), tmp_path / "heat")
+    written += save_figure(plot_confusion(rng.integers(0, 5, (12, 12)), names), tmp_path / "conf")
+    ex = [{"query": "play piano", "minus": "piano", "plus": "violin", "nearest": "play violin", "expected": "play violin", "correct": True}]
+    written += save_figure(plot_analogy_examples(ex), tmp_path / "analogy")
+    for p in written:
+        assert p.stat().st_size > 1000
+        head = p.read_bytes()[:8]
+        assert head.startswith(b"\x89PNG") if p.suffix == ".png" else b"<svg" in p.read_bytes()[:2000]
+    assert {p.suffix for p in written} == {".png", ".svg"}
+
+
+def _metrics_csv(path):
+    lines = ["epoch,step,train/loss_step,val/top1,train/loss_epoch"]
+    for s in range(10):
+        lines.append(f"0,{s},{1.0 / (s + 1)},,")
+    lines.append("0,9,,0.4,0.5")
+    lines.append("1,19,,0.6,0.3")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_training_curves_from_lightning_csv(tmp_path):
+    csv = _metrics_csv(tmp_path / "metrics.csv")
+    series = read_lightning_metrics(csv)
+    assert np.allclose(series["val/top1"][1], [0.4, 0.6]) and len(series["train/loss_step"][0]) == 10
+    paths = save_figure(plot_training_curves(csv), tmp_path / "curves")
+    assert all(p.exists() for p in paths)
+    with pytest.raises(DataError, match="not found"):
+        read_lightning_metrics(tmp_path / "nope.csv")
+
+
+SUMMARY = {
+    "kind": "zsl",
+    "variants": ["a2v_attention", "pooled_krr"],
+    "n_splits": 2,
+    "datasets": {
+        "toy": {
+            "results": {
+                "a2v_attention": {"50/50": {"top1": {"mean": 0.2348, "std": 0.01, "n": 2}}},
+                "pooled_krr": {"50/50": {"top1": {"mean": 0.05, "std": 0.0, "n": 2}}},
+            },
+            "chance": {"50/50": 0.1},
+        }
+    },
+}
+
+
+def test_table_layout():
+    md = zsl_table_markdown(SUMMARY)
+    lines = md.strip().splitlines()
+    assert lines[0] == "| split / variant | toy |"
+    assert "| **50/50** |  |" in md
+    assert "| Action2Vec w/dual loss + attention | 23.48 ± 1.00 |" in md
+    assert "| chance | 10.00 |" in md
+    assert fmt_mean_std({"mean": float("nan")}) == "-"
+
+
+def test_report_self_contained(tmp_path):
+    write_json(SUMMARY, tmp_path / "zsl.json")
+    write_json({"kind": "analogy", "count": 4, "accuracy": 0.5, "chance": 0.1, "metric": "euclidean",
+                "examples": [{"query": "a x", "minus": "x", "plus": "y", "nearest": "a y", "expected": "a y", "correct": True}]},
+               tmp_path / "analogy.json")
+    write_json({"kind": "wordnet", "n_classes": 5, "spearman": 0.3, "spearman_by": {"text": 0.3}}, tmp_path / "wn.json")
+    (tmp_path / "logs").mkdir()
+    _metrics_csv(tmp_path / "logs" / "metrics.csv")
+    paths = build_report(tmp_path)
+    page = paths["html"].read_text()
+    assert "<table>" in page and "23.48 ± 1.00" in page
+    assert "data:image/png;base64," in page and 'src="figures' not in page  # images embedded
+    png = page.split("data:image/png;base64,")[1].split('"')[0]
+    assert base64.b64decode(png)[:4] == b"\x89PNG"
+    report = json.loads(paths["json"].read_text())
+    assert report["analogy"]["count"] == 4 and report["wordnet"]["spearman"] == 0.3
+    assert report["zsl"]["datasets"]["toy"]["results"]["a2v_attention"]["50/50"]["top1"]["mean"] == 0.2348
+    assert "training_curves" in paths["md"].read_text()
+    with pytest.raises(DataError, match="nothing to report"):
+        build_report((tmp_path / "empty").mkdir() or tmp_path / "empty")
