@@ -1,0 +1,49 @@
+"""Configs of a training run: data, model, loss and optimisation, each its own dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from action2vec.config import option
+from action2vec.losses import LossConfig
+from action2vec.models import ModelConfig
+
+
+@dataclass
+class DataConfig:
+    store: str = option("", "feature store (HDF5) to train on")
+    annotations: str = option("", "label file for ActivityNet-style stores (JSON or 'key label' rows)")
+    text: str = option("minilm", "label-text embedder spec: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P")
+    classes: list[str] = option([], "train on these classes only (default: every labelled class in the store)")
+    classes_file: str = option("", "file with one training class per line (alternative to classes)")
+    val_fraction: float = option(0.1, "held-out fraction of each seen class's videos for validation")
+    in_memory: Literal["auto", "yes", "no"] = option("auto", "load the selected features into RAM (auto: when they fit in a quarter of it)")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = option(30, "training epochs")
+    batch_size: int = option(64, "global batch size (split across processes)")
+    lr: float = option(1e-3, "Adam learning rate")
+    weight_decay: float = option(0.0, "Adam weight decay")
+    grad_clip: float = option(5.0, "gradient-norm clipping (0: off)")
+    seed: int = option(0, "random seed (splits, initialisation, shuffling, dropout)")
+    num_workers: int = option(0, "DataLoader worker processes")
+    accelerator: str = option("auto", "Lightning accelerator: auto, cpu, gpu")
+    devices: str = option("auto", "devices per node ('auto', a count, or a list)")
+    num_nodes: int = option(1, "nodes (under torchrun)")
+    strategy: str = option("auto", "Lightning strategy: auto, ddp, ...")
+    precision: str = option("auto", "auto (bf16-mixed on a GPU that supports it, else 32-true) or a Lightning precision")
+    checkpoint_every_n_steps: int = option(0, "also checkpoint every N optimiser steps (0: each epoch only)")
+    resume: bool = option(True, "resume from RUN_DIR/checkpoints/last.ckpt when present")
+    log_every_n_steps: int = option(10, "logging interval in steps")
+    progress_bar: bool = option(True, "show a progress bar")
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)

@@ -1,0 +1,91 @@
+"""Feature-store data for training: the video selection, held-out split, datasets and batching."""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from action2vec.errors import DataError
+
+log = logging.getLogger(__name__)
+
+
+def stratified_holdout(labels: Sequence[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions split into (train, val): ``fraction`` of each class's videos held out (>= 1 when the
+    class has 2+ videos and fraction > 0)."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    train, val = [], []
+    for c in sorted(set(labels.tolist())):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        n_val = int(round(fraction * len(idx)))
+        if fraction > 0 and len(idx) >= 2:
+            n_val = min(max(n_val, 1), len(idx) - 1)
+        val.extend(idx[:n_val].tolist())
+        train.extend(idx[n_val:].tolist())
+    return np.sort(np.asarray(train, dtype=np.int64)), np.sort(np.asarray(val, dtype=np.int64))
+
+
+class SequenceDataset(Dataset):
+    """Videos of a store as ``(features (T, D) float32, length, class index)``.
+
+    ``in_memory`` reads the selected videos once; otherwise every item streams from the HDF5 file (the
+    handle opens lazily in each worker process), so stores larger than RAM work.
+    """
+
+    def __init__(self, store, indices: Sequence[int], class_to_idx: dict[str, int], in_memory: bool) -> None:
+        self.store = store
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.targets = np.array([class_to_idx[store.labels[i]] for i in self.indices], dtype=np.int64)
+        self.cache: list[np.ndarray] | None = None
+        if in_memory:
+            self.cache = store.read_many(self.indices)
+            for pos, feats in zip(self.indices, self.cache):
+                _check_finite(store, int(pos), feats)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, int, int]:
+        pos = int(self.indices[i])
+        if self.cache is not None:
+            feats = self.cache[i]
+        else:
+            feats, _ = self.store.get(pos)
+            _check_finite(self.store, pos, feats)
+        return feats, int(self.store.lengths[pos]), int(self.targets[i])
+
+
+def _check_finite(store, pos: int, feats: np.ndarray) -> None:
+    if not np.isfinite(feats).all():
+        raise DataError(f"{store.path}: video {store.keys[pos]!r} has NaN or inf features")
+
+
+def collate_sequences(batch: list[tuple[np.ndarray, int, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad to the longest sequence in the batch -> x (B, T, D), lengths (B,), labels (B,)."""
+    steps = max(f.shape[0] for f, _, _ in batch)
+    dim = batch[0][0].shape[1]
+    x = np.zeros((len(batch), steps, dim), dtype=np.float32)
+    for j, (f, _, _) in enumerate(batch):
+        x[j, : f.shape[0]] = f
+    lengths = torch.tensor([min(n, f.shape[0]) for f, n, _ in batch], dtype=torch.long)
+    labels = torch.tensor([y for _, _, y in batch], dtype=torch.long)
+    return torch.from_numpy(x), lengths, labels
+
+
+def should_load_in_memory(store, indices: Sequence[int], mode: str) -> bool:
+    if mode in ("yes", "no"):
+        return mode == "yes"
+    need = float(np.sum(store.rows[np.asarray(indices, dtype=np.int64)])) * store.dim * 4
+    try:
+        import os
+
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        total = 8 << 30
+    return need < total / 4

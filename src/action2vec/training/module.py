@@ -1,0 +1,75 @@
+"""The Lightning module: the network, the dual loss, the lambda schedule and validation metrics."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from action2vec.losses import DualLoss, LossConfig, lambda_at
+from action2vec.models import ModelConfig, build_model
+from action2vec.training.config import TrainConfig
+
+
+class Action2VecModule(L.LightningModule):
+    """Trains an embedding network against fixed label vectors of the seen classes.
+
+    Under data-parallel training the batch's embeddings, logits and labels are gathered from every process
+    (with gradients) before the loss, so hard negatives are mined over the global batch and N processes with
+    batch B/N follow the same trajectory as one process with batch B.
+    """
+
+    def __init__(
+        self,
+        model_cfg: ModelConfig,
+        loss_cfg: LossConfig,
+        train_cfg: TrainConfig,
+        class_vectors: torch.Tensor,
+    ) -> None:
+        super().__init__()
+        self.model_cfg = model_cfg
+        self.loss_cfg = loss_cfg
+        self.train_cfg = train_cfg
+        self.net = build_model(model_cfg, num_classes=class_vectors.shape[0])
+        self.loss = DualLoss(loss_cfg)
+        self.register_buffer("class_vectors", F.normalize(class_vectors.float(), dim=-1))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        return self.net(x, lengths)
+
+    def on_train_epoch_start(self) -> None:
+        # Dropout masks depend only on (seed, epoch, rank): a run resumed at an epoch boundary repeats exactly.
+        torch.manual_seed(self.train_cfg.seed * 100_003 + self.current_epoch * 1_009 + self.global_rank)
+
+    def _gather(self, t: torch.Tensor) -> torch.Tensor:
+        if self.trainer.world_size <= 1:
+            return t
+        return self.all_gather(t, sync_grads=t.requires_grad).flatten(0, 1)
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        x, lengths, labels = batch  # (B, T, D), (B,), (B,)
+        out = self.net(x, lengths)
+        emb, logits = self._gather(out["embedding"]), out["logits"]
+        logits = self._gather(logits) if logits is not None else None
+        labels = self._gather(labels)
+        lam = lambda_at(self.global_step, self.trainer.num_training_batches, self.loss_cfg)
+        terms = self.loss(emb, logits, labels, self.class_vectors, lam)
+        self.log_dict({f"train/{k}": v.detach().float() for k, v in terms.items()}, on_step=True, on_epoch=True,
+                      batch_size=len(labels), prog_bar=False)
+        self.log("loss", terms["loss"].detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False)
+        return terms["loss"]
+
+    def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
+        x, lengths, labels = batch
+        out = self.net(x, lengths)
+        sim = F.normalize(out["embedding"].float(), dim=-1) @ self.class_vectors.T  # (B, C)
+        acc = (sim.argmax(-1) == labels).float().mean()
+        metrics = {"val/acc": acc}
+        if out["logits"] is not None:
+            metrics["val/acc_classifier"] = (out["logits"].argmax(-1) == labels).float().mean()
+        terms = self.loss(out["embedding"], out["logits"], labels, self.class_vectors, self.loss_cfg.lambda_final)
+        metrics["val/loss"] = terms["loss"]
+        self.log_dict(metrics, on_epoch=True, prog_bar=True, batch_size=len(labels), sync_dist=True)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.train_cfg.lr, weight_decay=self.train_cfg.weight_decay)
