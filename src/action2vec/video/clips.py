@@ -16,23 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from action2vec.config import option
 from action2vec.errors import ConfigError
+from action2vec.video.config import ClipConfig
 
-__all__ = ["ClipConfig", "ClipPlan", "plan_clips", "clip_view"]
-
-
-@dataclass
-class ClipConfig:
-    """How a video becomes a sequence of clips."""
-
-    fps: float = option(30.0, "frame rate every video is resampled to (by timestamps; handles VFR)")
-    duration: float = option(14.0, "seconds per video: longer videos are cut, shorter ones zero-padded")
-    clip_len: int = option(0, "frames per clip; 0 = what the backbone expects (C3D: 16)")
-    stride: int = option(8, "frames between the starts of consecutive clips (8 gives 52 steps at 14 s)")
-    decoder: str = option("pyav", "video decoder: pyav, or torchcodec where installed")
-    short_side: int = option(128, "decode-time resize of the short side when the backbone names no frame size")
-    decode_threads: int = option(1, "FFmpeg threads per decoding worker (0 = FFmpeg's choice)")
+__all__ = ["ClipPlan", "plan_clips", "clip_view"]
 
 
 @dataclass(frozen=True)

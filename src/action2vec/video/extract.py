@@ -23,10 +23,10 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 import torch
 
-from action2vec.config import option
 from action2vec.errors import ConfigError, DataError
 from action2vec.video.backbones.base import Backbone
-from action2vec.video.clips import ClipConfig, ClipPlan, clip_view, plan_clips
+from action2vec.video.clips import ClipPlan, clip_view, plan_clips
+from action2vec.video.config import ClipConfig, ComputeConfig, ExtractConfig
 from action2vec.video.decode import DecodeError, decode_video
 
 __all__ = [
@@ -40,30 +40,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ComputeConfig:
-    """Where and how fast extraction runs."""
-
-    batch_size: int = option(32, "clips per backbone forward pass (clips of several videos share a batch)")
-    workers: int = option(2, "decoding worker processes (0 = decode in the main process)")
-    device: str = option("auto", "auto (CUDA when available, else CPU), cpu, cuda, cuda:1, ...")
-    amp: bool = option(True, "bfloat16 autocast on GPU")
-    channels_last: bool = option(True, "channels-last (3D) memory format on GPU")
-    compile: bool = option(False, "torch.compile the backbone (batches are padded to a fixed size)")
-    flush_every: int = option(32, "finished videos per part file")
-    flush_seconds: float = option(30.0, "also write a part file when this many seconds passed since the last")
-    progress: bool = option(True, "show a progress bar (videos/s, ETA)")
-    barrier_timeout: float = option(86400.0, "seconds a torchrun rank waits for the others before merging")
-
-
-@dataclass
-class ExtractConfig:
-    """Settings of ``action2vec extract`` (backbone and inputs are given separately)."""
-
-    video: ClipConfig = field(default_factory=ClipConfig, metadata={"help": "decoding and clip sampling"})
-    compute: ComputeConfig = field(default_factory=ComputeConfig, metadata={"help": "batching, workers, device"})
 
 
 class VideoLike(Protocol):

@@ -1,0 +1,155 @@
+"""``action2vec extract``: videos -> clip features -> feature store; ``action2vec pca``: reduce a store.
+
+    action2vec extract --list videos.txt --backbone c3d --weights c3d.pickle --out feats.h5
+    action2vec extract --dataset ucf101 --annotations ucfTrainTestlist --root UCF-101 \\
+        --backbone c3d --weights c3d.safetensors --out ucf101_c3d.h5 --pca-dim 500
+    torchrun --nproc-per-node 4 -m action2vec.cli.main extract ...   # same command, sharded
+    action2vec pca ucf101_c3d.h5 --out ucf101_c3d_pca500.h5 --dim 500 --fit-subset train
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from action2vec.cli.common import add_json_option, read_lines, write_json
+
+log = logging.getLogger("action2vec.extract")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from action2vec.config import add_config_arguments
+    from action2vec.video.config import ExtractConfig
+
+    p = sub.add_parser(
+        "extract",
+        help="decode videos and write their clip features to a feature store (resumable)",
+        description="Decode videos, cut them into clips and write backbone features to a feature store. "
+        "Rerunning the same command resumes; unreadable videos are recorded as failures and the run goes "
+        "on (exit status 0). Runs unchanged under torchrun: each rank takes a shard, rank 0 merges.",
+    )
+    src = p.add_argument_group("input (one of --dataset or --list)")
+    src.add_argument("--list", metavar="FILE", help="text file with one 'path [label]' per line")
+    src.add_argument("--dataset", metavar="NAME", help="data set adapter: ucf101, hmdb51, kinetics400/600/700, custom")
+    src.add_argument("--annotations", metavar="PATH", help="the data set's annotation file or folder")
+    src.add_argument("--root", metavar="DIR", help="video folder (default for --list: the list file's folder)")
+    src.add_argument("--split", type=int, default=1, help="official split whose train/test subsets are recorded")
+    src.add_argument("--limit", type=int, default=0, help="only the first N videos (smoke tests)")
+    bb = p.add_argument_group("backbone")
+    bb.add_argument("--backbone", default="c3d", help="registered backbone name, or MODULE:NAME for a plug-in")
+    bb.add_argument("--layer", help="output layer (C3D: fc6 or fc7, default fc7)")
+    bb.add_argument("--weights", metavar="PATH", help="pretrained weights (.pickle/.pt state dict or .safetensors)")
+    bb.add_argument("--random-weights", action="store_true",
+                    help="run the backbone untrained (recorded in the store; features are not meaningful)")
+    p.add_argument("--out", required=True, metavar="STORE", help="feature store to create or resume (.h5)")
+    p.add_argument("--log", metavar="FILE", help="log file, failures included (default: STORE.log)")
+    p.add_argument("--config", metavar="YAML", help="extraction settings file (the options below override it)")
+    p.add_argument("--pca-dim", type=int, default=0, help="also write a PCA-reduced store of this dimension")
+    p.add_argument("--pca-out", metavar="STORE", help="where the PCA store goes (default: STORE with .pcaN.h5)")
+    p.add_argument("--pca-fit-keys", metavar="FILE",
+                   help="keys (one a line) to fit the PCA on; default: the videos of the 'train' subset")
+    add_json_option(p)
+    add_config_arguments(p, ExtractConfig)
+    p.set_defaults(func=run)
+
+    q = sub.add_parser(
+        "pca",
+        help="reduce a feature store with PCA fitted on the training videos only",
+        description="Fit PCA on the real steps of the training videos of STORE and write every video, "
+        "projected, to a new store that keeps the projection in its /pca group.",
+    )
+    q.add_argument("store", help="input store (raw backbone features)")
+    q.add_argument("--out", required=True, metavar="STORE", help="output store")
+    q.add_argument("--dim", type=int, default=500, help="output dimension")
+    q.add_argument("--fit-subset", default="train", help="fit on videos whose recorded subset is this")
+    q.add_argument("--fit-keys", metavar="FILE", help="fit on these keys (one a line) instead of --fit-subset")
+    q.set_defaults(func=run_pca)
+
+
+def _items(args: argparse.Namespace) -> list:
+    from action2vec.errors import ConfigError
+
+    if bool(args.list) == bool(args.dataset):
+        raise ConfigError("extract: give exactly one of --list FILE or --dataset NAME")
+    if args.list:
+        from action2vec.video.extract import read_video_list
+
+        items = read_video_list(args.list, args.root)
+    else:
+        if not args.annotations:
+            raise ConfigError("extract: --dataset needs --annotations (the data set's split files)")
+        from action2vec.datasets import load_dataset
+
+        items = load_dataset(args.dataset, Path(args.annotations), Path(args.root) if args.root else None, args.split)
+    return items[: args.limit] if args.limit > 0 else items
+
+
+def _add_log_file(path: Path) -> logging.Handler:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(min(logging.getLogger().level or logging.INFO, logging.INFO))
+    return handler
+
+
+def run(args: argparse.Namespace) -> int:
+    from action2vec.config import config_from_args
+    from action2vec.store import open_store
+    from action2vec.video.backbones import create_backbone
+    from action2vec.video.config import ExtractConfig
+    from action2vec.video.extract import extract_videos
+
+    cfg = config_from_args(ExtractConfig, args, args.config)
+    out = Path(args.out)
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    log_path = Path(args.log) if args.log else out.with_name(out.name + ".log")
+    if world > 1:
+        log_path = log_path.with_name(f"{log_path.name}.rank{rank}")
+    handler = _add_log_file(log_path)
+    try:
+        items = _items(args)
+        backbone = create_backbone(args.backbone, args.weights, args.random_weights, args.layer)
+        summary = extract_videos(items, out, backbone, cfg)
+        prefix = f"[rank {rank}] " if world > 1 else ""
+        print(
+            f"{prefix}extracted {summary.extracted}, failed {summary.failed}, skipped {summary.skipped} "
+            f"(already done) of {summary.total} videos in {summary.seconds:.1f} s "
+            f"({summary.videos_per_s:.2f} videos/s, {summary.clips_per_s:.1f} clips/s)"
+        )
+        for key, reason in summary.failures.items():
+            print(f"{prefix}failed\t{key}\t{reason}")
+        if rank != 0:
+            return 0
+        info = open_store(out).info()
+        print(f"{out}: {info['videos']} videos, {info['failed']} failed, dim {info['dim']}; log: {log_path}")
+        result = {"summary": {k: v for k, v in vars(summary).items() if k != "store"}, "store": info}
+        if args.pca_dim:
+            from action2vec.video.pca import pca_store
+
+            pca_out = Path(args.pca_out) if args.pca_out else out.with_name(f"{out.stem}.pca{args.pca_dim}.h5")
+            keys = read_lines(args.pca_fit_keys) if args.pca_fit_keys else None
+            pca_store(out, pca_out, args.pca_dim, fit_keys=keys, fit_subset="train")
+            print(f"{pca_out}: PCA {info['dim']} -> {args.pca_dim}")
+            result["pca_store"] = str(pca_out)
+        write_json(result, args.json)
+        return 0
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def run_pca(args: argparse.Namespace) -> int:
+    from action2vec.store import open_store
+    from action2vec.video.pca import pca_store
+
+    keys = read_lines(args.fit_keys) if args.fit_keys else None
+    out = pca_store(args.store, args.out, args.dim, fit_keys=keys, fit_subset=args.fit_subset)
+    store = open_store(out)
+    explained = store.pca["explained_variance"] if store.pca else []
+    print(f"{out}: {len(store)} videos, dim {store.dim}, fitted on {store.meta.get('pca_fit_videos')} videos, "
+          f"top component variance {float(explained[0]) if len(explained) else 0:.4g}")
+    return 0

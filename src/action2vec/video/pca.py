@@ -1,0 +1,190 @@
+"""PCA of clip features (4096 -> 500 in the paper), fitted on training videos only.
+
+The fit streams over the store once, accumulating the (D, D) scatter matrix of the real steps (padding
+rows are left out), then takes its top eigenvectors: exact PCA in O(D^2) memory, whatever the number
+of videos (134 MB at D = 4096). The result is kept in the store's ``/pca`` group and applied to every
+video, so training and inference see the same projection; padding rows stay zero.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from action2vec.errors import ConfigError, DataError
+
+__all__ = ["PCA", "ScatterAccumulator", "fit_pca", "pca_store", "fit_keys_of_subset"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PCA:
+    """A fitted projection: ``(x - mean) @ components.T``."""
+
+    mean: np.ndarray  # (D_in,)
+    components: np.ndarray  # (D, D_in), rows are unit principal axes, by decreasing variance
+    explained_variance: np.ndarray  # (D,)
+
+    @property
+    def dim(self) -> int:
+        return int(self.components.shape[0])
+
+    @property
+    def dim_in(self) -> int:
+        return int(self.components.shape[1])
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """(..., D_in) -> (..., D) float32."""
+        x = np.asarray(x, dtype=np.float32)
+        if x.shape[-1] != self.dim_in:
+            raise DataError(f"PCA expects {self.dim_in}-d features, got {x.shape[-1]}-d")
+        return ((x - self.mean.astype(np.float32)) @ self.components.T.astype(np.float32)).astype(np.float32)
+
+    def transform_sequence(self, feats: np.ndarray, length: int) -> np.ndarray:
+        """A stored (T, D_in) sequence -> (T, D): the first ``length`` rows projected, padding rows zero."""
+        out = np.zeros((feats.shape[0], self.dim), dtype=np.float32)
+        out[:length] = self.transform(feats[:length])
+        return out
+
+    @classmethod
+    def from_store(cls, store: object) -> "PCA | None":
+        """The PCA kept in a feature store (None when it has none)."""
+        pca = getattr(store, "pca", None)
+        if not pca:
+            return None
+        return cls(np.asarray(pca["mean"]), np.asarray(pca["components"]), np.asarray(pca["explained_variance"]))
+
+
+class ScatterAccumulator:
+    """Streaming mean and covariance of rows, shifted by the first batch's mean for accuracy."""
+
+    def __init__(self, dim: int, chunk_rows: int = 8192) -> None:
+        self.dim = dim
+        self.chunk_rows = chunk_rows
+        self.n = 0
+        self.shift: np.ndarray | None = None  # (D,)
+        self.sum = np.zeros(dim, dtype=np.float64)  # sum of (x - shift)
+        self.scatter = np.zeros((dim, dim), dtype=np.float64)  # sum of (x - shift)(x - shift)^T
+
+    def update(self, x: np.ndarray) -> None:
+        """Add rows ``x`` (N, D)."""
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise DataError(f"PCA fit: expected (N, {self.dim}) rows, got {x.shape}")
+        if not len(x):
+            return
+        if self.shift is None:
+            self.shift = x.mean(0)
+        for a in range(0, len(x), self.chunk_rows):
+            c = torch.from_numpy(x[a : a + self.chunk_rows] - self.shift)  # (n, D) float32
+            self.sum += c.sum(0, dtype=torch.float64).numpy()
+            self.scatter += (c.T @ c).double().numpy()
+        self.n += len(x)
+
+    def finish(self, dim: int) -> PCA:
+        """The top ``dim`` principal axes of everything added."""
+        if self.n < 2 or self.shift is None:
+            raise DataError(f"PCA fit: need at least 2 feature rows, got {self.n}")
+        if not 0 < dim <= self.dim:
+            raise ConfigError(f"pca.dim: must be in 1..{self.dim}, got {dim}")
+        mu = self.sum / self.n
+        cov = (self.scatter - self.n * np.outer(mu, mu)) / (self.n - 1)
+        cov = (cov + cov.T) / 2
+        values, vectors = np.linalg.eigh(cov)  # ascending
+        order = np.argsort(values)[::-1][:dim]
+        comps = vectors[:, order].T  # (dim, D)
+        # Deterministic signs: the largest-magnitude entry of every axis is positive.
+        signs = np.sign(comps[np.arange(dim), np.abs(comps).argmax(1)])
+        comps *= np.where(signs == 0, 1, signs)[:, None]
+        if dim > self.n - 1:
+            log.warning("PCA to %d dims fitted on only %d rows: the last axes carry no variance", dim, self.n)
+        return PCA(
+            mean=(mu + self.shift).astype(np.float32),
+            components=comps.astype(np.float32),
+            explained_variance=np.clip(values[order], 0, None).astype(np.float32),
+        )
+
+
+def fit_pca(store: object, indices: Sequence[int], dim: int = 500, batch_videos: int = 256) -> PCA:
+    """Fit PCA on the real steps (first ``length`` rows) of the videos at ``indices`` of ``store``."""
+    if not len(indices):
+        raise DataError("PCA fit: no videos to fit on")
+    acc = ScatterAccumulator(int(store.dim))
+    idx = sorted(int(i) for i in indices)
+    for a in range(0, len(idx), batch_videos):
+        chunk = idx[a : a + batch_videos]
+        seqs = store.read_many(chunk)
+        rows = [s[: int(store.lengths[i])] for s, i in zip(seqs, chunk)]
+        acc.update(np.concatenate(rows))
+    pca = acc.finish(dim)
+    total = float(np.trace(acc.scatter) / max(acc.n - 1, 1) - (acc.sum @ acc.sum) / acc.n / max(acc.n - 1, 1))
+    log.info(
+        "PCA %d -> %d fitted on %d videos (%d steps); it keeps %.1f%% of the variance",
+        store.dim, dim, len(idx), acc.n, 100 * float(pca.explained_variance.sum()) / max(total, 1e-12),
+    )
+    return pca
+
+
+def fit_keys_of_subset(store: object, subset: str = "train") -> list[str]:
+    """Keys of the videos whose recorded source ``subset`` is ``subset`` (e.g. the training videos)."""
+    keys = [k for i, k in enumerate(store.keys) if store.source(i).get("subset") == subset]
+    if not keys:
+        raise ConfigError(
+            f"pca: no video of {store.path} is marked subset={subset!r} (a --list extraction records none); "
+            "give the training keys with --fit-keys FILE"
+        )
+    return keys
+
+
+def pca_store(
+    src: str | Path,
+    dst: str | Path,
+    dim: int = 500,
+    fit_keys: Iterable[str] | None = None,
+    fit_subset: str | None = "train",
+    flush_every: int = 256,
+) -> Path:
+    """Write ``dst``: the store ``src`` projected by a PCA fitted on ``fit_keys`` (or on ``fit_subset``).
+
+    The new store keeps every video, label, length, source and failure; its metadata says ``pca=dim``,
+    ``pca_from`` the input dimension and ``pca_fit_videos`` the number of fitting videos.
+    """
+    from action2vec.store import StoreWriter, open_store
+
+    src, dst = Path(src), Path(dst)
+    if src.resolve() == dst.resolve():
+        raise ConfigError("pca: the output store must differ from the input store")
+    store = open_store(src)
+    if store.meta.get("pca"):
+        raise DataError(f"{src}: the features are already PCA-reduced (pca={store.meta['pca']})")
+    if fit_keys is not None:
+        keys = list(dict.fromkeys(fit_keys))
+    elif fit_subset:
+        keys = fit_keys_of_subset(store, fit_subset)
+    else:
+        raise ConfigError("pca: say which videos to fit on (fit_keys or fit_subset)")
+    indices = [store.index_of(k) for k in keys]
+    pca = fit_pca(store, indices, dim)
+    meta = {**store.meta, "pca": int(dim), "dim": int(dim), "pca_from": int(store.dim), "pca_fit_videos": len(indices)}
+    with StoreWriter(dst, meta=meta, flush_every=flush_every) as writer:
+        done = writer.done_keys()
+        for a in range(0, len(store), flush_every):
+            chunk = [i for i in range(a, min(a + flush_every, len(store))) if store.keys[i] not in done]
+            for i, feats in zip(chunk, store.read_many(chunk) if chunk else []):
+                length = int(store.lengths[i])
+                writer.add(
+                    store.keys[i], pca.transform_sequence(feats, length), length=length,
+                    label=store.labels[i], source=store.source(i),
+                )
+        for key, reason in store.failures.items():
+            if key not in done:
+                writer.add_failure(key, reason=reason)
+        writer.set_pca(pca.mean, pca.components, pca.explained_variance)
+    log.info("wrote %s: %d videos, %d -> %d dims", dst, len(store), store.dim, dim)
+    return dst
