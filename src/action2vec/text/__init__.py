@@ -8,15 +8,27 @@
 See docs/labels.md.
 """
 
-from action2vec.text.embedders import TextEmbedder, create_embedder
-from action2vec.text.labels import label_vectors
-from action2vec.text.normalize import NormalizedLabel, group_by_verb, normalize_label
+from action2vec.text.embedders import OOVError, TextEmbedder, create_embedder, load_mapping
+from action2vec.text.labels import label_texts, label_vectors, read_definitions
+from action2vec.text.normalize import (
+    NormalizedLabel,
+    group_by_verb,
+    load_overrides,
+    normalize_label,
+    normalize_labels,
+)
 from action2vec.text.vectors import LabelVectors
 from action2vec.text.wordnet import load_wordnet
 
 __all__ = [
     "TextEmbedder",
+    "OOVError",
     "create_embedder",
+    "load_mapping",
+    "label_texts",
+    "read_definitions",
+    "normalize_labels",
+    "load_overrides",
     "LabelVectors",
     "label_vectors",
     "NormalizedLabel",

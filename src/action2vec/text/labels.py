@@ -63,6 +63,7 @@ def label_vectors(
     oov: str = "error",
     definitions: str | Path | Mapping[str, str] | None = None,
     cache: bool = True,
+    wordnet: Any | None = None,
 ) -> LabelVectors:
     """One vector per class name.  vectors: (N, D) float32, unit length when ``normalize``.
 
@@ -70,7 +71,7 @@ def label_vectors(
     embedder object) embeds; a name that is itself a key of a ``vectors:`` mapping file uses that
     vector. ``oov`` ("error", "skip", "subword") is the word-vector policy; with "error" the DataError
     names the class and the missing word. ``definitions`` (a file or mapping) appends each class's
-    definition to its phrase, for sentence encoders.
+    definition to its phrase, for sentence encoders. ``wordnet``: a reader from :func:`load_wordnet`.
     """
     names = [str(n) for n in class_names]
     if not names:
@@ -79,7 +80,7 @@ def label_vectors(
         duplicate = next(n for n in names if names.count(n) > 1)
         raise DataError(f"class {duplicate!r} appears twice in the class list")
     embedder = create_embedder(spec, oov=oov, cache=cache) if isinstance(spec, str) else spec
-    labels = normalize_labels(names, overrides)
+    labels = normalize_labels(names, overrides, wordnet=wordnet)
     if isinstance(definitions, (str, Path)):
         definitions = read_definitions(definitions)
     texts = label_texts(labels, definitions)
