@@ -122,7 +122,7 @@ def store_meta(backbone: Backbone, plan: ClipPlan, cfg: ExtractConfig) -> dict[s
         "dim": int(backbone.dim),
         "decoder": cfg.video.decoder,
         "frame_size": list(backbone.frame_size) if backbone.frame_size else None,
-        "short_side": None if backbone.frame_size else cfg.video.short_side,
+        "short_side": None if backbone.frame_size else (backbone.short_side or cfg.video.short_side),
         "pca": None,
         "padding": "rows length..steps-1 are zeros",
     }
@@ -134,10 +134,11 @@ def store_meta(backbone: Backbone, plan: ClipPlan, cfg: ExtractConfig) -> dict[s
 class _DecodeDataset(torch.utils.data.Dataset):
     """Decodes one video per item; failures come back as a reason instead of an exception."""
 
-    def __init__(self, items: Sequence[VideoLike], plan: ClipPlan, size: tuple[int, int] | None, cfg: ClipConfig):
+    def __init__(self, items: Sequence[VideoLike], plan: ClipPlan, backbone: Backbone, cfg: ClipConfig):
         self.items = list(items)
         self.plan = plan
-        self.size = size
+        self.size = backbone.frame_size
+        self.short_side = backbone.short_side or cfg.short_side
         self.cfg = cfg
 
     def __len__(self) -> int:
@@ -151,7 +152,7 @@ class _DecodeDataset(torch.utils.data.Dataset):
                 fps=self.plan.fps,
                 max_frames=self.plan.frames,
                 size=self.size,
-                short_side=None if self.size else self.cfg.short_side,
+                short_side=None if self.size else self.short_side,
                 threads=self.cfg.decode_threads,
                 decoder=self.cfg.decoder,
             )
@@ -356,7 +357,7 @@ def _extract_shard(
     from tqdm import tqdm
 
     runner = _Runner(backbone, cfg.compute, device)
-    dataset = _DecodeDataset(todo, plan, backbone.frame_size, cfg.video)
+    dataset = _DecodeDataset(todo, plan, backbone, cfg.video)
     summary = ExtractSummary(store=writer.path, total=len(todo), skipped=0, extracted=0, failed=0, clips=0, seconds=0.0)
     timings = {"wait_decode": 0.0, "write": 0.0}
     queue: deque[_Job] = deque()

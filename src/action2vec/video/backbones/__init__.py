@@ -102,7 +102,8 @@ def create_backbone(
     if weights is not None and random_weights:
         raise ConfigError("backbone: give either --weights or --random-weights, not both")
     wants_weights = needs_weights(name)
-    if cls is not None and wants_weights and weights is None and not random_weights:
+    cached = cls is not None and bool(getattr(cls, "cached_weights", False))
+    if cls is not None and wants_weights and not cached and weights is None and not random_weights:
         raise ConfigError(
             f"backbone '{name}' needs pretrained weights: pass --weights PATH, or --random-weights "
             "to run it untrained (features are then meaningless for zero-shot work)"
@@ -114,7 +115,8 @@ def create_backbone(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # random weights are the same in every process (torchrun ranks agree)
         model = _FACTORIES[name](weights, random_weights, layer)
-    if cls is None and weights is None and not random_weights and getattr(model, "needs_weights", True):
+    if cls is None and weights is None and not random_weights and getattr(model, "needs_weights", True) \
+            and not getattr(model, "pretrained", False):
         raise ConfigError(
             f"backbone '{name}' needs pretrained weights: pass --weights PATH, or --random-weights "
             "to run it untrained"

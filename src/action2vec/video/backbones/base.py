@@ -29,7 +29,11 @@ class Backbone(torch.nn.Module):
     pretrained: bool = False
     # (H, W) that decoding should resize frames to before ``preprocess`` (None: decoder's default size)
     frame_size: tuple[int, int] | None = None
+    # short side that decoding should scale frames to when ``frame_size`` is None (None: config default)
+    short_side: int | None = None
     needs_weights: ClassVar[bool] = True
+    # True when the factory can find weights on its own (e.g. torchvision's cache) if none are given
+    cached_weights: ClassVar[bool] = False
 
     def preprocess(self, clips: np.ndarray) -> torch.Tensor:
         """uint8 RGB clips (N, L, H, W, 3) -> model input tensor on the CPU."""

@@ -143,40 +143,55 @@ class MotionDescriptors(Backbone):
         mask = torch.sigmoid((distance - self.threshold) / 0.03)  # (N, L, S, S)
         pixels = float(self.size * self.size)
 
-        mass = mask.sum(dim=(2, 3))  # (N, L)
+        # Per-frame statistics from the row and column sums of the mask (cheap: no per-pixel moments).
+        g = self.gx[0]  # (S,) pixel centres in [0, 1]
+        luma = x.mean(dim=2)  # (N, L, S, S)
+        cols, rows = mask.sum(dim=2), mask.sum(dim=3)  # (N, L, S) mass per column (x) and per row (y)
+        mass = cols.sum(dim=2)  # (N, L)
         area = mass / pixels  # fraction of the frame
         vis = torch.clamp(area / 0.002, 0.0, 1.0) * valid  # (N, L) soft visibility
-        cx = (mask * self.gx).sum(dim=(2, 3)) / (mass + _EPS)  # (N, L)
-        cy = (mask * self.gy).sum(dim=(2, 3)) / (mass + _EPS)
-        dx = self.gx - cx[..., None, None]  # (N, L, S, S)
-        dy = self.gy - cy[..., None, None]
-        r2 = dx * dx + dy * dy
-        spread = torch.sqrt((mask * r2).sum(dim=(2, 3)) / (mass + _EPS) + _EPS)  # (N, L) RMS radius
-        radius = torch.sqrt(r2 + _EPS) / spread[..., None, None]  # (N, L, S, S) in units of the spread
-        phi = torch.atan2(dy, dx)
+        cx, cy = cols @ g / (mass + _EPS), rows @ g / (mass + _EPS)  # (N, L) centroid
+        second = (cols @ (g * g) + rows @ (g * g)) / (mass + _EPS)
+        spread = torch.sqrt(torch.clamp(second - cx * cx - cy * cy, min=0.0) + _EPS)  # (N, L) RMS radius
+        lit = mask * luma
+        lit_cols, lit_rows = lit.sum(dim=2), lit.sum(dim=3)  # (N, L, S)
+        lit_mass = lit_cols.sum(dim=2)
+        luma_object = lit_mass / (mass + _EPS)
+        dip_re = (lit_cols @ g - cx * lit_mass) / (mass + _EPS) / spread  # (N, L) brightness dipole
+        dip_im = (lit_rows @ g - cy * lit_mass) / (mass + _EPS) / spread
+        dipole = torch.sqrt(dip_re**2 + dip_im**2 + _EPS)
 
-        # Appearance: rotation- and scale-invariant shape moments, radial profile, brightness.
+        # Appearance: shape moments and radial profile on the most visible frame of each clip half.
+        half = length // 2 if length > 1 else 1
+        picks = torch.cat(
+            [area[:, :half].argmax(dim=1, keepdim=True), half + area[:, half:].argmax(dim=1, keepdim=True)]
+            if length > 1
+            else [area.argmax(dim=1, keepdim=True)],
+            dim=1,
+        )  # (N, K)
+        take = lambda t: t.gather(1, picks)  # noqa: E731  (N, L) -> (N, K)
+        shape_mask = mask.gather(1, picks[..., None, None].expand(-1, -1, self.size, self.size))  # (N, K, S, S)
+        s_mass, s_vis, s_spread = take(mass), take(vis), take(spread)
+        zx = (self.gx - take(cx)[..., None, None]) / s_spread[..., None, None]  # (N, K, S, S)
+        zy = (self.gy - take(cy)[..., None, None]) / s_spread[..., None, None]
+        z = torch.complex(zx, zy)
+        power = z * z
         moments = []
         for k in _MOMENT_ORDERS:
-            re = (mask * radius**k * torch.cos(k * phi)).sum(dim=(2, 3)) / (mass + _EPS)
-            im = (mask * radius**k * torch.sin(k * phi)).sum(dim=(2, 3)) / (mass + _EPS)
-            moments.append(torch.sqrt(re * re + im * im + _EPS) / (2.0 ** (k / 2)))
+            moment = (shape_mask * power).sum(dim=(2, 3)) / (s_mass + _EPS)
+            moments.append(moment.abs() / (2.0 ** (k / 2)))
+            power = power * z
+        radius = torch.sqrt(zx * zx + zy * zy)
         radial = []
         for centre in _RADIAL_BINS:
             kernel = torch.clamp(1.0 - (radius - centre).abs() / 0.25, min=0.0)
-            radial.append((mask * kernel).sum(dim=(2, 3)) / (mass + _EPS))
+            radial.append((shape_mask * kernel).sum(dim=(2, 3)) / (s_mass + _EPS))
         compactness = torch.log(spread * spread * math.pi / (area + _EPS) + _EPS)
-        luma = x.mean(dim=2)  # (N, L, S, S)
-        luma_object = (mask * luma).sum(dim=(2, 3)) / (mass + _EPS)
         luma_background = background.mean(dim=(1, 2, 3))  # (N,)
-        centred = (luma - luma_object[..., None, None]) * mask
-        dip_re = (centred * dx).sum(dim=(2, 3)) / (mass + _EPS) / spread  # (N, L)
-        dip_im = (centred * dy).sum(dim=(2, 3)) / (mass + _EPS) / spread
-        dipole = torch.sqrt(dip_re**2 + dip_im**2 + _EPS)
 
         appearance = [
-            *(_wmean(m, vis) for m in moments),
-            *(_wmean(r, vis) for r in radial),
+            *(_wmean(m, s_vis) for m in moments),
+            *(_wmean(r, s_vis) for r in radial),
             _wmean(compactness, vis),
             _wmean(torch.sqrt(area), vis) * 5.0,
             _wmean(dipole, vis) * 5.0,
@@ -213,7 +228,7 @@ class MotionDescriptors(Backbone):
             dip_re[:, 1:] * dip_re[:, :-1] + dip_im[:, 1:] * dip_im[:, :-1],
         )  # (N, L-1) dipole rotation per frame
         dip_w = pair * torch.clamp(dipole[:, 1:] * dipole[:, :-1] / 1e-3, max=1.0)
-        diff = (x[:, 1:] - x[:, :-1]).abs().mean(dim=2)  # (N, L-1, S, S)
+        diff = (luma[:, 1:] - luma[:, :-1]).abs()  # (N, L-1, S, S)
         near = torch.maximum(mask[:, 1:], mask[:, :-1])
         real = valid[:, 1:] * valid[:, :-1]  # (N, L-1) both frames real
         diff_all = _wmean(diff.mean(dim=(2, 3)), real)

@@ -1,0 +1,144 @@
+"""Decoding: timestamp resampling (CFR, VFR), cutting, rotation, early resize, and every kind of bad file."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from action2vec.video.decode import DecodeError, decode_video, output_size, probe_video
+from action2vec.video.synthetic import frame_levels, level_frames, write_video
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
+
+
+def expected_sources(times: list[Fraction], end: Fraction, fps: int) -> list[int]:
+    """Naive reference: for every output time k/fps < end, the last source frame shown at or before it."""
+    out = []
+    k = 0
+    while Fraction(k, fps) < end:
+        t = Fraction(k, fps)
+        out.append(max(i for i, s in enumerate(times) if s <= t))
+        k += 1
+    return out
+
+
+def test_25fps_avi_resampled_to_30fps_by_timestamps(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "a.avi", level_frames(40, 48, 64), fps=25, codec="mpeg4")
+    d = decode_video(path, fps=30)
+    times = [Fraction(i, 25) for i in range(40)]
+    want = expected_sources(times, Fraction(40, 25), 30)
+    assert d.num_frames == len(want) == math.ceil(40 / 25 * 30) == 48
+    assert frame_levels(d.frames).tolist() == [w % 18 for w in want]
+    assert d.source["codec"] == "mpeg4" and d.source["native_fps"] == 25.0 and d.source["frames_decoded"] == 40
+
+
+def test_h264_mp4_cut_at_max_frames_stops_decoding_early(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "long.mp4", level_frames(300, 32, 32), fps=60)
+    d = decode_video(path, fps=30, max_frames=45)
+    assert d.num_frames == 45 and d.source["truncated_at_max"]
+    assert frame_levels(d.frames).tolist() == [(2 * k) % 18 for k in range(45)]
+    # 45 output frames at 30 fps need 1.5 s of a 60 fps video: about 90 of its 300 frames are decoded
+    assert d.source["frames_decoded"] <= 100
+
+
+def test_variable_frame_rate_follows_presentation_times(tmp_path: Path) -> None:
+    gaps_ms = [20] * 15 + [100] * 14  # 50 fps, then 10 fps
+    ms = np.concatenate([[0], np.cumsum(gaps_ms)])
+    path = write_video(tmp_path / "vfr.mp4", level_frames(30, 48, 64), times=(ms / 1000).tolist())
+    d = decode_video(path, fps=30)
+    times = [Fraction(int(m), 1000) for m in ms]
+    want = expected_sources(times, times[-1], 30)  # every output time up to the last frame's start
+    got = frame_levels(d.frames).tolist()
+    assert got[: len(want)] == [w % 18 for w in want]
+    assert len(want) <= d.num_frames <= len(want) + 4  # the last frame lasts one frame duration
+
+
+def test_rotation_metadata_turns_frames_upright(tmp_path: Path) -> None:
+    frames = level_frames(6, 48, 64)  # red mark at the top-left
+    path = write_video(tmp_path / "rot.mp4", frames, rotation=90)
+    d = decode_video(path, fps=30)
+    assert d.source["rotation"] == -90  # FFmpeg's counter-clockwise angle of a 90° clockwise display
+    assert d.frames.shape[1:] == (64, 48, 3)
+    red = d.frames[0, :, :, 0].astype(int) - d.frames[0, :, :, 1].astype(int)
+    assert red[:10, -10:].mean() > 150 and red[-10:, :10].mean() < 50  # the mark is now top-right
+    assert d.frames[0].shape == np.rot90(frames[0], k=-1).shape
+
+
+def test_early_resize_and_short_side() -> None:
+    assert output_size(340, 256, 0, (128, 171), None) == (128, 171)
+    assert output_size(340, 256, 0, None, 128) == (128, 170)
+    assert output_size(1920, 1080, -90, None, 256) == (455, 256)  # portrait after rotation
+    assert output_size(64, 48, 0, None, None) == (48, 64)
+
+
+def test_decode_resizes_in_the_scaler(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "s.mp4", level_frames(5, 96, 128), fps=30)
+    assert decode_video(path, size=(32, 40)).frames.shape == (5, 32, 40, 3)
+    assert decode_video(path, short_side=48).frames.shape == (5, 48, 64, 3)
+
+
+def test_video_shorter_than_one_clip(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "tiny.mp4", level_frames(3, 32, 32), fps=30)
+    d = decode_video(path, fps=30, max_frames=420)
+    assert d.num_frames == 3 and not d.source["truncated_at_max"]
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.mp4", b"", "empty file"),
+        ("noise.mp4", bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8)), "cannot open"),
+        ("notes.avi", b"this is a text file, not a video\n" * 50, "cannot open"),
+    ],
+)
+def test_unreadable_files_raise_decode_error(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DecodeError, match=reason):
+        decode_video(path)
+
+
+def test_truncated_mp4_and_missing_file(tmp_path: Path) -> None:
+    good = write_video(tmp_path / "good.mp4", level_frames(60, 64, 64), fps=30)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(DecodeError):
+        decode_video(cut)
+    with pytest.raises(DecodeError, match="not found"):
+        decode_video(tmp_path / "nope.mp4")
+
+
+def test_audio_only_file_is_not_a_video(tmp_path: Path) -> None:
+    import av
+
+    path = tmp_path / "sound.wav"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for p in s.encode(frame):
+            c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    with pytest.raises(DecodeError, match="no video stream"):
+        decode_video(path)
+
+
+@pytest.mark.parametrize(
+    "name, native_frames, native_fps",
+    [("mmaction2_test.avi", 164, 25), ("mmaction2_demo.mp4", 280, 28), ("mmaction2_test.mp4", 300, 30)],
+)
+def test_real_clips_frame_arithmetic(name: str, native_frames: int, native_fps: int) -> None:
+    path = REAL / name
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    info = probe_video(path)
+    assert info["native_fps"] == native_fps and info["container_frames"] == native_frames
+    d = decode_video(path, fps=30, max_frames=420, size=(128, 171))
+    assert d.num_frames == math.ceil(Fraction(native_frames, native_fps) * 30)  # 197, 300, 300
+    assert d.frames.shape[1:] == (128, 171, 3) and d.frames.dtype == np.uint8
+    assert d.frames.std() > 5  # real picture content, not blank frames
