@@ -3,7 +3,8 @@
 A WordNet 3.0 database folder (Debian's ``wordnet-base`` puts one at ``/usr/share/wordnet``) has the
 ``data.*``, ``index.*`` and ``*.exc`` files but no ``lexnames``, which nltk's reader needs. The files are
 copied (nltk refuses symbolic links leading out of its data roots) into
-``<cache>/wordnet/<name>-<hash>/``, ``lexnames`` is written there from the fixed list below, the folder
+``<cache>/wordnet/<name>-<hash>/``, ``lexnames`` is written there from the fixed list below (and empty
+exception lists for any ``*.exc`` missing), the folder
 is put on ``nltk.data.path`` (nltk ≥ 3.9 opens only files under those roots), and the reader is told not
 to map senses onto nltk's own WordNet (``map_wn``), which would try to load the missing nltk corpus.
 """
@@ -76,6 +77,9 @@ def _prepared_copy(source: Path) -> Path:
             shutil.copyfile(source / name, staging / name)
     if not (staging / "lexnames").is_file():
         (staging / "lexnames").write_text(lexnames_text())
+    for name in ("noun.exc", "verb.exc", "adj.exc", "adv.exc"):  # nltk opens all four; none is essential
+        if not (staging / name).is_file():
+            (staging / name).write_text("")
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging, target)
     log.info("prepared WordNet from %s in %s", source, target)
