@@ -1,0 +1,147 @@
+"""``action2vec extract`` end to end on videos the test writes: arithmetic, failures, batching, resume, PCA."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from action2vec.cli.main import main
+from action2vec.store import open_store
+from action2vec.video.backbones import create_backbone
+from action2vec.video.clips import ClipPlan
+from action2vec.video.decode import decode_video
+from action2vec.video.synthetic import level_frames, write_video
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
+FAST = ["--backbone", "c3d-tiny", "--random-weights", "--compute.progress", "false", "--compute.batch_size", "8"]
+
+
+def _noise_frames(n: int, seed: int, h: int = 72, w: int = 96) -> np.ndarray:
+    """Moving texture (so clip features differ between steps) plus the frame-level ramp."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (h, w + n, 3), dtype=np.uint8)
+    frames = np.stack([base[:, i : i + w] for i in range(n)])
+    return (frames // 2 + level_frames(n, h, w) // 2).astype(np.uint8)
+
+
+@pytest.fixture()
+def videos(tmp_path: Path) -> Path:
+    """Three good videos (25 fps AVI, 30 fps H.264 MP4, one shorter than a clip) and three bad files."""
+    d = tmp_path / "videos"
+    d.mkdir()
+    write_video(d / "a.avi", _noise_frames(50, 1), fps=25, codec="mpeg4")  # 2.0 s
+    write_video(d / "b.mp4", _noise_frames(30, 2), fps=30)  # 1.0 s
+    write_video(d / "c.mp4", _noise_frames(5, 3), fps=30)  # 5 frames
+    (d / "noise.mp4").write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 9000, dtype=np.uint8)))
+    (d / "empty.avi").write_bytes(b"")
+    whole = write_video(tmp_path / "whole.mp4", _noise_frames(40, 4), fps=30).read_bytes()
+    (d / "cut.mp4").write_bytes(whole[: len(whole) // 2])
+    (d / "list.txt").write_text(
+        "# path label\na.avi apply eye makeup\nb.mp4\tclean pool\nc.mp4 jump\n\nnoise.mp4 x\nempty.avi\ncut.mp4 y\n"
+    )
+    return d
+
+
+def _extract(videos: Path, out: Path, *extra: str) -> int:
+    return main(["extract", "--list", str(videos / "list.txt"), "--out", str(out), "--video.duration", "2",
+                 "--compute.workers", "0", *FAST, *extra])
+
+
+def test_extract_list_records_failures_and_matches_direct_computation(videos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "feats.h5"
+    assert _extract(videos, out) == 0
+    store = open_store(out)
+    plan = ClipPlan(30.0, 2.0, 16, 8)  # 60 frames, 7 steps
+    assert (plan.frames, plan.steps) == (60, 7)
+    assert sorted(store.keys) == ["a.avi", "b.mp4", "c.mp4"]
+    assert set(store.failures) == {"noise.mp4", "empty.avi", "cut.mp4"}
+    assert "empty" in store.failures["empty.avi"]
+    lengths = {k: int(store.lengths[store.index_of(k)]) for k in store.keys}
+    # a.avi: 2 s -> 60 frames -> 7 steps (cut at 2 s); b.mp4: 30 frames -> ceil(30/8) = 4; c.mp4: 1
+    assert lengths == {"a.avi": 7, "b.mp4": math.ceil(30 / 8), "c.mp4": 1}
+    assert set(store.rows.tolist()) == {7}
+    assert store.labels[store.index_of("a.avi")] == "apply eye makeup"
+    assert store.labels[store.index_of("b.mp4")] == "clean pool"
+    meta = store.meta
+    assert meta["backbone"] == "c3d-tiny" and meta["random_weights"] is True
+    assert (meta["steps"], meta["frames"], meta["stride"], meta["clip_len"], meta["fps"]) == (7, 60, 8, 16, 30.0)
+    assert store.source(store.index_of("a.avi"))["native_fps"] == 25.0
+
+    # The same numbers computed directly, one video at a time (the store batched clips across videos).
+    model = create_backbone("c3d-tiny", random_weights=True)
+    for key in ("a.avi", "b.mp4", "c.mp4"):
+        frames = decode_video(videos / key, fps=30, max_frames=60, size=model.frame_size).frames
+        n = lengths[key]
+        clips = np.zeros((n, 16) + frames.shape[1:], np.uint8)
+        for k in range(n):
+            part = frames[k * 8 : k * 8 + 16]
+            clips[k, : len(part)] = part
+        with torch.inference_mode():
+            want = model(model.preprocess(clips)).numpy()
+        got, length = store.get(store.index_of(key))
+        np.testing.assert_allclose(got[:length], want, rtol=1e-4, atol=1e-5)
+        assert not got[length:].any()
+    assert "noise.mp4" in (tmp_path / "feats.h5.log").read_text()
+
+
+def test_rerun_resumes_and_changed_settings_are_refused(videos: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "feats.h5"
+    (videos / "list_ab.txt").write_text("a.avi apply eye makeup\nempty.avi\n")
+    assert main(["extract", "--list", str(videos / "list_ab.txt"), "--out", str(out), "--video.duration", "2",
+                 "--compute.workers", "0", *FAST]) == 0
+    first = open_store(out)
+    a_feats = first.get(first.index_of("a.avi"))[0]
+    capsys.readouterr()
+    assert _extract(videos, out, "--compute.workers", "2") == 0
+    assert "skipped 2 (already done)" in capsys.readouterr().out
+    store = open_store(out)
+    assert len(store) == 3 and len(store.failures) == 3
+    np.testing.assert_array_equal(store.get(store.index_of("a.avi"))[0], a_feats)
+    assert _extract(videos, out, "--video.stride", "4") == 2  # another stride would mix two layouts
+
+
+def test_extract_dataset_table_then_pca_on_training_subset(videos: Path, tmp_path: Path) -> None:
+    pytest.importorskip("action2vec.datasets")
+    table = videos / "table.csv"
+    table.write_text("path,label,subset\na.avi,walk,train\nb.mp4,run,train\nc.mp4,walk,test\nempty.avi,run,test\n")
+    out = tmp_path / "ds.h5"
+    assert main(["extract", "--dataset", "custom", "--annotations", str(table), "--out", str(out),
+                 "--video.duration", "2", "--compute.workers", "0", "--pca-dim", "3", *FAST]) == 0
+    raw = open_store(out)
+    assert len(raw) == 3 and len(raw.failures) == 1
+    assert {raw.source(i)["subset"] for i in range(len(raw))} == {"train", "test"}
+    pca = open_store(tmp_path / "ds.pca3.h5")
+    assert pca.dim == 3 and pca.meta["pca_fit_videos"] == 2 and pca.pca is not None
+    i = raw.index_of(raw.keys[0])
+    feats, length = raw.get(i)
+    mean, comps = pca.pca["mean"], pca.pca["components"]
+    np.testing.assert_allclose(pca.get(pca.index_of(raw.keys[0]))[0][:length], (feats[:length] - mean) @ comps.T,
+                               atol=1e-4)
+
+
+def test_bad_input_options_exit_2(tmp_path: Path) -> None:
+    assert main(["extract", "--out", str(tmp_path / "x.h5"), *FAST]) == 2  # neither --list nor --dataset
+    assert main(["extract", "--list", str(tmp_path / "none.txt"), "--out", str(tmp_path / "x.h5"), *FAST]) == 2
+    (tmp_path / "l.txt").write_text("a.mp4\n")
+    assert main(["extract", "--list", str(tmp_path / "l.txt"), "--out", str(tmp_path / "x.h5"),
+                 "--backbone", "c3d"]) == 2  # no weights
+
+
+def test_real_clips_with_decoding_workers(tmp_path: Path) -> None:
+    names = ["mmaction2_test.avi", "mmaction2_demo.mp4", "mmaction2_test.mp4"]
+    if not all((REAL / n).is_file() for n in names):
+        pytest.skip("real clips not available")
+    (tmp_path / "real.txt").write_text("".join(f"{REAL / n} clip\n" for n in names))
+    out = tmp_path / "real.h5"
+    assert main(["extract", "--list", str(tmp_path / "real.txt"), "--out", str(out), "--video.duration", "14",
+                 "--video.stride", "16", "--compute.workers", "2", *FAST]) == 0
+    store = open_store(out)
+    assert len(store) == 3 and not store.failures and store.meta["steps"] == 420 // 16
+    lengths = {Path(k).name: int(store.lengths[store.index_of(k)]) for k in store.keys}
+    # 164 frames at 25 fps -> 197 at 30 fps -> ceil(197 / 16) = 13; 10 s videos -> 300 frames -> 19
+    assert lengths == {"mmaction2_test.avi": 13, "mmaction2_demo.mp4": 19, "mmaction2_test.mp4": 19}
+    assert store.source(store.index_of(str(REAL / names[0])))["frames"] == 197
