@@ -75,7 +75,7 @@ class Action2Vec:
             raise DataError(f"{cfg_path}: not an action2vec model config")
         model_cfg = from_dict(ModelConfig, info["model"], prefix="model")
         label_vectors = LabelVectors.load(model_dir)
-        net = build_model(model_cfg, num_classes=len(label_vectors) if model_cfg.classifier else 0)
+        net = build_model(model_cfg, num_classes=len(info["classes"]) if model_cfg.classifier else 0)
         state = load_file(str(model_dir / "model.safetensors"))
         missing, unexpected = net.load_state_dict(state, strict=False)
         if missing or unexpected:
@@ -86,7 +86,8 @@ class Action2Vec:
 
     @property
     def classes(self) -> list[str]:
-        return list(self.label_vectors.names)
+        """The training classes (rows of the classification head)."""
+        return list(self.info["classes"])
 
     @property
     def input_dim(self) -> int:
@@ -143,6 +144,8 @@ class Action2Vec:
             from action2vec.text import label_vectors
 
             lv = label_vectors(sorted(set(new)), self.info["text"])
+            if lv.dim != self.embed_dim:
+                raise DataError(f"text embedder {self.info['text']!r} gives {lv.dim}-d vectors, the model {self.embed_dim}-d")
             fresh = dict(zip(lv.names, lv.vectors))
         for i, t in enumerate(texts):
             out[i] = self.label_vectors.vectors[known[t]] if t in known else fresh[t]

@@ -3,8 +3,8 @@
     MODEL_DIR/config.json                 model config (dims filled in), loss/train config, store metadata,
                                           text-embedder spec, training classes
     MODEL_DIR/model.safetensors           network weights
-    MODEL_DIR/labels.json                 training-class names
-    MODEL_DIR/label_vectors.safetensors   their label vectors
+    MODEL_DIR/labels.json                 the label vocabulary (training classes and any others given)
+    MODEL_DIR/label_vectors.safetensors   its vectors
     MODEL_DIR/pca.safetensors             the store's PCA (mean, components), when it had one
 """
 
@@ -22,8 +22,11 @@ from action2vec.config import to_dict
 FORMAT = "action2vec-model"
 
 
-def export_model(net: nn.Module, cfg, label_vectors, model_dir: str | Path, store=None) -> Path:
-    """Write ``net`` with its config, label vocabulary and PCA into ``model_dir``."""
+def export_model(net: nn.Module, cfg, label_vectors, model_dir: str | Path, store=None, classes=None) -> Path:
+    """Write ``net`` with its config, label vocabulary (every vector it was given) and PCA into ``model_dir``.
+
+    ``classes`` are the training classes, in the order of the classification head.
+    """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
@@ -36,7 +39,7 @@ def export_model(net: nn.Module, cfg, label_vectors, model_dir: str | Path, stor
         "loss": to_dict(cfg.loss),
         "train": to_dict(cfg.train),
         "text": cfg.data.text,
-        "classes": list(label_vectors.names),
+        "classes": list(classes if classes is not None else label_vectors.names),
         "features": dict(store.meta) if store is not None else {},
     }
     if store is not None and getattr(store, "pca", None):

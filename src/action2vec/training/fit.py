@@ -205,6 +205,12 @@ def fit(
     if cfg_path.is_file():
         _check_same_run(cfg_path, final)
 
+    # ---- data (read and checked before anything is written)
+    class_to_idx = {c: i for i, c in enumerate(classes)}
+    in_mem = should_load_in_memory(store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory)
+    train_ds = SequenceDataset(store, train_pos, class_to_idx, in_mem)
+    val_ds = SequenceDataset(store, val_pos, class_to_idx, in_mem) if len(val_pos) else None
+
     # ---- trainer
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
     dist = _distributed_settings(final)
@@ -231,9 +237,6 @@ def fit(
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(final, cfg_path)
 
-    class_to_idx = {c: i for i, c in enumerate(classes)}
-    in_mem = should_load_in_memory(store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory)
-    train_ds = SequenceDataset(store, train_pos, class_to_idx, in_mem)
     world = trainer.world_size
     if cfg.train.batch_size % world:
         raise ConfigError(f"config key 'train.batch_size' ({cfg.train.batch_size}) must divide by the {world} processes")
@@ -244,8 +247,7 @@ def fit(
                  "persistent_workers": cfg.train.num_workers > 0}
     train_loader = DataLoader(train_ds, batch_size=per_device, sampler=sampler, **loader_kw)
     val_loader = None
-    if len(val_pos):
-        val_ds = SequenceDataset(store, val_pos, class_to_idx, in_mem)
+    if val_ds is not None:
         val_sampler = DistributedSampler(val_ds, num_replicas=world, rank=trainer.global_rank, shuffle=False)
         val_loader = DataLoader(val_ds, batch_size=max(per_device, 64), sampler=val_sampler, **loader_kw)
 
@@ -266,7 +268,7 @@ def fit(
         val_keys=[store.keys[i] for i in val_pos],
     )
     if trainer.is_global_zero:
-        export_model(module.net, final, label_vectors.subset(classes), result.model_dir, store=store)
+        export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=classes)
         (run_dir / "result.json").write_text(json.dumps(
             {"metrics": metrics, "classes": classes, "train_keys": result.train_keys, "val_keys": result.val_keys,
              "global_step": trainer.global_step}, indent=2))

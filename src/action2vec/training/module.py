@@ -37,9 +37,9 @@ class Action2VecModule(L.LightningModule):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
         return self.net(x, lengths)
 
-    def on_train_epoch_start(self) -> None:
-        # Dropout masks depend only on (seed, epoch, rank): a run resumed at an epoch boundary repeats exactly.
-        torch.manual_seed(self.train_cfg.seed * 100_003 + self.current_epoch * 1_009 + self.global_rank)
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        # Dropout masks depend only on (seed, step, rank), so a resumed run repeats the same steps exactly.
+        torch.manual_seed((self.train_cfg.seed * 1_000_003 + self.global_step) * 1_009 + self.global_rank)
 
     def _gather(self, t: torch.Tensor) -> torch.Tensor:
         if self.trainer.world_size <= 1:

@@ -1,0 +1,25 @@
+"""Shared test settings: one torch thread per test process, and where the shared real data lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ACTION2VEC_CACHE", str(Path(__file__).resolve().parent / ".cache"))
+
+import torch  # noqa: E402
+
+# Small models are slower with several threads on a loaded 2-core machine (and under pytest-xdist).
+torch.set_num_threads(1)
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the repository; tests that need it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA

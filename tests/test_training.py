@@ -1,0 +1,203 @@
+"""Training on stores the tests write: it learns, it resumes exactly, it refuses bad input cleanly."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+from safetensors.torch import load_file
+
+from action2vec.cli.main import main
+from action2vec.config import load_config
+from action2vec.errors import DataError
+from action2vec.inference import Action2Vec
+from action2vec.store import open_store
+from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+from action2vec.training import RunConfig, fit, read_training_log
+
+N_CLASSES, SEEN = 20, 15
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("syn")
+    lv = synthetic_label_vectors(N_CLASSES, dim=8, seed=3)
+    path = make_synthetic_store(root / "store.h5", lv, videos_per_class=16, steps=24, feature_dim=32, seed=3)
+    vec_file = root / "vectors.npz"
+    np.savez(vec_file, names=np.array(lv.names), vectors=lv.vectors)
+    return {"store": open_store(path), "lv": lv, "path": path, "vectors": vec_file}
+
+
+def _cfg(*extra):
+    return load_config(RunConfig, None, ["model.preset=tiny", "train.batch_size=32", "train.lr=3e-3",
+                                          "train.progress_bar=false", "train.epochs=12", *extra])
+
+
+def test_tiny_model_learns_seen_classes_and_transfers_to_unseen(synthetic, tmp_path):
+    store, lv = synthetic["store"], synthetic["lv"]
+    seen, unseen = lv.names[:SEEN], lv.names[SEEN:]
+    result = fit(_cfg("data.classes=" + ",".join(seen), "train.epochs=15"), tmp_path / "run",
+                 store=store, label_vectors=lv)
+    # only seen classes entered training
+    assert {store.labels[store.index_of(k)] for k in result.train_keys + result.val_keys} <= set(seen)
+    assert result.classes == sorted(seen)
+    assert result.metrics["val/acc"] > 5 / SEEN  # chance is 1/15
+    model = Action2Vec.load(result.model_dir)
+    assert model.classes == sorted(seen)
+    idx = store.indices_of_classes(unseen)
+    emb = model.encode_store(store, idx)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+    pred = np.array(unseen)[(emb @ model.encode_text(unseen).T).argmax(1)]
+    zsl = float((pred == np.array([store.labels[i] for i in idx])).mean())
+    assert zsl > 2 / len(unseen), zsl  # chance is 1/5
+    # classify() agrees with the manual nearest-label computation
+    feats = store.read_many(idx[:5])
+    top = model.classify(feats, store.lengths[idx[:5]], unseen, top_k=2)
+    assert [p.labels[0] for p in top] == list(pred[:5]) and all(p.scores[0] >= p.scores[1] for p in top)
+    # logs and the final config are in the run folder
+    assert (tmp_path / "run" / "config.yaml").is_file()
+    assert any("train/loss_epoch" in row for row in read_training_log(tmp_path / "run"))
+
+
+class _Crash(Callback):
+    def __init__(self, at_epoch=None, at_step=None):
+        self.at_epoch, self.at_step = at_epoch, at_step
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.at_epoch:
+            raise RuntimeError("simulated crash")
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == self.at_step:
+            raise RuntimeError("simulated crash")
+
+
+def _weights(run):
+    return load_file(str(run / "model" / "model.safetensors"))
+
+
+def test_resume_at_epoch_boundary_gives_the_same_weights(synthetic, tmp_path):
+    cfg = _cfg("train.epochs=4", "model.dropout=0.3")
+    fit(cfg, tmp_path / "straight", store=synthetic["store"], label_vectors=synthetic["lv"])
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(cfg, tmp_path / "resumed", store=synthetic["store"], label_vectors=synthetic["lv"], callbacks=[_Crash(at_epoch=2)])
+    assert (tmp_path / "resumed" / "checkpoints" / "last.ckpt").is_file()
+    assert not (tmp_path / "resumed" / "model").exists()
+    fit(cfg, tmp_path / "resumed", store=synthetic["store"], label_vectors=synthetic["lv"])
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "resumed")
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_mid_epoch_crash_loses_only_steps_since_the_checkpoint(synthetic, tmp_path):
+    cfg = _cfg("train.epochs=2", "train.checkpoint_every_n_steps=3")
+    with pytest.raises(RuntimeError):
+        fit(cfg, tmp_path / "run", store=synthetic["store"], label_vectors=synthetic["lv"], callbacks=[_Crash(at_step=8)])
+    ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 6  # the last multiple of 3 before the crash at step 8
+    fit(cfg, tmp_path / "run", store=synthetic["store"], label_vectors=synthetic["lv"])
+    steps_per_epoch = int(np.ceil(len(json.loads((tmp_path / "run" / "result.json").read_text())["train_keys"]) / 32))
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["global_step"] == 2 * steps_per_epoch
+
+
+def test_training_keys_outside_the_classes_are_refused(synthetic, tmp_path):
+    store = synthetic["store"]
+    seen = synthetic["lv"].names[:4]
+    intruder = store.keys[store.indices_of_classes([synthetic["lv"].names[10]])[0]]
+    cfg = _cfg("data.classes=" + ",".join(seen))
+    with pytest.raises(DataError, match="outside the training classes"):
+        fit(cfg, tmp_path / "run", store=store, label_vectors=synthetic["lv"], train_keys=[intruder])
+
+
+def _train_cli(tmp_path, store, vectors, *extra):
+    return main(["train", "--out", str(tmp_path / "run"), "--data.store", str(store), "--data.text",
+                 f"vectors:{vectors}", "--model.preset", "tiny", "--train.epochs", "1", "--train.progress_bar",
+                 "false", *extra])
+
+
+def test_cli_train_then_classify(synthetic, tmp_path, capsys):
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+    out = tmp_path / "pred.json"
+    key = synthetic["store"].keys[0]
+    assert main(["classify", "--model", str(tmp_path / "run" / "model"), "--store", str(synthetic["path"]),
+                 "--keys", key, "--labels", "class001,class002,class003", "--top-k", "2", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert rows[0]["video"] == key and len(rows[0]["labels"]) == 2
+    assert set(rows[0]["labels"]) <= {"class001", "class002", "class003"}
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) >= 1
+    last = err[-1]
+    for n in needles:
+        assert n in last, last
+    return last
+
+
+def test_bad_input_gives_one_line_errors_and_overwrites_nothing(synthetic, tmp_path, capsys):
+    import h5py
+
+    from action2vec.store import StoreWriter
+
+    # NaN features
+    nan_store = tmp_path / "nan.h5"
+    with StoreWriter(nan_store, meta={"backbone": "b"}) as w:
+        for i in range(6):
+            w.add(f"v{i}", np.ones((4, 32), np.float32), label=f"class00{i % 2}")
+    with h5py.File(nan_store, "a") as f:
+        f["features"][5, 3] = np.nan
+    assert _train_cli(tmp_path, nan_store, synthetic["vectors"]) == 2
+    _one_line_error(capsys, "NaN")
+    assert not (tmp_path / "run").exists()
+    # mismatched dims
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], "--model.input_dim", "99") == 2
+    _one_line_error(capsys, "input_dim=99", "32")
+    # empty store (only failures)
+    empty = tmp_path / "empty.h5"
+    with StoreWriter(empty, meta={"backbone": "b"}) as w:
+        w.add_failure("x", "corrupt")
+    assert _train_cli(tmp_path, empty, synthetic["vectors"]) == 2
+    _one_line_error(capsys, "no videos")
+    # a class without a vector
+    partial = tmp_path / "partial.npz"
+    lv = synthetic["lv"]
+    np.savez(partial, names=np.array(lv.names[1:]), vectors=lv.vectors[1:])
+    assert _train_cli(tmp_path, synthetic["path"], partial) == 2
+    _one_line_error(capsys, "class000")
+    # unknown config key
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("train:\n  epochs: 1\n  learning_rate: 0.1\n")
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], "--config", str(cfg)) == 2
+    _one_line_error(capsys, "train.learning_rate")
+    assert not (tmp_path / "run").exists()
+    # an existing run with other settings is not overwritten
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+    before = (tmp_path / "run" / "config.yaml").read_text()
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], "--train.lr", "0.5") == 2
+    _one_line_error(capsys, "train.lr")
+    assert (tmp_path / "run" / "config.yaml").read_text() == before
+
+
+def test_help_lists_commands_and_documents_every_train_option(capsys):
+    from dataclasses import fields
+
+    from action2vec.config import to_dict
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    for cmd in ("train", "classify", "store"):
+        assert cmd in top
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for section, values in to_dict(RunConfig()).items():
+        for key in values:
+            assert f"--{section}.{key}" in text
+    # every field has a help text
+    for f in fields(RunConfig):
+        for sub in fields(f.type if isinstance(f.type, type) else type(getattr(RunConfig(), f.name))):
+            assert sub.metadata.get("help"), f"{f.name}.{sub.name} has no help"
