@@ -205,3 +205,12 @@ def test_unknown_dataset_and_missing_annotations(tmp_path: Path) -> None:
         (tmp_path / "c" / "x").mkdir(parents=True)
         touch(tmp_path / "c" / "x" / "v.mp4")
         load_dataset("custom", tmp_path / "c", missing="ignore")
+
+
+def test_kinetics_folder_with_several_versions_reads_only_the_asked_one(tmp_path: Path) -> None:
+    (tmp_path / "label_map_k400.txt").write_text("abseiling\nair drumming\n")
+    (tmp_path / "label_map_k600.txt").write_text("abseiling\nacting in play\nair drumming\n")
+    (tmp_path / "kinetics400_val_list_videos.txt").write_text("air_drumming/a.mp4 1\n")
+    (tmp_path / "kinetics600_val_list_videos.txt").write_text("acting_in_play/b.mp4 1\n")
+    assert [(r.key, r.label) for r in load_dataset("kinetics400", tmp_path)] == [("a", "air drumming")]
+    assert [(r.key, r.label) for r in load_dataset("kinetics600", tmp_path)] == [("b", "acting in play")]

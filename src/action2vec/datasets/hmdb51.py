@@ -48,8 +48,18 @@ def _list_files(folder: Path, split: int) -> dict[str, Path]:
 
 
 def _label_map(folder: Path) -> list[str] | None:
-    for path in sorted(folder.glob("*label_map*.txt")) + sorted(folder.parent.glob("*label_map*.txt")):
-        return read_class_list(path)
+    """The class list: a label map named for HMDB, else one in the folder, else a 51-line one beside it."""
+    own = sorted(folder.glob("*label_map*.txt"))
+    beside = sorted(folder.parent.glob("*label_map*.txt"))
+    for path in own + beside:
+        if "hmdb" in path.name.lower():
+            return read_class_list(path)
+    if own:
+        return read_class_list(own[0])
+    for path in beside:
+        names = read_class_list(path)
+        if len(names) == 51:
+            return names
     return None
 
 

@@ -138,7 +138,11 @@ def load(
     classes = read_class_list(label_map) if label_map is not None else None
     entries: list[Entry] = []
     sources = []
+    version = _version(name)
     for path in _files(annotations):
+        named = re.search(r"(?<!\d)(400|600|700)(?!\d)", path.name)
+        if named and named.group(1) != version and not Path(annotations).is_file():
+            continue  # another Kinetics version's file in the same folder
         if _is_csv(path):
             entries += _csv_entries(path)
         elif path.suffix == ".txt" and path != label_map and _looks_like_list(path):
