@@ -1,10 +1,15 @@
 """Registry of clip backbones: ``create_backbone(name, ...)`` and ``list_backbones()``.
 
-A backbone module registers a factory with ``@register_backbone("name")``; the factory has the
-signature ``factory(weights: Path | None, random_weights: bool, layer: str | None) -> Backbone``.
+A backbone module registers a factory with ``@register_backbone("name")`` (optionally
+``cls=TheBackboneClass``); the factory has the signature
+``factory(weights: Path | None, random_weights: bool, layer: str | None) -> Backbone``.
 A name of the form ``package.module:name`` imports that module first, so users can plug in their
-own backbones without touching the package. Backbones that need weights (``needs_weights = True``) refuse to start without ``weights`` unless
-``random_weights`` is asked for explicitly, and then log a warning (the store records it too).
+own backbones without touching the package.
+
+Backbones that need weights (class attribute ``needs_weights = True``, the default) refuse to start
+without ``weights`` unless ``random_weights`` is asked for explicitly, and then log a warning (the
+store records it too). Weight-free backbones (``needs_weights = False``) need neither. Random weights
+are drawn with a fixed seed, so every process (e.g. every torchrun rank) gets the same model.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import torch
 from action2vec.errors import ConfigError
 from action2vec.video.backbones.base import Backbone
 
-__all__ = ["Backbone", "register_backbone", "create_backbone", "list_backbones", "backbone_class"]
+__all__ = ["Backbone", "register_backbone", "create_backbone", "list_backbones", "backbone_class", "needs_weights"]
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +120,8 @@ def create_backbone(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # random weights are the same in every process (torchrun ranks agree)
         model = _FACTORIES[name](weights, random_weights, layer)
-    if cls is None and weights is None and not random_weights and getattr(model, "needs_weights", True) \
-            and not getattr(model, "pretrained", False):
+    untrained = not getattr(model, "pretrained", False) and getattr(model, "needs_weights", True)
+    if cls is None and weights is None and not random_weights and untrained:
         raise ConfigError(
             f"backbone '{name}' needs pretrained weights: pass --weights PATH, or --random-weights "
             "to run it untrained"
