@@ -92,7 +92,8 @@ def test_ucf101_bad_input(tmp_path: Path, ucf) -> None:
 def test_hmdb51_official_per_class_split_files(tmp_path: Path) -> None:
     ann = tmp_path / "testTrainMulti_7030_splits"
     ann.mkdir()
-    (ann / "brush_hair_test_split1.txt").write_text("a_brush_hair_0.avi 1 \nb_brush_hair_0.avi 2 \nc_brush_hair_0.avi 0 \n")
+    (ann / "brush_hair_test_split1.txt").write_text(
+        "a_brush_hair_0.avi 1 \nb_brush_hair_0.avi 2 \nc_brush_hair_0.avi 0 \n")
     (ann / "wave_test_split1.txt").write_text("a_wave_0.avi 2 \nb_wave_0.avi 1 \n")
     (ann / "wave_test_split2.txt").write_text("a_wave_0.avi 1 \n")
     root = tmp_path / "hmdb51"

@@ -9,7 +9,13 @@ import pytest
 
 from action2vec.errors import DataError
 from action2vec.text import wordnet as wordnet_module
-from action2vec.text.wordnet import DEFAULT_WORDNET_DIR, LEXICOGRAPHER_FILES, REQUIRED_FILES, lexnames_text, load_wordnet
+from action2vec.text.wordnet import (
+    DEFAULT_WORDNET_DIR,
+    LEXICOGRAPHER_FILES,
+    REQUIRED_FILES,
+    lexnames_text,
+    load_wordnet,
+)
 
 
 def test_lexnames_has_the_45_lexicographer_files() -> None:
@@ -58,7 +64,8 @@ def test_clear_error_naming_both_ways(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("WNSEARCHDIR", raising=False)
     wordnet_module._load.cache_clear()
     try:
-        with pytest.raises(DataError, match=r"nltk has no 'wordnet' data .* no WordNet 3.0 database folder at .*nowhere"):
+        both_ways = r"nltk has no 'wordnet' data .* no WordNet 3.0 database folder at .*nowhere"
+        with pytest.raises(DataError, match=both_ways):
             load_wordnet()
     finally:
         wordnet_module._load.cache_clear()

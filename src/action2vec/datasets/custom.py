@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path, PurePosixPath
 
-from action2vec.datasets.base import VIDEO_SUFFIXES, Entry, VideoRecord, require_dir, resolve_entries
+from action2vec.datasets.base import VIDEO_SUFFIXES, Entry, VideoRecord, read_lines, require_dir, resolve_entries
 from action2vec.errors import DataError
 
 
@@ -26,9 +26,10 @@ def _folder_entries(folder: Path) -> list[Entry]:
 
 
 def _table_entries(path: Path) -> list[Entry]:
-    text = path.read_text(encoding="utf-8-sig")
-    delimiter = "\t" if path.suffix.lower() == ".tsv" or ("\t" in text.splitlines()[0] if text.strip() else False) else ","
-    rows = [row for row in csv.reader(text.splitlines(), delimiter=delimiter) if any(c.strip() for c in row)]
+    """Entries of a ``path,label[,subset]`` table (comma, or tab for .tsv and tab-separated lines)."""
+    lines = read_lines(path)
+    tabbed = path.suffix.lower() == ".tsv" or bool(lines and "\t" in lines[0])
+    rows = [row for row in csv.reader(lines, delimiter="\t" if tabbed else ",") if any(c.strip() for c in row)]
     if not rows:
         raise DataError(f"{path}: the video table is empty")
     header = [c.strip().lower() for c in rows[0]]
@@ -44,7 +45,8 @@ def _table_entries(path: Path) -> list[Entry]:
         if len(cells) <= max(columns["path"], columns["label"]) or not cells[columns["path"]]:
             raise DataError(f"{path}:{number}: expected a path and a label, got {row!r}")
         rel = PurePosixPath(cells[columns["path"]].replace("\\", "/"))
-        subset = cells[subset_col] if subset_col is not None and subset_col < len(cells) and cells[subset_col] else "all"
+        has_subset = subset_col is not None and subset_col < len(cells) and cells[subset_col]
+        subset = cells[subset_col] if has_subset else "all"
         entries.append(Entry(str(rel.with_suffix("")), (str(rel),), cells[columns["label"]], subset))
     return entries
 

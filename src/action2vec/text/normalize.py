@@ -283,8 +283,10 @@ def normalize_labels(
     if not names:
         raise DataError("the class list is empty")
     if check and overrides is not None and not _is_loaded(overrides):
-        user = read_overrides(overrides) if isinstance(overrides, (str, Path)) else parse_overrides(overrides, "overrides")
-        check_overrides(user, names, overrides if isinstance(overrides, (str, Path)) else "overrides")
+        if isinstance(overrides, (str, Path)):
+            check_overrides(read_overrides(overrides), names, overrides)
+        else:
+            check_overrides(parse_overrides(overrides, "overrides"), names, "overrides")
     table = load_overrides(overrides) if not _is_loaded(overrides) else overrides
     if wordnet is None:
         from action2vec.text.wordnet import load_wordnet
