@@ -70,13 +70,13 @@ def model_only(backbone, cfg: ExtractConfig, device: torch.device, batches: int)
     runner = _Runner(backbone, cfg.compute, device)
     h, w = backbone.frame_size or (cfg.video.short_side, int(cfg.video.short_side * 4 / 3))
     clips = np.random.default_rng(0).integers(0, 255, (cfg.compute.batch_size, backbone.clip_len, h, w, 3), np.uint8)
-    runner(clips)  # warm-up (cudnn autotuning, compile)
+    runner([clips])  # warm-up (cudnn autotuning, compile)
     if device.type == "cuda":
         torch.cuda.synchronize()
     runner.timings = {"preprocess": 0.0, "forward": 0.0}
     t = time.perf_counter()
     for _ in range(batches):
-        runner(clips)
+        runner([clips])
     s = time.perf_counter() - t
     n = batches * cfg.compute.batch_size
     return {"clips_per_s": n / s, "preprocess_s_per_clip": runner.timings["preprocess"] / n,

@@ -11,9 +11,11 @@ import torch
 
 from action2vec.cli.main import main
 from action2vec.store import open_store
-from action2vec.video.backbones import create_backbone
+from action2vec.video.backbones import Backbone, create_backbone
 from action2vec.video.clips import ClipPlan
+from action2vec.video.config import ExtractConfig
 from action2vec.video.decode import decode_video
+from action2vec.video.extract import VideoItem, extract_videos
 from action2vec.video.synthetic import level_frames, write_video
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
@@ -145,3 +147,35 @@ def test_real_clips_with_decoding_workers(tmp_path: Path) -> None:
     # 164 frames at 25 fps -> 197 at 30 fps -> ceil(197 / 16) = 13; 10 s videos -> 300 frames -> 19
     assert lengths == {"mmaction2_test.avi": 13, "mmaction2_demo.mp4": 19, "mmaction2_test.mp4": 19}
     assert store.source(store.index_of(str(REAL / names[0])))["frames"] == 197
+
+
+class _MeanColour(Backbone):
+    """Weight-free test backbone without a frame size: decoding keeps each video's aspect ratio."""
+
+    name, layer, dim, clip_len, pretrained = "mean-colour", "rgb", 3, 4, False
+    needs_weights = False
+
+    def preprocess(self, clips: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(clips)).float()  # (N, L, H, W, 3): sizes differ
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(1, 2, 3))  # (N, 3)
+
+
+def test_videos_of_different_aspect_ratios_share_batches(tmp_path: Path) -> None:
+    wide = write_video(tmp_path / "wide.mp4", _noise_frames(20, 5, 48, 96), fps=30)
+    tall = write_video(tmp_path / "tall.mp4", _noise_frames(20, 6, 96, 48), fps=30)
+    cfg = ExtractConfig()
+    cfg.video.duration, cfg.video.stride, cfg.video.short_side = 1.0, 4, 32
+    cfg.compute.workers, cfg.compute.batch_size, cfg.compute.progress = 0, 64, False
+    items = [VideoItem("wide", wide), VideoItem("tall", tall)]
+    summary = extract_videos(items, tmp_path / "mixed.h5", _MeanColour(), cfg)
+    assert summary.extracted == 2 and summary.failed == 0
+    store = open_store(tmp_path / "mixed.h5")
+    for item, shape in ((items[0], (32, 64)), (items[1], (64, 32))):
+        frames = decode_video(item.path, fps=30, max_frames=30, short_side=32).frames
+        assert frames.shape[1:3] == shape
+        feats, length = store.get(store.index_of(item.key))
+        assert length == 5  # 20 frames / stride 4
+        want = [frames[k * 4 : k * 4 + 4].astype(np.float64).mean(axis=(0, 1, 2)) for k in range(length)]
+        np.testing.assert_allclose(feats[:length], np.array(want), rtol=1e-4)

@@ -77,7 +77,7 @@ def plan_clips(cfg: ClipConfig, backbone_clip_len: int) -> ClipPlan:
 def clip_view(frames: np.ndarray, plan: ClipPlan, length: int) -> np.ndarray:
     """The first ``length`` clips of ``frames`` (n, H, W, 3) -> (length, L, H, W, 3), zero-padded.
 
-    Returns a strided view of one padded frame buffer: clips that overlap share memory.
+    Returns a strided view of one padded frame buffer: clips that overlap share memory (do not write).
     """
     need = plan.needed_frames(length)
     n = min(frames.shape[0], need)
@@ -86,6 +86,8 @@ def clip_view(frames: np.ndarray, plan: ClipPlan, length: int) -> np.ndarray:
     else:
         buf = np.zeros((need,) + frames.shape[1:], dtype=frames.dtype)
         buf[:n] = frames[:n]
-    windows = np.lib.stride_tricks.sliding_window_view(buf, plan.clip_len, axis=0)  # (need-L+1, H, W, 3, L)
+    # writeable so that torch.from_numpy accepts it without a copy; overlapping clips share memory, so
+    # backbones must not modify their input (none does: preprocessing makes new tensors)
+    windows = np.lib.stride_tricks.sliding_window_view(buf, plan.clip_len, axis=0, writeable=True)
     windows = windows[:: plan.stride][:length]
     return np.moveaxis(windows, -1, 1)  # (length, L, H, W, 3)

@@ -229,11 +229,31 @@ class _Runner:
             torch.backends.cudnn.benchmark = True
         self.timings = {"preprocess": 0.0, "forward": 0.0}
 
-    def __call__(self, clips: np.ndarray) -> np.ndarray:
-        """(B, L, H, W, 3) uint8 -> (B, D) float32 features."""
+    def __call__(self, pieces: Sequence[np.ndarray]) -> np.ndarray:
+        """Clips of several videos [(b_i, L, H_i, W_i, 3) uint8] -> (sum b_i, D) float32 features.
+
+        Frame sizes may differ between videos (short-side resizing keeps each aspect ratio): pieces whose
+        preprocessed shapes agree share one forward pass.
+        """
         t0 = time.perf_counter()
-        n = clips.shape[0]
-        x = self.backbone.preprocess(clips)
+        xs = [self.backbone.preprocess(p) for p in pieces]
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, x in enumerate(xs):
+            groups.setdefault(tuple(x.shape[1:]), []).append(i)
+        self.timings["preprocess"] += time.perf_counter() - t0
+        outs: list[np.ndarray] = [np.empty(0)] * len(xs)
+        for members in groups.values():
+            y = self._forward(torch.cat([xs[i] for i in members]) if len(members) > 1 else xs[members[0]])
+            o = 0
+            for i in members:
+                outs[i] = y[o : o + xs[i].shape[0]]
+                o += xs[i].shape[0]
+        return np.concatenate(outs)
+
+    def _forward(self, x: torch.Tensor) -> np.ndarray:
+        """Preprocessed (B, ...) -> (B, D) float32 on the CPU."""
+        t0 = time.perf_counter()
+        n = x.shape[0]
         if self.fixed_batch and n < self.batch_size:
             pad = torch.zeros((self.batch_size - n,) + tuple(x.shape[1:]), dtype=x.dtype)
             x = torch.cat([x, pad])
@@ -241,13 +261,10 @@ class _Runner:
             x = x.pin_memory().to(self.device, non_blocking=True)
         if self.channels_last and x.dim() == 5:
             x = x.contiguous(memory_format=torch.channels_last_3d)
-        t1 = time.perf_counter()
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             y = self.model(x)
         out = y[:n].float().cpu().numpy()
-        t2 = time.perf_counter()
-        self.timings["preprocess"] += t1 - t0
-        self.timings["forward"] += t2 - t1
+        self.timings["forward"] += time.perf_counter() - t0
         return out
 
 
@@ -389,15 +406,14 @@ def _extract_shard(
                 pieces.append((job, job.next, job.next + n))
                 job.next += n
                 room -= n
-        clips = np.concatenate([job.clips[a:b] for job, a, b in pieces])  # (B, L, H, W, 3)
-        feats = runner(clips)
+        feats = runner([job.clips[a:b] for job, a, b in pieces])  # (B, D)
         o = 0
         for job, a, b in pieces:
             job.feats[a:b] = feats[o : o + b - a]
             job.done += b - a
             o += b - a
-        queued_clips -= clips.shape[0]
-        summary.clips += clips.shape[0]
+        queued_clips -= feats.shape[0]
+        summary.clips += feats.shape[0]
         while queue and queue[0].done == queue[0].length:
             finish(queue.popleft())
         bar.set_postfix(clips_s=f"{summary.clips / max(time.perf_counter() - start, 1e-9):.1f}", failed=summary.failed)
