@@ -77,20 +77,23 @@ class AttentiveLSTM(nn.Module):
         n, steps, _ = x.shape
         h = x.new_zeros(n, self.hidden_dim)
         c = x.new_zeros(n, self.hidden_dim)
-        xg = self.x_to_gates(x) if self.x_to_gates is not None else None  # (N, L, 4H)
+        # unbind (not xg[:, t]): its backward stacks the step gradients once instead of one full-size
+        # zero tensor per step
+        xg = self.x_to_gates(x).unbind(1) if self.x_to_gates is not None else None  # L x (N, 4H)
         keys = self.attention.keys(x) if self.attention is not None else None  # (N, L, A)
+        step_masks = mask.unbind(1)  # L x (N,)
         for t in range(steps):
             hp = self.h_proj(h)  # (N, 4H + A)
             gates = hp[:, : 4 * self.hidden_dim]
             if xg is not None:
-                gates = gates + xg[:, t]
+                gates = gates + xg[t]
             if self.attention is not None:
                 ctx, _ = self.attention(x, keys, hp[:, 4 * self.hidden_dim :], mask)
                 gates = gates + self.c_to_gates(ctx)
             i, f, g, o = gates.chunk(4, dim=-1)
             c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h_new = torch.sigmoid(o) * torch.tanh(c_new)
-            m = mask[:, t : t + 1]
+            m = step_masks[t][:, None]
             c = torch.where(m, c_new, c)
             h = torch.where(m, h_new, h)
         return h
