@@ -201,3 +201,13 @@ def test_help_lists_commands_and_documents_every_train_option(capsys):
     for f in fields(RunConfig):
         for sub in fields(f.type if isinstance(f.type, type) else type(getattr(RunConfig(), f.name))):
             assert sub.metadata.get("help"), f"{f.name}.{sub.name} has no help"
+
+
+def test_device_resident_feature_bank_trains_like_the_dataloader(synthetic, tmp_path):
+    cfg = _cfg("train.epochs=2", "data.device_cache=no")
+    fit(cfg, tmp_path / "loader", store=synthetic["store"], label_vectors=synthetic["lv"])
+    cfg = _cfg("train.epochs=2", "data.device_cache=yes")
+    fit(cfg, tmp_path / "bank", store=synthetic["store"], label_vectors=synthetic["lv"])
+    a, b = _weights(tmp_path / "loader"), _weights(tmp_path / "bank")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)

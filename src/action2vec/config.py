@@ -73,6 +73,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
                 errors.append(str(exc))
         raise ConfigError(f"config key '{key}': cannot read {value!r} as {tp}")
     if origin is typing.Literal:
+        if isinstance(value, bool) and {"yes", "no"} <= set(args):
+            value = "yes" if value else "no"  # YAML reads yes/no as booleans
         for choice in args:
             if value == choice or (isinstance(value, str) and str(choice) == value):
                 return choice

@@ -19,6 +19,9 @@ class DataConfig:
     classes_file: str = option("", "file with one training class per line (alternative to classes)")
     val_fraction: float = option(0.1, "held-out fraction of each seen class's videos for validation")
     in_memory: Literal["auto", "yes", "no"] = option("auto", "load the selected features into RAM (auto: when they fit in a quarter of it)")
+    device_cache: Literal["auto", "yes", "no"] = option(
+        "auto", "keep the training features in accelerator memory and gather batches there (auto: on a GPU when they fit in half its free memory)"
+    )
 
 
 @dataclass

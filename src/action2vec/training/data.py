@@ -89,3 +89,44 @@ def should_load_in_memory(store, indices: Sequence[int], mode: str) -> bool:
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
         total = 8 << 30
     return need < total / 4
+
+
+class IndexDataset(Dataset):
+    """Positions 0..N-1 of a device-resident feature bank (see ``FeatureBank``)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+def collate_indices(batch: list[int]) -> torch.Tensor:
+    return torch.tensor(batch, dtype=torch.long)  # (B,)
+
+
+def feature_bank(dataset: SequenceDataset, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """All videos of an in-memory dataset padded into one tensor, for training straight from device memory.
+
+    Returns {"x": (N, T, D), "lengths": (N,), "labels": (N,)}. Batches are then gathered on the device by
+    index, so the host only sends B integers per step.
+    """
+    if dataset.cache is None:
+        raise ValueError("feature_bank needs an in-memory dataset")
+    steps = max(f.shape[0] for f in dataset.cache)
+    x = torch.zeros(len(dataset), steps, dataset.store.dim, dtype=dtype)
+    for j, f in enumerate(dataset.cache):
+        x[j, : f.shape[0]] = torch.from_numpy(f)
+    lengths = torch.from_numpy(np.minimum(dataset.store.lengths[dataset.indices], steps).astype(np.int64))
+    return {"x": x, "lengths": lengths, "labels": torch.from_numpy(dataset.targets)}
+
+
+def bank_fits_device(dataset_rows: int, dim: int, bytes_per_value: int, device: torch.device) -> bool:
+    """Whether a padded bank fits in half of the device's free memory (CUDA only)."""
+    if device.type != "cuda":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return dataset_rows * dim * bytes_per_value < free / 2

@@ -26,7 +26,16 @@ from action2vec.config import save_config, to_dict
 from action2vec.errors import ConfigError, DataError
 from action2vec.models import resolve_config
 from action2vec.training.config import RunConfig
-from action2vec.training.data import SequenceDataset, collate_sequences, should_load_in_memory, stratified_holdout
+from action2vec.training.data import (
+    IndexDataset,
+    SequenceDataset,
+    bank_fits_device,
+    collate_indices,
+    collate_sequences,
+    feature_bank,
+    should_load_in_memory,
+    stratified_holdout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -245,13 +254,24 @@ def fit(
                                  seed=cfg.train.seed, drop_last=False)
     loader_kw = {"collate_fn": collate_sequences, "num_workers": cfg.train.num_workers,
                  "persistent_workers": cfg.train.num_workers > 0}
-    train_loader = DataLoader(train_ds, batch_size=per_device, sampler=sampler, **loader_kw)
+    module = Action2VecModule(model_cfg, final.loss, final.train, torch.from_numpy(class_vectors))
+    bank_dtype = torch.bfloat16 if "bf16" in str(dist["precision"]) else torch.float32
+    use_bank = in_mem and (
+        cfg.data.device_cache == "yes"
+        or (cfg.data.device_cache == "auto" and bank_fits_device(
+            int(store.rows[train_pos].max()) * len(train_pos), store.dim, bank_dtype.itemsize, trainer.strategy.root_device))
+    )
+    if use_bank:
+        module.set_feature_bank(feature_bank(train_ds, bank_dtype))
+        train_loader = DataLoader(IndexDataset(len(train_ds)), batch_size=per_device, sampler=sampler,
+                                  collate_fn=collate_indices)
+    else:
+        train_loader = DataLoader(train_ds, batch_size=per_device, sampler=sampler, **loader_kw)
     val_loader = None
     if val_ds is not None:
         val_sampler = DistributedSampler(val_ds, num_replicas=world, rank=trainer.global_rank, shuffle=False)
         val_loader = DataLoader(val_ds, batch_size=max(per_device, 64), sampler=val_sampler, **loader_kw)
 
-    module = Action2VecModule(model_cfg, final.loss, final.train, torch.from_numpy(class_vectors))
     last = ckpt_dir / "last.ckpt"
     ckpt_path = str(last) if cfg.train.resume and last.is_file() else None
     if ckpt_path:

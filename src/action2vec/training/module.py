@@ -34,6 +34,11 @@ class Action2VecModule(L.LightningModule):
         self.loss = DualLoss(loss_cfg)
         self.register_buffer("class_vectors", F.normalize(class_vectors.float(), dim=-1))
 
+    def set_feature_bank(self, bank: dict[str, torch.Tensor]) -> None:
+        """Training batches become index tensors into ``bank`` (moved to the device with the module)."""
+        for name, tensor in bank.items():
+            self.register_buffer(f"bank_{name}", tensor, persistent=False)
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
         return self.net(x, lengths)
 
@@ -46,8 +51,13 @@ class Action2VecModule(L.LightningModule):
             return t
         return self.all_gather(t, sync_grads=t.requires_grad).flatten(0, 1)
 
-    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
-        x, lengths, labels = batch  # (B, T, D), (B,), (B,)
+    def training_step(self, batch: tuple[torch.Tensor, ...] | torch.Tensor, batch_idx: int) -> torch.Tensor:
+        if isinstance(batch, torch.Tensor):  # indices into the device-resident feature bank
+            lengths = self.bank_lengths[batch]
+            x = self.bank_x[batch, : int(lengths.max())]
+            labels = self.bank_labels[batch]
+        else:
+            x, lengths, labels = batch  # (B, T, D), (B,), (B,)
         out = self.net(x, lengths)
         emb, logits = self._gather(out["embedding"]), out["logits"]
         logits = self._gather(logits) if logits is not None else None
