@@ -15,7 +15,7 @@ from action2vec.video.backbones import Backbone, create_backbone
 from action2vec.video.clips import ClipPlan
 from action2vec.video.config import ExtractConfig
 from action2vec.video.decode import decode_video
-from action2vec.video.extract import VideoItem, extract_videos
+from action2vec.video.extract import VideoItem, extract_videos, video_features
 from action2vec.video.synthetic import level_frames, write_video
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
@@ -88,6 +88,12 @@ def test_extract_list_records_failures_and_matches_direct_computation(videos: Pa
         np.testing.assert_allclose(got[:length], want, rtol=1e-4, atol=1e-5)
         assert not got[length:].any()
     assert "noise.mp4" in (tmp_path / "feats.h5.log").read_text()
+    cfg = ExtractConfig()
+    cfg.video.duration, cfg.compute.batch_size = 2.0, 3
+    feats, length = video_features(videos / "a.avi", model, cfg)  # one video, batches of 3 clips
+    stored, stored_length = store.get(store.index_of("a.avi"))
+    assert length == stored_length == 7
+    np.testing.assert_allclose(feats, stored, rtol=1e-4, atol=1e-5)
 
 
 def test_rerun_resumes_and_changed_settings_are_refused(videos: Path, tmp_path: Path, capsys) -> None:

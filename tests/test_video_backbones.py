@@ -144,6 +144,7 @@ def test_c3d_loads_the_pytorch_port_state_dict(tmp_path: Path, c3d_state: dict[s
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_c3d_loader_rejects_wrong_shapes_missing_keys_and_objects(
     tmp_path: Path, c3d_state: dict[str, torch.Tensor]
 ) -> None:

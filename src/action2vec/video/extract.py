@@ -36,6 +36,7 @@ __all__ = [
     "VideoItem",
     "read_video_list",
     "extract_videos",
+    "video_features",
     "store_meta",
 ]
 
@@ -266,6 +267,33 @@ class _Runner:
         out = y[:n].float().cpu().numpy()
         self.timings["forward"] += time.perf_counter() - t0
         return out
+
+
+def video_features(
+    path: str | Path,
+    backbone: Backbone,
+    cfg: ExtractConfig | None = None,
+    device: str | torch.device = "cpu",
+) -> tuple[np.ndarray, int]:
+    """One video's feature sequence, as extraction would store it: (T, D) float32 and its true length.
+
+    Raises :class:`~action2vec.video.decode.DecodeError` when the file cannot be used. Apply a store's
+    PCA with ``PCA.from_store(store).transform_sequence(feats, length)``.
+    """
+    cfg = cfg or ExtractConfig()
+    plan = plan_clips(cfg.video, backbone.clip_len)
+    decoded = decode_video(
+        path, fps=plan.fps, max_frames=plan.frames, size=backbone.frame_size,
+        short_side=None if backbone.frame_size else (backbone.short_side or cfg.video.short_side),
+        threads=cfg.video.decode_threads, decoder=cfg.video.decoder,
+    )
+    length = plan.length(decoded.num_frames)
+    clips = clip_view(decoded.frames, plan, length)
+    runner = _Runner(backbone, cfg.compute, torch.device(device))
+    feats = np.zeros((plan.steps, backbone.dim), dtype=np.float32)
+    for a in range(0, length, runner.batch_size):
+        feats[a : min(a + runner.batch_size, length)] = runner([clips[a : a + runner.batch_size]])
+    return feats, length
 
 
 # ---------------------------------------------------------------------------------------- distribution

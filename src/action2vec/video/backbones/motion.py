@@ -94,10 +94,12 @@ class MotionDescriptors(Backbone):
     pretrained = False
     needs_weights = False
 
-    def __init__(self, size: int = 64, threshold: float = 0.2) -> None:
+    def __init__(self, size: int = 64, threshold: float = 0.12) -> None:
         super().__init__()
         self.size = size
-        self.threshold = threshold  # colour distance (0..1 RGB) from the background that counts as object
+        # Colour distance (RGB in 0..1) from the background where the soft mask starts; it reaches 1 at
+        # twice that. Below it the mask is exactly 0, so sensor noise adds no mass far from the object.
+        self.threshold = threshold
         grid = (torch.arange(size, dtype=torch.float32) + 0.5) / size
         gy, gx = torch.meshgrid(grid, grid, indexing="ij")
         self.register_buffer("gx", gx, persistent=False)  # (S, S)
@@ -130,7 +132,7 @@ class MotionDescriptors(Backbone):
             coef = torch.linalg.solve(lhs + eye, rhs.transpose(1, 2)).transpose(1, 2)  # (N, 3 colours, 3)
             fitted = torch.einsum("nci,pi->ncp", coef, design)  # (N, 3, P)
             residual = (target - fitted).norm(dim=1, keepdim=True)  # (N, 1, P)
-            weight = (residual < self.threshold / 2).to(x.dtype) + 1e-3
+            weight = (residual < self.threshold).to(x.dtype) + 1e-3
         plane = torch.stack([torch.ones_like(self.gx), self.gx - 0.5, self.gy - 0.5])  # (3, S, S)
         return torch.einsum("nci,ihw->nchw", coef, plane)
 
@@ -140,7 +142,7 @@ class MotionDescriptors(Backbone):
         valid = (x.amax(dim=(2, 3, 4)) > 0).to(x.dtype)  # (N, L) zero frames are padding past the end
         background = self._background(x, valid)  # (N, 3, S, S)
         distance = (x - background[:, None]).norm(dim=2)  # (N, L, S, S)
-        mask = torch.sigmoid((distance - self.threshold) / 0.03)  # (N, L, S, S)
+        mask = torch.clamp(distance / self.threshold - 1.0, 0.0, 1.0)  # (N, L, S, S) soft object mask
         pixels = float(self.size * self.size)
 
         # Per-frame statistics from the row and column sums of the mask (cheap: no per-pixel moments).
