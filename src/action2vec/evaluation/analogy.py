@@ -9,7 +9,6 @@ embedding of the class, or in text-only mode the class's label vector), T(·) th
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -31,20 +30,19 @@ class AnalogyPair:
 
 
 def analogy_pairs(labels: Sequence[Any]) -> list[AnalogyPair]:
-    """Every ordered pair of labels (NormalizedLabel-like: .verb, .nouns) with the same verb and
-    different, non-empty nouns. Pairs are sorted by (verb, a, b)."""
-    by_verb: dict[str, list[int]] = defaultdict(list)
-    for i, label in enumerate(labels):
-        if label.verb and label.nouns:
-            by_verb[label.verb].append(i)
+    """Every ordered pair of labels (NormalizedLabel-like: .verb, .nouns) that share a verb and have
+    different, non-empty nouns, grouped as :func:`action2vec.text.group_by_verb` groups them (a repeated
+    noun set within a verb keeps only its first class). Pairs are sorted by (verb, a, b)."""
+    from action2vec.text.normalize import group_by_verb
+
+    position = {id(label): i for i, label in enumerate(labels)}
     out = []
-    for verb in sorted(by_verb):
-        members = by_verb[verb]
+    for verb, group in group_by_verb(list(labels)).items():
+        members = sorted(position[id(label)] for label in group)
         for a in members:
             for b in members:
-                na, nb = " ".join(labels[a].nouns), " ".join(labels[b].nouns)
-                if a != b and na != nb:
-                    out.append(AnalogyPair(a, b, verb, na, nb))
+                if a != b:
+                    out.append(AnalogyPair(a, b, verb, " ".join(labels[a].nouns), " ".join(labels[b].nouns)))
     return out
 
 

@@ -8,7 +8,7 @@ accuracy (seen, unseen, harmonic mean) over seen ∪ unseen classes. Results are
 
 Output folder::
 
-    OUT/splits.json                                   the splits used (reload with --splits)
+    OUT/splits/<dataset>.json                         the splits used (reload with --splits)
     OUT/runs/<dataset>/<split>/<variant>/result.json  one finished (split, variant); reused on rerun
     OUT/runs/<dataset>/<split>/<variant>/train/       the training run folder (fit() resumes it)
     OUT/zsl.json                                      mean ± std per dataset, variant, ratio, metric

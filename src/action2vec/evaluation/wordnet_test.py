@@ -9,7 +9,8 @@ of each row by default, since it is the maximum of both matrices and would only 
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 from scipy.stats import rankdata
@@ -69,6 +70,31 @@ def _wup(a: Any, b: Any) -> float:
         return 0.0
 
 
+@contextmanager
+def _memoized_hypernym_paths() -> Iterator[None]:
+    """Cache nltk's per-synset breadth-first hypernym search while a matrix is built.
+
+    ``Synset.wup_similarity`` recomputes both synsets' hypernym distances on every call; a class list
+    of a few hundred verbs makes that the whole cost. Results are identical, several times faster.
+    """
+    from nltk.corpus.reader.wordnet import Synset
+
+    original = Synset._shortest_hypernym_paths
+    cache: dict[tuple[str, bool], dict] = {}
+
+    def cached(self: Any, simulate_root: bool) -> dict:
+        key = (self._name, bool(simulate_root))
+        if key not in cache:
+            cache[key] = original(self, simulate_root)
+        return cache[key]
+
+    Synset._shortest_hypernym_paths = cached
+    try:
+        yield
+    finally:
+        Synset._shortest_hypernym_paths = original
+
+
 def wup_matrix(lemmas: Sequence[str], wordnet: Any, synsets: str = "max") -> np.ndarray:
     """Wu-Palmer similarity of every pair of WordNet lemmas. (C,) -> (C, C) float64.
 
@@ -76,21 +102,25 @@ def wup_matrix(lemmas: Sequence[str], wordnet: Any, synsets: str = "max") -> np.
     similarity over all sense pairs; ``first`` = the first (most frequent) sense of each. Pairs with no
     common hierarchy (e.g. a noun and a verb) get 0.
     """
-    senses = [_synsets(wordnet, lemma, synsets) for lemma in lemmas]
-    n = len(lemmas)
-    out = np.zeros((n, n))
+    unique = sorted(set(lemmas))
+    senses = [_synsets(wordnet, lemma, synsets) for lemma in unique]
+    n = len(unique)
+    sim = np.eye(n)
     cache: dict[tuple[str, str], float] = {}
-    for i in range(n):
-        out[i, i] = 1.0
-        for j in range(i + 1, n):
-            best = 0.0
-            for a in senses[i]:
-                for b in senses[j]:
-                    key = (a.name(), b.name()) if a.name() < b.name() else (b.name(), a.name())
-                    if key not in cache:
-                        cache[key] = _wup(a, b)
-                    best = max(best, cache[key])
-            out[i, j] = out[j, i] = best
+    with _memoized_hypernym_paths():
+        for i in range(n):
+            for j in range(i + 1, n):
+                best = 0.0
+                for a in senses[i]:
+                    for b in senses[j]:
+                        key = (a.name(), b.name()) if a.name() < b.name() else (b.name(), a.name())
+                        if key not in cache:
+                            cache[key] = _wup(a, b)
+                        best = max(best, cache[key])
+                sim[i, j] = sim[j, i] = best
+    pos = np.array([unique.index(lemma) for lemma in lemmas], dtype=np.int64)
+    out = sim[np.ix_(pos, pos)]
+    np.fill_diagonal(out, 1.0)
     return out
 
 

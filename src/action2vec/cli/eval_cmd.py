@@ -1,0 +1,236 @@
+"""``action2vec eval wordnet`` and ``action2vec eval analogy``: the semantic tests (paper Tables 3–4).
+
+    action2vec eval wordnet --dataset ucf101 --annotations ucfTrainTestlist --text word2vec:GoogleNews.bin
+    action2vec eval wordnet --store ucf.h5 --model runs/ucf/model --json wordnet.json --figures figs/
+    action2vec eval analogy --classes label_map_k400.txt --count-only
+    action2vec eval analogy --store ucf.h5 --model runs/ucf/model --text minilm --json analogy.json
+
+Class lists come from a data set (``--dataset`` + ``--annotations``), a label map (``--classes``), or
+the labels of ``--store``. Both tests work text-only (class vectors = label-text vectors) without a store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def add_class_source(p: argparse.ArgumentParser, store_help: str) -> None:
+    """The options that say which classes to use and how their names become text."""
+    g = p.add_argument_group("classes and label texts")
+    g.add_argument("--dataset", help="data set whose class list to use: ucf101, hmdb51, kinetics400/600/700, custom")
+    g.add_argument("--annotations", type=Path, help="the data set's annotation folder or label-map file")
+    g.add_argument("--classes", type=Path, metavar="FILE", help="class list, one name per line (restricts --store)")
+    g.add_argument("--store", type=Path, help=store_help)
+    g.add_argument("--text", default="minilm", metavar="SPEC",
+                   help="label-text embedder: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P")
+    g.add_argument("--overrides", type=Path, help="class-name overrides YAML (over the built-in ones)")
+    g.add_argument("--oov", default="error", choices=["error", "skip", "subword"], help="word-vector policy for unknown words")
+    g.add_argument("--wordnet", type=Path, help="WordNet 3.0 database folder (default: nltk's, else /usr/share/wordnet)")
+
+
+def resolve_classes(args: argparse.Namespace, store: Any | None = None) -> list[str]:
+    """The class list from --dataset/--annotations, --classes or the store (restricted by --classes)."""
+    from action2vec.datasets import list_classes
+    from action2vec.datasets.base import read_class_list
+    from action2vec.errors import DataError
+
+    if args.dataset:
+        if args.annotations is None:
+            raise DataError("--dataset needs --annotations (the folder or file with the class list)")
+        names = list_classes(args.dataset, args.annotations)
+    elif args.classes:
+        names = read_class_list(args.classes)
+    elif store is not None:
+        names = store.classes
+    else:
+        raise DataError("say which classes to use: --dataset with --annotations, --classes FILE, or --store")
+    if store is not None:
+        have = set(store.classes)
+        absent = [n for n in names if n not in have]
+        if absent:
+            log.warning("%d classes have no videos in %s and are left out, e.g. %s", len(absent), store.path, absent[:3])
+        names = [n for n in names if n in have]
+    if len(names) < 2:
+        raise DataError(f"need at least 2 classes, got {len(names)}")
+    return list(dict.fromkeys(names))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="semantic evaluation: WordNet correlation and vector-arithmetic analogies",
+                       description="Semantic tests of class embeddings (paper section 4.2).")
+    tests = p.add_subparsers(dest="test", metavar="TEST", required=True)
+
+    w = tests.add_parser(
+        "wordnet", help="Spearman correlation of cosine similarities with WordNet Wu-Palmer (Table 3)",
+        description="For the classes found in WordNet, build the Wu-Palmer similarity matrix and compare each "
+        "embedding's cosine matrix with it by Spearman correlation per row, averaged over rows. Embeddings: "
+        "label-text vectors (always), Action2Vec class means (--model and --store), pooled backbone features "
+        "(--store).", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_class_source(w, "feature store: classes, Action2Vec class means (with --model) and pooled features")
+    w.add_argument("--model", type=Path, metavar="DIR", help="trained model folder (needs --store)")
+    w.add_argument("--synsets", default="max", choices=["max", "first"],
+                   help="Wu-Palmer over all verb-sense pairs (max) or the first sense of each")
+    w.add_argument("--match", default="name-or-verb", choices=["name-or-verb", "name", "verb"],
+                   help="which WordNet lemma stands for a class: the whole name, its verb, or the name when WordNet has it")
+    w.add_argument("--keep-diagonal", action="store_true", help="keep each class's similarity with itself in its row")
+    w.add_argument("--max-videos-per-class", type=int, default=0, help="average at most N videos per class (0: all)")
+    _common(w)
+    w.set_defaults(func=run_wordnet)
+
+    a = tests.add_parser(
+        "analogy", help="vector arithmetic: A2V(verb n1) - T(n1) + T(n2) nearest A2V(verb n2)? (Table 4)",
+        description="Every ordered pair of classes sharing a verb with different nouns is a test. Class vectors "
+        "are Action2Vec class means (--model and --store) or, text-only, the label vectors; T() embeds the "
+        "nouns with --noun-text (default: --text).", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_class_source(a, "feature store: classes, and Action2Vec class means with --model")
+    a.add_argument("--model", type=Path, metavar="DIR", help="trained model folder (needs --store)")
+    a.add_argument("--noun-text", metavar="SPEC", help="embedder for the nouns (default: --text)")
+    a.add_argument("--metric", default="euclidean", choices=["euclidean", "cosine"], help="nearest-neighbour distance")
+    a.add_argument("--no-normalize", action="store_true",
+                   help="use raw vectors (default: unit-normalise class and noun vectors first)")
+    a.add_argument("--count-only", action="store_true", help="only generate the tests (no vectors needed)")
+    a.add_argument("--examples", type=int, default=12, help="examples to list")
+    a.add_argument("--max-videos-per-class", type=int, default=0, help="average at most N videos per class (0: all)")
+    _common(a)
+    a.set_defaults(func=run_analogy)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", metavar="FILE", help="write the result as JSON to FILE ('-' for stdout)")
+    p.add_argument("--figures", type=Path, metavar="DIR", help="write pictures (PNG and SVG) into DIR")
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    from action2vec.errors import DataError
+    from action2vec.store import open_store
+
+    if args.model and not args.store:
+        raise DataError("--model needs --store (the videos whose embeddings are averaged per class)")
+    return open_store(args.store) if args.store else None
+
+
+def _emit(result: dict, target: str | None) -> None:
+    if not target:
+        return
+    if target == "-":
+        import json
+        import sys
+
+        from action2vec.reports.report import _clean
+
+        sys.stdout.write(json.dumps(_clean(result), indent=1) + "\n")
+    else:
+        from action2vec.reports.report import write_json
+
+        write_json(result, target)
+
+
+def run_wordnet(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from action2vec.evaluation.class_vectors import store_class_means
+    from action2vec.evaluation.wordnet_test import select_wordnet_classes, wordnet_test, wup_matrix
+    from action2vec.text import label_vectors, load_wordnet
+    from action2vec.text.normalize import normalize_labels
+
+    store = _open_store(args)
+    names = resolve_classes(args, store)
+    wn = load_wordnet(args.wordnet)
+    labels = normalize_labels(names, args.overrides, wordnet=wn)
+    keep, lemmas = select_wordnet_classes(labels, wn, args.match)
+    names = [names[i] for i in keep]
+    log.info("%d of %d classes found in WordNet", len(names), len(labels))
+    reference = wup_matrix(lemmas, wn, args.synsets)
+
+    embeddings: dict[str, np.ndarray] = {}
+    if args.model:
+        from action2vec.inference import Action2Vec
+
+        model = Action2Vec.load(args.model)
+        embeddings["action2vec"] = store_class_means(store, names, model, args.max_videos_per_class)
+    embeddings["text"] = label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn).vectors
+    if store is not None:
+        embeddings["pooled"] = store_class_means(store, names, None, args.max_videos_per_class)
+    result = wordnet_test(names, reference, embeddings, exclude_diagonal=not args.keep_diagonal)
+    result.update({"lemmas": lemmas, "synsets": args.synsets, "match": args.match, "text": args.text,
+                   "n_classes_given": len(labels)})
+
+    print(f"WordNet test: {len(names)} of {len(labels)} classes in WordNet (synsets={args.synsets}, match={args.match})")
+    for key, value in result["spearman_by"].items():
+        print(f"  WordNet vs {key:<10} Spearman {value:.4f} (± {result['spearman_std'][key]:.4f} over rows)")
+    if args.figures:
+        from action2vec.evaluation.wordnet_test import cosine_matrix
+        from action2vec.reports.plots import plot_class_map, plot_similarity_heatmaps, save_figure
+
+        cos = {k: cosine_matrix(v) for k, v in embeddings.items()}
+        save_figure(plot_similarity_heatmaps(reference, cos, names), args.figures / "wordnet_heatmaps")
+        first = next(iter(embeddings))
+        save_figure(plot_class_map(embeddings[first], names, groups=[labels[i].verb for i in keep],
+                                   title=f"t-SNE of {first} class vectors"), args.figures / f"tsne_{first}")
+    _emit(result, args.json)
+    return 0
+
+
+def run_analogy(args: argparse.Namespace) -> int:
+    from action2vec.errors import DataError
+    from action2vec.evaluation.analogy import analogy_pairs, analogy_test
+    from action2vec.evaluation.class_vectors import store_class_means
+    from action2vec.text import label_vectors, load_wordnet
+    from action2vec.text.normalize import normalize_labels
+
+    store = _open_store(args)
+    names = resolve_classes(args, store)
+    wn = load_wordnet(args.wordnet)
+    labels = normalize_labels(names, args.overrides, wordnet=wn)
+    pairs = analogy_pairs(labels)
+    per_verb_count: dict[str, int] = {}
+    for pair in pairs:
+        per_verb_count[pair.verb] = per_verb_count.get(pair.verb, 0) + 1
+    if args.count_only or not pairs:
+        result = {"kind": "analogy", "count": len(pairs), "accuracy": None, "n_classes": len(names),
+                  "per_verb": {v: {"count": n} for v, n in per_verb_count.items()},
+                  "tests": [[names[p.a], names[p.b]] for p in pairs]}
+        print(f"{len(pairs)} analogy tests over {len(per_verb_count)} verbs among {len(names)} classes")
+        _emit(result, args.json)
+        return 0
+
+    if args.model:
+        from action2vec.inference import Action2Vec
+
+        model = Action2Vec.load(args.model)
+        class_vecs = store_class_means(store, names, model, args.max_videos_per_class)
+        source = "action2vec"
+    else:
+        class_vecs = label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn).vectors
+        source = "text"
+    from action2vec.text import create_embedder
+
+    nouns = sorted({p.noun_a for p in pairs} | {p.noun_b for p in pairs})
+    noun_embedder = create_embedder(args.noun_text or args.text, oov=args.oov)
+    try:
+        noun_vecs = dict(zip(nouns, noun_embedder.embed(nouns)))
+    except Exception as exc:  # an OOV word or a mapping without the noun
+        raise DataError(f"cannot embed the nouns with {args.noun_text or args.text}: {exc} "
+                        "(give a word embedder with --noun-text, or use --count-only)") from None
+    if noun_embedder.dim != class_vecs.shape[1]:
+        raise DataError(f"noun vectors are {noun_embedder.dim}-d but class vectors {class_vecs.shape[1]}-d: "
+                        "--noun-text must be the text space the model was trained on")
+    result = analogy_test(class_vecs, noun_vecs, pairs, names, metric=args.metric,
+                          normalize=not args.no_normalize, n_examples=args.examples)
+    result.update({"class_vectors": source, "text": args.text, "n_classes": len(names)})
+    print(f"analogy test ({source} class vectors, {args.metric}): {result['count']} tests, "
+          f"accuracy {result['accuracy']:.4f} (chance {result['chance']:.4f})")
+    for ex in result["examples"]:
+        mark = "ok " if ex["correct"] else "bad"
+        print(f"  [{mark}] {ex['query']} - {ex['minus']} + {ex['plus']} -> {ex['nearest']}")
+    if args.figures:
+        from action2vec.reports.plots import plot_analogy_examples, save_figure
+
+        save_figure(plot_analogy_examples(result["examples"]), args.figures / "analogy_examples")
+    _emit(result, args.json)
+    return 0

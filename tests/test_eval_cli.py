@@ -1,0 +1,98 @@
+"""The zsl / eval / export / report commands end to end through ``main([...])`` on a store the test writes."""
+
+import json
+
+import numpy as np
+import pytest
+
+from action2vec.cli.main import main
+from action2vec.testing import make_synthetic_store
+from action2vec.text import LabelVectors
+
+WORDS = ["play", "throw", "kick", "ride", "carry", "ball", "violin", "piano", "horse", "bike", "box"]
+CLASSES = ["play violin", "play piano", "play ball", "throw ball", "throw box", "kick ball", "kick box",
+           "ride horse", "ride bike", "carry box", "carry bike", "carry violin"]
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    """A word-vector mapping file (class phrases average their words) and a store driven by it."""
+    root = tmp_path_factory.mktemp("toy")
+    rng = np.random.default_rng(0)
+    words = {w: rng.standard_normal(12) for w in WORDS}
+    (root / "words.json").write_text(json.dumps({w: v.tolist() for w, v in words.items()}))
+    vecs = np.stack([np.mean([words[w] for w in c.split()], axis=0) for c in CLASSES])
+    lv = LabelVectors(CLASSES, vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+    store = make_synthetic_store(root / "toy.h5", lv, videos_per_class=8, steps=8, temporal=False, noise=0.3)
+    return root, store, f"vectors:{root / 'words.json'}"
+
+
+def test_zsl_eval_report_text_and_krr(toy, tmp_path, capsys):
+    root, store, text = toy
+    out = tmp_path / "run"
+    assert main(["zsl", "--store", f"toy={store}", "--text", text, "--ratios", "50/50,80/20", "--seeds", "2",
+                 "--variants", "pooled_krr", "--out", str(out), "--json", str(tmp_path / "zsl.json")]) == 0
+    summary = json.loads((tmp_path / "zsl.json").read_text())
+    cell = summary["datasets"]["toy"]["results"]["pooled_krr"]["50/50"]["top1"]
+    assert set(cell) == {"mean", "std", "n"} and cell["n"] == 2
+    assert "Pooled features + KRR" in capsys.readouterr().out
+    splits = json.loads((out / "splits" / "toy.json").read_text())["splits"]
+    assert len(splits) == 4 and all(not set(s["seen"]) & set(s["unseen"]) for s in splits)
+
+    # the saved splits reload: same numbers from another folder
+    assert main(["zsl", "--store", f"toy={store}", "--text", text, "--splits", str(out / "splits" / "toy.json"),
+                 "--variants", "pooled_krr", "--out", str(tmp_path / "again"), "--json", str(tmp_path / "z2.json")]) == 0
+    assert json.loads((tmp_path / "z2.json").read_text())["datasets"] == summary["datasets"]
+
+    assert main(["eval", "wordnet", "--store", str(store), "--text", text, "--json", str(out / "wordnet.json"),
+                 "--figures", str(out / "figures")]) == 0
+    wn = json.loads((out / "wordnet.json").read_text())
+    assert wn["n_classes"] == 12 and set(wn["spearman_by"]) == {"text", "pooled"}
+    assert -1 <= wn["spearman"] <= 1
+    assert (out / "figures" / "wordnet_heatmaps.svg").is_file()
+
+    assert main(["eval", "analogy", "--store", str(store), "--text", text, "--json", str(out / "analogy.json"),
+                 "--figures", str(out / "figures")]) == 0
+    an = json.loads((out / "analogy.json").read_text())
+    assert an["count"] == 6 + 2 + 2 + 2 + 6 and 0 <= an["accuracy"] <= 1
+    assert an["accuracy"] > 0.5  # text-only on compositional word vectors
+
+    assert main(["report", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["analogy"]["count"] == 18 and report["wordnet"]["n_classes"] == 12
+    assert "data:image/png;base64," in (out / "report.html").read_text()
+
+
+def test_bad_input_is_one_line_error(toy, tmp_path, capsys):
+    root, store, text = toy
+    assert main(["eval", "analogy", "--classes", str(tmp_path / "missing.txt"), "--count-only"]) == 2
+    assert main(["eval", "wordnet", "--model", str(tmp_path), "--classes", str(tmp_path / "x")]) == 2
+    assert main(["zsl", "--store", str(store), "--text", text, "--variants", "nope", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and "nope" in err[-1]
+
+
+@pytest.mark.slow
+def test_zsl_training_then_export_and_model_evals(toy, tmp_path):
+    from gensim.models import KeyedVectors
+
+    root, store, text = toy
+    out = tmp_path / "run"
+    assert main(["zsl", "--store", f"toy={store}", "--text", text, "--ratios", "80/20", "--seeds", "1",
+                 "--variants", "a2v_attention", "--out", str(out), "--model.preset", "tiny",
+                 "--train.epochs", "2", "--train.progress_bar", "false"]) == 0
+    model = next(out.glob("runs/toy/*/a2v_attention/train/model"))
+    assert main(["export", str(model), "--out", str(tmp_path / "classes.txt"), "--store", str(store),
+                 "--videos", str(tmp_path / "videos.txt"), "--class-means", str(tmp_path / "means.txt")]) == 0
+    kv = KeyedVectors.load_word2vec_format(str(tmp_path / "classes.txt"))
+    assert len(kv) == 10 and kv.vector_size == 12  # trained on the 10 seen classes (80% of 12)
+    assert len(KeyedVectors.load_word2vec_format(str(tmp_path / "videos.txt"))) == 12 * 8
+    assert "play_violin" in KeyedVectors.load_word2vec_format(str(tmp_path / "means.txt"))
+    assert main(["eval", "wordnet", "--store", str(store), "--model", str(model), "--text", text,
+                 "--json", str(out / "wn.json")]) == 0
+    assert list(json.loads((out / "wn.json").read_text())["spearman_by"]) == ["action2vec", "text", "pooled"]
+    assert main(["eval", "analogy", "--store", str(store), "--model", str(model), "--text", text,
+                 "--json", str(out / "an.json")]) == 0
+    assert json.loads((out / "an.json").read_text())["class_vectors"] == "action2vec"
+    assert main(["report", str(out)]) == 0
+    assert "training_curves" in (out / "report.md").read_text()
