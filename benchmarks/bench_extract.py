@@ -35,7 +35,15 @@ import torch
 from action2vec.video.backbones import create_backbone
 from action2vec.video.clips import plan_clips
 from action2vec.video.config import ExtractConfig
-from action2vec.video.extract import VideoItem, _DecodeDataset, _loader, _Runner, extract_videos, read_video_list
+from action2vec.video.extract import (
+    VideoItem,
+    _DecodeDataset,
+    _loader,
+    _Runner,
+    decode_workers,
+    extract_videos,
+    read_video_list,
+)
 from action2vec.video.synthetic import level_frames, write_video
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
@@ -90,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="use every listed video this many times")
     p.add_argument("--backbone", default="c3d")
     p.add_argument("--weights")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--workers", type=int, default=-1, help="decoding workers (-1: every core but one)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--duration", type=float, default=14.0)
     p.add_argument("--stride", type=int, default=8)
@@ -130,14 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         result = {
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({os.cpu_count()} cores, "
             f"{torch.get_num_threads()} torch threads)",
-            "backbone": args.backbone, "videos": len(items), "workers": args.workers,
+            "backbone": args.backbone, "videos": len(items), "workers": decode_workers(args.workers),
             "batch_size": args.batch_size, "steps": plan_clips(cfg.video, backbone.clip_len).steps,
             "decode_only": dec, "model_only": mod, "extract": ext,
             "extract_over_decode": summary.videos_per_s / dec["videos_per_s"] if dec["videos_per_s"] else None,
         }
         t = summary.timings
         total = max(summary.seconds, 1e-9)
-        print(f"device: {result['device']}, {len(items)} videos, {args.workers} decoding workers, batch {args.batch_size}")
+        print(f"device: {result['device']}, {len(items)} videos, {result['workers']} decoding workers, "
+              f"batch {args.batch_size}")
         print(f"decode only : {dec['videos_per_s']:8.2f} videos/s  {dec['frames_per_s']:9.1f} frames/s")
         print(f"model only  : {mod['clips_per_s']:8.2f} clips/s   (preprocess {1e3 * mod['preprocess_s_per_clip']:.1f} ms"
               f" + forward {1e3 * mod['forward_s_per_clip']:.1f} ms per clip)")

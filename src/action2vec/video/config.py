@@ -27,7 +27,10 @@ class ComputeConfig:
     """Where and how fast extraction runs."""
 
     batch_size: int = option(32, "clips per backbone forward pass (clips of several videos share a batch)")
-    workers: int = option(2, "decoding worker processes (0 = decode in the main process)")
+    workers: int = option(
+        -1, "decoding worker processes (0 = decode in the main process; -1 = the CPU cores but one, "
+        "shared among the torchrun ranks of a node)"
+    )
     device: str = option("auto", "auto (CUDA when available, else CPU), cpu, cuda, cuda:1, ...")
     amp: bool = option(True, "bfloat16 autocast on GPU")
     channels_last: bool = option(True, "channels-last (3D) memory format on GPU")

@@ -187,7 +187,7 @@ def _decode_pyav(
         try:
             for frame in container.decode(stream):
                 if decoded == 0:
-                    rotation = int(frame.rotation or 0)
+                    rotation = int(getattr(frame, "rotation", 0) or 0)  # PyAV >= 13 reads the display matrix
                     hw = output_size(frame.width, frame.height, rotation, size, short_side)
                 t = (
                     Fraction(frame.pts) * frame.time_base

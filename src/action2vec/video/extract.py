@@ -169,8 +169,17 @@ def _keep(sample: dict[str, Any]) -> dict[str, Any]:
     return sample
 
 
+def decode_workers(setting: int) -> int:
+    """Worker processes for ``compute.workers``: -1 gives every CPU core but one to the node's ranks."""
+    if setting >= 0:
+        return int(setting)
+    per_node = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+    return max(1, (cores - 1) // per_node)
+
+
 def _loader(dataset: _DecodeDataset, workers: int) -> torch.utils.data.DataLoader:
-    workers = max(0, min(int(workers), len(dataset)))
+    workers = max(0, min(decode_workers(int(workers)), len(dataset)))
     return torch.utils.data.DataLoader(
         dataset,
         batch_size=None,

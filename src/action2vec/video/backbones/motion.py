@@ -92,11 +92,13 @@ class MotionDescriptors(Backbone):
     dim = len(FEATURE_NAMES)
     clip_len = 8
     pretrained = False
+    frame_size = (64, 64)  # decoding resizes to this; ``preprocess`` resizes anything else
     needs_weights = False
 
     def __init__(self, size: int = 64, threshold: float = 0.12) -> None:
         super().__init__()
         self.size = size
+        self.frame_size = (size, size)
         # Colour distance (RGB in 0..1) from the background where the soft mask starts; it reaches 1 at
         # twice that. Below it the mask is exactly 0, so sensor noise adds no mass far from the object.
         self.threshold = threshold
