@@ -10,12 +10,13 @@ import pytest
 import torch
 
 from action2vec.cli.main import main
+from action2vec.errors import DataError
 from action2vec.store import open_store
 from action2vec.video.backbones import Backbone, create_backbone
 from action2vec.video.clips import ClipPlan
 from action2vec.video.config import ExtractConfig
 from action2vec.video.decode import decode_video
-from action2vec.video.extract import VideoItem, extract_videos, video_features
+from action2vec.video.extract import VideoItem, decode_workers, extract_videos, read_video_list, video_features
 from action2vec.video.synthetic import level_frames, write_video
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
@@ -185,3 +186,17 @@ def test_videos_of_different_aspect_ratios_share_batches(tmp_path: Path) -> None
         assert length == 5  # 20 frames / stride 4
         want = [frames[k * 4 : k * 4 + 4].astype(np.float64).mean(axis=(0, 1, 2)) for k in range(length)]
         np.testing.assert_allclose(feats[:length], np.array(want), rtol=1e-4)
+
+
+def test_read_video_list_labels_comments_root_and_duplicates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "l.txt").write_text("# comment\nx/a.mp4 play violin\n\n/abs/b.avi\ny c.mp4\tjump rope\n")
+    items = read_video_list(tmp_path / "l.txt")
+    assert [(i.key, i.label) for i in items] == [("x/a.mp4", "play violin"), ("/abs/b.avi", ""),
+                                                  ("y c.mp4", "jump rope")]
+    assert items[0].path == tmp_path / "x/a.mp4" and items[1].path == Path("/abs/b.avi")
+    assert read_video_list(tmp_path / "l.txt", root="/data")[0].path == Path("/data/x/a.mp4")
+    (tmp_path / "d.txt").write_text("a.mp4 x\nb.mp4\na.mp4 y\n")
+    with pytest.raises(DataError, match=r"d.txt:3: a.mp4 is listed twice"):
+        read_video_list(tmp_path / "d.txt")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert decode_workers(3) == 3 and decode_workers(0) == 0 and decode_workers(-1) >= 1

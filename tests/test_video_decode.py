@@ -142,3 +142,38 @@ def test_real_clips_frame_arithmetic(name: str, native_frames: int, native_fps: 
     assert d.num_frames == math.ceil(Fraction(native_frames, native_fps) * 30)  # 197, 300, 300
     assert d.frames.shape[1:] == (128, 171, 3) and d.frames.dtype == np.uint8
     assert d.frames.std() > 5  # real picture content, not blank frames
+
+
+def test_torchcodec_path_requests_frames_at_k_over_fps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The torchcodec decoder (not installed here) driven through a stand-in with torchcodec's API."""
+    import sys
+    import types
+
+    import torch
+
+    asked: list[float] = []
+
+    class FakeDecoder:
+        def __init__(self, source: str, dimension_order: str, num_ffmpeg_threads: int) -> None:
+            assert dimension_order == "NHWC"
+            self.metadata = types.SimpleNamespace(
+                begin_stream_seconds=0.0, end_stream_seconds=1.0, duration_seconds=1.0, average_fps=25.0,
+                width=80, height=40, codec="h264",
+            )
+
+        def get_frames_played_at(self, seconds: list[float]):  # type: ignore[no-untyped-def]
+            asked.extend(seconds)
+            data = torch.stack([torch.full((40, 80, 3), int(s * 100), dtype=torch.uint8) for s in seconds])
+            return types.SimpleNamespace(data=data)
+
+    module = types.ModuleType("torchcodec.decoders")
+    module.VideoDecoder = FakeDecoder  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torchcodec", types.ModuleType("torchcodec"))
+    monkeypatch.setitem(sys.modules, "torchcodec.decoders", module)
+    path = tmp_path / "any.mp4"
+    path.write_bytes(b"x")
+    d = decode_video(path, fps=30, max_frames=20, short_side=20, decoder="torchcodec")
+    assert asked == pytest.approx([k / 30 for k in range(20)])
+    assert d.frames.shape == (20, 20, 40, 3) and d.source["decoder"] == "torchcodec"
+    assert d.frames[7].mean() == pytest.approx(int(7 / 30 * 100), abs=1)
+    assert decode_video(path, fps=30, decoder="torchcodec").num_frames == 30  # 1 s at 30 fps

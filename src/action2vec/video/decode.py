@@ -265,7 +265,7 @@ def _decode_torchcodec(
         dec = VideoDecoder(str(path), dimension_order="NHWC", num_ffmpeg_threads=threads)
         md = dec.metadata
         begin = float(md.begin_stream_seconds or 0.0)
-        end = float(md.end_stream_seconds)
+        end = float(md.end_stream_seconds or begin + float(md.duration_seconds))
         n = math.ceil((end - begin) * fps - 1e-9)
         if max_frames is not None:
             n = min(n, int(max_frames))
