@@ -211,3 +211,14 @@ def test_device_resident_feature_bank_trains_like_the_dataloader(synthetic, tmp_
     a, b = _weights(tmp_path / "loader"), _weights(tmp_path / "bank")
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+
+
+def test_mid_epoch_resume_repeats_the_uninterrupted_run(synthetic, tmp_path):
+    cfg = _cfg("train.epochs=2", "train.checkpoint_every_n_steps=3", "model.dropout=0.3")
+    fit(cfg, tmp_path / "straight", store=synthetic["store"], label_vectors=synthetic["lv"])
+    with pytest.raises(RuntimeError):
+        fit(cfg, tmp_path / "run", store=synthetic["store"], label_vectors=synthetic["lv"], callbacks=[_Crash(at_step=4)])
+    fit(cfg, tmp_path / "run", store=synthetic["store"], label_vectors=synthetic["lv"])
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "run")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)

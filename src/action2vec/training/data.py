@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from action2vec.errors import DataError
 
@@ -130,3 +131,40 @@ def bank_fits_device(dataset_rows: int, dim: int, bytes_per_value: int, device: 
         return False
     free, _ = torch.cuda.mem_get_info(device)
     return dataset_rows * dim * bytes_per_value < free / 2
+
+
+class SkippableSampler(torch.utils.data.Sampler):
+    """Wraps an epoch-seeded sampler (``set_epoch``) so the next pass can start ``skip`` items in."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.skip = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.inner.set_epoch(epoch)
+
+    def __iter__(self):
+        skip, self.skip = self.skip, 0
+        return itertools.islice(iter(self.inner), skip, None)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+
+class ResumableLoader(DataLoader):
+    """A DataLoader that Lightning can checkpoint mid-epoch: it counts the batches of the current epoch
+    that training consumed and, after a restore, starts the epoch's (seeded, identical) order past them,
+    so a resumed run sees each remaining batch of the interrupted epoch once, in the same order.
+    Built on a :class:`SkippableSampler`.
+    """
+
+    def __init__(self, dataset, batch_size: int, sampler: SkippableSampler, **kwargs) -> None:
+        super().__init__(dataset, batch_size=batch_size, sampler=sampler, **kwargs)
+        self.consumed = 0  # set by the training module after each optimiser step
+
+    def state_dict(self) -> dict[str, int]:
+        return {"consumed": self.consumed % max(1, len(self))}  # an epoch-end checkpoint starts afresh
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.consumed = int(state.get("consumed", 0))
+        self.sampler.skip = self.consumed * self.batch_size

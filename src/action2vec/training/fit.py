@@ -28,7 +28,9 @@ from action2vec.models import resolve_config
 from action2vec.training.config import RunConfig
 from action2vec.training.data import (
     IndexDataset,
+    ResumableLoader,
     SequenceDataset,
+    SkippableSampler,
     bank_fits_device,
     collate_indices,
     collate_sequences,
@@ -250,8 +252,8 @@ def fit(
     if cfg.train.batch_size % world:
         raise ConfigError(f"config key 'train.batch_size' ({cfg.train.batch_size}) must divide by the {world} processes")
     per_device = cfg.train.batch_size // world
-    sampler = DistributedSampler(train_ds, num_replicas=world, rank=trainer.global_rank, shuffle=True,
-                                 seed=cfg.train.seed, drop_last=False)
+    sampler = SkippableSampler(DistributedSampler(train_ds, num_replicas=world, rank=trainer.global_rank,
+                                                  shuffle=True, seed=cfg.train.seed, drop_last=False))
     loader_kw = {"collate_fn": collate_sequences, "num_workers": cfg.train.num_workers,
                  "persistent_workers": cfg.train.num_workers > 0}
     module = Action2VecModule(model_cfg, final.loss, final.train, torch.from_numpy(class_vectors))
@@ -263,10 +265,9 @@ def fit(
     )
     if use_bank:
         module.set_feature_bank(feature_bank(train_ds, bank_dtype))
-        train_loader = DataLoader(IndexDataset(len(train_ds)), batch_size=per_device, sampler=sampler,
-                                  collate_fn=collate_indices)
+        train_loader = ResumableLoader(IndexDataset(len(train_ds)), per_device, sampler, collate_fn=collate_indices)
     else:
-        train_loader = DataLoader(train_ds, batch_size=per_device, sampler=sampler, **loader_kw)
+        train_loader = ResumableLoader(train_ds, per_device, sampler, **loader_kw)
     val_loader = None
     if val_ds is not None:
         val_sampler = DistributedSampler(val_ds, num_replicas=world, rank=trainer.global_rank, shuffle=False)

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from action2vec.losses import DualLoss, LossConfig, lambda_at
 from action2vec.models import ModelConfig, build_model
 from action2vec.training.config import TrainConfig
+from action2vec.training.data import ResumableLoader
 
 
 class Action2VecModule(L.LightningModule):
@@ -58,6 +59,9 @@ class Action2VecModule(L.LightningModule):
             labels = self.bank_labels[batch]
         else:
             x, lengths, labels = batch  # (B, T, D), (B,), (B,)
+        loader = self.trainer.train_dataloader
+        if isinstance(loader, ResumableLoader):
+            loader.consumed = batch_idx + 1  # read by the checkpoint saved after this step
         out = self.net(x, lengths)
         emb, logits = self._gather(out["embedding"]), out["logits"]
         logits = self._gather(logits) if logits is not None else None
