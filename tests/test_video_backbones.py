@@ -87,16 +87,20 @@ def test_c3d_preprocess_crops_centre_and_swaps_to_bgr() -> None:
     clips[..., 0], clips[..., 1], clips[..., 2] = 200, 100, 50  # RGB
     clips[:, :, 4:60, 15:71, 1] = 10  # the 56x56 centre crop region has another green
     x = model.preprocess(clips)
-    assert x.shape == (1, 3, 16, 56, 56)
-    assert x[0, 0].unique().tolist() == [50.0] and x[0, 2].unique().tolist() == [200.0]
-    assert x[0, 1].unique().tolist() == [10.0]
+    assert x.shape == (1, 3, 16, 56, 56) and x.dtype == torch.uint8  # converted to float in forward
+    assert x[0, 0].unique().tolist() == [50] and x[0, 2].unique().tolist() == [200]
+    assert x[0, 1].unique().tolist() == [10]
     other = model.preprocess(np.full((2, 16, 120, 160, 3), 77, np.uint8))  # resized in preprocess
-    assert other.shape == (2, 3, 16, 56, 56) and torch.allclose(other, torch.tensor(77.0), atol=0.5)
+    assert other.shape == (2, 3, 16, 56, 56) and other.unique().tolist() == [77]
 
 
-def _reference_c3d(state: dict[str, torch.Tensor], x: torch.Tensor, layer: str) -> torch.Tensor:
-    """C3D written out from the Tran et al. architecture table, reading the state dict directly."""
-    x = x - torch.tensor(SPORTS1M_MEAN_BGR).view(1, 3, 1, 1, 1)
+def _reference_c3d(state: dict[str, torch.Tensor], clips: np.ndarray, layer: str) -> torch.Tensor:
+    """C3D written out from the Tran et al. architecture table, reading the state dict directly.
+
+    ``clips``: uint8 RGB (N, 16, 128, 171, 3); centre crop 112, BGR, minus the Sports-1M mean.
+    """
+    crop = clips[:, :, 8:120, 29:141, ::-1].astype(np.float32)  # (N, 16, 112, 112, 3) BGR
+    x = torch.from_numpy(crop.transpose(0, 4, 1, 2, 3).copy()) - torch.tensor(SPORTS1M_MEAN_BGR).view(1, 3, 1, 1, 1)
     pools = {"conv1": (1, 2, 2), "conv2": (2, 2, 2), "conv3b": (2, 2, 2), "conv4b": (2, 2, 2)}
     for name in ("conv1", "conv2", "conv3a", "conv3b", "conv4a", "conv4b", "conv5a", "conv5b"):
         x = F.relu(F.conv3d(x, state[f"{name}.weight"].float(), state[f"{name}.bias"].float(), padding=1))
@@ -136,10 +140,9 @@ def test_c3d_loads_the_pytorch_port_state_dict(tmp_path: Path, c3d_state: dict[s
     assert model.pretrained and model.meta()["random_weights"] is False and model.dim == 4096
     assert torch.equal(model.conv3a.weight, c3d_state["conv3a.weight"].float())
     clips = np.random.default_rng(1).integers(0, 255, (1, 16, 128, 171, 3), dtype=np.uint8)
-    x = model.preprocess(clips)
     with torch.inference_mode():
-        got = model(x)
-    want = _reference_c3d(c3d_state, x, layer)
+        got = model(model.preprocess(clips))
+    want = _reference_c3d(c3d_state, clips, layer)
     assert got.shape == (1, 4096) and got.abs().sum() > 0
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
 
@@ -177,3 +180,51 @@ def test_torchvision_backbones_when_installed() -> None:
     x = model.preprocess(np.zeros((2, 16, 128, 171, 3), np.uint8))
     with torch.inference_mode():
         assert model(x).shape == (2, 512)
+
+
+def test_torchvision_wrapper_with_a_stand_in_torchvision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The torchvision backbone logic (cache lookup, head removal, preprocessing) without torchvision."""
+    import sys
+    import types
+
+    from torch import nn
+
+    from action2vec.video.backbones.torchvision_models import TorchvisionVideo
+
+    class FakeR3D(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv3d(3, 8, 3, padding=1)
+            self.fc = nn.Linear(8, 400)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(F.relu(self.stem(x)).mean(dim=(2, 3, 4)))
+
+    video = types.ModuleType("torchvision.models.video")
+    video.r3d_18 = lambda weights=None: FakeR3D()  # type: ignore[attr-defined]
+    models = types.ModuleType("torchvision.models")
+    models.video = video  # type: ignore[attr-defined]
+    models.get_weight = lambda name: types.SimpleNamespace(url="https://x/models/r3d_18-b3b3357e.pth")  # type: ignore
+    tv = types.ModuleType("torchvision")
+    tv.models = models  # type: ignore[attr-defined]
+    for name, mod in (("torchvision", tv), ("torchvision.models", models), ("torchvision.models.video", video)):
+        monkeypatch.setitem(sys.modules, name, mod)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+
+    with pytest.raises(ConfigError, match="torchvision's cache"):
+        TorchvisionVideo("r3d_18")
+    reference = FakeR3D()
+    (tmp_path / "checkpoints").mkdir()
+    torch.save(reference.state_dict(), tmp_path / "checkpoints" / "r3d_18-b3b3357e.pth")
+    model = TorchvisionVideo("r3d_18").eval()
+    assert model.dim == 8 and model.pretrained and model.frame_size == (128, 171)
+
+    clips = np.random.default_rng(0).integers(0, 255, (2, 16, 128, 171, 3), dtype=np.uint8)
+    x = model.preprocess(clips)
+    assert x.shape == (2, 3, 16, 112, 112)
+    crop = torch.from_numpy(clips[:, :, 8:120, 29:141].astype(np.float32) / 255).permute(0, 4, 1, 2, 3)
+    mean = torch.tensor((0.43216, 0.394666, 0.37645)).view(1, 3, 1, 1, 1)
+    std = torch.tensor((0.22803, 0.22145, 0.216989)).view(1, 3, 1, 1, 1)
+    with torch.inference_mode():
+        want = F.relu(reference.stem((crop - mean) / std)).mean(dim=(2, 3, 4))
+        torch.testing.assert_close(model(x), want, rtol=1e-4, atol=1e-5)

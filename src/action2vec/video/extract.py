@@ -267,10 +267,12 @@ class _Runner:
         if self.fixed_batch and n < self.batch_size:
             pad = torch.zeros((self.batch_size - n,) + tuple(x.shape[1:]), dtype=x.dtype)
             x = torch.cat([x, pad])
-        if self.cuda:
-            x = x.pin_memory().to(self.device, non_blocking=True)
         if self.channels_last and x.dim() == 5:
             x = x.contiguous(memory_format=torch.channels_last_3d)
+        else:
+            x = x.contiguous()
+        if self.cuda:
+            x = x.pin_memory().to(self.device, non_blocking=True)
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             y = self.model(x)
         out = y[:n].float().cpu().numpy()

@@ -115,29 +115,37 @@ class TorchvisionVideo(Backbone):
         self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1, 1), persistent=False)
 
     def preprocess(self, clips: np.ndarray) -> torch.Tensor:
-        """uint8 RGB (N, L, H, W, 3) -> (N, 3, L, crop, crop) in 0..1 (normalised in forward)."""
+        """uint8 RGB (N, L, H, W, 3) -> uint8 (N, 3, L, crop, crop) in channels-last memory.
+
+        Frames not already at the weights' resize size are resized here; ``forward`` scales to 0..1 and
+        normalises on the model's device.
+        """
         n, length, h, w, _ = clips.shape
-        x = torch.from_numpy(np.ascontiguousarray(clips)).permute(0, 1, 4, 2, 3).reshape(n * length, 3, h, w)
         if len(self.spec.resize) == 2:
-            size = tuple(self.spec.resize)
+            size = (int(self.spec.resize[0]), int(self.spec.resize[1]))
         else:
             s = self.spec.resize[0] / min(h, w)
             size = (round(h * s), round(w * s))
-        x = x.float() / 255.0
+        x = torch.from_numpy(clips)  # (N, L, H, W, 3), a strided view
         if (h, w) != size:
+            x = x.reshape(n * length, h, w, 3).permute(0, 3, 1, 2).float()
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+            x = x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).reshape(n, length, *size, 3)
         c = self.spec.crop
-        top, left = (x.shape[2] - c) // 2, (x.shape[3] - c) // 2
-        x = x[:, :, top : top + c, left : left + c]
-        return x.reshape(n, length, 3, c, c).permute(0, 2, 1, 3, 4).contiguous()
+        top, left = (size[0] - c) // 2, (size[1] - c) // 2
+        return x[:, :, top : top + c, left : left + c].permute(0, 4, 1, 2, 3).contiguous(
+            memory_format=torch.channels_last_3d
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, L, crop, crop) in 0..1 -> (N, dim)."""
-        return self.model((x - self.mean.to(x.dtype)) / self.std.to(x.dtype)).flatten(1)
+        """(N, 3, L, crop, crop) uint8 (or float 0..255) -> (N, dim)."""
+        x = (x.float() / 255.0 - self.mean) / self.std
+        return self.model(x).flatten(1)
 
     def meta(self) -> dict[str, Any]:
         s = self.spec
-        return {**super().meta(), "preprocess": f"resize {s.resize}, crop {s.crop}, RGB 0..1, mean {s.mean}, std {s.std}"}
+        prep = f"resize {s.resize}, crop {s.crop}, RGB 0..1, mean {s.mean}, std {s.std}"
+        return {**super().meta(), "preprocess": prep}
 
 
 def _factory(name: str):
