@@ -148,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"device: {result['device']}, {len(items)} videos, {result['workers']} decoding workers, "
               f"batch {args.batch_size}")
         print(f"decode only : {dec['videos_per_s']:8.2f} videos/s  {dec['frames_per_s']:9.1f} frames/s")
-        print(f"model only  : {mod['clips_per_s']:8.2f} clips/s   (preprocess {1e3 * mod['preprocess_s_per_clip']:.1f} ms"
-              f" + forward {1e3 * mod['forward_s_per_clip']:.1f} ms per clip)")
+        pre_ms, fwd_ms = 1e3 * mod["preprocess_s_per_clip"], 1e3 * mod["forward_s_per_clip"]
+        print(f"model only  : {mod['clips_per_s']:8.2f} clips/s   (preprocess {pre_ms:.1f} ms"
+              f" + forward {fwd_ms:.1f} ms per clip)")
         print(f"extraction  : {summary.videos_per_s:8.2f} videos/s  {summary.clips_per_s:9.1f} clips/s  "
               f"= {100 * (result['extract_over_decode'] or 0):.1f}% of the decode-only rate")
         print("main process: " + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in t.items()))

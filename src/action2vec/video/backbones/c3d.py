@@ -10,7 +10,6 @@ Preprocessing is the one the Caffe model was trained with: frames resized to 128
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,7 @@ from action2vec.video.backbones.base import Backbone
 
 __all__ = ["C3D", "load_state_dict_file", "C3D_SHAPES"]
 
-log = logging.getLogger(__name__)
-
-# Per-channel Sports-1M training mean in BGR order (the mean cube of the original C3D release, averaged).
+# Per-channel Sports-1M training mean in BGR order (the original release's mean cube, averaged per channel).
 SPORTS1M_MEAN_BGR = (90.25, 97.66, 101.41)
 
 _CONVS = [
@@ -104,7 +101,7 @@ class C3D(Backbone):
         self.dim = 4096 // width
         self.pretrained = pretrained
         for name, cin, cout in _CONVS:
-            setattr(self, name, nn.Conv3d(max(3, cin // width) if cin != 3 else 3, cout // width, 3, padding=1))
+            setattr(self, name, nn.Conv3d(cin if cin == 3 else cin // width, cout // width, 3, padding=1))
         cells = ((self.crop // 16) // 2 + 1) ** 2  # pool5 of (crop // 16) with padding 1: 4x4 at 112
         self.fc6 = nn.Linear(512 // width * cells, self.dim)
         self.fc7 = nn.Linear(self.dim, self.dim)
@@ -115,7 +112,8 @@ class C3D(Backbone):
         if self.width != 1:
             raise ConfigError("backbone: pretrained C3D weights need the full-size 'c3d', not a reduced width")
         state = _clean_keys(load_state_dict_file(path))
-        needed = [k for k in C3D_SHAPES if not k.startswith("fc8.") and not (self.layer == "fc6" and k.startswith("fc7."))]
+        unused = ("fc8.", "fc7.") if self.layer == "fc6" else ("fc8.",)
+        needed = [k for k in C3D_SHAPES if not k.startswith(unused)]
         missing = [k for k in needed if k not in state]
         if missing:
             raise DataError(f"{path}: not a C3D state dict, missing {', '.join(missing[:4])}")
