@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.datasets.base import read_class_list
     from action2vec.errors import DataError
     from action2vec.evaluation.krr import KRRConfig
-    from action2vec.evaluation.protocol import ZslConfig, plan_jobs, run_zsl
+    from action2vec.evaluation.protocol import PRETRAINING_DATA, ZslConfig, plan_jobs, run_zsl
     from action2vec.evaluation.splits import load_splits, random_splits, save_splits
     from action2vec.reports.report import write_json
     from action2vec.reports.tables import zsl_table_markdown
@@ -105,6 +105,11 @@ def run(args: argparse.Namespace) -> int:
         if store.meta.get("pca"):
             log.warning("%s: features were PCA-reduced before the split (fitted on %s videos); for a strict "
                         "protocol fit PCA on seen-class videos only", path, store.meta.get("pca_fit_videos", "?"))
+        backbone = str(store.meta.get("backbone") or "")
+        if backbone in PRETRAINING_DATA and not pretrain and not store.meta.get("random_weights"):
+            log.warning("%s: backbone %s was pretrained on %s; test classes that are %s classes are not truly "
+                        "unseen (give its class list with --pretrain-classes to list them)", path, backbone,
+                        PRETRAINING_DATA[backbone], PRETRAINING_DATA[backbone])
         classes = [c for c in (wanted or store.classes) if c in set(store.classes)]
         if len(classes) < 2:
             raise DataError(f"{path}: fewer than 2 of the asked classes have videos")

@@ -37,7 +37,7 @@ from action2vec.evaluation.zero_shot import cosine_topk, l2_normalize, zero_shot
 
 log = logging.getLogger(__name__)
 
-__all__ = ["VARIANTS", "ZslConfig", "ZslJob", "plan_jobs", "run_split_variant", "run_zsl", "summarize"]
+__all__ = ["PRETRAINING_DATA", "VARIANTS", "ZslConfig", "ZslJob", "plan_jobs", "run_split_variant", "run_zsl", "summarize"]
 
 # Paper Table 1 rows -> overrides of the training RunConfig (dotted keys); None = the KRR baseline.
 # "Only CosSim loss" drops the CE term (λ = 0) from the HRNN without attention, the row above it.
@@ -48,6 +48,13 @@ VARIANTS: dict[str, list[str] | None] = {
     "stacked_lstm": ["model.variant=stacked_lstm"],
     "single_lstm": ["model.variant=lstm"],
     "pooled_krr": None,
+}
+
+# What each backbone's weights were trained on: the test classes of a zero-shot split that are also
+# classes of that data set are not really unseen by the features (warned about by the zsl command).
+PRETRAINING_DATA = {
+    "c3d": "Sports-1M", "r3d_18": "Kinetics-400", "r2plus1d_18": "Kinetics-400", "s3d": "Kinetics-400",
+    "mvit_v1_b": "Kinetics-400", "mvit_v2_s": "Kinetics-400",
 }
 
 
