@@ -121,3 +121,10 @@ def test_hrnn_attention_beats_pooled_krr_on_temporal_data(tmp_path):
     assert a2v > 2.5 * chance
     assert a2v > krr + 0.2
     assert (tmp_path / "o" / "runs" / "syn" / "80-20_seed0" / "a2v_attention" / "train" / "model").is_dir()
+    # the same seed in a fresh folder trains the same model: identical metrics and confusion matrix
+    z.variants = ["a2v_attention"]
+    run_zsl(plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o2"),
+            tmp_path / "o2", workers=1)
+    first, again = (json.loads((root / "runs/syn/80-20_seed0/a2v_attention/result.json").read_text())
+                    for root in (tmp_path / "o", tmp_path / "o2"))
+    assert again["metrics"] == first["metrics"] and again["confusion"] == first["confusion"]
