@@ -118,6 +118,9 @@ def test_report_self_contained(tmp_path):
     report = json.loads(paths["json"].read_text())
     assert report["analogy"]["count"] == 4 and report["wordnet"]["spearman"] == 0.3
     assert report["zsl"]["datasets"]["toy"]["results"]["a2v_attention"]["50/50"]["top1"]["mean"] == 0.2348
+    # headline figures (first data set, first ratio) as the demo's report.json reads them
+    assert report["zsl"]["action2vec"]["top1"] == 0.2348 and report["zsl"]["pooled_baseline"]["top1"] == 0.05
+    assert report["zsl"]["chance"] == 0.1
     assert "training_curves" in paths["md"].read_text()
     with pytest.raises(DataError, match="nothing to report"):
         build_report((tmp_path / "empty").mkdir() or tmp_path / "empty")

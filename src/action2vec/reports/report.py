@@ -116,6 +116,25 @@ def _sections(results: dict) -> list[tuple[str, list[str], list[list[str]] | Non
     return out
 
 
+HEADLINE_NAMES = {"a2v_attention": "action2vec", "pooled_krr": "pooled_baseline"}
+
+
+def zsl_headline(summary: dict[str, Any]) -> dict[str, Any]:
+    """The first data set's first ratio as ``{"action2vec": {"top1": mean, ...}, "pooled_baseline": {...},
+    "chance": float, "dataset", "ratio"}`` (other variants under their own names)."""
+    if not summary.get("datasets"):
+        return {}
+    dataset, ds = next(iter(summary["datasets"].items()))
+    ratio = next(iter(ds.get("chance", {})), None)
+    if ratio is None:
+        return {}
+    out: dict[str, Any] = {"dataset": dataset, "ratio": ratio, "chance": ds["chance"][ratio]}
+    for variant, by_ratio in ds["results"].items():
+        if ratio in by_ratio:
+            out[HEADLINE_NAMES.get(variant, variant)] = {m: cell["mean"] for m, cell in by_ratio[ratio].items()}
+    return out
+
+
 def build_report(run_dir: str | Path, title: str | None = None) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and ``report.json`` into ``run_dir``; returns their paths."""
     run_dir = Path(run_dir)
@@ -153,6 +172,8 @@ def build_report(run_dir: str | Path, title: str | None = None) -> dict[str, Pat
     paths["md"].write_text("\n".join(md) + "\n")
     paths["html"].write_text(page)
     summary = {k: results[k] for k in KINDS if k in results}
+    if "zsl" in summary:
+        summary["zsl"] = {**zsl_headline(summary["zsl"]), **summary["zsl"]}
     summary.update({"title": title, "figures": results["figures"], "training_logs": results["training_logs"],
                     "sources": results.get("sources", {})})
     write_json(summary, paths["json"])
