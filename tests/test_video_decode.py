@@ -102,6 +102,21 @@ def test_unreadable_files_raise_decode_error(tmp_path: Path, name: str, content:
         decode_video(path)
 
 
+def test_still_image_is_not_a_video(tmp_path: Path) -> None:
+    import av
+
+    path = tmp_path / "photo.png"
+    with av.open(str(path), "w", format="image2") as c:
+        s = c.add_stream("png")
+        s.width, s.height, s.pix_fmt = 16, 16, "rgb24"
+        for p in s.encode(av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")):
+            c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    with pytest.raises(DecodeError, match="still image"):
+        decode_video(path)
+
+
 def test_truncated_mp4_and_missing_file(tmp_path: Path) -> None:
     good = write_video(tmp_path / "good.mp4", level_frames(60, 64, 64), fps=30)
     cut = tmp_path / "cut.mp4"

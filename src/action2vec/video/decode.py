@@ -6,6 +6,8 @@ videos come out evenly spaced: output frame ``k`` is the last source frame shown
 are out, so a long video is never held in memory beyond the target duration. Frames are resized early
 (in FFmpeg's scaler, before conversion to RGB) and turned upright according to the rotation metadata.
 
+Still images (PNG, JPEG, ...) are refused, though FFmpeg reads them as one-frame videos.
+
 The true number of frames of a short video is ``ceil(duration_s * fps)``; e.g. 164 frames at 25 fps
 (6.56 s) give 197 frames at 30 fps.
 
@@ -112,6 +114,11 @@ def probe_video(path: str | Path) -> dict[str, Any]:
         raise DecodeError(f"cannot open: {_ffmpeg_reason(exc)}") from None
 
 
+def _is_still_image(format_name: str) -> bool:
+    """FFmpeg's single-image demuxers (``png_pipe``, ``jpeg_pipe``, ``image2``, ...)."""
+    return format_name.endswith("_pipe") or format_name in ("image2", "image2pipe")
+
+
 def _ffmpeg_reason(exc: Exception) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return str(text).split(": '")[0].strip() or type(exc).__name__
@@ -161,6 +168,8 @@ def _decode_pyav(
     with container:
         if not container.streams.video:
             raise DecodeError("not a video: the file has no video stream")
+        if _is_still_image(container.format.name):
+            raise DecodeError(f"not a video: a still image ({container.format.name})")
         stream = container.streams.video[0]
         if threads != 1:
             stream.thread_type = "AUTO"

@@ -186,7 +186,7 @@ def _loader(dataset: _DecodeDataset, workers: int) -> torch.utils.data.DataLoade
         shuffle=False,
         num_workers=workers,
         collate_fn=_keep,
-        prefetch_factor=4 if workers else None,
+        prefetch_factor=2 if workers else None,  # decoded videos wait in shared memory (/dev/shm)
         persistent_workers=False,
     )
 
