@@ -74,27 +74,55 @@ def test_torchrun_two_processes_equal_one(tmp_path: Path) -> None:
     assert len(open_store(dist)) == 7 and len(open_store(dist).failures) == 1
 
 
+SLOW_BACKBONE = """
+import time
+
+from action2vec.video.backbones import register_backbone
+from action2vec.video.backbones.c3d import TinyC3D
+
+
+class SlowTiny(TinyC3D):
+    name = "slow-tiny"
+
+    def forward(self, x):
+        time.sleep(0.1)  # every batch takes a while, so the run can be killed mid-way on any machine
+        return super().forward(x)
+
+
+@register_backbone("slow-tiny", cls=SlowTiny)
+def make(weights, random_weights, layer):
+    return SlowTiny()
+"""
+
+
 @pytest.mark.slow
-def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path: Path) -> None:
+def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "slow_backbone.py").write_text(SLOW_BACKBONE)
+    monkeypatch.syspath_prepend(str(plugin))
+    args = [a if a != "c3d-tiny" else "slow_backbone:slow-tiny" for a in ARGS]
     listing = _write_set(tmp_path / "videos", 12)
     reference = tmp_path / "ref.h5"
-    assert main(["extract", "--list", str(listing), "--out", str(reference), "--compute.workers", "0", *ARGS]) == 0
+    assert main(["extract", "--list", str(listing), "--out", str(reference), "--compute.workers", "0", *args]) == 0
 
     out = tmp_path / "killed.h5"
     cmd = [sys.executable, "-m", "action2vec.cli.main", "extract", "--list", str(listing), "--out", str(out),
-           "--compute.workers", "1", "--compute.flush_every", "1", *ARGS]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "--compute.workers", "1", "--compute.flush_every", "1", *args]
+    env = _env()
+    env["PYTHONPATH"] = str(plugin) + os.pathsep + env["PYTHONPATH"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parts = parts_dir(out)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if parts.is_dir() and len(list(parts.glob("*.h5"))) >= 2:
             break
-        time.sleep(0.02)
+        time.sleep(0.01)
     assert proc.poll() is None, "the extraction ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     finished = len(list(parts.glob("*.h5")))
     assert 2 <= finished < 13 and not out.exists()  # killed mid-run, with only complete part files
 
-    assert main(["extract", "--list", str(listing), "--out", str(out), "--compute.workers", "0", *ARGS]) == 0
+    assert main(["extract", "--list", str(listing), "--out", str(out), "--compute.workers", "0", *args]) == 0
     _assert_same_store(reference, out)
