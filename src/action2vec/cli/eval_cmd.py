@@ -114,6 +114,13 @@ def _open_store(args: argparse.Namespace) -> Any:
     return open_store(args.store) if args.store else None
 
 
+def _say(args: argparse.Namespace, text: str) -> None:
+    """Human-readable lines: stdout, or stderr when the JSON goes to stdout (``--json -``)."""
+    import sys
+
+    print(text, file=sys.stderr if args.json == "-" else sys.stdout)
+
+
 def _emit(result: dict, target: str | None) -> None:
     if not target:
         return
@@ -160,9 +167,9 @@ def run_wordnet(args: argparse.Namespace) -> int:
     result.update({"lemmas": lemmas, "synsets": args.synsets, "match": args.match, "text": args.text,
                    "n_classes_given": len(labels)})
 
-    print(f"WordNet test: {len(names)} of {len(labels)} classes in WordNet (synsets={args.synsets}, match={args.match})")
+    _say(args, f"WordNet test: {len(names)} of {len(labels)} classes in WordNet (synsets={args.synsets}, match={args.match})")
     for key, value in result["spearman_by"].items():
-        print(f"  WordNet vs {key:<10} Spearman {value:.4f} (± {result['spearman_std'][key]:.4f} over rows)")
+        _say(args, f"  WordNet vs {key:<10} Spearman {value:.4f} (± {result['spearman_std'][key]:.4f} over rows)")
     if args.figures:
         from action2vec.evaluation.wordnet_test import cosine_matrix
         from action2vec.reports.plots import plot_class_map, plot_similarity_heatmaps, save_figure
@@ -195,7 +202,7 @@ def run_analogy(args: argparse.Namespace) -> int:
         result = {"kind": "analogy", "count": len(pairs), "accuracy": None, "n_classes": len(names),
                   "per_verb": {v: {"count": n} for v, n in per_verb_count.items()},
                   "tests": [[names[p.a], names[p.b]] for p in pairs]}
-        print(f"{len(pairs)} analogy tests over {len(per_verb_count)} verbs among {len(names)} classes")
+        _say(args, f"{len(pairs)} analogy tests over {len(per_verb_count)} verbs among {len(names)} classes")
         _emit(result, args.json)
         return 0
 
@@ -223,11 +230,11 @@ def run_analogy(args: argparse.Namespace) -> int:
     result = analogy_test(class_vecs, noun_vecs, pairs, names, metric=args.metric,
                           normalize=not args.no_normalize, n_examples=args.examples)
     result.update({"class_vectors": source, "text": args.text, "n_classes": len(names)})
-    print(f"analogy test ({source} class vectors, {args.metric}): {result['count']} tests, "
+    _say(args, f"analogy test ({source} class vectors, {args.metric}): {result['count']} tests, "
           f"accuracy {result['accuracy']:.4f} (chance {result['chance']:.4f})")
     for ex in result["examples"]:
         mark = "ok " if ex["correct"] else "bad"
-        print(f"  [{mark}] {ex['query']} - {ex['minus']} + {ex['plus']} -> {ex['nearest']}")
+        _say(args, f"  [{mark}] {ex['query']} - {ex['minus']} + {ex['plus']} -> {ex['nearest']}")
     if args.figures:
         from action2vec.reports.plots import plot_analogy_examples, save_figure
 
