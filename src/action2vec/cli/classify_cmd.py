@@ -12,13 +12,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "classify",
         help="classify videos against any list of label texts",
         description="Embed videos with a trained model and rank label texts by cosine similarity. Videos are "
-        "taken from a feature store (--store) or a .npy array of features (--features, (T, D) or (N, T, D)).",
+        "video files (--video, features extracted with the backbone and clip settings the model was trained "
+        "on), videos of a feature store (--store) or a .npy array of features (--features, (T, D) or (N, T, D)).",
     )
     p.add_argument("--model", required=True, metavar="DIR", help="model folder (RUN_DIR/model)")
     src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--video", nargs="+", metavar="PATH", help="video files to classify")
     src.add_argument("--store", help="feature store whose videos to classify")
     src.add_argument("--features", metavar="NPY", help="feature array (T, D) or (N, T, D) in a .npy file")
     p.add_argument("--keys", nargs="*", help="only these video keys of the store")
+    p.add_argument("--weights", metavar="PATH", help="backbone weights for --video (the ones used to extract the training store)")
     p.add_argument("--labels", help="comma-separated label texts (default: the model's training classes)")
     p.add_argument("--labels-file", help="file with one label text per line")
     p.add_argument("--top-k", type=int, default=5, help="labels reported per video")
@@ -41,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         labels = (labels or []) + read_lines(args.labels_file)
     if labels is not None and not labels:
         raise DataError("no label texts given")
-    if args.store:
+    if args.video:
+        keys, feats, lengths = args.video, *_video_features(args.video, model.info.get("features", {}), args)
+    elif args.store:
         from action2vec.store import open_store
 
         store = open_store(args.store)
@@ -63,3 +68,32 @@ def run(args: argparse.Namespace) -> int:
         rows.append({"video": key, "labels": p.labels, "scores": p.scores})
     write_json(rows, args.json)
     return 0
+
+
+def _video_features(paths, meta, args):
+    """Extract each video as the training store was extracted (backbone, layer, clip arithmetic)."""
+    import numpy as np
+
+    from action2vec.errors import DataError
+    from action2vec.video.backbones import create_backbone
+    from action2vec.video.config import ClipConfig, ExtractConfig
+    from action2vec.video.decode import DecodeError
+    from action2vec.video.extract import video_features
+
+    if not meta.get("backbone"):
+        raise DataError(f"{args.model}: the model does not record which backbone made its features; use --store")
+    backbone = create_backbone(meta["backbone"], weights=args.weights,
+                               random_weights=bool(meta.get("random_weights")) and not args.weights,
+                               layer=meta.get("layer"))
+    clip = ClipConfig(fps=float(meta.get("fps", 30.0)), duration=float(meta.get("duration", 14.0)),
+                      clip_len=int(meta.get("clip_len", 0)), stride=int(meta.get("stride", 8)),
+                      short_side=int(meta.get("short_side") or 128))
+    feats, lengths = [], []
+    for path in paths:
+        try:
+            f, n = video_features(path, backbone, ExtractConfig(video=clip), device=args.device)
+        except DecodeError as exc:
+            raise DataError(f"{path}: {exc}") from None
+        feats.append(f)
+        lengths.append(n)
+    return feats, np.asarray(lengths)
