@@ -89,3 +89,15 @@ def test_zero_shot_evaluate_scale_invariant_and_confusion():
     assert a["confusion"].sum() == 200 and np.trace(a["confusion"]) == round(a["top1"] * 200)
     ref = classification_metrics(np.argsort(-(emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ (classes / np.linalg.norm(classes, axis=1, keepdims=True)).T, axis=1), labels)
     assert a["top1"] == pytest.approx(ref["top1"]) and a["mean_class_acc"] == pytest.approx(ref["mean_class_acc"])
+
+
+def test_per_class_accuracy_against_a_loop():
+    from action2vec.evaluation.metrics import per_class_accuracy
+
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        labels = rng.integers(0, 15, 200)
+        pred = rng.integers(0, 15, 200)
+        classes = rng.choice(20, 10, replace=False)  # some listed classes have no samples
+        expected = [np.mean(pred[labels == c] == c) if (labels == c).any() else np.nan for c in classes]
+        assert np.allclose(per_class_accuracy(pred, labels, classes), expected, equal_nan=True)

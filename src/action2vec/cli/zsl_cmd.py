@@ -95,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
     split_files = dict(_named(args.splits)) if args.splits else {}
     if len(args.splits) == 1 and "=" not in args.splits[0]:
         split_files = {name: args.splits[0] for name, _ in stores}
+    unknown = sorted(set(split_files) - {name for name, _ in stores})
+    if unknown:
+        raise DataError(f"--splits names {unknown} match no --store NAME (stores: {[n for n, _ in stores]})")
     wanted = read_class_list(args.classes) if args.classes else None
     pretrain = read_class_list(args.pretrain_classes) if args.pretrain_classes else []
 

@@ -45,13 +45,16 @@ def per_class_accuracy(predicted: np.ndarray, labels: np.ndarray, classes: np.nd
     predicted = _as_ranked(predicted)[:, 0]
     labels = np.asarray(labels)
     classes = np.unique(labels) if classes is None else np.asarray(classes)
-    correct = predicted == labels
-    out = np.full(len(classes), np.nan)
-    for i, c in enumerate(classes):
-        mask = labels == c
-        if mask.any():
-            out[i] = correct[mask].mean()
-    return out
+    # position of each sample's label among ``classes`` (-1: not listed), then per-class counts
+    order = np.argsort(classes, kind="stable")
+    where = np.searchsorted(classes[order], labels)
+    where = np.clip(where, 0, len(classes) - 1)
+    slot = np.where(classes[order][where] == labels, order[where], -1)
+    listed = slot >= 0
+    totals = np.bincount(slot[listed], minlength=len(classes))
+    hits = np.bincount(slot[listed], weights=(predicted == labels)[listed], minlength=len(classes))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, hits / np.maximum(totals, 1), np.nan)
 
 
 def mean_per_class_accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
