@@ -98,7 +98,7 @@ def plot_similarity_heatmaps(reference: np.ndarray, matrices: dict[str, np.ndarr
     n = len(names)
     order = leaves_list(linkage(reference, "average")) if n > 2 else np.arange(n)
     panels = {reference_name: reference, **matrices}
-    fig = Figure(figsize=(5.0 * len(panels), 5.0))
+    fig = Figure(figsize=(5.0 * len(panels), 5.0), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (title, m) in zip(axes, panels.items()):
         im = ax.imshow(np.asarray(m)[np.ix_(order, order)], cmap="viridis")
@@ -191,7 +191,7 @@ def plot_training_curves(metrics_csv: str | Path) -> Figure:
         families.setdefault(base, []).append(key)
     cols = min(3, len(families))
     rows = math.ceil(len(families) / cols)
-    fig = Figure(figsize=(4.5 * cols, 3.2 * rows))
+    fig = Figure(figsize=(4.5 * cols, 3.2 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax, (family, keys) in zip(axes, families.items()):
         for key in keys:
