@@ -37,11 +37,12 @@ def _render(verb: str, noun: str = "box", seed: int = 0, seconds: float = 4.0) -
 
 
 def test_classes_cover_every_verb_with_every_noun() -> None:
-    classes = toy_classes(ToyConfig())
-    assert len(VERBS) >= 8 and len(NOUNS) >= 5
-    assert len(classes) == len(VERBS) * len(NOUNS) == len(set(classes))
-    assert sum(c.startswith("spin ") for c in classes) == len(NOUNS)
-    assert sum(c.endswith(" star") for c in classes) == len(VERBS)
+    cfg = ToyConfig()
+    classes = toy_classes(cfg)
+    assert len(cfg.verbs) >= 8 and len(cfg.nouns) >= 5 and set(cfg.verbs) <= set(VERBS) and set(cfg.nouns) <= set(NOUNS)
+    assert len(classes) == len(cfg.verbs) * len(cfg.nouns) == len(set(classes))
+    assert sum(c.startswith("spin ") for c in classes) == len(cfg.nouns)
+    assert sum(c.endswith(" star") for c in classes) == len(cfg.verbs)
     assert toy_classes(ToyConfig(classes=["fall box", "spin star"])) == ["fall box", "spin star"]
     with pytest.raises(ConfigError, match="toy.classes"):
         toy_classes(ToyConfig(classes=["dance box"]))
@@ -57,7 +58,7 @@ def test_render_is_deterministic_and_seed_dependent() -> None:
     assert np.abs(a.astype(int) - c.astype(int)).mean() > 5
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_each_verb_moves_the_shape_as_named(seed: int) -> None:
     def ends(x: np.ndarray) -> tuple[float, float]:
         k = max(2, len(x) // 6)
@@ -88,6 +89,10 @@ def test_each_verb_moves_the_shape_as_named(seed: int) -> None:
     area, cx, cy = _track(_render("shake", seed=seed))
     steps = np.diff(cx)
     assert (steps[1:] * steps[:-1] < 0).sum() >= 4  # direction keeps reversing
+    area, _, _ = _track(_render("appear", seed=seed))
+    assert area[0] < 5 and area[-1] > 20 and np.all(np.diff((area > 12).astype(int)) >= 0)  # off, then on
+    area, _, _ = _track(_render("vanish", seed=seed))
+    assert area[0] > 20 and area[-1] < 5 and np.all(np.diff((area > 12).astype(int)) <= 0)  # on, then off
     area, cx, cy = _track(_render("bounce", seed=seed))
     vy = np.diff(cy)
     assert (vy[1:] * vy[:-1] < 0).sum() >= 2 and np.ptp(cy) > 8
@@ -131,6 +136,14 @@ def test_generate_writes_decodable_files_and_a_list(tmp_path: Path) -> None:
         assert frames[0].shape == (64, 64, 3)
         durations.append(len(frames) / 12)
     assert 1.0 <= min(durations) and max(durations) <= 3.0 + 1 / 12 and np.ptp(durations) > 0.3
+
+    # Each class's verb and noun are spelled out for the label normaliser ("box", "ring" are verbs too).
+    from action2vec.text.normalize import read_overrides
+
+    overrides = read_overrides(toy.overrides_path)
+    assert {k: (v.phrase, v.verb, v.nouns) for k, v in overrides.items()} == {
+        "spin ball": ("spin ball", "spin", ("ball",)), "fall star": ("fall star", "fall", ("star",)),
+        "spin star": ("spin star", "spin", ("star",))}
 
     # Rerunning keeps the files (resume) and writes the same list; another configuration is refused.
     stamp = toy.videos[0][0].stat().st_mtime_ns

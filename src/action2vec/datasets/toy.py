@@ -6,13 +6,18 @@ across verbs, which is what zero-shot transfer and the analogy test need. Every 
 position, speed, size, colours (two-tone shapes, so spinning is visible), background gradient, noise,
 start time and duration (some shorter than the pipeline's target duration), so no single frame names
 the class: the noun is visible in any frame, the verb only across frames, and several verbs are time
-reversals of each other (grow/shrink, fall/rise).
+reversals of each other (grow/shrink, fall/rise, appear/vanish). "appear" and "vanish" differ only in
+the order of their clips (a clip-level descriptor sees the same things in both), so a model that
+averages clip features over time cannot tell them apart.
 
     cfg = ToyConfig(videos_per_class=6)
     toy = generate_toy_dataset(Path("toy"), cfg)   # writes toy/videos/**.mp4 and toy/videos.txt
     toy.list_path, toy.classes, toy.videos          # videos: [(path, label), ...]
+    toy.overrides_path                              # toy/overrides.yaml: each class's verb and noun
 
 The list file has one ``<path>\\t<label>`` line per video, paths relative to the list file's folder.
+Several toy words are both nouns and verbs ("box", "ring", "slide"), so the generator also writes the
+label overrides that say which word is the verb, for the analogy and WordNet tests.
 Generation is deterministic by ``seed`` and resumable: each video's random state depends only on
 (seed, class, index), and existing files are kept.
 """
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import yaml
 
 from action2vec.config import option, to_dict
 from action2vec.errors import ConfigError
@@ -37,6 +43,7 @@ __all__ = [
     "ToyConfig",
     "ToyDataset",
     "toy_classes",
+    "toy_overrides",
     "render_video",
     "write_video",
     "generate_toy_dataset",
@@ -44,11 +51,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-VERBS = ("slide", "spin", "bounce", "grow", "shrink", "fall", "rise", "shake", "orbit", "blink")
+VERBS = (
+    "slide", "spin", "bounce", "grow", "shrink", "fall", "rise", "shake", "orbit", "blink", "appear", "vanish",
+)
 NOUNS = ("ball", "box", "star", "ring", "arrow", "triangle")
 
 LIST_NAME = "videos.txt"
 MANIFEST_NAME = "toy.json"
+OVERRIDES_NAME = "overrides.yaml"
 
 
 @dataclass
@@ -56,7 +66,7 @@ class ToyConfig:
     """What the toy generator draws."""
 
     verbs: list[str] = option(list(VERBS), f"verbs (actions), from {', '.join(VERBS)}")
-    nouns: list[str] = option(list(NOUNS), f"nouns (shapes), from {', '.join(NOUNS)}")
+    nouns: list[str] = option(list(NOUNS[:5]), f"nouns (shapes), from {', '.join(NOUNS)}")
     classes: list[str] = option([], "only these 'verb noun' classes (empty: every verb with every noun)")
     videos_per_class: int = option(8, "videos drawn per class")
     size: int = option(64, "frame width and height in pixels (even)")
@@ -89,6 +99,7 @@ class ToyDataset:
 
     root: Path
     list_path: Path
+    overrides_path: Path
     videos: list[tuple[Path, str]]
     classes: list[str]
 
@@ -104,6 +115,11 @@ def toy_classes(cfg: ToyConfig) -> list[str]:
             out.append(name)
         return out
     return [f"{v} {n}" for v in cfg.verbs for n in cfg.nouns]
+
+
+def toy_overrides(classes: list[str]) -> dict[str, dict[str, object]]:
+    """Label overrides naming each class's verb and noun: ``{"slide box": {phrase, verb, nouns}}``."""
+    return {name: {"phrase": name, "verb": name.split()[0], "nouns": [name.split()[1]]} for name in classes}
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,6 +274,21 @@ def _blink(rng, u, span, r):  # type: ignore[no-untyped-def]
     return tr
 
 
+def _switch(rng, u, span, r, appear: bool):  # type: ignore[no-untyped-def]
+    tr = _still(rng, len(u), r)
+    at = rng.uniform(0.3, 0.7) * span
+    tr.visible = (u >= at) if appear else (u < at)
+    return tr
+
+
+def _appear(rng, u, span, r):  # type: ignore[no-untyped-def]
+    return _switch(rng, u, span, r, appear=True)
+
+
+def _vanish(rng, u, span, r):  # type: ignore[no-untyped-def]
+    return _switch(rng, u, span, r, appear=False)
+
+
 _MOTIONS = {
     "slide": _slide,
     "spin": _spin,
@@ -269,6 +300,8 @@ _MOTIONS = {
     "shake": _shake,
     "orbit": _orbit,
     "blink": _blink,
+    "appear": _appear,
+    "vanish": _vanish,
 }
 
 
@@ -383,8 +416,13 @@ def generate_toy_dataset(out_dir: Path, cfg: ToyConfig | None = None) -> ToyData
     log.info("toy data: %d classes, %d videos (%d written now) in %s", len(classes), len(videos), written, out_dir)
 
     list_path = out_dir / LIST_NAME
-    lines = [f"{path.relative_to(out_dir).as_posix()}\t{label}" for path, label in videos]
-    tmp = list_path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, list_path)
-    return ToyDataset(root=out_dir, list_path=list_path, videos=videos, classes=classes)
+    _write_text(list_path, "".join(f"{path.relative_to(out_dir).as_posix()}\t{label}\n" for path, label in videos))
+    overrides_path = out_dir / OVERRIDES_NAME
+    _write_text(overrides_path, yaml.safe_dump(toy_overrides(classes), sort_keys=False))
+    return ToyDataset(out_dir, list_path, overrides_path, videos, classes)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
