@@ -140,7 +140,8 @@ def _a2v_embed(job: ZslJob, store, train_pos, val_pos, test_pos) -> np.ndarray:
     from action2vec.training import fit
     from action2vec.training.config import RunConfig
 
-    overrides = list(VARIANTS[job.variant] or [])
+    # the split decides the training classes: a class list in the base config must not widen them
+    overrides = list(VARIANTS[job.variant] or []) + ["data.classes=[]", "data.classes_file="]
     cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
     seen_classes = sorted({store.labels[i] for i in train_pos})
     lv = LabelVectors(seen_classes, _class_vectors(job, seen_classes))
