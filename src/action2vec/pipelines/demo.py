@@ -186,7 +186,7 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
 
     with _stage(6, "semantic", seconds):
         wordnet_result, analogy_result = _semantic_tests(out, store, classes, vectors, model_dir, cfg.text,
-                                                         toy.overrides_path, wordnet)
+                                                         toy.overrides_path, wordnet, split_job=jobs[0])
 
     with _stage(7, "report", seconds):
         headline = _headline(zsl, cfg.ratio, wordnet_result, analogy_result)
@@ -206,9 +206,14 @@ def _train_full(run_dir: Path, run: RunConfig, store: Any, vectors: Any) -> Path
 
 
 def _semantic_tests(
-    out: Path, store: Any, classes: list[str], vectors: Any, model_dir: Path, text: str, overrides: Path, wordnet: Any
+    out: Path, store: Any, classes: list[str], vectors: Any, model_dir: Path, text: str, overrides: Path, wordnet: Any,
+    split_job: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """WordNet and analogy tests on the class means of the full model, with their pictures."""
+    """WordNet and analogy tests on the class means of the full model, with their pictures.
+
+    The analogy test is also run on the class means of the first zero-shot split's model, which never
+    saw the unseen classes (``analogy["zero_shot_model"]``: all tests, and those between unseen classes).
+    """
     from action2vec.evaluation.analogy import analogy_pairs, analogy_test
     from action2vec.evaluation.class_vectors import store_class_means
     from action2vec.evaluation.wordnet_test import cosine_matrix, select_wordnet_classes, wordnet_test, wup_matrix
@@ -236,6 +241,15 @@ def _semantic_tests(
     noun_vectors = dict(zip(nouns, create_embedder(text).embed(nouns)))
     analogy = analogy_test(means["action2vec"], noun_vectors, pairs, classes)
     analogy["text_only"] = {k: analogy_test(means["text"], noun_vectors, pairs, classes)[k] for k in ("accuracy", "correct")}
+    split_means = store_class_means(store, classes, Action2Vec.load(split_job.folder / "train" / "model"))
+    unseen = {classes.index(c) for c in split_job.split.unseen}
+    between_unseen = [p for p in pairs if p.a in unseen and p.b in unseen]
+    analogy["zero_shot_model"] = {
+        "split": split_job.split.name,
+        "accuracy": analogy_test(split_means, noun_vectors, pairs, classes)["accuracy"],
+        "unseen_count": len(between_unseen),
+        "unseen_accuracy": analogy_test(split_means, noun_vectors, between_unseen, classes)["accuracy"],
+    }
     write_json(analogy, out / "analogy.json")
 
     figures = out / "figures"
@@ -282,7 +296,8 @@ def _headline(zsl: dict[str, Any], ratio: str, wordnet: dict[str, Any], analogy:
             "chance": zsl["datasets"][DATASET]["chance"][ratio],
         },
         "analogy": {"count": analogy["count"], "accuracy": analogy["accuracy"], "chance": analogy["chance"],
-                    "text_only_accuracy": analogy["text_only"]["accuracy"]},
+                    "text_only_accuracy": analogy["text_only"]["accuracy"],
+                    "zero_shot_model": analogy["zero_shot_model"]},
         "wordnet": {"spearman": wordnet["spearman_by"]["action2vec"], "spearman_by": wordnet["spearman_by"],
                     "n_classes": wordnet["n_classes"]},
     }
@@ -304,6 +319,10 @@ def _write_report(out: Path, headline: dict[str, Any], seconds: dict[str, float]
     return paths
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{100 * value:.1f} %"
+
+
 def headline_table(headline: dict[str, Any]) -> str:
     """The headline numbers as a few plain-text lines."""
     z = headline["zsl"]
@@ -317,6 +336,9 @@ def headline_table(headline: dict[str, Any]) -> str:
         f"  chance                         {100 * z['chance']:5.1f} %",
         f"analogy test: {a['count']} tests, accuracy {100 * a['accuracy']:.1f} % "
         f"(text vectors alone {100 * a['text_only_accuracy']:.1f} %, chance {100 * a['chance']:.1f} %)",
+        f"  with the {z['ratio']} split model: {100 * a['zero_shot_model']['accuracy']:.1f} %; "
+        f"{a['zero_shot_model']['unseen_count']} tests between unseen classes: "
+        f"{_percent(a['zero_shot_model']['unseen_accuracy'])}",
         "WordNet Spearman: " + ", ".join(f"{k} {v:.3f}" for k, v in w["spearman_by"].items() if v is not None),
     ]
     return "\n".join(lines)
