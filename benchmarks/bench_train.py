@@ -8,8 +8,8 @@ The data path is the real one: a feature store written first (T=52 steps, D=500)
 Adam step of the dual loss. The matmul reference is ``torch.mm`` of two square matrices of the same dtype.
 
 FLOP model (multiply-adds x 2, forward; training counted as 3x forward): every Linear layer's matmuls
-(input-to-gate projections over all steps, the per-step state projection [W_hh; U_a], the context-to-gate
-projection, the attention keys W_a x_j, the attention scores and the context sums), the output FC and the
+(input-to-gate projections over all steps, the per-step state projection [W_hh; U_a] from the second step
+on (it is skipped at the first, where h = 0), the context-to-gate projection, the attention keys W_a x_j, the attention scores and the context sums), the output FC and the
 classifier. Elementwise gate maths, tanh/sigmoid and softmax are not counted.
 """
 
@@ -33,12 +33,13 @@ def hrnn_forward_flops(steps: int, d: int, h1: int, h2: int, a: int, e: int, c: 
 
     def lstm(seq_len: int, n_seq: int, din: int, h: int) -> float:
         f = n_seq * seq_len * din * 4 * h * 2  # x_to_gates over all steps
-        per_step = h * (4 * h + (a if attention else 0)) * 2  # h_proj
+        # the state projection [W_hh; U_a] is skipped at the first step (h = 0)
+        f += n_seq * (seq_len - 1) * h * (4 * h + (a if attention else 0)) * 2
         if attention:
-            f += n_seq * seq_len * din * a * 2  # keys
-            per_step += seq_len * a * 2 + seq_len * din * 2  # scores + context
-            per_step += din * 4 * h * 2  # c_to_gates
-        return f + n_seq * seq_len * per_step
+            f += n_seq * seq_len * din * a * 2  # keys W_a x_j
+            per_step = seq_len * a * 2 + seq_len * din * 2 + din * 4 * h * 2  # scores, context, c_to_gates
+            f += n_seq * seq_len * per_step
+        return f
 
     return lstm(w, n_win, d, h1) + lstm(n_win, 1, h1, h2) + h2 * e * 2 + e * c * 2
 

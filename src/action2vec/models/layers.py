@@ -82,14 +82,19 @@ class AttentiveLSTM(nn.Module):
         xg = self.x_to_gates(x).unbind(1) if self.x_to_gates is not None else None  # L x (N, 4H)
         keys = self.attention.keys(x) if self.attention is not None else None  # (N, L, A)
         step_masks = mask.unbind(1)  # L x (N,)
+        four_h = 4 * self.hidden_dim
         for t in range(steps):
-            hp = self.h_proj(h)  # (N, 4H + A)
-            gates = hp[:, : 4 * self.hidden_dim]
-            if xg is not None:
-                gates = gates + xg[t]
+            if t == 0:  # h = 0: the state projection is zero, skip its matmul
+                gates = xg[0] if xg is not None else x.new_zeros(n, four_h)
+                query = x.new_zeros(n, self.attn_dim)
+            else:
+                hp = self.h_proj(h)  # (N, 4H + A)
+                gates = hp[:, :four_h] if xg is None else hp[:, :four_h] + xg[t]
+                query = hp[:, four_h:]
             if self.attention is not None:
-                ctx, _ = self.attention(x, keys, hp[:, 4 * self.hidden_dim :], mask)
-                gates = gates + self.c_to_gates(ctx)
+                ctx, _ = self.attention(x, keys, query, mask)
+                gates = torch.addmm(gates, ctx, self.c_to_gates.weight.T) if self.c_to_gates.bias is None \
+                    else gates + self.c_to_gates(ctx)
             i, f, g, o = gates.chunk(4, dim=-1)
             c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h_new = torch.sigmoid(o) * torch.tanh(c_new)
