@@ -76,8 +76,9 @@ def test_temporal_order_flips_signed_motion_but_not_appearance() -> None:
     slide = _square_clip([10 + 4 * t for t in range(8)], [32] * 8)
     grow = _square_clip([32] * 8, [32] * 8, half=[3 + 1.5 * t for t in range(8)])
     fwd, back, g_fwd, g_back = _features(slide, slide[::-1], grow, grow[::-1])
-    assert fwd[COL["velocity_x"]] > 1 and back[COL["velocity_x"]] == pytest.approx(-fwd[COL["velocity_x"]], abs=1e-3)
-    assert g_fwd[COL["area_change"]] > 1 and g_back[COL["area_change"]] == pytest.approx(-g_fwd[COL["area_change"]], abs=1e-3)
+    vx, area = COL["velocity_x"], COL["area_change"]
+    assert fwd[vx] > 1 and back[vx] == pytest.approx(-fwd[vx], abs=1e-3)
+    assert g_fwd[area] > 1 and g_back[area] == pytest.approx(-g_fwd[area], abs=1e-3)
     appearance = [COL[f"shape_moment_{k}"] for k in (2, 3, 4, 5, 6)] + [COL["compactness"]]
     np.testing.assert_allclose(fwd[appearance], back[appearance], atol=0.05)
 

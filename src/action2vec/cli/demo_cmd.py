@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--size", default="full", choices=["full", "quick"],
-                   help="full: 60 classes x 8 videos, 3 splits; quick: 18 classes x 4 videos, 1 split (smoke test)")
+                   help="full: 60 classes x 8 videos, 5 splits; quick: 18 classes x 4 videos, 1 split (smoke test)")
     p.add_argument("--config", metavar="YAML", help="demo config file (sections toy, video, compute, run, krr)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override any config key, e.g. --set toy.videos_per_class=12 (repeatable)")

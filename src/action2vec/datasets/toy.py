@@ -170,6 +170,8 @@ _SHAPES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 
 # --------------------------------------------------------------------------------------------
 # Motions: per-frame centre (x, y in [0, 1]), radius (fraction of the frame), angle and visibility.
+# Each takes the random state, the time since the action started per frame u (T,) in seconds, the
+# time the action has (span) and the shape's radius r.
 
 @dataclass
 class _Track:
@@ -187,7 +189,7 @@ def _still(rng: np.random.Generator, n: int, radius: float, margin: float = 0.0)
     return _Track(x, y, np.full(n, radius), np.full(n, rng.uniform(0, 2 * np.pi)), np.ones(n, dtype=bool))
 
 
-def _slide(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _slide(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     tr = _still(rng, len(u), r)
     lo, hi = r + 0.03, 1.0 - r - 0.03
     speed = min(rng.uniform(0.12, 0.26), (hi - lo) / max(span, 1e-3))
@@ -197,13 +199,13 @@ def _slide(rng, u, span, r):  # type: ignore[no-untyped-def]
     return tr
 
 
-def _spin(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _spin(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     tr = _still(rng, len(u), r)
     tr.angle = tr.angle + rng.choice([-1.0, 1.0]) * rng.uniform(1.5, 3.0) * np.pi * u
     return tr
 
 
-def _bounce(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _bounce(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     tr = _still(rng, len(u), r)
     floor = 1.0 - r - 0.03 - rng.uniform(0.0, 0.08)
     height = min(rng.uniform(0.2, 0.4), floor - r - 0.03)
@@ -212,7 +214,7 @@ def _bounce(rng, u, span, r):  # type: ignore[no-untyped-def]
     return tr
 
 
-def _scale(rng, u, span, small: bool):  # type: ignore[no-untyped-def]
+def _scale(rng: np.random.Generator, u: np.ndarray, span: float, small: bool) -> _Track:
     r_small, r_big = rng.uniform(0.05, 0.08), rng.uniform(0.17, 0.22)
     tr = _still(rng, len(u), r_big)
     done = np.clip(u / (rng.uniform(0.7, 1.0) * span), 0.0, 1.0)
@@ -221,15 +223,15 @@ def _scale(rng, u, span, small: bool):  # type: ignore[no-untyped-def]
     return tr
 
 
-def _grow(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _grow(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     return _scale(rng, u, span, small=False)
 
 
-def _shrink(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _shrink(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     return _scale(rng, u, span, small=True)
 
 
-def _fall(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _fall(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     tr = _still(rng, len(u), r)
     top, bottom = rng.uniform(r + 0.03, 0.4), 1.0 - r - 0.03
     land = rng.uniform(0.6, 1.0) * span
@@ -237,7 +239,7 @@ def _fall(rng, u, span, r):  # type: ignore[no-untyped-def]
     return tr
 
 
-def _rise(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _rise(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     tr = _still(rng, len(u), r)
     top, bottom = r + 0.03, rng.uniform(0.6, 1.0 - r - 0.03)
     speed = min(rng.uniform(0.12, 0.25), (bottom - top) / max(span, 1e-3))
@@ -245,7 +247,7 @@ def _rise(rng, u, span, r):  # type: ignore[no-untyped-def]
     return tr
 
 
-def _shake(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _shake(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     tr = _still(rng, len(u), r, margin=0.07)
     amp, freq = rng.uniform(0.03, 0.07), rng.uniform(2.5, 4.0)
     heading = rng.uniform(-np.pi / 6, np.pi / 6)
@@ -255,7 +257,7 @@ def _shake(rng, u, span, r):  # type: ignore[no-untyped-def]
     return tr
 
 
-def _orbit(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _orbit(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     tr = _still(rng, len(u), r)
     radius = rng.uniform(0.14, 0.24)
     margin = r + 0.03 + radius
@@ -267,25 +269,25 @@ def _orbit(rng, u, span, r):  # type: ignore[no-untyped-def]
     return tr
 
 
-def _blink(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _blink(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     tr = _still(rng, len(u), r)
     half = rng.uniform(0.2, 0.45)
     tr.visible = (np.floor(u / half) % 2) == 0
     return tr
 
 
-def _switch(rng, u, span, r, appear: bool):  # type: ignore[no-untyped-def]
+def _switch(rng: np.random.Generator, u: np.ndarray, span: float, r: float, appear: bool) -> _Track:
     tr = _still(rng, len(u), r)
     at = rng.uniform(0.3, 0.7) * span
     tr.visible = (u >= at) if appear else (u < at)
     return tr
 
 
-def _appear(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _appear(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     return _switch(rng, u, span, r, appear=True)
 
 
-def _vanish(rng, u, span, r):  # type: ignore[no-untyped-def]
+def _vanish(rng: np.random.Generator, u: np.ndarray, span: float, r: float) -> _Track:
     return _switch(rng, u, span, r, appear=False)
 
 

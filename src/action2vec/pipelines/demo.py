@@ -75,7 +75,7 @@ class DemoConfig:
     krr: KRRConfig = field(default_factory=KRRConfig, metadata={"help": "the pooled-feature KRR baseline"})
     text: str = option("minilm", "label-text embedder spec (minilm needs no download)")
     ratio: str = option("50/50", "seen/unseen class ratio of the zero-shot splits")
-    splits: int = option(3, "random class splits (seeds 0..N-1); results are mean ± std over them")
+    splits: int = option(5, "random class splits (seeds 0..N-1); results are mean ± std over them")
     workers: int = option(0, "parallel zero-shot jobs (0: as the cores allow at 2 threads each)")
     threads: int = option(1, "torch threads (0: torch's default); the demo's models are small, so on a busy "
                           "CPU more threads cost more than they give")
@@ -240,7 +240,8 @@ def _semantic_tests(
     nouns = sorted({p.noun_a for p in pairs} | {p.noun_b for p in pairs})
     noun_vectors = dict(zip(nouns, create_embedder(text).embed(nouns)))
     analogy = analogy_test(means["action2vec"], noun_vectors, pairs, classes)
-    analogy["text_only"] = {k: analogy_test(means["text"], noun_vectors, pairs, classes)[k] for k in ("accuracy", "correct")}
+    text_only = analogy_test(means["text"], noun_vectors, pairs, classes)
+    analogy["text_only"] = {"accuracy": text_only["accuracy"], "correct": text_only["correct"]}
     split_means = store_class_means(store, classes, Action2Vec.load(split_job.folder / "train" / "model"))
     unseen = {classes.index(c) for c in split_job.split.unseen}
     between_unseen = [p for p in pairs if p.a in unseen and p.b in unseen]

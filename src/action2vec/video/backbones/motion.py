@@ -125,7 +125,8 @@ class MotionDescriptors(Backbone):
         n = x.shape[0]
         xs, ys = self.gx[self.border], self.gy[self.border]  # (P,)
         design = torch.stack([torch.ones_like(xs), xs - 0.5, ys - 0.5], dim=1)  # (P, 3)
-        target = _wmean(x.permute(0, 2, 3, 4, 1), valid[:, None, None, None], dim=-1)[:, :, self.border]  # (N, 3, P)
+        mean_frame = _wmean(x.permute(0, 2, 3, 4, 1), valid[:, None, None, None], dim=-1)  # (N, 3, S, S)
+        target = mean_frame[:, :, self.border]  # (N, 3, P) border pixels
         weight = torch.ones(n, 1, xs.shape[0], dtype=x.dtype, device=x.device)  # (N, 1, P)
         for _ in range(2):
             lhs = torch.einsum("np,pi,pj->nij", weight[:, 0], design, design)  # (N, 3, 3)
