@@ -138,13 +138,14 @@ def run_demo(out_dir: str | Path, cfg: DemoConfig | None = None) -> DemoResult:
     cfg = cfg or DemoConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "demo_config.yaml")
-
     with _torch_threads(cfg.threads):
-        return _run_stages(out, cfg)
+        result = _run_stages(out, cfg)
+    save_config(cfg, out / "demo_config.yaml")  # after the stages accepted it (a changed config is refused)
+    return result
 
 
 def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
+    """The seven stages in order; each reuses what a previous run of the same configuration finished."""
     from action2vec.datasets.toy import generate_toy_dataset
     from action2vec.evaluation.protocol import ZslConfig, plan_jobs, run_zsl
     from action2vec.evaluation.splits import random_splits, save_splits
