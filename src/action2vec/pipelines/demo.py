@@ -131,6 +131,26 @@ def _torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Lightning's per-run banners and hints at WARNING level: the demo trains a dozen small models."""
+    import warnings
+
+    import lightning.pytorch  # noqa: F401  (it sets its loggers' levels when first imported)
+
+    loggers = [logging.getLogger(name) for name in ("lightning", "lightning.pytorch", "lightning.fabric")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"lightning(\.|$)")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
 def run_demo(out_dir: str | Path, cfg: DemoConfig | None = None) -> DemoResult:
     """Run (or resume) every stage into ``out_dir``; returns the report paths and headline numbers."""
     from action2vec.config import save_config
@@ -173,7 +193,7 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
         wordnet = load_wordnet()
         vectors = label_vectors(classes, cfg.text, overrides=toy.overrides_path, wordnet=wordnet)
 
-    with _stage(4, "zero-shot", seconds):
+    with _stage(4, "zero-shot", seconds), _quiet_lightning():
         splits = random_splits(classes, [cfg.ratio], range(cfg.splits))
         save_splits(splits, out / "zsl" / "splits" / f"{DATASET}.json")
         zsl_cfg = ZslConfig(ratios=[cfg.ratio], seeds=cfg.splits, variants=["a2v_attention", "pooled_krr"],
@@ -182,7 +202,7 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
         zsl = run_zsl(jobs, out / "zsl", workers=cfg.workers)
         _confusion_figures(out, jobs)
 
-    with _stage(5, "full", seconds):
+    with _stage(5, "full", seconds), _quiet_lightning():
         model_dir = _train_full(out / "full", cfg.run, store, vectors)
 
     with _stage(6, "semantic", seconds):
