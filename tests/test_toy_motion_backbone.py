@@ -133,3 +133,16 @@ def test_toy_verbs_and_nouns_are_linearly_separable() -> None:
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     assert cross_val_score(clf, x, verbs, cv=3).mean() > 0.85  # chance 0.1
     assert cross_val_score(clf, x, shapes, cv=3).mean() > 0.8  # chance 0.33
+
+
+def test_real_video_through_the_extractor(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """A real (non-square, 25 fps) clip: finite descriptors for the real steps, zeros for the padding."""
+    from action2vec.video.extract import video_features
+
+    path = shared_data / "videos" / "mmaction2_test.avi"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    feats, length = video_features(path, create_backbone("motion"))
+    assert feats.shape == (52, len(FEATURE_NAMES)) and length == 25  # 6.56 s at 30 fps, stride 8
+    assert np.isfinite(feats).all() and not feats[length:].any()
+    assert np.abs(feats[:length]).max() < 20 and feats[:length].std(axis=0).max() > 0.05
