@@ -167,14 +167,13 @@ class MotionDescriptors(Backbone):
         dipole = torch.sqrt(dip_re**2 + dip_im**2 + _EPS)
 
         # Appearance: shape moments and radial profile on the most visible frame of each clip half.
-        half = length // 2 if length > 1 else 1
-        picks = torch.cat(
-            [area[:, :half].argmax(dim=1, keepdim=True), half + area[:, half:].argmax(dim=1, keepdim=True)]
-            if length > 1
-            else [area.argmax(dim=1, keepdim=True)],
-            dim=1,
-        )  # (N, K)
-        take = lambda t: t.gather(1, picks)  # noqa: E731  (N, L) -> (N, K)
+        starts = [0, length // 2] if length > 1 else [0]
+        ends = starts[1:] + [length]
+        picks = torch.cat([area[:, a:b].argmax(dim=1, keepdim=True) + a for a, b in zip(starts, ends)], dim=1)  # (N, K)
+
+        def take(t: torch.Tensor) -> torch.Tensor:  # (N, L) -> (N, K)
+            return t.gather(1, picks)
+
         shape_mask = mask.gather(1, picks[..., None, None].expand(-1, -1, self.size, self.size))  # (N, K, S, S)
         s_mass, s_vis, s_spread = take(mass), take(vis), take(spread)
         zx = (self.gx - take(cx)[..., None, None]) / s_spread[..., None, None]  # (N, K, S, S)
