@@ -109,6 +109,14 @@ def _sections(results: dict) -> list[tuple[str, list[str], list[list[str]] | Non
     if an:
         rows = [["tests", str(an.get("count"))], ["accuracy", f"{an['accuracy']:.4f}" if an.get("accuracy") is not None else "-"],
                 ["chance", f"{an['chance']:.4f}" if an.get("chance") is not None else "-"]]
+        # optional comparisons some runs add (the demo: text vectors alone, a zero-shot split's model)
+        if isinstance(an.get("text_only"), dict) and an["text_only"].get("accuracy") is not None:
+            rows.append(["accuracy, text vectors alone", f"{an['text_only']['accuracy']:.4f}"])
+        zs = an.get("zero_shot_model")
+        if isinstance(zs, dict) and zs.get("accuracy") is not None:
+            rows.append([f"accuracy, model of split {zs.get('split', '?')}", f"{zs['accuracy']:.4f}"])
+            if zs.get("unseen_accuracy") is not None:
+                rows.append([f"  on the {zs.get('unseen_count')} tests among its unseen classes", f"{zs['unseen_accuracy']:.4f}"])
         out.append(("Vector-arithmetic analogy test", ["", "value"], rows, f"metric: {an.get('metric')}"))
         if an.get("examples"):
             ex_rows = [[e["query"], e["minus"], e["plus"], e["nearest"], "yes" if e["correct"] else "no"] for e in an["examples"]]
