@@ -142,3 +142,13 @@ def test_group_by_verb_on_ucf101(wn, shared_data: Path) -> None:
     assert {l.name for l in groups["play"]} - {f"Playing{i.capitalize()}" for i in instruments} == {
         "Basketball", "Billiards", "YoYo"}  # "play ..." from the built-in overrides
     assert all(len({l.nouns for l in g}) == len(g) >= 2 for g in groups.values())
+
+
+def test_base_form_ing_words_and_verb_noun_pairs(wn) -> None:
+    """'ring'/'swing' are not gerunds; in 'verb noun' names the more verb-like word is the verb."""
+    cases = {"grow ring": ("grow", ("ring",)), "swing dancing": ("dance", ("swing",)),
+             "slide ball": ("slide", ("ball",)), "ringing bell": ("ring", ("bell",)),
+             "pillow fight": ("fight", ("pillow",)), "JavelinThrow": ("throw", ("javelin",))}
+    for name, (verb, nouns) in cases.items():
+        label = normalize_label(name, wordnet=wn)
+        assert (label.verb, tuple(label.nouns)) == (verb, nouns), name

@@ -204,9 +204,17 @@ def _mainly_verb(word: str, wordnet: Any) -> bool:
     return len(wordnet.synsets(word.lower(), "v")) > len(wordnet.synsets(word.lower(), "n"))
 
 
+def _verb_share(word: str, wordnet: Any) -> float:
+    """Fraction of ``word``'s WordNet senses (verb + noun) that are verb senses."""
+    v, n = len(wordnet.synsets(word.lower(), "v")), len(wordnet.synsets(word.lower(), "n"))
+    return v / max(v + n, 1)
+
+
 def _analyse(words: list[str], wordnet: Any) -> tuple[str, str, tuple[str, ...]]:
     """(phrase, verb, nouns) of split ``words`` by the rules in the module docstring."""
+    # a gerund: an -ing word whose verb lemma is another word ("ring", "sing" are base forms, not gerunds)
     lemmas = [_verb_lemma(w, wordnet) if w.lower().endswith("ing") else None for w in words]
+    lemmas = [lemma if lemma and lemma != w.lower() else None for w, lemma in zip(words, lemmas)]
     verb_at = next((i for i, lemma in enumerate(lemmas) if lemma), None)
     verb = lemmas[verb_at] if verb_at is not None else ""
     if verb_at is None:
@@ -217,7 +225,10 @@ def _analyse(words: list[str], wordnet: Any) -> tuple[str, str, tuple[str, ...]]
         if verbs:
             # "verb object" ("ThrowDiscus", "kick_ball") or a compound noun naming an action ("JavelinThrow",
             # "pillow fight"): the first word counts only when it is mainly a verb.
-            first_ok = len(words) == 1 or (verbs[0][0] == 0 and _mainly_verb(words[0], wordnet))
+            first_ok = len(words) == 1 or (
+                verbs[0][0] == 0
+                and (_mainly_verb(words[0], wordnet) or _verb_share(words[0], wordnet) > _verb_share(words[verbs[-1][0]], wordnet))
+            )
             verb_at, verb = verbs[0] if first_ok else verbs[-1]
     phrase_words = [lemma or word for word, lemma in zip(words, lemmas)]
     nouns = tuple(
