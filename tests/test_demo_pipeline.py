@@ -37,7 +37,7 @@ def test_demo_writes_the_report_and_reuses_finished_stages(tmp_path: Path, capsy
     n_classes = 4 * 3
     n_unseen = round(n_classes / 2)
     assert zsl["chance"] == pytest.approx(1 / n_unseen)
-    for row in ("action2vec", "pooled_baseline"):
+    for row in ("hrnn_attention", "pooled_krr"):
         assert 0.0 <= zsl[row]["top1"] <= zsl[row]["top5"] <= 1.0
     # Every ordered pair of different nouns under one verb is an analogy test: 4 verbs x 3 x 2.
     assert report["analogy"]["count"] == 4 * 3 * 2 and 0.0 <= report["analogy"]["accuracy"] <= 1.0
@@ -46,7 +46,7 @@ def test_demo_writes_the_report_and_reuses_finished_stages(tmp_path: Path, capsy
 
     html = (out / "report.html").read_text()
     assert html.count("<table") >= 3 and "data:image/png;base64," in html
-    for figure in ("tsne_action2vec", "training_curves", "wordnet_heatmaps", "confusion_a2v_attention"):
+    for figure in ("tsne_action2vec", "training_curves", "wordnet_heatmaps", "confusion_hrnn_attention"):
         assert (out / "figures" / f"{figure}.png").is_file(), figure
     assert "training curves" in html and "tsne action2vec" in html
 
@@ -55,7 +55,7 @@ def test_demo_writes_the_report_and_reuses_finished_stages(tmp_path: Path, capsy
     assert main(["demo", "--out", str(out), *SMALL]) == 0
     assert time.perf_counter() - start < first_seconds
     again = json.loads((out / "report.json").read_text())
-    assert again["zsl"]["action2vec"] == zsl["action2vec"] and again["analogy"] == report["analogy"]
+    assert again["zsl"]["hrnn_attention"] == zsl["hrnn_attention"] and again["analogy"] == report["analogy"]
 
 
 def test_demo_config_presets_and_a_changed_configuration(tmp_path: Path) -> None:

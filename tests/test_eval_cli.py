@@ -79,9 +79,9 @@ def test_zsl_training_then_export_and_model_evals(toy, tmp_path):
     root, store, text = toy
     out = tmp_path / "run"
     assert main(["zsl", "--store", f"toy={store}", "--text", text, "--ratios", "80/20", "--seeds", "1",
-                 "--variants", "a2v_attention", "--out", str(out), "--model.preset", "tiny",
+                 "--variants", "hrnn_attention", "--out", str(out), "--model.preset", "tiny",
                  "--train.epochs", "2", "--train.progress_bar", "false"]) == 0
-    model = next(out.glob("runs/toy/*/a2v_attention/train/model"))
+    model = next(out.glob("runs/toy/*/hrnn_attention/train/model"))
     assert main(["export", str(model), "--out", str(tmp_path / "classes.txt"), "--store", str(store),
                  "--videos", str(tmp_path / "videos.txt"), "--class-means", str(tmp_path / "means.txt")]) == 0
     kv = KeyedVectors.load_word2vec_format(str(tmp_path / "classes.txt"))

@@ -112,19 +112,19 @@ def test_hrnn_attention_beats_pooled_krr_on_temporal_data(tmp_path):
     store = make_synthetic_store(tmp_path / "s.h5", lv, videos_per_class=10, steps=16, noise=0.3)
     cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=20", "train.batch_size=32",
                                         "train.lr=3e-3", "train.progress_bar=false"])
-    z = ZslConfig(ratios=["80/20"], seeds=1, variants=["pooled_krr", "a2v_attention"])
+    z = ZslConfig(ratios=["80/20"], seeds=1, variants=["pooled_krr", "hrnn_attention"])
     summary = run_zsl(plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o"),
                       tmp_path / "o", workers=1)
     res = summary["datasets"]["syn"]["results"]
     chance = summary["datasets"]["syn"]["chance"]["80/20"]
-    a2v, krr = res["a2v_attention"]["80/20"]["top1"]["mean"], res["pooled_krr"]["80/20"]["top1"]["mean"]
+    a2v, krr = res["hrnn_attention"]["80/20"]["top1"]["mean"], res["pooled_krr"]["80/20"]["top1"]["mean"]
     assert a2v > 2.5 * chance
     assert a2v > krr + 0.2
-    assert (tmp_path / "o" / "runs" / "syn" / "80-20_seed0" / "a2v_attention" / "train" / "model").is_dir()
+    assert (tmp_path / "o" / "runs" / "syn" / "80-20_seed0" / "hrnn_attention" / "train" / "model").is_dir()
     # the same seed in a fresh folder trains the same model: identical metrics and confusion matrix
-    z.variants = ["a2v_attention"]
+    z.variants = ["hrnn_attention"]
     run_zsl(plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o2"),
             tmp_path / "o2", workers=1)
-    first, again = (json.loads((root / "runs/syn/80-20_seed0/a2v_attention/result.json").read_text())
+    first, again = (json.loads((root / "runs/syn/80-20_seed0/hrnn_attention/result.json").read_text())
                     for root in (tmp_path / "o", tmp_path / "o2"))
     assert again["metrics"] == first["metrics"] and again["confusion"] == first["confusion"]

@@ -70,7 +70,7 @@ def test_batched_windows_equal_a_naive_loop(window, stride):
 
 def test_output_dim_follows_labels_and_presets_exist():
     assert {"paper", "tiny"} <= set(list_presets())
-    assert set(list_models()) == {"hrnn_attention", "hrnn", "stacked_lstm", "lstm"}
+    assert set(list_models()) == {"hrnn_attention", "hrnn", "stacked_lstm", "single_lstm"}
     paper = create_model("hrnn_attention", "paper", num_classes=2, input_dim=500, embed_dim=300)
     assert paper.lstm1.hidden_dim == 1024 and paper.lstm2.hidden_dim == 512 and paper.project.out_features == 300
     assert paper.dropout.p == 0.5

@@ -77,12 +77,12 @@ def test_training_curves_from_lightning_csv(tmp_path):
 
 SUMMARY = {
     "kind": "zsl",
-    "variants": ["a2v_attention", "pooled_krr"],
+    "variants": ["hrnn_attention", "pooled_krr"],
     "n_splits": 2,
     "datasets": {
         "toy": {
             "results": {
-                "a2v_attention": {"50/50": {"top1": {"mean": 0.2348, "std": 0.01, "n": 2}}},
+                "hrnn_attention": {"50/50": {"top1": {"mean": 0.2348, "std": 0.01, "n": 2}}},
                 "pooled_krr": {"50/50": {"top1": {"mean": 0.05, "std": 0.0, "n": 2}}},
             },
             "chance": {"50/50": 0.1},
@@ -117,9 +117,9 @@ def test_report_self_contained(tmp_path):
     assert base64.b64decode(png)[:4] == b"\x89PNG"
     report = json.loads(paths["json"].read_text())
     assert report["analogy"]["count"] == 4 and report["wordnet"]["spearman"] == 0.3
-    assert report["zsl"]["datasets"]["toy"]["results"]["a2v_attention"]["50/50"]["top1"]["mean"] == 0.2348
+    assert report["zsl"]["datasets"]["toy"]["results"]["hrnn_attention"]["50/50"]["top1"]["mean"] == 0.2348
     # headline figures (first data set, first ratio) as the demo's report.json reads them
-    assert report["zsl"]["action2vec"]["top1"] == 0.2348 and report["zsl"]["pooled_baseline"]["top1"] == 0.05
+    assert report["zsl"]["hrnn_attention"]["top1"] == 0.2348 and report["zsl"]["pooled_krr"]["top1"] == 0.05
     assert report["zsl"]["chance"] == 0.1
     assert "training_curves" in paths["md"].read_text()
     with pytest.raises(DataError, match="nothing to report"):

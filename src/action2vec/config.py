@@ -1,12 +1,14 @@
 """Typed configuration: dataclasses, strict YAML loading, dotted overrides, argparse options.
 
 Every concern (model, loss, training, ...) has its own dataclass. A field's help text lives in its
-metadata (``option(default, "help")``) so the CLI documents every option from one place.
+metadata (``option(default, "help")``) so the CLI documents every option from one place, and so does
+its valid range (``option(30, "training epochs", ge=1)``), checked whenever a config is built.
 
     cfg = load_config(RunConfig, "run.yaml", overrides=["train.lr=3e-4"])
     save_config(cfg, run_dir / "config.yaml")
 
-Unknown keys and values of the wrong type raise :class:`ConfigError` naming the dotted key.
+Unknown keys, values of the wrong type and values out of their declared range raise :class:`ConfigError`
+naming the dotted key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ T = TypeVar("T")
 
 __all__ = [
     "option",
+    "check_ranges",
+    "range_text",
     "from_dict",
     "to_dict",
     "load_config",
@@ -36,13 +40,69 @@ __all__ = [
 ]
 
 
-def option(default: Any, help: str, **kwargs: Any) -> Any:
-    """A dataclass field with a default and a help text (shown by ``--help``)."""
+_RANGE_KEYS = ("ge", "gt", "le", "lt", "nonempty")
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    nonempty: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """A dataclass field with a default, a help text (shown by ``--help``) and its valid range.
+
+    ``ge``/``gt``/``le``/``lt`` bound a number (or every number of a list); ``nonempty`` refuses an empty
+    string or list. None values of optional fields are always allowed.
+    """
+    bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    if nonempty:
+        bounds["nonempty"] = True
+    meta = {"help": help, **bounds, **kwargs}
     if isinstance(default, (list, dict, set)):
         factory = type(default)
         value = default
-        return dataclasses.field(default_factory=lambda: factory(value), metadata={"help": help, **kwargs})
-    return dataclasses.field(default=default, metadata={"help": help, **kwargs})
+        return dataclasses.field(default_factory=lambda: factory(value), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def range_text(meta: Any) -> str:
+    """The declared range of a field as text (``">= 1"``, ``"> 0 and <= 1"``, ``"not empty"``), or ""."""
+    parts = [f"{op} {meta[k]:g}" for k, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in meta]
+    if meta.get("nonempty"):
+        parts.append("not empty")
+    return " and ".join(parts)
+
+
+def _in_range(value: Any, meta: Any) -> bool:
+    if meta.get("nonempty") and isinstance(value, (str, list, tuple, dict)) and len(value) == 0:
+        return False
+    numbers = value if isinstance(value, (list, tuple)) else [value]
+    for v in numbers:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if v != v:  # NaN is in no range
+            return False
+        if ("ge" in meta and not v >= meta["ge"]) or ("gt" in meta and not v > meta["gt"]):
+            return False
+        if ("le" in meta and not v <= meta["le"]) or ("lt" in meta and not v < meta["lt"]):
+            return False
+    return True
+
+
+def check_ranges(cfg: Any, prefix: str = "") -> None:
+    """Raise ConfigError for the first field of ``cfg`` (recursively) outside its declared range."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        dotted = f"{prefix}.{f.name}" if prefix else f.name
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            check_ranges(value, dotted)
+        elif value is not None and any(k in f.metadata for k in _RANGE_KEYS) and not _in_range(value, f.metadata):
+            raise ConfigError(f"config key '{dotted}': {value!r} is out of range (must be {range_text(f.metadata)})")
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -141,9 +201,11 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, prefix: str = "") -> T:
             raise ConfigError(f"unknown config key '{dotted}' (valid keys here: {', '.join(names)})")
         kwargs[key] = _coerce(value, hints[key], dotted)
     try:
-        return cls(**kwargs)
+        cfg = cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"config '{prefix or cls.__name__}': {exc}") from None
+    check_ranges(cfg, prefix)
+    return cfg
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -260,12 +322,13 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
         )
         help_text = f.metadata.get("help", "")
+        allowed = range_text(f.metadata)
         group.add_argument(
             f"--{dotted}",
             dest=f"cfg__{dotted}",
             default=argparse.SUPPRESS,
             metavar=_type_name(tp),
-            help=f"{help_text} (default: {default})",
+            help=f"{help_text} (default: {default}" + (f"; {allowed})" if allowed else ")"),
         )
 
 

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from action2vec.config import from_dict
 from action2vec.errors import DataError
+from action2vec.linalg import l2_normalize
 from action2vec.models import ModelConfig, build_model
 
 log = logging.getLogger(__name__)
@@ -149,8 +150,7 @@ class Action2Vec:
             fresh = dict(zip(lv.names, lv.vectors))
         for i, t in enumerate(texts):
             out[i] = self.label_vectors.vectors[known[t]] if t in known else fresh[t]
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+        return l2_normalize(out)
 
     def classify(self, features, lengths=None, label_texts: Sequence[str] | None = None, top_k: int = 5) -> list[Prediction]:
         """Nearest label texts (default: the training classes) by cosine, top-k with scores."""

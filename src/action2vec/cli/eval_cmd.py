@@ -16,6 +16,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from action2vec.io import write_json
+
 log = logging.getLogger(__name__)
 
 
@@ -121,22 +123,6 @@ def _say(args: argparse.Namespace, text: str) -> None:
     print(text, file=sys.stderr if args.json == "-" else sys.stdout)
 
 
-def _emit(result: dict, target: str | None) -> None:
-    if not target:
-        return
-    if target == "-":
-        import json
-        import sys
-
-        from action2vec.reports.report import _clean
-
-        sys.stdout.write(json.dumps(_clean(result), indent=1) + "\n")
-    else:
-        from action2vec.reports.report import write_json
-
-        write_json(result, target)
-
-
 def run_wordnet(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -179,7 +165,7 @@ def run_wordnet(args: argparse.Namespace) -> int:
         first = next(iter(embeddings))
         save_figure(plot_class_map(embeddings[first], names, groups=[labels[i].verb for i in keep],
                                    title=f"t-SNE of {first} class vectors"), args.figures / f"tsne_{first}")
-    _emit(result, args.json)
+    write_json(result, args.json)
     return 0
 
 
@@ -203,7 +189,7 @@ def run_analogy(args: argparse.Namespace) -> int:
                   "per_verb": {v: {"count": n} for v, n in per_verb_count.items()},
                   "tests": [[names[p.a], names[p.b]] for p in pairs]}
         _say(args, f"{len(pairs)} analogy tests over {len(per_verb_count)} verbs among {len(names)} classes")
-        _emit(result, args.json)
+        write_json(result, args.json)
         return 0
 
     if args.model:
@@ -239,5 +225,5 @@ def run_analogy(args: argparse.Namespace) -> int:
         from action2vec.reports.plots import plot_analogy_examples, save_figure
 
         save_figure(plot_analogy_examples(result["examples"]), args.figures / "analogy_examples")
-    _emit(result, args.json)
+    write_json(result, args.json)
     return 0

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
-from action2vec.cli.common import add_json_option, read_lines, write_json
+from action2vec.cli.common import add_json_option
+from action2vec.io import read_lines, write_json
 
 log = logging.getLogger("action2vec.extract")
 
@@ -98,6 +98,7 @@ def _add_log_file(path: Path) -> logging.Handler:
 
 def run(args: argparse.Namespace) -> int:
     from action2vec.config import config_from_args
+    from action2vec.distributed import process_layout
     from action2vec.store import open_store
     from action2vec.video.backbones import create_backbone
     from action2vec.video.config import ExtractConfig
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(ExtractConfig, args, args.config)
     out = Path(args.out)
-    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    layout = process_layout()
+    rank, world = layout.rank, layout.world_size
     log_path = Path(args.log) if args.log else out.with_name(out.name + ".log")
     if world > 1:
         log_path = log_path.with_name(f"{log_path.name}.rank{rank}")

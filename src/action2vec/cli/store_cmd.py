@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from action2vec.cli.common import add_json_option, write_json
+from action2vec.cli.common import add_json_option
+from action2vec.io import write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,7 +1,7 @@
 """``action2vec zsl``: the zero-shot protocol over class splits, for a chosen set of variants.
 
     action2vec zsl --store ucf101=ucf.h5 --store hmdb51=hmdb.h5 --text word2vec:GoogleNews.bin \\
-        --variants a2v_attention,a2v,a2v_cosine,stacked_lstm,single_lstm,pooled_krr --out runs/table1
+        --variants hrnn_attention,hrnn,hrnn_cosine,stacked_lstm,single_lstm,pooled_krr --out runs/table1
     action2vec zsl --store k.h5 --splits ../shared/data/kinetics/er_zsar --variants pooled_krr --out runs/k
 
 Rerunning the same command resumes: finished (split, variant) results are reused, an interrupted
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def register(sub: argparse._SubParsersAction) -> None:
     from action2vec.config import add_config_arguments
-    from action2vec.evaluation.protocol import VARIANTS
+    from action2vec.variants import METHODS
     from action2vec.training.config import RunConfig
 
     p = sub.add_parser(
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "random splits; NAME= gives it to one store")
     p.add_argument("--ratios", default="50/50,80/20,90/10", help="seen/unseen ratios of random splits")
     p.add_argument("--seeds", type=int, default=10, help="random splits per ratio (seeds 0..N-1)")
-    p.add_argument("--variants", default="a2v_attention,pooled_krr", help=f"comma-separated: {', '.join(VARIANTS)}")
+    p.add_argument("--variants", default="hrnn_attention,pooled_krr", help=f"comma-separated: {', '.join(METHODS)}")
     p.add_argument("--overlap-threshold", type=float, default=0.0,
                    help="drop seen classes whose label vector has cosine >= this with any test class (0: off)")
     p.add_argument("--seen-holdout", type=float, default=0.0,
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.evaluation.krr import KRRConfig
     from action2vec.evaluation.protocol import PRETRAINING_DATA, ZslConfig, plan_jobs, run_zsl
     from action2vec.evaluation.splits import load_splits, random_splits, save_splits
-    from action2vec.reports.report import write_json
+    from action2vec.io import write_json
     from action2vec.reports.tables import zsl_table_markdown
     from action2vec.store import open_store
     from action2vec.text import label_vectors

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable
 
 from action2vec.errors import DataError
+from action2vec.io import read_lines
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +31,10 @@ class VideoRecord:
     subset: str
 
 
-def read_lines(path: Path) -> list[str]:
-    """Non-empty, stripped lines of a text file (CRLF or LF), or DataError when it is missing."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: annotation file not found")
-    try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read annotation file ({exc.strerror})") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 def read_class_list(path: Path) -> list[str]:
     """Class names from a label map: one name per line, optionally ``<index> <name>`` (classInd style)."""
     names = []
-    for line in read_lines(path):
+    for line in read_lines(path, "class list"):
         head, _, rest = line.partition(" ")
         names.append(rest.strip() if head.isdigit() and rest.strip() else line)
     if not names:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path, PurePosixPath
 
-from action2vec.datasets.base import VIDEO_SUFFIXES, Entry, VideoRecord, read_lines, require_dir, resolve_entries
+from action2vec.datasets.base import VIDEO_SUFFIXES, Entry, VideoRecord, require_dir, resolve_entries
 from action2vec.errors import DataError
+from action2vec.io import read_lines
 
 
 def _folder_entries(folder: Path) -> list[Entry]:
@@ -27,7 +28,7 @@ def _folder_entries(folder: Path) -> list[Entry]:
 
 def _table_entries(path: Path) -> list[Entry]:
     """Entries of a ``path,label[,subset]`` table (comma, or tab for .tsv and tab-separated lines)."""
-    lines = read_lines(path)
+    lines = read_lines(path, "annotation file")
     tabbed = path.suffix.lower() == ".tsv" or bool(lines and "\t" in lines[0])
     rows = [row for row in csv.reader(lines, delimiter="\t" if tabbed else ",") if any(c.strip() for c in row)]
     if not rows:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
-from action2vec.datasets.base import Entry, VideoRecord, read_class_list, read_lines, require_dir, resolve_entries
+from action2vec.datasets.base import Entry, VideoRecord, read_class_list, require_dir, resolve_entries
 from action2vec.errors import DataError
+from action2vec.io import read_lines
 
 _OFFICIAL = re.compile(r"^(?P<cls>.+)_test_split(?P<k>\d+)\.txt$")
 _FLAGS = {"1": "train", "2": "test"}
@@ -95,7 +96,7 @@ def load(annotations: Path, root: Path | None = None, split: int = 1, missing: s
     official = _official_files(folder, split)
     if official:
         for cls, path in official.items():
-            for number, line in enumerate(read_lines(path), start=1):
+            for number, line in enumerate(read_lines(path, "annotation file"), start=1):
                 fields = line.split()
                 if len(fields) != 2 or fields[1] not in ("0", "1", "2"):
                     raise DataError(f"{path}:{number}: expected '<video>.avi <0|1|2>', got {line!r}")
@@ -109,7 +110,7 @@ def load(annotations: Path, root: Path | None = None, split: int = 1, missing: s
             raise _layout_error(folder, split)
         classes = _label_map(folder)
         for subset, path in sorted(lists.items(), key=lambda item: item[0] != "train"):
-            for number, line in enumerate(read_lines(path), start=1):
+            for number, line in enumerate(read_lines(path, "annotation file"), start=1):
                 rel_text, *rest = line.rsplit(maxsplit=1) if " " in line else (line,)
                 rel = PurePosixPath(rel_text.replace("\\", "/"))
                 if len(rel.parts) < 2:

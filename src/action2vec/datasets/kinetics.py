@@ -12,8 +12,9 @@ import csv
 import re
 from pathlib import Path, PurePosixPath
 
-from action2vec.datasets.base import Entry, VideoRecord, read_class_list, read_lines, require_dir, resolve_entries
+from action2vec.datasets.base import Entry, VideoRecord, read_class_list, require_dir, resolve_entries
 from action2vec.errors import DataError
+from action2vec.io import read_lines
 
 _SUBSETS = {"train": "train", "training": "train", "val": "val", "validate": "val", "validation": "val",
             "test": "test", "testing": "test"}
@@ -72,7 +73,7 @@ def list_classes(annotations: Path, name: str = "kinetics400") -> list[str]:
 
 
 def _looks_like_list(path: Path) -> bool:
-    lines = read_lines(path)
+    lines = read_lines(path, "annotation file")
     return bool(lines) and "/" in lines[0] and lines[0].rsplit(maxsplit=1)[-1].isdigit()
 
 
@@ -111,7 +112,7 @@ def _subset_from_name(path: Path) -> str:
 def _list_entries(path: Path, classes: list[str] | None) -> list[Entry]:
     entries = []
     subset = _subset_from_name(path)
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path, "annotation file"), start=1):
         rel_text, _, label_text = line.rpartition(" ")
         if not rel_text or not label_text.isdigit():
             raise DataError(f"{path}:{number}: expected '<class>/<video>.mp4 <label>', got {line!r}")

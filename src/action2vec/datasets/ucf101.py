@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from action2vec.datasets.base import Entry, VideoRecord, read_class_list, read_lines, require_dir, resolve_entries
+from action2vec.datasets.base import Entry, VideoRecord, read_class_list, require_dir, resolve_entries
 from action2vec.errors import DataError
+from action2vec.io import read_lines
 
 
 def _split_dir(annotations: Path) -> Path:
@@ -43,7 +44,7 @@ def load(annotations: Path, root: Path | None = None, split: int = 1, missing: s
     entries = []
     for subset, name in (("train", f"trainlist0{split}.txt"), ("test", f"testlist0{split}.txt")):
         path = folder / name
-        for number, line in enumerate(read_lines(path), start=1):
+        for number, line in enumerate(read_lines(path, "annotation file"), start=1):
             rel, *rest = line.split()
             parts = PurePosixPath(rel.replace("\\", "/"))
             folder_name = parts.parts[0] if len(parts.parts) > 1 else ""

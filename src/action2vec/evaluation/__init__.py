@@ -15,7 +15,7 @@ from action2vec.evaluation.metrics import (
 )
 from action2vec.evaluation.splits import ClassSplit, load_splits, overlap_filter, random_splits, save_splits
 from action2vec.evaluation.wordnet_test import cosine_matrix, rowwise_spearman, wordnet_test, wup_matrix
-from action2vec.evaluation.zero_shot import cosine_topk, l2_normalize, zero_shot_evaluate
+from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
 
 __all__ = [
     "AnalogyPair",
@@ -40,6 +40,5 @@ __all__ = [
     "wordnet_test",
     "wup_matrix",
     "cosine_topk",
-    "l2_normalize",
     "zero_shot_evaluate",
 ]

@@ -15,6 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from action2vec.linalg import l2_normalize
+
 __all__ = ["AnalogyPair", "analogy_pairs", "analogy_test"]
 
 
@@ -46,10 +48,6 @@ def analogy_pairs(labels: Sequence[Any]) -> list[AnalogyPair]:
     return out
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
 def analogy_test(
     class_vectors: np.ndarray,
     noun_vectors: dict[str, np.ndarray],
@@ -71,14 +69,14 @@ def analogy_test(
         raise ValueError(f"unknown analogy metric {metric!r} (euclidean, cosine)")
     classes = np.asarray(class_vectors, np.float64)
     if normalize:
-        classes = _unit(classes)
+        classes = l2_normalize(classes, dtype=None)
     if not pairs:
         return {"kind": "analogy", "count": 0, "correct": 0, "accuracy": float("nan"), "chance": float("nan"),
                 "per_verb": {}, "examples": [], "metric": metric}
 
     def noun(text: str) -> np.ndarray:
         v = np.asarray(noun_vectors[text], np.float64)
-        return _unit(v) if normalize else v
+        return l2_normalize(v, dtype=None) if normalize else v
 
     queries = np.stack([classes[p.a] - noun(p.noun_a) + noun(p.noun_b) for p in pairs])  # (P, E)
     dist = cdist(queries, classes, "sqeuclidean" if metric == "euclidean" else "cosine")  # (P, C)

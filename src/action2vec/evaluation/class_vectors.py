@@ -10,7 +10,7 @@ import numpy as np
 
 from action2vec.errors import DataError
 from action2vec.evaluation.krr import mean_pool
-from action2vec.evaluation.zero_shot import l2_normalize
+from action2vec.linalg import l2_normalize
 
 log = logging.getLogger(__name__)
 

@@ -33,22 +33,13 @@ from action2vec.errors import ConfigError, DataError
 from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, mean_pool, stratified_subsample
 from action2vec.evaluation.metrics import gzsl_metrics
 from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filter
-from action2vec.evaluation.zero_shot import cosine_topk, l2_normalize, zero_shot_evaluate
+from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
+from action2vec.linalg import l2_normalize
+from action2vec.variants import METHODS, method
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PRETRAINING_DATA", "VARIANTS", "ZslConfig", "ZslJob", "plan_jobs", "run_split_variant", "run_zsl", "summarize"]
-
-# Paper Table 1 rows -> overrides of the training RunConfig (dotted keys); None = the KRR baseline.
-# "Only CosSim loss" drops the CE term (λ = 0) from the HRNN without attention, the row above it.
-VARIANTS: dict[str, list[str] | None] = {
-    "a2v_attention": ["model.variant=hrnn_attention"],
-    "a2v": ["model.variant=hrnn"],
-    "a2v_cosine": ["model.variant=hrnn", "loss.lambda_initial=0", "loss.lambda_final=0"],
-    "stacked_lstm": ["model.variant=stacked_lstm"],
-    "single_lstm": ["model.variant=lstm"],
-    "pooled_krr": None,
-}
+__all__ = ["PRETRAINING_DATA", "ZslConfig", "ZslJob", "plan_jobs", "run_split_variant", "run_zsl", "summarize"]
 
 # What each backbone's weights were trained on: the test classes of a zero-shot split that are also
 # classes of that data set are not really unseen by the features (warned about by the zsl command).
@@ -64,7 +55,7 @@ class ZslConfig:
 
     ratios: list[str] = option(["50/50", "80/20", "90/10"], "seen/unseen class ratios of the random splits")
     seeds: int = option(10, "random splits per ratio (seeds 0..N-1)")
-    variants: list[str] = option(["a2v_attention", "pooled_krr"], f"variants to run: {', '.join(VARIANTS)}")
+    variants: list[str] = option(["a2v_attention", "pooled_krr"], f"variants to run: {', '.join(METHODS)}")
     overlap_threshold: float = option(0.0, "drop seen classes whose label vector has cosine >= this with a test class (0: off; E2E uses 0.95)")
     seen_holdout: float = option(0.0, "fraction of seen-class videos held out from training: validation and GZSL seen-class test")
     workers: int = option(0, "parallel split processes (0: as many as the cores allow at 2 threads each)")
@@ -96,7 +87,7 @@ class ZslJob:
         doc = {
             "seen": sorted(self.split.seen), "unseen": sorted(self.split.unseen), "variant": self.variant,
             "overlap": self.zsl.overlap_threshold, "holdout": self.zsl.seen_holdout, "top_k": self.zsl.top_k,
-            "train": self.train_cfg if VARIANTS[self.variant] is not None else to_dict(self.zsl.krr),
+            "train": self.train_cfg if method(self.variant).overrides is not None else to_dict(self.zsl.krr),
             "seed": self.split.seed,
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -141,7 +132,7 @@ def _a2v_embed(job: ZslJob, store, train_pos, val_pos, test_pos) -> np.ndarray:
     from action2vec.training.config import RunConfig
 
     # the split decides the training classes: a class list in the base config must not widen them
-    overrides = list(VARIANTS[job.variant] or []) + ["data.classes=[]", "data.classes_file="]
+    overrides = list(method(job.variant).overrides or []) + ["data.classes=[]", "data.classes_file="]
     cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
     seen_classes = sorted({store.labels[i] for i in train_pos})
     lv = LabelVectors(seen_classes, _class_vectors(job, seen_classes))
@@ -161,8 +152,7 @@ def run_split_variant(job: ZslJob) -> dict[str, Any]:
             log.info("%s/%s/%s: finished before, reusing %s", job.dataset, job.split.name, job.variant, result_path)
             return done
         raise ConfigError(f"{result_path} holds a result of another configuration; use another output folder")
-    if job.variant not in VARIANTS:
-        raise ConfigError(f"config key 'zsl.variants': unknown variant {job.variant!r} (known: {', '.join(VARIANTS)})")
+    method(job.variant)  # ConfigError for an unknown identifier
 
     store = _open(job.store_path)
     present = set(store.classes)
@@ -190,7 +180,7 @@ def run_split_variant(job: ZslJob) -> dict[str, Any]:
     unseen_pos = store.indices_of_classes(unseen)
     test_pos = np.concatenate([unseen_pos, held_pos])
 
-    if VARIANTS[job.variant] is None:
+    if method(job.variant).overrides is None:
         emb = _krr_embed(job, store, train_pos, test_pos)
     else:
         emb = _a2v_embed(job, store, train_pos, held_pos, test_pos)
@@ -224,7 +214,7 @@ def run_split_variant(job: ZslJob) -> dict[str, Any]:
         "n_train_videos": int(len(train_pos)),
         "confusion": zs["confusion"].tolist(),
     }
-    from action2vec.reports.report import write_json
+    from action2vec.io import write_json
 
     write_json(result, result_path)
     log.info("%s/%s/%s: top1 %.4f", job.dataset, job.split.name, job.variant, metrics["top1"])
@@ -243,9 +233,9 @@ def plan_jobs(
 ) -> list[ZslJob]:
     """One job per (split, variant) of one dataset. ``label_vectors``: LabelVectors of every class;
     ``train_cfg``: the base training RunConfig (or its dict)."""
-    unknown = [v for v in zsl.variants if v not in VARIANTS]
+    unknown = [v for v in zsl.variants if v not in METHODS]
     if unknown:
-        raise ConfigError(f"config key 'zsl.variants': unknown variant(s) {unknown} (known: {', '.join(VARIANTS)})")
+        raise ConfigError(f"config key 'zsl.variants': unknown variant(s) {unknown} (known: {', '.join(METHODS)})")
     base = train_cfg if isinstance(train_cfg, dict) else to_dict(train_cfg)
     return [
         ZslJob(dataset=dataset, split=split, variant=variant, out_dir=Path(out_dir), store_path=str(store_path),
@@ -310,7 +300,7 @@ def run_zsl(
     workers: int = 0,
 ) -> dict[str, Any]:
     """Run every job (in parallel processes when ``workers`` > 1), then write zsl.json and the table."""
-    from action2vec.reports.report import write_json
+    from action2vec.io import write_json
     from action2vec.reports.tables import zsl_table_markdown
 
     out_dir = Path(out_dir)

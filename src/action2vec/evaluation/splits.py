@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from action2vec.errors import DataError
+from action2vec.linalg import l2_normalize
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +171,8 @@ def overlap_filter(
     """
     if not unseen or not seen:
         return list(seen), {}
-    s = np.stack([vectors[c] for c in seen]).astype(np.float64)
-    u = np.stack([vectors[c] for c in unseen]).astype(np.float64)
-    s /= np.maximum(np.linalg.norm(s, axis=1, keepdims=True), 1e-12)
-    u /= np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-12)
+    s = l2_normalize(np.stack([vectors[c] for c in seen]), dtype=np.float64)
+    u = l2_normalize(np.stack([vectors[c] for c in unseen]), dtype=np.float64)
     sim = s @ u.T  # (S, U)
     best = sim.argmax(axis=1)
     kept, dropped = [], {}

@@ -15,6 +15,8 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 from scipy.stats import rankdata
 
+from action2vec.linalg import l2_normalize
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -126,8 +128,7 @@ def wup_matrix(lemmas: Sequence[str], wordnet: Any, synsets: str = "max") -> np.
 
 def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
     """Cosine similarity of every pair of rows. (C, E) -> (C, C) float64."""
-    v = np.asarray(vectors, np.float64)
-    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    v = l2_normalize(vectors, dtype=np.float64)
     return v @ v.T
 
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from action2vec.evaluation.metrics import classification_metrics, confusion_matrix
+from action2vec.linalg import l2_normalize
 
-__all__ = ["l2_normalize", "cosine_topk", "zero_shot_evaluate"]
-
-
-def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero). (N, D) -> (N, D) float32."""
-    x = np.asarray(x, dtype=np.float32)
-    norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(norm, eps)
+__all__ = ["cosine_topk", "zero_shot_evaluate"]
 
 
 def cosine_topk(

@@ -1,7 +1,7 @@
 """Model registry: variants (architectures) x presets (sizes).
 
     create_model("hrnn_attention", preset="paper", input_dim=500, embed_dim=300, num_classes=51)
-    list_models()   # ['hrnn', 'hrnn_attention', 'lstm', 'stacked_lstm']
+    list_models()   # ['hrnn', 'hrnn_attention', 'single_lstm', 'stacked_lstm']
     list_presets()  # ['cpu', 'paper', 'tiny']
 
 Variants are the rows of the paper's ablation table; ``paper`` gives the paper's sizes (LSTM1 1024 units
@@ -17,12 +17,12 @@ from action2vec.config import option, to_dict
 from action2vec.errors import ConfigError
 from action2vec.models.networks import HRNN, EmbeddingNet, SequenceLSTM
 
-Variant = Literal["hrnn_attention", "hrnn", "stacked_lstm", "lstm"]
+Variant = Literal["hrnn_attention", "hrnn", "stacked_lstm", "single_lstm"]
 
 
 @dataclass
 class ModelConfig:
-    variant: Variant = option("hrnn_attention", "architecture: hrnn_attention (paper), hrnn, stacked_lstm, lstm")
+    variant: Variant = option("hrnn_attention", "architecture: hrnn_attention (paper), hrnn, stacked_lstm, single_lstm")
     preset: str = option("paper", "size preset: paper, cpu or tiny; the fields below override it")
     lstm1_hidden: int | None = option(None, "LSTM1 units (the baselines' LSTM size)")
     lstm2_hidden: int | None = option(None, "LSTM2 units")
@@ -56,7 +56,7 @@ _BUILDERS: dict[str, Callable[[ModelConfig, int], EmbeddingNet]] = {
     "hrnn_attention": lambda cfg, c: _hrnn(cfg, c, attention=True),
     "hrnn": lambda cfg, c: _hrnn(cfg, c, attention=False),
     "stacked_lstm": lambda cfg, c: SequenceLSTM(cfg.input_dim, cfg.embed_dim, c, cfg.lstm1_hidden, 2, cfg.dropout),
-    "lstm": lambda cfg, c: SequenceLSTM(cfg.input_dim, cfg.embed_dim, c, cfg.lstm1_hidden, 1, cfg.dropout),
+    "single_lstm": lambda cfg, c: SequenceLSTM(cfg.input_dim, cfg.embed_dim, c, cfg.lstm1_hidden, 1, cfg.dropout),
 }
 
 

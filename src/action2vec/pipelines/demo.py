@@ -14,7 +14,7 @@ Stages (each reuses what an earlier run of the same configuration finished):
 7. ``report``    OUT/report.html, report.md, report.json
 
     result = run_demo(Path("demo"), demo_config("full"))
-    result.headline   # {"zsl": {"action2vec": {"top1": ...}, "pooled_baseline": ..., "chance": ...}, ...}
+    result.headline   # {"zsl": {"hrnn_attention": {"top1": ...}, "pooled_krr": ..., "chance": ...}, ...}
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
     with _stage(4, "zero-shot", seconds), _quiet_lightning():
         splits = random_splits(classes, [cfg.ratio], range(cfg.splits))
         save_splits(splits, out / "zsl" / "splits" / f"{DATASET}.json")
-        zsl_cfg = ZslConfig(ratios=[cfg.ratio], seeds=cfg.splits, variants=["a2v_attention", "pooled_krr"],
+        zsl_cfg = ZslConfig(ratios=[cfg.ratio], seeds=cfg.splits, variants=["hrnn_attention", "pooled_krr"],
                             workers=cfg.workers, krr=cfg.krr)
         jobs = plan_jobs(DATASET, store_path, splits, vectors, zsl_cfg, cfg.run, out / "zsl")
         zsl = run_zsl(jobs, out / "zsl", workers=cfg.workers)
@@ -241,7 +241,7 @@ def _semantic_tests(
     from action2vec.evaluation.wordnet_test import cosine_matrix, select_wordnet_classes, wordnet_test, wup_matrix
     from action2vec.inference import Action2Vec
     from action2vec.reports.plots import plot_analogy_examples, plot_class_map, plot_similarity_heatmaps, save_figure
-    from action2vec.reports.report import write_json
+    from action2vec.io import write_json
     from action2vec.text import create_embedder
     from action2vec.text.normalize import normalize_labels
 
@@ -314,8 +314,8 @@ def _headline(zsl: dict[str, Any], ratio: str, wordnet: dict[str, Any], analogy:
     return {
         "zsl": {
             "ratio": ratio,
-            "action2vec": _cell(zsl, "a2v_attention", ratio),
-            "pooled_baseline": _cell(zsl, "pooled_krr", ratio),
+            "hrnn_attention": _cell(zsl, "hrnn_attention", ratio),
+            "pooled_krr": _cell(zsl, "pooled_krr", ratio),
             "chance": zsl["datasets"][DATASET]["chance"][ratio],
         },
         "analogy": {"count": analogy["count"], "accuracy": analogy["accuracy"], "chance": analogy["chance"],
@@ -331,7 +331,8 @@ def _write_report(out: Path, headline: dict[str, Any], seconds: dict[str, float]
     """The report of the run folder, with the headline numbers merged into report.json."""
     import json
 
-    from action2vec.reports.report import build_report, write_json
+    from action2vec.io import write_json
+    from action2vec.reports.report import build_report
 
     paths = build_report(out, title="Action2Vec demo on the toy actions")
     report = json.loads(paths["json"].read_text())
@@ -349,7 +350,7 @@ def _percent(value: float | None) -> str:
 def headline_table(headline: dict[str, Any]) -> str:
     """The headline numbers as a few plain-text lines."""
     z = headline["zsl"]
-    a2v, krr = z["action2vec"], z["pooled_baseline"]
+    a2v, krr = z["hrnn_attention"], z["pooled_krr"]
     a, w = headline["analogy"], headline["wordnet"]
     n = a2v.get("splits", 1)
     lines = [

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from action2vec.errors import DataError
+from action2vec.linalg import l2_normalize
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,7 @@ def save_figure(fig: Figure, stem: str | Path, formats: Sequence[str] = ("png", 
 
 def embedding_2d(vectors: np.ndarray, method: str = "tsne", seed: int = 0) -> np.ndarray:
     """2-D layout of class vectors (C, E) -> (C, 2) by t-SNE (cosine) or UMAP (if installed)."""
-    x = np.asarray(vectors, np.float64)
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    x = l2_normalize(vectors, dtype=np.float64)
     if len(x) < 3:
         return np.pad(x[:, :2], ((0, 0), (0, max(0, 2 - x.shape[1]))))
     if method == "umap":

@@ -9,41 +9,18 @@ import base64
 import html
 import json
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
 from action2vec.errors import DataError
+from action2vec.io import write_json
 from action2vec.reports.tables import _markdown, table_html, zsl_table_rows
 
 log = logging.getLogger(__name__)
 
-__all__ = ["collect_results", "build_report", "write_json"]
+__all__ = ["collect_results", "build_report"]
 
 KINDS = ("zsl", "wordnet", "analogy")
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, numpy scalars/arrays -> Python."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "tolist"):
-        return _clean(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json(data: Any, path: str | Path) -> Path:
-    """Write ``data`` as indented JSON (NaN as null), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_clean(data), indent=1) + "\n")
-    tmp.replace(path)
-    return path
 
 
 def collect_results(run_dir: str | Path) -> dict[str, Any]:
@@ -124,11 +101,8 @@ def _sections(results: dict) -> list[tuple[str, list[str], list[list[str]] | Non
     return out
 
 
-HEADLINE_NAMES = {"a2v_attention": "action2vec", "pooled_krr": "pooled_baseline"}
-
-
 def zsl_headline(summary: dict[str, Any]) -> dict[str, Any]:
-    """The first data set's first ratio as ``{"action2vec": {"top1": mean, ...}, "pooled_baseline": {...},
+    """The first data set's first ratio as ``{"hrnn_attention": {"top1": mean, ...}, "pooled_krr": {...},
     "chance": float, "dataset", "ratio"}`` (other variants under their own names)."""
     if not summary.get("datasets"):
         return {}
@@ -139,7 +113,7 @@ def zsl_headline(summary: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"dataset": dataset, "ratio": ratio, "chance": ds["chance"][ratio]}
     for variant, by_ratio in ds["results"].items():
         if ratio in by_ratio:
-            out[HEADLINE_NAMES.get(variant, variant)] = {m: cell["mean"] for m, cell in by_ratio[ratio].items()}
+            out[variant] = {m: cell["mean"] for m, cell in by_ratio[ratio].items()}
     return out
 
 

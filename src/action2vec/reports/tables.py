@@ -6,17 +6,9 @@ import html
 import math
 from typing import Any
 
-__all__ = ["VARIANT_TITLES", "fmt_mean_std", "zsl_table_rows", "zsl_table_markdown", "table_html"]
+from action2vec.variants import title
 
-VARIANT_TITLES = {
-    "a2v_attention": "Action2Vec w/dual loss + attention",
-    "a2v": "Action2Vec w/dual loss",
-    "a2v_cosine": "Action2Vec w/only CosSim loss",
-    "stacked_lstm": "Stacked LSTM w/dual loss",
-    "single_lstm": "Single LSTM w/dual loss",
-    "pooled_krr": "Pooled features + KRR (Laplacian)",
-}
-
+__all__ = ["fmt_mean_std", "zsl_table_rows", "zsl_table_markdown", "table_html"]
 
 def fmt_mean_std(cell: dict | None, percent: bool = True) -> str:
     """``{"mean": 0.2348, "std": 0.012}`` -> ``"23.48 ± 1.20"`` (``"-"`` when missing)."""
@@ -51,7 +43,7 @@ def zsl_table_rows(summary: dict[str, Any], metric: str = "top1") -> tuple[list[
         for variant in variants:
             cells = [fmt_mean_std(summary["datasets"][ds]["results"].get(variant, {}).get(ratio, {}).get(metric))
                      for ds in datasets]
-            rows.append([VARIANT_TITLES.get(variant, variant)] + cells)
+            rows.append([title(variant)] + cells)
         chance = [summary["datasets"][ds].get("chance", {}).get(ratio) for ds in datasets]
         rows.append(["chance"] + ["-" if c is None else f"{100 * c:.2f}" for c in chance])
     return header, rows

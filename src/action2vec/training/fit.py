@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 
 from action2vec.config import save_config, to_dict
+from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
 from action2vec.models import resolve_config
 from action2vec.training.config import RunConfig
@@ -120,12 +120,12 @@ def _distributed_settings(cfg: RunConfig) -> dict[str, Any]:
     num_nodes = t.num_nodes
     strategy: Any = t.strategy
     accelerator = t.accelerator
-    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if "TORCHELASTIC_RUN_ID" in os.environ or world > 1:
+    layout = process_layout()
+    world = layout.world_size
+    if layout.torchrun or layout.distributed:
         if devices == "auto":
-            devices = local_world
-        num_nodes = max(1, world // max(1, local_world))
+            devices = layout.local_world_size
+        num_nodes = layout.num_nodes
     use_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
     if strategy == "auto" and (world > 1 or (isinstance(devices, int) and devices > 1)):
         strategy = DDPStrategy(process_group_backend="gloo" if use_cpu else "nccl")

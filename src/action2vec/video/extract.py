@@ -23,6 +23,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 import torch
 
+from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
 from action2vec.video.backbones.base import Backbone
 from action2vec.video.clips import ClipPlan, clip_view, plan_clips
@@ -173,7 +174,7 @@ def decode_workers(setting: int) -> int:
     """Worker processes for ``compute.workers``: -1 gives every CPU core but one to the node's ranks."""
     if setting >= 0:
         return int(setting)
-    per_node = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    per_node = max(1, process_layout().local_world_size)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
     return max(1, (cores - 1) // per_node)
 
@@ -327,9 +328,8 @@ class _Dist:
 
 
 def _dist_setup(timeout_s: float) -> _Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    layout = process_layout()
+    world, rank, local_rank = layout.world_size, layout.rank, layout.local_rank
     owns = False
     if world > 1:
         import torch.distributed as dist

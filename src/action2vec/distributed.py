@@ -1,0 +1,39 @@
+"""The process layout torchrun gives through its environment (one reader for every command)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+__all__ = ["ProcessLayout", "process_layout"]
+
+
+@dataclass(frozen=True)
+class ProcessLayout:
+    """Where this process stands in a (torchrun) job; a plain run is rank 0 of 1."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    local_world_size: int = 1
+    torchrun: bool = False  # started by torchrun (even with one process)
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def num_nodes(self) -> int:
+        return max(1, self.world_size // max(1, self.local_world_size))
+
+
+def process_layout() -> ProcessLayout:
+    """Read RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE (torchrun's variables) from the environment."""
+    env = os.environ
+    return ProcessLayout(
+        rank=int(env.get("RANK", "0")),
+        world_size=int(env.get("WORLD_SIZE", "1")),
+        local_rank=int(env.get("LOCAL_RANK", "0")),
+        local_world_size=int(env.get("LOCAL_WORLD_SIZE", "1")),
+        torchrun="TORCHELASTIC_RUN_ID" in env,
+    )

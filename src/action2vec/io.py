@@ -1,0 +1,77 @@
+"""The project's small text files: JSON results (written once, atomically) and line lists.
+
+    write_json(result, "runs/x/zsl.json")    # NaN/inf -> null, numpy -> Python, temp file then rename
+    write_json(rows, "-")                    # to stdout (the CLI's ``--json -``)
+    doc = read_json(path, "zero-shot result")
+    names = read_lines("classes.txt")
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from action2vec.errors import DataError
+
+__all__ = ["json_safe", "write_json", "read_json", "read_lines"]
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON-safe copy: NaN/inf -> None, numpy scalars/arrays -> Python, Paths -> str, tuples -> lists."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):
+        return json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(data: Any, target: str | Path | None) -> Path | None:
+    """Write ``data`` as indented JSON to ``target``: a file (atomically), ``"-"`` (stdout) or None (nothing)."""
+    if target is None or target == "":
+        return None
+    text = json.dumps(json_safe(data), indent=1, default=str) + "\n"
+    if str(target) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return None
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+def read_json(path: str | Path, what: str = "JSON file") -> Any:
+    """The parsed JSON of ``path``, or DataError naming the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: {what} not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: {what} is not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read {what} ({exc.strerror})") from None
+
+
+def read_lines(path: str | Path, what: str = "file") -> list[str]:
+    """Non-empty, stripped lines of a text file (UTF-8 with or without BOM, CRLF or LF)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: {what} not found")
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
