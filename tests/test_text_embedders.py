@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from action2vec.errors import DataError
-from action2vec.text import LabelVectors, create_embedder, label_vectors
+from action2vec.text import LabelVectors, create_embedder, build_label_vectors
 from action2vec.text.embedders import CachedEmbedder, MappingEmbedder, WordVectorEmbedder
 
 WORDS = ["play", "violin", "guitar", "brush", "hair", "walk", "apply", "eye", "makeup", "American", "football"]
@@ -55,12 +55,12 @@ def test_word_vector_files_average_phrase_words(tmp_path, table, kind, suffix, b
 def test_label_vectors_oov_error_names_class_and_word(tmp_path, table, wn) -> None:
     path = write_word2vec(tmp_path / "v.bin", table, binary=True)
     with pytest.raises(DataError, match=r"class 'PlayingCello' \(phrase 'play cello'\): the word 'cello' is not in"):
-        label_vectors(["PlayingViolin", "PlayingCello"], f"word2vec:{path}", cache=False, wordnet=wn)
-    lv = label_vectors(["PlayingViolin", "PlayingCello"], f"word2vec:{path}", oov="skip", cache=False, wordnet=wn)
+        build_label_vectors(["PlayingViolin", "PlayingCello"], f"word2vec:{path}", cache=False, wordnet=wn)
+    lv = build_label_vectors(["PlayingViolin", "PlayingCello"], f"word2vec:{path}", oov="skip", cache=False, wordnet=wn)
     expected = table["play"] / np.linalg.norm(table["play"])
     np.testing.assert_allclose(lv.lookup(["PlayingCello"])[0], expected, rtol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(lv.vectors, axis=1), 1.0, rtol=1e-5)
-    raw = label_vectors(["brush_hair"], f"word2vec:{path}", normalize=False, cache=False, wordnet=wn)
+    raw = build_label_vectors(["brush_hair"], f"word2vec:{path}", normalize=False, cache=False, wordnet=wn)
     np.testing.assert_allclose(raw.vectors[0], naive_mean(table, ["brush", "hair"]), rtol=1e-5)
     with pytest.raises(DataError, match="oov='subword' needs a fastText"):
         create_embedder(f"word2vec:{path}", oov="subword")
@@ -97,7 +97,7 @@ def test_mapping_files_npz_json_npy(tmp_path, table, wn) -> None:
         embedder = create_embedder(f"vectors:{tmp_path / path}" + (f",{rest}" if rest else ""))
         np.testing.assert_allclose(embedder.embed(["walk", "play violin"]), vectors[[1, 0]], rtol=1e-6)
         # a class name that is a key (ignoring case and separators) is used directly
-        lv = label_vectors(["ApplyEyeMakeup", "walk"], embedder, normalize=False, wordnet=wn)
+        lv = build_label_vectors(["ApplyEyeMakeup", "walk"], embedder, normalize=False, wordnet=wn)
         np.testing.assert_allclose(lv.vectors, vectors[[2, 1]], rtol=1e-6)
     with pytest.raises(DataError, match="needs a names file"):
         create_embedder(f"vectors:{tmp_path / 'm.npy'}")
@@ -112,7 +112,7 @@ def test_er_zsar_glove_vectors_load_through_mapping(shared_data, wn) -> None:
     embedder = create_embedder(f"vectors:{folder / 'labels_glove42b.npy'},classes620_label_defn.json")
     assert isinstance(embedder, MappingEmbedder) and embedder.dim == 300 and len(embedder.index) == 620
     names = [json.loads((folder / "classes620_label_defn.json").read_text())[i]["word"] for i in (0, 401, 619)]
-    lv = label_vectors(names, embedder, wordnet=wn)
+    lv = build_label_vectors(names, embedder, wordnet=wn)
     expected = raw[[0, 401, 619]] / np.linalg.norm(raw[[0, 401, 619]], axis=1, keepdims=True)
     np.testing.assert_allclose(lv.vectors, expected, rtol=1e-5, atol=1e-6)
 
@@ -157,7 +157,7 @@ def test_bad_specs_and_inputs(tmp_path) -> None:
     with pytest.raises(DataError, match="word2vec vectors file not found"):
         create_embedder(f"word2vec:{tmp_path / 'none.bin'}")
     with pytest.raises(DataError, match="empty class list"):
-        label_vectors([], "minilm")
+        build_label_vectors([], "minilm")
     (tmp_path / "bad.bin").write_bytes(b"not a header\n\x00\x01")
     with pytest.raises(DataError, match="cannot read as word2vec"):
         create_embedder(f"word2vec:{tmp_path / 'bad.bin'}", cache=False).dim
@@ -178,7 +178,7 @@ def test_minilm_sentence_encoder(minilm, tmp_path, wn) -> None:
     assert out.shape == (4, 384) and out.dtype == np.float32
     cos = out @ out.T
     assert cos[0, 1] == pytest.approx(0.600, abs=0.02) and cos[2, 3] == pytest.approx(0.457, abs=0.02)
-    lv = label_vectors(["ApplyEyeMakeup", "walking"], minilm, wordnet=wn,
+    lv = build_label_vectors(["ApplyEyeMakeup", "walking"], minilm, wordnet=wn,
                        definitions={"walking": "use the legs to move"})
     np.testing.assert_allclose(lv.vectors[0], out[0] / np.linalg.norm(out[0]), rtol=1e-4, atol=1e-5)
     with_defn = minilm.embed(["walk: use the legs to move"])[0]

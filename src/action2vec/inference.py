@@ -142,9 +142,9 @@ class Action2Vec:
         new = [t for t in texts if t not in known]
         fresh = {}
         if new:
-            from action2vec.text import label_vectors
+            from action2vec.text import build_label_vectors
 
-            lv = label_vectors(sorted(set(new)), self.info["text"])
+            lv = build_label_vectors(sorted(set(new)), self.info["text"])
             if lv.dim != self.embed_dim:
                 raise DataError(f"text embedder {self.info['text']!r} gives {lv.dim}-d vectors, the model {self.embed_dim}-d")
             fresh = dict(zip(lv.names, lv.vectors))

@@ -128,7 +128,7 @@ def run_wordnet(args: argparse.Namespace) -> int:
 
     from action2vec.evaluation.class_vectors import store_class_means
     from action2vec.evaluation.wordnet_test import select_wordnet_classes, wordnet_test, wup_matrix
-    from action2vec.text import label_vectors, load_wordnet
+    from action2vec.text import build_label_vectors, load_wordnet
     from action2vec.text.normalize import normalize_labels
 
     store = _open_store(args)
@@ -146,7 +146,7 @@ def run_wordnet(args: argparse.Namespace) -> int:
 
         model = Action2Vec.load(args.model)
         embeddings["action2vec"] = store_class_means(store, names, model, args.max_videos_per_class)
-    embeddings["text"] = label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn).vectors
+    embeddings["text"] = build_label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn).vectors
     if store is not None:
         embeddings["pooled"] = store_class_means(store, names, None, args.max_videos_per_class)
     result = wordnet_test(names, reference, embeddings, exclude_diagonal=not args.keep_diagonal)
@@ -173,7 +173,7 @@ def run_analogy(args: argparse.Namespace) -> int:
     from action2vec.errors import DataError
     from action2vec.evaluation.analogy import analogy_pairs, analogy_test
     from action2vec.evaluation.class_vectors import store_class_means
-    from action2vec.text import label_vectors, load_wordnet
+    from action2vec.text import build_label_vectors, load_wordnet
     from action2vec.text.normalize import normalize_labels
 
     store = _open_store(args)
@@ -199,7 +199,7 @@ def run_analogy(args: argparse.Namespace) -> int:
         class_vecs = store_class_means(store, names, model, args.max_videos_per_class)
         source = "action2vec"
     else:
-        class_vecs = label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn).vectors
+        class_vecs = build_label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn).vectors
         source = "text"
     from action2vec.text import create_embedder
 

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.datasets import list_classes
     from action2vec.datasets.base import read_class_list
     from action2vec.errors import DataError
-    from action2vec.text import label_vectors, load_wordnet
+    from action2vec.text import build_label_vectors, load_wordnet
     from action2vec.text.embedders import create_embedder
     from action2vec.text.normalize import normalize_labels
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps({"classes": rows, "text": args.text}, indent=1, ensure_ascii=False) + "\n")
         print(f"wrote {args.json}")
     if args.save_vectors:
-        vectors = label_vectors(names, embedder, overrides=args.overrides, oov=args.oov,
+        vectors = build_label_vectors(names, embedder, overrides=args.overrides, oov=args.oov,
                                definitions=args.definitions, wordnet=wordnet)
         vectors.save(args.save_vectors)
         print(f"wrote {len(vectors)} label vectors ({vectors.dim}-d) to {args.save_vectors}")

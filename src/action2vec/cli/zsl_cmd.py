@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.io import write_json
     from action2vec.reports.tables import zsl_table_markdown
     from action2vec.store import open_store
-    from action2vec.text import label_vectors
+    from action2vec.text import build_label_vectors
     from action2vec.training.config import RunConfig
 
     train_cfg = config_from_args(RunConfig, args, args.config)
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         for s in splits:
             s.seen = [c for c in s.seen if c in set(classes)]
             s.unseen = [c for c in s.unseen if c in set(classes)]
-        lv = label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}), args.text,
+        lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}), args.text,
                            overrides=args.overrides, oov=args.oov)
         jobs += plan_jobs(name, path, splits, lv, zcfg, train_cfg, args.out, pretrain)
         all_splits += [(name, s) for s in splits]

@@ -171,7 +171,7 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
     from action2vec.evaluation.protocol import ZslConfig, plan_jobs, run_zsl
     from action2vec.evaluation.splits import random_splits, save_splits
     from action2vec.store import open_store
-    from action2vec.text import label_vectors, load_wordnet
+    from action2vec.text import build_label_vectors, load_wordnet
     from action2vec.video.backbones import create_backbone
     from action2vec.video.extract import extract_videos, read_video_list
 
@@ -192,7 +192,7 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
 
     with _stage(3, "labels", seconds):
         wordnet = load_wordnet()
-        vectors = label_vectors(classes, cfg.text, overrides=toy.overrides_path, wordnet=wordnet)
+        vectors = build_label_vectors(classes, cfg.text, overrides=toy.overrides_path, wordnet=wordnet)
 
     with _stage(4, "zero-shot", seconds), _quiet_lightning():
         splits = random_splits(classes, [cfg.ratio], range(cfg.splits))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from action2vec.store.base import Store
 from action2vec.store.hdf5 import FeatureStore, StoreWriter, merge_parts, parts_dir, write_store
 
-__all__ = ["FeatureStore", "StoreWriter", "merge_parts", "parts_dir", "write_store", "open_store"]
+__all__ = ["Store", "FeatureStore", "StoreWriter", "merge_parts", "parts_dir", "write_store", "open_store"]
 
 
-def open_store(path: str | Path, annotations: str | Path | None = None):
+def open_store(path: str | Path, annotations: str | Path | None = None) -> Store:
     """Open a feature store: an action2vec store, or an ActivityNet-style C3D HDF5 file.
 
     ActivityNet files (one group per video with a ``c3d_features`` dataset) take their labels from

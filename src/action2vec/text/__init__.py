@@ -1,7 +1,7 @@
 """Label texts: class-name normalisation, text embedders, label vectors and WordNet.
 
     labels = [normalize_label(n) for n in class_names]       # phrase, verb, nouns
-    vectors = label_vectors(class_names, "word2vec:GoogleNews-vectors-negative300.bin")
+    vectors = build_label_vectors(class_names, "word2vec:GoogleNews-vectors-negative300.bin")
     vectors.save(run_dir / "model"); LabelVectors.load(run_dir / "model")
     wn = load_wordnet()                                        # nltk WordNetCorpusReader
 
@@ -9,7 +9,7 @@ See docs/labels.md.
 """
 
 from action2vec.text.embedders import OOVError, TextEmbedder, create_embedder, load_mapping
-from action2vec.text.labels import label_texts, label_vectors, read_definitions
+from action2vec.text.labels import build_label_vectors, label_texts, read_definitions
 from action2vec.text.normalize import (
     NormalizedLabel,
     group_by_verb,
@@ -30,7 +30,7 @@ __all__ = [
     "normalize_labels",
     "load_overrides",
     "LabelVectors",
-    "label_vectors",
+    "build_label_vectors",
     "NormalizedLabel",
     "normalize_label",
     "group_by_verb",

@@ -53,7 +53,7 @@ def label_texts(
     return texts
 
 
-def label_vectors(
+def build_label_vectors(
     class_names: list[str],
     spec: str | Any = "minilm",
     *,

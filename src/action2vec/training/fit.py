@@ -188,9 +188,9 @@ def fit(
 
     # ---- label vectors
     if label_vectors is None:
-        from action2vec.text import label_vectors as make_label_vectors
+        from action2vec.text import build_label_vectors
 
-        label_vectors = make_label_vectors(classes, cfg.data.text)
+        label_vectors = build_label_vectors(classes, cfg.data.text)
     missing = [c for c in classes if c not in set(label_vectors.names)]
     if missing:
         raise DataError(f"class(es) without a label vector: {missing[:5]}")

@@ -1,0 +1,53 @@
+"""The read API every feature store offers (the HDF5 store, ActivityNet C3D files): what training,
+evaluation, search and inference may rely on when they take a ``store`` argument."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+__all__ = ["Store"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A read-only collection of videos' (T, D) feature sequences with their true lengths and labels."""
+
+    path: Path
+    meta: dict[str, Any]  # how the features were made: backbone, layer, clip settings, pca, ...
+    dim: int  # D
+    pca: dict[str, np.ndarray] | None  # mean (D_in,), components (D, D_in), explained_variance (D,)
+
+    def __len__(self) -> int: ...
+
+    @property
+    def keys(self) -> list[str]: ...
+
+    @property
+    def labels(self) -> list[str]: ...  # "" when unlabelled
+
+    @property
+    def lengths(self) -> np.ndarray: ...  # (N,) true steps before padding
+
+    @property
+    def rows(self) -> np.ndarray: ...  # (N,) stored steps
+
+    @property
+    def classes(self) -> list[str]: ...  # sorted non-empty labels
+
+    @property
+    def failures(self) -> dict[str, str]: ...  # key -> reason
+
+    def index_of(self, key: str) -> int: ...
+
+    def indices_of_classes(self, classes: Sequence[str]) -> np.ndarray: ...
+
+    def get(self, i: int) -> tuple[np.ndarray, int]: ...
+
+    def read_many(self, indices: Sequence[int]) -> list[np.ndarray]: ...
+
+    def source(self, i: int) -> dict[str, Any]: ...
+
+    def info(self) -> dict[str, Any]: ...
