@@ -100,4 +100,4 @@ def build_label_vectors(
             raise DataError(f"class {names[int(np.argmin(norms[:, 0]))]!r} has a zero text vector")
         vectors = vectors / norms
     log.info("embedded %d class names with %s (%d-d)", len(names), embedder.name, vectors.shape[1])
-    return LabelVectors(names, vectors)
+    return LabelVectors(names, vectors, embedder=spec if isinstance(spec, str) else getattr(spec, "name", ""))

@@ -21,6 +21,7 @@ class LabelVectors:
 
     names: list[str]
     vectors: np.ndarray  # (N, D) float32
+    embedder: str = ""  # spec of the text embedder that made the vectors ("" when given by hand)
 
     def __post_init__(self) -> None:
         self.names = [str(n) for n in self.names]
@@ -55,7 +56,7 @@ class LabelVectors:
 
     def subset(self, names: Iterable[str]) -> "LabelVectors":
         names = list(names)
-        return LabelVectors(names, self.lookup(names))
+        return LabelVectors(names, self.lookup(names), embedder=self.embedder)
 
     def save(self, directory: str | Path) -> Path:
         """Write ``labels.json`` and ``label_vectors.safetensors`` into ``directory``."""
