@@ -50,15 +50,36 @@ def test_confusion_matches_sklearn():
     assert np.array_equal(confusion_matrix(pred, labels, 12), sk_confusion(labels, pred, labels=np.arange(12)))
 
 
-def test_gzsl_naive():
-    labels = np.array([0, 0, 1, 1, 2, 2, 3, 3])
-    pred = np.array([0, 2, 1, 1, 2, 0, 3, 3])
-    out = gzsl_metrics(pred, labels, seen_classes=np.array([0, 1]), unseen_classes=np.array([2, 3]))
-    seen = (0.5 + 1.0) / 2
-    unseen = (0.5 + 1.0) / 2
-    assert out["seen"] == pytest.approx(seen)
-    assert out["unseen"] == pytest.approx(unseen)
-    assert out["harmonic"] == pytest.approx(2 * seen * unseen / (seen + unseen))
+def naive_gzsl(pred, labels, seen, unseen):
+    """Mean per-class accuracy over the test samples of seen / unseen classes, and their harmonic mean."""
+
+    def mean_class_acc(classes):
+        accs = []
+        for c in classes:
+            rows = [i for i in range(len(labels)) if labels[i] == c]
+            if rows:
+                accs.append(sum(pred[i] == c for i in rows) / len(rows))
+        return sum(accs) / len(accs)
+
+    s, u = mean_class_acc(seen), mean_class_acc(unseen)
+    return s, u, 2 * s * u / (s + u)
+
+
+def test_gzsl_against_a_naive_computation():
+    # unequal seen / unseen accuracies (swapping them must fail), unbalanced classes (mean per class is not
+    # plain accuracy), and wrong predictions into the other group (seen videos predicted as unseen classes)
+    labels = np.array([0, 0, 0, 1, 2, 2, 2, 2, 3, 3, 4, 4, 4])
+    pred = np.array([0, 0, 3, 1, 2, 0, 4, 4, 3, 2, 4, 1, 4])
+    seen_classes, unseen_classes = np.array([0, 1]), np.array([2, 3, 4])
+    out = gzsl_metrics(pred, labels, seen_classes=seen_classes, unseen_classes=unseen_classes)
+    seen, unseen, harmonic = naive_gzsl(pred, labels, seen_classes, unseen_classes)
+    assert (seen, unseen) == (pytest.approx(5 / 6), pytest.approx((1 / 4 + 1 / 2 + 2 / 3) / 3))  # by hand
+    assert out["seen"] == pytest.approx(seen) and out["unseen"] == pytest.approx(unseen)
+    assert out["harmonic"] == pytest.approx(harmonic)
+    assert abs(seen - unseen) > 0.3 and out["n_seen"] == 4 and out["n_unseen"] == 9
+    # ranked predictions (N, K): only the first column counts
+    ranked = np.stack([pred, (pred + 1) % 5], axis=1)
+    assert gzsl_metrics(ranked, labels, seen_classes, unseen_classes)["seen"] == pytest.approx(seen)
     assert harmonic_mean(0.2, 0.6) == pytest.approx(0.3)
     assert harmonic_mean(0.0, 0.0) == 0.0
 

@@ -71,6 +71,29 @@ def test_lambda_schedule_paper_default():
     assert lambda_at(math.ceil(0.5 * 7) - 1, 7, odd) == 0.5 and lambda_at(4, 7, odd) == 0.1
 
 
+@pytest.mark.parametrize("steps_per_epoch", [1, 2, 7, 100])
+@pytest.mark.parametrize("switch", [0.0, 0.3, 0.75, 1.0])
+def test_lambda_schedule_switches_once_within_the_first_epoch(steps_per_epoch, switch):
+    cfg = LossConfig(lambda_initial=0.8, lambda_final=0.1, lambda_switch=switch)
+    for step in range(4 * steps_per_epoch):  # four epochs: the switch never comes back
+        want = 0.8 if step < switch * steps_per_epoch else 0.1
+        assert lambda_at(step, steps_per_epoch, cfg) == want, (step, steps_per_epoch, switch)
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [("margin", -0.1), ("top_k", 0), ("lambda_initial", -1), ("lambda_final", -0.5), ("lambda_switch", 1.5),
+     ("lambda_switch", -0.1)],
+)
+def test_loss_ranges_are_declared_and_checked(key, value):
+    from action2vec.config import load_config
+    from action2vec.errors import ConfigError
+    from action2vec.training import RunConfig
+
+    with pytest.raises(ConfigError, match=rf"loss\.{key}"):
+        load_config(RunConfig, None, [f"loss.{key}={value}"])
+
+
 def test_dual_loss_terms_and_cosine_only_ablation():
     g = torch.Generator().manual_seed(0)
     emb, logits = torch.randn(4, 3, generator=g), torch.randn(4, 5, generator=g)

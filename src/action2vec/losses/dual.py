@@ -14,14 +14,14 @@ from action2vec.losses.ranking import Mining, classification_loss, ranking_loss
 
 @dataclass
 class LossConfig:
-    margin: float = option(0.2, "ranking-loss margin on cosine similarity")
+    margin: float = option(0.2, "ranking-loss margin on cosine similarity", ge=0)
     mining: Mining = option("hardest", "negatives: hardest (max violation), topk (mean of top_k) or all (sum)")
-    top_k: int = option(5, "negatives kept per anchor with mining=topk")
+    top_k: int = option(5, "negatives kept per anchor with mining=topk", ge=1)
     bidirectional: bool = option(True, "rank labels for videos and videos for labels")
     ce: Literal["sigmoid", "softmax"] = option("sigmoid", "classification loss: sigmoid (BCE, paper) or softmax")
-    lambda_initial: float = option(1.0, "CE weight before the switch point")
-    lambda_final: float = option(0.02, "CE weight after the switch point (paper: 0.02); 0 with lambda_initial 0 = cosine only")
-    lambda_switch: float = option(0.75, "switch after this fraction of the first epoch's iterations")
+    lambda_initial: float = option(1.0, "CE weight before the switch point", ge=0)
+    lambda_final: float = option(0.02, "CE weight after the switch point (paper: 0.02); 0 with lambda_initial 0 = cosine only", ge=0)
+    lambda_switch: float = option(0.75, "switch after this fraction of the first epoch's iterations", ge=0, le=1)
 
 
 def lambda_at(step: int, steps_per_epoch: int, cfg: LossConfig) -> float:
@@ -45,6 +45,7 @@ class DualLoss(nn.Module):
         class_vectors: torch.Tensor,
         lam: float,
     ) -> dict[str, torch.Tensor]:
+        """embedding (B, E), logits (B, C) or None, labels (B,), class_vectors (C, E), weight ``lam`` -> terms."""
         c = self.cfg
         terms = ranking_loss(embedding, labels, class_vectors, c.margin, c.mining, c.top_k, c.bidirectional)
         ranking = sum(terms.values())

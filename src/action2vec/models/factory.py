@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Literal
 
-from action2vec.config import option, to_dict
+from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import ConfigError
 from action2vec.models.networks import HRNN, EmbeddingNet, SequenceLSTM
 
@@ -24,18 +24,18 @@ Variant = Literal["hrnn_attention", "hrnn", "stacked_lstm", "single_lstm"]
 class ModelConfig:
     variant: Variant = option("hrnn_attention", "architecture: hrnn_attention (paper), hrnn, stacked_lstm, single_lstm")
     preset: str = option("paper", "size preset: paper, cpu or tiny; the fields below override it")
-    lstm1_hidden: int | None = option(None, "LSTM1 units (the baselines' LSTM size)")
-    lstm2_hidden: int | None = option(None, "LSTM2 units")
-    dropout: float | None = option(None, "dropout after LSTM1")
-    attention_dim: int | None = option(None, "size of the attention projection W_a")
+    lstm1_hidden: int | None = option(None, "LSTM1 units (the baselines' LSTM size)", ge=1)
+    lstm2_hidden: int | None = option(None, "LSTM2 units", ge=1)
+    dropout: float | None = option(None, "dropout after LSTM1", ge=0, lt=1)
+    attention_dim: int | None = option(None, "size of the attention projection W_a", ge=1)
     attention_input: Literal["concat", "context"] = option(
         "concat", "LSTM step input with attention: [x_t, c_t] (concat) or c_t alone (context)"
     )
-    window: int = option(8, "LSTM1 window length in steps (paper's 'filter length')")
-    window_stride: int = option(8, "steps between window starts (8: non-overlapping)")
+    window: int = option(8, "LSTM1 window length in steps (paper's 'filter length')", ge=1)
+    window_stride: int = option(8, "steps between window starts, at most model.window (8: non-overlapping)", ge=1)
     classifier: bool = option(True, "classification head on the embedding (needed for the CE loss)")
-    input_dim: int | None = option(None, "feature dimension (taken from the store when unset)")
-    embed_dim: int | None = option(None, "embedding dimension (taken from the label vectors when unset)")
+    input_dim: int | None = option(None, "feature dimension (taken from the store when unset)", ge=1)
+    embed_dim: int | None = option(None, "embedding dimension (taken from the label vectors when unset)", ge=1)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -69,13 +69,19 @@ def list_presets() -> list[str]:
 
 
 def resolve_config(cfg: ModelConfig) -> ModelConfig:
-    """Fill the size fields left unset from the preset."""
+    """Fill the size fields left unset from the preset; check every range (ConfigError naming the key)."""
     if cfg.preset not in PRESETS:
         raise ConfigError(f"config key 'model.preset': unknown preset {cfg.preset!r} (choose from {list_presets()})")
     if cfg.variant not in _BUILDERS:
         raise ConfigError(f"config key 'model.variant': unknown variant {cfg.variant!r} (choose from {list_models()})")
-    filled = {k: v for k, v in PRESETS[cfg.preset].items() if getattr(cfg, k) is None}
-    return replace(cfg, **filled)
+    filled = replace(cfg, **{k: v for k, v in PRESETS[cfg.preset].items() if getattr(cfg, k) is None})
+    check_ranges(filled, "model")
+    if filled.window_stride > filled.window:
+        raise ConfigError(
+            f"config key 'model.window_stride': {filled.window_stride} is larger than model.window "
+            f"({filled.window}); windows would skip steps (must be <= model.window)"
+        )
+    return filled
 
 
 def build_model(cfg: ModelConfig, num_classes: int = 0) -> EmbeddingNet:

@@ -4,8 +4,8 @@ Soft attention, as in the paper: at step t, over the positions j of the sequence
 
     e_j = w^T tanh(W_a x_j + U_a h_{t-1} + b_a),   alpha = softmax(e) over valid j,   c_t = sum_j alpha_j x_j
 
-Padded positions get no weight, and padded steps leave the LSTM state unchanged, so padding never changes
-the output.
+Padded positions get no weight, padded steps leave the LSTM state unchanged and are zeroed on entry, so
+padding (whatever it holds, NaN included) never changes the output or the gradients.
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ class AttentiveLSTM(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """x (N, L, D), mask (N, L) bool -> last valid hidden state (N, H) (zeros if no valid step)."""
         n, steps, _ = x.shape
+        # padded steps may hold anything (NaN, inf): zero them, or 0 * NaN would reach the output and the
+        # weight gradients even though their attention weights and state updates are masked
+        x = x.masked_fill(~mask[..., None], 0.0)  # (N, L, D), a new tensor
         h = x.new_zeros(n, self.hidden_dim)
         c = x.new_zeros(n, self.hidden_dim)
         # unbind (not xg[:, t]): its backward stacks the step gradients once instead of one full-size

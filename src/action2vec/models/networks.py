@@ -30,6 +30,7 @@ class EmbeddingNet(nn.Module):
         self.classifier = nn.Linear(embed_dim, num_classes) if num_classes > 0 else None
 
     def encode_sequence(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """x (B, T, D), lengths (B,) -> the encoder's output (B, encoder_dim)."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
@@ -42,7 +43,13 @@ class EmbeddingNet(nn.Module):
 
 class HRNN(EmbeddingNet):
     """Hierarchical RNN: LSTM1 over windows of steps (shared weights, no state between windows), LSTM2
-    over the window vectors. Windows are cut with ``unfold`` and run as one batch."""
+    over the window vectors. Windows are cut with ``unfold`` and run as one batch.
+
+    A video of ``n`` steps gets windows starting at ``0, s, 2s, ...`` (``s = window_stride <= window``) up
+    to the first one that reaches its last step (``start + window >= n``); the last window may be partly
+    padded. The windows of each video follow its own length, never the batch's padded length, so its
+    embedding does not depend on what it is batched with.
+    """
 
     def __init__(
         self,
@@ -59,8 +66,8 @@ class HRNN(EmbeddingNet):
         attention_input: str = "concat",
     ) -> None:
         super().__init__(lstm2_hidden, embed_dim, num_classes)
-        if window < 1 or window_stride < 1:
-            raise ValueError("window and window_stride must be >= 1")
+        if window < 1 or not 1 <= window_stride <= window:
+            raise ValueError(f"need window >= 1 and 1 <= window_stride <= window, got {window}, {window_stride}")
         self.window = window
         self.window_stride = window_stride
         self.lstm1 = AttentiveLSTM(input_dim, lstm1_hidden, attention, attention_dim, attention_input)
@@ -68,21 +75,29 @@ class HRNN(EmbeddingNet):
         self.lstm2 = AttentiveLSTM(lstm1_hidden, lstm2_hidden, attention, attention_dim, attention_input)
 
     def num_windows(self, steps: int) -> int:
-        return max(1, math.ceil((max(steps, self.window) - self.window) / self.window_stride) + 1)
+        """Windows of a video of ``steps`` steps: ``max(1, ceil((steps - window) / stride) + 1)``."""
+        return max(1, math.ceil((steps - self.window) / self.window_stride) + 1)
+
+    def window_counts(self, lengths: torch.Tensor) -> torch.Tensor:
+        """``num_windows`` of every video at once: lengths (B,) long -> (B,) long, on the same device."""
+        over = lengths - self.window + self.window_stride - 1  # ceil(a / s) = floor((a + s - 1) / s), any sign
+        return (torch.div(over, self.window_stride, rounding_mode="floor") + 1).clamp(min=1)
 
     def encode_sequence(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """x (B, T, D), lengths (B,) -> (B, H2). Window j of video i is read iff j < num_windows(length_i)."""
         b, steps, d = x.shape
         w, s = self.window, self.window_stride
-        n_win = self.num_windows(steps)
+        lengths = lengths.clamp(max=steps)
+        n_win = self.num_windows(steps)  # from the shape: no device sync; extra windows are masked below
         padded = (n_win - 1) * s + w
         mask = lengths_to_mask(lengths, steps)  # (B, T)
         x = F.pad(x, (0, 0, 0, padded - steps))  # (B, T', D), a new tensor
-        mask = F.pad(mask, (0, padded - steps), value=False)
+        mask = F.pad(mask, (0, padded - steps), value=False)  # (B, T')
         xw = x.unfold(1, w, s).permute(0, 1, 3, 2).reshape(b * n_win, w, d)  # (B*W, w, D)
         mw = mask.unfold(1, w, s).reshape(b * n_win, w)  # (B*W, w)
         h1 = self.lstm1(xw, mw)  # (B*W, H1)
         h1 = self.dropout(h1).view(b, n_win, -1)  # (B, W, H1)
-        window_mask = mw.view(b, n_win, w).any(-1)  # (B, W)
+        window_mask = lengths_to_mask(self.window_counts(lengths), n_win)  # (B, W)
         return self.lstm2(h1, window_mask)  # (B, H2)
 
 
@@ -105,6 +120,7 @@ class SequenceLSTM(EmbeddingNet):
         self.dropout = nn.Dropout(dropout)
 
     def encode_sequence(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """x (B, T, D), lengths (B,) -> last valid state of the top layer (B, H)."""
         lengths = lengths.clamp(max=x.shape[1])
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         _, (h, _) = self.lstm(packed)  # h: (layers, B, H), in the caller's order
