@@ -51,9 +51,9 @@ def test_tiny_model_learns_seen_classes_and_transfers_to_unseen(synthetic, tmp_p
     pred = np.array(unseen)[(emb @ model.encode_text(unseen).T).argmax(1)]
     zsl = float((pred == np.array([store.labels[i] for i in idx])).mean())
     assert zsl > 2 / len(unseen), zsl  # chance is 1/5
-    # classify() agrees with the manual nearest-label computation
+    # classify_features() agrees with the manual nearest-label computation
     feats = store.read_many(idx[:5])
-    top = model.classify(feats, store.lengths[idx[:5]], unseen, top_k=2)
+    top = model.classify_features(feats, store.lengths[idx[:5]], unseen, top_k=2)
     assert [p.labels[0] for p in top] == list(pred[:5]) and all(p.scores[0] >= p.scores[1] for p in top)
     # logs and the final config are in the run folder
     assert (tmp_path / "run" / "config.yaml").is_file()

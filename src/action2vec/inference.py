@@ -1,35 +1,100 @@
-"""Use a trained model: encode feature sequences and label texts into one space, classify videos.
+"""Use a trained model: embed video files, feature sequences and label texts into one space; classify.
 
-    model = Action2Vec.load("runs/ucf/model")
-    emb = model.encode_features(features, lengths)        # (N, E) unit vectors
-    text = model.encode_text(["play violin", "ride bike"])  # (M, E) unit vectors
-    model.classify(features, lengths, ["play violin", "ride bike"], top_k=1)
+    model = Action2Vec.from_pretrained("runs/ucf/model", backbone_weights="c3d.pickle")  # alias of load
+    emb = model.encode_video(["a.mp4", "b.avi"])               # (N, E) unit vectors
+    text = model.encode_text(["play violin", "ride bike"])      # (M, E) unit vectors
+    model.classify(["a.mp4"], ["play violin", "ride bike"], top_k=1)
+    model.encode_features(features, lengths)                   # stored (N, T, D) sequences -> (N, E)
+    model.classify_features(features, lengths, ["play violin", "ride bike"])
+
+A video file goes through the recipe its training store was made with (:class:`VideoRecipe`: decoding and
+clip settings, the backbone and layer, then the recorded PCA), so ``encode_video`` gives what extracting
+the file into a store and ``encode_store`` would. New label texts go through the text embedder and
+prompts that made the model's label vectors (recorded in the model folder).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from action2vec.config import from_dict
-from action2vec.errors import DataError
+from action2vec.errors import Action2VecError, ConfigError, DataError
 from action2vec.linalg import l2_normalize
-from action2vec.models import ModelConfig, build_model
+from action2vec.models import build_model
+from action2vec.store import Store
+from action2vec.training.export import CONFIG_FILE, WEIGHTS_FILE, ModelFolder, ModelInfo, read_model_folder
+from action2vec.video.config import ClipConfig, ExtractConfig
+from action2vec.video.pca import PCA
 
 log = logging.getLogger(__name__)
+
+CLIP_KEYS = ("fps", "duration", "clip_len", "stride")
 
 
 @dataclass
 class Prediction:
     labels: list[str]  # top-k label texts, best first
     scores: list[float]  # their cosine similarities
+
+
+@dataclass
+class VideoRecipe:
+    """How a video file becomes a model's input, as its training store was made: decoding and clip
+    settings, the backbone (name, layer, random or given weights), then the PCA the store went through."""
+
+    backbone: str
+    layer: str | None
+    random_weights: bool  # the store was extracted with the backbone's seeded random weights
+    clip: ClipConfig  # fps, duration, clip_len, stride, short_side, decoder
+    pca: PCA | None = None
+
+    @classmethod
+    def from_features(cls, meta: Mapping[str, Any], pca: PCA | None = None) -> "VideoRecipe | None":
+        """The recipe recorded in a store's (or model's) feature metadata; None when it names no backbone or
+        clip settings (features given as arrays, ActivityNet files)."""
+        if not meta.get("backbone") or any(meta.get(k) is None for k in CLIP_KEYS):
+            return None
+        clip = ClipConfig(
+            fps=float(meta["fps"]), duration=float(meta["duration"]), clip_len=int(meta["clip_len"]),
+            stride=int(meta["stride"]), decoder=str(meta.get("decoder") or "pyav"),
+            short_side=int(meta.get("short_side") or ClipConfig().short_side),
+        )
+        return cls(str(meta["backbone"]), meta.get("layer") or None, bool(meta.get("random_weights")), clip, pca)
+
+    def needs_weights(self) -> bool:
+        """Whether :meth:`create_backbone` must be given the backbone's pretrained weights."""
+        from action2vec.video.backbones import needs_weights
+
+        return needs_weights(self.backbone) and not self.random_weights
+
+    def create_backbone(self, weights: str | Path | None = None) -> Any:
+        """The backbone in eval mode (its seeded random weights when the store was made with them)."""
+        from action2vec.video.backbones import create_backbone
+
+        if weights is None and self.needs_weights():
+            raise ConfigError(f"backbone '{self.backbone}' needs the pretrained weights the training store was "
+                              "extracted with: give backbone_weights=PATH (command line: --weights PATH)")
+        return create_backbone(self.backbone, weights=weights, random_weights=self.random_weights and weights is None,
+                               layer=self.layer)
+
+    def features(self, path: str | Path, backbone: Any, device: str | torch.device = "cpu") -> tuple[np.ndarray, int]:
+        """One video file -> its model input (T, D) float32 (after the PCA) and its true length."""
+        from action2vec.video.decode import DecodeError
+        from action2vec.video.extract import video_features
+
+        try:
+            feats, length = video_features(path, backbone, ExtractConfig(video=self.clip), device=device)
+        except DecodeError as exc:
+            raise DataError(f"{path}: {exc}") from None
+        if self.pca is not None:
+            feats = self.pca.transform_sequence(feats, length)
+        return feats, length
 
 
 def _as_batch(features, lengths) -> tuple[list[np.ndarray], np.ndarray]:
@@ -39,6 +104,8 @@ def _as_batch(features, lengths) -> tuple[list[np.ndarray], np.ndarray]:
     if isinstance(features, np.ndarray) and features.ndim == 2:
         features = features[None]
     seqs = [np.asarray(f, dtype=np.float32) for f in features]
+    if any(s.ndim != 2 for s in seqs):
+        raise DataError("features must be (N, T, D) or a list of (T, D) sequences")
     if lengths is None:
         lens = np.array([s.shape[0] for s in seqs], dtype=np.int64)
     else:
@@ -48,64 +115,94 @@ def _as_batch(features, lengths) -> tuple[list[np.ndarray], np.ndarray]:
     return seqs, lens
 
 
+def _video_paths(videos: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Video files as paths, every one checked to exist (before any decoding starts)."""
+    paths = [Path(videos)] if isinstance(videos, (str, Path)) else [Path(v) for v in videos]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise DataError(f"{missing[0]}: video file not found" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    return paths
+
+
+def _rank(video: np.ndarray, labels: list[str], text: np.ndarray, top_k: int) -> list[Prediction]:
+    """Top-k labels per video by cosine: video (N, E), text (M, E), both unit vectors."""
+    sims = video @ text.T  # (N, M)
+    order = np.argsort(-sims, axis=1, kind="stable")[:, : min(top_k, len(labels))]
+    return [Prediction([labels[j] for j in row], [float(sims[i, j]) for j in row]) for i, row in enumerate(order)]
+
+
 class Action2Vec:
     """A trained Action2Vec model loaded from its folder (config JSON + safetensors, never pickle)."""
 
-    def __init__(self, model_dir: Path, info: dict, net: torch.nn.Module, label_vectors, pca, device) -> None:
-        self.model_dir = model_dir
-        self.info = info
+    def __init__(self, folder: ModelFolder, net: torch.nn.Module, device: str | torch.device = "cpu",
+                 backbone_weights: str | Path | None = None) -> None:
+        self.model_dir = folder.path
+        self.info: ModelInfo = folder.info
+        self.label_vectors = folder.label_vectors
+        self.pca = folder.pca
         self.net = net.eval()
-        self.label_vectors = label_vectors
-        self.pca = pca
         self.device = torch.device(device)
-        self._embedder = None
+        self.backbone_weights = Path(backbone_weights) if backbone_weights is not None else None
+        self.video_recipe = VideoRecipe.from_features(folder.info.features, folder.pca)
+        self._backbone: Any = None
+        self._text_embedder: Any = None
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str | torch.device = "cpu") -> "Action2Vec":
-        from safetensors.numpy import load_file as load_np
-        from safetensors.torch import load_file
+    def load(cls, model_dir: str | Path, device: str | torch.device = "cpu", *,
+             backbone_weights: str | Path | None = None) -> "Action2Vec":
+        """Read a model folder; every file is checked first (DataError naming a damaged one).
 
-        from action2vec.text import LabelVectors
+        ``backbone_weights``: the backbone's pretrained weights, which ``encode_video`` needs when the
+        training store was extracted with them (C3D); weight-free backbones (``motion``) need none.
+        """
+        folder = read_model_folder(model_dir)
+        info = folder.info
+        try:
+            net = build_model(info.model, num_classes=len(info.classes) if info.model.classifier else 0)
+        except Action2VecError as exc:
+            raise DataError(f"{folder.path / CONFIG_FILE}: {exc}") from None
+        try:
+            net.load_state_dict(folder.weights, strict=True)
+        except RuntimeError as exc:
+            reason = "; ".join(line.strip() for line in str(exc).splitlines()[1:3])[:300]
+            raise DataError(f"{folder.path / WEIGHTS_FILE}: does not fit {CONFIG_FILE} ({reason})") from None
+        if backbone_weights is not None and not Path(backbone_weights).exists():
+            raise DataError(f"{backbone_weights}: backbone weights not found")
+        return cls(folder, net.to(device), device, backbone_weights)
 
-        model_dir = Path(model_dir)
-        cfg_path = model_dir / "config.json"
-        if not cfg_path.is_file():
-            raise DataError(f"{model_dir}: not a model folder (no config.json)")
-        info = json.loads(cfg_path.read_text())
-        if info.get("format") != "action2vec-model":
-            raise DataError(f"{cfg_path}: not an action2vec model config")
-        model_cfg = from_dict(ModelConfig, info["model"], prefix="model")
-        label_vectors = LabelVectors.load(model_dir)
-        net = build_model(model_cfg, num_classes=len(info["classes"]) if model_cfg.classifier else 0)
-        state = load_file(str(model_dir / "model.safetensors"))
-        missing, unexpected = net.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise DataError(f"{model_dir}/model.safetensors does not match its config (missing {missing[:3]}, "
-                            f"unexpected {unexpected[:3]})")
-        pca = load_np(str(model_dir / "pca.safetensors")) if (model_dir / "pca.safetensors").is_file() else None
-        return cls(model_dir, info, net.to(device), label_vectors, pca, device)
+    from_pretrained = load  # the name open_clip and sentence-transformers users reach for
 
     @property
     def classes(self) -> list[str]:
         """The training classes (rows of the classification head)."""
-        return list(self.info["classes"])
+        return list(self.info.classes)
 
     @property
     def input_dim(self) -> int:
-        return int(self.info["model"]["input_dim"])
+        return self.info.input_dim
 
     @property
     def embed_dim(self) -> int:
-        return int(self.info["model"]["embed_dim"])
+        return self.info.embed_dim
 
-    def _project(self, seq: np.ndarray) -> np.ndarray:
-        """Apply the training store's PCA to raw backbone features when their dim asks for it."""
+    @property
+    def text_embedder(self) -> str:
+        """Spec of the text embedder that made the label vectors ("" when they were given by hand)."""
+        return self.label_vectors.embedder
+
+    @property
+    def prompts(self) -> tuple[str, ...]:
+        """Label prompt templates the label vectors were averaged over (empty: the phrase alone)."""
+        return self.label_vectors.prompts
+
+    def _project(self, seq: np.ndarray, length: int) -> np.ndarray:
+        """Apply the training features' PCA to raw backbone features when their size asks for it."""
         if seq.shape[1] == self.input_dim:
             return seq
-        if self.pca is not None and seq.shape[1] == self.pca["mean"].shape[0]:
-            return (seq - self.pca["mean"]) @ self.pca["components"].T
+        if self.pca is not None and seq.shape[1] == self.pca.dim_in:
+            return self.pca.transform_sequence(seq, length)
         raise DataError(f"features are {seq.shape[1]}-d but the model takes {self.input_dim}-d"
-                        + (f" (or {self.pca['mean'].shape[0]}-d before its PCA)" if self.pca is not None else ""))
+                        + (f" (or {self.pca.dim_in}-d before its PCA)" if self.pca is not None else ""))
 
     @torch.no_grad()
     def encode_features(self, features, lengths=None, batch_size: int = 256) -> np.ndarray:
@@ -113,19 +210,20 @@ class Action2Vec:
         seqs, lens = _as_batch(features, lengths)
         out = np.zeros((len(seqs), self.embed_dim), dtype=np.float32)
         for start in range(0, len(seqs), batch_size):
-            chunk = [self._project(s) for s in seqs[start : start + batch_size]]
+            part = lens[start : start + batch_size]
+            chunk = [self._project(s, int(n)) for s, n in zip(seqs[start : start + batch_size], part)]
             steps = max(max(c.shape[0] for c in chunk), 1)
             x = np.zeros((len(chunk), steps, self.input_dim), dtype=np.float32)
             for j, c in enumerate(chunk):
                 x[j, : c.shape[0]] = c
             if not np.isfinite(x).all():
                 raise DataError("features contain NaN or inf")
-            ln = torch.as_tensor(np.minimum(lens[start : start + batch_size], steps), device=self.device)
+            ln = torch.as_tensor(np.minimum(part, steps), device=self.device)
             emb = self.net(torch.from_numpy(x).to(self.device), ln)["embedding"]
             out[start : start + len(chunk)] = F.normalize(emb.float(), dim=-1).cpu().numpy()
         return out
 
-    def encode_store(self, store, indices: Sequence[int] | None = None, batch_size: int = 256) -> np.ndarray:
+    def encode_store(self, store: Store, indices: Sequence[int] | None = None, batch_size: int = 256) -> np.ndarray:
         """Embed videos of a feature store (all, or the given positions) -> (N, E) unit vectors."""
         idx = np.arange(len(store)) if indices is None else np.asarray(indices, dtype=np.int64)
         out = np.zeros((len(idx), self.embed_dim), dtype=np.float32)
@@ -134,29 +232,74 @@ class Action2Vec:
             out[start : start + len(part)] = self.encode_features(store.read_many(part), store.lengths[part], batch_size)
         return out
 
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        """Label texts -> (N, E) unit vectors: the stored vocabulary first, else the run's text embedder."""
-        texts = list(texts)
-        known = {n: i for i, n in enumerate(self.label_vectors.names)}
-        out = np.zeros((len(texts), self.embed_dim), dtype=np.float32)
-        new = [t for t in texts if t not in known]
-        fresh = {}
-        if new:
-            from action2vec.text import build_label_vectors
+    def video_backbone(self) -> Any:
+        """The backbone of the video recipe (built once); refuses a model that records no recipe."""
+        if self.video_recipe is None:
+            raise DataError(f"{self.model_dir}: the model does not record how its features were made from video "
+                            "(no backbone or clip settings in its config.json); embed feature arrays instead")
+        if self._backbone is None:
+            self._backbone = self.video_recipe.create_backbone(self.backbone_weights).to(self.device)
+        return self._backbone
 
-            lv = build_label_vectors(sorted(set(new)), self.info["text"])
-            if lv.dim != self.embed_dim:
-                raise DataError(f"text embedder {self.info['text']!r} gives {lv.dim}-d vectors, the model {self.embed_dim}-d")
-            fresh = dict(zip(lv.names, lv.vectors))
+    def encode_video(self, videos: str | Path | Sequence[str | Path], batch_size: int = 16) -> np.ndarray:
+        """Video files -> (N, E) unit vectors, through the recorded :class:`VideoRecipe` (decode, clips,
+        backbone, PCA) and the network, ``batch_size`` videos per network pass."""
+        paths = _video_paths(videos)
+        backbone = self.video_backbone()  # weights and recipe checked before any decoding
+        out = np.zeros((len(paths), self.embed_dim), dtype=np.float32)
+        for start in range(0, len(paths), batch_size):
+            chunk = [self.video_recipe.features(p, backbone, self.device) for p in paths[start : start + batch_size]]
+            out[start : start + len(chunk)] = self.encode_features([f for f, _ in chunk], [n for _, n in chunk], batch_size)
+            log.debug("embedded %d of %d videos", start + len(chunk), len(paths))
+        return out
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """Label texts -> (N, E) unit vectors: the model's known labels from its stored vectors, new texts with
+        the text embedder and prompts that made them."""
+        texts = [texts] if isinstance(texts, str) else [str(t) for t in texts]
+        known = {n: i for i, n in enumerate(self.label_vectors.names)}
+        new = sorted({t for t in texts if t not in known})
+        fresh = self._embed_new_labels(new) if new else {}
+        out = np.zeros((len(texts), self.embed_dim), dtype=np.float32)
         for i, t in enumerate(texts):
             out[i] = self.label_vectors.vectors[known[t]] if t in known else fresh[t]
         return l2_normalize(out)
 
-    def classify(self, features, lengths=None, label_texts: Sequence[str] | None = None, top_k: int = 5) -> list[Prediction]:
-        """Nearest label texts (default: the training classes) by cosine, top-k with scores."""
-        labels = list(label_texts) if label_texts is not None else self.classes
-        video = self.encode_features(features, lengths)
-        sims = video @ self.encode_text(labels).T  # (N, M)
-        k = min(top_k, len(labels))
-        order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
-        return [Prediction([labels[j] for j in row], [float(sims[i, j]) for j in row]) for i, row in enumerate(order)]
+    def _embed_new_labels(self, new: list[str]) -> dict[str, np.ndarray]:
+        from action2vec.text import build_label_vectors, create_embedder
+
+        spec = self.label_vectors.embedder
+        if not spec:
+            raise DataError(f"{self.model_dir}: its label vectors were given by hand (no text embedder recorded), so "
+                            f"it cannot embed new label texts such as {new[0]!r}; use its {len(self.label_vectors)} "
+                            f"known labels (e.g. {', '.join(self.label_vectors.names[:3])})")
+        if self._text_embedder is None:
+            self._text_embedder = create_embedder(spec)
+        lv = build_label_vectors(new, self._text_embedder, prompts=self.label_vectors.prompts)
+        if lv.dim != self.embed_dim:
+            raise DataError(f"text embedder {spec!r} gives {lv.dim}-d vectors, the model {self.embed_dim}-d")
+        return dict(zip(lv.names, lv.vectors))
+
+    def _labels(self, labels: Sequence[str] | None, top_k: int) -> list[str]:
+        if top_k < 1:
+            raise ConfigError(f"top_k must be >= 1, got {top_k}")
+        out = self.classes if labels is None else ([labels] if isinstance(labels, str) else list(labels))
+        if not out:
+            raise DataError("no label texts given")
+        return out
+
+    def classify(self, videos: str | Path | Sequence[str | Path], labels: Sequence[str] | None = None,
+                 top_k: int = 5) -> list[Prediction]:
+        """Video files -> the top-k of ``labels`` (default: the training classes) by cosine, with scores.
+
+        The label texts are embedded first, so a bad label or embedder file fails before any decoding."""
+        labels = self._labels(labels, top_k)
+        text = self.encode_text(labels)
+        return _rank(self.encode_video(videos), labels, text, top_k)
+
+    def classify_features(self, features, lengths=None, labels: Sequence[str] | None = None,
+                          top_k: int = 5) -> list[Prediction]:
+        """Feature sequences (as :meth:`encode_features` takes them) -> top-k of ``labels`` by cosine."""
+        labels = self._labels(labels, top_k)
+        text = self.encode_text(labels)
+        return _rank(self.encode_features(features, lengths), labels, text, top_k)

@@ -1,4 +1,4 @@
-"""``action2vec classify``: label videos (stored features or feature arrays) with any list of label texts."""
+"""``action2vec classify``: label videos (video files, stored features or feature arrays) with any label texts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "classify",
         help="classify videos against any list of label texts",
         description="Embed videos with a trained model and rank label texts by cosine similarity. Videos are "
-        "video files (--video, features extracted with the backbone and clip settings the model was trained "
-        "on), videos of a feature store (--store) or a .npy array of features (--features, (T, D) or (N, T, D)).",
+        "video files (--video, features extracted with the backbone, clip settings and PCA the model records), "
+        "videos of a feature store (--store) or a .npy array of features (--features, (T, D) or (N, T, D)). "
+        "New label texts are embedded with the text embedder and prompts the model records.",
     )
     p.add_argument("--model", required=True, metavar="DIR", help="model folder (RUN_DIR/model)")
     src = p.add_mutually_exclusive_group(required=True)
@@ -25,44 +26,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", metavar="PATH", help="backbone weights for --video (the ones used to extract the training store)")
     p.add_argument("--labels", help="comma-separated label texts (default: the model's training classes)")
     p.add_argument("--labels-file", help="file with one label text per line")
-    p.add_argument("--top-k", type=int, default=5, help="labels reported per video")
+    p.add_argument("--top-k", type=int, default=5, help="labels reported per video (default: 5; range: >= 1)")
     p.add_argument("--device", default="cpu", help="torch device")
     add_json_option(p)
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
+def _labels(args: argparse.Namespace) -> list[str] | None:
     from action2vec.errors import DataError
-    from action2vec.inference import Action2Vec
 
-    model = Action2Vec.load(args.model, device=args.device)
     labels = None
     if args.labels:
         labels = [t.strip() for t in args.labels.split(",") if t.strip()]
     if args.labels_file:
-        labels = (labels or []) + read_lines(args.labels_file)
+        labels = (labels or []) + read_lines(args.labels_file, "labels file")
     if labels is not None and not labels:
         raise DataError("no label texts given")
-    if args.video:
-        keys, feats, lengths = args.video, *_video_features(args.video, model.info.get("features", {}), args)
-    elif args.store:
-        from action2vec.store import open_store
+    return labels
 
-        store = open_store(args.store)
-        idx = [store.index_of(k) for k in args.keys] if args.keys else list(range(len(store)))
-        keys = [store.keys[i] for i in idx]
-        feats, lengths = store.read_many(idx), store.lengths[idx]
+
+def run(args: argparse.Namespace) -> int:
+    from action2vec.errors import ConfigError
+    from action2vec.inference import Action2Vec
+
+    if args.top_k < 1:
+        raise ConfigError(f"--top-k: must be >= 1, got {args.top_k}")
+    labels = _labels(args)
+    model = Action2Vec.from_pretrained(args.model, device=args.device, backbone_weights=args.weights)
+    if args.video:
+        keys, preds = list(args.video), model.classify(args.video, labels, top_k=args.top_k)
     else:
-        try:
-            arr = np.load(args.features, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise DataError(f"cannot read features {args.features}: {exc}") from None
-        arr = arr[None] if arr.ndim == 2 else arr
-        feats, lengths = list(arr), None
-        keys = [f"{args.features}[{i}]" for i in range(len(arr))]
-    preds = model.classify(feats, lengths, labels, top_k=args.top_k)
+        model.encode_text(labels if labels is not None else model.classes)  # label problems before reading features
+        keys, feats, lengths = _stored_features(args)
+        preds = model.classify_features(feats, lengths, labels, top_k=args.top_k)
     rows = []
     for key, p in zip(keys, preds):
         print(f"{key}\t" + "\t".join(f"{lab} ({s:.3f})" for lab, s in zip(p.labels, p.scores)))
@@ -71,30 +67,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _video_features(paths, meta, args):
-    """Extract each video as the training store was extracted (backbone, layer, clip arithmetic)."""
+def _stored_features(args: argparse.Namespace) -> tuple[list[str], list, object]:
+    """(keys, feature sequences, lengths or None) of --store (and --keys) or --features."""
     import numpy as np
 
     from action2vec.errors import DataError
-    from action2vec.video.backbones import create_backbone
-    from action2vec.video.config import ClipConfig, ExtractConfig
-    from action2vec.video.decode import DecodeError
-    from action2vec.video.extract import video_features
 
-    if not meta.get("backbone"):
-        raise DataError(f"{args.model}: the model does not record which backbone made its features; use --store")
-    backbone = create_backbone(meta["backbone"], weights=args.weights,
-                               random_weights=bool(meta.get("random_weights")) and not args.weights,
-                               layer=meta.get("layer"))
-    clip = ClipConfig(fps=float(meta.get("fps", 30.0)), duration=float(meta.get("duration", 14.0)),
-                      clip_len=int(meta.get("clip_len", 0)), stride=int(meta.get("stride", 8)),
-                      short_side=int(meta.get("short_side") or 128))
-    feats, lengths = [], []
-    for path in paths:
-        try:
-            f, n = video_features(path, backbone, ExtractConfig(video=clip), device=args.device)
-        except DecodeError as exc:
-            raise DataError(f"{path}: {exc}") from None
-        feats.append(f)
-        lengths.append(n)
-    return feats, np.asarray(lengths)
+    if args.store:
+        from action2vec.store import open_store
+
+        store = open_store(args.store)
+        idx = [store.index_of(k) for k in args.keys] if args.keys else list(range(len(store)))
+        return [store.keys[i] for i in idx], store.read_many(idx), store.lengths[idx]
+    try:
+        arr = np.load(args.features, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{args.features}: cannot read features ({str(exc).splitlines()[0]})") from None
+    if arr.ndim not in (2, 3):
+        raise DataError(f"{args.features}: expected a (T, D) or (N, T, D) array, got shape {arr.shape}")
+    arr = arr[None] if arr.ndim == 2 else arr
+    return [f"{args.features}[{i}]" for i in range(len(arr))], list(arr), None

@@ -26,6 +26,8 @@ import json
 import logging
 import os
 import re
+import struct
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Protocol, runtime_checkable
@@ -81,12 +83,14 @@ def file_identity(path: Path) -> str:
 class WordVectorEmbedder:
     """Averages word vectors (gensim ``KeyedVectors``) over a text's words.  embed: (N, D)"""
 
+    sentence_encoder = False  # label prompts would add the same words to every label: refused
+
     def __init__(self, kind: str, path: str | Path, oov: str = "error") -> None:
         if oov not in OOV_POLICIES:
             raise DataError(f"unknown out-of-vocabulary policy {oov!r} (use {', '.join(OOV_POLICIES)})")
         if oov == "subword" and kind != "fasttext":
             raise DataError(f"oov='subword' needs a fastText .bin file, not {kind}:{path}")
-        self.kind, self.path, self.oov = kind, Path(path).expanduser(), oov
+        self.kind, self.path, self.oov = kind, Path(path).expanduser().absolute(), oov
         if not self.path.is_file():
             raise DataError(f"{self.path}: {kind} vectors file not found")
         self.name = f"{kind}:{self.path}"
@@ -146,8 +150,10 @@ def _load_keyed_vectors(kind: str, path: Path) -> Any:
             return KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=True)
         binary = _looks_binary(path)
         return KeyedVectors.load_word2vec_format(str(path), binary=binary)
-    except (ValueError, UnicodeDecodeError, EOFError, NotImplementedError, AssertionError, IndexError) as exc:
-        raise DataError(f"{path}: cannot read as {kind} vectors ({exc})") from None
+    except (ValueError, UnicodeDecodeError, EOFError, NotImplementedError, AssertionError, IndexError,
+            struct.error, MemoryError, OverflowError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: cannot read as {kind} vectors, damaged or truncated? ({reason})") from None
 
 
 def _looks_binary(path: Path) -> bool:
@@ -192,16 +198,43 @@ def _read_names(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def names_file(vectors_path: Path, names: str | Path) -> Path:
+    """The names file of a ``vectors:VECTORS.npy,NAMES`` spec: as given, else beside the vectors file."""
+    names_path = Path(names).expanduser()
+    if not names_path.is_absolute() and not names_path.exists():
+        names_path = vectors_path.parent / names_path
+    return names_path.absolute()
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` (by name) or ``.npy`` (as ``"vectors"``) file, never unpickling.
+
+    A file holding pickled Python objects, a truncated file or one that is not NumPy's raises DataError.
+    """
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        return {"vectors": np.load(path, allow_pickle=False)}
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise DataError(f"{path}: holds pickled Python objects (object arrays), which action2vec never loads; "
+                            "save plain arrays (names as strings, vectors as floats)") from None
+        raise DataError(f"{path}: not a readable NumPy file ({str(exc).splitlines()[0]})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable NumPy file, damaged or truncated? ({exc})") from None
+
+
 def load_mapping(path: str | Path, names: str | Path | None = None) -> tuple[list[str], np.ndarray]:
     """(names, vectors (N, D) float32) of a mapping file; ``names`` for a bare ``.npy`` array."""
-    path = Path(path).expanduser()
+    path = Path(path).expanduser().absolute()
     if not path.is_file():
         raise DataError(f"{path}: vectors file not found")
     if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            if "names" not in data or "vectors" not in data:
-                raise DataError(f"{path}: an .npz mapping needs arrays 'names' and 'vectors' (has {list(data)})")
-            keys, vectors = [str(n) for n in data["names"]], data["vectors"]
+        data = load_arrays(path)
+        if "names" not in data or "vectors" not in data:
+            raise DataError(f"{path}: an .npz mapping needs arrays 'names' and 'vectors' (has {list(data)})")
+        keys, vectors = [str(n) for n in data["names"]], data["vectors"]
     elif path.suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -217,16 +250,17 @@ def load_mapping(path: str | Path, names: str | Path | None = None) -> tuple[lis
     elif path.suffix == ".npy":
         if names is None:
             raise DataError(f"{path}: a bare .npy array needs a names file: vectors:{path},NAMES.json")
-        names_path = Path(names).expanduser()
-        if not names_path.is_absolute() and not names_path.exists():
-            names_path = path.parent / names_path
-        vectors = np.load(path, allow_pickle=False)
+        names_path = names_file(path, names)
+        vectors = load_arrays(path)["vectors"]
         keys = _read_names(names_path)
         if len(keys) != len(vectors):
             raise DataError(f"{names_path}: {len(keys)} names for {len(vectors)} vectors in {path}")
     else:
         raise DataError(f"{path}: a mapping file is .npz (names, vectors), .json {{name: vector}} or .npy + names")
-    vectors = np.asarray(vectors, dtype=np.float32)
+    try:
+        vectors = np.asarray(vectors, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: the vectors are not numbers") from None
     if vectors.ndim != 2 or len(keys) != len(vectors):
         raise DataError(f"{path}: expected one vector per name, got {len(keys)} names and shape {vectors.shape}")
     return keys, vectors
@@ -235,15 +269,17 @@ def load_mapping(path: str | Path, names: str | Path | None = None) -> tuple[lis
 class MappingEmbedder:
     """Vectors looked up by text in a mapping file; other texts average the vectors of their words."""
 
+    sentence_encoder = False  # word vectors: label prompts are refused
+
     def __init__(self, path: str | Path, names: str | Path | None = None, oov: str = "error") -> None:
         if oov not in ("error", "skip"):
             raise DataError(f"a vectors: mapping supports oov 'error' or 'skip', not {oov!r}")
-        self.path = Path(path).expanduser()
+        self.path = Path(path).expanduser().absolute()
         keys, self.vectors = load_mapping(self.path, names)
         self.index = {k: i for i, k in enumerate(keys)}
         self.by_key = {override_key(k): k for k in keys}
         self.oov = oov
-        self.name = f"vectors:{self.path}"
+        self.name = f"vectors:{self.path}" + (f",{names_file(self.path, names)}" if names else "")
         self.identity = f"vectors:{file_identity(self.path)}"
         self.dim = int(self.vectors.shape[1])
 
@@ -328,6 +364,8 @@ def find_minilm() -> str:
 
 class SentenceEmbedder:
     """A sentence-transformers model, loaded offline on first use.  embed: (N, D)"""
+
+    sentence_encoder = True  # label prompts ("a video of a person {}") apply
 
     def __init__(self, model: str, device: str = "cpu", batch_size: int = 64) -> None:
         self.model_id, self.device, self.batch_size = model, device, batch_size
@@ -439,6 +477,28 @@ class CachedEmbedder:
 
 # ---------------------------------------------------------------------------------------------
 # factory
+
+
+def embedder_spec(spec: str) -> str:
+    """The canonical form of an embedder spec, the one a model records: kind in lower case, file paths
+    absolute (so the record names the same embedder from any working folder). Unknown specs are kept."""
+    spec = spec.strip()
+    kind, _, arg = spec.partition(":")
+    kind = {"st": "sentence-transformers"}.get(kind.lower(), kind.lower())
+    if kind == "minilm" and not arg:
+        return kind
+    if not arg:
+        return spec
+    if kind in ("word2vec", "glove", "fasttext"):
+        return f"{kind}:{Path(arg).expanduser().absolute()}"
+    if kind == "vectors":
+        path, _, names = arg.partition(",")
+        vectors_path = Path(path).expanduser().absolute()
+        return f"vectors:{vectors_path}" + (f",{names_file(vectors_path, names)}" if names else "")
+    if kind == "sentence-transformers":
+        local = Path(arg).expanduser()
+        return f"{kind}:{local.absolute() if local.exists() else arg}"
+    return spec
 
 
 def create_embedder(spec: str = "minilm", *, oov: str = "error", cache: bool = True, device: str = "cpu") -> Any:

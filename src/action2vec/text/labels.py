@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from action2vec.errors import DataError
-from action2vec.text.embedders import OOVError, create_embedder
+from action2vec.errors import ConfigError, DataError
+from action2vec.text.embedders import OOVError, create_embedder, embedder_spec
 from action2vec.text.normalize import NormalizedLabel, normalize_labels, override_key
 from action2vec.text.vectors import LabelVectors
 
@@ -63,6 +63,7 @@ def build_label_vectors(
     definitions: str | Path | Mapping[str, str] | None = None,
     cache: bool = True,
     wordnet: Any | None = None,
+    prompts: Sequence[str] = (),
 ) -> LabelVectors:
     """One vector per class name.  vectors: (N, D) float32, unit length when ``normalize``.
 
@@ -71,7 +72,12 @@ def build_label_vectors(
     vector. ``oov`` ("error", "skip", "subword") is the word-vector policy; with "error" the DataError
     names the class and the missing word. ``definitions`` (a file or mapping) appends each class's
     definition to its phrase, for sentence encoders. ``wordnet``: a reader from :func:`load_wordnet`.
+    ``prompts``: templates such as ``"a video of a person {}"`` for sentence encoders; each label's
+    vector is then the mean of its unit-length templated embeddings (CLIP's prompt ensembling). Word-vector
+    embedders refuse prompts (their words would be added to every label alike). The result records the
+    embedder's spec and the prompts.
     """
+    prompts = check_prompts(prompts)
     names = [str(n) for n in class_names]
     if not names:
         raise DataError("cannot embed an empty class list")
@@ -79,6 +85,9 @@ def build_label_vectors(
         duplicate = next(n for n in names if names.count(n) > 1)
         raise DataError(f"class {duplicate!r} appears twice in the class list")
     embedder = create_embedder(spec, oov=oov, cache=cache) if isinstance(spec, str) else spec
+    if prompts and not getattr(embedder, "sentence_encoder", True):
+        raise ConfigError(f"label prompts (data.prompts) are for sentence encoders; {embedder.name} averages word "
+                          "vectors, so a prompt's words would be added to every label alike: give no prompts")
     labels = normalize_labels(names, overrides, wordnet=wordnet)
     if isinstance(definitions, (str, Path)):
         definitions = read_definitions(definitions)
@@ -87,9 +96,11 @@ def build_label_vectors(
     if key_for is not None:
         texts = [key_for(name) or text for name, text in zip(names, texts)]
     try:
-        vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+        vectors = embed_with_prompts(embedder, texts, prompts)
     except OOVError as exc:
-        label = next(l for l, t in zip(labels, texts) if t == exc.text)
+        label = next((l for l, t in zip(labels, texts) if t == exc.text or (prompts and t in exc.text)), None)
+        if label is None:
+            raise DataError(str(exc)) from None
         raise DataError(
             f"class {label.name!r} (phrase {label.phrase!r}): the word {exc.word!r} is not in {exc.embedder}; "
             "add an override for the class, or use oov='skip' (or 'subword' with fastText)"
@@ -100,4 +111,30 @@ def build_label_vectors(
             raise DataError(f"class {names[int(np.argmin(norms[:, 0]))]!r} has a zero text vector")
         vectors = vectors / norms
     log.info("embedded %d class names with %s (%d-d)", len(names), embedder.name, vectors.shape[1])
-    return LabelVectors(names, vectors, embedder=spec if isinstance(spec, str) else getattr(spec, "name", ""))
+    record = embedder_spec(spec) if isinstance(spec, str) else str(getattr(spec, "name", ""))
+    return LabelVectors(names, vectors, embedder=record, prompts=prompts)
+
+
+def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
+    """Label prompt templates as a tuple; each must hold one ``{}`` where the label text goes."""
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    out = tuple(str(p) for p in prompts)
+    for prompt in out:
+        if prompt.count("{}") != 1:
+            raise ConfigError(f"label prompt {prompt!r} (data.prompts) needs exactly one '{{}}' where the label goes, "
+                              "e.g. 'a video of a person {}'")
+    return out
+
+
+def embed_with_prompts(embedder: Any, texts: list[str], prompts: Sequence[str] = ()) -> np.ndarray:
+    """(N, D) float32 vectors of ``texts``; with prompts, the mean of each text's unit-length templated
+    embeddings (every template filled with the text)."""
+    if not prompts:
+        return np.asarray(embedder.embed(texts), dtype=np.float32)
+    filled = [prompt.replace("{}", text) for text in texts for prompt in prompts]
+    flat = np.asarray(embedder.embed(filled), dtype=np.float64).reshape(len(texts), len(prompts), -1)
+    norms = np.linalg.norm(flat, axis=2, keepdims=True)
+    if np.any(norms == 0):
+        raise DataError(f"{embedder.name}: a templated label text has a zero vector")
+    return (flat / norms).mean(axis=1).astype(np.float32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -17,15 +17,24 @@ VECTORS_FILE = "label_vectors.safetensors"
 
 @dataclass
 class LabelVectors:
-    """Class names and their text vectors, row ``i`` for ``names[i]``."""
+    """Class names and their text vectors, row ``i`` for ``names[i]``, with what made them.
+
+    ``embedder`` is the spec of the text embedder that made the vectors ("" when they were given by
+    hand: such vectors cannot be extended to new label texts) and ``prompts`` the label prompt templates
+    it averaged over (empty: the label phrase alone). Both travel with the vectors through ``subset``,
+    ``save`` and ``load``, so a model records the one embedder that made its label space.
+    """
 
     names: list[str]
     vectors: np.ndarray  # (N, D) float32
     embedder: str = ""  # spec of the text embedder that made the vectors ("" when given by hand)
+    prompts: tuple[str, ...] = ()  # label prompt templates averaged over ("{}" is the label phrase)
 
     def __post_init__(self) -> None:
         self.names = [str(n) for n in self.names]
         self.vectors = np.asarray(self.vectors, dtype=np.float32)
+        self.embedder = str(self.embedder or "")
+        self.prompts = tuple(str(p) for p in self.prompts)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.names):
             raise DataError(f"label vectors: {len(self.names)} names but vectors of shape {self.vectors.shape}")
         if len(set(self.names)) != len(self.names):
@@ -56,31 +65,74 @@ class LabelVectors:
 
     def subset(self, names: Iterable[str]) -> "LabelVectors":
         names = list(names)
-        return LabelVectors(names, self.lookup(names), embedder=self.embedder)
+        return LabelVectors(names, self.lookup(names), embedder=self.embedder, prompts=self.prompts)
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``labels.json`` and ``label_vectors.safetensors`` into ``directory``."""
+        """Write ``labels.json`` (names, embedder, prompts) and ``label_vectors.safetensors`` into ``directory``."""
         from safetensors.numpy import save_file
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / NAMES_FILE).write_text(json.dumps(self.names, indent=1, ensure_ascii=False) + "\n")
         save_file({"vectors": np.ascontiguousarray(self.vectors)}, str(directory / VECTORS_FILE))
+        doc = {"names": self.names, "embedder": self.embedder, "prompts": list(self.prompts)}
+        (directory / NAMES_FILE).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
         return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> "LabelVectors":
-        from safetensors.numpy import load_file
+        """Read what :meth:`save` wrote (or an older ``labels.json`` holding a bare list of names).
 
+        Every damaged or mismatched file raises DataError naming the file and the problem.
+        """
         directory = Path(directory)
         names_path, vectors_path = directory / NAMES_FILE, directory / VECTORS_FILE
         for path in (names_path, vectors_path):
             if not path.is_file():
                 raise DataError(f"{path}: label vectors file not found")
+        names, embedder, prompts = _read_names_file(names_path)
+        vectors = read_tensor_file(vectors_path, "label vectors")
+        if set(vectors) != {"vectors"}:
+            raise DataError(f"{vectors_path}: expected one tensor 'vectors', found {sorted(vectors)}")
+        array = vectors["vectors"]
+        if array.ndim != 2 or array.shape[0] != len(names):
+            raise DataError(f"{vectors_path}: holds vectors of shape {tuple(array.shape)} but {names_path.name} "
+                            f"names {len(names)} labels")
+        if not np.isfinite(array).all():
+            raise DataError(f"{vectors_path}: label vectors contain NaN or inf")
         try:
-            names = json.loads(names_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{names_path}: not valid JSON ({exc.msg})") from None
-        if not isinstance(names, list):
-            raise DataError(f"{names_path}: expected a JSON list of class names")
-        return cls(names, load_file(str(vectors_path))["vectors"])
+            return cls(names, array, embedder=embedder, prompts=prompts)
+        except DataError as exc:
+            raise DataError(f"{names_path}: {exc}") from None
+
+
+def read_tensor_file(path: str | Path, what: str, *, as_torch: bool = False) -> dict[str, Any]:
+    """The tensors of a safetensors file (NumPy arrays, or torch tensors with ``as_torch``), or DataError
+    naming the file when it is damaged or truncated."""
+    if as_torch:
+        from safetensors.torch import load_file
+    else:
+        from safetensors.numpy import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # SafetensorError (truncated, bad header), OSError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: damaged {what} file ({reason})") from None
+
+
+def _read_names_file(path: Path) -> tuple[list[str], str, tuple[str, ...]]:
+    """(names, embedder, prompts) of ``labels.json``; a bare list of names is the older form."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from None
+    if isinstance(doc, list):
+        doc = {"names": doc}
+    if not isinstance(doc, dict) or not isinstance(doc.get("names"), list):
+        raise DataError(f"{path}: expected {{\"names\": [...], \"embedder\": ..., \"prompts\": [...]}} or a list of names")
+    names, embedder, prompts = doc["names"], doc.get("embedder", ""), doc.get("prompts", [])
+    if not all(isinstance(n, str) for n in names):
+        raise DataError(f"{path}: every label name must be a string")
+    if not isinstance(embedder, str) or not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+        raise DataError(f"{path}: 'embedder' must be a string and 'prompts' a list of strings")
+    return names, embedder, tuple(prompts)

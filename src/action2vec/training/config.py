@@ -15,6 +15,10 @@ class DataConfig:
     store: str = option("", "feature store (HDF5) to train on")
     annotations: str = option("", "label file for ActivityNet-style stores (JSON or 'key label' rows)")
     text: str = option("minilm", "label-text embedder spec: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P")
+    prompts: list[str] = option(
+        [], "label prompt templates for sentence encoders, each with one '{}' for the label (e.g. 'a video of a "
+        "person {}'); several are averaged. Default: the label phrase alone. Word-vector embedders refuse them"
+    )
     classes: list[str] = option([], "train on these classes only (default: every labelled class in the store)")
     classes_file: str = option("", "file with one training class per line (alternative to classes)")
     val_fraction: float = option(0.1, "held-out fraction of each seen class's videos for validation")

@@ -156,7 +156,7 @@ def fit(
     from torch.utils.data import DataLoader, DistributedSampler
 
     from action2vec.store import open_store
-    from action2vec.training.export import export_model
+    from action2vec.training.export import export_model, recorded_text
     from action2vec.training.module import Action2VecModule
 
     run_dir = Path(run_dir)
@@ -190,7 +190,7 @@ def fit(
     if label_vectors is None:
         from action2vec.text import build_label_vectors
 
-        label_vectors = build_label_vectors(classes, cfg.data.text)
+        label_vectors = build_label_vectors(classes, cfg.data.text, prompts=cfg.data.prompts)
     missing = [c for c in classes if c not in set(label_vectors.names)]
     if missing:
         raise DataError(f"class(es) without a label vector: {missing[:5]}")
@@ -210,7 +210,8 @@ def fit(
         raise DataError(f"model.input_dim={model_cfg.input_dim} but the store's features are {store.dim}-d")
     if model_cfg.embed_dim != class_vectors.shape[1]:
         raise DataError(f"model.embed_dim={model_cfg.embed_dim} but the label vectors are {class_vectors.shape[1]}-d")
-    final = replace(cfg, model=model_cfg, data=replace(cfg.data, store=str(store.path), classes=classes, classes_file=""))
+    data_cfg = recorded_text(cfg.data, label_vectors)  # the embedder and prompts that made the label vectors
+    final = replace(cfg, model=model_cfg, data=replace(data_cfg, store=str(store.path), classes=classes, classes_file=""))
 
     cfg_path = run_dir / "config.yaml"
     if cfg_path.is_file():
@@ -289,7 +290,8 @@ def fit(
         val_keys=[store.keys[i] for i in val_pos],
     )
     if trainer.is_global_zero:
-        export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=classes)
+        export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=classes, metrics=metrics,
+                     train_videos=len(train_pos), val_videos=len(val_pos))
         (run_dir / "result.json").write_text(json.dumps(
             {"metrics": metrics, "classes": classes, "train_keys": result.train_keys, "val_keys": result.val_keys,
              "global_step": trainer.global_step}, indent=2))
