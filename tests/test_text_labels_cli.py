@@ -61,3 +61,15 @@ def test_labels_command_reports_bad_input_in_one_line(tmp_path: Path, capsys, wo
     assert "over.yaml: 'PlayingDafff' is not one of the 1 class names" in err and len(err.splitlines()) == 1
     assert main(["labels", "--dataset", "hmdb51", "--annotations", str(tmp_path / "nope")]) == 2
     assert "nope: HMDB51 annotation folder not found" in capsys.readouterr().err
+
+
+def test_labels_command_lists_every_verb_of_an_a_or_b_name(tmp_path: Path, capsys, wordnet_available) -> None:
+    classes = tmp_path / "classes.txt"
+    classes.write_text("catching or throwing frisbee\nswinging legs\n")
+    out_json = tmp_path / "labels.json"
+    assert main(["labels", "--classes", str(classes), "--json", str(out_json)]) == 0
+    printed = capsys.readouterr().out
+    assert "verbs=catch,throw" in printed and "verbs=swing " in printed
+    rows = json.loads(out_json.read_text())["classes"]
+    assert [(r["verb"], r["verbs"], r["nouns"]) for r in rows] == [
+        ("catch", ["catch", "throw"], ["frisbee"]), ("swing", ["swing"], ["legs"])]

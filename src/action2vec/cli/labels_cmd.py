@@ -8,15 +8,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "labels",
-        help="show each class name's phrase, verb and nouns (and words the text embedder lacks)",
-        description="Normalise the class names of a data set into phrases, verbs and nouns; with --text, "
+        help="show each class name's phrase, verbs and nouns (and words the text embedder lacks)",
+        description="Normalise the class names of a data set into phrases, verbs and nouns (an 'A or B' "
+        "name lists both verbs, the first is its verb); with --text, "
         "list the words the text embedder lacks and optionally save the label vectors.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.datasets import list_classes
     from action2vec.datasets.base import read_class_list
     from action2vec.errors import DataError
+    from action2vec.io import write_json
     from action2vec.text import build_label_vectors, load_wordnet
     from action2vec.text.embedders import create_embedder
     from action2vec.text.normalize import normalize_labels
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
     embedder = create_embedder(args.text, oov=args.oov) if args.text else None
     rows = []
     for label in labels:
-        row = {"name": label.name, "phrase": label.phrase, "verb": label.verb, "nouns": list(label.nouns),
-               "source": label.source}
+        row = {"name": label.name, "phrase": label.phrase, "verb": label.verb, "verbs": list(label.verbs),
+               "nouns": list(label.nouns), "source": label.source}
         if embedder is not None:
             key_for = getattr(embedder, "key_for", None)
             lacks = getattr(embedder, "missing_words", None)
@@ -72,15 +73,14 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         extra = f"  missing: {' '.join(r['missing_words'])}" if r.get("missing_words") else ""
         mark = "*" if r["source"] != "rules" else " "
-        print(f"{r['name']:<{width}} {mark} {r['phrase']:<{phrase_width}}  verb={r['verb'] or '-':<10} "
+        print(f"{r['name']:<{width}} {mark} {r['phrase']:<{phrase_width}}  verbs={','.join(r['verbs']) or '-':<12} "
               f"nouns={','.join(r['nouns']) or '-'}{extra}")
     no_verb = sum(not r["verb"] for r in rows)
     missing = sum(bool(r.get("missing_words")) for r in rows)
     print(f"{len(rows)} classes; {sum(r['source'] != 'rules' for r in rows)} from overrides (*); "
           f"{no_verb} without a verb" + (f"; {missing} with words {args.text} lacks" if embedder else ""))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"classes": rows, "text": args.text}, indent=1, ensure_ascii=False) + "\n")
+        write_json({"classes": rows, "text": args.text}, args.json)
         print(f"wrote {args.json}")
     if args.save_vectors:
         vectors = build_label_vectors(names, embedder, overrides=args.overrides, oov=args.oov,

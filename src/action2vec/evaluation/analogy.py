@@ -32,18 +32,22 @@ class AnalogyPair:
 
 
 def analogy_pairs(labels: Sequence[Any]) -> list[AnalogyPair]:
-    """Every ordered pair of labels (NormalizedLabel-like: .verb, .nouns) that share a verb and have
-    different, non-empty nouns, grouped as :func:`action2vec.text.group_by_verb` groups them (a repeated
-    noun set within a verb keeps only its first class). Pairs are sorted by (verb, a, b)."""
+    """Every ordered pair of labels (NormalizedLabel-like: .verb, .nouns, optionally .verbs) that share a
+    verb and have different, non-empty nouns, grouped as :func:`action2vec.text.group_by_verb` groups them
+    (a label is in the group of each of its verbs; a repeated noun set within a verb keeps only its first
+    class). Two classes that share several verbs ("catching or throwing baseball" and "... frisbee" share
+    "catch" and "throw") give each ordered pair once, under the first shared verb in sorted order. Pairs
+    are sorted by (verb, a, b)."""
     from action2vec.text.normalize import group_by_verb
 
     position = {id(label): i for i, label in enumerate(labels)}
-    out = []
+    out, seen = [], set()
     for verb, group in group_by_verb(list(labels)).items():
         members = sorted(position[id(label)] for label in group)
         for a in members:
             for b in members:
-                if a != b:
+                if a != b and (a, b) not in seen:
+                    seen.add((a, b))
                     out.append(AnalogyPair(a, b, verb, " ".join(labels[a].nouns), " ".join(labels[b].nouns)))
     return out
 
