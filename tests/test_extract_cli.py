@@ -231,3 +231,15 @@ def test_unavailable_decoder_is_refused_before_anything_is_written(tmp_path: Pat
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and "video.decoder" in err[0] and "torchcodec" in err[0]
     assert not out.exists() and not Path(str(out) + ".parts").exists()
+
+
+def test_store_rows_follow_the_list_whatever_finishes_first(tmp_path: Path) -> None:
+    """A long video first, short ones after, two decoding workers: rows still come in list order."""
+    write_video(tmp_path / "long.mp4", _noise_frames(240, 9), fps=30)
+    for i in range(4):
+        write_video(tmp_path / f"s{i}.mp4", _noise_frames(6, 10 + i), fps=30)
+    items = [VideoItem(name, tmp_path / name) for name in ["long.mp4", "s0.mp4", "s1.mp4", "s2.mp4", "s3.mp4"]]
+    cfg = ExtractConfig()
+    cfg.video.duration, cfg.compute.workers, cfg.compute.batch_size, cfg.compute.progress = 8.0, 2, 4, False
+    extract_videos(items, tmp_path / "o.h5", create_backbone("c3d-tiny", random_weights=True), cfg)
+    assert open_store(tmp_path / "o.h5").keys == [it.key for it in items]
