@@ -1,25 +1,27 @@
 """Extraction benchmark: is decoding, the model or the glue between them the bound?
 
-Everything is measured on the same files in one run, each against its reference:
+Everything is measured on the same files in one run, each against its reference (``--parts`` picks and
+orders them; each is printed as soon as it is measured):
 
-1. decode only vs raw PyAV: the extraction's own decoding path (``DecodePool``: worker processes,
-   30 fps resampling by timestamps, resize in FFmpeg's scaler, frames handed to the main process) against
-   a plain PyAV process pool with as many processes (``frame.to_ndarray(format="rgb24")`` of every frame,
-   PyAV's defaults). The two alternate (raw, project, project, raw, ...) for ``--rounds`` rounds so that
-   the load of a shared machine hits both alike; the ratio of the medians is ``decode_over_raw_pyav``.
-   CPU seconds of the worker processes per video are reported too (a load-independent view).
-2. model only: preprocessing + backbone forward on batches of random uint8 clips already on the device,
-   clips/s, for each forward setting given with ``--model-knobs`` (bf16, channels-last, cuDNN autotuning,
-   torch.compile);
-3. full extraction into a temporary store: videos/s, clips/s, the fraction of the raw PyAV decode rate,
-   and where the main process spent its time (waiting for decoded videos, copying frames to the device,
-   preprocessing, forward, writing).
+1. decode only vs raw PyAV (``decode``): the extraction's own decoding path (``DecodePool``: worker
+   processes, 30 fps resampling by timestamps, resize in FFmpeg's scaler, frames handed to the main
+   process) against a plain PyAV process pool with as many processes (``frame.to_ndarray(format="rgb24")``
+   of every frame, PyAV's defaults). The two alternate (raw, project, project, raw, ...) for ``--rounds``
+   rounds so that the load of a shared machine hits both alike; the ratio of the medians is
+   ``decode_over_raw_pyav``. CPU seconds of the worker processes per video are reported too (a view that
+   the load does not move).
+2. full extraction (``extract``) into a temporary store: videos/s, clips/s, the fraction of the raw PyAV
+   decode rate, and where the main process spent its time (waiting for decoded videos, copying frames to
+   the device, preprocessing, forward, writing).
+3. model only (``model``): preprocessing + backbone forward on batches of random uint8 clips already on
+   the device, clips/s, for each forward setting given with ``--model-knobs`` (fp32, or '+'-joined bf16,
+   cl = channels-last, bench = cuDNN autotuning, compile = torch.compile).
 
     # the CPU figure of docs/extraction.md: decoding only, 16 generated videos, 2 workers, 5 rounds
     python benchmarks/bench_extract.py --synthetic 16 --workers 2 --rounds 5 --decode-only --json out.json
-    # a GPU machine (benchmarks/gpu_check.sh runs this)
+    # a GPU machine (benchmarks/gpu_check.sh runs this, and the compile setting in a call of its own)
     python benchmarks/bench_extract.py --synthetic 48 --workers 15 --batch-size 128 --device cuda \\
-        --model-knobs fp32,bf16,bf16+cl,bf16+cl+bench,bf16+cl+bench+compile
+        --model-knobs fp32,bf16,bf16+cl,bf16+cl+bench
     python benchmarks/bench_extract.py --list my_videos.txt --backbone c3d-tiny
 
 Generated videos are 10 s of 340x256 H.264 at 30 fps with moving texture (about as costly to decode as
@@ -202,7 +204,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model-knobs", default="", help="comma-separated forward settings to time: fp32, or "
                    "'+'-joined bf16, cl (channels-last), bench (cuDNN autotuning), compile; default: the config's")
     p.add_argument("--model-batches", type=int, default=3, help="timed batches per model setting (>= 1) [3]")
-    p.add_argument("--decode-only", action="store_true", help="only the decode comparison")
+    p.add_argument("--parts", default="decode,extract,model",
+                   help="what to measure, in this order: any of decode, extract, model [all]")
+    p.add_argument("--decode-only", action="store_true", help="only the decode comparison (--parts decode)")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
     for name, low in (("synthetic", 1), ("repeat", 1), ("rounds", 1), ("batch_size", 1), ("stride", 1),
@@ -217,6 +221,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
            if k not in KNOBS]
     if bad:
         p.error(f"--model-knobs: unknown {bad}; use fp32 or {'+'.join(KNOBS)}")
+    args.parts = ["decode"] if args.decode_only else [x for x in args.parts.split(",") if x]
+    if not args.parts or set(args.parts) - {"decode", "extract", "model"}:
+        p.error(f"--parts: choose from decode, extract, model, got {args.parts}")
     return args
 
 
@@ -238,7 +245,6 @@ def machine(device: torch.device) -> str:
 
 
 def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    items = inputs(args, tmp)
     cfg = ExtractConfig()
     cfg.video.duration, cfg.video.stride = args.duration, args.stride
     cfg.compute.workers, cfg.compute.batch_size = args.workers, args.batch_size
@@ -248,53 +254,79 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     backbone = create_backbone(args.backbone, random_weights=needs_weights(args.backbone))
     device = resolve_device(args.device)
     plan = plan_clips(cfg.video, backbone.clip_len)
+    items = inputs(args, tmp) if {"decode", "extract"} & set(args.parts) else []
     workers = decode_workers(args.workers)
     result: dict[str, Any] = {
         "machine": machine(device), "date": time.strftime("%Y-%m-%d %H:%M"), "load_average": os.getloadavg(),
         "backbone": args.backbone, "videos": len(items), "workers": workers, "batch_size": args.batch_size,
-        "decode_threads": cfg.video.decode_threads,
-        "steps": plan.steps,
+        "decode_threads": cfg.video.decode_threads, "steps": plan.steps,
     }
-    print(f"{result['machine']}; {len(items)} videos, {workers} decoding processes each; load {os.getloadavg()}")
-    paths = [str(it.path) for it in items]
-    result.update(compare_decoding(paths, backbone_decode_spec(backbone, plan, cfg), workers, args.rounds))
-    if args.decode_only:
-        return result
-    result["model_only"] = {}
-    for knobs in [k for k in args.model_knobs.split(",") if k] or ["config"]:
-        try:  # one setting failing (torch.compile without a compiler, say) must not hide the others
-            knob_cfg = cfg if knobs == "config" else knob_config(cfg, knobs)
-            result["model_only"][knobs] = model_only(backbone, knob_cfg, device, args.model_batches)
-        except Exception as exc:
-            result["model_only"][knobs] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
-    summary = extract_videos(items, tmp / "bench.h5", backbone, cfg)
-    result["extract"] = {"videos_per_s": summary.videos_per_s, "clips_per_s": summary.clips_per_s,
-                         "seconds": summary.seconds, "clips": summary.clips, "timings_s": summary.timings}
-    result["extract_over_decode"] = summary.videos_per_s / result["decode_only"]["videos_per_s"]
-    result["extract_over_raw_pyav"] = summary.videos_per_s / result["raw_pyav"]["videos_per_s"]
+    videos = f"{len(items)} videos, {workers} decoding processes each; " if items else ""
+    print(f"{result['machine']}; {videos}load {os.getloadavg()}")
+    for part in args.parts:
+        if part == "decode":
+            spec = backbone_decode_spec(backbone, plan, cfg)
+            result.update(compare_decoding([str(it.path) for it in items], spec, workers, args.rounds))
+            report_decoding(result)
+        elif part == "extract":
+            result.update(extraction(items, backbone, cfg, tmp, result))
+            report_extraction(result)
+        else:
+            result["model_only"] = models(backbone, cfg, device, args)
     return result
 
 
-def report(result: dict[str, Any]) -> None:
+def extraction(items: list[VideoItem], backbone: Any, cfg: ExtractConfig, tmp: Path,
+               result: dict[str, Any]) -> dict[str, Any]:
+    """Full extraction into a temporary store, and its rate against the decode rates measured before."""
+    summary = extract_videos(items, tmp / "bench.h5", backbone, cfg)
+    out: dict[str, Any] = {"extract": {"videos_per_s": summary.videos_per_s, "clips_per_s": summary.clips_per_s,
+                                       "seconds": summary.seconds, "clips": summary.clips, "timings_s": summary.timings}}
+    if "decode_only" in result:
+        out["extract_over_decode"] = summary.videos_per_s / result["decode_only"]["videos_per_s"]
+        out["extract_over_raw_pyav"] = summary.videos_per_s / result["raw_pyav"]["videos_per_s"]
+    return out
+
+
+def models(backbone: Any, cfg: ExtractConfig, device: torch.device, args: argparse.Namespace) -> dict[str, Any]:
+    """Model-only clips/s for every forward setting of ``--model-knobs``, each printed when measured."""
+    out: dict[str, Any] = {}
+    for knobs in [k for k in args.model_knobs.split(",") if k] or ["config"]:
+        try:  # one setting failing (torch.compile without a compiler, say) must not hide the others
+            knob_cfg = cfg if knobs == "config" else knob_config(cfg, knobs)
+            out[knobs] = model_only(backbone, knob_cfg, device, args.model_batches)
+        except Exception as exc:
+            out[knobs] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+        report_model(knobs, out[knobs])
+    return out
+
+
+def report_decoding(result: dict[str, Any]) -> None:
     raw, dec = result["raw_pyav"], result["decode_only"]
     print(f"raw PyAV    : {raw['videos_per_s']:8.2f} videos/s  {raw['frames_per_s']:9.1f} frames/s  "
           f"{raw['cpu_s_per_video']:.3f} CPU s/video (median of {len(result['rounds'])})")
     print(f"decode only : {dec['videos_per_s']:8.2f} videos/s  {dec['frames_per_s']:9.1f} frames/s  "
           f"{dec['cpu_s_per_video']:.3f} CPU s/video")
     print(f"decode_over_raw_pyav = {result['decode_over_raw_pyav']:.3f} (wall clock; CPU time: "
-          f"{result['decode_over_raw_pyav_cpu']:.3f})")
-    for knobs, mod in result.get("model_only", {}).items():
-        if "error" in mod:
-            print(f"model only [{knobs}]: failed: {mod['error']}")
-            continue
-        print(f"model only [{knobs}]: {mod['clips_per_s']:9.1f} clips/s (host: preprocess "
-              f"{1e3 * mod['preprocess_s_per_clip']:.2f} ms + forward {1e3 * mod['forward_s_per_clip']:.2f} ms per clip)")
-    if "extract" in result:
-        ext = result["extract"]
-        total = max(ext["seconds"], 1e-9)
-        print(f"extraction  : {ext['videos_per_s']:8.2f} videos/s  {ext['clips_per_s']:9.1f} clips/s  = "
-              f"{result['extract_over_raw_pyav']:.3f} of raw PyAV decode, {result['extract_over_decode']:.3f} of decode only")
-        print("main process: " + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in ext["timings_s"].items()))
+          f"{result['decode_over_raw_pyav_cpu']:.3f})", flush=True)
+
+
+def report_model(knobs: str, mod: dict[str, Any]) -> None:
+    if "error" in mod:
+        print(f"model only [{knobs}]: failed: {mod['error']}", flush=True)
+        return
+    print(f"model only [{knobs}]: {mod['clips_per_s']:9.1f} clips/s (host: preprocess "
+          f"{1e3 * mod['preprocess_s_per_clip']:.2f} ms + forward {1e3 * mod['forward_s_per_clip']:.2f} ms per clip)",
+          flush=True)
+
+
+def report_extraction(result: dict[str, Any]) -> None:
+    ext = result["extract"]
+    total = max(ext["seconds"], 1e-9)
+    ratios = (f" = {result['extract_over_raw_pyav']:.3f} of raw PyAV decode, {result['extract_over_decode']:.3f} "
+              "of decode only" if "extract_over_raw_pyav" in result else "")
+    print(f"extraction  : {ext['videos_per_s']:8.2f} videos/s  {ext['clips_per_s']:9.1f} clips/s{ratios}")
+    print("main process: " + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in ext["timings_s"].items()), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,7 +338,6 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench_extract_"))
     try:
         result = run(args, tmp)
-        report(result)
         if args.json:
             write_json(result, args.json)
         return 0
