@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +68,24 @@ def test_slots_are_reused(tmp_path: Path) -> None:
             assert video.frames is not None and video.frames.shape[0] == 8 + video.index
             addresses.add(video.frames.__array_interface__["data"][0])
     assert len(addresses) == 2
+
+
+def test_a_file_that_crashes_its_decoding_process_is_a_failure_not_the_end(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker decoding 'crash.mp4' dies (as if FFmpeg segfaulted): the pool restarts, the videos then in
+    flight are retried alone, and only the culprit comes back as a failure."""
+    real_decode = DecodeSpec.decode
+
+    def dying_decode(self: DecodeSpec, path: str, allocate: object = None):  # type: ignore[no-untyped-def]
+        if str(path).endswith("crash.mp4"):
+            os._exit(11)
+        return real_decode(self, path, allocate)
+
+    monkeypatch.setattr(DecodeSpec, "decode", dying_decode)  # the forked workers inherit the patched class
+    paths = [write_video(tmp_path / f"v{i}.mp4", level_frames(6 + i, 32, 32), fps=30) for i in range(5)]
+    paths.insert(2, write_video(tmp_path / "crash.mp4", level_frames(5, 32, 32), fps=30))
+    spec = DecodeSpec(fps=30.0, max_frames=16, size=(32, 32), short_side=None, threads=1, decoder="pyav")
+    with DecodePool(paths, spec, 2) as pool:
+        got = {v.index: (None if v.frames is None else v.frames.shape[0], v.error) for v in pool}
+    assert got[2] == (None, "the decoding process crashed on this file")
+    assert {i: got[i] for i in got if i != 2} == {0: (6, ""), 1: (7, ""), 3: (8, ""), 4: (9, ""), 5: (10, "")}

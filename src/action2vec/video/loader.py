@@ -9,7 +9,8 @@ in ``/dev/shm`` after a crash. A slot is handed out again once the consumer asks
 Results come in the order they finish, so one slow video does not hold up the others.
 
 Failures come back as a reason (``DecodedVideo.error``) instead of an exception, so one bad file never
-stops the others. ``workers=0`` decodes in the calling process (and is the only choice for decoders
+stops the others; not even one that crashes its decoding process (the pool is restarted, the videos then
+in flight are retried one at a time, and the one that crashes again is recorded as a failure). ``workers=0`` decodes in the calling process (and is the only choice for decoders
 that run on the GPU).
 """
 
@@ -23,6 +24,7 @@ import os
 import signal
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -194,39 +196,63 @@ class DecodePool:
             yield from self._decode_here()
             return
         self.start()
-        assert self.executor is not None
+        todo: deque[int] = deque(range(len(self.paths)))  # not submitted yet
+        suspects: deque[int] = deque()  # in flight when a worker died: retried one at a time
         free: deque[int] = deque(range(self.slots))
         pending: dict[Future, tuple[int, int]] = {}
-        todo = iter(range(len(self.paths)))
+        alone: set[int] = set()  # suspects that ran with nothing else in flight
         try:
-            while free:
-                i = next(todo, None)
-                if i is None:
-                    break
-                slot = free.popleft()
-                pending[self._submit(i, slot)] = (i, slot)
-            while pending:
+            while todo or suspects or pending:
+                self._fill(todo, suspects, free, pending, alone)
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     i, slot = pending.pop(future)
-                    yield self._result(future, i, slot)
-                    nxt = next(todo, None)  # the consumer moved on: the slot is free again
-                    if nxt is None:
-                        free.append(slot)
-                    else:
-                        pending[self._submit(nxt, slot)] = (nxt, slot)
+                    try:
+                        video = self._result(future, i, slot)
+                    except BrokenProcessPool:
+                        yield from self._recover(i, slot, suspects, free, pending, alone)
+                        break
+                    yield video
+                    free.append(slot)  # the consumer moved on: the slot is free again
         finally:
             self.close()
+
+    def _fill(self, todo: deque[int], suspects: deque[int], free: deque[int], pending: dict[Future, tuple[int, int]],
+              alone: set[int]) -> None:
+        """Give free slots work: a suspect on its own (once nothing else is in flight), else the next videos."""
+        if suspects:
+            if not pending:
+                i = suspects.popleft()
+                alone.add(i)
+                slot = free.popleft()
+                pending[self._submit(i, slot)] = (i, slot)
+            return
+        while free and todo:
+            i, slot = todo.popleft(), free.popleft()
+            pending[self._submit(i, slot)] = (i, slot)
+
+    def _recover(self, i: int, slot: int, suspects: deque[int], free: deque[int],
+                 pending: dict[Future, tuple[int, int]], alone: set[int]) -> Iterator[DecodedVideo]:
+        """A worker process died (FFmpeg crashed, say) and took the pool with it: start a fresh pool. A video
+        that was decoding on its own is the culprit and comes back as a failure; otherwise every video that
+        was in flight is retried on its own."""
+        crashed = [(i, slot), *pending.values()]
+        pending.clear()
+        free.extend(s for _, s in crashed)
+        self.close()
+        self.start()
+        if len(crashed) == 1 and i in alone:
+            log.warning("the decoding process crashed on %s", self.paths[i])
+            yield DecodedVideo(i, None, {"path": self.paths[i]}, "the decoding process crashed on this file")
+        else:
+            suspects.extend(sorted(j for j, _ in crashed))
 
     def _submit(self, i: int, slot: int) -> Future:
         assert self.executor is not None
         return self.executor.submit(_decode_task, self.spec, self.paths[i], slot if self.view is not None else -1)
 
     def _result(self, future: Future, i: int, slot: int) -> DecodedVideo:
-        try:
-            frames, source, error = future.result()
-        except Exception as exc:  # a worker died (e.g. FFmpeg crashed on this file): the pool is gone
-            raise DecodeError(f"{self.paths[i]}: a decoding worker died ({type(exc).__name__}: {exc})") from None
+        frames, source, error = future.result()  # BrokenProcessPool when a worker died
         if isinstance(frames, tuple):
             assert self.view is not None
             frames = self.view[slot, : int(np.prod(frames))].reshape(frames)
