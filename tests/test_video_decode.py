@@ -284,3 +284,33 @@ def test_short_vfr_rotated_and_real_videos_are_not_flagged(tmp_path: Path, share
     for path in odd + sorted((shared_data / "videos").iterdir()):
         d = decode_video(path, fps=30)  # the whole video: the completeness check runs
         assert d.source["frames_decoded"] >= 0.95 * d.source["container_frames"], path
+
+
+def test_torchcodec_cuda_asks_for_the_gpu_and_keeps_frames_a_tensor(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    """torchcodec-cuda (no GPU here) through a stand-in: the decoder is opened on 'cuda', frames stay a tensor."""
+    import sys
+    import types
+
+    import torch
+
+    opened: dict[str, object] = {}
+
+    class FakeDecoder:
+        def __init__(self, source: str, dimension_order: str, num_ffmpeg_threads: int, device: str = "cpu") -> None:
+            opened["device"] = device
+            self.metadata = types.SimpleNamespace(begin_stream_seconds=0.0, end_stream_seconds=0.5, duration_seconds=0.5,
+                                                  average_fps=30.0, width=64, height=32, codec="h264")
+
+        def get_frames_played_at(self, seconds: list[float]):  # type: ignore[no-untyped-def]
+            return types.SimpleNamespace(data=torch.zeros((len(seconds), 32, 64, 3), dtype=torch.uint8))
+
+    module = types.ModuleType("torchcodec.decoders")
+    module.VideoDecoder = FakeDecoder  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torchcodec", types.ModuleType("torchcodec"))
+    monkeypatch.setitem(sys.modules, "torchcodec.decoders", module)
+    path = tmp_path / "any.mp4"
+    path.write_bytes(b"x")
+    d = decode_video(path, fps=30, size=(16, 32), decoder="torchcodec-cuda")
+    assert opened["device"] == "cuda" and isinstance(d.frames, torch.Tensor)
+    assert tuple(d.frames.shape) == (15, 16, 32, 3) and d.source["decoder"] == "torchcodec-cuda"
