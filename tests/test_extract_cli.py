@@ -200,3 +200,46 @@ def test_read_video_list_labels_comments_root_and_duplicates(tmp_path: Path, mon
         read_video_list(tmp_path / "d.txt")
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     assert decode_workers(3) == 3 and decode_workers(0) == 0 and decode_workers(-1) >= 1
+
+
+def test_truncated_download_is_a_recorded_failure_not_a_short_video(tmp_path: Path) -> None:
+    """A faststart MP4 cut at 40 % opens and decodes part of its frames: stored as a failure with the reason."""
+    good = write_video(tmp_path / "good.mp4", _noise_frames(150, 7), fps=30, faststart=True)
+    data = good.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: int(0.4 * len(data))])
+    (tmp_path / "list.txt").write_text("good.mp4 run\ncut.mp4 run\n")
+    out = tmp_path / "t.h5"
+    assert main(["extract", "--list", str(tmp_path / "list.txt"), "--out", str(out), "--video.duration", "6",
+                 "--compute.workers", "1", *FAST]) == 0
+    store = open_store(out)
+    assert store.keys == ["good.mp4"] and int(store.lengths[0]) == math.ceil(150 / 8)
+    assert store.failures["cut.mp4"].startswith("truncated: the container declares 150 frames, only ")
+
+
+def test_unavailable_decoder_is_refused_before_anything_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torchcodec" else real_find_spec(name, *a))
+    write_video(tmp_path / "a.mp4", _noise_frames(10, 8), fps=30)
+    (tmp_path / "list.txt").write_text("a.mp4\n")
+    out = tmp_path / "x.h5"
+    for decoder in ("torchcodec", "torchcodec-cuda"):
+        code = main(["extract", "--list", str(tmp_path / "list.txt"), "--out", str(out), "--video.decoder", decoder,
+                     "--compute.workers", "0", *FAST])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and "video.decoder" in err[0] and "torchcodec" in err[0]
+    assert not out.exists() and not Path(str(out) + ".parts").exists()
+
+
+def test_store_rows_follow_the_list_whatever_finishes_first(tmp_path: Path) -> None:
+    """A long video first, short ones after, two decoding workers: rows still come in list order."""
+    write_video(tmp_path / "long.mp4", _noise_frames(240, 9), fps=30)
+    for i in range(4):
+        write_video(tmp_path / f"s{i}.mp4", _noise_frames(6, 10 + i), fps=30)
+    items = [VideoItem(name, tmp_path / name) for name in ["long.mp4", "s0.mp4", "s1.mp4", "s2.mp4", "s3.mp4"]]
+    cfg = ExtractConfig()
+    cfg.video.duration, cfg.compute.workers, cfg.compute.batch_size, cfg.compute.progress = 8.0, 2, 4, False
+    extract_videos(items, tmp_path / "o.h5", create_backbone("c3d-tiny", random_weights=True), cfg)
+    assert open_store(tmp_path / "o.h5").keys == [it.key for it in items]

@@ -192,3 +192,125 @@ def test_torchcodec_path_requests_frames_at_k_over_fps(monkeypatch: pytest.Monke
     assert d.frames.shape == (20, 20, 40, 3) and d.source["decoder"] == "torchcodec"
     assert d.frames[7].mean() == pytest.approx(int(7 / 30 * 100), abs=1)
     assert decode_video(path, fps=30, decoder="torchcodec").num_frames == 30  # 1 s at 30 fps
+
+
+def _naive_decode(path: Path, fps: int, max_frames: int, size: tuple[int, int]) -> np.ndarray:
+    """Reference: every frame's time from PyAV (a frame whose time does not increase is dropped), the last
+    frame shown at or before k / fps (the final frame lasting its duration), each converted on its own
+    with PyAV's per-frame ``to_ndarray`` resize."""
+    import av
+
+    with av.open(str(path)) as c:
+        decoded = list(c.decode(video=0))
+    frames = [f for i, f in enumerate(decoded) if all(f.pts > g.pts for g in decoded[:i])]
+    times = [Fraction(f.pts) * f.time_base for f in frames]
+    times = [t - times[0] for t in times]
+    end = times[-1] + Fraction(frames[-1].duration) * frames[-1].time_base
+    picks = expected_sources(times, end, fps)[:max_frames]
+    h, w = size
+    return np.stack([frames[i].to_ndarray(format="rgb24", width=w, height=h, interpolation="BILINEAR") for i in picks])
+
+
+@pytest.mark.parametrize("kind", ["avi25", "mp4_60", "vfr"])
+def test_decoding_equals_a_naive_frame_by_frame_reference(tmp_path: Path, kind: str) -> None:
+    """One reused scaler, integer timestamp arithmetic and the preallocated buffer change no pixel."""
+    rng = np.random.default_rng(1)
+    frames = level_frames(45, 72, 96)
+    frames[..., 1] = rng.integers(0, 255, frames.shape[:3], dtype=np.uint8)
+    if kind == "avi25":
+        path = write_video(tmp_path / "a.avi", frames, fps=25, codec="mpeg4")
+    elif kind == "mp4_60":
+        path = write_video(tmp_path / "b.mp4", frames, fps=60)
+    else:
+        ms = np.concatenate([[0], np.cumsum([20] * 20 + [70] * 24)])
+        path = write_video(tmp_path / "c.mp4", frames, times=(ms / 1000).tolist())
+    got = decode_video(path, fps=30, max_frames=40, size=(40, 53), threads=1).frames
+    want = _naive_decode(path, 30, 40, (40, 53))
+    assert got.shape == want.shape and np.array_equal(got, want)
+
+
+def test_real_clips_equal_the_naive_reference(shared_data: Path) -> None:
+    for name in ("mmaction2_test.avi", "mmaction2_demo.mp4"):
+        path = shared_data / "videos" / name
+        got = decode_video(path, fps=30, max_frames=420, size=(128, 171)).frames
+        assert np.array_equal(got, _naive_decode(path, 30, 420, (128, 171)))
+
+
+def test_frames_go_into_the_buffer_the_caller_allocates(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "a.mp4", level_frames(12, 32, 32), fps=30)
+    buffers: list[np.ndarray] = []
+
+    def allocate(shape: tuple[int, ...]) -> np.ndarray:
+        buffers.append(np.full(shape, 7, np.uint8))
+        return buffers[-1]
+
+    d = decode_video(path, fps=30, max_frames=20, allocate=allocate)
+    assert len(buffers) == 1 and buffers[0].shape == (20, 32, 32, 3)  # max_frames frames, allocated once
+    assert d.num_frames == 12 and np.shares_memory(d.frames, buffers[0]) and (buffers[0][12:] == 7).all()
+    grown = decode_video(path, fps=30, allocate=allocate)  # no max_frames: a guess, grown when short
+    assert grown.num_frames == 12 and np.array_equal(grown.frames, d.frames)
+
+
+def _faststart(tmp_path: Path, n: int = 150) -> Path:
+    rng = np.random.default_rng(0)
+    frames = level_frames(n, 96, 128)
+    frames[..., 1] = rng.integers(0, 255, frames.shape[:3], dtype=np.uint8)
+    return write_video(tmp_path / "web.mp4", frames, fps=30, faststart=True)
+
+
+def test_truncated_faststart_mp4_is_a_decode_error_naming_the_frames(tmp_path: Path) -> None:
+    """A download cut at 40 %: the index (at the front) declares 150 frames, the data holds far fewer."""
+    whole = _faststart(tmp_path)
+    data = whole.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")  # index first
+    cut = tmp_path / "cut40.mp4"
+    cut.write_bytes(data[: int(0.4 * len(data))])
+    with pytest.raises(DecodeError, match=r"truncated: the container declares 150 frames, only \d+ could be decoded"):
+        decode_video(cut, fps=30, max_frames=420)
+    assert decode_video(whole, fps=30, max_frames=420).num_frames == 150
+    # a cut-off file whose missing part lies beyond the frames extraction needs is not refused
+    assert decode_video(cut, fps=30, max_frames=10).num_frames == 10
+
+
+def test_short_vfr_rotated_and_real_videos_are_not_flagged(tmp_path: Path, shared_data: Path) -> None:
+    ms = np.concatenate([[0], np.cumsum([20] * 15 + [100] * 14)])
+    odd = [
+        write_video(tmp_path / "vfr.mp4", level_frames(30, 48, 64), times=(ms / 1000).tolist()),
+        write_video(tmp_path / "tiny.mp4", level_frames(3, 32, 32), fps=30),
+        write_video(tmp_path / "rot.mp4", level_frames(6, 48, 64), rotation=90),
+        write_video(tmp_path / "a.avi", level_frames(40, 48, 64), fps=25, codec="mpeg4"),
+        _faststart(tmp_path, 30),
+    ]
+    for path in odd + sorted((shared_data / "videos").iterdir()):
+        d = decode_video(path, fps=30)  # the whole video: the completeness check runs
+        assert d.source["frames_decoded"] >= 0.95 * d.source["container_frames"], path
+
+
+def test_torchcodec_cuda_asks_for_the_gpu_and_keeps_frames_a_tensor(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    """torchcodec-cuda (no GPU here) through a stand-in: the decoder is opened on 'cuda', frames stay a tensor."""
+    import sys
+    import types
+
+    import torch
+
+    opened: dict[str, object] = {}
+
+    class FakeDecoder:
+        def __init__(self, source: str, dimension_order: str, num_ffmpeg_threads: int, device: str = "cpu") -> None:
+            opened["device"] = device
+            self.metadata = types.SimpleNamespace(begin_stream_seconds=0.0, end_stream_seconds=0.5, duration_seconds=0.5,
+                                                  average_fps=30.0, width=64, height=32, codec="h264")
+
+        def get_frames_played_at(self, seconds: list[float]):  # type: ignore[no-untyped-def]
+            return types.SimpleNamespace(data=torch.zeros((len(seconds), 32, 64, 3), dtype=torch.uint8))
+
+    module = types.ModuleType("torchcodec.decoders")
+    module.VideoDecoder = FakeDecoder  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torchcodec", types.ModuleType("torchcodec"))
+    monkeypatch.setitem(sys.modules, "torchcodec.decoders", module)
+    path = tmp_path / "any.mp4"
+    path.write_bytes(b"x")
+    d = decode_video(path, fps=30, size=(16, 32), decoder="torchcodec-cuda")
+    assert opened["device"] == "cuda" and isinstance(d.frames, torch.Tensor)
+    assert tuple(d.frames.shape) == (15, 16, 32, 3) and d.source["decoder"] == "torchcodec-cuda"

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from action2vec.errors import ConfigError
 from action2vec.video.config import ClipConfig
@@ -74,13 +75,18 @@ def plan_clips(cfg: ClipConfig, backbone_clip_len: int) -> ClipPlan:
     return ClipPlan(float(cfg.fps), float(cfg.duration), clip_len, int(cfg.stride))
 
 
-def clip_view(frames: np.ndarray, plan: ClipPlan, length: int) -> np.ndarray:
+def clip_view(frames: np.ndarray | torch.Tensor, plan: ClipPlan, length: int) -> np.ndarray | torch.Tensor:
     """The first ``length`` clips of ``frames`` (n, H, W, 3) -> (length, L, H, W, 3), zero-padded.
 
-    Returns a strided view of one padded frame buffer: clips that overlap share memory (do not write).
+    Works on NumPy arrays and on torch tensors (on any device). Returns a strided view of one padded
+    frame buffer (``frames`` itself when it already holds every frame the clips cover): clips that
+    overlap share memory (do not write).
     """
     need = plan.needed_frames(length)
     n = min(frames.shape[0], need)
+    if isinstance(frames, torch.Tensor):
+        buf = frames[:need] if n == need else torch.cat([frames[:n], frames.new_zeros((need - n,) + tuple(frames.shape[1:]))])
+        return buf.unfold(0, plan.clip_len, plan.stride)[:length].movedim(-1, 1)  # (length, L, H, W, 3)
     if n == need and frames.flags.c_contiguous:
         buf = frames[:need]
     else:

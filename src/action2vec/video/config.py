@@ -39,6 +39,7 @@ class ComputeConfig:
     flush_seconds: float = option(30.0, "also write a part file when this many seconds passed since the last")
     progress: bool = option(True, "show a progress bar (videos/s, ETA)")
     barrier_timeout: float = option(86400.0, "seconds a torchrun rank waits for the others before merging")
+    cudnn_benchmark: bool = option(True, "cuDNN autotuning of the convolutions on GPU (batches have a fixed shape)")
 
 
 @dataclass

@@ -1,9 +1,12 @@
 """The extraction driver: videos -> clip features -> feature store, resumable and distributed.
 
-Decoding runs in DataLoader worker processes (one video per task); the main process cuts each video
-into clips, batches clips of several videos into one backbone forward pass and hands every finished
-video to a :class:`~action2vec.store.StoreWriter`. Videos already in the store (or recorded as
-failures) are skipped, so rerunning after a crash or ``kill -9`` resumes.
+Decoding runs in worker processes (:class:`~action2vec.video.loader.DecodePool`, one video per task,
+frames handed over in shared memory); the main process copies each video's uint8 frames to the device
+once, batches clips of several videos into fixed-size forward passes
+(:class:`~action2vec.video.runner.ClipRunner`, one batch in flight while the next is assembled) and
+hands every finished video, in list order, to a :class:`~action2vec.store.StoreWriter`. Videos already
+in the store (or recorded as failures) are skipped, so rerunning after a crash or ``kill -9`` resumes,
+and the resumed store is bitwise the uninterrupted one (on the same machine).
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) every rank takes ``items[rank::world]`` of the key-sorted list,
 writes its own part files, and rank 0 merges them after a barrier (gloo, so CPU-only runs work too).
@@ -13,22 +16,26 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 import numpy as np
 import torch
 
 from action2vec.distributed import process_layout
-from action2vec.errors import ConfigError, DataError
+from action2vec.errors import DataError
 from action2vec.video.backbones.base import Backbone
 from action2vec.video.clips import ClipPlan, clip_view, plan_clips
-from action2vec.video.config import ClipConfig, ComputeConfig, ExtractConfig
-from action2vec.video.decode import DecodeError, decode_video
+from action2vec.video.config import ComputeConfig, ExtractConfig
+from action2vec.video.decode import check_decoder
+from action2vec.video.loader import DecodedVideo, DecodePool, DecodeSpec, decode_spec, decode_workers
+from action2vec.video.runner import ClipRunner, resolve_device
+
+if TYPE_CHECKING:
+    from action2vec.store import StoreWriter
 
 __all__ = [
     "ComputeConfig",
@@ -39,6 +46,8 @@ __all__ = [
     "extract_videos",
     "video_features",
     "store_meta",
+    "backbone_decode_spec",
+    "decode_workers",
 ]
 
 log = logging.getLogger(__name__)
@@ -130,155 +139,9 @@ def store_meta(backbone: Backbone, plan: ClipPlan, cfg: ExtractConfig) -> dict[s
     }
 
 
-# ---------------------------------------------------------------------------------------- decoding
-
-
-class _DecodeDataset(torch.utils.data.Dataset):
-    """Decodes one video per item; failures come back as a reason instead of an exception."""
-
-    def __init__(self, items: Sequence[VideoLike], plan: ClipPlan, backbone: Backbone, cfg: ClipConfig):
-        self.items = list(items)
-        self.plan = plan
-        self.size = backbone.frame_size
-        self.short_side = backbone.short_side or cfg.short_side
-        self.cfg = cfg
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        item = self.items[i]
-        try:
-            d = decode_video(
-                item.path,
-                fps=self.plan.fps,
-                max_frames=self.plan.frames,
-                size=self.size,
-                short_side=None if self.size else self.short_side,
-                threads=self.cfg.decode_threads,
-                decoder=self.cfg.decoder,
-            )
-            return {"i": i, "frames": torch.from_numpy(d.frames), "source": d.source, "error": ""}
-        except DecodeError as exc:
-            return {"i": i, "frames": None, "source": {"path": str(item.path)}, "error": str(exc)}
-        except Exception as exc:  # an unexpected decoder error must not stop the other videos
-            log.debug("unexpected error decoding %s", item.path, exc_info=True)
-            return {"i": i, "frames": None, "source": {"path": str(item.path)}, "error": f"{type(exc).__name__}: {exc}"}
-
-
-def _keep(sample: dict[str, Any]) -> dict[str, Any]:
-    return sample
-
-
-def decode_workers(setting: int) -> int:
-    """Worker processes for ``compute.workers``: -1 gives every CPU core but one to the node's ranks."""
-    if setting >= 0:
-        return int(setting)
-    per_node = max(1, process_layout().local_world_size)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
-    return max(1, (cores - 1) // per_node)
-
-
-def _loader(dataset: _DecodeDataset, workers: int) -> torch.utils.data.DataLoader:
-    workers = max(0, min(decode_workers(int(workers)), len(dataset)))
-    return torch.utils.data.DataLoader(
-        dataset,
-        batch_size=None,
-        shuffle=False,
-        num_workers=workers,
-        collate_fn=_keep,
-        prefetch_factor=2 if workers else None,  # decoded videos wait in shared memory (/dev/shm)
-        persistent_workers=False,
-    )
-
-
-# ---------------------------------------------------------------------------------------- compute
-
-
-def _resolve_device(name: str, local_rank: int) -> torch.device:
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("compute.device: CUDA was asked for but is not available")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
-    return device
-
-
-@dataclass
-class _Job:
-    """A decoded video waiting for (part of) its clips to go through the backbone."""
-
-    item: VideoLike
-    clips: np.ndarray  # (length, L, H, W, 3) uint8 view
-    feats: np.ndarray  # (T, D) float32, rows >= length stay zero
-    length: int
-    source: dict[str, Any]
-    next: int = 0  # first clip not yet batched
-    done: int = 0  # clips with features
-
-
-class _Runner:
-    """Batched, device-placed backbone inference over clips from a queue of videos."""
-
-    def __init__(self, backbone: Backbone, cfg: ComputeConfig, device: torch.device) -> None:
-        self.backbone = backbone.to(device).eval()
-        self.device = device
-        self.batch_size = max(1, int(cfg.batch_size))
-        self.cuda = device.type == "cuda"
-        self.amp = bool(cfg.amp and self.cuda)
-        self.channels_last = bool(cfg.channels_last and self.cuda)
-        if self.channels_last:
-            try:
-                self.backbone = self.backbone.to(memory_format=torch.channels_last_3d)
-            except RuntimeError:
-                self.channels_last = False
-        self.fixed_batch = bool(cfg.compile)
-        self.model = torch.compile(self.backbone) if cfg.compile else self.backbone
-        if self.cuda:
-            torch.backends.cudnn.benchmark = True
-        self.timings = {"preprocess": 0.0, "forward": 0.0}
-
-    def __call__(self, pieces: Sequence[np.ndarray]) -> np.ndarray:
-        """Clips of several videos [(b_i, L, H_i, W_i, 3) uint8] -> (sum b_i, D) float32 features.
-
-        Frame sizes may differ between videos (short-side resizing keeps each aspect ratio): pieces whose
-        preprocessed shapes agree share one forward pass.
-        """
-        t0 = time.perf_counter()
-        xs = [self.backbone.preprocess(p) for p in pieces]
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, x in enumerate(xs):
-            groups.setdefault(tuple(x.shape[1:]), []).append(i)
-        self.timings["preprocess"] += time.perf_counter() - t0
-        outs: list[np.ndarray] = [np.empty(0)] * len(xs)
-        for members in groups.values():
-            y = self._forward(torch.cat([xs[i] for i in members]) if len(members) > 1 else xs[members[0]])
-            o = 0
-            for i in members:
-                outs[i] = y[o : o + xs[i].shape[0]]
-                o += xs[i].shape[0]
-        return np.concatenate(outs)
-
-    def _forward(self, x: torch.Tensor) -> np.ndarray:
-        """Preprocessed (B, ...) -> (B, D) float32 on the CPU."""
-        t0 = time.perf_counter()
-        n = x.shape[0]
-        if self.fixed_batch and n < self.batch_size:
-            pad = torch.zeros((self.batch_size - n,) + tuple(x.shape[1:]), dtype=x.dtype)
-            x = torch.cat([x, pad])
-        if self.channels_last and x.dim() == 5:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
-        else:
-            x = x.contiguous()
-        if self.cuda:
-            x = x.pin_memory().to(self.device, non_blocking=True)
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            y = self.model(x)
-        out = y[:n].float().cpu().numpy()
-        self.timings["forward"] += time.perf_counter() - t0
-        return out
+def backbone_decode_spec(backbone: Backbone, plan: ClipPlan, cfg: ExtractConfig) -> DecodeSpec:
+    """How videos are decoded for ``backbone``: its frame size (or short side), the plan's fps and frames."""
+    return decode_spec(plan, backbone.frame_size, backbone.short_side, cfg.video)
 
 
 def video_features(
@@ -287,21 +150,17 @@ def video_features(
     cfg: ExtractConfig | None = None,
     device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, int]:
-    """One video's feature sequence, as extraction would store it: (T, D) float32 and its true length.
+    """One video's feature sequence, exactly as extraction stores it: (T, D) float32 and its true length.
 
     Raises :class:`~action2vec.video.decode.DecodeError` when the file cannot be used. Apply a store's
     PCA with ``PCA.from_store(store).transform_sequence(feats, length)``.
     """
     cfg = cfg or ExtractConfig()
     plan = plan_clips(cfg.video, backbone.clip_len)
-    decoded = decode_video(
-        path, fps=plan.fps, max_frames=plan.frames, size=backbone.frame_size,
-        short_side=None if backbone.frame_size else (backbone.short_side or cfg.video.short_side),
-        threads=cfg.video.decode_threads, decoder=cfg.video.decoder,
-    )
+    decoded = backbone_decode_spec(backbone, plan, cfg).decode(path)
     length = plan.length(decoded.num_frames)
-    clips = clip_view(decoded.frames, plan, length)
-    runner = _Runner(backbone, cfg.compute, torch.device(device))
+    runner = ClipRunner(backbone, cfg.compute, torch.device(device))
+    clips = clip_view(runner.place(decoded.frames, plan.needed_frames(length)), plan, length)
     feats = np.zeros((plan.steps, backbone.dim), dtype=np.float32)
     for a in range(0, length, runner.batch_size):
         feats[a : min(a + runner.batch_size, length)] = runner([clips[a : a + runner.batch_size]])
@@ -364,10 +223,11 @@ def extract_videos(
         dup = next(k for k in keys if keys.count(k) > 1)
         raise DataError(f"video key {dup!r} appears more than once in the input")
     plan = plan_clips(cfg.video, backbone.clip_len)
+    check_decoder(cfg.video.decoder)
     dist = _dist_setup(cfg.compute.barrier_timeout)
     try:
         mine = sorted(items, key=lambda it: it.key)[dist.rank :: dist.world]
-        device = _resolve_device(cfg.compute.device, dist.local_rank)
+        device = resolve_device(cfg.compute.device, dist.local_rank)
         meta = store_meta(backbone, plan, cfg)
         writer = StoreWriter(out, meta=meta, rank=dist.rank, flush_every=cfg.compute.flush_every, merge=False)
         done = writer.done_keys()
@@ -401,43 +261,93 @@ def _has_parts(path: Path) -> bool:
     return pd.is_dir() and any(pd.glob("*.h5"))
 
 
-def _extract_shard(
-    todo: list[VideoLike],
-    writer: Any,
-    backbone: Backbone,
-    plan: ClipPlan,
-    cfg: ExtractConfig,
-    device: torch.device,
-    show: bool,
-) -> ExtractSummary:
-    from tqdm import tqdm
+@dataclass
+class _Job:
+    """A decoded video whose clips are (partly) waiting for the backbone."""
 
-    runner = _Runner(backbone, cfg.compute, device)
-    dataset = _DecodeDataset(todo, plan, backbone, cfg.video)
-    summary = ExtractSummary(store=writer.path, total=len(todo), skipped=0, extracted=0, failed=0, clips=0, seconds=0.0)
-    timings = {"wait_decode": 0.0, "write": 0.0}
-    queue: deque[_Job] = deque()
-    queued_clips = 0
-    last_flush = time.monotonic()
-    bar = tqdm(total=len(todo), unit="video", disable=not (cfg.compute.progress and show), smoothing=0.1)
-    start = time.perf_counter()
+    order: int  # position in this run's list: videos are written in this order
+    item: VideoLike
+    clips: Any  # (length, L, H, W, 3) uint8 view of the video's frames on the device
+    feats: np.ndarray  # (T, D) float32, rows >= length stay zero
+    length: int
+    source: dict[str, Any]
+    next: int = 0  # first clip not yet submitted
+    done: int = 0  # clips with features
 
-    def finish(job: _Job) -> None:
-        nonlocal last_flush
-        t = time.perf_counter()
-        writer.add(job.item.key, job.feats, length=job.length, label=job.item.label, source=job.source)
-        summary.extracted += 1
-        if time.monotonic() - last_flush > cfg.compute.flush_seconds:
-            writer.flush()
-            last_flush = time.monotonic()
-        timings["write"] += time.perf_counter() - t
-        bar.update(1)
 
-    def run_batch() -> None:
-        nonlocal queued_clips
+class _Shard:
+    """Extraction of one rank's videos: decoded videos in, clip batches through the runner, store out.
+
+    Clips of consecutive videos share batches of ``compute.batch_size``; one batch is in flight while
+    the next is assembled. Finished videos (and failures) are written in list order, whatever order
+    decoding finishes them in, so the store's rows do not depend on the workers' timing.
+    """
+
+    def __init__(self, todo: list[VideoLike], writer: StoreWriter, runner: ClipRunner, plan: ClipPlan,
+                 dim: int, cfg: ComputeConfig, show: bool) -> None:
+        from tqdm import tqdm
+
+        self.todo, self.writer, self.runner, self.plan, self.dim, self.cfg = todo, writer, runner, plan, dim, cfg
+        self.summary = ExtractSummary(store=writer.path, total=len(todo), skipped=0, extracted=0, failed=0,
+                                      clips=0, seconds=0.0)
+        self.timings = {"wait_decode": 0.0, "write": 0.0}
+        self.queue: deque[_Job] = deque()  # videos with clips not yet submitted or not yet back
+        self.queued = 0  # clips not yet submitted
+        self.inflight: tuple[list[tuple[_Job, int, int]], Any] | None = None
+        # order -> (item, source, job or None, failure reason) of videos awaiting their turn to be written
+        self.finished: dict[int, tuple[VideoLike, dict[str, Any], _Job | None, str]] = {}
+        self.next_write = 0
+        self.last_flush = time.monotonic()
+        self.start = time.perf_counter()
+        self.bar = tqdm(total=len(todo), unit="video", disable=not (cfg.progress and show), smoothing=0.1)
+
+    def run(self, videos: Iterable[DecodedVideo]) -> ExtractSummary:
+        self.start = time.perf_counter()
+        try:
+            for video in self._timed(videos):
+                self._take(video)
+                while self.queued >= self.runner.batch_size:
+                    self._submit_batch()
+            while self.queued > 0:
+                self._submit_batch()
+            self._land()
+        finally:
+            self.bar.close()
+            self.writer.flush()  # finished videos survive an interruption; the next run resumes after them
+        self.summary.seconds = time.perf_counter() - self.start
+        self.summary.timings = {**self.timings, **self.runner.timings}
+        return self.summary
+
+    def _timed(self, videos: Iterable[DecodedVideo]) -> Iterable[DecodedVideo]:
+        it = iter(videos)
+        while True:
+            t = time.perf_counter()
+            video = next(it, None)
+            self.timings["wait_decode"] += time.perf_counter() - t
+            if video is None:
+                return
+            yield video
+
+    def _take(self, video: DecodedVideo) -> None:
+        """Queue a decoded video's clips (its frames are copied to the device), or record its failure."""
+        item = self.todo[video.index]
+        if video.error:
+            self._ready(video.index, item, video.source, None, video.error)
+            return
+        assert video.frames is not None
+        length = self.plan.length(int(video.frames.shape[0]))
+        frames = self.runner.place(video.frames, self.plan.needed_frames(length))
+        job = _Job(order=video.index, item=item, clips=clip_view(frames, self.plan, length),
+                   feats=np.zeros((self.plan.steps, self.dim), dtype=np.float32), length=length,
+                   source={**video.source, "subset": item.subset, "length": length})
+        self.queue.append(job)
+        self.queued += length
+
+    def _submit_batch(self) -> None:
+        """Launch the next ``batch_size`` clips of the queued videos, then land the batch before it."""
         pieces: list[tuple[_Job, int, int]] = []
-        room = runner.batch_size
-        for job in queue:
+        room = self.runner.batch_size
+        for job in self.queue:
             if room == 0:
                 break
             n = min(room, job.length - job.next)
@@ -445,56 +355,67 @@ def _extract_shard(
                 pieces.append((job, job.next, job.next + n))
                 job.next += n
                 room -= n
-        feats = runner([job.clips[a:b] for job, a, b in pieces])  # (B, D)
+        self.queued -= self.runner.batch_size - room
+        flight = self.runner.submit([job.clips[a:b] for job, a, b in pieces])
+        self._land()
+        self.inflight = (pieces, flight)
+
+    def _land(self) -> None:
+        """Collect the batch in flight into its videos' features; write the videos that are complete."""
+        if self.inflight is None:
+            return
+        pieces, flight = self.inflight
+        self.inflight = None
+        feats = self.runner.collect(flight)  # (B, D)
         o = 0
         for job, a, b in pieces:
             job.feats[a:b] = feats[o : o + b - a]
             job.done += b - a
             o += b - a
-        queued_clips -= feats.shape[0]
-        summary.clips += feats.shape[0]
-        while queue and queue[0].done == queue[0].length:
-            finish(queue.popleft())
-        bar.set_postfix(clips_s=f"{summary.clips / max(time.perf_counter() - start, 1e-9):.1f}", failed=summary.failed)
+        self.summary.clips += feats.shape[0]
+        while self.queue and self.queue[0].done == self.queue[0].length:  # clips go in queue order
+            job = self.queue.popleft()
+            self._ready(job.order, job.item, job.source, job)
 
-    try:
-        it = iter(_loader(dataset, cfg.compute.workers))
-        while True:
+    def _ready(self, order: int, item: VideoLike, source: dict[str, Any], job: _Job | None, reason: str = "") -> None:
+        """A video is finished (``job``) or failed (``reason``): write every video whose turn has come."""
+        self.finished[order] = (item, source, job, reason)
+        while self.next_write in self.finished:
+            item, source, job, reason = self.finished.pop(self.next_write)
+            self.next_write += 1
             t = time.perf_counter()
-            sample = next(it, None)
-            timings["wait_decode"] += time.perf_counter() - t
-            if sample is None:
-                break
-            item = todo[sample["i"]]
-            source = {**sample["source"], "subset": item.subset}
-            if sample["error"]:
-                log.warning("cannot extract %s (%s): %s", item.key, item.path, sample["error"])
-                writer.add_failure(item.key, reason=sample["error"], source=source)
-                summary.failed += 1
-                summary.failures[item.key] = sample["error"]
-                bar.update(1)
-                continue
-            frames = sample["frames"].numpy()  # (F, H, W, 3)
-            length = plan.length(frames.shape[0])
-            source["length"] = length
-            job = _Job(
-                item=item,
-                clips=clip_view(frames, plan, length),
-                feats=np.zeros((plan.steps, backbone.dim), dtype=np.float32),
-                length=length,
-                source=source,
-            )
-            queue.append(job)
-            queued_clips += length
-            while queued_clips >= runner.batch_size:
-                run_batch()
-        while queued_clips > 0:
-            run_batch()
-    finally:
-        bar.close()
-        writer.flush()  # finished videos survive an interruption; the next run resumes after them
-    summary.seconds = time.perf_counter() - start
-    summary.timings = {**timings, **runner.timings}
+            if job is None:
+                log.warning("cannot extract %s (%s): %s", item.key, item.path, reason)
+                self.writer.add_failure(item.key, reason=reason, source={**source, "subset": item.subset})
+                self.summary.failed += 1
+                self.summary.failures[item.key] = reason
+            else:
+                self.writer.add(item.key, job.feats, length=job.length, label=item.label, source=source)
+                self.summary.extracted += 1
+            if time.monotonic() - self.last_flush > self.cfg.flush_seconds:
+                self.writer.flush()
+                self.last_flush = time.monotonic()
+            self.timings["write"] += time.perf_counter() - t
+            self.bar.update(1)
+        rate = self.summary.clips / max(time.perf_counter() - self.start, 1e-9)
+        self.bar.set_postfix(clips_s=f"{rate:.1f}", failed=self.summary.failed)
+
+
+def _extract_shard(
+    todo: list[VideoLike],
+    writer: StoreWriter,
+    backbone: Backbone,
+    plan: ClipPlan,
+    cfg: ExtractConfig,
+    device: torch.device,
+    show: bool,
+) -> ExtractSummary:
+    """Decode ``todo`` in worker processes and extract it into ``writer`` on ``device``."""
+    pool = DecodePool([it.path for it in todo], backbone_decode_spec(backbone, plan, cfg), cfg.compute.workers)
+    with pool:
+        pool.start()  # fork the workers before this process sets CUDA up
+        runner = ClipRunner(backbone, cfg.compute, device)
+        summary = _Shard(todo, writer, runner, plan, backbone.dim, cfg.compute, show).run(pool)
     if summary.failed:
         log.warning("%d of %d videos could not be read; their reasons are in the store", summary.failed, len(todo))
     return summary

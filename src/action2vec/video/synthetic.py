@@ -5,6 +5,7 @@
     write_video("b.avi", frames, fps=25, codec="mpeg4")
     write_video("c.mp4", frames, times=[...])          # variable frame rate: one time (s) per frame
     write_video("d.mp4", frames, rotation=90)          # display matrix asks players to rotate 90° clockwise
+    write_video("e.mp4", frames, faststart=True)       # index first: a cut-off copy still opens
 """
 
 from __future__ import annotations
@@ -44,12 +45,13 @@ def write_video(
     times: Sequence[float] | None = None,
     rotation: int = 0,
     quality: int = 4,
+    faststart: bool = False,
 ) -> Path:
     """Encode (N, H, W, 3) uint8 RGB ``frames`` to ``path`` (container from the suffix).
 
     ``times``: presentation time of every frame in seconds (variable frame rate; MP4/MKV/MOV).
     ``rotation``: 90, 180 or 270 degrees clockwise for display (MP4/MOV). ``quality``: lower is better
-    (x264 CRF or MPEG-4 qscale).
+    (x264 CRF or MPEG-4 qscale). ``faststart``: MP4/MOV index before the data (as web videos have).
     """
     import av
 
@@ -57,7 +59,8 @@ def write_video(
     frames = np.asarray(frames, dtype=np.uint8)
     n, h, w, _ = frames.shape
     rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), "w") as container:
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height = w, h
         stream.pix_fmt = "yuv420p"

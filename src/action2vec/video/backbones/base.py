@@ -34,9 +34,12 @@ class Backbone(torch.nn.Module):
     needs_weights: ClassVar[bool] = True
     # True when the factory can find weights on its own (e.g. torchvision's cache) if none are given
     cached_weights: ClassVar[bool] = False
+    # True when ``preprocess`` also takes a uint8 tensor on any device and keeps it there (extraction then
+    # moves uint8 frames to the GPU and preprocesses there); False: NumPy clips in, CPU tensor out
+    device_preprocess: ClassVar[bool] = False
 
-    def preprocess(self, clips: np.ndarray) -> torch.Tensor:
-        """uint8 RGB clips (N, L, H, W, 3) -> model input tensor on the CPU."""
+    def preprocess(self, clips: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """uint8 RGB clips (N, L, H, W, 3) -> model input tensor (on the clips' device; NumPy: the CPU)."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -87,6 +87,7 @@ class C3D(Backbone):
     crop = 112
     resize = (128, 171)  # (H, W)
     frame_size = (128, 171)
+    device_preprocess = True
 
     def __init__(self, layer: str = "fc7", pretrained: bool = False, width: int = 1) -> None:
         """``width`` > 1 divides every layer's size by it (``c3d-tiny``: a fast stand-in for tests).
@@ -126,14 +127,15 @@ class C3D(Backbone):
         self.load_state_dict(own, strict=False)
         self.pretrained = True
 
-    def preprocess(self, clips: np.ndarray) -> torch.Tensor:
+    def preprocess(self, clips: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 RGB (N, L, H, W, 3) -> uint8 BGR (N, 3, L, crop, crop), in channels-last memory.
 
-        Only the crop is copied, and it stays uint8 (4x less to move to a GPU than float); ``forward``
-        converts it on the model's device. Frames not already at 128x171 are resized here first.
+        Takes a NumPy array or a tensor on any device (the result stays there). Only the crop is copied,
+        and it stays uint8 (4x less to move than float); ``forward`` converts it on the model's device.
+        Frames not already at 128x171 are resized here first.
         """
-        n, length, h, w, _ = clips.shape
-        x = torch.from_numpy(clips)  # a strided view: overlapping clips are not copied
+        x = torch.from_numpy(clips) if isinstance(clips, np.ndarray) else clips  # strided: no copy of overlaps
+        n, length, h, w, _ = x.shape
         if (h, w) != self.resize:
             x = x.reshape(n * length, h, w, 3).permute(0, 3, 1, 2).float()  # (N*L, 3, H, W)
             x = F.interpolate(x, size=self.resize, mode="bilinear", align_corners=False, antialias=True)

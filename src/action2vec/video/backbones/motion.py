@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -84,6 +84,23 @@ def _wmean(x: torch.Tensor, w: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return (x * w).sum(dim) / (w.sum(dim) + _EPS)
 
 
+class _FrameStats(NamedTuple):
+    """Per-frame measurements of the masked object, each (N, L) except ``luma`` (N, L, S, S)."""
+
+    valid: torch.Tensor  # 1 for real frames, 0 for zero padding
+    luma: torch.Tensor
+    mass: torch.Tensor  # mask pixels
+    area: torch.Tensor  # fraction of the frame
+    vis: torch.Tensor  # soft visibility
+    cx: torch.Tensor  # centroid, in [0, 1]
+    cy: torch.Tensor
+    spread: torch.Tensor  # RMS radius
+    luma_object: torch.Tensor
+    dip_re: torch.Tensor  # brightness dipole
+    dip_im: torch.Tensor
+    dipole: torch.Tensor
+
+
 class MotionDescriptors(Backbone):
     """Appearance and motion descriptors of the salient object per clip: (N, L, H, W, 3) -> (N, 38)."""
 
@@ -94,6 +111,7 @@ class MotionDescriptors(Backbone):
     pretrained = False
     frame_size = (64, 64)  # decoding resizes to this; ``preprocess`` resizes anything else
     needs_weights = False
+    device_preprocess = True
 
     def __init__(self, size: int = 64, threshold: float = 0.12) -> None:
         super().__init__()
@@ -110,9 +128,9 @@ class MotionDescriptors(Backbone):
         border[:2], border[-2:], border[:, :2], border[:, -2:] = True, True, True, True
         self.register_buffer("border", border, persistent=False)
 
-    def preprocess(self, clips: np.ndarray) -> torch.Tensor:
-        """uint8 RGB (N, L, H, W, 3) -> float (N, L, 3, S, S) in [0, 1], resized to S x S."""
-        x = torch.from_numpy(np.ascontiguousarray(clips))
+    def preprocess(self, clips: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """uint8 RGB (N, L, H, W, 3) array or tensor -> float (N, L, 3, S, S) in [0, 1], resized to S x S."""
+        x = torch.from_numpy(np.ascontiguousarray(clips)) if isinstance(clips, np.ndarray) else clips.contiguous()
         n, length, h, w, _ = x.shape
         x = x.permute(0, 1, 4, 2, 3).reshape(n * length, 3, h, w).float() / 255.0
         if (h, w) != (self.size, self.size):
@@ -141,19 +159,23 @@ class MotionDescriptors(Backbone):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, L, 3, S, S) floats in [0, 1] -> (N, dim) descriptors."""
-        n, length = x.shape[:2]
         valid = (x.amax(dim=(2, 3, 4)) > 0).to(x.dtype)  # (N, L) zero frames are padding past the end
         background = self._background(x, valid)  # (N, 3, S, S)
         distance = (x - background[:, None]).norm(dim=2)  # (N, L, S, S)
         mask = torch.clamp(distance / self.threshold - 1.0, 0.0, 1.0)  # (N, L, S, S) soft object mask
-        pixels = float(self.size * self.size)
+        stats = self._frame_stats(x, mask, valid)
+        appearance = self._appearance(stats, mask, background)
+        motion = [*self._trajectory(stats), *self._changes(stats, mask)]
+        out = torch.stack([*appearance, *motion], dim=1)  # (N, dim)
+        return torch.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
-        # Per-frame statistics from the row and column sums of the mask (cheap: no per-pixel moments).
+    def _frame_stats(self, x: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor) -> _FrameStats:
+        """Per-frame statistics from the row and column sums of the mask (cheap: no per-pixel moments)."""
         g = self.gx[0]  # (S,) pixel centres in [0, 1]
         luma = x.mean(dim=2)  # (N, L, S, S)
         cols, rows = mask.sum(dim=2), mask.sum(dim=3)  # (N, L, S) mass per column (x) and per row (y)
         mass = cols.sum(dim=2)  # (N, L)
-        area = mass / pixels  # fraction of the frame
+        area = mass / float(self.size * self.size)  # fraction of the frame
         vis = torch.clamp(area / 0.002, 0.0, 1.0) * valid  # (N, L) soft visibility
         cx, cy = cols @ g / (mass + _EPS), rows @ g / (mass + _EPS)  # (N, L) centroid
         second = (cols @ (g * g) + rows @ (g * g)) / (mass + _EPS)
@@ -161,23 +183,24 @@ class MotionDescriptors(Backbone):
         lit = mask * luma
         lit_cols, lit_rows = lit.sum(dim=2), lit.sum(dim=3)  # (N, L, S)
         lit_mass = lit_cols.sum(dim=2)
-        luma_object = lit_mass / (mass + _EPS)
         dip_re = (lit_cols @ g - cx * lit_mass) / (mass + _EPS) / spread  # (N, L) brightness dipole
         dip_im = (lit_rows @ g - cy * lit_mass) / (mass + _EPS) / spread
-        dipole = torch.sqrt(dip_re**2 + dip_im**2 + _EPS)
+        return _FrameStats(
+            valid=valid, luma=luma, mass=mass, area=area, vis=vis, cx=cx, cy=cy, spread=spread,
+            luma_object=lit_mass / (mass + _EPS), dip_re=dip_re, dip_im=dip_im,
+            dipole=torch.sqrt(dip_re**2 + dip_im**2 + _EPS),
+        )
 
-        # Appearance: shape moments and radial profile on the most visible frame of each clip half.
+    def _appearance(self, st: _FrameStats, mask: torch.Tensor, background: torch.Tensor) -> list[torch.Tensor]:
+        """Shape moments and radial profile on the most visible frame of each clip half, and brightness."""
+        length = mask.shape[1]
         starts = [0, length // 2] if length > 1 else [0]
         ends = starts[1:] + [length]
-        picks = torch.cat([area[:, a:b].argmax(dim=1, keepdim=True) + a for a, b in zip(starts, ends)], dim=1)  # (N, K)
-
-        def take(t: torch.Tensor) -> torch.Tensor:  # (N, L) -> (N, K)
-            return t.gather(1, picks)
-
+        picks = torch.cat([st.area[:, a:b].argmax(dim=1, keepdim=True) + a for a, b in zip(starts, ends)], dim=1)  # (N, K)
         shape_mask = mask.gather(1, picks[..., None, None].expand(-1, -1, self.size, self.size))  # (N, K, S, S)
-        s_mass, s_vis, s_spread = take(mass), take(vis), take(spread)
-        zx = (self.gx - take(cx)[..., None, None]) / s_spread[..., None, None]  # (N, K, S, S)
-        zy = (self.gy - take(cy)[..., None, None]) / s_spread[..., None, None]
+        s_mass, s_vis, s_spread = st.mass.gather(1, picks), st.vis.gather(1, picks), st.spread.gather(1, picks)
+        zx = (self.gx - st.cx.gather(1, picks)[..., None, None]) / s_spread[..., None, None]  # (N, K, S, S)
+        zy = (self.gy - st.cy.gather(1, picks)[..., None, None]) / s_spread[..., None, None]
         z = torch.complex(zx, zy)
         power = z * z
         moments = []
@@ -190,22 +213,21 @@ class MotionDescriptors(Backbone):
         for centre in _RADIAL_BINS:
             kernel = torch.clamp(1.0 - (radius - centre).abs() / 0.25, min=0.0)
             radial.append((shape_mask * kernel).sum(dim=(2, 3)) / (s_mass + _EPS))
-        compactness = torch.log(spread * spread * math.pi / (area + _EPS) + _EPS)
-        luma_background = background.mean(dim=(1, 2, 3))  # (N,)
-
-        appearance = [
+        compactness = torch.log(st.spread * st.spread * math.pi / (st.area + _EPS) + _EPS)
+        return [
             *(_wmean(m, s_vis) for m in moments),
             *(_wmean(r, s_vis) for r in radial),
-            _wmean(compactness, vis),
-            _wmean(torch.sqrt(area), vis) * 5.0,
-            _wmean(dipole, vis) * 5.0,
-            _wmean(luma_object, vis),
-            luma_background,
+            _wmean(compactness, st.vis),
+            _wmean(torch.sqrt(st.area), st.vis) * 5.0,
+            _wmean(st.dipole, st.vis) * 5.0,
+            _wmean(st.luma_object, st.vis),
+            background.mean(dim=(1, 2, 3)),  # (N,) background brightness
         ]
 
-        # Motion of the centroid: velocity, acceleration, reversals, turning, straightness.
-        pair = vis[:, 1:] * vis[:, :-1]  # (N, L-1) both frames visible
-        vx, vy = cx[:, 1:] - cx[:, :-1], cy[:, 1:] - cy[:, :-1]  # (N, L-1) frame widths per frame
+    def _trajectory(self, st: _FrameStats) -> list[torch.Tensor]:
+        """Motion of the centroid: velocity, acceleration, reversals, turning, straightness."""
+        pair = st.vis[:, 1:] * st.vis[:, :-1]  # (N, L-1) both frames visible
+        vx, vy = st.cx[:, 1:] - st.cx[:, :-1], st.cy[:, 1:] - st.cy[:, :-1]  # (N, L-1) frame widths per frame
         triple = pair[:, 1:] * pair[:, :-1]  # (N, L-2)
         ax, ay = vx[:, 1:] - vx[:, :-1], vy[:, 1:] - vy[:, :-1]
         speed = torch.sqrt(vx * vx + vy * vy + _EPS)
@@ -213,32 +235,13 @@ class MotionDescriptors(Backbone):
         dot = vx[:, :-1] * vx[:, 1:] + vy[:, :-1] * vy[:, 1:]
         turn = torch.atan2(cross, dot)  # (N, L-2) change of heading
         moving = triple * torch.clamp(speed[:, 1:] * speed[:, :-1] / 1e-4, max=1.0)
-        flips_x = (vx[:, 1:] * vx[:, :-1] < 0).to(x.dtype)
-        flips_y = (vy[:, 1:] * vy[:, :-1] < 0).to(x.dtype)
+        flips_x = (vx[:, 1:] * vx[:, :-1] < 0).to(vx.dtype)
+        flips_y = (vy[:, 1:] * vy[:, :-1] < 0).to(vy.dtype)
         net = torch.sqrt(((vx * pair).sum(1)) ** 2 + ((vy * pair).sum(1)) ** 2)
         path = (speed * pair).sum(1)
         u = 0.004  # velocity unit for the signed log
         mean_vx, mean_vy = _wmean(vx, pair), _wmean(vy, pair)
-
-        # Size, visibility, rotation (angle of the brightness dipole), frame differences.
-        log_area = torch.log(area + 1e-4)
-        d_area = _wmean(log_area[:, 1:] - log_area[:, :-1], pair)
-        log_spread = torch.log(spread + 1e-4)
-        d_spread = _wmean(log_spread[:, 1:] - log_spread[:, :-1], pair)
-        area_mean = _wmean(area, valid)
-        area_var = torch.sqrt(_wmean((area - area_mean[:, None]) ** 2, valid) + _EPS) / (area_mean + 1e-3)
-        spin = torch.atan2(
-            dip_im[:, 1:] * dip_re[:, :-1] - dip_re[:, 1:] * dip_im[:, :-1],
-            dip_re[:, 1:] * dip_re[:, :-1] + dip_im[:, 1:] * dip_im[:, :-1],
-        )  # (N, L-1) dipole rotation per frame
-        dip_w = pair * torch.clamp(dipole[:, 1:] * dipole[:, :-1] / 1e-3, max=1.0)
-        diff = (luma[:, 1:] - luma[:, :-1]).abs()  # (N, L-1, S, S)
-        near = torch.maximum(mask[:, 1:], mask[:, :-1])
-        real = valid[:, 1:] * valid[:, :-1]  # (N, L-1) both frames real
-        diff_all = _wmean(diff.mean(dim=(2, 3)), real)
-        diff_inside = _wmean((diff * near).sum(dim=(2, 3)) / (diff.sum(dim=(2, 3)) + _EPS), real)
-
-        motion = [
+        return [
             _slog(mean_vx, u),
             _slog(mean_vy, u),
             _slog(_wmean(vx.abs(), pair), u),
@@ -253,20 +256,39 @@ class MotionDescriptors(Backbone):
             _wmean(turn, moving).abs(),
             _wmean(turn.abs(), moving),
             net / (path + 1e-3),
+        ]
+
+    def _changes(self, st: _FrameStats, mask: torch.Tensor) -> list[torch.Tensor]:
+        """Size, visibility, rotation (angle of the brightness dipole), frame differences, position."""
+        valid, vis, area = st.valid, st.vis, st.area
+        pair = vis[:, 1:] * vis[:, :-1]  # (N, L-1) both frames visible
+        log_area = torch.log(area + 1e-4)
+        d_area = _wmean(log_area[:, 1:] - log_area[:, :-1], pair)
+        log_spread = torch.log(st.spread + 1e-4)
+        d_spread = _wmean(log_spread[:, 1:] - log_spread[:, :-1], pair)
+        area_mean = _wmean(area, valid)
+        area_var = torch.sqrt(_wmean((area - area_mean[:, None]) ** 2, valid) + _EPS) / (area_mean + 1e-3)
+        re, im = st.dip_re, st.dip_im
+        spin = torch.atan2(im[:, 1:] * re[:, :-1] - re[:, 1:] * im[:, :-1], re[:, 1:] * re[:, :-1] + im[:, 1:] * im[:, :-1])
+        dip_w = pair * torch.clamp(st.dipole[:, 1:] * st.dipole[:, :-1] / 1e-3, max=1.0)  # (N, L-1)
+        diff = (st.luma[:, 1:] - st.luma[:, :-1]).abs()  # (N, L-1, S, S)
+        near = torch.maximum(mask[:, 1:], mask[:, :-1])
+        real = valid[:, 1:] * valid[:, :-1]  # (N, L-1) both frames real
+        diff_all = _wmean(diff.mean(dim=(2, 3)), real)
+        diff_inside = _wmean((diff * near).sum(dim=(2, 3)) / (diff.sum(dim=(2, 3)) + _EPS), real)
+        return [
             _slog(d_area, 0.02),
             _slog(d_spread, 0.01),
             area_var,
             _wmean(vis, valid),
-            _wmean((vis[:, 1:] - vis[:, :-1]).abs(), valid[:, 1:] * valid[:, :-1]) * 2.0,
+            _wmean((vis[:, 1:] - vis[:, :-1]).abs(), real) * 2.0,
             _wmean(spin, dip_w).abs(),
             _wmean(spin.abs(), dip_w),
             _slog(diff_all, 0.002),
             diff_inside,
-            _wmean(cx, vis) * 2 - 1,
-            _wmean(cy, vis) * 2 - 1,
+            _wmean(st.cx, vis) * 2 - 1,
+            _wmean(st.cy, vis) * 2 - 1,
         ]
-        out = torch.stack([*appearance, *motion], dim=1)  # (N, dim)
-        return torch.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
     def meta(self) -> dict[str, Any]:
         return {

@@ -83,6 +83,7 @@ class TorchvisionVideo(Backbone):
 
     clip_len = 16
     cached_weights = True  # may load from torchvision's cache when no --weights is given
+    device_preprocess = True
 
     def __init__(self, name: str, weights: Path | None = None, random_weights: bool = False) -> None:
         super().__init__()
@@ -114,11 +115,11 @@ class TorchvisionVideo(Backbone):
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1, 1), persistent=False)
 
-    def preprocess(self, clips: np.ndarray) -> torch.Tensor:
+    def preprocess(self, clips: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 RGB (N, L, H, W, 3) -> uint8 (N, 3, L, crop, crop) in channels-last memory.
 
-        Frames not already at the weights' resize size are resized here; ``forward`` scales to 0..1 and
-        normalises on the model's device.
+        Takes a NumPy array or a tensor on any device (the result stays there). Frames not already at the
+        weights' resize size are resized here; ``forward`` scales to 0..1 and normalises on the model's device.
         """
         n, length, h, w, _ = clips.shape
         if len(self.spec.resize) == 2:
@@ -126,7 +127,7 @@ class TorchvisionVideo(Backbone):
         else:
             s = self.spec.resize[0] / min(h, w)
             size = (round(h * s), round(w * s))
-        x = torch.from_numpy(clips)  # (N, L, H, W, 3), a strided view
+        x = torch.from_numpy(clips) if isinstance(clips, np.ndarray) else clips  # (N, L, H, W, 3), a strided view
         if (h, w) != size:
             x = x.reshape(n * length, h, w, 3).permute(0, 3, 1, 2).float()
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)

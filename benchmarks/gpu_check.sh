@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The GPU figures of issue 11 in one short run on a one-GPU machine (H100/H200 class, 16 CPU cores).
+#
+#   bash benchmarks/gpu_check.sh               # the GPU run: under 6 minutes, prints every figure
+#   bash benchmarks/gpu_check.sh --cpu-smoke   # the same steps at toy size on a CPU (about a minute)
+#
+# Installs nothing from the network. PyTorch, h5py, numpy, tqdm and PyYAML must be there; PyAV, if it
+# is missing, is installed from a wheel carried beside this script (benchmarks/wheels/av-*.whl, pip
+# --no-index, into a temporary folder). Make that wheel (35 MB, abi3: any CPython >= 3.11) on a machine
+# with network access:
+#
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d benchmarks/wheels av==18.1.0
+#
+# Every figure is printed by a script of this repository; JSON copies go to $OUT (or /tmp/gpu_check_out).
+set -euo pipefail
+
+SMOKE=0
+[[ "${1:-}" == "--cpu-smoke" ]] && SMOKE=1
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(dirname "$HERE")"
+PY="${PYTHON:-python3}"
+RESULTS="${OUT:-/tmp/gpu_check_out}"
+mkdir -p "$RESULTS"
+rm -f "$RESULTS/extract.json" "$RESULTS/compile.json"
+export PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1
+
+if ! "$PY" -c "import av" 2>/dev/null; then
+    wheel="$(ls "$HERE"/wheels/av-*.whl 2>/dev/null | head -n 1 || true)"
+    if [[ -z "$wheel" ]]; then
+        echo "gpu_check: PyAV is not installed and no benchmarks/wheels/av-*.whl is here (see the header)" >&2
+        exit 2
+    fi
+    PIP_ROOT_USER_ACTION=ignore "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade \
+        --target /tmp/gpu_check_site "$wheel"
+    export PYTHONPATH="/tmp/gpu_check_site:$PYTHONPATH"
+fi
+
+if [[ $SMOKE == 1 ]]; then
+    DEVICE=cpu; BACKBONE=c3d-tiny; VIDEOS=4; WORKERS=2; BATCH=8; ROUNDS=1; MODEL_BATCHES=1
+    KNOBS="fp32,bf16+cl+bench"; COMPILE_KNOBS="bf16+cl+bench"; LIMIT=240; COMPILE_LIMIT=60
+else
+    DEVICE=cuda; BACKBONE=c3d; VIDEOS=48; WORKERS=15; BATCH=128; ROUNDS=3; MODEL_BATCHES=10
+    KNOBS="fp32,bf16,bf16+cl,bf16+cl+bench"; COMPILE_KNOBS="bf16+cl+bench+compile"; LIMIT=210; COMPILE_LIMIT=120
+fi
+COMMON=(--backbone "$BACKBONE" --batch-size "$BATCH" --device "$DEVICE" --model-batches "$MODEL_BATCHES")
+
+echo "== machine"
+"$PY" -c '
+import os, platform, torch
+gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+print(f"GPU: {gpu}; CPU: {os.cpu_count()} cores ({platform.machine()}); torch {torch.__version__}; "
+      f"Python {platform.python_version()}; load {os.getloadavg()}")'
+
+echo "== extraction (issue 11): C3D model-only per forward setting, decode-only vs raw PyAV, extraction"
+echo "   $VIDEOS generated 10 s 340x256 H.264 videos, $WORKERS decoding processes, batch $BATCH, $BACKBONE random weights"
+# Each call has its own time limit, so a slow torch.compile cannot take the other figures with it. The
+# model-only runs come first: CUDA and cuDNN's autotuning (same shapes) are warm when extraction is timed,
+# as they are for all but the first seconds of a real extraction.
+timeout "$LIMIT" "$PY" "$HERE/bench_extract.py" --parts model,decode,extract --synthetic "$VIDEOS" \
+    --workers "$WORKERS" --rounds "$ROUNDS" --model-knobs "$KNOBS" "${COMMON[@]}" --json "$RESULTS/extract.json" \
+    || echo "gpu_check: bench_extract.py (decode, extraction, model) failed or ran past ${LIMIT} s"
+timeout "$COMPILE_LIMIT" "$PY" "$HERE/bench_extract.py" --parts model --model-knobs "$COMPILE_KNOBS" \
+    "${COMMON[@]}" --json "$RESULTS/compile.json" \
+    || echo "gpu_check: the torch.compile model run failed or ran past ${COMPILE_LIMIT} s"
+"$PY" "$HERE/gpu_check_table.py" "$RESULTS/extract.json" "$RESULTS/compile.json"
+
+echo "== training (issue 11): fit() end to end and bench_train.py"
+# ---- TRAINING FIGURES: added by the training helper (python benchmarks/bench_train.py ...) -----------
+# ---- end of the training section ------------------------------------------------------------------------
+
+echo "== gpu_check done; JSON in $RESULTS"
