@@ -34,8 +34,9 @@ def test_krr_runs_reproduces_and_resumes(flat_store, tmp_path, monkeypatch):
     store, lv = flat_store
     summary, jobs = _run(store, lv, tmp_path / "a")
     top1 = summary["datasets"]["syn"]["results"]["pooled_krr"]["50/50"]["top1"]
-    chance = summary["datasets"]["syn"]["chance"]["50/50"]
+    chance = summary["datasets"]["syn"]["chance"]["50/50"]["top1"]
     assert chance == pytest.approx(0.1) and top1["n"] == 2
+    assert summary["datasets"]["syn"]["chance"]["50/50"]["top5"] == pytest.approx(0.5)  # top-k chance is k/n
     assert top1["mean"] > 3 * chance  # pooling keeps this store's signal
     # mean and std are over the per-split results
     per_split = [json.loads((j.folder / "result.json").read_text()) for j in jobs if j.split.ratio == "50/50"]
@@ -86,7 +87,7 @@ def test_unknown_variant_is_a_config_error(flat_store, tmp_path):
 
 
 def test_summarize_std_and_chance():
-    rows = [{"dataset": "d", "variant": "v", "ratio": "50/50", "split": f"s{i}", "chance": 0.1,
+    rows = [{"dataset": "d", "variant": "v", "ratio": "50/50", "split": f"s{i}", "chance": {"top1": 0.1},
              "metrics": {"top1": t, "n": 10}} for i, t in enumerate([0.2, 0.4, 0.6])]
     s = summarize(rows)
     cell = s["datasets"]["d"]["results"]["v"]["50/50"]["top1"]
@@ -116,7 +117,7 @@ def test_hrnn_attention_beats_pooled_krr_on_temporal_data(tmp_path):
     summary = run_zsl(plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o"),
                       tmp_path / "o", workers=1)
     res = summary["datasets"]["syn"]["results"]
-    chance = summary["datasets"]["syn"]["chance"]["80/20"]
+    chance = summary["datasets"]["syn"]["chance"]["80/20"]["top1"]
     a2v, krr = res["hrnn_attention"]["80/20"]["top1"]["mean"], res["pooled_krr"]["80/20"]["top1"]["mean"]
     assert a2v > 2.5 * chance
     assert a2v > krr + 0.2

@@ -124,3 +124,16 @@ def test_report_self_contained(tmp_path):
     assert "training_curves" in paths["md"].read_text()
     with pytest.raises(DataError, match="nothing to report"):
         build_report((tmp_path / "empty").mkdir() or tmp_path / "empty")
+
+
+def test_chance_row_is_k_over_n_for_top_k():
+    """The top-5 table's chance row is 5/n, not the top-1 1/n (30 unseen classes: 16.67, not 3.33)."""
+    import copy
+
+    new = copy.deepcopy(SUMMARY)
+    new["datasets"]["toy"]["chance"] = {"50/50": {"top1": 1 / 30, "top5": 5 / 30, "mean_class_acc": 1 / 30}}
+    new["datasets"]["toy"]["results"]["hrnn_attention"]["50/50"]["top5"] = {"mean": 0.9, "std": 0.0, "n": 2}
+    assert "| chance | 16.67 |" in zsl_table_markdown(new, "top5")
+    assert "| chance | 3.33 |" in zsl_table_markdown(new, "top1")
+    # a summary written before per-metric chance levels: one 1/n per ratio, top-k read as k/n
+    assert "| chance | 50.00 |" in zsl_table_markdown(SUMMARY, "top5")

@@ -31,7 +31,7 @@ import numpy as np
 from action2vec.config import apply_overrides, from_dict, option, to_dict
 from action2vec.errors import ConfigError, DataError
 from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, mean_pool, stratified_subsample
-from action2vec.evaluation.metrics import gzsl_metrics
+from action2vec.evaluation.metrics import chance_levels, gzsl_metrics
 from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filter
 from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
 from action2vec.linalg import l2_normalize
@@ -206,7 +206,7 @@ def run_split_variant(job: ZslJob) -> dict[str, Any]:
         "seed": job.split.seed,
         "variant": job.variant,
         "metrics": metrics,
-        "chance": 1.0 / len(unseen),
+        "chance": chance_levels(len(unseen), tuple(job.zsl.top_k), len(seen) + len(unseen) if len(held_pos) else None),
         "seen_classes": seen,
         "unseen_classes": unseen,
         "dropped_by_overlap": {k: list(v) for k, v in dropped.items()},
@@ -250,10 +250,11 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Mean and std (over splits, ddof=1) per dataset, variant, ratio and metric.
 
     ``{"kind": "zsl", "datasets": {ds: {"results": {variant: {ratio: {metric: {"mean", "std", "n"}}}},
-    "chance": {ratio: mean 1/n_unseen}}}, "variants": [...], "n_splits": max splits per ratio}``.
+    "chance": {ratio: {metric: mean chance level}}}}, "variants": [...], "n_splits": max splits per ratio}``
+    (chance: top-k k/n_unseen, mean per-class accuracy 1/n_unseen; see ``chance_levels``).
     """
     grouped: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
-    chance: dict[str, dict[str, list[float]]] = {}
+    chance: dict[str, dict[str, dict[str, list[float]]]] = {}
     variants: list[str] = []
     for r in results:
         ratio = r["ratio"] or r["split"]
@@ -263,7 +264,9 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         for metric, value in r["metrics"].items():
             if isinstance(value, (int, float)) and not metric.startswith("n") and not metric.startswith("gzsl_n"):
                 cell.setdefault(metric, []).append(float(value) if value is not None else float("nan"))
-        chance.setdefault(r["dataset"], {}).setdefault(ratio, []).append(r["chance"])
+        by_metric = chance.setdefault(r["dataset"], {}).setdefault(ratio, {})
+        for metric, value in r["chance"].items():
+            by_metric.setdefault(metric, []).append(value)
 
     def stats(values: list[float]) -> dict[str, float]:
         a = np.asarray(values, np.float64)
@@ -278,7 +281,8 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
             if v in by_variant:
                 res[v] = {ratio: {m: stats(vals) for m, vals in cell.items()} for ratio, cell in by_variant[v].items()}
                 n_splits = max([n_splits] + [len(vals) for cell in by_variant[v].values() for vals in cell.values()])
-        datasets[ds] = {"results": res, "chance": {ratio: float(np.mean(c)) for ratio, c in chance[ds].items()}}
+        datasets[ds] = {"results": res, "chance": {ratio: {m: float(np.mean(v)) for m, v in by_metric.items()}
+                                                   for ratio, by_metric in chance[ds].items()}}
     return {"kind": "zsl", "datasets": datasets, "variants": variants, "n_splits": n_splits}
 
 

@@ -316,7 +316,7 @@ def _headline(zsl: dict[str, Any], ratio: str, wordnet: dict[str, Any], analogy:
             "ratio": ratio,
             "hrnn_attention": _cell(zsl, "hrnn_attention", ratio),
             "pooled_krr": _cell(zsl, "pooled_krr", ratio),
-            "chance": zsl["datasets"][DATASET]["chance"][ratio],
+            "chance": zsl["datasets"][DATASET]["chance"][ratio]["top1"],
         },
         "analogy": {"count": analogy["count"], "accuracy": analogy["accuracy"], "chance": analogy["chance"],
                     "text_only_accuracy": analogy["text_only"]["accuracy"],

@@ -14,7 +14,7 @@ from typing import Any
 
 from action2vec.errors import DataError
 from action2vec.io import write_json
-from action2vec.reports.tables import _markdown, table_html, zsl_table_rows
+from action2vec.reports.tables import _markdown, chance_level, table_html, zsl_table_rows
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def zsl_headline(summary: dict[str, Any]) -> dict[str, Any]:
     ratio = next(iter(ds.get("chance", {})), None)
     if ratio is None:
         return {}
-    out: dict[str, Any] = {"dataset": dataset, "ratio": ratio, "chance": ds["chance"][ratio]}
+    out: dict[str, Any] = {"dataset": dataset, "ratio": ratio, "chance": chance_level(ds, ratio, "top1")}
     for variant, by_ratio in ds["results"].items():
         if ratio in by_ratio:
             out[variant] = {m: cell["mean"] for m, cell in by_ratio[ratio].items()}

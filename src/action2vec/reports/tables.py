@@ -8,7 +8,21 @@ from typing import Any
 
 from action2vec.variants import title
 
-__all__ = ["fmt_mean_std", "zsl_table_rows", "zsl_table_markdown", "table_html"]
+__all__ = ["fmt_mean_std", "chance_level", "zsl_table_rows", "zsl_table_markdown", "table_html"]
+
+
+def chance_level(dataset: dict[str, Any], ratio: str, metric: str) -> float | None:
+    """The chance level of ``metric`` at ``ratio`` in one data set of a zsl summary.
+
+    Summaries written before per-metric chance levels hold one number per ratio (1/n_unseen): top-k
+    chance is then k times it (at most 1), mean per-class accuracy the number itself.
+    """
+    chance = dataset.get("chance", {}).get(ratio)
+    if isinstance(chance, dict) or chance is None:
+        return (chance or {}).get(metric)
+    if metric.startswith("top") and metric[3:].isdigit():
+        return min(1.0, int(metric[3:]) * float(chance))
+    return float(chance) if metric == "mean_class_acc" else None
 
 def fmt_mean_std(cell: dict | None, percent: bool = True) -> str:
     """``{"mean": 0.2348, "std": 0.012}`` -> ``"23.48 ± 1.20"`` (``"-"`` when missing)."""
@@ -44,7 +58,7 @@ def zsl_table_rows(summary: dict[str, Any], metric: str = "top1") -> tuple[list[
             cells = [fmt_mean_std(summary["datasets"][ds]["results"].get(variant, {}).get(ratio, {}).get(metric))
                      for ds in datasets]
             rows.append([title(variant)] + cells)
-        chance = [summary["datasets"][ds].get("chance", {}).get(ratio) for ds in datasets]
+        chance = [chance_level(summary["datasets"][ds], ratio, metric) for ds in datasets]
         rows.append(["chance"] + ["-" if c is None else f"{100 * c:.2f}" for c in chance])
     return header, rows
 
