@@ -129,3 +129,76 @@ def test_hrnn_attention_beats_pooled_krr_on_temporal_data(tmp_path):
     first, again = (json.loads((root / "runs/syn/80-20_seed0/hrnn_attention/result.json").read_text())
                     for root in (tmp_path / "o", tmp_path / "o2"))
     assert again["metrics"] == first["metrics"] and again["confusion"] == first["confusion"]
+
+
+def _pca_zsl(store, lv, out, variants, **kw):
+    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false"])
+    z = ZslConfig(ratios=["50/50"], seeds=1, variants=variants, **kw)
+    jobs = plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, out)
+    return run_zsl(jobs, out, workers=1), jobs
+
+
+def test_raw_store_pca_is_fitted_per_split_on_the_seen_training_videos_only(flat_store, tmp_path):
+    from sklearn.decomposition import PCA as SkPCA
+    from safetensors.numpy import load_file
+
+    from action2vec.store import open_store
+
+    path, lv = flat_store
+    store = open_store(path)
+    summary, jobs = _pca_zsl(path, lv, tmp_path, ["hrnn_attention", "pooled_krr"], pca_dim=4, seen_holdout=0.25)
+    a2v = json.loads((jobs[0].folder / "result.json").read_text())
+    train = json.loads((jobs[0].folder / "train" / "result.json").read_text())
+    # the PCA saw the split's training videos: seen classes, never the held-out or the unseen videos
+    fitted = [store.index_of(k) for k in train["train_keys"]]
+    assert {store.labels[i] for i in fitted} <= set(a2v["seen_classes"])
+    assert not set(train["train_keys"]) & set(train["val_keys"]) and train["val_keys"]
+    assert a2v["pca"] == {"fitted_on": "seen", "videos": len(fitted)}
+    rows = np.concatenate([store.get(i)[0][: store.lengths[i]] for i in fitted])
+    ref = SkPCA(4, svd_solver="full").fit(rows.astype(np.float64))
+    exported = load_file(str(jobs[0].folder / "train" / "model" / "pca.safetensors"))
+    np.testing.assert_allclose(exported["mean"], ref.mean_, atol=1e-4)
+    np.testing.assert_allclose(exported["explained_variance"], ref.explained_variance_, rtol=1e-4)
+    every = np.concatenate([store.get(i)[0][: store.lengths[i]] for i in range(len(store))])
+    assert not np.allclose(exported["mean"], every.mean(0), atol=1e-3)  # all videos would give another PCA
+    assert (jobs[0].folder.parent / "pca4.safetensors").is_file()
+    # the pooled baseline reads the raw features, before any PCA
+    krr = json.loads((jobs[1].folder / "result.json").read_text())
+    assert krr["pca"] == {"fitted_on": "none", "videos": 0} and krr["features"] == "pooled synthetic none (32-d)"
+    assert a2v["features"] == "synthetic none PCA-4 features"
+    assert summary["splits"][0]["pca"] == a2v["pca"] and not summary["transductive"]
+    plain, _ = _pca_zsl(path, lv, tmp_path / "plain", ["pooled_krr"], seen_holdout=0.25)
+    assert plain["datasets"]["syn"]["results"]["pooled_krr"] == summary["datasets"]["syn"]["results"]["pooled_krr"]
+    assert "pooled synthetic none (32-d) (syn)" in (tmp_path / "zsl_table.md").read_text()
+
+
+def test_a_store_pca_that_saw_unseen_classes_is_refused_unless_transductive(flat_store, tmp_path):
+    from action2vec.errors import DataError
+    from action2vec.store import StoreWriter, open_store
+    from action2vec.video.pca import pca_store
+
+    path, lv = flat_store
+    raw = open_store(path)
+    split = random_splits(lv.names, ["50/50"], [0])[0]
+    everything = pca_store(path, tmp_path / "all.h5", dim=4, fit_keys=raw.keys)
+    with pytest.raises(DataError, match=rf"all\.h5.*split 50-50_seed0 tests as unseen"):
+        _pca_zsl(everything, lv, tmp_path / "a", ["pooled_krr"])
+    summary, jobs = _pca_zsl(everything, lv, tmp_path / "t", ["pooled_krr"], transductive=True)
+    result = json.loads((jobs[0].folder / "result.json").read_text())
+    assert result["transductive"] and summary["transductive"]
+    assert result["pca"] == {"fitted_on": "store", "videos": len(raw)}
+    assert result["features"] == "pooled synthetic none PCA-4 features"
+    # a PCA fitted on seen classes only is the protocol's own: accepted, not transductive
+    seen_only = pca_store(path, tmp_path / "seen.h5", dim=4,
+                          fit_keys=[raw.keys[i] for i in raw.indices_of_classes(split.seen)])
+    summary, _ = _pca_zsl(seen_only, lv, tmp_path / "s", ["pooled_krr"])
+    assert not summary["transductive"] and summary["splits"][0]["pca"]["fitted_on"] == "store"
+    # a store that does not say what its PCA saw (older stores, ActivityNet files) is refused too
+    old = open_store(seen_only)
+    with StoreWriter(tmp_path / "old.h5", meta={k: v for k, v in old.meta.items() if k != "pca_fit_classes"}) as w:
+        for i in range(len(old)):
+            w.add(old.keys[i], old.get(i)[0], length=int(old.lengths[i]), label=old.labels[i])
+    with pytest.raises(DataError, match=r"old\.h5: nobody recorded .* split 50-50_seed0"):
+        _pca_zsl(tmp_path / "old.h5", lv, tmp_path / "o", ["pooled_krr"])
+    with pytest.raises(ConfigError, match="already PCA-reduced"):
+        _pca_zsl(seen_only, lv, tmp_path / "p", ["pooled_krr"], pca_dim=2)

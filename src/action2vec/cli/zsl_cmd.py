@@ -47,6 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="drop seen classes whose label vector has cosine >= this with any test class (0: off)")
     p.add_argument("--seen-holdout", type=float, default=0.0,
                    help="fraction of seen-class videos held out: validation, and the seen side of GZSL")
+    p.add_argument("--pca-dim", type=int, default=0, metavar="N",
+                   help="raw stores: fit PCA to N dims per split on the split's seen-class training videos only (0: off)")
+    p.add_argument("--transductive", action="store_true",
+                   help="accept a store whose PCA saw test videos (or whose PCA fit is unrecorded); every result "
+                   "is labelled transductive")
     p.add_argument("--pretrain-classes", type=Path, metavar="FILE",
                    help="the backbone's pretraining classes: warn when they overlap the test classes")
     p.add_argument("--workers", type=int, default=0, help="parallel processes (0: as the cores allow)")
@@ -89,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         overlap_threshold=args.overlap_threshold,
         seen_holdout=args.seen_holdout,
         workers=args.workers,
+        pca_dim=args.pca_dim,
+        transductive=args.transductive,
         krr=krr,
     )
     stores = _named(args.store)
@@ -105,9 +112,6 @@ def run(args: argparse.Namespace) -> int:
     all_splits = []
     for name, path in stores:
         store = open_store(path)
-        if store.meta.get("pca"):
-            log.warning("%s: features were PCA-reduced before the split (fitted on %s videos); for a strict "
-                        "protocol fit PCA on seen-class videos only", path, store.meta.get("pca_fit_videos", "?"))
         backbone = str(store.meta.get("backbone") or "")
         if backbone in PRETRAINING_DATA and not pretrain and not store.meta.get("random_weights"):
             log.warning("%s: backbone %s was pretrained on %s; test classes that are %s classes are not truly "

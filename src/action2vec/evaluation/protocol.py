@@ -6,9 +6,17 @@ videos, classify them by cosine against the unseen classes' label vectors, and s
 mean per-class accuracy; with held-out seen-class videos (``seen_holdout``) also generalised zero-shot
 accuracy (seen, unseen, harmonic mean) over seen ∪ unseen classes. Results are averaged over splits.
 
+PCA never sees a split's unseen classes: given a raw store and ``pca_dim``, each split fits its own PCA on
+its seen classes' training videos (cached as ``OUT/runs/<dataset>/<split>/pca<dim>.safetensors``) and the
+Action2Vec variants read the store through it; the pooled KRR baseline reads the features as stored (the
+raw backbone features, as the paper's "Pooled C3D fc7"). A store whose own PCA was fitted on videos of a
+split's unseen classes (or on videos nobody recorded) is refused unless ``transductive`` is set, which
+labels every result transductive.
+
 Output folder::
 
     OUT/splits/<dataset>.json                         the splits used (reload with --splits)
+    OUT/runs/<dataset>/<split>/pca<dim>.safetensors   the split's PCA (with pca_dim on a raw store)
     OUT/runs/<dataset>/<split>/<variant>/result.json  one finished (split, variant); reused on rerun
     OUT/runs/<dataset>/<split>/<variant>/train/       the training run folder (fit() resumes it)
     OUT/zsl.json                                      mean ± std per dataset, variant, ratio, metric
@@ -35,7 +43,9 @@ from action2vec.evaluation.metrics import chance_levels, gzsl_metrics
 from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filter
 from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
 from action2vec.linalg import l2_normalize
+from action2vec.store.base import Store
 from action2vec.variants import METHODS, method
+from action2vec.video.pca import PCA, ProjectedStore, fit_pca
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +70,10 @@ class ZslConfig:
     seen_holdout: float = option(0.0, "fraction of seen-class videos held out from training: validation and GZSL seen-class test")
     workers: int = option(0, "parallel split processes (0: as many as the cores allow at 2 threads each)")
     top_k: list[int] = option([1, 5], "top-k accuracies to report")
+    pca_dim: int = option(0, "fit PCA to this many dimensions per split, on the split's seen-class training videos "
+                          "(raw stores only; 0: use the features as stored)")
+    transductive: bool = option(False, "accept a store whose PCA was fitted on test videos (or on videos nobody "
+                                "recorded); every result is labelled transductive")
     krr: KRRConfig = field(default_factory=KRRConfig)
 
 
@@ -87,6 +101,7 @@ class ZslJob:
         doc = {
             "seen": sorted(self.split.seen), "unseen": sorted(self.split.unseen), "variant": self.variant,
             "overlap": self.zsl.overlap_threshold, "holdout": self.zsl.seen_holdout, "top_k": self.zsl.top_k,
+            "pca_dim": self.zsl.pca_dim, "transductive": self.zsl.transductive,
             "train": self.train_cfg if method(self.variant).overrides is not None else to_dict(self.zsl.krr),
             "seed": self.split.seed,
         }
@@ -99,6 +114,80 @@ def _open(path: str):
     return open_store(path)
 
 
+def check_store_pca(meta: dict[str, Any], store_path: str | Path, dim: int, split: ClassSplit, zsl: ZslConfig) -> None:
+    """Refuse (before any work) a store whose PCA may have seen the split's unseen classes, unless transductive.
+
+    ``meta``: the store's metadata; ``dim``: its feature dimension. ``pca_dim`` needs a raw store.
+    """
+    if not meta.get("pca"):
+        if zsl.pca_dim > dim:
+            raise ConfigError(f"config key 'zsl.pca_dim': {zsl.pca_dim} exceeds the {dim}-d features of {store_path}")
+        return
+    if zsl.pca_dim:
+        raise ConfigError(f"config key 'zsl.pca_dim': {store_path} is already PCA-reduced (pca={meta['pca']}); give the "
+                          "raw store so each split fits its PCA on its seen classes")
+    if zsl.transductive:
+        return
+    fit_classes = meta.get("pca_fit_classes")
+    if fit_classes is None:
+        raise DataError(f"{store_path}: nobody recorded which videos its PCA was fitted on, so split {split.name} may have "
+                        "seen its unseen classes; give the raw store with --pca-dim N (PCA per split on seen classes), "
+                        "or --transductive to label every result transductive")
+    leaked = sorted(set(split.unseen) & set(fit_classes))
+    if leaked:
+        raise DataError(f"{store_path}: its PCA was fitted on videos of {len(leaked)} classes that split {split.name} tests "
+                        f"as unseen (e.g. {leaked[:3]}); give the raw store with --pca-dim N (PCA per split on seen "
+                        "classes), or --transductive to label every result transductive")
+
+
+def describe_features(meta: dict[str, Any], dim: int, pooled: bool) -> str:
+    """What a method read, for tables: ``"pooled c3d fc7 (4096-d)"``, ``"c3d fc7 PCA-500 features"``."""
+    name = " ".join(str(meta[k]) for k in ("backbone", "layer") if meta.get(k)) or "stored"
+    text = f"{name} PCA-{meta['pca']} features" if meta.get("pca") else f"{name} ({dim}-d)"
+    return f"pooled {text}" if pooled else text
+
+
+def split_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> tuple[dict[str, Any], Store]:
+    """What the split's PCA is fitted on (``{"fitted_on": "seen" | "store" | "none", "videos": N}``) and the
+    store the Action2Vec variants read: the raw store through a PCA of the split's training videos, when
+    ``zsl.pca_dim`` is set (cached beside the split's variants, refitted when the videos differ)."""
+    if job.zsl.pca_dim:
+        pca = _seen_classes_pca(job, store, train_pos)
+        view = ProjectedStore(store, pca, fitted_on=f"training videos of the seen classes of split {job.split.name}")
+        return {"fitted_on": "seen", "videos": int(len(train_pos))}, view
+    return store_pca_record(store), store
+
+
+def store_pca_record(store: Store) -> dict[str, Any]:
+    """What the store's own PCA was fitted on: ``{"fitted_on": "store", "videos": N or None}``, or "none"."""
+    if store.meta.get("pca"):
+        return {"fitted_on": "store", "videos": store.meta.get("pca_fit_videos")}
+    return {"fitted_on": "none", "videos": 0}
+
+
+def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
+    """The PCA of the split's training videos, from its cache file when the same videos made it."""
+    from safetensors.numpy import load_file, save_file
+
+    path = job.folder.parent / f"pca{job.zsl.pca_dim}.safetensors"
+    keys = "\n".join(sorted(store.keys[i] for i in train_pos))
+    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
+    if path.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(path), "numpy") as fh:
+            cached = (fh.metadata() or {}).get("fit_videos") == digest
+        if cached:
+            arrays = load_file(str(path))
+            return PCA(arrays["mean"], arrays["components"], arrays["explained_variance"])
+    pca = fit_pca(store, train_pos, job.zsl.pca_dim)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file({k: np.ascontiguousarray(v) for k, v in pca.arrays().items()}, str(tmp), metadata={"fit_videos": digest})
+    tmp.replace(path)  # parallel variants of one split write the same arrays; the last rename wins
+    return pca
+
+
 def _class_vectors(job: ZslJob, names: Sequence[str]) -> np.ndarray:
     pos = {n: i for i, n in enumerate(job.label_names)}
     missing = [n for n in names if n not in pos]
@@ -107,7 +196,7 @@ def _class_vectors(job: ZslJob, names: Sequence[str]) -> np.ndarray:
     return job.label_array[[pos[n] for n in names]]
 
 
-def _krr_embed(job: ZslJob, store, train_pos: np.ndarray, test_pos: np.ndarray) -> np.ndarray:
+def _krr_embed(job: ZslJob, store: Store, train_pos: np.ndarray, test_pos: np.ndarray) -> np.ndarray:
     """Fit the pooled-feature KRR on seen videos; map the test videos into label space. -> (N, E)."""
     cfg = job.zsl.krr
     labels = np.array([store.labels[i] for i in train_pos])
@@ -124,7 +213,7 @@ def _krr_embed(job: ZslJob, store, train_pos: np.ndarray, test_pos: np.ndarray) 
     return np.concatenate(out) if out else np.zeros((0, y.shape[1]), np.float32)
 
 
-def _a2v_embed(job: ZslJob, store, train_pos, val_pos, test_pos) -> np.ndarray:
+def _a2v_embed(job: ZslJob, store: Store, train_pos: np.ndarray, val_pos: np.ndarray, test_pos: np.ndarray) -> np.ndarray:
     """Train the variant on seen videos with fit(); embed the test videos with the exported model."""
     from action2vec.inference import Action2Vec
     from action2vec.text import LabelVectors
@@ -180,10 +269,14 @@ def run_split_variant(job: ZslJob) -> dict[str, Any]:
     unseen_pos = store.indices_of_classes(unseen)
     test_pos = np.concatenate([unseen_pos, held_pos])
 
-    if method(job.variant).overrides is None:
+    if method(job.variant).overrides is None:  # pooled features as stored: before any per-split PCA
+        pca = store_pca_record(store)
         emb = _krr_embed(job, store, train_pos, test_pos)
+        features = describe_features(store.meta, store.dim, pooled=True)
     else:
-        emb = _a2v_embed(job, store, train_pos, held_pos, test_pos)
+        pca, view = split_pca(job, store, train_pos)
+        emb = _a2v_embed(job, view, train_pos, held_pos, test_pos)
+        features = describe_features(view.meta, view.dim, pooled=False)
     emb_unseen, emb_held = emb[: len(unseen_pos)], emb[len(unseen_pos) :]
 
     class_idx = {c: i for i, c in enumerate(unseen)}
@@ -212,6 +305,9 @@ def run_split_variant(job: ZslJob) -> dict[str, Any]:
         "dropped_by_overlap": {k: list(v) for k, v in dropped.items()},
         "pretrain_overlap": pretrain_overlap,
         "n_train_videos": int(len(train_pos)),
+        "pca": pca,
+        "features": features,
+        "transductive": job.zsl.transductive,
         "confusion": zs["confusion"].tolist(),
     }
     from action2vec.io import write_json
@@ -236,6 +332,9 @@ def plan_jobs(
     unknown = [v for v in zsl.variants if v not in METHODS]
     if unknown:
         raise ConfigError(f"config key 'zsl.variants': unknown variant(s) {unknown} (known: {', '.join(METHODS)})")
+    store = _open(str(store_path))
+    for split in splits:
+        check_store_pca(store.meta, store_path, store.dim, split, zsl)
     base = train_cfg if isinstance(train_cfg, dict) else to_dict(train_cfg)
     return [
         ZslJob(dataset=dataset, split=split, variant=variant, out_dir=Path(out_dir), store_path=str(store_path),
@@ -250,13 +349,20 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Mean and std (over splits, ddof=1) per dataset, variant, ratio and metric.
 
     ``{"kind": "zsl", "datasets": {ds: {"results": {variant: {ratio: {metric: {"mean", "std", "n"}}}},
-    "chance": {ratio: {metric: mean chance level}}}}, "variants": [...], "n_splits": max splits per ratio}``
+    "chance": {ratio: {metric: mean chance level}}, "features": {variant: what it read}}}, "variants": [...],
+    "n_splits": max splits per ratio, "transductive": bool, "splits": [{dataset, split, ratio, seed, variant,
+    "pca": {"fitted_on": "seen" | "store" | "none", "videos": N}, features, transductive}]}``
     (chance: top-k k/n_unseen, mean per-class accuracy 1/n_unseen; see ``chance_levels``).
     """
     grouped: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
     chance: dict[str, dict[str, dict[str, list[float]]]] = {}
+    features: dict[str, dict[str, str]] = {}
     variants: list[str] = []
+    runs = []
     for r in results:
+        runs.append({k: r.get(k) for k in ("dataset", "split", "ratio", "seed", "variant", "pca", "features", "transductive")})
+        if r.get("features"):
+            features.setdefault(r["dataset"], {}).setdefault(r["variant"], r["features"])
         ratio = r["ratio"] or r["split"]
         if r["variant"] not in variants:
             variants.append(r["variant"])
@@ -282,8 +388,10 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 res[v] = {ratio: {m: stats(vals) for m, vals in cell.items()} for ratio, cell in by_variant[v].items()}
                 n_splits = max([n_splits] + [len(vals) for cell in by_variant[v].values() for vals in cell.values()])
         datasets[ds] = {"results": res, "chance": {ratio: {m: float(np.mean(v)) for m, v in by_metric.items()}
-                                                   for ratio, by_metric in chance[ds].items()}}
-    return {"kind": "zsl", "datasets": datasets, "variants": variants, "n_splits": n_splits}
+                                                   for ratio, by_metric in chance[ds].items()},
+                        "features": features.get(ds, {})}
+    return {"kind": "zsl", "datasets": datasets, "variants": variants, "n_splits": n_splits,
+            "transductive": any(bool(r.get("transductive")) for r in results), "splits": runs}
 
 
 def default_workers(n_jobs: int, threads_per_job: int = 2) -> int:

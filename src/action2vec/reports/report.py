@@ -14,7 +14,7 @@ from typing import Any
 
 from action2vec.errors import DataError
 from action2vec.io import write_json
-from action2vec.reports.tables import _markdown, chance_level, table_html, zsl_table_rows
+from action2vec.reports.tables import _markdown, chance_level, features_note, table_html, zsl_table_rows
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,8 @@ def _sections(results: dict) -> list[tuple[str, list[str], list[list[str]] | Non
     if zsl:
         header, rows = zsl_table_rows(zsl, "top1")
         out.append(("Zero-shot top-1 accuracy (%), mean ± std over splits", header, rows,
-                    f"{zsl.get('n_splits', '?')} splits per ratio; variants: {', '.join(zsl.get('variants', []))}."))
+                    f"{zsl.get('n_splits', '?')} splits per ratio; variants: {', '.join(zsl.get('variants', []))}. "
+                    + features_note(zsl)))
         for metric, title in (("top5", "top-5"), ("mean_class_acc", "mean per-class accuracy"), ("gzsl_harmonic", "GZSL harmonic mean")):
             header, rows = zsl_table_rows(zsl, metric)
             if any(c not in ("", "-") for r in rows if r[0] != "chance" for c in r[1:]):

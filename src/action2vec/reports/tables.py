@@ -8,7 +8,7 @@ from typing import Any
 
 from action2vec.variants import title
 
-__all__ = ["fmt_mean_std", "chance_level", "zsl_table_rows", "zsl_table_markdown", "table_html"]
+__all__ = ["fmt_mean_std", "chance_level", "features_note", "zsl_table_rows", "zsl_table_markdown", "table_html"]
 
 
 def chance_level(dataset: dict[str, Any], ratio: str, metric: str) -> float | None:
@@ -69,10 +69,23 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def features_note(summary: dict[str, Any]) -> str:
+    """Which features each row read, per data set (``"Pooled features + KRR (Laplacian): pooled c3d fc7
+    (4096-d) (ucf101)"``); "" for summaries that do not record it."""
+    parts = []
+    for variant in summary.get("variants", []):
+        used = {ds: doc.get("features", {}).get(variant) for ds, doc in summary["datasets"].items()}
+        used = {ds: text for ds, text in used.items() if text}
+        if used:
+            parts.append(f"{title(variant)}: " + ", ".join(f"{text} ({ds})" for ds, text in used.items()))
+    return "Features: " + "; ".join(parts) + "." if parts else ""
+
+
 def zsl_table_markdown(summary: dict[str, Any], metric: str = "top1") -> str:
-    """The paper-layout table as Markdown (values in %, mean ± std over splits)."""
+    """The paper-layout table as Markdown (values in %, mean ± std over splits), then the features note."""
     header, rows = zsl_table_rows(summary, metric)
-    return _markdown(header, rows)
+    note = features_note(summary)
+    return _markdown(header, rows) + (f"\n{note}\n" if note else "")
 
 
 def table_html(header: list[str], rows: list[list[str]]) -> str:
