@@ -202,3 +202,64 @@ def test_a_store_pca_that_saw_unseen_classes_is_refused_unless_transductive(flat
         _pca_zsl(tmp_path / "old.h5", lv, tmp_path / "o", ["pooled_krr"])
     with pytest.raises(ConfigError, match="already PCA-reduced"):
         _pca_zsl(seen_only, lv, tmp_path / "p", ["pooled_krr"], pca_dim=2)
+
+
+def _with_permuted_test_labels(path, unseen, out):
+    """The same store with the labels of the unseen classes' videos shuffled among themselves."""
+    from action2vec.store import open_store, write_store
+
+    store = open_store(path)
+    labels = list(store.labels)
+    test = [i for i, lab in enumerate(labels) if lab in set(unseen)]
+    for i, j in zip(test, np.random.default_rng(7).permutation(test)):
+        labels[i] = store.labels[j]
+    assert labels != store.labels
+    items = [(store.keys[i], store.get(i)[0], int(store.lengths[i]), labels[i]) for i in range(len(store))]
+    return write_store(out, items, meta=dict(store.meta))
+
+
+@pytest.mark.parametrize("variant", ["pooled_krr", "hrnn_attention"])
+def test_transductive_option_is_off_by_default_reads_test_features_never_labels(flat_store, tmp_path, variant):
+    from action2vec.evaluation.protocol import embed_split, select_split_videos
+    from action2vec.store import open_store
+
+    path, lv = flat_store
+    assert ZslConfig().transductive is False
+    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=2", "train.progress_bar=false"])
+    split = random_splits(lv.names, ["50/50"], [0])[0]
+    permuted = _with_permuted_test_labels(path, split.unseen, tmp_path / "permuted.h5")
+
+    def embed(store_path, out, transductive):
+        z = ZslConfig(ratios=["50/50"], seeds=1, variants=[variant], transductive=transductive)
+        job = plan_jobs("syn", store_path, [split], lv, z, cfg, out)[0]
+        store = open_store(store_path)
+        videos = select_split_videos(job, store)
+        return embed_split(job, store, videos).embeddings, videos
+
+    plain, videos = embed(path, tmp_path / "plain", False)
+    on, _ = embed(path, tmp_path / "on", True)
+    shuffled, videos_p = embed(permuted, tmp_path / "shuffled", True)
+    assert not np.allclose(plain, on, atol=1e-4)  # the test videos were used
+    assert np.array_equal(videos.test_pos, videos_p.test_pos)  # same test videos, other labels
+    np.testing.assert_array_equal(on, shuffled)  # their labels were not
+    if variant == "hrnn_attention":
+        train = json.loads((tmp_path / "on" / "runs/syn/50-50_seed0/hrnn_attention/train/result.json").read_text())
+        assert train["transductive"]["videos"] == len(videos.test_pos)
+        assert json.loads((tmp_path / "plain" / "runs/syn/50-50_seed0/hrnn_attention/train/result.json")
+                          .read_text())["transductive"] is None
+
+
+def test_transductive_results_are_labelled_everywhere(flat_store, tmp_path):
+    from action2vec.reports.report import build_report
+    from action2vec.reports.tables import zsl_table_markdown
+
+    path, lv = flat_store
+    summary, jobs = _run(path, lv, tmp_path, ratios=["50/50"], seeds=1, transductive=True)
+    assert summary["transductive"] and all(s["transductive"] for s in summary["splits"])
+    assert json.loads((jobs[0].folder / "result.json").read_text())["transductive"] is True
+    assert "| Pooled features + KRR (Laplacian) (transductive) |" in zsl_table_markdown(summary)
+    assert "(transductive)" in (tmp_path / "zsl_table.md").read_text()
+    build_report(tmp_path)
+    assert "Pooled features + KRR (Laplacian) (transductive)" in (tmp_path / "report.html").read_text()
+    plain, _ = _run(path, lv, tmp_path / "plain", ratios=["50/50"], seeds=1)
+    assert not plain["transductive"] and "(transductive)" not in zsl_table_markdown(plain)

@@ -50,8 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pca-dim", type=int, default=0, metavar="N",
                    help="raw stores: fit PCA to N dims per split on the split's seen-class training videos only (0: off)")
     p.add_argument("--transductive", action="store_true",
-                   help="accept a store whose PCA saw test videos (or whose PCA fit is unrecorded); every result "
-                   "is labelled transductive")
+                   help="use the unlabelled test videos (features only, never labels): in the KRR graph, in a manifold "
+                   "term of Action2Vec training (--manifold), and accept a store whose PCA saw them; every result is "
+                   "labelled transductive (docs/evaluation.md)")
+    p.add_argument("--manifold", action="append", default=[], metavar="KEY=VALUE",
+                   help="transductive manifold term of Action2Vec training (weight, neighbors, batch_size, max_videos)")
     p.add_argument("--pretrain-classes", type=Path, metavar="FILE",
                    help="the backbone's pretraining classes: warn when they overlap the test classes")
     p.add_argument("--workers", type=int, default=0, help="parallel processes (0: as the cores allow)")
@@ -84,9 +87,11 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.store import open_store
     from action2vec.text import build_label_vectors
     from action2vec.training.config import RunConfig
+    from action2vec.training.manifold import ManifoldConfig
 
     train_cfg = config_from_args(RunConfig, args, args.config)
     krr = from_dict(KRRConfig, apply_overrides({}, args.krr), prefix="krr")
+    manifold = from_dict(ManifoldConfig, apply_overrides({}, args.manifold), prefix="manifold")
     zcfg = ZslConfig(
         ratios=[r.strip() for r in args.ratios.split(",") if r.strip()],
         seeds=args.seeds,
@@ -97,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         pca_dim=args.pca_dim,
         transductive=args.transductive,
         krr=krr,
+        manifold=manifold,
     )
     stores = _named(args.store)
     split_files = dict(_named(args.splits)) if args.splits else {}

@@ -44,12 +44,14 @@ from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filte
 from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
 from action2vec.linalg import l2_normalize
 from action2vec.store.base import Store
+from action2vec.training.manifold import ManifoldConfig
 from action2vec.variants import METHODS, method
 from action2vec.video.pca import PCA, ProjectedStore, fit_pca
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PRETRAINING_DATA", "ZslConfig", "ZslJob", "plan_jobs", "run_split_variant", "run_zsl", "summarize"]
+__all__ = ["PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "plan_jobs", "select_split_videos",
+           "embed_split", "score_split", "run_split_variant", "run_zsl", "summarize"]
 
 # What each backbone's weights were trained on: the test classes of a zero-shot split that are also
 # classes of that data set are not really unseen by the features (warned about by the zsl command).
@@ -72,9 +74,11 @@ class ZslConfig:
     top_k: list[int] = option([1, 5], "top-k accuracies to report")
     pca_dim: int = option(0, "fit PCA to this many dimensions per split, on the split's seen-class training videos "
                           "(raw stores only; 0: use the features as stored)")
-    transductive: bool = option(False, "accept a store whose PCA was fitted on test videos (or on videos nobody "
-                                "recorded); every result is labelled transductive")
+    transductive: bool = option(False, "use the unlabelled test videos (their features, never their labels): in the "
+                                "KRR graph Laplacian, in the manifold term of Action2Vec training, and accept a store "
+                                "whose PCA saw them; every result is labelled transductive")
     krr: KRRConfig = field(default_factory=KRRConfig)
+    manifold: ManifoldConfig = field(default_factory=ManifoldConfig)
 
 
 @dataclass
@@ -103,6 +107,7 @@ class ZslJob:
             "overlap": self.zsl.overlap_threshold, "holdout": self.zsl.seen_holdout, "top_k": self.zsl.top_k,
             "pca_dim": self.zsl.pca_dim, "transductive": self.zsl.transductive,
             "train": self.train_cfg if method(self.variant).overrides is not None else to_dict(self.zsl.krr),
+            "manifold": to_dict(self.zsl.manifold) if self.zsl.transductive else None,
             "seed": self.split.seed,
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -196,54 +201,33 @@ def _class_vectors(job: ZslJob, names: Sequence[str]) -> np.ndarray:
     return job.label_array[[pos[n] for n in names]]
 
 
-def _krr_embed(job: ZslJob, store: Store, train_pos: np.ndarray, test_pos: np.ndarray) -> np.ndarray:
-    """Fit the pooled-feature KRR on seen videos; map the test videos into label space. -> (N, E)."""
-    cfg = job.zsl.krr
-    labels = np.array([store.labels[i] for i in train_pos])
-    keep = train_pos[stratified_subsample(labels, cfg.max_train, cfg.seed)]
-    if len(keep) < len(train_pos):
-        log.info("KRR: %d of %d training videos (krr.max_train)", len(keep), len(train_pos))
-    x = l2_normalize(mean_pool(store.read_many(keep), store.lengths[keep]))
-    y = l2_normalize(_class_vectors(job, [store.labels[i] for i in keep]))
-    model = LaplacianKRR(cfg).fit(x, y)
-    out = []
-    for s in range(0, len(test_pos), 4096):
-        part = test_pos[s : s + 4096]
-        out.append(model.predict(l2_normalize(mean_pool(store.read_many(part), store.lengths[part]))))
-    return np.concatenate(out) if out else np.zeros((0, y.shape[1]), np.float32)
+@dataclass
+class SplitVideos:
+    """The store positions of one split's videos, after overlap filtering and the seen-class hold-out."""
+
+    seen: list[str]  # training classes (present in the store, not dropped by the overlap filter)
+    unseen: list[str]  # test classes
+    train_pos: np.ndarray  # (N_train,) seen-class videos trained on
+    held_pos: np.ndarray  # (N_held,) held-out seen-class videos (validation, GZSL seen side)
+    unseen_pos: np.ndarray  # (N_unseen,) test videos of the unseen classes
+    dropped: dict[str, tuple[str, float]] = field(default_factory=dict)  # by the overlap filter
+    pretrain_overlap: list[str] = field(default_factory=list)
+
+    @property
+    def test_pos(self) -> np.ndarray:
+        """Every test video: unseen classes first, then the held-out seen-class videos. (N_test,)"""
+        return np.concatenate([self.unseen_pos, self.held_pos])
+
+    @property
+    def unlabeled_pos(self) -> np.ndarray:
+        """The test videos in store order: what a transductive method may read (features only). (N_test,)"""
+        return np.sort(self.test_pos)
 
 
-def _a2v_embed(job: ZslJob, store: Store, train_pos: np.ndarray, val_pos: np.ndarray, test_pos: np.ndarray) -> np.ndarray:
-    """Train the variant on seen videos with fit(); embed the test videos with the exported model."""
-    from action2vec.inference import Action2Vec
-    from action2vec.text import LabelVectors
-    from action2vec.training import fit
-    from action2vec.training.config import RunConfig
+def select_split_videos(job: ZslJob, store: Store) -> SplitVideos:
+    """Which videos the split trains on and tests on (seen classes only for training)."""
+    from action2vec.training.data import stratified_holdout
 
-    # the split decides the training classes: a class list in the base config must not widen them
-    overrides = list(method(job.variant).overrides or []) + ["data.classes=[]", "data.classes_file="]
-    cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
-    seen_classes = sorted({store.labels[i] for i in train_pos})
-    lv = LabelVectors(seen_classes, _class_vectors(job, seen_classes))
-    result = fit(cfg, job.folder / "train", store=store, label_vectors=lv,
-                 train_keys=[store.keys[i] for i in train_pos], val_keys=[store.keys[i] for i in val_pos])
-    model = Action2Vec.load(result.model_dir)
-    return model.encode_store(store, test_pos)
-
-
-def run_split_variant(job: ZslJob) -> dict[str, Any]:
-    """Train and evaluate one (split, variant); reuse its result.json when it was already finished."""
-    result_path = job.folder / "result.json"
-    fp = job.fingerprint()
-    if result_path.is_file():
-        done = json.loads(result_path.read_text())
-        if done.get("fingerprint") == fp:
-            log.info("%s/%s/%s: finished before, reusing %s", job.dataset, job.split.name, job.variant, result_path)
-            return done
-        raise ConfigError(f"{result_path} holds a result of another configuration; use another output folder")
-    method(job.variant)  # ConfigError for an unknown identifier
-
-    store = _open(job.store_path)
     present = set(store.classes)
     seen = [c for c in job.split.seen if c in present]
     unseen = [c for c in job.split.unseen if c in present]
@@ -259,37 +243,119 @@ def run_split_variant(job: ZslJob) -> dict[str, Any]:
     if pretrain_overlap:
         log.warning("%s: %d test classes are also backbone pretraining classes, e.g. %s",
                     job.split.name, len(pretrain_overlap), pretrain_overlap[:3])
-
-    from action2vec.training.data import stratified_holdout
-
     seen_pos = store.indices_of_classes(seen)
-    seed = job.split.seed or 0
-    tr, ho = stratified_holdout([store.labels[i] for i in seen_pos], job.zsl.seen_holdout, seed)
-    train_pos, held_pos = seen_pos[tr], seen_pos[ho]
-    unseen_pos = store.indices_of_classes(unseen)
-    test_pos = np.concatenate([unseen_pos, held_pos])
+    tr, ho = stratified_holdout([store.labels[i] for i in seen_pos], job.zsl.seen_holdout, job.split.seed or 0)
+    return SplitVideos(seen, unseen, seen_pos[tr], seen_pos[ho], store.indices_of_classes(unseen), dropped,
+                       pretrain_overlap)
 
+
+@dataclass
+class SplitEmbedding:
+    """A method's test-video embeddings for one split, with what it read."""
+
+    embeddings: np.ndarray  # (N_test, E), rows in the order of SplitVideos.test_pos
+    pca: dict[str, Any]  # {"fitted_on": "seen" | "store" | "none", "videos": N}
+    features: str  # e.g. "pooled c3d fc7 (4096-d)"
+
+
+def embed_split(job: ZslJob, store: Store, videos: SplitVideos) -> SplitEmbedding:
+    """Train the job's method on the split's training videos and embed its test videos."""
     if method(job.variant).overrides is None:  # pooled features as stored: before any per-split PCA
-        pca = store_pca_record(store)
-        emb = _krr_embed(job, store, train_pos, test_pos)
-        features = describe_features(store.meta, store.dim, pooled=True)
-    else:
-        pca, view = split_pca(job, store, train_pos)
-        emb = _a2v_embed(job, view, train_pos, held_pos, test_pos)
-        features = describe_features(view.meta, view.dim, pooled=False)
-    emb_unseen, emb_held = emb[: len(unseen_pos)], emb[len(unseen_pos) :]
+        emb = _krr_embed(job, store, videos)
+        return SplitEmbedding(emb, store_pca_record(store), describe_features(store.meta, store.dim, pooled=True))
+    pca, view = split_pca(job, store, videos.train_pos)
+    emb = _a2v_embed(job, view, videos)
+    return SplitEmbedding(emb, pca, describe_features(view.meta, view.dim, pooled=False))
 
-    class_idx = {c: i for i, c in enumerate(unseen)}
-    labels = np.array([class_idx[store.labels[i]] for i in unseen_pos])
-    zs = zero_shot_evaluate(emb_unseen, labels, _class_vectors(job, unseen), ks=tuple(job.zsl.top_k), with_confusion=True)
+
+def _pooled(store: Store, positions: np.ndarray) -> np.ndarray:
+    """Mean-pooled, L2-normalised features of the videos at ``positions``, read in chunks. (N, D)"""
+    parts = [l2_normalize(mean_pool(store.read_many(part), store.lengths[part]))
+             for part in np.array_split(positions, max(1, int(np.ceil(len(positions) / 4096))))]
+    return np.concatenate(parts) if len(positions) else np.zeros((0, store.dim), np.float32)
+
+
+def _krr_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
+    """Fit the pooled-feature KRR on seen videos (and, transductive, the unlabelled test videos in its
+    graph); map the test videos into label space. -> (N_test, E)."""
+    cfg = job.zsl.krr
+    train_pos = videos.train_pos
+    labels = np.array([store.labels[i] for i in train_pos])
+    keep = train_pos[stratified_subsample(labels, cfg.max_train, cfg.seed)]
+    if len(keep) < len(train_pos):
+        log.info("KRR: %d of %d training videos (krr.max_train)", len(keep), len(train_pos))
+    x = _pooled(store, keep)
+    y = l2_normalize(_class_vectors(job, [store.labels[i] for i in keep]))
+    unlabeled = None
+    if job.zsl.transductive:
+        pool = videos.unlabeled_pos
+        if len(pool) > cfg.max_train:
+            pool = np.sort(np.random.default_rng(cfg.seed).choice(pool, cfg.max_train, replace=False))
+        unlabeled = _pooled(store, pool)
+        log.info("KRR (transductive): %d unlabelled test videos in the graph", len(pool))
+    model = LaplacianKRR(cfg).fit(x, y, unlabeled=unlabeled)
+    return model.predict(_pooled(store, videos.test_pos)) if len(videos.test_pos) else np.zeros((0, y.shape[1]), np.float32)
+
+
+def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
+    """Train the variant on seen videos with fit() (transductive: with the manifold term on the unlabelled
+    test videos); embed the test videos with the exported model. -> (N_test, E)."""
+    from action2vec.inference import Action2Vec
+    from action2vec.text import LabelVectors
+    from action2vec.training import fit
+    from action2vec.training.config import RunConfig
+
+    # the split decides the training classes: a class list in the base config must not widen them
+    overrides = list(method(job.variant).overrides or []) + ["data.classes=[]", "data.classes_file="]
+    cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
+    seen_classes = sorted({store.labels[i] for i in videos.train_pos})
+    lv = LabelVectors(seen_classes, _class_vectors(job, seen_classes))
+    unlabeled = [store.keys[i] for i in videos.unlabeled_pos] if job.zsl.transductive else None
+    result = fit(cfg, job.folder / "train", store=store, label_vectors=lv,
+                 train_keys=[store.keys[i] for i in videos.train_pos], val_keys=[store.keys[i] for i in videos.held_pos],
+                 unlabeled_keys=unlabeled, manifold=job.zsl.manifold)
+    model = Action2Vec.load(result.model_dir)
+    return model.encode_store(store, videos.test_pos)
+
+
+def score_split(job: ZslJob, store: Store, videos: SplitVideos, emb: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+    """Zero-shot metrics of the test embeddings (GZSL too when seen-class videos were held out) and the
+    unseen-class confusion matrix (C_unseen, C_unseen)."""
+    n_unseen = len(videos.unseen_pos)
+    class_idx = {c: i for i, c in enumerate(videos.unseen)}
+    labels = np.array([class_idx[store.labels[i]] for i in videos.unseen_pos])
+    zs = zero_shot_evaluate(emb[:n_unseen], labels, _class_vectors(job, videos.unseen), ks=tuple(job.zsl.top_k),
+                            with_confusion=True)
     metrics = {k: v for k, v in zs.items() if k not in ("predicted", "confusion")}
-    if len(held_pos):
-        every = seen + unseen
+    if len(videos.held_pos):
+        every = videos.seen + videos.unseen
         all_idx = {c: i for i, c in enumerate(every)}
-        all_labels = np.array([all_idx[store.labels[i]] for i in np.concatenate([unseen_pos, held_pos])])
-        ranked, _ = cosine_topk(np.concatenate([emb_unseen, emb_held]), _class_vectors(job, every), k=1)
-        g = gzsl_metrics(ranked[:, 0], all_labels, np.arange(len(seen)), np.arange(len(seen), len(every)))
+        all_labels = np.array([all_idx[store.labels[i]] for i in videos.test_pos])
+        ranked, _ = cosine_topk(emb, _class_vectors(job, every), k=1)
+        g = gzsl_metrics(ranked[:, 0], all_labels, np.arange(len(videos.seen)), np.arange(len(videos.seen), len(every)))
         metrics.update({f"gzsl_{k}": v for k, v in g.items()})
+    return metrics, zs["confusion"]
+
+
+def run_split_variant(job: ZslJob) -> dict[str, Any]:
+    """Train and evaluate one (split, variant); reuse its result.json when it was already finished."""
+    from action2vec.io import write_json
+
+    result_path = job.folder / "result.json"
+    fp = job.fingerprint()
+    if result_path.is_file():
+        done = json.loads(result_path.read_text())
+        if done.get("fingerprint") == fp:
+            log.info("%s/%s/%s: finished before, reusing %s", job.dataset, job.split.name, job.variant, result_path)
+            return done
+        raise ConfigError(f"{result_path} holds a result of another configuration; use another output folder")
+    method(job.variant)  # ConfigError for an unknown identifier
+
+    store = _open(job.store_path)
+    videos = select_split_videos(job, store)
+    embedded = embed_split(job, store, videos)
+    metrics, confusion = score_split(job, store, videos, embedded.embeddings)
+    n_all = len(videos.seen) + len(videos.unseen) if len(videos.held_pos) else None
     result = {
         "kind": "zsl-split",
         "fingerprint": fp,
@@ -299,19 +365,17 @@ def run_split_variant(job: ZslJob) -> dict[str, Any]:
         "seed": job.split.seed,
         "variant": job.variant,
         "metrics": metrics,
-        "chance": chance_levels(len(unseen), tuple(job.zsl.top_k), len(seen) + len(unseen) if len(held_pos) else None),
-        "seen_classes": seen,
-        "unseen_classes": unseen,
-        "dropped_by_overlap": {k: list(v) for k, v in dropped.items()},
-        "pretrain_overlap": pretrain_overlap,
-        "n_train_videos": int(len(train_pos)),
-        "pca": pca,
-        "features": features,
+        "chance": chance_levels(len(videos.unseen), tuple(job.zsl.top_k), n_all),
+        "seen_classes": videos.seen,
+        "unseen_classes": videos.unseen,
+        "dropped_by_overlap": {k: list(v) for k, v in videos.dropped.items()},
+        "pretrain_overlap": videos.pretrain_overlap,
+        "n_train_videos": int(len(videos.train_pos)),
+        "pca": embedded.pca,
+        "features": embedded.features,
         "transductive": job.zsl.transductive,
-        "confusion": zs["confusion"].tolist(),
+        "confusion": confusion.tolist(),
     }
-    from action2vec.io import write_json
-
     write_json(result, result_path)
     log.info("%s/%s/%s: top1 %.4f", job.dataset, job.split.name, job.variant, metrics["top1"])
     return result

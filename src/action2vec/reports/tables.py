@@ -57,7 +57,7 @@ def zsl_table_rows(summary: dict[str, Any], metric: str = "top1") -> tuple[list[
         for variant in variants:
             cells = [fmt_mean_std(summary["datasets"][ds]["results"].get(variant, {}).get(ratio, {}).get(metric))
                      for ds in datasets]
-            rows.append([title(variant)] + cells)
+            rows.append([title(variant, bool(summary.get("transductive")))] + cells)
         chance = [chance_level(summary["datasets"][ds], ratio, metric) for ds in datasets]
         rows.append(["chance"] + ["-" if c is None else f"{100 * c:.2f}" for c in chance])
     return header, rows

@@ -26,6 +26,7 @@ from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
 from action2vec.models import resolve_config
 from action2vec.training.config import RunConfig
+from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
 from action2vec.training.data import (
     IndexDataset,
     ResumableLoader,
@@ -144,11 +145,15 @@ def fit(
     train_keys: Sequence[str] | None = None,
     val_keys: Sequence[str] | None = None,
     callbacks: list | None = None,
+    unlabeled_keys: Sequence[str] | None = None,
+    manifold: ManifoldConfig | None = None,
 ) -> TrainResult:
     """Train on the seen classes and export ``run_dir/model``; resumes an interrupted run in ``run_dir``.
 
     ``train_keys`` / ``val_keys`` select videos explicitly (the zero-shot runner passes seen-class videos
     only); otherwise the classes of ``cfg.data`` (default: all) are split by ``cfg.data.val_fraction``.
+    ``unlabeled_keys`` (transductive, off by default): videos whose features (never labels) enter the
+    manifold term of :mod:`action2vec.training.manifold`, with ``manifold`` (default ``ManifoldConfig()``).
     """
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -263,6 +268,15 @@ def fit(
         or (cfg.data.device_cache == "auto" and bank_fits_device(
             int(store.rows[train_pos].max()) * len(train_pos), store.dim, bank_dtype.itemsize, trainer.strategy.root_device))
     )
+    transductive = None
+    if unlabeled_keys:
+        unlabeled_pos = np.array([store.index_of(k) for k in unlabeled_keys], dtype=np.int64)
+        if np.isin(unlabeled_pos, train_pos).any():
+            raise DataError("unlabelled (transductive) videos must not be training videos")
+        manifold = manifold or ManifoldConfig()
+        bank = unlabeled_bank(store, unlabeled_pos, manifold, cfg.train.seed)
+        module.set_unlabeled_bank(bank, manifold.weight, manifold.batch_size)
+        transductive = {"videos": int(len(bank["lengths"])), **to_dict(manifold)}
     if use_bank:
         module.set_feature_bank(feature_bank(train_ds, bank_dtype))
         train_loader = ResumableLoader(IndexDataset(len(train_ds)), per_device, sampler, collate_fn=collate_indices)
@@ -292,7 +306,7 @@ def fit(
         export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=classes)
         (run_dir / "result.json").write_text(json.dumps(
             {"metrics": metrics, "classes": classes, "train_keys": result.train_keys, "val_keys": result.val_keys,
-             "global_step": trainer.global_step}, indent=2))
+             "global_step": trainer.global_step, "transductive": transductive}, indent=2))
     trainer.strategy.barrier()
     return result
 
