@@ -30,7 +30,7 @@ def toy(tmp_path_factory):
 def test_zsl_eval_report_text_and_krr(toy, tmp_path, capsys):
     root, store, text = toy
     out = tmp_path / "run"
-    assert main(["zsl", "--store", f"toy={store}", "--text", text, "--ratios", "50/50,80/20", "--seeds", "2",
+    assert main(["zsl", "--store", f"toy={store}", "--data.text", text, "--ratios", "50/50,80/20", "--seeds", "2",
                  "--variants", "pooled_krr", "--out", str(out), "--json", str(tmp_path / "zsl.json")]) == 0
     summary = json.loads((tmp_path / "zsl.json").read_text())
     cell = summary["datasets"]["toy"]["results"]["pooled_krr"]["50/50"]["top1"]
@@ -40,7 +40,7 @@ def test_zsl_eval_report_text_and_krr(toy, tmp_path, capsys):
     assert len(splits) == 4 and all(not set(s["seen"]) & set(s["unseen"]) for s in splits)
 
     # the saved splits reload: same numbers from another folder
-    assert main(["zsl", "--store", f"toy={store}", "--text", text, "--splits", str(out / "splits" / "toy.json"),
+    assert main(["zsl", "--store", f"toy={store}", "--data.text", text, "--splits", str(out / "splits" / "toy.json"),
                  "--variants", "pooled_krr", "--out", str(tmp_path / "again"), "--json", str(tmp_path / "z2.json")]) == 0
     assert json.loads((tmp_path / "z2.json").read_text())["datasets"] == summary["datasets"]
 
@@ -67,7 +67,7 @@ def test_bad_input_is_one_line_error(toy, tmp_path, capsys):
     root, store, text = toy
     assert main(["eval", "analogy", "--classes", str(tmp_path / "missing.txt"), "--count-only"]) == 2
     assert main(["eval", "wordnet", "--model", str(tmp_path), "--classes", str(tmp_path / "x")]) == 2
-    assert main(["zsl", "--store", str(store), "--text", text, "--variants", "nope", "--out", str(tmp_path / "o")]) == 2
+    assert main(["zsl", "--store", str(store), "--data.text", text, "--variants", "nope", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "nope" in err[-1]
 
@@ -78,7 +78,7 @@ def test_zsl_training_then_export_and_model_evals(toy, tmp_path):
 
     root, store, text = toy
     out = tmp_path / "run"
-    assert main(["zsl", "--store", f"toy={store}", "--text", text, "--ratios", "80/20", "--seeds", "1",
+    assert main(["zsl", "--store", f"toy={store}", "--data.text", text, "--ratios", "80/20", "--seeds", "1",
                  "--variants", "hrnn_attention", "--out", str(out), "--model.preset", "tiny",
                  "--train.epochs", "2", "--train.progress_bar", "false"]) == 0
     model = next(out.glob("runs/toy/*/hrnn_attention/train/model"))

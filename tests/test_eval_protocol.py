@@ -263,3 +263,27 @@ def test_transductive_results_are_labelled_everywhere(flat_store, tmp_path):
     assert "Pooled features + KRR (Laplacian) (transductive)" in (tmp_path / "report.html").read_text()
     plain, _ = _run(path, lv, tmp_path / "plain", ratios=["50/50"], seeds=1)
     assert not plain["transductive"] and "(transductive)" not in zsl_table_markdown(plain)
+
+
+def test_the_label_vectors_reach_fit_with_their_embedder(flat_store, tmp_path, monkeypatch):
+    """One fact in one place: the embedder that made the label vectors travels with them into training
+    (the model folder records it), restricted to the seen classes."""
+    import action2vec.training as training
+    from action2vec.text import LabelVectors
+
+    path, lv = flat_store
+    tagged = LabelVectors(lv.names, lv.vectors, embedder="vectors:words.npz")
+    seen_by_fit = {}
+
+    def fake_fit(cfg, run_dir, *, label_vectors, **kw):
+        seen_by_fit["lv"] = label_vectors
+        raise RuntimeError("stop after fit was called")
+
+    monkeypatch.setattr(training, "fit", fake_fit)
+    z = ZslConfig(ratios=["50/50"], seeds=1, variants=["hrnn_attention"])
+    split = random_splits(lv.names, z.ratios, [0])[0]
+    with pytest.raises(RuntimeError, match="stop after fit"):
+        run_zsl(plan_jobs("syn", path, [split], tagged, z, RunConfig(), tmp_path), tmp_path, workers=1)
+    assert seen_by_fit["lv"].embedder == "vectors:words.npz"
+    assert seen_by_fit["lv"].names == sorted(split.seen)
+    np.testing.assert_array_equal(seen_by_fit["lv"].vectors, tagged.lookup(sorted(split.seen)))

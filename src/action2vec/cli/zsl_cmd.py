@@ -1,6 +1,6 @@
 """``action2vec zsl``: the zero-shot protocol over class splits, for a chosen set of variants.
 
-    action2vec zsl --store ucf101=ucf.h5 --store hmdb51=hmdb.h5 --text word2vec:GoogleNews.bin \\
+    action2vec zsl --store ucf101=ucf.h5 --store hmdb51=hmdb.h5 --data.text word2vec:GoogleNews.bin \\
         --variants hrnn_attention,hrnn,hrnn_cosine,stacked_lstm,single_lstm,pooled_krr --out runs/table1
     action2vec zsl --store k.h5 --splits ../shared/data/kinetics/er_zsar --variants pooled_krr --out runs/k
 
@@ -27,14 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="For each feature store (data set), draw class splits (or read --splits), train each "
         "variant on the seen classes only and evaluate on the unseen classes; report mean ± std over splits "
         "in the paper's layout (rows = variants, columns = data sets, blocks = split ratios). Training "
-        "settings come from --config/--set and the --section.key options, as for `action2vec train`.",
+        "settings come from --config/--set and the --section.key options, as for `action2vec train`; the label "
+        "texts' embedder is --data.text.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--store", action="append", required=True, metavar="[NAME=]STORE",
                    help="feature store of one data set (repeatable: one table column each)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (resumable)")
     p.add_argument("--classes", type=Path, metavar="FILE", help="use only these classes (one per line)")
-    p.add_argument("--text", default="minilm", metavar="SPEC", help="label-text embedder spec")
     p.add_argument("--overrides", type=Path, help="class-name overrides YAML")
     p.add_argument("--oov", default="error", choices=["error", "skip", "subword"], help="word-vector policy for unknown words")
     p.add_argument("--splits", metavar="[NAME=]FILE",  action="append", default=[],
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         for s in splits:
             s.seen = [c for c in s.seen if c in set(classes)]
             s.unseen = [c for c in s.unseen if c in set(classes)]
-        lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}), args.text,
+        lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}), train_cfg.data.text,
                            overrides=args.overrides, oov=args.oov)
         jobs += plan_jobs(name, path, splits, lv, zcfg, train_cfg, args.out, pretrain)
         all_splits += [(name, s) for s in splits]

@@ -44,6 +44,7 @@ from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filte
 from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
 from action2vec.linalg import l2_normalize
 from action2vec.store.base import Store
+from action2vec.text.vectors import LabelVectors
 from action2vec.training.manifold import ManifoldConfig
 from action2vec.variants import METHODS, method
 from action2vec.video.pca import PCA, ProjectedStore, fit_pca
@@ -90,8 +91,7 @@ class ZslJob:
     variant: str
     out_dir: Path
     store_path: str
-    label_names: list[str]
-    label_array: np.ndarray  # (N, E)
+    label_vectors: LabelVectors  # every class of the split, with the embedder that made them
     zsl: ZslConfig
     train_cfg: dict[str, Any]  # RunConfig as a dict (variant overrides are applied here)
     pretrain_classes: list[str] = field(default_factory=list)
@@ -194,11 +194,11 @@ def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
 
 
 def _class_vectors(job: ZslJob, names: Sequence[str]) -> np.ndarray:
-    pos = {n: i for i, n in enumerate(job.label_names)}
-    missing = [n for n in names if n not in pos]
+    have = set(job.label_vectors.names)
+    missing = [n for n in names if n not in have]
     if missing:
         raise DataError(f"no label vector for class(es) {missing[:5]}")
-    return job.label_array[[pos[n] for n in names]]
+    return job.label_vectors.lookup(names)
 
 
 @dataclass
@@ -235,7 +235,7 @@ def select_split_videos(job: ZslJob, store: Store) -> SplitVideos:
         raise DataError(f"{job.store_path}: split {job.split.name} has no videos of its seen or of its unseen classes")
     dropped: dict[str, tuple[str, float]] = {}
     if job.zsl.overlap_threshold > 0:
-        vecs = dict(zip(job.label_names, job.label_array))
+        vecs = dict(zip(job.label_vectors.names, job.label_vectors.vectors))
         seen, dropped = overlap_filter(seen, unseen, vecs, job.zsl.overlap_threshold)
         if dropped:
             log.info("%s: dropped %d seen classes too close to test classes", job.split.name, len(dropped))
@@ -301,7 +301,6 @@ def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
     """Train the variant on seen videos with fit() (transductive: with the manifold term on the unlabelled
     test videos); embed the test videos with the exported model. -> (N_test, E)."""
     from action2vec.inference import Action2Vec
-    from action2vec.text import LabelVectors
     from action2vec.training import fit
     from action2vec.training.config import RunConfig
 
@@ -309,7 +308,8 @@ def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
     overrides = list(method(job.variant).overrides or []) + ["data.classes=[]", "data.classes_file="]
     cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
     seen_classes = sorted({store.labels[i] for i in videos.train_pos})
-    lv = LabelVectors(seen_classes, _class_vectors(job, seen_classes))
+    _class_vectors(job, seen_classes)  # DataError naming a class without a vector
+    lv = job.label_vectors.subset(seen_classes)  # keeps the embedder, which the model folder records
     unlabeled = [store.keys[i] for i in videos.unlabeled_pos] if job.zsl.transductive else None
     result = fit(cfg, job.folder / "train", store=store, label_vectors=lv,
                  train_keys=[store.keys[i] for i in videos.train_pos], val_keys=[store.keys[i] for i in videos.held_pos],
@@ -385,7 +385,7 @@ def plan_jobs(
     dataset: str,
     store_path: str | Path,
     splits: Sequence[ClassSplit],
-    label_vectors: Any,
+    label_vectors: LabelVectors,
     zsl: ZslConfig,
     train_cfg: Any,
     out_dir: str | Path,
@@ -402,7 +402,7 @@ def plan_jobs(
     base = train_cfg if isinstance(train_cfg, dict) else to_dict(train_cfg)
     return [
         ZslJob(dataset=dataset, split=split, variant=variant, out_dir=Path(out_dir), store_path=str(store_path),
-               label_names=list(label_vectors.names), label_array=np.asarray(label_vectors.vectors, np.float32),
+               label_vectors=label_vectors,
                zsl=zsl, train_cfg=base, pretrain_classes=list(pretrain_classes))
         for split in splits
         for variant in zsl.variants

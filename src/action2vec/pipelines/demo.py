@@ -72,9 +72,9 @@ class DemoConfig:
         default_factory=lambda: ComputeConfig(batch_size=96, workers=1, flush_every=128, progress=True),
         metadata={"help": "extraction batching and workers"},
     )
-    run: RunConfig = field(default_factory=_train_defaults, metadata={"help": "Action2Vec training"})
+    run: RunConfig = field(default_factory=_train_defaults,
+                           metadata={"help": "Action2Vec training (run.data.text: the label-text embedder; minilm needs no download)"})
     krr: KRRConfig = field(default_factory=KRRConfig, metadata={"help": "the pooled-feature KRR baseline"})
-    text: str = option("minilm", "label-text embedder spec (minilm needs no download)")
     ratio: str = option("50/50", "seen/unseen class ratio of the zero-shot splits")
     splits: int = option(5, "random class splits (seeds 0..N-1); results are mean ± std over them")
     workers: int = option(0, "parallel zero-shot jobs (0: as the cores allow at 2 threads each)")
@@ -192,7 +192,7 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
 
     with _stage(3, "labels", seconds):
         wordnet = load_wordnet()
-        vectors = build_label_vectors(classes, cfg.text, overrides=toy.overrides_path, wordnet=wordnet)
+        vectors = build_label_vectors(classes, cfg.run.data.text, overrides=toy.overrides_path, wordnet=wordnet)
 
     with _stage(4, "zero-shot", seconds), _quiet_lightning():
         splits = random_splits(classes, [cfg.ratio], range(cfg.splits))
@@ -207,7 +207,7 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
         model_dir = _train_full(out / "full", cfg.run, store, vectors)
 
     with _stage(6, "semantic", seconds):
-        wordnet_result, analogy_result = _semantic_tests(out, store, classes, vectors, model_dir, cfg.text,
+        wordnet_result, analogy_result = _semantic_tests(out, store, classes, vectors, model_dir, cfg.run.data.text,
                                                          toy.overrides_path, wordnet, split_job=jobs[0])
 
     with _stage(7, "report", seconds):
