@@ -96,3 +96,19 @@ def test_zsl_training_then_export_and_model_evals(toy, tmp_path):
     assert json.loads((out / "an.json").read_text())["class_vectors"] == "action2vec"
     assert main(["report", str(out)]) == 0
     assert "training_curves" in (out / "report.md").read_text()
+
+
+def test_analogy_readings_are_a_switch_recorded_in_the_json(toy, tmp_path):
+    root, store, text = toy
+    out = {}
+    for choice in ("yes", "no"):
+        assert main(["eval", "analogy", "--store", str(store), "--text", text, "--exclude-query", choice,
+                     "--json", str(tmp_path / f"{choice}.json")]) == 0
+        out[choice] = json.loads((tmp_path / f"{choice}.json").read_text())
+    assert out["yes"]["exclude_query"] is True and out["no"]["exclude_query"] is False
+    assert out["yes"]["normalize"] is True
+    assert out["yes"]["chance"] == pytest.approx(1 / 11) and out["no"]["chance"] == pytest.approx(1 / 12)
+    # each file holds its reading first and the other reading's score: the same two numbers
+    assert [s["exclude_query"] for s in out["yes"]["scores"]] == [True, False]
+    assert out["yes"]["scores"][1]["accuracy"] == out["no"]["accuracy"]
+    assert out["no"]["scores"][1]["accuracy"] == out["yes"]["accuracy"]

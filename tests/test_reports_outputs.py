@@ -137,3 +137,23 @@ def test_chance_row_is_k_over_n_for_top_k():
     assert "| chance | 3.33 |" in zsl_table_markdown(new, "top1")
     # a summary written before per-metric chance levels: one 1/n per ratio, top-k read as k/n
     assert "| chance | 50.00 |" in zsl_table_markdown(SUMMARY, "top5")
+
+
+def test_report_shows_both_analogy_readings_and_reads_older_files(tmp_path):
+    score = {"subset": "", "normalize": True, "count": 4, "correct": 2}
+    write_json({"kind": "analogy", "count": 4, "correct": 2, "accuracy": 0.5, "chance": 0.25, "metric": "euclidean",
+                "exclude_query": True, "normalize": True, "examples": [],
+                "scores": [{**score, "vectors": "action2vec", "exclude_query": True, "accuracy": 0.5, "chance": 0.25},
+                           {**score, "vectors": "action2vec", "exclude_query": False, "accuracy": 0.25, "chance": 0.2}]},
+               tmp_path / "new" / "analogy.json")
+    md = build_report(tmp_path / "new")["md"].read_text()
+    assert "| action2vec | 4 | left out | 0.5000 | 0.2500 |" in md
+    assert "| action2vec | 4 | a candidate (paper) | 0.2500 | 0.2000 |" in md
+    # written before the switch: the query class was left out; the demo's comparisons become rows
+    write_json({"kind": "analogy", "count": 240, "correct": 240, "accuracy": 1.0, "chance": 0.0169, "metric": "euclidean",
+                "class_vectors": "action2vec", "examples": [], "text_only": {"accuracy": 1.0, "correct": 240},
+                "zero_shot_model": {"split": "50-50_seed0", "accuracy": 0.85, "unseen_count": 62, "unseen_accuracy": 0.7742}},
+               tmp_path / "old" / "analogy.json")
+    md = build_report(tmp_path / "old")["md"].read_text()
+    assert "| text | 240 | left out | 1.0000 | 0.0169 |" in md
+    assert "| action2vec, model of split 50-50_seed0 (between its unseen classes) | 62 | left out | 0.7742 | - |" in md

@@ -95,6 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--metric", default="euclidean", choices=["euclidean", "cosine"], help="nearest-neighbour distance")
     a.add_argument("--no-normalize", action="store_true",
                    help="use raw vectors (default: unit-normalise class and noun vectors first)")
+    a.add_argument("--exclude-query", default="yes", choices=["yes", "no"],
+                   help="leave the query class out of the candidates (yes), or search every class as the paper (no); "
+                   "the JSON holds this reading and the score of the other one")
     a.add_argument("--count-only", action="store_true", help="only generate the tests (no vectors needed)")
     a.add_argument("--examples", type=int, default=12, help="examples to list")
     a.add_argument("--max-videos-per-class", type=int, default=0, help="average at most N videos per class (0: all)")
@@ -171,7 +174,7 @@ def run_wordnet(args: argparse.Namespace) -> int:
 
 def run_analogy(args: argparse.Namespace) -> int:
     from action2vec.errors import DataError
-    from action2vec.evaluation.analogy import analogy_pairs, analogy_test
+    from action2vec.evaluation.analogy import analogy_pairs, analogy_score, analogy_test
     from action2vec.evaluation.class_vectors import store_class_means
     from action2vec.text import build_label_vectors, load_wordnet
     from action2vec.text.normalize import normalize_labels
@@ -213,11 +216,17 @@ def run_analogy(args: argparse.Namespace) -> int:
     if noun_embedder.dim != class_vecs.shape[1]:
         raise DataError(f"noun vectors are {noun_embedder.dim}-d but class vectors {class_vecs.shape[1]}-d: "
                         "--noun-text must be the text space the model was trained on")
+    exclude = args.exclude_query == "yes"
     result = analogy_test(class_vecs, noun_vecs, pairs, names, metric=args.metric,
-                          normalize=not args.no_normalize, n_examples=args.examples)
-    result.update({"class_vectors": source, "text": args.text, "n_classes": len(names)})
-    _say(args, f"analogy test ({source} class vectors, {args.metric}): {result['count']} tests, "
-          f"accuracy {result['accuracy']:.4f} (chance {result['chance']:.4f})")
+                          normalize=not args.no_normalize, n_examples=args.examples, exclude_query=exclude)
+    other = analogy_test(class_vecs, noun_vecs, pairs, names, metric=args.metric,
+                         normalize=not args.no_normalize, n_examples=0, exclude_query=not exclude)
+    result.update({"class_vectors": source, "text": args.text, "n_classes": len(names),
+                   "scores": [analogy_score(result, source), analogy_score(other, source)]})
+    _say(args, f"analogy test ({source} class vectors, {args.metric}, query class "
+          f"{'left out' if exclude else 'a candidate'}): {result['count']} tests, "
+          f"accuracy {result['accuracy']:.4f} (chance {result['chance']:.4f}); "
+          f"with the query class {'a candidate' if exclude else 'left out'}: {other['accuracy']:.4f}")
     for ex in result["examples"]:
         mark = "ok " if ex["correct"] else "bad"
         _say(args, f"  [{mark}] {ex['query']} - {ex['minus']} + {ex['plus']} -> {ex['nearest']}")

@@ -85,20 +85,40 @@ def _sections(results: dict) -> list[tuple[str, list[str], list[list[str]] | Non
                     ["embedding", "Spearman"], rows, f"{wn.get('n_classes')} classes found in WordNet."))
     an = results.get("analogy")
     if an:
-        rows = [["tests", str(an.get("count"))], ["accuracy", f"{an['accuracy']:.4f}" if an.get("accuracy") is not None else "-"],
-                ["chance", f"{an['chance']:.4f}" if an.get("chance") is not None else "-"]]
-        # optional comparisons some runs add (the demo: text vectors alone, a zero-shot split's model)
-        if isinstance(an.get("text_only"), dict) and an["text_only"].get("accuracy") is not None:
-            rows.append(["accuracy, text vectors alone", f"{an['text_only']['accuracy']:.4f}"])
-        zs = an.get("zero_shot_model")
-        if isinstance(zs, dict) and zs.get("accuracy") is not None:
-            rows.append([f"accuracy, model of split {zs.get('split', '?')}", f"{zs['accuracy']:.4f}"])
-            if zs.get("unseen_accuracy") is not None:
-                rows.append([f"  on the {zs.get('unseen_count')} tests among its unseen classes", f"{zs['unseen_accuracy']:.4f}"])
-        out.append(("Vector-arithmetic analogy test", ["", "value"], rows, f"metric: {an.get('metric')}"))
+        def num(value: Any) -> str:
+            return "-" if value is None else f"{value:.4f}"
+
+        rows = [[s["vectors"] + (f" ({s['subset']})" if s.get("subset") else ""), str(s.get("count")),
+                 "left out" if s.get("exclude_query", True) else "a candidate (paper)", num(s.get("accuracy")),
+                 num(s.get("chance"))] for s in analogy_scores(an)]
+        out.append(("Vector-arithmetic analogy test", ["class vectors", "tests", "query class", "accuracy", "chance"],
+                    rows, f"metric: {an.get('metric')}; vectors "
+                    f"{'unit-normalised' if an.get('normalize', True) else 'raw'}; the examples below are of the "
+                    f"first row's reading."))
         if an.get("examples"):
             ex_rows = [[e["query"], e["minus"], e["plus"], e["nearest"], "yes" if e["correct"] else "no"] for e in an["examples"]]
             out.append(("Analogy examples", ["query", "−", "+", "nearest", "correct"], ex_rows, ""))
+    return out
+
+
+def analogy_scores(an: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every reading an analogy result holds (``scores``); files written before the readings switch (query
+    class left out, with the demo's ``text_only`` / ``zero_shot_model`` comparisons) are read as such."""
+    if an.get("scores"):
+        return list(an["scores"])
+    base = {"subset": "", "exclude_query": True, "normalize": an.get("normalize", True), "count": an.get("count"),
+            "chance": an.get("chance")}
+    out = [{**base, "vectors": an.get("class_vectors", "class vectors"), "correct": an.get("correct"),
+            "accuracy": an.get("accuracy")}]
+    if isinstance(an.get("text_only"), dict):
+        out.append({**base, "vectors": "text", "correct": an["text_only"].get("correct"),
+                    "accuracy": an["text_only"].get("accuracy")})
+    zs = an.get("zero_shot_model")
+    if isinstance(zs, dict):
+        name = f"action2vec, model of split {zs.get('split', '?')}"
+        out.append({**base, "vectors": name, "correct": None, "accuracy": zs.get("accuracy")})
+        out.append({**base, "vectors": name, "subset": "between its unseen classes", "count": zs.get("unseen_count"),
+                    "correct": None, "accuracy": zs.get("unseen_accuracy"), "chance": None})
     return out
 
 
