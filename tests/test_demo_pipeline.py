@@ -74,3 +74,12 @@ def test_demo_refuses_to_mix_two_configurations(tmp_path: Path, capsys: pytest.C
     generate_toy_dataset(out / "toy", ToyConfig(classes=["spin ball"], videos_per_class=1))
     assert main(["demo", "--out", str(out), "--size", "quick"]) == 2
     assert "another configuration" in capsys.readouterr().err
+
+
+def test_demo_settings_out_of_range_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for argv, needle in ((["--set", "splits=0"], "'splits': 0"), (["--set", "krr.gamma_i=-1"], "'krr.gamma_i': -1.0"),
+                         (["--set", "threads=-2"], "'threads': -2")):
+        assert main(["demo", "--out", str(tmp_path / "d"), *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0] and "out of range" in err[0], err
+    assert not (tmp_path / "d").exists()

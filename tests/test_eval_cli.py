@@ -112,3 +112,22 @@ def test_analogy_readings_are_a_switch_recorded_in_the_json(toy, tmp_path):
     assert [s["exclude_query"] for s in out["yes"]["scores"]] == [True, False]
     assert out["yes"]["scores"][1]["accuracy"] == out["no"]["accuracy"]
     assert out["no"]["scores"][1]["accuracy"] == out["yes"]["accuracy"]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seeds", "0"], "option --seeds: 0 is out of range (must be >= 1)"),
+    (["--seen-holdout", "1"], "option --seen-holdout: 1.0 is out of range (must be >= 0 and < 1)"),
+    (["--overlap-threshold", "-0.5"], "option --overlap-threshold: -0.5 is out of range"),
+    (["--workers", "-1"], "option --workers: -1 is out of range (must be >= 0)"),
+    (["--pca-dim", "-3"], "option --pca-dim: -3 is out of range (must be >= 0)"),
+    (["--krr", "neighbors=0"], "config key 'krr.neighbors': 0 is out of range (must be >= 1)"),
+    (["--manifold", "batch_size=0"], "config key 'manifold.batch_size': 0 is out of range (must be >= 1)"),
+    (["--ratios", ""], "config key 'zsl.ratios': [] is out of range (must be not empty)"),
+])
+def test_zsl_settings_out_of_range_are_one_line_before_any_work(toy, tmp_path, capsys, argv, needle):
+    root, store, text = toy
+    out = tmp_path / "o"
+    assert main(["zsl", "--store", str(store), "--data.text", text, "--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not out.exists()

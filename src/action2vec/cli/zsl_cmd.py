@@ -17,10 +17,17 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+# the plain options that are fields of ZslConfig: checked against its declared ranges before any work
+ZSL_OPTIONS = {"--seeds": "seeds", "--overlap-threshold": "overlap_threshold", "--seen-holdout": "seen_holdout",
+               "--workers": "workers", "--pca-dim": "pca_dim"}
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    from action2vec.cli.common import range_help
     from action2vec.config import add_config_arguments
-    from action2vec.variants import METHODS
+    from action2vec.evaluation.protocol import ZslConfig
     from action2vec.training.config import RunConfig
+    from action2vec.variants import METHODS
 
     p = sub.add_parser(
         "zsl", help="zero-shot protocol: class splits, train on seen classes, test on unseen (Tables 1-2)",
@@ -41,14 +48,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="split file (JSON written by zsl, or an ER-ZSAR folder of *_class_idxs.json) instead of "
                    "random splits; NAME= gives it to one store")
     p.add_argument("--ratios", default="50/50,80/20,90/10", help="seen/unseen ratios of random splits")
-    p.add_argument("--seeds", type=int, default=10, help="random splits per ratio (seeds 0..N-1)")
+    p.add_argument("--seeds", type=int, default=10,
+                   help="random splits per ratio (seeds 0..N-1)" + range_help(ZslConfig, "seeds"))
     p.add_argument("--variants", default="hrnn_attention,pooled_krr", help=f"comma-separated: {', '.join(METHODS)}")
     p.add_argument("--overlap-threshold", type=float, default=0.0,
-                   help="drop seen classes whose label vector has cosine >= this with any test class (0: off)")
+                   help="drop seen classes whose label vector has cosine >= this with any test class (0: off)"
+                   + range_help(ZslConfig, "overlap_threshold"))
     p.add_argument("--seen-holdout", type=float, default=0.0,
-                   help="fraction of seen-class videos held out: validation, and the seen side of GZSL")
+                   help="fraction of seen-class videos held out: validation, and the seen side of GZSL"
+                   + range_help(ZslConfig, "seen_holdout"))
     p.add_argument("--pca-dim", type=int, default=0, metavar="N",
-                   help="raw stores: fit PCA to N dims per split on the split's seen-class training videos only (0: off)")
+                   help="raw stores: fit PCA to N dims per split on the split's seen-class training videos only (0: off)"
+                   + range_help(ZslConfig, "pca_dim"))
     p.add_argument("--transductive", action="store_true",
                    help="use the unlabelled test videos (features only, never labels): in the KRR graph, in a manifold "
                    "term of Action2Vec training (--manifold), and accept a store whose PCA saw them; every result is "
@@ -57,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="transductive manifold term of Action2Vec training (weight, neighbors, batch_size, max_videos)")
     p.add_argument("--pretrain-classes", type=Path, metavar="FILE",
                    help="the backbone's pretraining classes: warn when they overlap the test classes")
-    p.add_argument("--workers", type=int, default=0, help="parallel processes (0: as the cores allow)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="parallel processes (0: as the cores allow)" + range_help(ZslConfig, "workers"))
     p.add_argument("--krr", action="append", default=[], metavar="KEY=VALUE",
                    help="KRR baseline setting (kernel, sigma_scale, gamma_a, gamma_i, neighbors, max_train, seed)")
     p.add_argument("--config", metavar="YAML", help="training config file (sections data/model/loss/train)")
@@ -76,7 +88,8 @@ def _named(items: list[str]) -> list[tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from action2vec.config import apply_overrides, config_from_args, from_dict
+    from action2vec.cli.common import check_option_ranges
+    from action2vec.config import apply_overrides, check_ranges, config_from_args, from_dict
     from action2vec.datasets.base import read_class_list
     from action2vec.errors import DataError
     from action2vec.evaluation.krr import KRRConfig
@@ -89,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.training.config import RunConfig
     from action2vec.training.manifold import ManifoldConfig
 
+    check_option_ranges(args, ZslConfig, ZSL_OPTIONS)
     train_cfg = config_from_args(RunConfig, args, args.config)
     krr = from_dict(KRRConfig, apply_overrides({}, args.krr), prefix="krr")
     manifold = from_dict(ManifoldConfig, apply_overrides({}, args.manifold), prefix="manifold")
@@ -104,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         krr=krr,
         manifold=manifold,
     )
+    check_ranges(zcfg, "zsl")
     stores = _named(args.store)
     split_files = dict(_named(args.splits)) if args.splits else {}
     if len(args.splits) == 1 and "=" not in args.splits[0]:

@@ -29,6 +29,7 @@ which is the formula above when m = 0. Only U's features enter, never labels.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -42,14 +43,14 @@ __all__ = ["KRRConfig", "LaplacianKRR", "mean_pool", "knn_laplacian", "kernel_ma
 class KRRConfig:
     """Settings of the pooled-feature kernel ridge regression baseline."""
 
-    kernel: str = option("rbf", "kernel: rbf (width = median pairwise distance × sigma_scale) or linear")
-    sigma_scale: float = option(1.0, "RBF width as a multiple of the median pairwise distance")
-    gamma_a: float = option(0.1, "ridge (RKHS norm) weight γ_A")
-    gamma_i: float = option(0.1, "Laplacian (manifold) weight γ_I; 0 = plain kernel ridge regression")
-    neighbors: int = option(10, "k of the k-nearest-neighbour graph behind the Laplacian")
+    kernel: Literal["rbf", "linear"] = option("rbf", "kernel: rbf (width = median pairwise distance × sigma_scale) or linear")
+    sigma_scale: float = option(1.0, "RBF width as a multiple of the median pairwise distance", gt=0)
+    gamma_a: float = option(0.1, "ridge (RKHS norm) weight γ_A", gt=0)
+    gamma_i: float = option(0.1, "Laplacian (manifold) weight γ_I; 0 = plain kernel ridge regression", ge=0)
+    neighbors: int = option(10, "k of the k-nearest-neighbour graph behind the Laplacian", ge=1)
     max_train: int = option(4000, "at most this many training videos (stratified subsample; the kernel is n×n); "
-                            "transductive runs add at most as many unlabelled test videos (random subsample)")
-    seed: int = option(0, "seed of the subsamples")
+                            "transductive runs add at most as many unlabelled test videos (random subsample)", ge=2)
+    seed: int = option(0, "seed of the subsamples", ge=0)
 
 
 def mean_pool(features: list[np.ndarray] | np.ndarray, lengths: np.ndarray | list[int]) -> np.ndarray:

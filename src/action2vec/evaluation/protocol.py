@@ -66,15 +66,17 @@ PRETRAINING_DATA = {
 class ZslConfig:
     """Settings of the zero-shot protocol."""
 
-    ratios: list[str] = option(["50/50", "80/20", "90/10"], "seen/unseen class ratios of the random splits")
-    seeds: int = option(10, "random splits per ratio (seeds 0..N-1)")
-    variants: list[str] = option(["a2v_attention", "pooled_krr"], f"variants to run: {', '.join(METHODS)}")
-    overlap_threshold: float = option(0.0, "drop seen classes whose label vector has cosine >= this with a test class (0: off; E2E uses 0.95)")
-    seen_holdout: float = option(0.0, "fraction of seen-class videos held out from training: validation and GZSL seen-class test")
-    workers: int = option(0, "parallel split processes (0: as many as the cores allow at 2 threads each)")
-    top_k: list[int] = option([1, 5], "top-k accuracies to report")
+    ratios: list[str] = option(["50/50", "80/20", "90/10"], "seen/unseen class ratios of the random splits", nonempty=True)
+    seeds: int = option(10, "random splits per ratio (seeds 0..N-1)", ge=1)
+    variants: list[str] = option(["hrnn_attention", "pooled_krr"], f"variants to run: {', '.join(METHODS)}", nonempty=True)
+    overlap_threshold: float = option(0.0, "drop seen classes whose label vector has cosine >= this with a test class "
+                                      "(0: off; E2E uses 0.95)", ge=0, le=1)
+    seen_holdout: float = option(0.0, "fraction of seen-class videos held out from training: validation and GZSL "
+                                 "seen-class test", ge=0, lt=1)
+    workers: int = option(0, "parallel split processes (0: as many as the cores allow at 2 threads each)", ge=0)
+    top_k: list[int] = option([1, 5], "top-k accuracies to report", ge=1, nonempty=True)
     pca_dim: int = option(0, "fit PCA to this many dimensions per split, on the split's seen-class training videos "
-                          "(raw stores only; 0: use the features as stored)")
+                          "(raw stores only; 0: use the features as stored)", ge=0)
     transductive: bool = option(False, "use the unlabelled test videos (their features, never their labels): in the "
                                 "KRR graph Laplacian, in the manifold term of Action2Vec training, and accept a store "
                                 "whose PCA saw them; every result is labelled transductive")

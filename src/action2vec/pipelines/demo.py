@@ -75,11 +75,11 @@ class DemoConfig:
     run: RunConfig = field(default_factory=_train_defaults,
                            metadata={"help": "Action2Vec training (run.data.text: the label-text embedder; minilm needs no download)"})
     krr: KRRConfig = field(default_factory=KRRConfig, metadata={"help": "the pooled-feature KRR baseline"})
-    ratio: str = option("50/50", "seen/unseen class ratio of the zero-shot splits")
-    splits: int = option(5, "random class splits (seeds 0..N-1); results are mean ± std over them")
-    workers: int = option(0, "parallel zero-shot jobs (0: as the cores allow at 2 threads each)")
+    ratio: str = option("50/50", "seen/unseen class ratio of the zero-shot splits", nonempty=True)
+    splits: int = option(5, "random class splits (seeds 0..N-1); results are mean ± std over them", ge=1)
+    workers: int = option(0, "parallel zero-shot jobs (0: as the cores allow at 2 threads each)", ge=0)
     threads: int = option(1, "torch threads (0: torch's default); the demo's models are small, so on a busy "
-                          "CPU more threads cost more than they give")
+                          "CPU more threads cost more than they give", ge=0)
 
 
 def demo_config(size: str = "full") -> DemoConfig:
