@@ -14,11 +14,11 @@ from action2vec.reports.plots import (
     plot_confusion,
     plot_similarity_heatmaps,
     plot_training_curves,
-    read_lightning_metrics,
     save_figure,
 )
 from action2vec.reports.report import build_report, write_json
 from action2vec.reports.tables import fmt_mean_std, zsl_table_markdown
+from action2vec.training.logs import metric_series, read_metrics_csv
 
 
 def test_word2vec_export_loads_in_gensim(tmp_path):
@@ -67,12 +67,12 @@ def _metrics_csv(path):
 
 def test_training_curves_from_lightning_csv(tmp_path):
     csv = _metrics_csv(tmp_path / "metrics.csv")
-    series = read_lightning_metrics(csv)
+    series = metric_series(read_metrics_csv(csv))
     assert np.allclose(series["val/top1"][1], [0.4, 0.6]) and len(series["train/loss_step"][0]) == 10
     paths = save_figure(plot_training_curves(csv), tmp_path / "curves")
     assert all(p.exists() for p in paths)
     with pytest.raises(DataError, match="not found"):
-        read_lightning_metrics(tmp_path / "nope.csv")
+        read_metrics_csv(tmp_path / "nope.csv")
 
 
 SUMMARY = {
