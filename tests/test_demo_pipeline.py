@@ -11,7 +11,8 @@ import pytest
 
 from action2vec.cli.main import main
 from action2vec.errors import ConfigError
-from action2vec.pipelines.demo import demo_config
+from action2vec.experiments.demo import demo_config
+from action2vec.variants import title
 
 SMALL = [
     "--size", "quick",
@@ -28,7 +29,7 @@ def test_demo_writes_the_report_and_reuses_finished_stages(tmp_path: Path, capsy
     assert main(["demo", "--out", str(out), *SMALL]) == 0
     first_seconds = time.perf_counter() - start
     printed = capsys.readouterr().out
-    assert "Action2Vec (HRNN + attention)" in printed and f"report: {out / 'report.html'}" in printed
+    assert title("hrnn_attention") in printed and f"report: {out / 'report.html'}" in printed
 
     for name in ("report.html", "report.md", "report.json", "features.h5", "toy/videos.txt", "demo_config.yaml"):
         assert (out / name).is_file(), name
@@ -46,7 +47,7 @@ def test_demo_writes_the_report_and_reuses_finished_stages(tmp_path: Path, capsy
 
     html = (out / "report.html").read_text()
     assert html.count("<table") >= 3 and "data:image/png;base64," in html
-    for figure in ("tsne_action2vec", "training_curves", "wordnet_heatmaps", "confusion_hrnn_attention"):
+    for figure in ("tsne_action2vec", "training_curves", "wordnet_heatmaps", "confusion_toy_hrnn_attention"):
         assert (out / "figures" / f"{figure}.png").is_file(), figure
     assert "training curves" in html and "tsne action2vec" in html
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from sklearn.kernel_ridge import KernelRidge
 
-from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, knn_laplacian, mean_pool, stratified_subsample
+from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, knn_laplacian, stratified_subsample
+from action2vec.linalg import mean_pool
 
 
 def _data(n=80, d=6, e=4, seed=0):

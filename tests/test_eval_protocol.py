@@ -8,8 +8,9 @@ import pytest
 
 from action2vec.config import load_config
 from action2vec.errors import ConfigError
-from action2vec.evaluation import protocol
-from action2vec.evaluation.protocol import ZslConfig, plan_jobs, run_zsl, summarize
+from action2vec.evaluation.results import ZslSplitResult, ZslSummary
+from action2vec.experiments import zero_shot as protocol
+from action2vec.experiments.zero_shot import ZslConfig, plan_jobs, run_zsl
 from action2vec.evaluation.splits import random_splits
 from action2vec.testing import make_synthetic_store, synthetic_label_vectors
 from action2vec.training.config import RunConfig
@@ -27,7 +28,7 @@ def flat_store(tmp_path_factory):
 def _run(store, lv, out, **kw):
     z = ZslConfig(ratios=kw.pop("ratios", ["50/50", "80/20"]), seeds=kw.pop("seeds", 2), variants=["pooled_krr"], **kw)
     jobs = plan_jobs("syn", store, random_splits(lv.names, z.ratios, range(z.seeds)), lv, z, RunConfig(), out)
-    return run_zsl(jobs, out, workers=1), jobs
+    return run_zsl(jobs, out, workers=1).to_json(), jobs
 
 
 def test_krr_runs_reproduces_and_resumes(flat_store, tmp_path, monkeypatch):
@@ -87,9 +88,10 @@ def test_unknown_variant_is_a_config_error(flat_store, tmp_path):
 
 
 def test_summarize_std_and_chance():
-    rows = [{"dataset": "d", "variant": "v", "ratio": "50/50", "split": f"s{i}", "chance": {"top1": 0.1},
-             "metrics": {"top1": t, "n": 10}} for i, t in enumerate([0.2, 0.4, 0.6])]
-    s = summarize(rows)
+    rows = [ZslSplitResult(dataset="d", variant="v", ratio="50/50", split=f"s{i}", seed=i, chance={"top1": 0.1},
+                           metrics={"top1": t, "n": 10}, seen_classes=[], unseen_classes=[], confusion=np.zeros((0, 0)))
+            for i, t in enumerate([0.2, 0.4, 0.6])]
+    s = ZslSummary.from_splits(rows).to_json()
     cell = s["datasets"]["d"]["results"]["v"]["50/50"]["top1"]
     assert cell == {"mean": pytest.approx(0.4), "std": pytest.approx(0.2), "n": 3}
     assert "n" not in s["datasets"]["d"]["results"]["v"]["50/50"]
@@ -100,8 +102,8 @@ def test_parallel_splits_equal_serial(flat_store, tmp_path):
     store, lv = flat_store
     z = ZslConfig(ratios=["50/50"], seeds=2, variants=["pooled_krr"])
     splits = random_splits(lv.names, z.ratios, range(2))
-    serial = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "s"), tmp_path / "s", workers=1)
-    parallel = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "p"), tmp_path / "p", workers=2)
+    serial = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "s"), tmp_path / "s", workers=1).to_json()
+    parallel = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "p"), tmp_path / "p", workers=2).to_json()
     assert parallel["datasets"] == serial["datasets"]
 
 
@@ -115,7 +117,7 @@ def test_hrnn_attention_beats_pooled_krr_on_temporal_data(tmp_path):
                                         "train.lr=3e-3", "train.progress_bar=false"])
     z = ZslConfig(ratios=["80/20"], seeds=1, variants=["pooled_krr", "hrnn_attention"])
     summary = run_zsl(plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o"),
-                      tmp_path / "o", workers=1)
+                      tmp_path / "o", workers=1).to_json()
     res = summary["datasets"]["syn"]["results"]
     chance = summary["datasets"]["syn"]["chance"]["80/20"]["top1"]
     a2v, krr = res["hrnn_attention"]["80/20"]["top1"]["mean"], res["pooled_krr"]["80/20"]["top1"]["mean"]
@@ -135,7 +137,7 @@ def _pca_zsl(store, lv, out, variants, **kw):
     cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false"])
     z = ZslConfig(ratios=["50/50"], seeds=1, variants=variants, **kw)
     jobs = plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, out)
-    return run_zsl(jobs, out, workers=1), jobs
+    return run_zsl(jobs, out, workers=1).to_json(), jobs
 
 
 def test_raw_store_pca_is_fitted_per_split_on_the_seen_training_videos_only(flat_store, tmp_path):
@@ -220,7 +222,7 @@ def _with_permuted_test_labels(path, unseen, out):
 
 @pytest.mark.parametrize("variant", ["pooled_krr", "hrnn_attention"])
 def test_transductive_option_is_off_by_default_reads_test_features_never_labels(flat_store, tmp_path, variant):
-    from action2vec.evaluation.protocol import embed_split, select_split_videos
+    from action2vec.experiments.zero_shot import embed_split, select_split_videos
     from action2vec.store import open_store
 
     path, lv = flat_store
@@ -257,18 +259,17 @@ def test_transductive_results_are_labelled_everywhere(flat_store, tmp_path):
     summary, jobs = _run(path, lv, tmp_path, ratios=["50/50"], seeds=1, transductive=True)
     assert summary["transductive"] and all(s["transductive"] for s in summary["splits"])
     assert json.loads((jobs[0].folder / "result.json").read_text())["transductive"] is True
-    assert "| Pooled features + KRR (Laplacian) (transductive) |" in zsl_table_markdown(summary)
+    assert "| Pooled features + KRR (Laplacian) (transductive) |" in zsl_table_markdown(ZslSummary.from_json(summary))
     assert "(transductive)" in (tmp_path / "zsl_table.md").read_text()
     build_report(tmp_path)
     assert "Pooled features + KRR (Laplacian) (transductive)" in (tmp_path / "report.html").read_text()
     plain, _ = _run(path, lv, tmp_path / "plain", ratios=["50/50"], seeds=1)
-    assert not plain["transductive"] and "(transductive)" not in zsl_table_markdown(plain)
+    assert not plain["transductive"] and "(transductive)" not in zsl_table_markdown(ZslSummary.from_json(plain))
 
 
 def test_the_label_vectors_reach_fit_with_their_embedder(flat_store, tmp_path, monkeypatch):
     """One fact in one place: the embedder that made the label vectors travels with them into training
     (the model folder records it), restricted to the seen classes."""
-    import action2vec.training as training
     from action2vec.text import LabelVectors
 
     path, lv = flat_store
@@ -279,7 +280,7 @@ def test_the_label_vectors_reach_fit_with_their_embedder(flat_store, tmp_path, m
         seen_by_fit["lv"] = label_vectors
         raise RuntimeError("stop after fit was called")
 
-    monkeypatch.setattr(training, "fit", fake_fit)
+    monkeypatch.setattr(protocol, "fit", fake_fit)
     z = ZslConfig(ratios=["50/50"], seeds=1, variants=["hrnn_attention"])
     split = random_splits(lv.names, z.ratios, [0])[0]
     with pytest.raises(RuntimeError, match="stop after fit"):

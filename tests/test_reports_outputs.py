@@ -16,6 +16,7 @@ from action2vec.reports.plots import (
     plot_training_curves,
     save_figure,
 )
+from action2vec.evaluation.results import AnalogyExample, MeanStd, ZslSummary
 from action2vec.reports.report import build_report, write_json
 from action2vec.reports.tables import fmt_mean_std, zsl_table_markdown
 from action2vec.training.logs import metric_series, read_metrics_csv
@@ -46,7 +47,7 @@ def test_figures_png_and_svg(tmp_path):
     sim = vecs @ vecs.T
     written += save_figure(plot_similarity_heatmaps(np.abs(sim) / np.abs(sim).max(), {"text": sim}, names), tmp_path / "heat")
     written += save_figure(plot_confusion(rng.integers(0, 5, (12, 12)), names), tmp_path / "conf")
-    ex = [{"query": "play piano", "minus": "piano", "plus": "violin", "nearest": "play violin", "expected": "play violin", "correct": True}]
+    ex = [AnalogyExample(query="play piano", minus="piano", plus="violin", nearest="play violin", expected="play violin", correct=True)]
     written += save_figure(plot_analogy_examples(ex), tmp_path / "analogy")
     for p in written:
         assert p.stat().st_size > 1000
@@ -92,13 +93,13 @@ SUMMARY = {
 
 
 def test_table_layout():
-    md = zsl_table_markdown(SUMMARY)
+    md = zsl_table_markdown(ZslSummary.from_json(SUMMARY))
     lines = md.strip().splitlines()
     assert lines[0] == "| split / variant | toy |"
     assert "| **50/50** |  |" in md
     assert "| Action2Vec w/dual loss + attention | 23.48 ± 1.00 |" in md
     assert "| chance | 10.00 |" in md
-    assert fmt_mean_std({"mean": float("nan")}) == "-"
+    assert fmt_mean_std(MeanStd(float("nan"), 0.0, 1)) == "-"
 
 
 def test_report_self_contained(tmp_path):
@@ -133,10 +134,10 @@ def test_chance_row_is_k_over_n_for_top_k():
     new = copy.deepcopy(SUMMARY)
     new["datasets"]["toy"]["chance"] = {"50/50": {"top1": 1 / 30, "top5": 5 / 30, "mean_class_acc": 1 / 30}}
     new["datasets"]["toy"]["results"]["hrnn_attention"]["50/50"]["top5"] = {"mean": 0.9, "std": 0.0, "n": 2}
-    assert "| chance | 16.67 |" in zsl_table_markdown(new, "top5")
-    assert "| chance | 3.33 |" in zsl_table_markdown(new, "top1")
+    assert "| chance | 16.67 |" in zsl_table_markdown(ZslSummary.from_json(new), "top5")
+    assert "| chance | 3.33 |" in zsl_table_markdown(ZslSummary.from_json(new), "top1")
     # a summary written before per-metric chance levels: one 1/n per ratio, top-k read as k/n
-    assert "| chance | 50.00 |" in zsl_table_markdown(SUMMARY, "top5")
+    assert "| chance | 50.00 |" in zsl_table_markdown(ZslSummary.from_json(SUMMARY), "top5")
 
 
 def test_report_shows_both_analogy_readings_and_reads_older_files(tmp_path):

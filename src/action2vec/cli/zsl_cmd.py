@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ ZSL_OPTIONS = {"--seeds": "seeds", "--overlap-threshold": "overlap_threshold", "
 def register(sub: argparse._SubParsersAction) -> None:
     from action2vec.cli.common import range_help
     from action2vec.config import add_config_arguments
-    from action2vec.evaluation.protocol import ZslConfig
+    from action2vec.experiments.zero_shot import ZslConfig
     from action2vec.training.config import RunConfig
     from action2vec.variants import METHODS
 
@@ -87,25 +88,15 @@ def _named(items: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
+def _zsl_config(args: argparse.Namespace) -> Any:
+    """ZslConfig from the plain options, checked against its declared ranges before any work."""
     from action2vec.cli.common import check_option_ranges
-    from action2vec.config import apply_overrides, check_ranges, config_from_args, from_dict
-    from action2vec.datasets.base import read_class_list
-    from action2vec.errors import DataError
+    from action2vec.config import apply_overrides, check_ranges, from_dict
     from action2vec.evaluation.krr import KRRConfig
-    from action2vec.evaluation.protocol import PRETRAINING_DATA, ZslConfig, plan_jobs, run_zsl
-    from action2vec.evaluation.splits import load_splits, random_splits, save_splits
-    from action2vec.io import write_json
-    from action2vec.reports.tables import zsl_table_markdown
-    from action2vec.store import open_store
-    from action2vec.text import build_label_vectors
-    from action2vec.training.config import RunConfig
+    from action2vec.experiments.zero_shot import ZslConfig
     from action2vec.training.manifold import ManifoldConfig
 
     check_option_ranges(args, ZslConfig, ZSL_OPTIONS)
-    train_cfg = config_from_args(RunConfig, args, args.config)
-    krr = from_dict(KRRConfig, apply_overrides({}, args.krr), prefix="krr")
-    manifold = from_dict(ManifoldConfig, apply_overrides({}, args.manifold), prefix="manifold")
     zcfg = ZslConfig(
         ratios=[r.strip() for r in args.ratios.split(",") if r.strip()],
         seeds=args.seeds,
@@ -115,10 +106,52 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         pca_dim=args.pca_dim,
         transductive=args.transductive,
-        krr=krr,
-        manifold=manifold,
+        krr=from_dict(KRRConfig, apply_overrides({}, args.krr), prefix="krr"),
+        manifold=from_dict(ManifoldConfig, apply_overrides({}, args.manifold), prefix="manifold"),
     )
     check_ranges(zcfg, "zsl")
+    return zcfg
+
+
+def _store_splits(args: argparse.Namespace, name: str, path: str, split_files: dict[str, str], zcfg: Any,
+                  pretrain: list[str]) -> tuple[Any, list[Any]]:
+    """The store's classes (those asked for that have videos) and its splits, restricted to them."""
+    from action2vec.datasets.base import read_class_list
+    from action2vec.errors import DataError
+    from action2vec.evaluation.splits import load_splits, random_splits
+    from action2vec.experiments.zero_shot import PRETRAINING_DATA
+    from action2vec.store import open_store
+
+    store = open_store(path)
+    backbone = str(store.meta.get("backbone") or "")
+    if backbone in PRETRAINING_DATA and not pretrain and not store.meta.get("random_weights"):
+        log.warning("%s: backbone %s was pretrained on %s; test classes that are %s classes are not truly "
+                    "unseen (give its class list with --pretrain-classes to list them)", path, backbone,
+                    PRETRAINING_DATA[backbone], PRETRAINING_DATA[backbone])
+    wanted = read_class_list(args.classes) if args.classes else None
+    classes = [c for c in (wanted or store.classes) if c in set(store.classes)]
+    if len(classes) < 2:
+        raise DataError(f"{path}: fewer than 2 of the asked classes have videos")
+    splits = load_splits(split_files[name]) if name in split_files else random_splits(classes, zcfg.ratios, range(zcfg.seeds))
+    for s in splits:
+        s.seen = [c for c in s.seen if c in set(classes)]
+        s.unseen = [c for c in s.unseen if c in set(classes)]
+    return classes, splits
+
+
+def run(args: argparse.Namespace) -> int:
+    from action2vec.config import config_from_args
+    from action2vec.datasets.base import read_class_list
+    from action2vec.errors import DataError
+    from action2vec.evaluation.splits import save_splits
+    from action2vec.experiments.zero_shot import plan_jobs, run_zsl
+    from action2vec.io import write_json
+    from action2vec.reports.tables import zsl_table_markdown
+    from action2vec.text import build_label_vectors
+    from action2vec.training.config import RunConfig
+
+    zcfg = _zsl_config(args)
+    train_cfg = config_from_args(RunConfig, args, args.config)
     stores = _named(args.store)
     split_files = dict(_named(args.splits)) if args.splits else {}
     if len(args.splits) == 1 and "=" not in args.splits[0]:
@@ -126,60 +159,22 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(split_files) - {name for name, _ in stores})
     if unknown:
         raise DataError(f"--splits names {unknown} match no --store NAME (stores: {[n for n, _ in stores]})")
-    wanted = read_class_list(args.classes) if args.classes else None
     pretrain = read_class_list(args.pretrain_classes) if args.pretrain_classes else []
 
-    jobs = []
-    all_splits = []
+    jobs, splits_of = [], {}
     for name, path in stores:
-        store = open_store(path)
-        backbone = str(store.meta.get("backbone") or "")
-        if backbone in PRETRAINING_DATA and not pretrain and not store.meta.get("random_weights"):
-            log.warning("%s: backbone %s was pretrained on %s; test classes that are %s classes are not truly "
-                        "unseen (give its class list with --pretrain-classes to list them)", path, backbone,
-                        PRETRAINING_DATA[backbone], PRETRAINING_DATA[backbone])
-        classes = [c for c in (wanted or store.classes) if c in set(store.classes)]
-        if len(classes) < 2:
-            raise DataError(f"{path}: fewer than 2 of the asked classes have videos")
-        if name in split_files:
-            splits = load_splits(split_files[name])
-        else:
-            splits = random_splits(classes, zcfg.ratios, range(zcfg.seeds))
-        for s in splits:
-            s.seen = [c for c in s.seen if c in set(classes)]
-            s.unseen = [c for c in s.unseen if c in set(classes)]
-        lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}), train_cfg.data.text,
-                           overrides=args.overrides, oov=args.oov)
+        classes, splits = _store_splits(args, name, path, split_files, zcfg, pretrain)
+        lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}),
+                                 train_cfg.data.text, overrides=args.overrides, oov=args.oov)
         jobs += plan_jobs(name, path, splits, lv, zcfg, train_cfg, args.out, pretrain)
-        all_splits += [(name, s) for s in splits]
+        splits_of[name] = splits
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in dict(stores):
-        save_splits([s for n, s in all_splits if n == name], args.out / "splits" / f"{name}.json")
+    for name, splits in splits_of.items():
+        save_splits(splits, args.out / "splits" / f"{name}.json")
 
-    summary = run_zsl(jobs, args.out, workers=zcfg.workers)
-    _figures(args.out, jobs)
-    if args.json:
-        write_json(summary, args.json)
+    summary = run_zsl(jobs, args.out, workers=zcfg.workers, figures=args.out / "figures")
+    write_json(summary.to_json(), args.json)
     print(zsl_table_markdown(summary))
     print(f"results in {args.out / 'zsl.json'}; table in {args.out / 'zsl_table.md'}; "
           f"`action2vec report {args.out}` writes the report")
     return 0
-
-
-def _figures(out: Path, jobs: list) -> None:
-    """Confusion matrix of the first split of each variant (for the report)."""
-    import json
-
-    from action2vec.reports.plots import plot_confusion, save_figure
-
-    done = set()
-    for job in jobs:
-        key = (job.dataset, job.variant)
-        path = job.folder / "result.json"
-        if key in done or not path.is_file():
-            continue
-        done.add(key)
-        result = json.loads(path.read_text())
-        fig = plot_confusion(result["confusion"], result["unseen_classes"],
-                             title=f"{job.dataset} {job.split.name} {job.variant}: unseen-class confusion")
-        save_figure(fig, out / "figures" / f"confusion_{job.dataset}_{job.variant}")

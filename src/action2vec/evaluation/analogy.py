@@ -19,9 +19,10 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from action2vec.evaluation.results import AnalogyExample, AnalogyResult
 from action2vec.linalg import l2_normalize
 
-__all__ = ["AnalogyPair", "analogy_pairs", "analogy_test", "analogy_score"]
+__all__ = ["AnalogyPair", "analogy_pairs", "analogy_test"]
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,15 @@ def analogy_test(
     normalize: bool = True,
     n_examples: int = 12,
     exclude_query: bool = True,
-) -> dict:
+) -> AnalogyResult:
     """Run the analogy test.
 
     class_vectors: (C, E) one vector per class (same order as ``names``); noun_vectors: noun text ->
     (E,) text vector; metric: ``euclidean`` (paper) or ``cosine``; normalize: scale class and noun
     vectors to unit length first (so video and text vectors are on one scale); exclude_query: leave the
     query class out of the candidates (else every class is a candidate, as in the paper).
-    Returns ``{"count", "correct", "accuracy", "chance", "per_verb": {verb: {"count", "accuracy"}},
-    "examples": [...], "metric", "normalize", "exclude_query"}``.
+    The result holds count, correct, accuracy, chance, per-verb count and accuracy, and ``n_examples``
+    examples (passes first, then failures).
     """
     if metric not in ("euclidean", "cosine"):
         raise ValueError(f"unknown analogy metric {metric!r} (euclidean, cosine)")
@@ -77,8 +78,7 @@ def analogy_test(
     if normalize:
         classes = l2_normalize(classes, dtype=None)
     if not pairs:
-        return {"kind": "analogy", "count": 0, "correct": 0, "accuracy": float("nan"), "chance": float("nan"),
-                "per_verb": {}, "examples": [], "metric": metric, "normalize": normalize, "exclude_query": exclude_query}
+        return AnalogyResult(0, 0, float("nan"), float("nan"), {}, [], metric, normalize, exclude_query)
 
     def noun(text: str) -> np.ndarray:
         v = np.asarray(noun_vectors[text], np.float64)
@@ -96,33 +96,12 @@ def analogy_test(
         per_verb[verb] = {"count": int(mask.sum()), "accuracy": float(correct[mask].mean())}
     order = list(np.flatnonzero(correct)[: (n_examples + 1) // 2]) + list(np.flatnonzero(~correct)[: n_examples // 2])
     examples = [
-        {
-            "query": names[pairs[i].a],
-            "minus": pairs[i].noun_a,
-            "plus": pairs[i].noun_b,
-            "expected": names[pairs[i].b],
-            "nearest": names[int(nearest[i])],
-            "correct": bool(correct[i]),
-        }
+        AnalogyExample(names[pairs[i].a], pairs[i].noun_a, pairs[i].noun_b, names[pairs[i].b], names[int(nearest[i])],
+                       bool(correct[i]))
         for i in sorted(order)
     ]
-    return {
-        "kind": "analogy",
-        "count": len(pairs),
-        "correct": int(correct.sum()),
-        "accuracy": float(correct.mean()),
-        "chance": 1.0 / (len(classes) - 1 if exclude_query else len(classes)),
-        "per_verb": per_verb,
-        "examples": examples,
-        "metric": metric,
-        "normalize": normalize,
-        "exclude_query": exclude_query,
-    }
-
-
-def analogy_score(result: dict, vectors: str, subset: str = "") -> dict:
-    """The summary of one reading for a results table: ``{"vectors", "subset", "exclude_query", "normalize",
-    "count", "correct", "accuracy", "chance"}`` (``vectors``: which class vectors, e.g. "action2vec";
-    ``subset``: which tests, "" for all)."""
-    keys = ("exclude_query", "normalize", "count", "correct", "accuracy", "chance")
-    return {"vectors": vectors, "subset": subset, **{k: result[k] for k in keys}}
+    return AnalogyResult(
+        count=len(pairs), correct=int(correct.sum()), accuracy=float(correct.mean()),
+        chance=1.0 / (len(classes) - 1 if exclude_query else len(classes)), per_verb=per_verb, examples=examples,
+        metric=metric, normalize=normalize, exclude_query=exclude_query, n_classes=len(classes),
+    )

@@ -36,7 +36,7 @@ from scipy.spatial.distance import cdist
 
 from action2vec.config import option
 
-__all__ = ["KRRConfig", "LaplacianKRR", "mean_pool", "knn_laplacian", "kernel_matrix"]
+__all__ = ["KRRConfig", "LaplacianKRR", "knn_laplacian", "kernel_matrix", "stratified_subsample"]
 
 
 @dataclass
@@ -51,15 +51,6 @@ class KRRConfig:
     max_train: int = option(4000, "at most this many training videos (stratified subsample; the kernel is n×n); "
                             "transductive runs add at most as many unlabelled test videos (random subsample)", ge=2)
     seed: int = option(0, "seed of the subsamples", ge=0)
-
-
-def mean_pool(features: list[np.ndarray] | np.ndarray, lengths: np.ndarray | list[int]) -> np.ndarray:
-    """Mean over the first ``length`` steps of each video. features: N × (T, D) -> (N, D) float32."""
-    out = np.empty((len(features), features[0].shape[-1]), dtype=np.float32)
-    for i, (f, n) in enumerate(zip(features, lengths)):
-        n = max(int(n), 1)
-        out[i] = np.asarray(f[:n], dtype=np.float64).mean(axis=0)
-    return out
 
 
 def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, sigma: float) -> np.ndarray:

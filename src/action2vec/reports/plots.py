@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from action2vec.errors import DataError
+from action2vec.evaluation.results import AnalogyExample
 from action2vec.linalg import l2_normalize
 from action2vec.training.logs import metric_series, read_metrics_csv
 
@@ -133,7 +134,7 @@ def plot_confusion(confusion: np.ndarray, names: Sequence[str], normalize: bool 
     return fig
 
 
-def plot_analogy_examples(examples: Sequence[dict], title: str = "Vector-arithmetic analogies") -> Figure:
+def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vector-arithmetic analogies") -> Figure:
     """One line per example: ``query − minus + plus → nearest`` (green when it is the expected class)."""
     rows = max(1, len(examples))
     fig = Figure(figsize=(9.0, 0.45 * rows + 0.8))
@@ -141,10 +142,10 @@ def plot_analogy_examples(examples: Sequence[dict], title: str = "Vector-arithme
     ax.axis("off")
     ax.set_title(title)
     for i, ex in enumerate(examples):
-        ok = ex.get("correct", False)
-        text = f"{ex['query']}  −  {ex['minus']}  +  {ex['plus']}   →   {ex['nearest']}"
+        ok = ex.correct
+        text = f"{ex.query}  −  {ex.minus}  +  {ex.plus}   →   {ex.nearest}"
         if not ok:
-            text += f"   (expected {ex['expected']})"
+            text += f"   (expected {ex.expected})"
         ax.text(0.0, 1.0 - (i + 0.5) / rows, ("✓ " if ok else "✗ ") + text, fontsize=10,
                 color="tab:green" if ok else "tab:red", transform=ax.transAxes, va="center")
     return fig

@@ -1,6 +1,6 @@
 """The zero-shot protocol runner (SPEC step 7, paper Tables 1–2).
 
-For each class split and each variant: train on the seen classes' videos only (an Action2Vec variant
+For each class split and each method: train on the seen classes' videos only (an Action2Vec variant
 through :func:`action2vec.training.fit`, or the pooled-feature KRR baseline), embed the unseen classes'
 videos, classify them by cosine against the unseen classes' label vectors, and score top-1, top-5 and
 mean per-class accuracy; with held-out seen-class videos (``seen_holdout``) also generalised zero-shot
@@ -11,16 +11,17 @@ its seen classes' training videos (cached as ``OUT/runs/<dataset>/<split>/pca<di
 Action2Vec variants read the store through it; the pooled KRR baseline reads the features as stored (the
 raw backbone features, as the paper's "Pooled C3D fc7"). A store whose own PCA was fitted on videos of a
 split's unseen classes (or on videos nobody recorded) is refused unless ``transductive`` is set, which
-labels every result transductive.
+labels every result transductive (and lets the methods use the unlabelled test videos; docs/evaluation.md).
 
 Output folder::
 
     OUT/splits/<dataset>.json                         the splits used (reload with --splits)
     OUT/runs/<dataset>/<split>/pca<dim>.safetensors   the split's PCA (with pca_dim on a raw store)
-    OUT/runs/<dataset>/<split>/<variant>/result.json  one finished (split, variant); reused on rerun
+    OUT/runs/<dataset>/<split>/<variant>/result.json  one finished (split, method): ZslSplitResult; reused on rerun
     OUT/runs/<dataset>/<split>/<variant>/train/       the training run folder (fit() resumes it)
-    OUT/zsl.json                                      mean ± std per dataset, variant, ratio, metric
+    OUT/zsl.json                                      ZslSummary: mean ± std per dataset, method, ratio, metric
     OUT/zsl_table.md                                  the table in the paper's layout
+    FIGURES/confusion_<dataset>_<variant>.png         the first split's unseen-class confusion (when asked)
 """
 
 from __future__ import annotations
@@ -38,21 +39,32 @@ import numpy as np
 
 from action2vec.config import apply_overrides, from_dict, option, to_dict
 from action2vec.errors import ConfigError, DataError
-from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, mean_pool, stratified_subsample
+from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, stratified_subsample
 from action2vec.evaluation.metrics import chance_levels, gzsl_metrics
+from action2vec.evaluation.results import PcaFit, ZslSplitResult, ZslSummary
 from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filter
 from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
+from action2vec.experiments.features import describe_features, pooled_features
+from action2vec.inference import Action2Vec
+from action2vec.io import read_json, write_json
 from action2vec.linalg import l2_normalize
+from action2vec.store import open_store
 from action2vec.store.base import Store
 from action2vec.text.vectors import LabelVectors
+from action2vec.training import fit
+from action2vec.training.config import RunConfig
+from action2vec.training.data import stratified_holdout
 from action2vec.training.manifold import ManifoldConfig
-from action2vec.variants import METHODS, method
+from action2vec.variants import METHODS, method, title
 from action2vec.video.pca import PCA, ProjectedStore, fit_pca
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "plan_jobs", "select_split_videos",
-           "embed_split", "score_split", "run_split_variant", "run_zsl", "summarize"]
+__all__ = [
+    "PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "check_store_pca", "plan_jobs",
+    "select_split_videos", "split_pca", "embed_split", "score_split", "run_split_variant", "run_zsl",
+    "write_confusion_figures",
+]
 
 # What each backbone's weights were trained on: the test classes of a zero-shot split that are also
 # classes of that data set are not really unseen by the features (warned about by the zsl command).
@@ -86,7 +98,7 @@ class ZslConfig:
 
 @dataclass
 class ZslJob:
-    """One (dataset, split, variant) to train and evaluate."""
+    """One (dataset, split, method) to train and evaluate."""
 
     dataset: str
     split: ClassSplit
@@ -107,18 +119,14 @@ class ZslJob:
         doc = {
             "seen": sorted(self.split.seen), "unseen": sorted(self.split.unseen), "variant": self.variant,
             "overlap": self.zsl.overlap_threshold, "holdout": self.zsl.seen_holdout, "top_k": self.zsl.top_k,
-            "pca_dim": self.zsl.pca_dim, "transductive": self.zsl.transductive,
             "train": self.train_cfg if method(self.variant).overrides is not None else to_dict(self.zsl.krr),
-            "manifold": to_dict(self.zsl.manifold) if self.zsl.transductive else None,
             "seed": self.split.seed,
         }
+        if self.zsl.pca_dim:  # settings added later enter only when used: earlier results stay valid
+            doc["pca_dim"] = self.zsl.pca_dim
+        if self.zsl.transductive:
+            doc["transductive"] = to_dict(self.zsl.manifold)
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _open(path: str):
-    from action2vec.store import open_store
-
-    return open_store(path)
 
 
 def check_store_pca(meta: dict[str, Any], store_path: str | Path, dim: int, split: ClassSplit, zsl: ZslConfig) -> None:
@@ -147,62 +155,6 @@ def check_store_pca(meta: dict[str, Any], store_path: str | Path, dim: int, spli
                         "classes), or --transductive to label every result transductive")
 
 
-def describe_features(meta: dict[str, Any], dim: int, pooled: bool) -> str:
-    """What a method read, for tables: ``"pooled c3d fc7 (4096-d)"``, ``"c3d fc7 PCA-500 features"``."""
-    name = " ".join(str(meta[k]) for k in ("backbone", "layer") if meta.get(k)) or "stored"
-    text = f"{name} PCA-{meta['pca']} features" if meta.get("pca") else f"{name} ({dim}-d)"
-    return f"pooled {text}" if pooled else text
-
-
-def split_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> tuple[dict[str, Any], Store]:
-    """What the split's PCA is fitted on (``{"fitted_on": "seen" | "store" | "none", "videos": N}``) and the
-    store the Action2Vec variants read: the raw store through a PCA of the split's training videos, when
-    ``zsl.pca_dim`` is set (cached beside the split's variants, refitted when the videos differ)."""
-    if job.zsl.pca_dim:
-        pca = _seen_classes_pca(job, store, train_pos)
-        view = ProjectedStore(store, pca, fitted_on=f"training videos of the seen classes of split {job.split.name}")
-        return {"fitted_on": "seen", "videos": int(len(train_pos))}, view
-    return store_pca_record(store), store
-
-
-def store_pca_record(store: Store) -> dict[str, Any]:
-    """What the store's own PCA was fitted on: ``{"fitted_on": "store", "videos": N or None}``, or "none"."""
-    if store.meta.get("pca"):
-        return {"fitted_on": "store", "videos": store.meta.get("pca_fit_videos")}
-    return {"fitted_on": "none", "videos": 0}
-
-
-def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
-    """The PCA of the split's training videos, from its cache file when the same videos made it."""
-    from safetensors.numpy import load_file, save_file
-
-    path = job.folder.parent / f"pca{job.zsl.pca_dim}.safetensors"
-    keys = "\n".join(sorted(store.keys[i] for i in train_pos))
-    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
-    if path.is_file():
-        from safetensors import safe_open
-
-        with safe_open(str(path), "numpy") as fh:
-            cached = (fh.metadata() or {}).get("fit_videos") == digest
-        if cached:
-            arrays = load_file(str(path))
-            return PCA(arrays["mean"], arrays["components"], arrays["explained_variance"])
-    pca = fit_pca(store, train_pos, job.zsl.pca_dim)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: np.ascontiguousarray(v) for k, v in pca.arrays().items()}, str(tmp), metadata={"fit_videos": digest})
-    tmp.replace(path)  # parallel variants of one split write the same arrays; the last rename wins
-    return pca
-
-
-def _class_vectors(job: ZslJob, names: Sequence[str]) -> np.ndarray:
-    have = set(job.label_vectors.names)
-    missing = [n for n in names if n not in have]
-    if missing:
-        raise DataError(f"no label vector for class(es) {missing[:5]}")
-    return job.label_vectors.lookup(names)
-
-
 @dataclass
 class SplitVideos:
     """The store positions of one split's videos, after overlap filtering and the seen-class hold-out."""
@@ -228,8 +180,6 @@ class SplitVideos:
 
 def select_split_videos(job: ZslJob, store: Store) -> SplitVideos:
     """Which videos the split trains on and tests on (seen classes only for training)."""
-    from action2vec.training.data import stratified_holdout
-
     present = set(store.classes)
     seen = [c for c in job.split.seen if c in present]
     unseen = [c for c in job.split.unseen if c in present]
@@ -237,7 +187,7 @@ def select_split_videos(job: ZslJob, store: Store) -> SplitVideos:
         raise DataError(f"{job.store_path}: split {job.split.name} has no videos of its seen or of its unseen classes")
     dropped: dict[str, tuple[str, float]] = {}
     if job.zsl.overlap_threshold > 0:
-        vecs = dict(zip(job.label_vectors.names, job.label_vectors.vectors))
+        vecs = dict(zip(job.label_vectors.names, job.label_vectors.vectors))  # (E,) per class
         seen, dropped = overlap_filter(seen, unseen, vecs, job.zsl.overlap_threshold)
         if dropped:
             log.info("%s: dropped %d seen classes too close to test classes", job.split.name, len(dropped))
@@ -256,25 +206,59 @@ class SplitEmbedding:
     """A method's test-video embeddings for one split, with what it read."""
 
     embeddings: np.ndarray  # (N_test, E), rows in the order of SplitVideos.test_pos
-    pca: dict[str, Any]  # {"fitted_on": "seen" | "store" | "none", "videos": N}
+    pca: PcaFit
     features: str  # e.g. "pooled c3d fc7 (4096-d)"
+
+
+def split_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> tuple[PcaFit, Store]:
+    """What the split's PCA is fitted on and the store the Action2Vec variants read: the raw store through a
+    PCA of the split's training videos when ``zsl.pca_dim`` is set (cached beside the split's methods,
+    refitted when the videos differ), else the store as it is."""
+    if job.zsl.pca_dim:
+        pca = _seen_classes_pca(job, store, train_pos)
+        view = ProjectedStore(store, pca, fitted_on=f"training videos of the seen classes of split {job.split.name}")
+        return PcaFit("seen", int(len(train_pos))), view
+    return store_pca_fit(store), store
+
+
+def store_pca_fit(store: Store) -> PcaFit:
+    """What the store's own PCA was fitted on (``videos`` None when the store did not record it)."""
+    if store.meta.get("pca"):
+        return PcaFit("store", store.meta.get("pca_fit_videos"))
+    return PcaFit("none", 0)
+
+
+def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
+    """The PCA of the split's training videos, from its cache file when the same videos made it."""
+    from safetensors.numpy import load_file, save_file
+
+    path = job.folder.parent / f"pca{job.zsl.pca_dim}.safetensors"
+    keys = "\n".join(sorted(store.keys[i] for i in train_pos))
+    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
+    if path.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(path), "numpy") as fh:
+            cached = (fh.metadata() or {}).get("fit_videos") == digest
+        if cached:
+            arrays = load_file(str(path))
+            return PCA(arrays["mean"], arrays["components"], arrays["explained_variance"])
+    pca = fit_pca(store, train_pos, job.zsl.pca_dim)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file({k: np.ascontiguousarray(v) for k, v in pca.arrays().items()}, str(tmp), metadata={"fit_videos": digest})
+    tmp.replace(path)  # parallel variants of one split write the same arrays; the last rename wins
+    return pca
 
 
 def embed_split(job: ZslJob, store: Store, videos: SplitVideos) -> SplitEmbedding:
     """Train the job's method on the split's training videos and embed its test videos."""
     if method(job.variant).overrides is None:  # pooled features as stored: before any per-split PCA
         emb = _krr_embed(job, store, videos)
-        return SplitEmbedding(emb, store_pca_record(store), describe_features(store.meta, store.dim, pooled=True))
+        return SplitEmbedding(emb, store_pca_fit(store), describe_features(store.meta, store.dim, pooled=True))
     pca, view = split_pca(job, store, videos.train_pos)
     emb = _a2v_embed(job, view, videos)
     return SplitEmbedding(emb, pca, describe_features(view.meta, view.dim, pooled=False))
-
-
-def _pooled(store: Store, positions: np.ndarray) -> np.ndarray:
-    """Mean-pooled, L2-normalised features of the videos at ``positions``, read in chunks. (N, D)"""
-    parts = [l2_normalize(mean_pool(store.read_many(part), store.lengths[part]))
-             for part in np.array_split(positions, max(1, int(np.ceil(len(positions) / 4096))))]
-    return np.concatenate(parts) if len(positions) else np.zeros((0, store.dim), np.float32)
 
 
 def _krr_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
@@ -286,38 +270,32 @@ def _krr_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
     keep = train_pos[stratified_subsample(labels, cfg.max_train, cfg.seed)]
     if len(keep) < len(train_pos):
         log.info("KRR: %d of %d training videos (krr.max_train)", len(keep), len(train_pos))
-    x = _pooled(store, keep)
-    y = l2_normalize(_class_vectors(job, [store.labels[i] for i in keep]))
+    x = l2_normalize(pooled_features(store, keep))
+    y = l2_normalize(job.label_vectors.lookup([store.labels[i] for i in keep]))
     unlabeled = None
     if job.zsl.transductive:
         pool = videos.unlabeled_pos
         if len(pool) > cfg.max_train:
             pool = np.sort(np.random.default_rng(cfg.seed).choice(pool, cfg.max_train, replace=False))
-        unlabeled = _pooled(store, pool)
+        unlabeled = l2_normalize(pooled_features(store, pool))
         log.info("KRR (transductive): %d unlabelled test videos in the graph", len(pool))
     model = LaplacianKRR(cfg).fit(x, y, unlabeled=unlabeled)
-    return model.predict(_pooled(store, videos.test_pos)) if len(videos.test_pos) else np.zeros((0, y.shape[1]), np.float32)
+    return model.predict(l2_normalize(pooled_features(store, videos.test_pos)))
 
 
 def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
     """Train the variant on seen videos with fit() (transductive: with the manifold term on the unlabelled
     test videos); embed the test videos with the exported model. -> (N_test, E)."""
-    from action2vec.inference import Action2Vec
-    from action2vec.training import fit
-    from action2vec.training.config import RunConfig
-
     # the split decides the training classes: a class list in the base config must not widen them
     overrides = list(method(job.variant).overrides or []) + ["data.classes=[]", "data.classes_file="]
     cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
     seen_classes = sorted({store.labels[i] for i in videos.train_pos})
-    _class_vectors(job, seen_classes)  # DataError naming a class without a vector
-    lv = job.label_vectors.subset(seen_classes)  # keeps the embedder, which the model folder records
+    label_vectors = job.label_vectors.subset(seen_classes)  # keeps the embedder, which the model folder records
     unlabeled = [store.keys[i] for i in videos.unlabeled_pos] if job.zsl.transductive else None
-    result = fit(cfg, job.folder / "train", store=store, label_vectors=lv,
+    result = fit(cfg, job.folder / "train", store=store, label_vectors=label_vectors,
                  train_keys=[store.keys[i] for i in videos.train_pos], val_keys=[store.keys[i] for i in videos.held_pos],
                  unlabeled_keys=unlabeled, manifold=job.zsl.manifold)
-    model = Action2Vec.load(result.model_dir)
-    return model.encode_store(store, videos.test_pos)
+    return Action2Vec.load(result.model_dir).encode_store(store, videos.test_pos)
 
 
 def score_split(job: ZslJob, store: Store, videos: SplitVideos, emb: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
@@ -326,59 +304,45 @@ def score_split(job: ZslJob, store: Store, videos: SplitVideos, emb: np.ndarray)
     n_unseen = len(videos.unseen_pos)
     class_idx = {c: i for i, c in enumerate(videos.unseen)}
     labels = np.array([class_idx[store.labels[i]] for i in videos.unseen_pos])
-    zs = zero_shot_evaluate(emb[:n_unseen], labels, _class_vectors(job, videos.unseen), ks=tuple(job.zsl.top_k),
+    zs = zero_shot_evaluate(emb[:n_unseen], labels, job.label_vectors.lookup(videos.unseen), ks=tuple(job.zsl.top_k),
                             with_confusion=True)
     metrics = {k: v for k, v in zs.items() if k not in ("predicted", "confusion")}
     if len(videos.held_pos):
         every = videos.seen + videos.unseen
         all_idx = {c: i for i, c in enumerate(every)}
         all_labels = np.array([all_idx[store.labels[i]] for i in videos.test_pos])
-        ranked, _ = cosine_topk(emb, _class_vectors(job, every), k=1)
+        ranked, _ = cosine_topk(emb, job.label_vectors.lookup(every), k=1)
         g = gzsl_metrics(ranked[:, 0], all_labels, np.arange(len(videos.seen)), np.arange(len(videos.seen), len(every)))
         metrics.update({f"gzsl_{k}": v for k, v in g.items()})
     return metrics, zs["confusion"]
 
 
-def run_split_variant(job: ZslJob) -> dict[str, Any]:
-    """Train and evaluate one (split, variant); reuse its result.json when it was already finished."""
-    from action2vec.io import write_json
-
+def run_split_variant(job: ZslJob) -> ZslSplitResult:
+    """Train and evaluate one (split, method); reuse its result.json when it was already finished."""
     result_path = job.folder / "result.json"
-    fp = job.fingerprint()
+    fingerprint = job.fingerprint()
     if result_path.is_file():
-        done = json.loads(result_path.read_text())
-        if done.get("fingerprint") == fp:
+        done = ZslSplitResult.from_json(read_json(result_path, "zero-shot split result"), str(result_path))
+        if done.fingerprint == fingerprint:
             log.info("%s/%s/%s: finished before, reusing %s", job.dataset, job.split.name, job.variant, result_path)
             return done
         raise ConfigError(f"{result_path} holds a result of another configuration; use another output folder")
     method(job.variant)  # ConfigError for an unknown identifier
 
-    store = _open(job.store_path)
+    store = open_store(job.store_path)
     videos = select_split_videos(job, store)
     embedded = embed_split(job, store, videos)
     metrics, confusion = score_split(job, store, videos, embedded.embeddings)
     n_all = len(videos.seen) + len(videos.unseen) if len(videos.held_pos) else None
-    result = {
-        "kind": "zsl-split",
-        "fingerprint": fp,
-        "dataset": job.dataset,
-        "split": job.split.name,
-        "ratio": job.split.ratio,
-        "seed": job.split.seed,
-        "variant": job.variant,
-        "metrics": metrics,
-        "chance": chance_levels(len(videos.unseen), tuple(job.zsl.top_k), n_all),
-        "seen_classes": videos.seen,
-        "unseen_classes": videos.unseen,
-        "dropped_by_overlap": {k: list(v) for k, v in videos.dropped.items()},
-        "pretrain_overlap": videos.pretrain_overlap,
-        "n_train_videos": int(len(videos.train_pos)),
-        "pca": embedded.pca,
-        "features": embedded.features,
-        "transductive": job.zsl.transductive,
-        "confusion": confusion.tolist(),
-    }
-    write_json(result, result_path)
+    result = ZslSplitResult(
+        dataset=job.dataset, split=job.split.name, ratio=job.split.ratio, seed=job.split.seed, variant=job.variant,
+        metrics=metrics, chance=chance_levels(len(videos.unseen), tuple(job.zsl.top_k), n_all),
+        seen_classes=videos.seen, unseen_classes=videos.unseen, confusion=confusion,
+        n_train_videos=int(len(videos.train_pos)), dropped_by_overlap=videos.dropped,
+        pretrain_overlap=videos.pretrain_overlap, pca=embedded.pca, features=embedded.features,
+        transductive=job.zsl.transductive, fingerprint=fingerprint,
+    )
+    write_json(result.to_json(), result_path)
     log.info("%s/%s/%s: top1 %.4f", job.dataset, job.split.name, job.variant, metrics["top1"])
     return result
 
@@ -389,75 +353,26 @@ def plan_jobs(
     splits: Sequence[ClassSplit],
     label_vectors: LabelVectors,
     zsl: ZslConfig,
-    train_cfg: Any,
+    train_cfg: RunConfig | dict[str, Any],
     out_dir: str | Path,
     pretrain_classes: Sequence[str] = (),
 ) -> list[ZslJob]:
-    """One job per (split, variant) of one dataset. ``label_vectors``: LabelVectors of every class;
-    ``train_cfg``: the base training RunConfig (or its dict)."""
+    """One job per (split, method) of one dataset, after the checks that need no training: known methods,
+    and a store PCA that saw no split's unseen classes (unless transductive). ``label_vectors``: every class;
+    ``train_cfg``: the base training config (or its dict)."""
     unknown = [v for v in zsl.variants if v not in METHODS]
     if unknown:
         raise ConfigError(f"config key 'zsl.variants': unknown variant(s) {unknown} (known: {', '.join(METHODS)})")
-    store = _open(str(store_path))
+    store = open_store(store_path)
     for split in splits:
         check_store_pca(store.meta, store_path, store.dim, split, zsl)
     base = train_cfg if isinstance(train_cfg, dict) else to_dict(train_cfg)
     return [
         ZslJob(dataset=dataset, split=split, variant=variant, out_dir=Path(out_dir), store_path=str(store_path),
-               label_vectors=label_vectors,
-               zsl=zsl, train_cfg=base, pretrain_classes=list(pretrain_classes))
+               label_vectors=label_vectors, zsl=zsl, train_cfg=base, pretrain_classes=list(pretrain_classes))
         for split in splits
         for variant in zsl.variants
     ]
-
-
-def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and std (over splits, ddof=1) per dataset, variant, ratio and metric.
-
-    ``{"kind": "zsl", "datasets": {ds: {"results": {variant: {ratio: {metric: {"mean", "std", "n"}}}},
-    "chance": {ratio: {metric: mean chance level}}, "features": {variant: what it read}}}, "variants": [...],
-    "n_splits": max splits per ratio, "transductive": bool, "splits": [{dataset, split, ratio, seed, variant,
-    "pca": {"fitted_on": "seen" | "store" | "none", "videos": N}, features, transductive}]}``
-    (chance: top-k k/n_unseen, mean per-class accuracy 1/n_unseen; see ``chance_levels``).
-    """
-    grouped: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
-    chance: dict[str, dict[str, dict[str, list[float]]]] = {}
-    features: dict[str, dict[str, str]] = {}
-    variants: list[str] = []
-    runs = []
-    for r in results:
-        runs.append({k: r.get(k) for k in ("dataset", "split", "ratio", "seed", "variant", "pca", "features", "transductive")})
-        if r.get("features"):
-            features.setdefault(r["dataset"], {}).setdefault(r["variant"], r["features"])
-        ratio = r["ratio"] or r["split"]
-        if r["variant"] not in variants:
-            variants.append(r["variant"])
-        cell = grouped.setdefault(r["dataset"], {}).setdefault(r["variant"], {}).setdefault(ratio, {})
-        for metric, value in r["metrics"].items():
-            if isinstance(value, (int, float)) and not metric.startswith("n") and not metric.startswith("gzsl_n"):
-                cell.setdefault(metric, []).append(float(value) if value is not None else float("nan"))
-        by_metric = chance.setdefault(r["dataset"], {}).setdefault(ratio, {})
-        for metric, value in r["chance"].items():
-            by_metric.setdefault(metric, []).append(value)
-
-    def stats(values: list[float]) -> dict[str, float]:
-        a = np.asarray(values, np.float64)
-        return {"mean": float(np.nanmean(a)) if np.isfinite(a).any() else float("nan"),
-                "std": float(np.nanstd(a, ddof=1)) if np.isfinite(a).sum() > 1 else 0.0, "n": int(len(a))}
-
-    datasets = {}
-    n_splits = 0
-    for ds, by_variant in grouped.items():
-        res = {}
-        for v in variants:
-            if v in by_variant:
-                res[v] = {ratio: {m: stats(vals) for m, vals in cell.items()} for ratio, cell in by_variant[v].items()}
-                n_splits = max([n_splits] + [len(vals) for cell in by_variant[v].values() for vals in cell.values()])
-        datasets[ds] = {"results": res, "chance": {ratio: {m: float(np.mean(v)) for m, v in by_metric.items()}
-                                                   for ratio, by_metric in chance[ds].items()},
-                        "features": features.get(ds, {})}
-    return {"kind": "zsl", "datasets": datasets, "variants": variants, "n_splits": n_splits,
-            "transductive": any(bool(r.get("transductive")) for r in results), "splits": runs}
 
 
 def default_workers(n_jobs: int, threads_per_job: int = 2) -> int:
@@ -472,30 +387,51 @@ def _worker_init(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def _run_jobs(jobs: Sequence[ZslJob], workers: int) -> list[ZslSplitResult]:
+    """Every job's result, in job order (in ``workers`` spawned processes when more than one)."""
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        log.info("running %d (split, method) jobs in %d processes", len(jobs), workers)
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                 initargs=(threads,)) as pool:
+            return list(pool.map(run_split_variant, jobs))
+    return [run_split_variant(job) for job in jobs]
+
+
 def run_zsl(
     jobs: Sequence[ZslJob],
     out_dir: str | Path,
     workers: int = 0,
-) -> dict[str, Any]:
-    """Run every job (in parallel processes when ``workers`` > 1), then write zsl.json and the table."""
-    from action2vec.io import write_json
-    from action2vec.reports.tables import zsl_table_markdown
+    figures: str | Path | None = None,
+) -> ZslSummary:
+    """Run every job, then write zsl.json and zsl_table.md into ``out_dir`` (and the confusion figures into
+    ``figures`` when given)."""
+    from action2vec.reports.tables import table_markdown, zsl_table
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    workers = workers or default_workers(len(jobs))
-    if workers > 1 and len(jobs) > 1:
-        import multiprocessing as mp
-
-        cores = os.cpu_count() or 1
-        threads = max(1, cores // workers)
-        log.info("running %d (split, variant) jobs in %d processes", len(jobs), workers)
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                 initargs=(threads,)) as pool:
-            results = list(pool.map(run_split_variant, jobs))
-    else:
-        results = [run_split_variant(job) for job in jobs]
-    summary = summarize(results)
-    write_json(summary, out_dir / "zsl.json")
-    (out_dir / "zsl_table.md").write_text(zsl_table_markdown(summary))
+    results = _run_jobs(jobs, workers or default_workers(len(jobs)))
+    summary = ZslSummary.from_splits(results)
+    write_json(summary.to_json(), out_dir / "zsl.json")
+    (out_dir / "zsl_table.md").write_text(table_markdown(zsl_table(summary)))
+    if figures is not None:
+        write_confusion_figures(results, Path(figures))
     return summary
+
+
+def write_confusion_figures(results: Sequence[ZslSplitResult], folder: Path) -> list[Path]:
+    """The unseen-class confusion matrix of the first split of each (data set, method), as
+    ``folder/confusion_<dataset>_<method>.png`` (and .svg)."""
+    from action2vec.reports.plots import plot_confusion, save_figure
+
+    written, done = [], set()
+    for r in results:
+        if (r.dataset, r.variant) in done:
+            continue
+        done.add((r.dataset, r.variant))
+        fig = plot_confusion(r.confusion, r.unseen_classes,
+                             title=f"{r.dataset} {r.split}, {title(r.variant, r.transductive)}: unseen-class confusion")
+        written += save_figure(fig, folder / f"confusion_{r.dataset}_{r.variant}")
+    return written
