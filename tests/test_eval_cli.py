@@ -131,3 +131,35 @@ def test_zsl_settings_out_of_range_are_one_line_before_any_work(toy, tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0], err
     assert not out.exists()
+
+
+def test_zsl_refuses_a_store_pca_that_saw_unseen_classes_in_one_line(toy, tmp_path, capsys):
+    from action2vec.store import open_store
+    from action2vec.video.pca import pca_store
+
+    root, store, text = toy
+    reduced = pca_store(store, tmp_path / "pca.h5", dim=4, fit_keys=open_store(store).keys)
+    argv = ["zsl", "--store", f"toy={reduced}", "--data.text", text, "--ratios", "50/50", "--seeds", "1",
+            "--variants", "pooled_krr"]
+    assert main([*argv, "--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pca.h5" in err[0] and "split 50-50_seed0" in err[0] and "--transductive" in err[0]
+    assert not (tmp_path / "refused").exists()
+    assert main([*argv, "--transductive", "--out", str(tmp_path / "t"), "--json", str(tmp_path / "t.json")]) == 0
+    summary = json.loads((tmp_path / "t.json").read_text())
+    assert summary["transductive"] and summary["splits"][0]["pca"] == {"fitted_on": "store", "videos": 12 * 8}
+    assert "(transductive)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["analogy", "--examples", "-1"], "option --examples: -1 is out of range (must be >= 0)"),
+    (["analogy", "--max-videos-per-class", "-2"], "option --max-videos-per-class: -2 is out of range (must be >= 0)"),
+    (["wordnet", "--max-videos-per-class", "-1"], "option --max-videos-per-class: -1 is out of range (must be >= 0)"),
+])
+def test_eval_options_out_of_range_are_one_line(toy, tmp_path, capsys, argv, needle):
+    root, store, text = toy
+    out = tmp_path / "r.json"
+    assert main(["eval", *argv, "--store", str(store), "--text", text, "--json", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not out.exists()
