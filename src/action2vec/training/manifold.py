@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from action2vec.config import option
 from action2vec.errors import DataError
+from action2vec.linalg import mean_pool
 from action2vec.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,7 @@ def unlabeled_bank(store: Store, positions: Sequence[int], cfg: ManifoldConfig, 
     x = torch.zeros(len(pos), max(len(s) for s in seqs), store.dim)
     for j, s in enumerate(seqs):
         x[j, : len(s)] = torch.from_numpy(np.asarray(s, np.float32))
-    steps = torch.arange(x.shape[1])[None, :, None] < torch.from_numpy(lengths)[:, None, None]
-    pooled = (x * steps).sum(1) / torch.from_numpy(lengths)[:, None]  # (M, D) mean over the true steps
+    pooled = torch.from_numpy(mean_pool(seqs, lengths))  # (M, D) mean over the true steps
     log.info("transductive term: %d unlabelled videos, %d neighbours each", len(pos), min(cfg.neighbors, len(pos) - 1))
     return {"x": x, "lengths": torch.from_numpy(lengths), "neighbors": knn_indices(pooled, cfg.neighbors)}
 
