@@ -11,7 +11,8 @@ import pytest
 
 from action2vec.cli.main import main
 from action2vec.errors import ConfigError
-from action2vec.pipelines.demo import demo_config
+from action2vec.experiments.demo import demo_config
+from action2vec.variants import title
 
 SMALL = [
     "--size", "quick",
@@ -28,7 +29,7 @@ def test_demo_writes_the_report_and_reuses_finished_stages(tmp_path: Path, capsy
     assert main(["demo", "--out", str(out), *SMALL]) == 0
     first_seconds = time.perf_counter() - start
     printed = capsys.readouterr().out
-    assert "Action2Vec (HRNN + attention)" in printed and f"report: {out / 'report.html'}" in printed
+    assert title("hrnn_attention") in printed and f"report: {out / 'report.html'}" in printed
 
     for name in ("report.html", "report.md", "report.json", "features.h5", "toy/videos.txt", "demo_config.yaml"):
         assert (out / name).is_file(), name
@@ -46,7 +47,7 @@ def test_demo_writes_the_report_and_reuses_finished_stages(tmp_path: Path, capsy
 
     html = (out / "report.html").read_text()
     assert html.count("<table") >= 3 and "data:image/png;base64," in html
-    for figure in ("tsne_action2vec", "training_curves", "wordnet_heatmaps", "confusion_hrnn_attention"):
+    for figure in ("tsne_action2vec", "training_curves", "wordnet_heatmaps", "confusion_toy_hrnn_attention"):
         assert (out / "figures" / f"{figure}.png").is_file(), figure
     assert "training curves" in html and "tsne action2vec" in html
 
@@ -74,3 +75,12 @@ def test_demo_refuses_to_mix_two_configurations(tmp_path: Path, capsys: pytest.C
     generate_toy_dataset(out / "toy", ToyConfig(classes=["spin ball"], videos_per_class=1))
     assert main(["demo", "--out", str(out), "--size", "quick"]) == 2
     assert "another configuration" in capsys.readouterr().err
+
+
+def test_demo_settings_out_of_range_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for argv, needle in ((["--set", "splits=0"], "'splits': 0"), (["--set", "krr.gamma_i=-1"], "'krr.gamma_i': -1.0"),
+                         (["--set", "threads=-2"], "'threads': -2")):
+        assert main(["demo", "--out", str(tmp_path / "d"), *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0] and "out of range" in err[0], err
+    assert not (tmp_path / "d").exists()

@@ -38,8 +38,8 @@ def test_compositional_vectors_pass_all_and_match_naive():
     pairs = analogy_pairs(LABELS)
     names = [l.name for l in LABELS]
     out = analogy_test(classes, words, pairs, names, normalize=False)
-    assert out["count"] == 8 and out["accuracy"] == 1.0
-    assert out["per_verb"]["play"] == {"count": 6, "accuracy": 1.0}
+    assert out.count == 8 and out.accuracy == 1.0
+    assert out.per_verb["play"] == {"count": 6, "accuracy": 1.0}
 
     noisy = classes + 1.5 * rng.standard_normal(classes.shape)
     for metric in ("euclidean", "cosine"):
@@ -58,7 +58,7 @@ def test_compositional_vectors_pass_all_and_match_naive():
                 if d < best_d:
                     best, best_d = j, d
             correct += best == p.b
-        assert res["correct"] == correct
+        assert res.correct == correct
 
 
 def test_query_class_is_left_out():
@@ -67,5 +67,33 @@ def test_query_class_is_left_out():
     labels = [L("a x", "a", "x"), L("a y", "a", "y"), L("b z", "b", "z"), L("c w", "c", "w")]
     nouns = {"x": np.zeros(4), "y": np.zeros(4)}
     out = analogy_test(classes, nouns, analogy_pairs(labels), [l.name for l in labels], normalize=False)
-    assert all(ex["nearest"] != ex["query"] for ex in out["examples"])
-    assert out["count"] == 2 and out["chance"] == pytest.approx(1 / 3)
+    assert all(ex.nearest != ex.query for ex in out.examples)
+    assert out.count == 2 and out.chance == pytest.approx(1 / 3)
+
+
+def test_both_candidate_readings_match_a_naive_loop():
+    """exclude_query=False searches every class, the query's own included (the paper's reading)."""
+    rng = np.random.default_rng(1)
+    words = {w: rng.standard_normal(8) for w in ["play", "throw", "run", "ride", "violin", "piano", "cello", "ball", "axe", "horse"]}
+    classes = np.stack([words[l.verb] + sum((words[n] for n in l.nouns), np.zeros(8)) for l in LABELS])
+    classes = classes + 2.0 * rng.standard_normal(classes.shape)
+    pairs = analogy_pairs(LABELS)
+    names = [l.name for l in LABELS]
+    for exclude in (True, False):
+        for normalize in (True, False):
+            res = analogy_test(classes, words, pairs, names, normalize=normalize, exclude_query=exclude)
+            unit = (lambda v: v / np.linalg.norm(v)) if normalize else (lambda v: v)
+            correct = 0
+            for p in pairs:
+                q = unit(classes[p.a]) - unit(words[p.noun_a]) + unit(words[p.noun_b])
+                candidates = [j for j in range(len(classes)) if not (exclude and j == p.a)]
+                correct += min(candidates, key=lambda j: np.linalg.norm(q - unit(classes[j]))) == p.b
+            assert res.correct == correct
+            assert res.exclude_query is exclude and res.normalize is normalize
+            assert res.chance == pytest.approx(1 / (len(classes) - 1 if exclude else len(classes)))
+    # tiny noun vectors: the query class itself is nearest when it is a candidate
+    eye = np.eye(4)
+    labels = [L("a x", "a", "x"), L("a y", "a", "y"), L("b z", "b", "z"), L("c w", "c", "w")]
+    nouns = {"x": np.zeros(4), "y": np.zeros(4)}
+    out = analogy_test(eye, nouns, analogy_pairs(labels), [l.name for l in labels], normalize=False, exclude_query=False)
+    assert all(ex.nearest == ex.query for ex in out.examples) and out.accuracy == 0.0

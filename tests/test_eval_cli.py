@@ -30,7 +30,7 @@ def toy(tmp_path_factory):
 def test_zsl_eval_report_text_and_krr(toy, tmp_path, capsys):
     root, store, text = toy
     out = tmp_path / "run"
-    assert main(["zsl", "--store", f"toy={store}", "--text", text, "--ratios", "50/50,80/20", "--seeds", "2",
+    assert main(["zsl", "--store", f"toy={store}", "--data.text", text, "--ratios", "50/50,80/20", "--seeds", "2",
                  "--variants", "pooled_krr", "--out", str(out), "--json", str(tmp_path / "zsl.json")]) == 0
     summary = json.loads((tmp_path / "zsl.json").read_text())
     cell = summary["datasets"]["toy"]["results"]["pooled_krr"]["50/50"]["top1"]
@@ -40,7 +40,7 @@ def test_zsl_eval_report_text_and_krr(toy, tmp_path, capsys):
     assert len(splits) == 4 and all(not set(s["seen"]) & set(s["unseen"]) for s in splits)
 
     # the saved splits reload: same numbers from another folder
-    assert main(["zsl", "--store", f"toy={store}", "--text", text, "--splits", str(out / "splits" / "toy.json"),
+    assert main(["zsl", "--store", f"toy={store}", "--data.text", text, "--splits", str(out / "splits" / "toy.json"),
                  "--variants", "pooled_krr", "--out", str(tmp_path / "again"), "--json", str(tmp_path / "z2.json")]) == 0
     assert json.loads((tmp_path / "z2.json").read_text())["datasets"] == summary["datasets"]
 
@@ -67,7 +67,7 @@ def test_bad_input_is_one_line_error(toy, tmp_path, capsys):
     root, store, text = toy
     assert main(["eval", "analogy", "--classes", str(tmp_path / "missing.txt"), "--count-only"]) == 2
     assert main(["eval", "wordnet", "--model", str(tmp_path), "--classes", str(tmp_path / "x")]) == 2
-    assert main(["zsl", "--store", str(store), "--text", text, "--variants", "nope", "--out", str(tmp_path / "o")]) == 2
+    assert main(["zsl", "--store", str(store), "--data.text", text, "--variants", "nope", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "nope" in err[-1]
 
@@ -78,7 +78,7 @@ def test_zsl_training_then_export_and_model_evals(toy, tmp_path):
 
     root, store, text = toy
     out = tmp_path / "run"
-    assert main(["zsl", "--store", f"toy={store}", "--text", text, "--ratios", "80/20", "--seeds", "1",
+    assert main(["zsl", "--store", f"toy={store}", "--data.text", text, "--ratios", "80/20", "--seeds", "1",
                  "--variants", "hrnn_attention", "--out", str(out), "--model.preset", "tiny",
                  "--train.epochs", "2", "--train.progress_bar", "false"]) == 0
     model = next(out.glob("runs/toy/*/hrnn_attention/train/model"))
@@ -96,3 +96,70 @@ def test_zsl_training_then_export_and_model_evals(toy, tmp_path):
     assert json.loads((out / "an.json").read_text())["class_vectors"] == "action2vec"
     assert main(["report", str(out)]) == 0
     assert "training_curves" in (out / "report.md").read_text()
+
+
+def test_analogy_readings_are_a_switch_recorded_in_the_json(toy, tmp_path):
+    root, store, text = toy
+    out = {}
+    for choice in ("yes", "no"):
+        assert main(["eval", "analogy", "--store", str(store), "--text", text, "--exclude-query", choice,
+                     "--json", str(tmp_path / f"{choice}.json")]) == 0
+        out[choice] = json.loads((tmp_path / f"{choice}.json").read_text())
+    assert out["yes"]["exclude_query"] is True and out["no"]["exclude_query"] is False
+    assert out["yes"]["normalize"] is True
+    assert out["yes"]["chance"] == pytest.approx(1 / 11) and out["no"]["chance"] == pytest.approx(1 / 12)
+    # each file holds its reading first and the other reading's score: the same two numbers
+    assert [s["exclude_query"] for s in out["yes"]["scores"]] == [True, False]
+    assert out["yes"]["scores"][1]["accuracy"] == out["no"]["accuracy"]
+    assert out["no"]["scores"][1]["accuracy"] == out["yes"]["accuracy"]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seeds", "0"], "option --seeds: 0 is out of range (must be >= 1)"),
+    (["--seen-holdout", "1"], "option --seen-holdout: 1.0 is out of range (must be >= 0 and < 1)"),
+    (["--overlap-threshold", "-0.5"], "option --overlap-threshold: -0.5 is out of range"),
+    (["--workers", "-1"], "option --workers: -1 is out of range (must be >= 0)"),
+    (["--pca-dim", "-3"], "option --pca-dim: -3 is out of range (must be >= 0)"),
+    (["--krr", "neighbors=0"], "config key 'krr.neighbors': 0 is out of range (must be >= 1)"),
+    (["--manifold", "batch_size=0"], "config key 'manifold.batch_size': 0 is out of range (must be >= 1)"),
+    (["--ratios", ""], "config key 'zsl.ratios': [] is out of range (must be not empty)"),
+])
+def test_zsl_settings_out_of_range_are_one_line_before_any_work(toy, tmp_path, capsys, argv, needle):
+    root, store, text = toy
+    out = tmp_path / "o"
+    assert main(["zsl", "--store", str(store), "--data.text", text, "--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not out.exists()
+
+
+def test_zsl_refuses_a_store_pca_that_saw_unseen_classes_in_one_line(toy, tmp_path, capsys):
+    from action2vec.store import open_store
+    from action2vec.video.pca import pca_store
+
+    root, store, text = toy
+    reduced = pca_store(store, tmp_path / "pca.h5", dim=4, fit_keys=open_store(store).keys)
+    argv = ["zsl", "--store", f"toy={reduced}", "--data.text", text, "--ratios", "50/50", "--seeds", "1",
+            "--variants", "pooled_krr"]
+    assert main([*argv, "--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pca.h5" in err[0] and "split 50-50_seed0" in err[0] and "--transductive" in err[0]
+    assert not (tmp_path / "refused").exists()
+    assert main([*argv, "--transductive", "--out", str(tmp_path / "t"), "--json", str(tmp_path / "t.json")]) == 0
+    summary = json.loads((tmp_path / "t.json").read_text())
+    assert summary["transductive"] and summary["splits"][0]["pca"] == {"fitted_on": "store", "videos": 12 * 8}
+    assert "(transductive)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["analogy", "--examples", "-1"], "option --examples: -1 is out of range (must be >= 0)"),
+    (["analogy", "--max-videos-per-class", "-2"], "option --max-videos-per-class: -2 is out of range (must be >= 0)"),
+    (["wordnet", "--max-videos-per-class", "-1"], "option --max-videos-per-class: -1 is out of range (must be >= 0)"),
+])
+def test_eval_options_out_of_range_are_one_line(toy, tmp_path, capsys, argv, needle):
+    root, store, text = toy
+    out = tmp_path / "r.json"
+    assert main(["eval", *argv, "--store", str(store), "--text", text, "--json", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not out.exists()

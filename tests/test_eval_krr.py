@@ -1,10 +1,10 @@
 """Kernel ridge regression with Laplacian regularisation, checked against sklearn and a primal solve."""
 
 import numpy as np
-import pytest
 from sklearn.kernel_ridge import KernelRidge
 
-from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, knn_laplacian, mean_pool, stratified_subsample
+from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, knn_laplacian, stratified_subsample
+from action2vec.linalg import mean_pool
 
 
 def _data(n=80, d=6, e=4, seed=0):
@@ -53,3 +53,23 @@ def test_mean_pool_ignores_padding_and_subsample_keeps_classes():
     idx = stratified_subsample(labels, 20, seed=0)
     assert len(idx) == 20 and set(labels[idx]) == {0, 1, 2}
     assert np.array_equal(idx, stratified_subsample(labels, 20, seed=0))
+
+
+def test_transductive_laplacian_krr_equals_the_semi_supervised_primal_solution():
+    # Unlabelled rows U join the kernel and the graph, not the error: with X' = [X; U], J = diag(1, 0) and a
+    # linear kernel the objective ||J(Y' - X'W)||² + γA|W|² + γI tr(Wᵀ X'ᵀ L X' W) has the closed form
+    # W = (X'ᵀJX' + γA I + γI X'ᵀLX')⁻¹ X'ᵀJY': an independent check of the transductive dual formula.
+    x, y, xt = _data(n=30, d=60)
+    u = np.random.default_rng(9).standard_normal((20, 60))
+    cfg = KRRConfig(kernel="linear", gamma_a=0.5, gamma_i=2.0, neighbors=5)
+    model = LaplacianKRR(cfg).fit(x, y, unlabeled=u)
+    both = np.concatenate([x, u])
+    j = np.diag([1.0] * 30 + [0.0] * 20)
+    lap = knn_laplacian(both, 5)
+    y_pad = np.concatenate([y, np.zeros((20, y.shape[1]))])
+    w = np.linalg.solve(both.T @ j @ both + 0.5 * np.eye(60) + 2.0 * both.T @ lap @ both, both.T @ j @ y_pad)
+    assert np.allclose(model.predict(xt), xt @ w, atol=1e-4)
+    # the unlabelled videos change the answer; none (or an empty set) is the inductive model exactly
+    inductive = LaplacianKRR(cfg).fit(x, y)
+    assert not np.allclose(inductive.predict(xt), model.predict(xt), atol=1e-3)
+    assert np.array_equal(LaplacianKRR(cfg).fit(x, y, unlabeled=u[:0]).predict(xt), inductive.predict(xt))

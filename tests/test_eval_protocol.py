@@ -8,8 +8,9 @@ import pytest
 
 from action2vec.config import load_config
 from action2vec.errors import ConfigError
-from action2vec.evaluation import protocol
-from action2vec.evaluation.protocol import ZslConfig, plan_jobs, run_zsl, summarize
+from action2vec.evaluation.results import ZslSplitResult, ZslSummary
+from action2vec.experiments import zero_shot as protocol
+from action2vec.experiments.zero_shot import ZslConfig, plan_jobs, run_zsl
 from action2vec.evaluation.splits import random_splits
 from action2vec.testing import make_synthetic_store, synthetic_label_vectors
 from action2vec.training.config import RunConfig
@@ -27,15 +28,16 @@ def flat_store(tmp_path_factory):
 def _run(store, lv, out, **kw):
     z = ZslConfig(ratios=kw.pop("ratios", ["50/50", "80/20"]), seeds=kw.pop("seeds", 2), variants=["pooled_krr"], **kw)
     jobs = plan_jobs("syn", store, random_splits(lv.names, z.ratios, range(z.seeds)), lv, z, RunConfig(), out)
-    return run_zsl(jobs, out, workers=1), jobs
+    return run_zsl(jobs, out, workers=1).to_json(), jobs
 
 
 def test_krr_runs_reproduces_and_resumes(flat_store, tmp_path, monkeypatch):
     store, lv = flat_store
     summary, jobs = _run(store, lv, tmp_path / "a")
     top1 = summary["datasets"]["syn"]["results"]["pooled_krr"]["50/50"]["top1"]
-    chance = summary["datasets"]["syn"]["chance"]["50/50"]
+    chance = summary["datasets"]["syn"]["chance"]["50/50"]["top1"]
     assert chance == pytest.approx(0.1) and top1["n"] == 2
+    assert summary["datasets"]["syn"]["chance"]["50/50"]["top5"] == pytest.approx(0.5)  # top-k chance is k/n
     assert top1["mean"] > 3 * chance  # pooling keeps this store's signal
     # mean and std are over the per-split results
     per_split = [json.loads((j.folder / "result.json").read_text()) for j in jobs if j.split.ratio == "50/50"]
@@ -86,9 +88,10 @@ def test_unknown_variant_is_a_config_error(flat_store, tmp_path):
 
 
 def test_summarize_std_and_chance():
-    rows = [{"dataset": "d", "variant": "v", "ratio": "50/50", "split": f"s{i}", "chance": 0.1,
-             "metrics": {"top1": t, "n": 10}} for i, t in enumerate([0.2, 0.4, 0.6])]
-    s = summarize(rows)
+    rows = [ZslSplitResult(dataset="d", variant="v", ratio="50/50", split=f"s{i}", seed=i, chance={"top1": 0.1},
+                           metrics={"top1": t, "n": 10}, seen_classes=[], unseen_classes=[], confusion=np.zeros((0, 0)))
+            for i, t in enumerate([0.2, 0.4, 0.6])]
+    s = ZslSummary.from_splits(rows).to_json()
     cell = s["datasets"]["d"]["results"]["v"]["50/50"]["top1"]
     assert cell == {"mean": pytest.approx(0.4), "std": pytest.approx(0.2), "n": 3}
     assert "n" not in s["datasets"]["d"]["results"]["v"]["50/50"]
@@ -99,8 +102,8 @@ def test_parallel_splits_equal_serial(flat_store, tmp_path):
     store, lv = flat_store
     z = ZslConfig(ratios=["50/50"], seeds=2, variants=["pooled_krr"])
     splits = random_splits(lv.names, z.ratios, range(2))
-    serial = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "s"), tmp_path / "s", workers=1)
-    parallel = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "p"), tmp_path / "p", workers=2)
+    serial = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "s"), tmp_path / "s", workers=1).to_json()
+    parallel = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "p"), tmp_path / "p", workers=2).to_json()
     assert parallel["datasets"] == serial["datasets"]
 
 
@@ -114,9 +117,9 @@ def test_hrnn_attention_beats_pooled_krr_on_temporal_data(tmp_path):
                                         "train.lr=3e-3", "train.progress_bar=false"])
     z = ZslConfig(ratios=["80/20"], seeds=1, variants=["pooled_krr", "hrnn_attention"])
     summary = run_zsl(plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o"),
-                      tmp_path / "o", workers=1)
+                      tmp_path / "o", workers=1).to_json()
     res = summary["datasets"]["syn"]["results"]
-    chance = summary["datasets"]["syn"]["chance"]["80/20"]
+    chance = summary["datasets"]["syn"]["chance"]["80/20"]["top1"]
     a2v, krr = res["hrnn_attention"]["80/20"]["top1"]["mean"], res["pooled_krr"]["80/20"]["top1"]["mean"]
     assert a2v > 2.5 * chance
     assert a2v > krr + 0.2
@@ -128,3 +131,160 @@ def test_hrnn_attention_beats_pooled_krr_on_temporal_data(tmp_path):
     first, again = (json.loads((root / "runs/syn/80-20_seed0/hrnn_attention/result.json").read_text())
                     for root in (tmp_path / "o", tmp_path / "o2"))
     assert again["metrics"] == first["metrics"] and again["confusion"] == first["confusion"]
+
+
+def _pca_zsl(store, lv, out, variants, **kw):
+    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false"])
+    z = ZslConfig(ratios=["50/50"], seeds=1, variants=variants, **kw)
+    jobs = plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, out)
+    return run_zsl(jobs, out, workers=1).to_json(), jobs
+
+
+def test_raw_store_pca_is_fitted_per_split_on_the_seen_training_videos_only(flat_store, tmp_path):
+    from sklearn.decomposition import PCA as SkPCA
+    from safetensors.numpy import load_file
+
+    from action2vec.store import open_store
+
+    path, lv = flat_store
+    store = open_store(path)
+    summary, jobs = _pca_zsl(path, lv, tmp_path, ["hrnn_attention", "pooled_krr"], pca_dim=4, seen_holdout=0.25)
+    a2v = json.loads((jobs[0].folder / "result.json").read_text())
+    train = json.loads((jobs[0].folder / "train" / "result.json").read_text())
+    # the PCA saw the split's training videos: seen classes, never the held-out or the unseen videos
+    fitted = [store.index_of(k) for k in train["train_keys"]]
+    assert {store.labels[i] for i in fitted} <= set(a2v["seen_classes"])
+    assert not set(train["train_keys"]) & set(train["val_keys"]) and train["val_keys"]
+    assert a2v["pca"] == {"fitted_on": "seen", "videos": len(fitted)}
+    rows = np.concatenate([store.get(i)[0][: store.lengths[i]] for i in fitted])
+    ref = SkPCA(4, svd_solver="full").fit(rows.astype(np.float64))
+    exported = load_file(str(jobs[0].folder / "train" / "model" / "pca.safetensors"))
+    np.testing.assert_allclose(exported["mean"], ref.mean_, atol=1e-4)
+    np.testing.assert_allclose(exported["explained_variance"], ref.explained_variance_, rtol=1e-4)
+    every = np.concatenate([store.get(i)[0][: store.lengths[i]] for i in range(len(store))])
+    assert not np.allclose(exported["mean"], every.mean(0), atol=1e-3)  # all videos would give another PCA
+    assert (jobs[0].folder.parent / "pca4.safetensors").is_file()
+    # the pooled baseline reads the raw features, before any PCA
+    krr = json.loads((jobs[1].folder / "result.json").read_text())
+    assert krr["pca"] == {"fitted_on": "none", "videos": 0} and krr["features"] == "pooled synthetic none (32-d)"
+    assert a2v["features"] == "synthetic none PCA-4 features"
+    assert summary["splits"][0]["pca"] == a2v["pca"] and not summary["transductive"]
+    plain, _ = _pca_zsl(path, lv, tmp_path / "plain", ["pooled_krr"], seen_holdout=0.25)
+    assert plain["datasets"]["syn"]["results"]["pooled_krr"] == summary["datasets"]["syn"]["results"]["pooled_krr"]
+    assert "pooled synthetic none (32-d) (syn)" in (tmp_path / "zsl_table.md").read_text()
+
+
+def test_a_store_pca_that_saw_unseen_classes_is_refused_unless_transductive(flat_store, tmp_path):
+    from action2vec.errors import DataError
+    from action2vec.store import StoreWriter, open_store
+    from action2vec.video.pca import pca_store
+
+    path, lv = flat_store
+    raw = open_store(path)
+    split = random_splits(lv.names, ["50/50"], [0])[0]
+    everything = pca_store(path, tmp_path / "all.h5", dim=4, fit_keys=raw.keys)
+    with pytest.raises(DataError, match=r"all\.h5.*split 50-50_seed0 tests as unseen"):
+        _pca_zsl(everything, lv, tmp_path / "a", ["pooled_krr"])
+    summary, jobs = _pca_zsl(everything, lv, tmp_path / "t", ["pooled_krr"], transductive=True)
+    result = json.loads((jobs[0].folder / "result.json").read_text())
+    assert result["transductive"] and summary["transductive"]
+    assert result["pca"] == {"fitted_on": "store", "videos": len(raw)}
+    assert result["features"] == "pooled synthetic none PCA-4 features"
+    # a PCA fitted on seen classes only is the protocol's own: accepted, not transductive
+    seen_only = pca_store(path, tmp_path / "seen.h5", dim=4,
+                          fit_keys=[raw.keys[i] for i in raw.indices_of_classes(split.seen)])
+    summary, _ = _pca_zsl(seen_only, lv, tmp_path / "s", ["pooled_krr"])
+    assert not summary["transductive"] and summary["splits"][0]["pca"]["fitted_on"] == "store"
+    # a store that does not say what its PCA saw (older stores, ActivityNet files) is refused too
+    old = open_store(seen_only)
+    with StoreWriter(tmp_path / "old.h5", meta={k: v for k, v in old.meta.items() if k != "pca_fit_classes"}) as w:
+        for i in range(len(old)):
+            w.add(old.keys[i], old.get(i)[0], length=int(old.lengths[i]), label=old.labels[i])
+    with pytest.raises(DataError, match=r"old\.h5: nobody recorded .* split 50-50_seed0"):
+        _pca_zsl(tmp_path / "old.h5", lv, tmp_path / "o", ["pooled_krr"])
+    with pytest.raises(ConfigError, match="already PCA-reduced"):
+        _pca_zsl(seen_only, lv, tmp_path / "p", ["pooled_krr"], pca_dim=2)
+
+
+def _with_permuted_test_labels(path, unseen, out):
+    """The same store with the labels of the unseen classes' videos shuffled among themselves."""
+    from action2vec.store import open_store, write_store
+
+    store = open_store(path)
+    labels = list(store.labels)
+    test = [i for i, lab in enumerate(labels) if lab in set(unseen)]
+    for i, j in zip(test, np.random.default_rng(7).permutation(test)):
+        labels[i] = store.labels[j]
+    assert labels != store.labels
+    items = [(store.keys[i], store.get(i)[0], int(store.lengths[i]), labels[i]) for i in range(len(store))]
+    return write_store(out, items, meta=dict(store.meta))
+
+
+@pytest.mark.parametrize("variant", ["pooled_krr", "hrnn_attention"])
+def test_transductive_option_is_off_by_default_reads_test_features_never_labels(flat_store, tmp_path, variant):
+    from action2vec.experiments.zero_shot import embed_split, select_split_videos
+    from action2vec.store import open_store
+
+    path, lv = flat_store
+    assert ZslConfig().transductive is False
+    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=2", "train.progress_bar=false"])
+    split = random_splits(lv.names, ["50/50"], [0])[0]
+    permuted = _with_permuted_test_labels(path, split.unseen, tmp_path / "permuted.h5")
+
+    def embed(store_path, out, transductive):
+        z = ZslConfig(ratios=["50/50"], seeds=1, variants=[variant], transductive=transductive)
+        job = plan_jobs("syn", store_path, [split], lv, z, cfg, out)[0]
+        store = open_store(store_path)
+        videos = select_split_videos(job, store)
+        return embed_split(job, store, videos).embeddings, videos
+
+    plain, videos = embed(path, tmp_path / "plain", False)
+    on, _ = embed(path, tmp_path / "on", True)
+    shuffled, videos_p = embed(permuted, tmp_path / "shuffled", True)
+    assert not np.allclose(plain, on, atol=1e-4)  # the test videos were used
+    assert np.array_equal(videos.test_pos, videos_p.test_pos)  # same test videos, other labels
+    np.testing.assert_array_equal(on, shuffled)  # their labels were not
+    if variant == "hrnn_attention":
+        train = json.loads((tmp_path / "on" / "runs/syn/50-50_seed0/hrnn_attention/train/result.json").read_text())
+        assert train["transductive"]["videos"] == len(videos.test_pos)
+        assert json.loads((tmp_path / "plain" / "runs/syn/50-50_seed0/hrnn_attention/train/result.json")
+                          .read_text())["transductive"] is None
+
+
+def test_transductive_results_are_labelled_everywhere(flat_store, tmp_path):
+    from action2vec.reports.report import build_report
+    from action2vec.reports.tables import zsl_table_markdown
+
+    path, lv = flat_store
+    summary, jobs = _run(path, lv, tmp_path, ratios=["50/50"], seeds=1, transductive=True)
+    assert summary["transductive"] and all(s["transductive"] for s in summary["splits"])
+    assert json.loads((jobs[0].folder / "result.json").read_text())["transductive"] is True
+    assert "| Pooled features + KRR (Laplacian) (transductive) |" in zsl_table_markdown(ZslSummary.from_json(summary))
+    assert "(transductive)" in (tmp_path / "zsl_table.md").read_text()
+    build_report(tmp_path)
+    assert "Pooled features + KRR (Laplacian) (transductive)" in (tmp_path / "report.html").read_text()
+    plain, _ = _run(path, lv, tmp_path / "plain", ratios=["50/50"], seeds=1)
+    assert not plain["transductive"] and "(transductive)" not in zsl_table_markdown(ZslSummary.from_json(plain))
+
+
+def test_the_label_vectors_reach_fit_with_their_embedder(flat_store, tmp_path, monkeypatch):
+    """One fact in one place: the embedder that made the label vectors travels with them into training
+    (the model folder records it), restricted to the seen classes."""
+    from action2vec.text import LabelVectors
+
+    path, lv = flat_store
+    tagged = LabelVectors(lv.names, lv.vectors, embedder="vectors:words.npz")
+    seen_by_fit = {}
+
+    def fake_fit(cfg, run_dir, *, label_vectors, **kw):
+        seen_by_fit["lv"] = label_vectors
+        raise RuntimeError("stop after fit was called")
+
+    monkeypatch.setattr(protocol, "fit", fake_fit)
+    z = ZslConfig(ratios=["50/50"], seeds=1, variants=["hrnn_attention"])
+    split = random_splits(lv.names, z.ratios, [0])[0]
+    with pytest.raises(RuntimeError, match="stop after fit"):
+        run_zsl(plan_jobs("syn", path, [split], tagged, z, RunConfig(), tmp_path), tmp_path, workers=1)
+    assert seen_by_fit["lv"].embedder == "vectors:words.npz"
+    assert seen_by_fit["lv"].names == sorted(split.seen)
+    np.testing.assert_array_equal(seen_by_fit["lv"].vectors, tagged.lookup(sorted(split.seen)))

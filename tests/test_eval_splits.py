@@ -8,7 +8,6 @@ import pytest
 
 from action2vec.errors import DataError
 from action2vec.evaluation.splits import (
-    ClassSplit,
     load_er_zsar_splits,
     load_splits,
     name_overlap,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from action2vec.evaluation.wordnet_test import (
+from action2vec.evaluation.wordnet_correlation import (
     cosine_matrix,
     rowwise_spearman,
     select_wordnet_classes,
@@ -46,9 +46,9 @@ def test_wordnet_test_identical_and_shuffled():
     vecs = rng.standard_normal((12, 6))
     ref = cosine_matrix(vecs)
     out = wordnet_test([f"c{i}" for i in range(12)], ref, {"same": vecs, "noise": rng.standard_normal((12, 6))})
-    assert out["spearman"] == out["spearman_by"]["same"] == pytest.approx(1.0)
-    assert abs(out["spearman_by"]["noise"]) < 0.5
-    assert out["n_classes"] == 12 and len(out["per_row"]["same"]) == 12
+    assert out.spearman == out.spearman_by["same"] == pytest.approx(1.0)
+    assert abs(out.spearman_by["noise"]) < 0.5
+    assert out.n_classes == 12 and len(out.per_row["same"]) == 12
 
 
 def test_wordnet_lemma_choice_with_a_fake_wordnet():

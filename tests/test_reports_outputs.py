@@ -14,11 +14,12 @@ from action2vec.reports.plots import (
     plot_confusion,
     plot_similarity_heatmaps,
     plot_training_curves,
-    read_lightning_metrics,
     save_figure,
 )
+from action2vec.evaluation.results import AnalogyExample, MeanStd, ZslSummary
 from action2vec.reports.report import build_report, write_json
 from action2vec.reports.tables import fmt_mean_std, zsl_table_markdown
+from action2vec.training.logs import metric_series, read_metrics_csv
 
 
 def test_word2vec_export_loads_in_gensim(tmp_path):
@@ -46,7 +47,7 @@ def test_figures_png_and_svg(tmp_path):
     sim = vecs @ vecs.T
     written += save_figure(plot_similarity_heatmaps(np.abs(sim) / np.abs(sim).max(), {"text": sim}, names), tmp_path / "heat")
     written += save_figure(plot_confusion(rng.integers(0, 5, (12, 12)), names), tmp_path / "conf")
-    ex = [{"query": "play piano", "minus": "piano", "plus": "violin", "nearest": "play violin", "expected": "play violin", "correct": True}]
+    ex = [AnalogyExample(query="play piano", minus="piano", plus="violin", nearest="play violin", expected="play violin", correct=True)]
     written += save_figure(plot_analogy_examples(ex), tmp_path / "analogy")
     for p in written:
         assert p.stat().st_size > 1000
@@ -67,12 +68,12 @@ def _metrics_csv(path):
 
 def test_training_curves_from_lightning_csv(tmp_path):
     csv = _metrics_csv(tmp_path / "metrics.csv")
-    series = read_lightning_metrics(csv)
+    series = metric_series(read_metrics_csv(csv))
     assert np.allclose(series["val/top1"][1], [0.4, 0.6]) and len(series["train/loss_step"][0]) == 10
     paths = save_figure(plot_training_curves(csv), tmp_path / "curves")
     assert all(p.exists() for p in paths)
     with pytest.raises(DataError, match="not found"):
-        read_lightning_metrics(tmp_path / "nope.csv")
+        read_metrics_csv(tmp_path / "nope.csv")
 
 
 SUMMARY = {
@@ -92,13 +93,13 @@ SUMMARY = {
 
 
 def test_table_layout():
-    md = zsl_table_markdown(SUMMARY)
+    md = zsl_table_markdown(ZslSummary.from_json(SUMMARY))
     lines = md.strip().splitlines()
     assert lines[0] == "| split / variant | toy |"
     assert "| **50/50** |  |" in md
     assert "| Action2Vec w/dual loss + attention | 23.48 ± 1.00 |" in md
     assert "| chance | 10.00 |" in md
-    assert fmt_mean_std({"mean": float("nan")}) == "-"
+    assert fmt_mean_std(MeanStd(float("nan"), 0.0, 1)) == "-"
 
 
 def test_report_self_contained(tmp_path):
@@ -124,3 +125,36 @@ def test_report_self_contained(tmp_path):
     assert "training_curves" in paths["md"].read_text()
     with pytest.raises(DataError, match="nothing to report"):
         build_report((tmp_path / "empty").mkdir() or tmp_path / "empty")
+
+
+def test_chance_row_is_k_over_n_for_top_k():
+    """The top-5 table's chance row is 5/n, not the top-1 1/n (30 unseen classes: 16.67, not 3.33)."""
+    import copy
+
+    new = copy.deepcopy(SUMMARY)
+    new["datasets"]["toy"]["chance"] = {"50/50": {"top1": 1 / 30, "top5": 5 / 30, "mean_class_acc": 1 / 30}}
+    new["datasets"]["toy"]["results"]["hrnn_attention"]["50/50"]["top5"] = {"mean": 0.9, "std": 0.0, "n": 2}
+    assert "| chance | 16.67 |" in zsl_table_markdown(ZslSummary.from_json(new), "top5")
+    assert "| chance | 3.33 |" in zsl_table_markdown(ZslSummary.from_json(new), "top1")
+    # a summary written before per-metric chance levels: one 1/n per ratio, top-k read as k/n
+    assert "| chance | 50.00 |" in zsl_table_markdown(ZslSummary.from_json(SUMMARY), "top5")
+
+
+def test_report_shows_both_analogy_readings_and_reads_older_files(tmp_path):
+    score = {"subset": "", "normalize": True, "count": 4, "correct": 2}
+    write_json({"kind": "analogy", "count": 4, "correct": 2, "accuracy": 0.5, "chance": 0.25, "metric": "euclidean",
+                "exclude_query": True, "normalize": True, "examples": [],
+                "scores": [{**score, "vectors": "action2vec", "exclude_query": True, "accuracy": 0.5, "chance": 0.25},
+                           {**score, "vectors": "action2vec", "exclude_query": False, "accuracy": 0.25, "chance": 0.2}]},
+               tmp_path / "new" / "analogy.json")
+    md = build_report(tmp_path / "new")["md"].read_text()
+    assert "| action2vec | 4 | left out | 0.5000 | 0.2500 |" in md
+    assert "| action2vec | 4 | a candidate (paper) | 0.2500 | 0.2000 |" in md
+    # written before the switch: the query class was left out; the demo's comparisons become rows
+    write_json({"kind": "analogy", "count": 240, "correct": 240, "accuracy": 1.0, "chance": 0.0169, "metric": "euclidean",
+                "class_vectors": "action2vec", "examples": [], "text_only": {"accuracy": 1.0, "correct": 240},
+                "zero_shot_model": {"split": "50-50_seed0", "accuracy": 0.85, "unseen_count": 62, "unseen_accuracy": 0.7742}},
+               tmp_path / "old" / "analogy.json")
+    md = build_report(tmp_path / "old")["md"].read_text()
+    assert "| text | 240 | left out | 1.0000 | 0.0169 |" in md
+    assert "| action2vec, model of split 50-50_seed0 (between its unseen classes) | 62 | left out | 0.7742 | - |" in md

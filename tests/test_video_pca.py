@@ -79,3 +79,24 @@ def test_pca_needs_a_training_subset_or_keys(tmp_path: Path) -> None:
     assert store.meta["pca_fit_videos"] == 2 and len(store) == 3
     with pytest.raises(DataError, match="already PCA"):
         pca_store(tmp_path / "out.h5", tmp_path / "again.h5", dim=1, fit_keys=["k0", "k1"])
+
+
+def test_pca_store_records_the_fit_classes_and_projected_store_reads_like_it(tmp_path: Path) -> None:
+    """The store says which classes its PCA saw (the zero-shot protocol checks them); projecting on read
+    gives the same features as the projected store."""
+    from action2vec.video.pca import ProjectedStore, fit_pca
+
+    _raw_store(tmp_path / "raw.h5", np.random.default_rng(2))
+    raw = open_store(tmp_path / "raw.h5")
+    fit = ["v0", "v3", "v1"]  # classes c0 and c1 only
+    out = open_store(pca_store(tmp_path / "raw.h5", tmp_path / "pca.h5", dim=3, fit_keys=fit))
+    assert out.meta["pca_fit_classes"] == ["c0", "c1"] and out.meta["pca_fit_videos"] == 3
+    view = ProjectedStore(raw, fit_pca(raw, [raw.index_of(k) for k in fit], 3), fitted_on="test")
+    assert view.dim == 3 and view.meta["pca"] == 3 and view.meta["pca_fit"] == "test" and len(view) == len(out)
+    assert view.labels == out.labels and np.array_equal(view.lengths, out.lengths)
+    for mine, theirs in zip(view.read_many(range(len(raw))), out.read_many(range(len(raw)))):
+        np.testing.assert_allclose(mine, theirs, atol=1e-5)
+    np.testing.assert_allclose(view.get(4)[0], out.get(4)[0], atol=1e-5)
+    np.testing.assert_allclose(view.pca["components"], out.pca["components"], atol=1e-6)
+    with pytest.raises(DataError, match="already PCA"):
+        ProjectedStore(out, fit_pca(raw, [0, 1], 3))

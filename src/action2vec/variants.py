@@ -47,7 +47,9 @@ def method(method_id: str) -> Method:
         raise ConfigError(f"unknown variant {method_id!r} (known: {', '.join(METHODS)})") from None
 
 
-def title(method_id: str) -> str:
-    """Display title of a method (its identifier when unknown)."""
+def title(method_id: str, transductive: bool = False) -> str:
+    """Display title of a method (its identifier when unknown); `` (transductive)`` appended for results
+    that used the unlabelled test videos."""
     m = METHODS.get(method_id)
-    return m.title if m else method_id
+    text = m.title if m else method_id
+    return f"{text} (transductive)" if transductive else text

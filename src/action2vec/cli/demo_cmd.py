@@ -11,7 +11,7 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     from action2vec.config import add_config_arguments
-    from action2vec.pipelines.demo import DemoConfig
+    from action2vec.experiments.demo import DemoConfig
 
     p = sub.add_parser(
         "demo",
@@ -37,13 +37,14 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from action2vec.config import load_config
-    from action2vec.pipelines.demo import DemoConfig, demo_config, headline_table, run_demo
+    from action2vec.experiments.demo import DemoConfig, demo_config, run_demo
+    from action2vec.reports.headline import headline_text
 
     overrides = [f"{k[len('cfg__'):]}={v}" for k, v in vars(args).items() if k.startswith("cfg__")] + list(args.set)
     cfg = load_config(DemoConfig, args.config, overrides, base=demo_config(args.size))
     start = time.perf_counter()
     result = run_demo(args.out, cfg)
     print()
-    print(headline_table(result.headline))
+    print(headline_text(result.zsl, result.wordnet, result.analogy))
     print(f"finished in {time.perf_counter() - start:.0f} s; report: {result.report['html']}")
     return 0

@@ -63,6 +63,9 @@ def resolve_classes(args: argparse.Namespace, store: Any | None = None) -> list[
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from action2vec.cli.common import range_help
+    from action2vec.experiments.semantic import AnalogySettings, WordNetSettings
+
     p = sub.add_parser("eval", help="semantic evaluation: WordNet correlation and vector-arithmetic analogies",
                        description="Semantic tests of class embeddings (paper section 4.2).")
     tests = p.add_subparsers(dest="test", metavar="TEST", required=True)
@@ -80,7 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--match", default="name-or-verb", choices=["name-or-verb", "name", "verb"],
                    help="which WordNet lemma stands for a class: the whole name, its verb, or the name when WordNet has it")
     w.add_argument("--keep-diagonal", action="store_true", help="keep each class's similarity with itself in its row")
-    w.add_argument("--max-videos-per-class", type=int, default=0, help="average at most N videos per class (0: all)")
+    w.add_argument("--max-videos-per-class", type=int, default=0, help="average at most N videos per class (0: all)"
+                   + range_help(WordNetSettings, "max_videos_per_class"))
     _common(w)
     w.set_defaults(func=run_wordnet)
 
@@ -95,9 +99,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--metric", default="euclidean", choices=["euclidean", "cosine"], help="nearest-neighbour distance")
     a.add_argument("--no-normalize", action="store_true",
                    help="use raw vectors (default: unit-normalise class and noun vectors first)")
+    a.add_argument("--exclude-query", default="yes", choices=["yes", "no"],
+                   help="leave the query class out of the candidates (yes), or search every class as the paper (no); "
+                   "the JSON holds this reading and the score of the other one")
     a.add_argument("--count-only", action="store_true", help="only generate the tests (no vectors needed)")
-    a.add_argument("--examples", type=int, default=12, help="examples to list")
-    a.add_argument("--max-videos-per-class", type=int, default=0, help="average at most N videos per class (0: all)")
+    a.add_argument("--examples", type=int, default=12, help="examples to list" + range_help(AnalogySettings, "examples"))
+    a.add_argument("--max-videos-per-class", type=int, default=0, help="average at most N videos per class (0: all)"
+                   + range_help(AnalogySettings, "max_videos_per_class"))
     _common(a)
     a.set_defaults(func=run_analogy)
 
@@ -116,6 +124,12 @@ def _open_store(args: argparse.Namespace) -> Any:
     return open_store(args.store) if args.store else None
 
 
+def _model(args: argparse.Namespace) -> Any:
+    from action2vec.inference import Action2Vec
+
+    return Action2Vec.load(args.model) if args.model else None
+
+
 def _say(args: argparse.Namespace, text: str) -> None:
     """Human-readable lines: stdout, or stderr when the JSON goes to stdout (``--json -``)."""
     import sys
@@ -124,106 +138,72 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 
 def run_wordnet(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from action2vec.evaluation.class_vectors import store_class_means
-    from action2vec.evaluation.wordnet_test import select_wordnet_classes, wordnet_test, wup_matrix
+    from action2vec.cli.common import check_option_ranges
+    from action2vec.experiments.semantic import WordNetSettings, class_vector_sets, wordnet_experiment
     from action2vec.text import build_label_vectors, load_wordnet
     from action2vec.text.normalize import normalize_labels
 
+    check_option_ranges(args, WordNetSettings, {"--max-videos-per-class": "max_videos_per_class"})
+    settings = WordNetSettings(match=args.match, synsets=args.synsets, keep_diagonal=args.keep_diagonal,
+                               max_videos_per_class=args.max_videos_per_class)
     store = _open_store(args)
     names = resolve_classes(args, store)
     wn = load_wordnet(args.wordnet)
     labels = normalize_labels(names, args.overrides, wordnet=wn)
-    keep, lemmas = select_wordnet_classes(labels, wn, args.match)
-    names = [names[i] for i in keep]
-    log.info("%d of %d classes found in WordNet", len(names), len(labels))
-    reference = wup_matrix(lemmas, wn, args.synsets)
+    text = build_label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn)
+    vectors = class_vector_sets(names, store=store, model=_model(args), text_vectors=text,
+                                max_per_class=settings.max_videos_per_class)
+    result = wordnet_experiment(names, labels, wn, vectors, settings, text=args.text, figures=args.figures)
 
-    embeddings: dict[str, np.ndarray] = {}
-    if args.model:
-        from action2vec.inference import Action2Vec
-
-        model = Action2Vec.load(args.model)
-        embeddings["action2vec"] = store_class_means(store, names, model, args.max_videos_per_class)
-    embeddings["text"] = build_label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn).vectors
-    if store is not None:
-        embeddings["pooled"] = store_class_means(store, names, None, args.max_videos_per_class)
-    result = wordnet_test(names, reference, embeddings, exclude_diagonal=not args.keep_diagonal)
-    result.update({"lemmas": lemmas, "synsets": args.synsets, "match": args.match, "text": args.text,
-                   "n_classes_given": len(labels)})
-
-    _say(args, f"WordNet test: {len(names)} of {len(labels)} classes in WordNet (synsets={args.synsets}, match={args.match})")
-    for key, value in result["spearman_by"].items():
-        _say(args, f"  WordNet vs {key:<10} Spearman {value:.4f} (± {result['spearman_std'][key]:.4f} over rows)")
-    if args.figures:
-        from action2vec.evaluation.wordnet_test import cosine_matrix
-        from action2vec.reports.plots import plot_class_map, plot_similarity_heatmaps, save_figure
-
-        cos = {k: cosine_matrix(v) for k, v in embeddings.items()}
-        save_figure(plot_similarity_heatmaps(reference, cos, names), args.figures / "wordnet_heatmaps")
-        first = next(iter(embeddings))
-        save_figure(plot_class_map(embeddings[first], names, groups=[labels[i].verb for i in keep],
-                                   title=f"t-SNE of {first} class vectors"), args.figures / f"tsne_{first}")
-    write_json(result, args.json)
+    _say(args, f"WordNet test: {result.n_classes} of {len(names)} classes in WordNet (synsets={args.synsets}, "
+               f"match={args.match})")
+    for key, value in result.spearman_by.items():
+        _say(args, f"  WordNet vs {key:<10} Spearman {value:.4f} (± {result.spearman_std[key]:.4f} over rows)")
+    write_json(result.to_json(), args.json)
     return 0
 
 
 def run_analogy(args: argparse.Namespace) -> int:
-    from action2vec.errors import DataError
-    from action2vec.evaluation.analogy import analogy_pairs, analogy_test
-    from action2vec.evaluation.class_vectors import store_class_means
+    from action2vec.cli.common import check_option_ranges
+    from action2vec.evaluation.analogy import analogy_pairs
+    from action2vec.experiments.semantic import (
+        AnalogySettings,
+        ClassVectors,
+        analogy_experiment,
+        analogy_tests_only,
+        embed_nouns,
+    )
+    from action2vec.experiments.features import store_class_means
     from action2vec.text import build_label_vectors, load_wordnet
     from action2vec.text.normalize import normalize_labels
 
+    check_option_ranges(args, AnalogySettings, {"--examples": "examples", "--max-videos-per-class": "max_videos_per_class"})
+    settings = AnalogySettings(metric=args.metric, normalize=not args.no_normalize,
+                               exclude_query=args.exclude_query == "yes", examples=args.examples,
+                               max_videos_per_class=args.max_videos_per_class)
     store = _open_store(args)
     names = resolve_classes(args, store)
     wn = load_wordnet(args.wordnet)
-    labels = normalize_labels(names, args.overrides, wordnet=wn)
-    pairs = analogy_pairs(labels)
-    per_verb_count: dict[str, int] = {}
-    for pair in pairs:
-        per_verb_count[pair.verb] = per_verb_count.get(pair.verb, 0) + 1
+    pairs = analogy_pairs(normalize_labels(names, args.overrides, wordnet=wn))
     if args.count_only or not pairs:
-        result = {"kind": "analogy", "count": len(pairs), "accuracy": None, "n_classes": len(names),
-                  "per_verb": {v: {"count": n} for v, n in per_verb_count.items()},
-                  "tests": [[names[p.a], names[p.b]] for p in pairs]}
-        _say(args, f"{len(pairs)} analogy tests over {len(per_verb_count)} verbs among {len(names)} classes")
-        write_json(result, args.json)
+        result = analogy_tests_only(names, pairs)
+        _say(args, f"{len(pairs)} analogy tests over {len(result.per_verb)} verbs among {len(names)} classes")
+        write_json(result.to_json(), args.json)
         return 0
 
     if args.model:
-        from action2vec.inference import Action2Vec
-
-        model = Action2Vec.load(args.model)
-        class_vecs = store_class_means(store, names, model, args.max_videos_per_class)
-        source = "action2vec"
+        main = ClassVectors("action2vec", store_class_means(store, names, _model(args), settings.max_videos_per_class))
     else:
-        class_vecs = build_label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn).vectors
-        source = "text"
-    from action2vec.text import create_embedder
-
-    nouns = sorted({p.noun_a for p in pairs} | {p.noun_b for p in pairs})
-    noun_embedder = create_embedder(args.noun_text or args.text, oov=args.oov)
-    try:
-        noun_vecs = dict(zip(nouns, noun_embedder.embed(nouns)))
-    except Exception as exc:  # an OOV word or a mapping without the noun
-        raise DataError(f"cannot embed the nouns with {args.noun_text or args.text}: {exc} "
-                        "(give a word embedder with --noun-text, or use --count-only)") from None
-    if noun_embedder.dim != class_vecs.shape[1]:
-        raise DataError(f"noun vectors are {noun_embedder.dim}-d but class vectors {class_vecs.shape[1]}-d: "
-                        "--noun-text must be the text space the model was trained on")
-    result = analogy_test(class_vecs, noun_vecs, pairs, names, metric=args.metric,
-                          normalize=not args.no_normalize, n_examples=args.examples)
-    result.update({"class_vectors": source, "text": args.text, "n_classes": len(names)})
-    _say(args, f"analogy test ({source} class vectors, {args.metric}): {result['count']} tests, "
-          f"accuracy {result['accuracy']:.4f} (chance {result['chance']:.4f})")
-    for ex in result["examples"]:
-        mark = "ok " if ex["correct"] else "bad"
-        _say(args, f"  [{mark}] {ex['query']} - {ex['minus']} + {ex['plus']} -> {ex['nearest']}")
-    if args.figures:
-        from action2vec.reports.plots import plot_analogy_examples, save_figure
-
-        save_figure(plot_analogy_examples(result["examples"]), args.figures / "analogy_examples")
-    write_json(result, args.json)
+        text = build_label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn)
+        main = ClassVectors("text", text.vectors)
+    nouns = embed_nouns(pairs, args.noun_text or args.text, oov=args.oov)
+    result = analogy_experiment(names, pairs, nouns, main, settings, text=args.text, figures=args.figures)
+    other = result.scores[1]
+    _say(args, f"analogy test ({main.name} class vectors, {args.metric}, query class "
+          f"{'left out' if settings.exclude_query else 'a candidate'}): {result.count} tests, "
+          f"accuracy {result.accuracy:.4f} (chance {result.chance:.4f}); "
+          f"with the query class {'a candidate' if settings.exclude_query else 'left out'}: {other.accuracy:.4f}")
+    for ex in result.examples:
+        _say(args, f"  [{'ok ' if ex.correct else 'bad'}] {ex.query} - {ex.minus} + {ex.plus} -> {ex.nearest}")
+    write_json(result.to_json(), args.json)
     return 0

@@ -1,6 +1,6 @@
 """``action2vec zsl``: the zero-shot protocol over class splits, for a chosen set of variants.
 
-    action2vec zsl --store ucf101=ucf.h5 --store hmdb51=hmdb.h5 --text word2vec:GoogleNews.bin \\
+    action2vec zsl --store ucf101=ucf.h5 --store hmdb51=hmdb.h5 --data.text word2vec:GoogleNews.bin \\
         --variants hrnn_attention,hrnn,hrnn_cosine,stacked_lstm,single_lstm,pooled_krr --out runs/table1
     action2vec zsl --store k.h5 --splits ../shared/data/kinetics/er_zsar --variants pooled_krr --out runs/k
 
@@ -13,43 +13,64 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
+# the plain options that are fields of ZslConfig: checked against its declared ranges before any work
+ZSL_OPTIONS = {"--seeds": "seeds", "--overlap-threshold": "overlap_threshold", "--seen-holdout": "seen_holdout",
+               "--workers": "workers", "--pca-dim": "pca_dim"}
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    from action2vec.cli.common import range_help
     from action2vec.config import add_config_arguments
-    from action2vec.variants import METHODS
+    from action2vec.experiments.zero_shot import ZslConfig
     from action2vec.training.config import RunConfig
+    from action2vec.variants import METHODS
 
     p = sub.add_parser(
         "zsl", help="zero-shot protocol: class splits, train on seen classes, test on unseen (Tables 1-2)",
         description="For each feature store (data set), draw class splits (or read --splits), train each "
         "variant on the seen classes only and evaluate on the unseen classes; report mean ± std over splits "
         "in the paper's layout (rows = variants, columns = data sets, blocks = split ratios). Training "
-        "settings come from --config/--set and the --section.key options, as for `action2vec train`.",
+        "settings come from --config/--set and the --section.key options, as for `action2vec train`; the label "
+        "texts' embedder is --data.text.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--store", action="append", required=True, metavar="[NAME=]STORE",
                    help="feature store of one data set (repeatable: one table column each)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (resumable)")
     p.add_argument("--classes", type=Path, metavar="FILE", help="use only these classes (one per line)")
-    p.add_argument("--text", default="minilm", metavar="SPEC", help="label-text embedder spec")
     p.add_argument("--overrides", type=Path, help="class-name overrides YAML")
     p.add_argument("--oov", default="error", choices=["error", "skip", "subword"], help="word-vector policy for unknown words")
     p.add_argument("--splits", metavar="[NAME=]FILE",  action="append", default=[],
                    help="split file (JSON written by zsl, or an ER-ZSAR folder of *_class_idxs.json) instead of "
                    "random splits; NAME= gives it to one store")
     p.add_argument("--ratios", default="50/50,80/20,90/10", help="seen/unseen ratios of random splits")
-    p.add_argument("--seeds", type=int, default=10, help="random splits per ratio (seeds 0..N-1)")
+    p.add_argument("--seeds", type=int, default=10,
+                   help="random splits per ratio (seeds 0..N-1)" + range_help(ZslConfig, "seeds"))
     p.add_argument("--variants", default="hrnn_attention,pooled_krr", help=f"comma-separated: {', '.join(METHODS)}")
     p.add_argument("--overlap-threshold", type=float, default=0.0,
-                   help="drop seen classes whose label vector has cosine >= this with any test class (0: off)")
+                   help="drop seen classes whose label vector has cosine >= this with any test class (0: off)"
+                   + range_help(ZslConfig, "overlap_threshold"))
     p.add_argument("--seen-holdout", type=float, default=0.0,
-                   help="fraction of seen-class videos held out: validation, and the seen side of GZSL")
+                   help="fraction of seen-class videos held out: validation, and the seen side of GZSL"
+                   + range_help(ZslConfig, "seen_holdout"))
+    p.add_argument("--pca-dim", type=int, default=0, metavar="N",
+                   help="raw stores: fit PCA to N dims per split on the split's seen-class training videos only (0: off)"
+                   + range_help(ZslConfig, "pca_dim"))
+    p.add_argument("--transductive", action="store_true",
+                   help="use the unlabelled test videos (features only, never labels): in the KRR graph, in a manifold "
+                   "term of Action2Vec training (--manifold), and accept a store whose PCA saw them; every result is "
+                   "labelled transductive (docs/evaluation.md)")
+    p.add_argument("--manifold", action="append", default=[], metavar="KEY=VALUE",
+                   help="transductive manifold term of Action2Vec training (weight, neighbors, batch_size, max_videos)")
     p.add_argument("--pretrain-classes", type=Path, metavar="FILE",
                    help="the backbone's pretraining classes: warn when they overlap the test classes")
-    p.add_argument("--workers", type=int, default=0, help="parallel processes (0: as the cores allow)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="parallel processes (0: as the cores allow)" + range_help(ZslConfig, "workers"))
     p.add_argument("--krr", action="append", default=[], metavar="KEY=VALUE",
                    help="KRR baseline setting (kernel, sigma_scale, gamma_a, gamma_i, neighbors, max_train, seed)")
     p.add_argument("--config", metavar="YAML", help="training config file (sections data/model/loss/train)")
@@ -67,21 +88,15 @@ def _named(items: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
-    from action2vec.config import apply_overrides, config_from_args, from_dict
-    from action2vec.datasets.base import read_class_list
-    from action2vec.errors import DataError
+def _zsl_config(args: argparse.Namespace) -> Any:
+    """ZslConfig from the plain options, checked against its declared ranges before any work."""
+    from action2vec.cli.common import check_option_ranges
+    from action2vec.config import apply_overrides, check_ranges, from_dict
     from action2vec.evaluation.krr import KRRConfig
-    from action2vec.evaluation.protocol import PRETRAINING_DATA, ZslConfig, plan_jobs, run_zsl
-    from action2vec.evaluation.splits import load_splits, random_splits, save_splits
-    from action2vec.io import write_json
-    from action2vec.reports.tables import zsl_table_markdown
-    from action2vec.store import open_store
-    from action2vec.text import build_label_vectors
-    from action2vec.training.config import RunConfig
+    from action2vec.experiments.zero_shot import ZslConfig
+    from action2vec.training.manifold import ManifoldConfig
 
-    train_cfg = config_from_args(RunConfig, args, args.config)
-    krr = from_dict(KRRConfig, apply_overrides({}, args.krr), prefix="krr")
+    check_option_ranges(args, ZslConfig, ZSL_OPTIONS)
     zcfg = ZslConfig(
         ratios=[r.strip() for r in args.ratios.split(",") if r.strip()],
         seeds=args.seeds,
@@ -89,8 +104,54 @@ def run(args: argparse.Namespace) -> int:
         overlap_threshold=args.overlap_threshold,
         seen_holdout=args.seen_holdout,
         workers=args.workers,
-        krr=krr,
+        pca_dim=args.pca_dim,
+        transductive=args.transductive,
+        krr=from_dict(KRRConfig, apply_overrides({}, args.krr), prefix="krr"),
+        manifold=from_dict(ManifoldConfig, apply_overrides({}, args.manifold), prefix="manifold"),
     )
+    check_ranges(zcfg, "zsl")
+    return zcfg
+
+
+def _store_splits(args: argparse.Namespace, name: str, path: str, split_files: dict[str, str], zcfg: Any,
+                  pretrain: list[str]) -> tuple[Any, list[Any]]:
+    """The store's classes (those asked for that have videos) and its splits, restricted to them."""
+    from action2vec.datasets.base import read_class_list
+    from action2vec.errors import DataError
+    from action2vec.evaluation.splits import load_splits, random_splits
+    from action2vec.experiments.zero_shot import PRETRAINING_DATA
+    from action2vec.store import open_store
+
+    store = open_store(path)
+    backbone = str(store.meta.get("backbone") or "")
+    if backbone in PRETRAINING_DATA and not pretrain and not store.meta.get("random_weights"):
+        log.warning("%s: backbone %s was pretrained on %s; test classes that are %s classes are not truly "
+                    "unseen (give its class list with --pretrain-classes to list them)", path, backbone,
+                    PRETRAINING_DATA[backbone], PRETRAINING_DATA[backbone])
+    wanted = read_class_list(args.classes) if args.classes else None
+    classes = [c for c in (wanted or store.classes) if c in set(store.classes)]
+    if len(classes) < 2:
+        raise DataError(f"{path}: fewer than 2 of the asked classes have videos")
+    splits = load_splits(split_files[name]) if name in split_files else random_splits(classes, zcfg.ratios, range(zcfg.seeds))
+    for s in splits:
+        s.seen = [c for c in s.seen if c in set(classes)]
+        s.unseen = [c for c in s.unseen if c in set(classes)]
+    return classes, splits
+
+
+def run(args: argparse.Namespace) -> int:
+    from action2vec.config import config_from_args
+    from action2vec.datasets.base import read_class_list
+    from action2vec.errors import DataError
+    from action2vec.evaluation.splits import save_splits
+    from action2vec.experiments.zero_shot import plan_jobs, run_zsl
+    from action2vec.io import write_json
+    from action2vec.reports.tables import zsl_table_markdown
+    from action2vec.text import build_label_vectors
+    from action2vec.training.config import RunConfig
+
+    zcfg = _zsl_config(args)
+    train_cfg = config_from_args(RunConfig, args, args.config)
     stores = _named(args.store)
     split_files = dict(_named(args.splits)) if args.splits else {}
     if len(args.splits) == 1 and "=" not in args.splits[0]:
@@ -98,63 +159,22 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(split_files) - {name for name, _ in stores})
     if unknown:
         raise DataError(f"--splits names {unknown} match no --store NAME (stores: {[n for n, _ in stores]})")
-    wanted = read_class_list(args.classes) if args.classes else None
     pretrain = read_class_list(args.pretrain_classes) if args.pretrain_classes else []
 
-    jobs = []
-    all_splits = []
+    jobs, splits_of = [], {}
     for name, path in stores:
-        store = open_store(path)
-        if store.meta.get("pca"):
-            log.warning("%s: features were PCA-reduced before the split (fitted on %s videos); for a strict "
-                        "protocol fit PCA on seen-class videos only", path, store.meta.get("pca_fit_videos", "?"))
-        backbone = str(store.meta.get("backbone") or "")
-        if backbone in PRETRAINING_DATA and not pretrain and not store.meta.get("random_weights"):
-            log.warning("%s: backbone %s was pretrained on %s; test classes that are %s classes are not truly "
-                        "unseen (give its class list with --pretrain-classes to list them)", path, backbone,
-                        PRETRAINING_DATA[backbone], PRETRAINING_DATA[backbone])
-        classes = [c for c in (wanted or store.classes) if c in set(store.classes)]
-        if len(classes) < 2:
-            raise DataError(f"{path}: fewer than 2 of the asked classes have videos")
-        if name in split_files:
-            splits = load_splits(split_files[name])
-        else:
-            splits = random_splits(classes, zcfg.ratios, range(zcfg.seeds))
-        for s in splits:
-            s.seen = [c for c in s.seen if c in set(classes)]
-            s.unseen = [c for c in s.unseen if c in set(classes)]
-        lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}), args.text,
-                           overrides=args.overrides, oov=args.oov)
+        classes, splits = _store_splits(args, name, path, split_files, zcfg, pretrain)
+        lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}),
+                                 train_cfg.data.text, overrides=args.overrides, oov=args.oov)
         jobs += plan_jobs(name, path, splits, lv, zcfg, train_cfg, args.out, pretrain)
-        all_splits += [(name, s) for s in splits]
+        splits_of[name] = splits
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in dict(stores):
-        save_splits([s for n, s in all_splits if n == name], args.out / "splits" / f"{name}.json")
+    for name, splits in splits_of.items():
+        save_splits(splits, args.out / "splits" / f"{name}.json")
 
-    summary = run_zsl(jobs, args.out, workers=zcfg.workers)
-    _figures(args.out, jobs)
-    if args.json:
-        write_json(summary, args.json)
+    summary = run_zsl(jobs, args.out, workers=zcfg.workers, figures=args.out / "figures")
+    write_json(summary.to_json(), args.json)
     print(zsl_table_markdown(summary))
     print(f"results in {args.out / 'zsl.json'}; table in {args.out / 'zsl_table.md'}; "
           f"`action2vec report {args.out}` writes the report")
     return 0
-
-
-def _figures(out: Path, jobs: list) -> None:
-    """Confusion matrix of the first split of each variant (for the report)."""
-    import json
-
-    from action2vec.reports.plots import plot_confusion, save_figure
-
-    done = set()
-    for job in jobs:
-        key = (job.dataset, job.variant)
-        path = job.folder / "result.json"
-        if key in done or not path.is_file():
-            continue
-        done.add(key)
-        result = json.loads(path.read_text())
-        fig = plot_confusion(result["confusion"], result["unseen_classes"],
-                             title=f"{job.dataset} {job.split.name} {job.variant}: unseen-class confusion")
-        save_figure(fig, out / "figures" / f"confusion_{job.dataset}_{job.variant}")

@@ -2,9 +2,13 @@
 
 For every ordered pair of classes (a, b) that share a verb with different nouns:
     q = A2V(verb noun_a) − T(noun_a) + T(noun_b)
-passes when the nearest class vector to q, among all classes except a (the query is left out, as
-gensim's most_similar leaves out its query words), is b. A2V(·) is a class vector (the mean video
-embedding of the class, or in text-only mode the class's label vector), T(·) the text vector of the nouns.
+passes when the nearest class vector to q is b. A2V(·) is a class vector (the mean video embedding of the
+class, or in text-only mode the class's label vector), T(·) the text vector of the nouns.
+
+Two readings of "nearest", a switch (``exclude_query``): among all classes except a (the default: the query
+is left out, as gensim's most_similar leaves out its query words; chance 1/(C−1)), or among all classes, as
+the paper searches "the vector space of action classes" (chance 1/C). Vectors are unit-normalised first by
+default (``normalize``), or used raw.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from action2vec.evaluation.results import AnalogyExample, AnalogyResult
 from action2vec.linalg import l2_normalize
 
 __all__ = ["AnalogyPair", "analogy_pairs", "analogy_test"]
@@ -60,14 +65,16 @@ def analogy_test(
     metric: str = "euclidean",
     normalize: bool = True,
     n_examples: int = 12,
-) -> dict:
+    exclude_query: bool = True,
+) -> AnalogyResult:
     """Run the analogy test.
 
     class_vectors: (C, E) one vector per class (same order as ``names``); noun_vectors: noun text ->
     (E,) text vector; metric: ``euclidean`` (paper) or ``cosine``; normalize: scale class and noun
-    vectors to unit length first (so video and text vectors are on one scale).
-    Returns ``{"count", "correct", "accuracy", "chance", "per_verb": {verb: {"count", "accuracy"}},
-    "examples": [...], "metric"}``.
+    vectors to unit length first (so video and text vectors are on one scale); exclude_query: leave the
+    query class out of the candidates (else every class is a candidate, as in the paper).
+    The result holds count, correct, accuracy, chance, per-verb count and accuracy, and ``n_examples``
+    examples (passes first, then failures).
     """
     if metric not in ("euclidean", "cosine"):
         raise ValueError(f"unknown analogy metric {metric!r} (euclidean, cosine)")
@@ -75,8 +82,7 @@ def analogy_test(
     if normalize:
         classes = l2_normalize(classes, dtype=None)
     if not pairs:
-        return {"kind": "analogy", "count": 0, "correct": 0, "accuracy": float("nan"), "chance": float("nan"),
-                "per_verb": {}, "examples": [], "metric": metric}
+        return AnalogyResult(0, 0, float("nan"), float("nan"), {}, [], metric, normalize, exclude_query)
 
     def noun(text: str) -> np.ndarray:
         v = np.asarray(noun_vectors[text], np.float64)
@@ -84,7 +90,8 @@ def analogy_test(
 
     queries = np.stack([classes[p.a] - noun(p.noun_a) + noun(p.noun_b) for p in pairs])  # (P, E)
     dist = cdist(queries, classes, "sqeuclidean" if metric == "euclidean" else "cosine")  # (P, C)
-    dist[np.arange(len(pairs)), [p.a for p in pairs]] = np.inf  # leave the query class out
+    if exclude_query:
+        dist[np.arange(len(pairs)), [p.a for p in pairs]] = np.inf  # leave the query class out
     nearest = dist.argmin(axis=1)
     correct = nearest == np.array([p.b for p in pairs])
     per_verb: dict[str, dict] = {}
@@ -93,23 +100,12 @@ def analogy_test(
         per_verb[verb] = {"count": int(mask.sum()), "accuracy": float(correct[mask].mean())}
     order = list(np.flatnonzero(correct)[: (n_examples + 1) // 2]) + list(np.flatnonzero(~correct)[: n_examples // 2])
     examples = [
-        {
-            "query": names[pairs[i].a],
-            "minus": pairs[i].noun_a,
-            "plus": pairs[i].noun_b,
-            "expected": names[pairs[i].b],
-            "nearest": names[int(nearest[i])],
-            "correct": bool(correct[i]),
-        }
+        AnalogyExample(names[pairs[i].a], pairs[i].noun_a, pairs[i].noun_b, names[pairs[i].b], names[int(nearest[i])],
+                       bool(correct[i]))
         for i in sorted(order)
     ]
-    return {
-        "kind": "analogy",
-        "count": len(pairs),
-        "correct": int(correct.sum()),
-        "accuracy": float(correct.mean()),
-        "chance": 1.0 / (len(classes) - 1),
-        "per_verb": per_verb,
-        "examples": examples,
-        "metric": metric,
-    }
+    return AnalogyResult(
+        count=len(pairs), correct=int(correct.sum()), accuracy=float(correct.mean()),
+        chance=1.0 / (len(classes) - 1 if exclude_query else len(classes)), per_verb=per_verb, examples=examples,
+        metric=metric, normalize=normalize, exclude_query=exclude_query, n_classes=len(classes),
+    )

@@ -15,40 +15,42 @@ gradient to zero gives
 and a new video x is mapped to f(x) = k(x, X) A (E,), then classified by cosine to the label vectors.
 With γ_I = 0 this is plain kernel ridge regression (sklearn's KernelRidge with alpha = γ_A).
 The Laplacian is the normalised one, L = I − D^-1/2 W D^-1/2, so γ_I does not scale with k.
+
+Transductive (semi-supervised, Laplacian RLS of Belkin et al. 2006): unlabelled videos U (m, D), e.g. the
+test videos, join the graph and the kernel but not the squared error. With X' = [X; U] (n + m points),
+J = diag(1 × n, 0 × m) and Y' = [Y; 0], minimising ||J (Y' − K A)||² + γ_A tr(Aᵀ K A) + γ_I tr(Aᵀ K L K A)
+over A (n + m, E) gives
+
+    A = (J K + γ_A I + γ_I L K)⁻¹ Y',
+
+which is the formula above when m = 0. Only U's features enter, never labels.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.spatial.distance import cdist
 
 from action2vec.config import option
 
-__all__ = ["KRRConfig", "LaplacianKRR", "mean_pool", "knn_laplacian", "kernel_matrix"]
+__all__ = ["KRRConfig", "LaplacianKRR", "knn_laplacian", "kernel_matrix", "stratified_subsample"]
 
 
 @dataclass
 class KRRConfig:
     """Settings of the pooled-feature kernel ridge regression baseline."""
 
-    kernel: str = option("rbf", "kernel: rbf (width = median pairwise distance × sigma_scale) or linear")
-    sigma_scale: float = option(1.0, "RBF width as a multiple of the median pairwise distance")
-    gamma_a: float = option(0.1, "ridge (RKHS norm) weight γ_A")
-    gamma_i: float = option(0.1, "Laplacian (manifold) weight γ_I; 0 = plain kernel ridge regression")
-    neighbors: int = option(10, "k of the k-nearest-neighbour graph behind the Laplacian")
-    max_train: int = option(4000, "at most this many training videos (stratified subsample; the kernel is n×n)")
-    seed: int = option(0, "seed of the subsample")
-
-
-def mean_pool(features: list[np.ndarray] | np.ndarray, lengths: np.ndarray | list[int]) -> np.ndarray:
-    """Mean over the first ``length`` steps of each video. features: N × (T, D) -> (N, D) float32."""
-    out = np.empty((len(features), features[0].shape[-1]), dtype=np.float32)
-    for i, (f, n) in enumerate(zip(features, lengths)):
-        n = max(int(n), 1)
-        out[i] = np.asarray(f[:n], dtype=np.float64).mean(axis=0)
-    return out
+    kernel: Literal["rbf", "linear"] = option("rbf", "kernel: rbf (width = median pairwise distance × sigma_scale) or linear")
+    sigma_scale: float = option(1.0, "RBF width as a multiple of the median pairwise distance", gt=0)
+    gamma_a: float = option(0.1, "ridge (RKHS norm) weight γ_A", gt=0)
+    gamma_i: float = option(0.1, "Laplacian (manifold) weight γ_I; 0 = plain kernel ridge regression", ge=0)
+    neighbors: int = option(10, "k of the k-nearest-neighbour graph behind the Laplacian", ge=1)
+    max_train: int = option(4000, "at most this many training videos (stratified subsample; the kernel is n×n); "
+                            "transductive runs add at most as many unlabelled test videos (random subsample)", ge=2)
+    seed: int = option(0, "seed of the subsamples", ge=0)
 
 
 def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, sigma: float) -> np.ndarray:
@@ -86,21 +88,28 @@ class LaplacianKRR:
         self.coef: np.ndarray | None = None
         self.sigma = 1.0
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "LaplacianKRR":
-        """x: (n, D) pooled features; y: (n, E) target label vectors."""
+    def fit(self, x: np.ndarray, y: np.ndarray, unlabeled: np.ndarray | None = None) -> "LaplacianKRR":
+        """x: (n, D) pooled features; y: (n, E) target label vectors; unlabeled: (m, D) features of videos
+        without labels (transductive: they join the kernel and the graph Laplacian, not the error term)."""
         cfg = self.cfg
         x = np.asarray(x, np.float64)
         y = np.asarray(y, np.float64)
-        if cfg.kernel == "rbf":
+        if cfg.kernel == "rbf":  # the width comes from the labelled videos alone
             sub = x[:: max(1, len(x) // 1000)]
             dist = cdist(sub, sub)
             med = np.median(dist[np.triu_indices(len(sub), 1)]) if len(sub) > 1 else 1.0
             self.sigma = float(med * cfg.sigma_scale) or 1.0
+        n = len(x)
+        if unlabeled is not None and len(unlabeled):
+            x = np.concatenate([x, np.asarray(unlabeled, np.float64)])  # X' = [X; U]
+            y = np.concatenate([y, np.zeros((len(x) - n, y.shape[1]))])  # Y' = [Y; 0]
         k = kernel_matrix(x, x, cfg.kernel, self.sigma)
-        system = k + cfg.gamma_a * np.eye(len(x))
+        jk = k.copy()
+        jk[n:] = 0.0  # J K: the unlabelled rows leave the squared error
+        system = jk + cfg.gamma_a * np.eye(len(x))
         if cfg.gamma_i > 0:
             system = system + cfg.gamma_i * knn_laplacian(x, cfg.neighbors) @ k
-        self.coef = np.linalg.solve(system, y)  # (n, E)
+        self.coef = np.linalg.solve(system, y)  # (n + m, E)
         self.x = x
         return self
 

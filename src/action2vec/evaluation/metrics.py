@@ -16,6 +16,7 @@ __all__ = [
     "harmonic_mean",
     "classification_metrics",
     "gzsl_metrics",
+    "chance_levels",
 ]
 
 
@@ -106,3 +107,20 @@ def gzsl_metrics(
         "n_seen": int(seen_mask.sum()),
         "n_unseen": int(unseen_mask.sum()),
     }
+
+
+def chance_levels(n_classes: int, ks: tuple[int, ...] = (1, 5), n_all_classes: int | None = None) -> dict[str, float]:
+    """What a uniformly random ranking of ``n_classes`` classes scores, per metric.
+
+    ``top{k}``: k/n (at most 1: the true class is among k of n equally likely places); ``mean_class_acc``:
+    1/n; with ``n_all_classes`` (seen + unseen, for GZSL) ``gzsl_seen``, ``gzsl_unseen`` and
+    ``gzsl_harmonic``: 1/n_all each.
+    """
+    if n_classes < 1:
+        raise ValueError(f"chance levels need at least one class, got {n_classes}")
+    out = {f"top{k}": min(1.0, k / n_classes) for k in ks}
+    out["mean_class_acc"] = 1.0 / n_classes
+    if n_all_classes:
+        for key in ("gzsl_seen", "gzsl_unseen", "gzsl_harmonic"):
+            out[key] = 1.0 / n_all_classes
+    return out

@@ -5,7 +5,6 @@ needed, safe in worker processes) and :func:`save_figure` writes it as PNG and S
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 from pathlib import Path
@@ -15,7 +14,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from action2vec.errors import DataError
+from action2vec.evaluation.results import AnalogyExample
 from action2vec.linalg import l2_normalize
+from action2vec.training.logs import metric_series, read_metrics_csv
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,6 @@ __all__ = [
     "plot_similarity_heatmaps",
     "plot_confusion",
     "plot_analogy_examples",
-    "read_lightning_metrics",
     "plot_training_curves",
 ]
 
@@ -134,7 +134,7 @@ def plot_confusion(confusion: np.ndarray, names: Sequence[str], normalize: bool 
     return fig
 
 
-def plot_analogy_examples(examples: Sequence[dict], title: str = "Vector-arithmetic analogies") -> Figure:
+def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vector-arithmetic analogies") -> Figure:
     """One line per example: ``query − minus + plus → nearest`` (green when it is the expected class)."""
     rows = max(1, len(examples))
     fig = Figure(figsize=(9.0, 0.45 * rows + 0.8))
@@ -142,45 +142,18 @@ def plot_analogy_examples(examples: Sequence[dict], title: str = "Vector-arithme
     ax.axis("off")
     ax.set_title(title)
     for i, ex in enumerate(examples):
-        ok = ex.get("correct", False)
-        text = f"{ex['query']}  −  {ex['minus']}  +  {ex['plus']}   →   {ex['nearest']}"
+        ok = ex.correct
+        text = f"{ex.query}  −  {ex.minus}  +  {ex.plus}   →   {ex.nearest}"
         if not ok:
-            text += f"   (expected {ex['expected']})"
+            text += f"   (expected {ex.expected})"
         ax.text(0.0, 1.0 - (i + 0.5) / rows, ("✓ " if ok else "✗ ") + text, fontsize=10,
                 color="tab:green" if ok else "tab:red", transform=ax.transAxes, va="center")
     return fig
 
 
-def read_lightning_metrics(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Lightning's CSVLogger ``metrics.csv`` -> {metric: (steps, values)} (empty cells skipped)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"training log not found: {path}")
-    series: dict[str, tuple[list, list]] = {}
-    with path.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        for i, row in enumerate(reader):
-            step_text = row.get("step") or row.get("epoch") or str(i)
-            try:
-                step = float(step_text)
-            except ValueError:
-                step = float(i)
-            for key, value in row.items():
-                if key in ("step", "epoch") or value in ("", None):
-                    continue
-                try:
-                    v = float(value)
-                except ValueError:
-                    continue
-                xs, ys = series.setdefault(key, ([], []))
-                xs.append(step)
-                ys.append(v)
-    return {k: (np.array(xs), np.array(ys)) for k, (xs, ys) in series.items()}
-
-
 def plot_training_curves(metrics_csv: str | Path) -> Figure:
     """Training curves from a Lightning ``metrics.csv``: one panel per metric family (loss, accuracy, ...)."""
-    series = read_lightning_metrics(metrics_csv)
+    series = metric_series(read_metrics_csv(metrics_csv))
     if not series:
         raise DataError(f"{metrics_csv}: no numeric metrics to plot")
     families: dict[str, list[str]] = {}

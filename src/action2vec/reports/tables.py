@@ -1,75 +1,101 @@
-"""Result tables in the paper's layout (Table 1): rows = variants, columns = datasets, blocks = ratios."""
+"""Result tables as data (:class:`Table`), and their Markdown and HTML forms.
+
+The zero-shot table has the paper's layout (Table 1): rows = methods, columns = data sets, blocks = ratios,
+values in % as mean ± std over splits, a chance row per block (top-k chance k/n) and a note saying which
+features each method read.
+"""
 
 from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from dataclasses import dataclass, field
 
+from action2vec.evaluation.results import MeanStd, ZslSummary
 from action2vec.variants import title
 
-__all__ = ["fmt_mean_std", "zsl_table_rows", "zsl_table_markdown", "table_html"]
+__all__ = ["Row", "Table", "fmt_mean_std", "features_note", "zsl_table", "zsl_table_markdown", "table_markdown",
+           "table_html"]
 
-def fmt_mean_std(cell: dict | None, percent: bool = True) -> str:
-    """``{"mean": 0.2348, "std": 0.012}`` -> ``"23.48 ± 1.20"`` (``"-"`` when missing)."""
-    if not cell or cell.get("mean") is None or (isinstance(cell["mean"], float) and math.isnan(cell["mean"])):
+
+@dataclass
+class Row:
+    """One table row: plain cell texts; a ``block`` row starts a group and holds only its name."""
+
+    cells: list[str]
+    block: bool = False
+
+
+@dataclass
+class Table:
+    """A table: header, rows and a note printed under it."""
+
+    header: list[str]
+    rows: list[Row] = field(default_factory=list)
+    note: str = ""
+
+
+def fmt_mean_std(cell: MeanStd | None, percent: bool = True) -> str:
+    """MeanStd(0.2348, 0.012, n=10) -> ``"23.48 ± 1.20"`` (``"-"`` when missing or NaN; no ± for one split)."""
+    if cell is None or cell.mean is None or math.isnan(cell.mean):
         return "-"
     scale = 100.0 if percent else 1.0
-    text = f"{cell['mean'] * scale:.2f}"
-    if cell.get("n", 1) > 1 and cell.get("std") is not None:
-        text += f" ± {cell['std'] * scale:.2f}"
+    text = f"{cell.mean * scale:.2f}"
+    if cell.n > 1 and cell.std is not None:
+        text += f" ± {cell.std * scale:.2f}"
     return text
 
 
-def zsl_table_rows(summary: dict[str, Any], metric: str = "top1") -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the paper-layout table from a zsl summary (``{"datasets": {name: {...}}}``).
-
-    A block starts with a row holding only the ratio; then one row per variant.
-    """
-    datasets = list(summary["datasets"])
-    ratios: list[str] = []
-    variants: list[str] = []
-    for ds in summary["datasets"].values():
-        for variant, by_ratio in ds["results"].items():
-            if variant not in variants:
-                variants.append(variant)
-            for ratio in by_ratio:
-                if ratio not in ratios:
-                    ratios.append(ratio)
-    header = ["split / variant"] + datasets
-    rows: list[list[str]] = []
-    for ratio in ratios:
-        rows.append([f"**{ratio}**"] + [""] * len(datasets))
-        for variant in variants:
-            cells = [fmt_mean_std(summary["datasets"][ds]["results"].get(variant, {}).get(ratio, {}).get(metric))
-                     for ds in datasets]
-            rows.append([title(variant)] + cells)
-        chance = [summary["datasets"][ds].get("chance", {}).get(ratio) for ds in datasets]
-        rows.append(["chance"] + ["-" if c is None else f"{100 * c:.2f}" for c in chance])
-    return header, rows
+def features_note(summary: ZslSummary) -> str:
+    """Which features each method read, per data set (``"Features: Pooled features + KRR (Laplacian): pooled
+    c3d fc7 (4096-d) (ucf101)."``); "" when the summary does not record it."""
+    parts = []
+    for variant in summary.variants:
+        used = {name: ds.features.get(variant) for name, ds in summary.datasets.items()}
+        text = ", ".join(f"{feat} ({name})" for name, feat in used.items() if feat)
+        if text:
+            parts.append(f"{title(variant)}: {text}")
+    return "Features: " + "; ".join(parts) + "." if parts else ""
 
 
-def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+def zsl_table(summary: ZslSummary, metric: str = "top1") -> Table:
+    """The paper-layout table of one metric: a block per ratio, a row per method, then the chance row."""
+    datasets = list(summary.datasets)
+    table = Table(["split / variant", *datasets], note=features_note(summary))
+    for ratio in summary.ratios():
+        table.rows.append(Row([ratio] + [""] * len(datasets), block=True))
+        for variant in summary.variants:
+            cells = [fmt_mean_std(summary.cell(ds, variant, ratio).get(metric)) for ds in datasets]
+            table.rows.append(Row([title(variant, summary.transductive), *cells]))
+        chance = [summary.chance(ds, ratio, metric) for ds in datasets]
+        table.rows.append(Row(["chance"] + ["-" if c is None else f"{100 * c:.2f}" for c in chance]))
+    return table
 
 
-def zsl_table_markdown(summary: dict[str, Any], metric: str = "top1") -> str:
-    """The paper-layout table as Markdown (values in %, mean ± std over splits)."""
-    header, rows = zsl_table_rows(summary, metric)
-    return _markdown(header, rows)
+def zsl_table_markdown(summary: ZslSummary, metric: str = "top1") -> str:
+    """The paper-layout table as Markdown (values in %, mean ± std over splits), with its features note."""
+    return table_markdown(zsl_table(summary, metric))
 
 
-def table_html(header: list[str], rows: list[list[str]]) -> str:
-    """A plain HTML table (``**x**`` cells become bold block headers)."""
+def table_markdown(table: Table) -> str:
+    """A table as Markdown (block rows in bold), its note under it."""
+    lines = ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
+    for row in table.rows:
+        cells = [f"**{row.cells[0]}**", *row.cells[1:]] if row.block else row.cells
+        lines.append("| " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    return text + (f"\n{table.note}\n" if table.note else "")
 
-    def cell(text: str, tag: str) -> str:
-        if text.startswith("**") and text.endswith("**"):
-            return f"<{tag}><b>{html.escape(text[2:-2])}</b></{tag}>"
-        return f"<{tag}>{html.escape(text)}</{tag}>"
 
-    out = ["<table>", "<tr>" + "".join(cell(h, "th") for h in header) + "</tr>"]
-    out += ["<tr>" + "".join(cell(c, "td") for c in row) + "</tr>" for row in rows]
+def table_html(table: Table) -> str:
+    """A table as HTML (block rows as bold header cells across the row), its note under it."""
+    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header) + "</tr>"]
+    for row in table.rows:
+        if row.block:
+            out.append(f'<tr><th colspan="{len(table.header)}"><b>{html.escape(row.cells[0])}</b></th></tr>')
+        else:
+            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row.cells) + "</tr>")
     out.append("</table>")
+    if table.note:
+        out.append(f"<p>{html.escape(table.note)}</p>")
     return "\n".join(out)

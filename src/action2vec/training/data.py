@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from action2vec.errors import DataError
+from action2vec.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class SequenceDataset(Dataset):
     handle opens lazily in each worker process), so stores larger than RAM work.
     """
 
-    def __init__(self, store, indices: Sequence[int], class_to_idx: dict[str, int], in_memory: bool) -> None:
+    def __init__(self, store: Store, indices: Sequence[int], class_to_idx: dict[str, int], in_memory: bool) -> None:
         self.store = store
         self.indices = np.asarray(indices, dtype=np.int64)
         self.targets = np.array([class_to_idx[store.labels[i]] for i in self.indices], dtype=np.int64)
@@ -62,7 +63,7 @@ class SequenceDataset(Dataset):
         return feats, int(self.store.lengths[pos]), int(self.targets[i])
 
 
-def _check_finite(store, pos: int, feats: np.ndarray) -> None:
+def _check_finite(store: Store, pos: int, feats: np.ndarray) -> None:
     if not np.isfinite(feats).all():
         raise DataError(f"{store.path}: video {store.keys[pos]!r} has NaN or inf features")
 
@@ -79,7 +80,8 @@ def collate_sequences(batch: list[tuple[np.ndarray, int, int]]) -> tuple[torch.T
     return torch.from_numpy(x), lengths, labels
 
 
-def should_load_in_memory(store, indices: Sequence[int], mode: str) -> bool:
+def should_load_in_memory(store: Store, indices: Sequence[int], mode: str) -> bool:
+    """Whether to read the selected videos into RAM: ``mode`` yes/no, or auto (when they fit in a quarter of it)."""
     if mode in ("yes", "no"):
         return mode == "yes"
     need = float(np.sum(store.rows[np.asarray(indices, dtype=np.int64)])) * store.dim * 4

@@ -11,12 +11,10 @@ Run folder layout::
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -24,8 +22,14 @@ import torch
 from action2vec.config import save_config, to_dict
 from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
+from action2vec.io import write_json
 from action2vec.models import resolve_config
+from action2vec.store import open_store
+from action2vec.store.base import Store
+from action2vec.text import LabelVectors, build_label_vectors
 from action2vec.training.config import RunConfig
+from action2vec.training.export import export_model, recorded_text
+from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
 from action2vec.training.data import (
     IndexDataset,
     ResumableLoader,
@@ -39,6 +43,9 @@ from action2vec.training.data import (
     stratified_holdout,
 )
 
+if TYPE_CHECKING:  # Lightning is imported when a run starts, not with the package
+    from action2vec.training.module import Action2VecModule
+
 log = logging.getLogger(__name__)
 
 # Keys that may change when a run is resumed (more epochs, another machine).
@@ -50,12 +57,30 @@ _RESUMABLE_CHANGES = {
 
 @dataclass
 class TrainResult:
+    """What a training run produced; ``RUN_DIR/result.json`` is its JSON form (paths are the run folder's)."""
+
     run_dir: Path
     model_dir: Path
-    classes: list[str]
-    metrics: dict[str, float] = field(default_factory=dict)
+    classes: list[str]  # the training classes, rows of the classification head
+    metrics: dict[str, float] = field(default_factory=dict)  # Lightning's final logged values
     train_keys: list[str] = field(default_factory=list)
     val_keys: list[str] = field(default_factory=list)
+    global_step: int = 0
+    transductive: dict[str, Any] | None = None  # the manifold term's settings and unlabelled videos, when used
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metrics": self.metrics, "classes": self.classes, "train_keys": self.train_keys,
+                "val_keys": self.val_keys, "global_step": self.global_step, "transductive": self.transductive}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], run_dir: str | Path) -> "TrainResult":
+        """The result of the run in ``run_dir`` from its result.json document."""
+        if not isinstance(doc, dict) or "classes" not in doc:
+            raise DataError(f"{run_dir}/result.json: not a training result (no classes)")
+        run_dir = Path(run_dir)
+        return cls(run_dir, run_dir / "model", list(doc["classes"]), dict(doc.get("metrics", {})),
+                   list(doc.get("train_keys", [])), list(doc.get("val_keys", [])), int(doc.get("global_step", 0)),
+                   doc.get("transductive"))
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -82,7 +107,7 @@ def _check_same_run(path: Path, cfg: RunConfig) -> None:
             )
 
 
-def _resolve_classes(cfg: RunConfig, store, train_keys: Sequence[str] | None) -> list[str]:
+def _resolve_classes(cfg: RunConfig, store: Store, train_keys: Sequence[str] | None) -> list[str]:
     classes = list(cfg.data.classes)
     if cfg.data.classes_file:
         p = Path(cfg.data.classes_file)
@@ -135,41 +160,83 @@ def _distributed_settings(cfg: RunConfig) -> dict[str, Any]:
             "precision": _precision(t.precision, accelerator)}
 
 
+@dataclass
+class _TrainingData:
+    """The datasets of a run, read and checked before anything is written."""
+
+    train: SequenceDataset
+    val: SequenceDataset | None
+    in_memory: bool
+
+
 def fit(
     cfg: RunConfig,
     run_dir: str | Path,
     *,
-    store=None,
-    label_vectors=None,
+    store: Store | None = None,
+    label_vectors: LabelVectors | None = None,
     train_keys: Sequence[str] | None = None,
     val_keys: Sequence[str] | None = None,
     callbacks: list | None = None,
+    unlabeled_keys: Sequence[str] | None = None,
+    manifold: ManifoldConfig | None = None,
 ) -> TrainResult:
     """Train on the seen classes and export ``run_dir/model``; resumes an interrupted run in ``run_dir``.
 
     ``train_keys`` / ``val_keys`` select videos explicitly (the zero-shot runner passes seen-class videos
     only); otherwise the classes of ``cfg.data`` (default: all) are split by ``cfg.data.val_fraction``.
+    ``unlabeled_keys`` (transductive, off by default): videos whose features (never labels) enter the
+    manifold term of :mod:`action2vec.training.manifold`, with ``manifold`` (default ``ManifoldConfig()``).
     """
-    import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-    from torch.utils.data import DataLoader, DistributedSampler
-
-    from action2vec.store import open_store
-    from action2vec.training.export import export_model, recorded_text
     from action2vec.training.module import Action2VecModule
 
     run_dir = Path(run_dir)
+    store = _training_store(cfg, store)
+    classes = _resolve_classes(cfg, store, train_keys)
+    train_pos, val_pos = _select_videos(cfg, store, classes, train_keys, val_keys)
+    label_vectors, class_vectors = _label_vectors(cfg, classes, label_vectors)
+    final = _final_config(cfg, store, classes, label_vectors, class_vectors)
+    if (run_dir / "config.yaml").is_file():
+        _check_same_run(run_dir / "config.yaml", final)
+    data = _datasets(cfg, store, classes, train_pos, val_pos)
+
+    trainer, ckpt_dir = _build_trainer(cfg, final, run_dir, callbacks)
+    if trainer.is_global_zero:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(final, run_dir / "config.yaml")
+    module = Action2VecModule(final.model, final.loss, final.train, torch.from_numpy(class_vectors))
+    train_loader, val_loader = _loaders(cfg, store, data, trainer, module, train_pos)
+    transductive = _add_unlabeled(module, store, unlabeled_keys, train_pos, manifold, cfg.train.seed)
+    trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
+                ckpt_path=_resume_checkpoint(cfg, ckpt_dir))
+
+    result = TrainResult(
+        run_dir=run_dir, model_dir=run_dir / "model", classes=classes,
+        metrics={k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1},
+        train_keys=[store.keys[i] for i in train_pos], val_keys=[store.keys[i] for i in val_pos],
+        global_step=trainer.global_step, transductive=transductive,
+    )
+    if trainer.is_global_zero:
+        _export(module, final, label_vectors, store, result)
+    trainer.strategy.barrier()
+    return result
+
+
+def _training_store(cfg: RunConfig, store: Store | None) -> Store:
+    """The given store, else ``cfg.data.store`` opened; refuses an empty one."""
     if store is None:
         if not cfg.data.store:
             raise ConfigError("config key 'data.store' is empty: give the feature store to train on")
         store = open_store(cfg.data.store, cfg.data.annotations or None)
     if len(store) == 0:
         raise DataError(f"{store.path}: the store holds no videos")
-    classes = _resolve_classes(cfg, store, train_keys)
-    class_set = set(classes)
+    return store
 
-    # ---- videos: seen classes only
+
+def _select_videos(cfg: RunConfig, store: Store, classes: list[str], train_keys: Sequence[str] | None,
+                   val_keys: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Store positions of the training and validation videos: seen classes only."""
+    class_set = set(classes)
     if train_keys is not None:
         train_pos = np.array([store.index_of(k) for k in train_keys], dtype=np.int64)
         outside = sorted({store.labels[i] for i in train_pos} - class_set)
@@ -185,11 +252,13 @@ def fit(
         raise DataError(f"validation videos of class(es) {bad_val[:5]} outside the training classes")
     if len(train_pos) == 0:
         raise DataError(f"{store.path}: no training videos for classes {classes[:5]}")
+    return train_pos, val_pos
 
-    # ---- label vectors
+
+def _label_vectors(cfg: RunConfig, classes: list[str], label_vectors: LabelVectors | None
+                   ) -> tuple[LabelVectors, np.ndarray]:
+    """The label vectors (built with ``cfg.data.text`` when not given) and the training classes' rows (C, E)."""
     if label_vectors is None:
-        from action2vec.text import build_label_vectors
-
         label_vectors = build_label_vectors(classes, cfg.data.text, prompts=cfg.data.prompts)
     missing = [c for c in classes if c not in set(label_vectors.names)]
     if missing:
@@ -198,34 +267,40 @@ def fit(
     if not np.isfinite(class_vectors).all() or (np.linalg.norm(class_vectors, axis=1) == 0).any():
         bad = [c for c, v in zip(classes, class_vectors) if not np.isfinite(v).all() or not np.any(v)]
         raise DataError(f"label vector(s) of {bad[:5]} are zero, NaN or inf")
+    return label_vectors, class_vectors
 
-    # ---- model dims follow the data
+
+def _final_config(cfg: RunConfig, store: Store, classes: list[str], label_vectors: LabelVectors,
+                  class_vectors: np.ndarray) -> RunConfig:
+    """The run's config with every default filled in: model dims from the data, the store, the classes and
+    the embedder and prompts that made the label vectors."""
     model_cfg = resolve_config(cfg.model)
-    model_cfg = replace(
-        model_cfg,
-        input_dim=model_cfg.input_dim or store.dim,
-        embed_dim=model_cfg.embed_dim or class_vectors.shape[1],
-    )
+    model_cfg = replace(model_cfg, input_dim=model_cfg.input_dim or store.dim,
+                        embed_dim=model_cfg.embed_dim or class_vectors.shape[1])
     if model_cfg.input_dim != store.dim:
         raise DataError(f"model.input_dim={model_cfg.input_dim} but the store's features are {store.dim}-d")
     if model_cfg.embed_dim != class_vectors.shape[1]:
         raise DataError(f"model.embed_dim={model_cfg.embed_dim} but the label vectors are {class_vectors.shape[1]}-d")
     data_cfg = recorded_text(cfg.data, label_vectors)  # the embedder and prompts that made the label vectors
-    final = replace(cfg, model=model_cfg, data=replace(data_cfg, store=str(store.path), classes=classes, classes_file=""))
+    return replace(cfg, model=model_cfg, data=replace(data_cfg, store=str(store.path), classes=classes, classes_file=""))
 
-    cfg_path = run_dir / "config.yaml"
-    if cfg_path.is_file():
-        _check_same_run(cfg_path, final)
 
-    # ---- data (read and checked before anything is written)
+def _datasets(cfg: RunConfig, store: Store, classes: list[str], train_pos: np.ndarray, val_pos: np.ndarray
+              ) -> _TrainingData:
+    """The training and validation datasets (read into memory when they fit)."""
     class_to_idx = {c: i for i, c in enumerate(classes)}
     in_mem = should_load_in_memory(store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory)
-    train_ds = SequenceDataset(store, train_pos, class_to_idx, in_mem)
-    val_ds = SequenceDataset(store, val_pos, class_to_idx, in_mem) if len(val_pos) else None
+    val = SequenceDataset(store, val_pos, class_to_idx, in_mem) if len(val_pos) else None
+    return _TrainingData(SequenceDataset(store, train_pos, class_to_idx, in_mem), val, in_mem)
 
-    # ---- trainer
+
+def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: list | None) -> tuple[Any, Path]:
+    """The Lightning Trainer (seeded; checkpoints in ``run_dir/checkpoints``, CSV and TensorBoard logs)."""
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
-    dist = _distributed_settings(final)
     ckpt_dir = run_dir / "checkpoints"
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir, filename="step{step}", save_last=True, save_top_k=1,
@@ -243,69 +318,68 @@ def fit(
         num_sanity_val_steps=0,
         deterministic=False,
         default_root_dir=run_dir,
-        **dist,
+        **_distributed_settings(final),
     )
-    if trainer.is_global_zero:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(final, cfg_path)
+    return trainer, ckpt_dir
+
+
+def _loaders(cfg: RunConfig, store: Store, data: _TrainingData, trainer: Any, module: Action2VecModule,
+             train_pos: np.ndarray) -> tuple[ResumableLoader, Any]:
+    """The training loader (from a device-resident feature bank when it fits) and the validation loader."""
+    from torch.utils.data import DataLoader, DistributedSampler
 
     world = trainer.world_size
     if cfg.train.batch_size % world:
         raise ConfigError(f"config key 'train.batch_size' ({cfg.train.batch_size}) must divide by the {world} processes")
     per_device = cfg.train.batch_size // world
-    sampler = SkippableSampler(DistributedSampler(train_ds, num_replicas=world, rank=trainer.global_rank,
+    sampler = SkippableSampler(DistributedSampler(data.train, num_replicas=world, rank=trainer.global_rank,
                                                   shuffle=True, seed=cfg.train.seed, drop_last=False))
     loader_kw = {"collate_fn": collate_sequences, "num_workers": cfg.train.num_workers,
                  "persistent_workers": cfg.train.num_workers > 0}
-    module = Action2VecModule(model_cfg, final.loss, final.train, torch.from_numpy(class_vectors))
-    bank_dtype = torch.bfloat16 if "bf16" in str(dist["precision"]) else torch.float32
-    use_bank = in_mem and (
+    bank_dtype = torch.bfloat16 if "bf16" in str(trainer.precision) else torch.float32
+    use_bank = data.in_memory and (
         cfg.data.device_cache == "yes"
         or (cfg.data.device_cache == "auto" and bank_fits_device(
             int(store.rows[train_pos].max()) * len(train_pos), store.dim, bank_dtype.itemsize, trainer.strategy.root_device))
     )
     if use_bank:
-        module.set_feature_bank(feature_bank(train_ds, bank_dtype))
-        train_loader = ResumableLoader(IndexDataset(len(train_ds)), per_device, sampler, collate_fn=collate_indices)
+        module.set_feature_bank(feature_bank(data.train, bank_dtype))
+        train_loader = ResumableLoader(IndexDataset(len(data.train)), per_device, sampler, collate_fn=collate_indices)
     else:
-        train_loader = ResumableLoader(train_ds, per_device, sampler, **loader_kw)
+        train_loader = ResumableLoader(data.train, per_device, sampler, **loader_kw)
     val_loader = None
-    if val_ds is not None:
-        val_sampler = DistributedSampler(val_ds, num_replicas=world, rank=trainer.global_rank, shuffle=False)
-        val_loader = DataLoader(val_ds, batch_size=max(per_device, 64), sampler=val_sampler, **loader_kw)
+    if data.val is not None:
+        val_sampler = DistributedSampler(data.val, num_replicas=world, rank=trainer.global_rank, shuffle=False)
+        val_loader = DataLoader(data.val, batch_size=max(per_device, 64), sampler=val_sampler, **loader_kw)
+    return train_loader, val_loader
 
+
+def _add_unlabeled(module: Action2VecModule, store: Store, unlabeled_keys: Sequence[str] | None, train_pos: np.ndarray,
+                   manifold: ManifoldConfig | None, seed: int) -> dict[str, Any] | None:
+    """Transductive: the unlabelled videos and their neighbour graph for the manifold term; what was used."""
+    if not unlabeled_keys:
+        return None
+    unlabeled_pos = np.array([store.index_of(k) for k in unlabeled_keys], dtype=np.int64)
+    if np.isin(unlabeled_pos, train_pos).any():
+        raise DataError("unlabelled (transductive) videos must not be training videos")
+    manifold = manifold or ManifoldConfig()
+    bank = unlabeled_bank(store, unlabeled_pos, manifold, seed)
+    module.set_unlabeled_bank(bank, manifold.weight, manifold.batch_size)
+    return {"videos": int(len(bank["lengths"])), **to_dict(manifold)}
+
+
+def _resume_checkpoint(cfg: RunConfig, ckpt_dir: Path) -> str | None:
+    """The checkpoint an interrupted run resumes from (``last.ckpt`` when resuming is on), else None."""
     last = ckpt_dir / "last.ckpt"
-    ckpt_path = str(last) if cfg.train.resume and last.is_file() else None
-    if ckpt_path:
-        log.info("resuming from %s", ckpt_path)
-    trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
-
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
-    result = TrainResult(
-        run_dir=run_dir,
-        model_dir=run_dir / "model",
-        classes=classes,
-        metrics=metrics,
-        train_keys=[store.keys[i] for i in train_pos],
-        val_keys=[store.keys[i] for i in val_pos],
-    )
-    if trainer.is_global_zero:
-        export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=classes, metrics=metrics,
-                     train_videos=len(train_pos), val_videos=len(val_pos))
-        (run_dir / "result.json").write_text(json.dumps(
-            {"metrics": metrics, "classes": classes, "train_keys": result.train_keys, "val_keys": result.val_keys,
-             "global_step": trainer.global_step}, indent=2))
-    trainer.strategy.barrier()
-    return result
+    if cfg.train.resume and last.is_file():
+        log.info("resuming from %s", last)
+        return str(last)
+    return None
 
 
-def read_training_log(run_dir: str | Path) -> list[dict[str, float]]:
-    """Every row of the run's CSV logs (all resumed segments, in order), values as floats."""
-    rows: list[dict[str, float]] = []
-    base = Path(run_dir) / "logs" / "csv"
-    versions = sorted(base.glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[-1]))
-    for path in versions:
-        with path.open(newline="") as fh:
-            for row in csv.DictReader(fh):
-                rows.append({k: float(v) for k, v in row.items() if v not in ("", None)})
-    return rows
+def _export(module: Action2VecModule, final: RunConfig, label_vectors: LabelVectors, store: Store,
+            result: TrainResult) -> None:
+    """The shareable model folder and ``result.json`` (global rank 0 only)."""
+    export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=result.classes,
+                 metrics=result.metrics, train_videos=len(result.train_keys), val_videos=len(result.val_keys))
+    write_json(result.to_json(), result.run_dir / "result.json")

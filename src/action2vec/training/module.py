@@ -10,6 +10,7 @@ from action2vec.losses import DualLoss, LossConfig, lambda_at
 from action2vec.models import ModelConfig, build_model
 from action2vec.training.config import TrainConfig
 from action2vec.training.data import ResumableLoader
+from action2vec.training.manifold import manifold_loss
 
 
 class Action2VecModule(L.LightningModule):
@@ -34,11 +35,31 @@ class Action2VecModule(L.LightningModule):
         self.net = build_model(model_cfg, num_classes=class_vectors.shape[0])
         self.loss = DualLoss(loss_cfg)
         self.register_buffer("class_vectors", F.normalize(class_vectors.float(), dim=-1))
+        self.manifold_weight = 0.0
+        self.manifold_batch = 0
 
     def set_feature_bank(self, bank: dict[str, torch.Tensor]) -> None:
         """Training batches become index tensors into ``bank`` (moved to the device with the module)."""
         for name, tensor in bank.items():
             self.register_buffer(f"bank_{name}", tensor, persistent=False)
+
+    def set_unlabeled_bank(self, bank: dict[str, torch.Tensor], weight: float, batch_size: int) -> None:
+        """Unlabelled videos (``x``, ``lengths``, ``neighbors``) for the transductive manifold term
+        (:mod:`action2vec.training.manifold`), moved to the device with the module."""
+        for name, tensor in bank.items():
+            self.register_buffer(f"unlabeled_{name}", tensor, persistent=False)
+        self.manifold_weight = float(weight)
+        self.manifold_batch = int(batch_size)
+
+    def manifold_term(self) -> torch.Tensor:
+        """The manifold term on ``manifold_batch`` random unlabelled videos and one neighbour of each."""
+        n, k = self.unlabeled_neighbors.shape
+        device = self.unlabeled_neighbors.device
+        idx = torch.randint(n, (self.manifold_batch,), device=device)
+        pairs = torch.cat([idx, self.unlabeled_neighbors[idx, torch.randint(k, (len(idx),), device=device)]])
+        lengths = self.unlabeled_lengths[pairs]
+        emb = self.net(self.unlabeled_x[pairs, : int(lengths.max())], lengths)["embedding"]  # (2B, E)
+        return manifold_loss(emb[: len(idx)], emb[len(idx) :])
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
         return self.net(x, lengths)
@@ -68,6 +89,9 @@ class Action2VecModule(L.LightningModule):
         labels = self._gather(labels)
         lam = lambda_at(self.global_step, self.trainer.num_training_batches, self.loss_cfg)
         terms = self.loss(emb, logits, labels, self.class_vectors, lam)
+        if self.manifold_weight > 0:
+            terms["manifold"] = self.manifold_term()
+            terms["loss"] = terms["loss"] + self.manifold_weight * terms["manifold"]
         self.log_dict({f"train/{k}": v.detach().float() for k, v in terms.items()}, on_step=True, on_epoch=True,
                       batch_size=len(labels), prog_bar=False)
         self.log("loss", terms["loss"].detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False)

@@ -3,7 +3,12 @@
 The fit streams over the store once, accumulating the (D, D) scatter matrix of the real steps (padding
 rows are left out), then takes its top eigenvectors: exact PCA in O(D^2) memory, whatever the number
 of videos (134 MB at D = 4096). The result is kept in the store's ``/pca`` group and applied to every
-video, so training and inference see the same projection; padding rows stay zero.
+video, so training and inference see the same projection; padding rows stay zero. The store's metadata
+records what the PCA was fitted on (``pca_fit_videos``, ``pca_fit_classes``), so the zero-shot protocol
+can refuse a store whose PCA saw a split's unseen classes.
+
+:class:`ProjectedStore` is the same projection applied on read to a raw store (the zero-shot protocol
+fits one PCA per class split, on that split's seen-class training videos, and reads through it).
 """
 
 from __future__ import annotations
@@ -11,14 +16,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
 
 from action2vec.errors import ConfigError, DataError
+from action2vec.store.base import Store
 
-__all__ = ["PCA", "ScatterAccumulator", "fit_pca", "pca_store", "fit_keys_of_subset"]
+__all__ = ["PCA", "ScatterAccumulator", "ProjectedStore", "fit_pca", "pca_store", "fit_keys_of_subset"]
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +58,12 @@ class PCA:
         out[:length] = self.transform(feats[:length])
         return out
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """``{"mean", "components", "explained_variance"}``: the form a store (and a model folder) keeps."""
+        return {"mean": self.mean, "components": self.components, "explained_variance": self.explained_variance}
+
     @classmethod
-    def from_store(cls, store: object) -> "PCA | None":
+    def from_store(cls, store: Store) -> "PCA | None":
         """The PCA kept in a feature store (None when it has none)."""
         pca = getattr(store, "pca", None)
         if not pca:
@@ -111,7 +121,7 @@ class ScatterAccumulator:
         )
 
 
-def fit_pca(store: object, indices: Sequence[int], dim: int = 500, batch_videos: int = 256) -> PCA:
+def fit_pca(store: Store, indices: Sequence[int], dim: int = 500, batch_videos: int = 256) -> PCA:
     """Fit PCA on the real steps (first ``length`` rows) of the videos at ``indices`` of ``store``."""
     if not len(indices):
         raise DataError("PCA fit: no videos to fit on")
@@ -131,7 +141,7 @@ def fit_pca(store: object, indices: Sequence[int], dim: int = 500, batch_videos:
     return pca
 
 
-def fit_keys_of_subset(store: object, subset: str = "train") -> list[str]:
+def fit_keys_of_subset(store: Store, subset: str = "train") -> list[str]:
     """Keys of the videos whose recorded source ``subset`` is ``subset`` (e.g. the training videos)."""
     keys = [k for i, k in enumerate(store.keys) if store.source(i).get("subset") == subset]
     if not keys:
@@ -153,7 +163,8 @@ def pca_store(
     """Write ``dst``: the store ``src`` projected by a PCA fitted on ``fit_keys`` (or on ``fit_subset``).
 
     The new store keeps every video, label, length, source and failure; its metadata says ``pca=dim``,
-    ``pca_from`` the input dimension and ``pca_fit_videos`` the number of fitting videos.
+    ``pca_from`` the input dimension, ``pca_fit_videos`` the number of fitting videos and
+    ``pca_fit_classes`` their classes (sorted; what the zero-shot protocol checks against its unseen classes).
     """
     from action2vec.store import StoreWriter, open_store
 
@@ -171,7 +182,9 @@ def pca_store(
         raise ConfigError("pca: say which videos to fit on (fit_keys or fit_subset)")
     indices = [store.index_of(k) for k in keys]
     pca = fit_pca(store, indices, dim)
-    meta = {**store.meta, "pca": int(dim), "dim": int(dim), "pca_from": int(store.dim), "pca_fit_videos": len(indices)}
+    fit_classes = sorted({store.labels[i] for i in indices} - {""})
+    meta = {**store.meta, "pca": int(dim), "dim": int(dim), "pca_from": int(store.dim), "pca_fit_videos": len(indices),
+            "pca_fit_classes": fit_classes}
     with StoreWriter(dst, meta=meta, flush_every=flush_every) as writer:
         done = writer.done_keys()
         for a in range(0, len(store), flush_every):
@@ -188,3 +201,74 @@ def pca_store(
         writer.set_pca(pca.mean, pca.components, pca.explained_variance)
     log.info("wrote %s: %d videos, %d -> %d dims", dst, len(store), store.dim, dim)
     return dst
+
+
+class ProjectedStore:
+    """A raw store read through a PCA: the same videos, labels and lengths, every feature sequence projected
+    on read (the first ``length`` rows; padding rows stay zero, as in a store written by :func:`pca_store`).
+
+    ``pca`` (the arrays) travels with it, so a model trained on it exports the projection and accepts the
+    raw features at inference. ``fitted_on`` is written into ``meta["pca_fit"]``.
+    """
+
+    def __init__(self, store: Store, pca: PCA, fitted_on: str = "") -> None:
+        if store.meta.get("pca"):
+            raise DataError(f"{store.path}: the features are already PCA-reduced (pca={store.meta['pca']})")
+        if pca.dim_in != store.dim:
+            raise DataError(f"{store.path}: a PCA of {pca.dim_in}-d features cannot read {store.dim}-d features")
+        self.base = store
+        self.projection = pca
+        self.path = store.path
+        self.dim = pca.dim
+        self.pca = pca.arrays()
+        self.meta = {**store.meta, "pca": pca.dim, "dim": pca.dim, "pca_from": int(store.dim), "pca_fit": fitted_on}
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    @property
+    def keys(self) -> list[str]:
+        return self.base.keys
+
+    @property
+    def labels(self) -> list[str]:
+        return self.base.labels
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.base.lengths
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.base.rows
+
+    @property
+    def classes(self) -> list[str]:
+        return self.base.classes
+
+    @property
+    def failures(self) -> dict[str, str]:
+        return self.base.failures
+
+    def index_of(self, key: str) -> int:
+        return self.base.index_of(key)
+
+    def indices_of_classes(self, classes: Sequence[str]) -> np.ndarray:
+        return self.base.indices_of_classes(classes)
+
+    def source(self, i: int) -> dict[str, Any]:
+        return self.base.source(i)
+
+    def get(self, i: int) -> tuple[np.ndarray, int]:
+        """(T, D_pca) projected features and the true length of video ``i``."""
+        feats, length = self.base.get(i)
+        return self.projection.transform_sequence(feats, int(length)), length
+
+    def read_many(self, indices: Sequence[int]) -> list[np.ndarray]:
+        """Projected (T_i, D_pca) sequences of the videos at ``indices``."""
+        lengths = self.base.lengths
+        return [self.projection.transform_sequence(f, int(lengths[i]))
+                for f, i in zip(self.base.read_many(indices), indices)]
+
+    def info(self) -> dict[str, Any]:
+        return {**self.base.info(), "dim": self.dim, "pca": self.dim, "pca_fit": self.meta["pca_fit"]}

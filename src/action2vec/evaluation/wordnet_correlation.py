@@ -1,4 +1,4 @@
-"""The WordNet test (paper Table 3): how well an embedding's class similarities rank like WordNet's.
+"""The WordNet correlation test (paper Table 3): how well an embedding's class similarities rank like WordNet's.
 
 For the classes found in WordNet: the Wu-Palmer similarity matrix W (C, C) is the reference; for each
 embedding (class vectors (C, E)) the cosine matrix S (C, C) is compared with W row by row by Spearman
@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 from scipy.stats import rankdata
 
+from action2vec.evaluation.results import WordNetResult
 from action2vec.linalg import l2_normalize
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ __all__ = [
     "cosine_matrix",
     "rowwise_spearman",
     "wordnet_test",
+    "select_wordnet_classes",
 ]
 
 
@@ -158,24 +160,20 @@ def wordnet_test(
     reference: np.ndarray,
     embeddings: dict[str, np.ndarray],
     exclude_diagonal: bool = True,
-) -> dict:
+) -> WordNetResult:
     """Compare each embedding's cosine matrix with the reference (Wu-Palmer) matrix.
 
-    names: (C,) class names; reference: (C, C); embeddings: {name: (C, E) class vectors}.
-    Returns ``{"kind": "wordnet", "n_classes", "classes", "spearman": the first embedding's mean
-    over rows, "spearman_by": {name: mean over rows}, "spearman_std": {...}, "per_row": {name: [C]}}``.
+    names: (C,) class names; reference: (C, C); embeddings: {name: (C, E) class vectors}. The result's
+    ``spearman`` is the first embedding's mean over rows; ``spearman_by`` every embedding's.
     """
-    out: dict = {"kind": "wordnet", "n_classes": len(names), "classes": list(names), "spearman": float("nan"),
-                 "spearman_by": {}, "spearman_std": {}, "per_row": {}}
+    result = WordNetResult(classes=list(names), spearman_by={}, spearman_std={}, per_row={})
     for key, vectors in embeddings.items():
         rows = rowwise_spearman(reference, cosine_matrix(vectors), exclude_diagonal)
         finite = np.isfinite(rows).any()
-        out["spearman_by"][key] = float(np.nanmean(rows)) if finite else float("nan")
-        out["spearman_std"][key] = float(np.nanstd(rows)) if finite else float("nan")
-        out["per_row"][key] = [None if not np.isfinite(r) else float(r) for r in rows]
-    if out["spearman_by"]:
-        out["spearman"] = next(iter(out["spearman_by"].values()))
-    return out
+        result.spearman_by[key] = float(np.nanmean(rows)) if finite else float("nan")
+        result.spearman_std[key] = float(np.nanstd(rows)) if finite else float("nan")
+        result.per_row[key] = [None if not np.isfinite(r) else float(r) for r in rows]
+    return result
 
 
 def select_wordnet_classes(

@@ -1,0 +1,186 @@
+"""The semantic tests assembled once (paper section 4.2), for ``eval wordnet``, ``eval analogy`` and the demo:
+class vectors from a store (a model's class means, pooled features) and from label texts, the WordNet
+correlation test, the analogy test in both candidate readings, and their pictures.
+
+    vectors = class_vector_sets(classes, store=store, model=model, text_vectors=label_vectors)
+    wn = wordnet_experiment(classes, labels, wordnet, vectors, WordNetSettings(), figures=out / "figures")
+    pairs = analogy_pairs(labels)
+    an = analogy_experiment(classes, pairs, embed_nouns(pairs, "minilm"), ClassVectors("action2vec", vectors["action2vec"]),
+                            AnalogySettings(), others=[ClassVectors("text", vectors["text"])])
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from action2vec.config import option
+from action2vec.errors import DataError
+from action2vec.evaluation.analogy import AnalogyPair, analogy_test
+from action2vec.evaluation.results import AnalogyResult, WordNetResult
+from action2vec.evaluation.wordnet_correlation import cosine_matrix, select_wordnet_classes, wordnet_test, wup_matrix
+from action2vec.experiments.features import store_class_means
+from action2vec.inference import Action2Vec
+from action2vec.store.base import Store
+from action2vec.text import LabelVectors, create_embedder
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "WordNetSettings", "AnalogySettings", "ClassVectors", "class_vector_sets", "wordnet_experiment", "embed_nouns",
+    "analogy_experiment", "analogy_tests_only",
+]
+
+
+@dataclass
+class WordNetSettings:
+    """How the WordNet test reads WordNet and the class vectors."""
+
+    match: Literal["name-or-verb", "name", "verb"] = option(
+        "name-or-verb", "which WordNet lemma stands for a class: the whole name, its verb, or the name when WordNet has it")
+    synsets: Literal["max", "first"] = option("max", "Wu-Palmer over all verb-sense pairs (max) or the first sense of each")
+    keep_diagonal: bool = option(False, "keep each class's similarity with itself in its row")
+    max_videos_per_class: int = option(0, "average at most N videos per class (0: all)", ge=0)
+
+
+@dataclass
+class AnalogySettings:
+    """The reading of the analogy test that an output names first (the other candidate set is scored too)."""
+
+    metric: Literal["euclidean", "cosine"] = option("euclidean", "nearest-neighbour distance (the paper: euclidean)")
+    normalize: bool = option(True, "unit-normalise class and noun vectors first (else use them raw)")
+    exclude_query: bool = option(True, "leave the query class out of the candidates (else every class, as the paper)")
+    examples: int = option(12, "examples to list", ge=0)
+    max_videos_per_class: int = option(0, "average at most N videos per class (0: all)", ge=0)
+
+
+@dataclass
+class ClassVectors:
+    """One set of class vectors for the analogy test: (C, E) rows in the order of the class list."""
+
+    name: str  # e.g. "action2vec", "text", "action2vec, model of split 50-50_seed0"
+    vectors: np.ndarray  # (C, E)
+    subset: str = ""  # which tests it is scored on ("" = all)
+    pairs: Sequence[AnalogyPair] | None = None  # those tests (None = all)
+
+
+def class_vector_sets(
+    classes: Sequence[str],
+    *,
+    store: Store | None = None,
+    model: Action2Vec | None = None,
+    text_vectors: LabelVectors | None = None,
+    max_per_class: int = 0,
+) -> dict[str, np.ndarray]:
+    """The class vectors the tests compare, in this order: ``action2vec`` (the model's class means, with
+    ``model`` and ``store``), ``text`` (the label vectors), ``pooled`` (class means of pooled backbone
+    features, with ``store``). Each (C, E) in the order of ``classes``."""
+    out: dict[str, np.ndarray] = {}
+    if model is not None:
+        if store is None:
+            raise DataError("a model's class means need a store (the videos whose embeddings are averaged per class)")
+        out["action2vec"] = store_class_means(store, classes, model, max_per_class)
+    if text_vectors is not None:
+        out["text"] = text_vectors.lookup(classes)
+    if store is not None:
+        out["pooled"] = store_class_means(store, classes, None, max_per_class)
+    return out
+
+
+def wordnet_experiment(
+    classes: Sequence[str],
+    labels: Sequence[Any],
+    wordnet: Any,
+    vectors: dict[str, np.ndarray],
+    settings: WordNetSettings,
+    *,
+    text: str = "",
+    figures: Path | None = None,
+) -> WordNetResult:
+    """The WordNet test on the classes found in WordNet. ``labels``: the classes' normalised labels
+    (.phrase, .verb); ``vectors``: {name: (C, E)} for every class (``class_vector_sets``). ``figures``:
+    also draw the Wu-Palmer and cosine heatmaps and a t-SNE of the first vectors (every class, coloured by verb)."""
+    keep, lemmas = select_wordnet_classes(labels, wordnet, settings.match)
+    kept = [classes[i] for i in keep]
+    log.info("%d of %d classes found in WordNet", len(kept), len(classes))
+    if len(kept) < 2:
+        raise DataError(f"only {len(kept)} of {len(classes)} classes are in WordNet: the test needs 2")
+    reference = wup_matrix(lemmas, wordnet, settings.synsets)
+    rows = {name: np.asarray(v)[keep] for name, v in vectors.items()}
+    result = wordnet_test(kept, reference, rows, exclude_diagonal=not settings.keep_diagonal)
+    result.lemmas, result.synsets, result.match = lemmas, settings.synsets, settings.match
+    result.text, result.n_classes_given = text, len(classes)
+    if figures is not None:
+        _wordnet_figures(figures, reference, rows, kept, vectors, classes, [label.verb for label in labels])
+    return result
+
+
+def _wordnet_figures(folder: Path, reference: np.ndarray, rows: dict[str, np.ndarray], kept: list[str],
+                     vectors: dict[str, np.ndarray], classes: Sequence[str], verbs: list[str]) -> None:
+    from action2vec.reports.plots import plot_class_map, plot_similarity_heatmaps, save_figure
+
+    save_figure(plot_similarity_heatmaps(reference, {k: cosine_matrix(v) for k, v in rows.items()}, kept),
+                folder / "wordnet_heatmaps")
+    first = next(iter(vectors))
+    save_figure(plot_class_map(vectors[first], list(classes), groups=verbs,
+                               title=f"t-SNE of {first} class vectors (colour: verb)"), folder / f"tsne_{first}")
+
+
+def embed_nouns(pairs: Sequence[AnalogyPair], spec: str, oov: str = "error") -> dict[str, np.ndarray]:
+    """T(·) of the analogy test: every noun text of the pairs embedded with the embedder ``spec``."""
+    nouns = sorted({p.noun_a for p in pairs} | {p.noun_b for p in pairs})
+    try:
+        return dict(zip(nouns, create_embedder(spec, oov=oov).embed(nouns)))
+    except Exception as exc:  # an OOV word or a mapping without the noun
+        raise DataError(f"cannot embed the nouns with {spec}: {exc} (give a word embedder with --noun-text, "
+                        "or use --count-only)") from None
+
+
+def analogy_experiment(
+    classes: Sequence[str],
+    pairs: Sequence[AnalogyPair],
+    noun_vectors: dict[str, np.ndarray],
+    main: ClassVectors,
+    settings: AnalogySettings,
+    others: Sequence[ClassVectors] = (),
+    *,
+    text: str = "",
+    figures: Path | None = None,
+) -> AnalogyResult:
+    """The analogy test of ``main`` in the reading of ``settings``, with ``scores``: that reading and the other
+    candidate set (query class left out / every class), each for ``main`` and then ``others``."""
+    dims = {len(v) for v in noun_vectors.values()}
+    if dims and dims != {main.vectors.shape[1]}:
+        raise DataError(f"noun vectors are {sorted(dims)[0]}-d but class vectors {main.vectors.shape[1]}-d: the nouns "
+                        "must be embedded in the text space the model was trained on")
+
+    def run(cv: ClassVectors, exclude: bool, examples: int) -> AnalogyResult:
+        return analogy_test(cv.vectors, noun_vectors, pairs if cv.pairs is None else cv.pairs, classes,
+                            metric=settings.metric, normalize=settings.normalize, n_examples=examples,
+                            exclude_query=exclude)
+
+    result = run(main, settings.exclude_query, settings.examples)
+    result.class_vectors, result.text = main.name, text
+    result.scores = [
+        (result if cv is main and exclude == settings.exclude_query else run(cv, exclude, 0)).score(cv.name, cv.subset)
+        for exclude in (settings.exclude_query, not settings.exclude_query)
+        for cv in (main, *others)
+    ]
+    if figures is not None and result.examples:
+        from action2vec.reports.plots import plot_analogy_examples, save_figure
+
+        save_figure(plot_analogy_examples(result.examples), figures / "analogy_examples")
+    return result
+
+
+def analogy_tests_only(classes: Sequence[str], pairs: Sequence[AnalogyPair]) -> AnalogyResult:
+    """The tests the analogy test would run, without vectors: count, per-verb counts and the class pairs."""
+    per_verb: dict[str, dict[str, float]] = {}
+    for p in pairs:
+        per_verb.setdefault(p.verb, {"count": 0})["count"] += 1
+    return AnalogyResult(count=len(pairs), correct=0, accuracy=float("nan"), chance=float("nan"), per_verb=per_verb,
+                         examples=[], n_classes=len(classes), tests=[(classes[p.a], classes[p.b]) for p in pairs])

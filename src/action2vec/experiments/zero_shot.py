@@ -1,0 +1,437 @@
+"""The zero-shot protocol runner (SPEC step 7, paper Tables 1–2).
+
+For each class split and each method: train on the seen classes' videos only (an Action2Vec variant
+through :func:`action2vec.training.fit`, or the pooled-feature KRR baseline), embed the unseen classes'
+videos, classify them by cosine against the unseen classes' label vectors, and score top-1, top-5 and
+mean per-class accuracy; with held-out seen-class videos (``seen_holdout``) also generalised zero-shot
+accuracy (seen, unseen, harmonic mean) over seen ∪ unseen classes. Results are averaged over splits.
+
+PCA never sees a split's unseen classes: given a raw store and ``pca_dim``, each split fits its own PCA on
+its seen classes' training videos (cached as ``OUT/runs/<dataset>/<split>/pca<dim>.safetensors``) and the
+Action2Vec variants read the store through it; the pooled KRR baseline reads the features as stored (the
+raw backbone features, as the paper's "Pooled C3D fc7"). A store whose own PCA was fitted on videos of a
+split's unseen classes (or on videos nobody recorded) is refused unless ``transductive`` is set, which
+labels every result transductive (and lets the methods use the unlabelled test videos; docs/evaluation.md).
+
+Output folder::
+
+    OUT/splits/<dataset>.json                         the splits used (reload with --splits)
+    OUT/runs/<dataset>/<split>/pca<dim>.safetensors   the split's PCA (with pca_dim on a raw store)
+    OUT/runs/<dataset>/<split>/<variant>/result.json  one finished (split, method): ZslSplitResult; reused on rerun
+    OUT/runs/<dataset>/<split>/<variant>/train/       the training run folder (fit() resumes it)
+    OUT/zsl.json                                      ZslSummary: mean ± std per dataset, method, ratio, metric
+    OUT/zsl_table.md                                  the table in the paper's layout
+    FIGURES/confusion_<dataset>_<variant>.png         the first split's unseen-class confusion (when asked)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from action2vec.config import apply_overrides, from_dict, option, to_dict
+from action2vec.errors import ConfigError, DataError
+from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, stratified_subsample
+from action2vec.evaluation.metrics import chance_levels, gzsl_metrics
+from action2vec.evaluation.results import PcaFit, ZslSplitResult, ZslSummary
+from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filter
+from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
+from action2vec.experiments.features import describe_features, pooled_features
+from action2vec.inference import Action2Vec
+from action2vec.io import read_json, write_json
+from action2vec.linalg import l2_normalize
+from action2vec.store import open_store
+from action2vec.store.base import Store
+from action2vec.text.vectors import LabelVectors
+from action2vec.training import fit
+from action2vec.training.config import RunConfig
+from action2vec.training.data import stratified_holdout
+from action2vec.training.manifold import ManifoldConfig
+from action2vec.variants import METHODS, method, title
+from action2vec.video.pca import PCA, ProjectedStore, fit_pca
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "check_store_pca", "plan_jobs",
+    "select_split_videos", "split_pca", "embed_split", "score_split", "run_split_variant", "run_zsl",
+    "write_confusion_figures",
+]
+
+# What each backbone's weights were trained on: the test classes of a zero-shot split that are also
+# classes of that data set are not really unseen by the features (warned about by the zsl command).
+PRETRAINING_DATA = {
+    "c3d": "Sports-1M", "r3d_18": "Kinetics-400", "r2plus1d_18": "Kinetics-400", "s3d": "Kinetics-400",
+    "mvit_v1_b": "Kinetics-400", "mvit_v2_s": "Kinetics-400",
+}
+
+
+@dataclass
+class ZslConfig:
+    """Settings of the zero-shot protocol."""
+
+    ratios: list[str] = option(["50/50", "80/20", "90/10"], "seen/unseen class ratios of the random splits", nonempty=True)
+    seeds: int = option(10, "random splits per ratio (seeds 0..N-1)", ge=1)
+    variants: list[str] = option(["hrnn_attention", "pooled_krr"], f"variants to run: {', '.join(METHODS)}", nonempty=True)
+    overlap_threshold: float = option(0.0, "drop seen classes whose label vector has cosine >= this with a test class "
+                                      "(0: off; E2E uses 0.95)", ge=0, le=1)
+    seen_holdout: float = option(0.0, "fraction of seen-class videos held out from training: validation and GZSL "
+                                 "seen-class test", ge=0, lt=1)
+    workers: int = option(0, "parallel split processes (0: as many as the cores allow at 2 threads each)", ge=0)
+    top_k: list[int] = option([1, 5], "top-k accuracies to report", ge=1, nonempty=True)
+    pca_dim: int = option(0, "fit PCA to this many dimensions per split, on the split's seen-class training videos "
+                          "(raw stores only; 0: use the features as stored)", ge=0)
+    transductive: bool = option(False, "use the unlabelled test videos (their features, never their labels): in the "
+                                "KRR graph Laplacian, in the manifold term of Action2Vec training, and accept a store "
+                                "whose PCA saw them; every result is labelled transductive")
+    krr: KRRConfig = field(default_factory=KRRConfig)
+    manifold: ManifoldConfig = field(default_factory=ManifoldConfig)
+
+
+@dataclass
+class ZslJob:
+    """One (dataset, split, method) to train and evaluate."""
+
+    dataset: str
+    split: ClassSplit
+    variant: str
+    out_dir: Path
+    store_path: str
+    label_vectors: LabelVectors  # every class of the split, with the embedder that made them
+    zsl: ZslConfig
+    train_cfg: dict[str, Any]  # RunConfig as a dict (variant overrides are applied here)
+    pretrain_classes: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.out_dir / "runs" / self.dataset / self.split.name / self.variant
+
+    def fingerprint(self) -> str:
+        """Hash of everything that decides the result (rerun with anything else -> another folder)."""
+        doc = {
+            "seen": sorted(self.split.seen), "unseen": sorted(self.split.unseen), "variant": self.variant,
+            "overlap": self.zsl.overlap_threshold, "holdout": self.zsl.seen_holdout, "top_k": self.zsl.top_k,
+            "train": self.train_cfg if method(self.variant).overrides is not None else to_dict(self.zsl.krr),
+            "seed": self.split.seed,
+        }
+        if self.zsl.pca_dim:  # settings added later enter only when used: earlier results stay valid
+            doc["pca_dim"] = self.zsl.pca_dim
+        if self.zsl.transductive:
+            doc["transductive"] = to_dict(self.zsl.manifold)
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def check_store_pca(meta: dict[str, Any], store_path: str | Path, dim: int, split: ClassSplit, zsl: ZslConfig) -> None:
+    """Refuse (before any work) a store whose PCA may have seen the split's unseen classes, unless transductive.
+
+    ``meta``: the store's metadata; ``dim``: its feature dimension. ``pca_dim`` needs a raw store.
+    """
+    if not meta.get("pca"):
+        if zsl.pca_dim > dim:
+            raise ConfigError(f"config key 'zsl.pca_dim': {zsl.pca_dim} exceeds the {dim}-d features of {store_path}")
+        return
+    if zsl.pca_dim:
+        raise ConfigError(f"config key 'zsl.pca_dim': {store_path} is already PCA-reduced (pca={meta['pca']}); give the "
+                          "raw store so each split fits its PCA on its seen classes")
+    if zsl.transductive:
+        return
+    fit_classes = meta.get("pca_fit_classes")
+    if fit_classes is None:
+        raise DataError(f"{store_path}: nobody recorded which videos its PCA was fitted on, so split {split.name} may have "
+                        "seen its unseen classes; give the raw store with --pca-dim N (PCA per split on seen classes), "
+                        "or --transductive to label every result transductive")
+    leaked = sorted(set(split.unseen) & set(fit_classes))
+    if leaked:
+        raise DataError(f"{store_path}: its PCA was fitted on videos of {len(leaked)} classes that split {split.name} tests "
+                        f"as unseen (e.g. {leaked[:3]}); give the raw store with --pca-dim N (PCA per split on seen "
+                        "classes), or --transductive to label every result transductive")
+
+
+@dataclass
+class SplitVideos:
+    """The store positions of one split's videos, after overlap filtering and the seen-class hold-out."""
+
+    seen: list[str]  # training classes (present in the store, not dropped by the overlap filter)
+    unseen: list[str]  # test classes
+    train_pos: np.ndarray  # (N_train,) seen-class videos trained on
+    held_pos: np.ndarray  # (N_held,) held-out seen-class videos (validation, GZSL seen side)
+    unseen_pos: np.ndarray  # (N_unseen,) test videos of the unseen classes
+    dropped: dict[str, tuple[str, float]] = field(default_factory=dict)  # by the overlap filter
+    pretrain_overlap: list[str] = field(default_factory=list)
+
+    @property
+    def test_pos(self) -> np.ndarray:
+        """Every test video: unseen classes first, then the held-out seen-class videos. (N_test,)"""
+        return np.concatenate([self.unseen_pos, self.held_pos])
+
+    @property
+    def unlabeled_pos(self) -> np.ndarray:
+        """The test videos in store order: what a transductive method may read (features only). (N_test,)"""
+        return np.sort(self.test_pos)
+
+
+def select_split_videos(job: ZslJob, store: Store) -> SplitVideos:
+    """Which videos the split trains on and tests on (seen classes only for training)."""
+    present = set(store.classes)
+    seen = [c for c in job.split.seen if c in present]
+    unseen = [c for c in job.split.unseen if c in present]
+    if not seen or not unseen:
+        raise DataError(f"{job.store_path}: split {job.split.name} has no videos of its seen or of its unseen classes")
+    dropped: dict[str, tuple[str, float]] = {}
+    if job.zsl.overlap_threshold > 0:
+        vecs = dict(zip(job.label_vectors.names, job.label_vectors.vectors))  # (E,) per class
+        seen, dropped = overlap_filter(seen, unseen, vecs, job.zsl.overlap_threshold)
+        if dropped:
+            log.info("%s: dropped %d seen classes too close to test classes", job.split.name, len(dropped))
+    pretrain_overlap = name_overlap(unseen, job.pretrain_classes) if job.pretrain_classes else []
+    if pretrain_overlap:
+        log.warning("%s: %d test classes are also backbone pretraining classes, e.g. %s",
+                    job.split.name, len(pretrain_overlap), pretrain_overlap[:3])
+    seen_pos = store.indices_of_classes(seen)
+    tr, ho = stratified_holdout([store.labels[i] for i in seen_pos], job.zsl.seen_holdout, job.split.seed or 0)
+    return SplitVideos(seen, unseen, seen_pos[tr], seen_pos[ho], store.indices_of_classes(unseen), dropped,
+                       pretrain_overlap)
+
+
+@dataclass
+class SplitEmbedding:
+    """A method's test-video embeddings for one split, with what it read."""
+
+    embeddings: np.ndarray  # (N_test, E), rows in the order of SplitVideos.test_pos
+    pca: PcaFit
+    features: str  # e.g. "pooled c3d fc7 (4096-d)"
+
+
+def split_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> tuple[PcaFit, Store]:
+    """What the split's PCA is fitted on and the store the Action2Vec variants read: the raw store through a
+    PCA of the split's training videos when ``zsl.pca_dim`` is set (cached beside the split's methods,
+    refitted when the videos differ), else the store as it is."""
+    if job.zsl.pca_dim:
+        pca = _seen_classes_pca(job, store, train_pos)
+        view = ProjectedStore(store, pca, fitted_on=f"training videos of the seen classes of split {job.split.name}")
+        return PcaFit("seen", int(len(train_pos))), view
+    return store_pca_fit(store), store
+
+
+def store_pca_fit(store: Store) -> PcaFit:
+    """What the store's own PCA was fitted on (``videos`` None when the store did not record it)."""
+    if store.meta.get("pca"):
+        return PcaFit("store", store.meta.get("pca_fit_videos"))
+    return PcaFit("none", 0)
+
+
+def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
+    """The PCA of the split's training videos, from its cache file when the same videos made it."""
+    from safetensors.numpy import load_file, save_file
+
+    path = job.folder.parent / f"pca{job.zsl.pca_dim}.safetensors"
+    keys = "\n".join(sorted(store.keys[i] for i in train_pos))
+    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
+    if path.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(path), "numpy") as fh:
+            cached = (fh.metadata() or {}).get("fit_videos") == digest
+        if cached:
+            arrays = load_file(str(path))
+            return PCA(arrays["mean"], arrays["components"], arrays["explained_variance"])
+    pca = fit_pca(store, train_pos, job.zsl.pca_dim)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file({k: np.ascontiguousarray(v) for k, v in pca.arrays().items()}, str(tmp), metadata={"fit_videos": digest})
+    tmp.replace(path)  # parallel variants of one split write the same arrays; the last rename wins
+    return pca
+
+
+def embed_split(job: ZslJob, store: Store, videos: SplitVideos) -> SplitEmbedding:
+    """Train the job's method on the split's training videos and embed its test videos."""
+    if method(job.variant).overrides is None:  # pooled features as stored: before any per-split PCA
+        emb = _krr_embed(job, store, videos)
+        return SplitEmbedding(emb, store_pca_fit(store), describe_features(store.meta, store.dim, pooled=True))
+    pca, view = split_pca(job, store, videos.train_pos)
+    emb = _a2v_embed(job, view, videos)
+    return SplitEmbedding(emb, pca, describe_features(view.meta, view.dim, pooled=False))
+
+
+def _krr_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
+    """Fit the pooled-feature KRR on seen videos (and, transductive, the unlabelled test videos in its
+    graph); map the test videos into label space. -> (N_test, E)."""
+    cfg = job.zsl.krr
+    train_pos = videos.train_pos
+    labels = np.array([store.labels[i] for i in train_pos])
+    keep = train_pos[stratified_subsample(labels, cfg.max_train, cfg.seed)]
+    if len(keep) < len(train_pos):
+        log.info("KRR: %d of %d training videos (krr.max_train)", len(keep), len(train_pos))
+    x = l2_normalize(pooled_features(store, keep))
+    y = l2_normalize(job.label_vectors.lookup([store.labels[i] for i in keep]))
+    unlabeled = None
+    if job.zsl.transductive:
+        pool = videos.unlabeled_pos
+        if len(pool) > cfg.max_train:
+            pool = np.sort(np.random.default_rng(cfg.seed).choice(pool, cfg.max_train, replace=False))
+        unlabeled = l2_normalize(pooled_features(store, pool))
+        log.info("KRR (transductive): %d unlabelled test videos in the graph", len(pool))
+    model = LaplacianKRR(cfg).fit(x, y, unlabeled=unlabeled)
+    return model.predict(l2_normalize(pooled_features(store, videos.test_pos)))
+
+
+def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
+    """Train the variant on seen videos with fit() (transductive: with the manifold term on the unlabelled
+    test videos); embed the test videos with the exported model. -> (N_test, E)."""
+    # the split decides the training classes: a class list in the base config must not widen them
+    overrides = list(method(job.variant).overrides or []) + ["data.classes=[]", "data.classes_file="]
+    cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
+    seen_classes = sorted({store.labels[i] for i in videos.train_pos})
+    label_vectors = job.label_vectors.subset(seen_classes)  # keeps the embedder, which the model folder records
+    unlabeled = [store.keys[i] for i in videos.unlabeled_pos] if job.zsl.transductive else None
+    result = fit(cfg, job.folder / "train", store=store, label_vectors=label_vectors,
+                 train_keys=[store.keys[i] for i in videos.train_pos], val_keys=[store.keys[i] for i in videos.held_pos],
+                 unlabeled_keys=unlabeled, manifold=job.zsl.manifold)
+    return Action2Vec.load(result.model_dir).encode_store(store, videos.test_pos)
+
+
+def score_split(job: ZslJob, store: Store, videos: SplitVideos, emb: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+    """Zero-shot metrics of the test embeddings (GZSL too when seen-class videos were held out) and the
+    unseen-class confusion matrix (C_unseen, C_unseen)."""
+    n_unseen = len(videos.unseen_pos)
+    class_idx = {c: i for i, c in enumerate(videos.unseen)}
+    labels = np.array([class_idx[store.labels[i]] for i in videos.unseen_pos])
+    zs = zero_shot_evaluate(emb[:n_unseen], labels, job.label_vectors.lookup(videos.unseen), ks=tuple(job.zsl.top_k),
+                            with_confusion=True)
+    metrics = {k: v for k, v in zs.items() if k not in ("predicted", "confusion")}
+    if len(videos.held_pos):
+        every = videos.seen + videos.unseen
+        all_idx = {c: i for i, c in enumerate(every)}
+        all_labels = np.array([all_idx[store.labels[i]] for i in videos.test_pos])
+        ranked, _ = cosine_topk(emb, job.label_vectors.lookup(every), k=1)
+        g = gzsl_metrics(ranked[:, 0], all_labels, np.arange(len(videos.seen)), np.arange(len(videos.seen), len(every)))
+        metrics.update({f"gzsl_{k}": v for k, v in g.items()})
+    return metrics, zs["confusion"]
+
+
+def run_split_variant(job: ZslJob) -> ZslSplitResult:
+    """Train and evaluate one (split, method); reuse its result.json when it was already finished."""
+    result_path = job.folder / "result.json"
+    fingerprint = job.fingerprint()
+    if result_path.is_file():
+        done = ZslSplitResult.from_json(read_json(result_path, "zero-shot split result"), str(result_path))
+        if done.fingerprint == fingerprint:
+            log.info("%s/%s/%s: finished before, reusing %s", job.dataset, job.split.name, job.variant, result_path)
+            return done
+        raise ConfigError(f"{result_path} holds a result of another configuration; use another output folder")
+    method(job.variant)  # ConfigError for an unknown identifier
+
+    store = open_store(job.store_path)
+    videos = select_split_videos(job, store)
+    embedded = embed_split(job, store, videos)
+    metrics, confusion = score_split(job, store, videos, embedded.embeddings)
+    n_all = len(videos.seen) + len(videos.unseen) if len(videos.held_pos) else None
+    result = ZslSplitResult(
+        dataset=job.dataset, split=job.split.name, ratio=job.split.ratio, seed=job.split.seed, variant=job.variant,
+        metrics=metrics, chance=chance_levels(len(videos.unseen), tuple(job.zsl.top_k), n_all),
+        seen_classes=videos.seen, unseen_classes=videos.unseen, confusion=confusion,
+        n_train_videos=int(len(videos.train_pos)), dropped_by_overlap=videos.dropped,
+        pretrain_overlap=videos.pretrain_overlap, pca=embedded.pca, features=embedded.features,
+        transductive=job.zsl.transductive, fingerprint=fingerprint,
+    )
+    write_json(result.to_json(), result_path)
+    log.info("%s/%s/%s: top1 %.4f", job.dataset, job.split.name, job.variant, metrics["top1"])
+    return result
+
+
+def plan_jobs(
+    dataset: str,
+    store_path: str | Path,
+    splits: Sequence[ClassSplit],
+    label_vectors: LabelVectors,
+    zsl: ZslConfig,
+    train_cfg: RunConfig | dict[str, Any],
+    out_dir: str | Path,
+    pretrain_classes: Sequence[str] = (),
+) -> list[ZslJob]:
+    """One job per (split, method) of one dataset, after the checks that need no training: known methods,
+    and a store PCA that saw no split's unseen classes (unless transductive). ``label_vectors``: every class;
+    ``train_cfg``: the base training config (or its dict)."""
+    unknown = [v for v in zsl.variants if v not in METHODS]
+    if unknown:
+        raise ConfigError(f"config key 'zsl.variants': unknown variant(s) {unknown} (known: {', '.join(METHODS)})")
+    store = open_store(store_path)
+    for split in splits:
+        check_store_pca(store.meta, store_path, store.dim, split, zsl)
+    base = train_cfg if isinstance(train_cfg, dict) else to_dict(train_cfg)
+    return [
+        ZslJob(dataset=dataset, split=split, variant=variant, out_dir=Path(out_dir), store_path=str(store_path),
+               label_vectors=label_vectors, zsl=zsl, train_cfg=base, pretrain_classes=list(pretrain_classes))
+        for split in splits
+        for variant in zsl.variants
+    ]
+
+
+def default_workers(n_jobs: int, threads_per_job: int = 2) -> int:
+    """Parallel processes the cores allow (at ``threads_per_job`` threads each), at most ``n_jobs``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(n_jobs, cores // threads_per_job))
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _run_jobs(jobs: Sequence[ZslJob], workers: int) -> list[ZslSplitResult]:
+    """Every job's result, in job order (in ``workers`` spawned processes when more than one)."""
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        log.info("running %d (split, method) jobs in %d processes", len(jobs), workers)
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                 initargs=(threads,)) as pool:
+            return list(pool.map(run_split_variant, jobs))
+    return [run_split_variant(job) for job in jobs]
+
+
+def run_zsl(
+    jobs: Sequence[ZslJob],
+    out_dir: str | Path,
+    workers: int = 0,
+    figures: str | Path | None = None,
+) -> ZslSummary:
+    """Run every job, then write zsl.json and zsl_table.md into ``out_dir`` (and the confusion figures into
+    ``figures`` when given)."""
+    from action2vec.reports.tables import table_markdown, zsl_table
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = _run_jobs(jobs, workers or default_workers(len(jobs)))
+    summary = ZslSummary.from_splits(results)
+    write_json(summary.to_json(), out_dir / "zsl.json")
+    (out_dir / "zsl_table.md").write_text(table_markdown(zsl_table(summary)))
+    if figures is not None:
+        write_confusion_figures(results, Path(figures))
+    return summary
+
+
+def write_confusion_figures(results: Sequence[ZslSplitResult], folder: Path) -> list[Path]:
+    """The unseen-class confusion matrix of the first split of each (data set, method), as
+    ``folder/confusion_<dataset>_<method>.png`` (and .svg)."""
+    from action2vec.reports.plots import plot_confusion, save_figure
+
+    written, done = [], set()
+    for r in results:
+        if (r.dataset, r.variant) in done:
+            continue
+        done.add((r.dataset, r.variant))
+        fig = plot_confusion(r.confusion, r.unseen_classes,
+                             title=f"{r.dataset} {r.split}, {title(r.variant, r.transductive)}: unseen-class confusion")
+        written += save_figure(fig, folder / f"confusion_{r.dataset}_{r.variant}")
+    return written

@@ -1,0 +1,70 @@
+"""The headline figures of a run, built once: the numbers report.json leads with (``zsl_headline``) and the
+few plain-text lines the demo prints (``headline_text``). Accuracies are fractions in JSON, % in text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from action2vec.evaluation.results import AnalogyResult, WordNetResult, ZslSummary
+from action2vec.variants import title
+
+__all__ = ["zsl_headline", "headline_text"]
+
+
+def zsl_headline(summary: ZslSummary) -> dict[str, Any]:
+    """The first data set's first ratio: ``{"dataset", "ratio", "chance": top-1 chance, "<method>": {"top1":
+    mean, "top5": ..., "top1_std", "splits"}}`` ({} for an empty summary)."""
+    if not summary.datasets or not summary.ratios():
+        return {}
+    dataset = next(iter(summary.datasets))
+    ratio = summary.ratios()[0]
+    out: dict[str, Any] = {"dataset": dataset, "ratio": ratio, "chance": summary.chance(dataset, ratio, "top1")}
+    for variant in summary.variants:
+        cell = summary.cell(dataset, variant, ratio)
+        if cell:
+            out[variant] = {metric: s.mean for metric, s in cell.items()}
+            if "top1" in cell:
+                out[variant].update(top1_std=cell["top1"].std, splits=cell["top1"].n)
+    return out
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{100 * value:.1f} %"
+
+
+def _zsl_lines(summary: ZslSummary) -> list[str]:
+    head = zsl_headline(summary)
+    if not head:
+        return []
+    n = max((v["splits"] for v in head.values() if isinstance(v, dict) and "splits" in v), default=1)
+    width = max(len(title(v, summary.transductive)) for v in summary.variants) + 2
+    lines = [f"zero-shot top-1, {head['ratio']} classes of {head['dataset']}, mean ± std over {n} "
+             f"split{'s' if n != 1 else ''}:"]
+    for variant in summary.variants:
+        if "top1" in head.get(variant, {}):
+            cell = head[variant]
+            lines.append(f"  {title(variant, summary.transductive):<{width}}{100 * cell['top1']:5.1f} ± "
+                         f"{100 * cell['top1_std']:.1f} %")
+    lines.append(f"  {'chance':<{width}}{_percent(head['chance']):>7}")
+    return lines
+
+
+def _analogy_lines(analogy: AnalogyResult) -> list[str]:
+    lines = []
+    for exclude in dict.fromkeys(s.exclude_query for s in analogy.scores):
+        scores = [s for s in analogy.scores if s.exclude_query == exclude]
+        reading = "query class left out" if exclude else "every class a candidate (the paper's reading)"
+        lines.append(f"analogy test, {reading}, chance {_percent(scores[0].chance)}:")
+        lines += [f"  {s.vectors}{f' ({s.subset})' if s.subset else ''}: {_percent(s.accuracy)} of {s.count} tests"
+                  for s in scores]
+    return lines
+
+
+def headline_text(zsl: ZslSummary | None, wordnet: WordNetResult | None, analogy: AnalogyResult | None) -> str:
+    """The headline figures as a few plain-text lines (zero-shot top-1, analogy readings, WordNet)."""
+    lines = _zsl_lines(zsl) if zsl is not None else []
+    if analogy is not None:
+        lines += _analogy_lines(analogy)
+    if wordnet is not None:
+        lines.append("WordNet Spearman: " + ", ".join(f"{k} {v:.3f}" for k, v in wordnet.spearman_by.items() if v == v))
+    return "\n".join(lines)
