@@ -101,14 +101,14 @@ def test_fewer_probes_find_less(clustered, tmp_path):
 
 def test_automatic_choice_follows_the_threshold(tmp_path):
     settings = IndexSettings(exact_below=100)
-    assert choose_kind(100, settings) == "exact" and choose_kind(101, settings) == "hnsw"
+    assert choose_kind(100, settings) == "exact" and choose_kind(101, settings) == "ivf_flat"
     assert choose_kind(10**9, IndexSettings(kind="exact")) == "exact"
     rng = np.random.default_rng(2)
-    for n, kind in ((100, "exact"), (101, "hnsw")):
+    for n, kind in ((100, "exact"), (101, "ivf_flat")):
         emb = rng.standard_normal((n, 8)).astype(np.float32)
         index = build_index(emb, [str(i) for i in range(n)], [""] * n, tmp_path / str(n), settings=settings)
         assert index.kind == kind
-        assert (tmp_path / str(n) / "faiss.index").is_file() == (kind == "hnsw")
+        assert (tmp_path / str(n) / "faiss.index").is_file() == (kind == "ivf_flat")
         doc = json.loads((tmp_path / str(n) / "index.json").read_text())
         assert doc["kind"] == kind and doc["settings"]["exact_below"] == 100 and doc["count"] == n
 

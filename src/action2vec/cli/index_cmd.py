@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="embed every video of a store and write a search index (for `action2vec search`)",
         description="Embed every video of a feature store with a trained model (batched, resumable: an "
         "interrupted run keeps its finished chunks and goes on from there) and write a search index: exact "
-        "cosine search for small collections, an approximate HNSW index (FAISS) above --index.exact_below "
+        "cosine search for small collections, an approximate IVF-Flat index (FAISS) above --index.exact_below "
         "videos. Given a run folder (the demo's output or a `train` run) the model and store are found in it "
         "and the index goes to RUN_DIR/index/. See docs/search.md.",
     )

@@ -2,7 +2,7 @@
 text, a video of the store or a new video file.
 
     from action2vec.search import index_store, VideoIndex
-    index = index_store("runs/x/model", "features.h5", "runs/x/index")    # resumable; exact or HNSW by size
+    index = index_store("runs/x/model", "features.h5", "runs/x/index")    # resumable; exact or IVF by size
     hits = index.search(model.encode_text(["play violin"]), k=10)[0]      # [SearchHit(key, class_, score)]
 
 See docs/search.md for the index format, the automatic choice of index kind and the benchmark behind it.
