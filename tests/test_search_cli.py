@@ -73,10 +73,13 @@ def test_index_then_search_a_train_run_by_text_and_by_key(run, capsys):
 
 
 def test_a_second_index_run_keeps_an_up_to_date_index(run, capsys):
-    assert main(["index", str(run), "--embed.progress", "false"]) == 0
-    before = os.stat(run / "index" / "vectors.npy").st_mtime_ns
-    assert main(["index", str(run), "--embed.progress", "false"]) == 0
-    assert os.stat(run / "index" / "vectors.npy").st_mtime_ns == before
+    for kind in ("exact", "ivf_flat"):
+        argv = ["index", str(run), "--embed.progress", "false", "--index.kind", kind]
+        assert main(argv) == 0
+        before = os.stat(run / "index" / "vectors.npy").st_mtime_ns
+        assert main(argv) == 0
+        assert os.stat(run / "index" / "vectors.npy").st_mtime_ns == before, kind
+        assert VideoIndex.open(run / "index").kind == kind
     assert main(["index", str(run), "--embed.progress", "false", "--index.kind", "hnsw"]) == 0  # settings changed
     assert VideoIndex.open(run / "index").kind == "hnsw"
     assert main(["index", str(run), "--embed.progress", "false", "--force"]) == 0

@@ -88,7 +88,8 @@ class IndexInfo:
     kind: str  # one of KINDS
     count: int  # N videos
     dim: int  # E
-    settings: dict[str, Any]  # IndexSettings as built (kind resolved)
+    settings: dict[str, Any]  # IndexSettings as given (kind resolved): what `index` compares to stay up to date
+    params: dict[str, Any] = field(default_factory=dict)  # what the build made of them (nlist, pq_bytes, ...)
     model_fingerprint: str = ""  # see search.embed.model_fingerprint
     model_dir: str = ""
     store_path: str = ""
@@ -204,7 +205,7 @@ def build_index(
     names = ["vectors.npy", "videos.json"] + (["faiss.index"] if kind != "exact" else [])
     info = IndexInfo(
         kind=kind, count=len(vectors), dim=vectors.shape[1],
-        settings={**to_dict(settings), "kind": kind, **params},
+        settings={**to_dict(settings), "kind": kind}, params=params,
         model_fingerprint=model_fingerprint, model_dir=str(model_dir), store_path=str(store_path),
         store_videos=len(keys) if store_videos is None else int(store_videos),
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -325,7 +326,7 @@ class VideoIndex:
         if self.kind != "ivf_pq":
             scores, idx = self._ann.search(q, k)
             return idx, scores
-        wide = min(len(self), k * int(self.info.settings.get("rerank", 1)))
+        wide = min(len(self), k * int(self.info.params.get("rerank", 1)))
         _, cand = self._ann.search(q, wide)  # (Q, wide), -1 where fewer were found
         idx = np.full((len(q), k), -1, dtype=np.int64)
         out = np.full((len(q), k), -np.inf, dtype=np.float32)
@@ -387,7 +388,7 @@ def _read_faiss(file: Path, info: IndexInfo) -> Any:
         raise DataError(f"{file}: not a readable FAISS index ({first})") from None
     if ann.ntotal != info.count or ann.d != info.dim:
         raise DataError(f"{file}: holds {ann.ntotal} {ann.d}-d vectors, index.json records {info.count} {info.dim}-d")
-    s = info.settings
+    s = info.params
     if "nprobe" in s and hasattr(ann, "nprobe"):
         ann.nprobe = int(s["nprobe"])
     if "ef_search" in s and hasattr(ann, "hnsw"):
