@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "action2vec.cli.labels_cmd",
     "action2vec.cli.train_cmd",
     "action2vec.cli.classify_cmd",
+    "action2vec.cli.index_cmd",
+    "action2vec.cli.search_cmd",
     "action2vec.cli.zsl_cmd",
     "action2vec.cli.eval_cmd",
     "action2vec.cli.export_cmd",

@@ -1,0 +1,67 @@
+"""``action2vec index``: embed every video of a store with a model and write a search index.
+
+    action2vec index demo_run                    # the demo's model and store -> demo_run/index/
+    action2vec index runs/ucf                    # a train run: model/ and config.yaml's data.store
+    action2vec index --model M --store S --out I --index.kind hnsw
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from action2vec.config import add_config_arguments
+    from action2vec.search import EmbedSettings, IndexSettings
+
+    p = sub.add_parser(
+        "index",
+        help="embed every video of a store and write a search index (for `action2vec search`)",
+        description="Embed every video of a feature store with a trained model (batched, resumable: an "
+        "interrupted run keeps its finished chunks and goes on from there) and write a search index: exact "
+        "cosine search for small collections, an approximate IVF-Flat index (FAISS) above --index.exact_below "
+        "videos. Given a run folder (the demo's output or a `train` run) the model and store are found in it "
+        "and the index goes to RUN_DIR/index/. See docs/search.md.",
+    )
+    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="run folder of `action2vec demo` or `train`")
+    p.add_argument("--model", metavar="DIR", help="model folder (default: the run folder's)")
+    p.add_argument("--store", metavar="FILE", help="feature store to index (default: the run folder's)")
+    p.add_argument("--out", metavar="INDEX", help="index folder (default: RUN_DIR/index)")
+    p.add_argument("--force", action="store_true", help="rebuild even when the index is up to date")
+    add_config_arguments(p, IndexSettings, "index")
+    add_config_arguments(p, EmbedSettings, "embed")
+    p.set_defaults(func=run)
+
+
+def settings_from_args(cls: type, args: argparse.Namespace, prefix: str) -> Any:
+    """The ``cls`` config from the ``--PREFIX.key`` options typed (ranges checked, errors name the key)."""
+    from action2vec.config import apply_overrides, from_dict
+
+    start = f"cfg__{prefix}."
+    overrides = [f"{k[len(start):]}={v}" for k, v in vars(args).items() if k.startswith(start)]
+    return from_dict(cls, apply_overrides({}, overrides), prefix=prefix)
+
+
+def run(args: argparse.Namespace) -> int:
+    from action2vec.errors import ConfigError
+    from action2vec.search import EmbedSettings, IndexSettings, index_store, locate_run
+
+    settings = settings_from_args(IndexSettings, args, "index")
+    embed = settings_from_args(EmbedSettings, args, "embed")
+    if args.run_dir:
+        paths = locate_run(args.run_dir) if not (args.model and args.store) else None
+        model_dir = Path(args.model) if args.model else paths.model_dir
+        store = Path(args.store) if args.store else paths.store
+        out = Path(args.out) if args.out else Path(args.run_dir) / "index"
+    else:
+        if not (args.model and args.store and args.out):
+            raise ConfigError("give a run folder, or --model, --store and --out")
+        model_dir, store, out = Path(args.model), Path(args.store), Path(args.out)
+    index = index_store(model_dir, store, out, settings=settings, embed=embed, force=args.force)
+    info = index.info
+    print(f"index: {out} ({info.kind}, {info.count} videos, {info.dim}-d; model {model_dir}, store {store})")
+    target = args.run_dir or out
+    print(f'search it: action2vec search {target} "a label text"')
+    return 0

@@ -1,0 +1,196 @@
+"""Embed every video of a store with a model, resumably, and index the result.
+
+    result = index_store("runs/x/model", "features.h5", "runs/x/index")   # -> VideoIndex
+
+Embeddings are written in chunks of ``chunk_videos`` videos to ``INDEX/chunks/`` (each chunk a
+``.npy`` file written under a temporary name and renamed when complete, beside a ``plan.json`` naming
+the model fingerprint, the store and the chunk size). An interrupted run keeps its finished chunks and
+the next run with the same model and store embeds only the rest; chunks of another model or store are
+discarded. The folder is removed once the index is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from action2vec.config import check_ranges, option, to_dict
+from action2vec.errors import DataError
+from action2vec.io import read_json, write_json
+from action2vec.search.index import IndexSettings, VideoIndex, build_index, choose_kind
+from action2vec.store import Store
+
+__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "MODEL_FILES"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbedSettings:
+    """How the videos of a store are embedded for an index."""
+
+    batch_size: int = option(256, "videos per forward pass", ge=1)
+    chunk_videos: int = option(4096, "videos per chunk kept on disk (an interrupted run resumes by chunk)", ge=1)
+    device: str = option("cpu", "torch device of the model", nonempty=True)
+    progress: bool = option(True, "show a progress bar")
+
+MODEL_FILES = ("config.json", "model.safetensors", "pca.safetensors")  # what decides a video's embedding
+
+
+def model_fingerprint(model_dir: str | Path) -> str:
+    """SHA-256 (hex) over the files of a model folder that decide its video embeddings (``MODEL_FILES``)."""
+    model_dir = Path(model_dir)
+    if not (model_dir / "model.safetensors").is_file():
+        raise DataError(f"{model_dir}: not a model folder (no model.safetensors)")
+    digest = hashlib.sha256()
+    for name in MODEL_FILES:
+        file = model_dir / name
+        if file.is_file():
+            digest.update(name.encode() + b"\0")
+            with open(file, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def _chunk_plan(chunk_dir: Path, plan: dict) -> None:
+    """Keep ``chunk_dir``'s chunks when they were made under ``plan``; otherwise start it empty."""
+    plan_file = chunk_dir / "plan.json"
+    if plan_file.is_file():
+        try:
+            old = read_json(plan_file, "embedding plan")
+        except DataError:
+            old = None
+        if old == plan:
+            return
+        log.warning("%s holds chunks of another model, store or chunk size; discarding them", chunk_dir)
+        shutil.rmtree(chunk_dir)
+    chunk_dir.mkdir(parents=True, exist_ok=True)
+    write_json(plan, plan_file)
+
+
+def embed_store(
+    model,
+    store: Store,
+    chunk_dir: str | Path,
+    *,
+    fingerprint: str,
+    settings: EmbedSettings | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Unit embeddings (N, E) of every video of ``store`` with ``model`` (an ``Action2Vec``), resumably.
+
+    Finished chunks are kept in ``chunk_dir`` (see the module docstring); ``on_chunk(start)`` is called
+    after each newly written chunk (tests use it to simulate a crash).
+    """
+    from tqdm import tqdm
+
+    settings = settings or EmbedSettings()
+    check_ranges(settings)
+    chunk_videos = settings.chunk_videos
+    chunk_dir = Path(chunk_dir)
+    n = len(store)
+    plan = {"model_fingerprint": fingerprint, "store": str(Path(store.path).resolve()), "videos": n,
+            "chunk_videos": chunk_videos, "dim": model.embed_dim}
+    _chunk_plan(chunk_dir, plan)
+    starts = list(range(0, n, chunk_videos))
+    done = {s for s in starts if _chunk_ok(chunk_dir, s, min(chunk_videos, n - s), model.embed_dim)}
+    if done:
+        log.info("resuming: %d of %d chunks embedded before", len(done), len(starts))
+    bar = tqdm(total=n, initial=sum(min(chunk_videos, n - s) for s in done), unit="video", disable=not settings.progress,
+               desc="embedding")
+    for start in starts:
+        if start in done:
+            continue
+        idx = np.arange(start, min(start + chunk_videos, n))
+        emb = model.encode_store(store, idx, batch_size=settings.batch_size)
+        file = _chunk_file(chunk_dir, start)
+        tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.save(fh, emb.astype(np.float32, copy=False), allow_pickle=False)
+        os.replace(tmp, file)
+        bar.update(len(idx))
+        if on_chunk is not None:
+            on_chunk(start)
+    bar.close()
+    out = np.empty((n, model.embed_dim), dtype=np.float32)
+    for start in starts:
+        out[start : start + chunk_videos] = np.load(_chunk_file(chunk_dir, start), allow_pickle=False)
+    return out
+
+
+def _chunk_file(chunk_dir: Path, start: int) -> Path:
+    return chunk_dir / f"chunk-{start:010d}.npy"
+
+
+def _chunk_ok(chunk_dir: Path, start: int, rows: int, dim: int) -> bool:
+    file = _chunk_file(chunk_dir, start)
+    if not file.is_file():
+        return False
+    try:
+        arr = np.load(file, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return False
+    return arr.shape == (rows, dim) and arr.dtype == np.float32
+
+
+def index_store(
+    model_dir: str | Path,
+    store_path: str | Path,
+    out_dir: str | Path,
+    *,
+    settings: IndexSettings | None = None,
+    embed: EmbedSettings | None = None,
+    force: bool = False,
+    on_chunk: Callable[[int], None] | None = None,
+) -> VideoIndex:
+    """Embed every video of the store at ``store_path`` with the model in ``model_dir`` and index them.
+
+    An index in ``out_dir`` made by the same model from the same store with the same settings is kept
+    as it is (unless ``force``); an interrupted run resumes from its finished chunks.
+    """
+    from action2vec.inference import Action2Vec
+    from action2vec.store import open_store
+
+    settings = settings or IndexSettings()
+    embed = embed or EmbedSettings()
+    check_ranges(settings)
+    check_ranges(embed)
+    out_dir = Path(out_dir)
+    fingerprint = model_fingerprint(model_dir)
+    store = open_store(store_path)
+    if len(store) == 0:
+        raise DataError(f"{store_path}: the store holds no videos")
+    model = Action2Vec.load(model_dir, device=embed.device)
+    if store.dim not in (model.input_dim, *([model.pca["mean"].shape[0]] if model.pca is not None else [])):
+        raise DataError(f"{store_path}: {store.dim}-d features, but the model in {model_dir} takes "
+                        f"{model.input_dim}-d")
+    if not force and _up_to_date(out_dir, fingerprint, store, settings):
+        log.info("%s is up to date (same model, store and settings); --force rebuilds it", out_dir)
+        return VideoIndex.open(out_dir, model_fingerprint=fingerprint)
+    chunk_dir = out_dir / "chunks"
+    emb = embed_store(model, store, chunk_dir, fingerprint=fingerprint, settings=embed, on_chunk=on_chunk)
+    index = build_index(emb, store.keys, store.labels, out_dir, settings=settings, model_fingerprint=fingerprint,
+                        model_dir=Path(model_dir).resolve(), store_path=Path(store.path).resolve(),
+                        store_videos=len(store))
+    shutil.rmtree(chunk_dir, ignore_errors=True)
+    return index
+
+
+def _up_to_date(out_dir: Path, fingerprint: str, store: Store, settings: IndexSettings) -> bool:
+    try:
+        index = VideoIndex.open(out_dir, model_fingerprint=fingerprint)
+    except DataError:
+        return False
+    info = index.info
+    wanted = {**to_dict(settings), "kind": choose_kind(len(store), settings)}
+    built = {k: info.settings.get(k) for k in wanted}
+    return (info.store_path == str(Path(store.path).resolve()) and info.store_videos == len(store)
+            and index.keys == list(store.keys) and built == wanted)

@@ -1,0 +1,239 @@
+"""``action2vec index`` and ``action2vec search`` end to end on small trained models: the results are the
+model's own nearest videos, an interrupted index run resumes to the same index, bad input is one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from action2vec.cli.main import main
+from action2vec.config import load_config
+from action2vec.inference import Action2Vec
+from action2vec.search import EmbedSettings, IndexSettings, VideoIndex, index_store
+from action2vec.store import open_store
+from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+from action2vec.training import RunConfig, fit
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """A `train` run folder (model/ + config.yaml naming its store) of a tiny model on a synthetic store."""
+    root = tmp_path_factory.mktemp("search")
+    lv = synthetic_label_vectors(12, dim=8, seed=5)
+    store = make_synthetic_store(root / "store.h5", lv, videos_per_class=10, steps=16, feature_dim=24, seed=5)
+    vectors = root / "vectors.npz"
+    np.savez(vectors, names=np.array(lv.names), vectors=lv.vectors)
+    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.batch_size=32", "train.lr=3e-3",
+                                        "train.progress_bar=false", "train.epochs=10", f"data.store={store}",
+                                        f"data.text=vectors:{vectors}", "data.val_fraction=0"])
+    fit(cfg, root / "run")
+    return root / "run"
+
+
+def _naive_hits(model_dir: Path, store_path: Path, query: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
+    """Top-k keys and cosines by embedding every stored video and sorting all cosines."""
+    model, store = Action2Vec.load(model_dir), open_store(store_path)
+    emb = model.encode_store(store)
+    cos = (emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ (query / np.linalg.norm(query))
+    order = np.argsort(-cos, kind="stable")[:k]
+    return [store.keys[i] for i in order], cos[order]
+
+
+def _json_out(capsys) -> list[dict]:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_index_then_search_a_train_run_by_text_and_by_key(run, capsys):
+    assert main(["index", str(run), "--embed.progress", "false", "--embed.batch_size", "7"]) == 0
+    printed = capsys.readouterr().out
+    assert f"index: {run / 'index'} (exact, 120 videos, 8-d" in printed
+    assert main(["search", str(run), "class003", "--k", "5", "--json", "-"]) == 0
+    hits = _json_out(capsys)
+    model = Action2Vec.load(run / "model")
+    keys, cos = _naive_hits(run / "model", run.parent / "store.h5", model.encode_text(["class003"])[0], 5)
+    assert [h["key"] for h in hits] == keys and set(hits[0]) == {"key", "class", "score"}
+    np.testing.assert_allclose([h["score"] for h in hits], cos, atol=1e-5)
+    assert sum(h["class"] == "class003" for h in hits) >= 3  # the model learned something (chance: 5/12)
+    # a stored video as the query: its neighbours, without itself
+    assert main(["search", str(run / "index"), "--key", keys[0], "--k", "3", "--json", "-"]) == 0
+    by_key = _json_out(capsys)
+    store = open_store(run.parent / "store.h5")
+    own = model.encode_store(store, [store.index_of(keys[0])])[0]
+    naive_keys, _ = _naive_hits(run / "model", run.parent / "store.h5", own, 4)
+    assert [h["key"] for h in by_key] == [k for k in naive_keys if k != keys[0]][:3]
+    # the table goes to stdout when JSON goes to a file
+    assert main(["search", str(run), "class003", "--k", "2", "--json", str(run / "hits.json")]) == 0
+    assert "2 nearest of 120 videos" in capsys.readouterr().out
+    assert json.loads((run / "hits.json").read_text()) == hits[:2]
+
+
+def test_a_second_index_run_keeps_an_up_to_date_index(run, capsys):
+    for kind in ("exact", "ivf_flat"):
+        argv = ["index", str(run), "--embed.progress", "false", "--index.kind", kind]
+        assert main(argv) == 0
+        before = os.stat(run / "index" / "vectors.npy").st_mtime_ns
+        assert main(argv) == 0
+        assert os.stat(run / "index" / "vectors.npy").st_mtime_ns == before, kind
+        assert VideoIndex.open(run / "index").kind == kind
+    assert main(["index", str(run), "--embed.progress", "false", "--index.kind", "hnsw"]) == 0  # settings changed
+    assert VideoIndex.open(run / "index").kind == "hnsw"
+    assert main(["index", str(run), "--embed.progress", "false", "--force"]) == 0
+    assert VideoIndex.open(run / "index").kind == "exact"
+
+
+class _Crash(RuntimeError):
+    pass
+
+
+def test_an_interrupted_index_run_resumes_to_the_same_index(run, tmp_path):
+    store = run.parent / "store.h5"
+    embed = EmbedSettings(chunk_videos=25, batch_size=10, progress=False)
+    whole = index_store(run / "model", store, tmp_path / "whole", settings=IndexSettings(kind="hnsw"), embed=embed)
+    direct = Action2Vec.load(run / "model").encode_store(open_store(store))  # one pass, no chunks
+    np.testing.assert_allclose(whole.vectors, direct / np.linalg.norm(direct, axis=1, keepdims=True), atol=1e-5)
+
+    written: list[int] = []
+
+    def crash_after_two(start: int) -> None:
+        written.append(start)
+        if len(written) == 2:
+            raise _Crash("simulated crash")
+
+    with pytest.raises(_Crash):
+        index_store(run / "model", store, tmp_path / "resumed", settings=IndexSettings(kind="hnsw"), embed=embed,
+                    on_chunk=crash_after_two)
+    chunks = sorted(p.name for p in (tmp_path / "resumed" / "chunks").glob("chunk-*.npy"))
+    assert chunks == ["chunk-0000000000.npy", "chunk-0000000025.npy"]
+    assert not (tmp_path / "resumed" / "index.json").exists()
+    written.clear()
+    resumed = index_store(run / "model", store, tmp_path / "resumed", settings=IndexSettings(kind="hnsw"),
+                          embed=embed, on_chunk=written.append)
+    assert written == [50, 75, 100]  # only the chunks the crash left undone
+    assert not (tmp_path / "resumed" / "chunks").exists()
+    np.testing.assert_array_equal(resumed.vectors, whole.vectors)
+    assert resumed.keys == whole.keys
+    assert (tmp_path / "resumed" / "faiss.index").read_bytes() == (tmp_path / "whole" / "faiss.index").read_bytes()
+
+
+def test_chunks_of_another_model_are_not_reused(run, tmp_path):
+    other = tmp_path / "other_model"
+    shutil.copytree(run / "model", other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps(config, indent=3))  # same model, another fingerprint
+    embed = EmbedSettings(chunk_videos=50, progress=False)
+
+    def crash(start: int) -> None:
+        raise _Crash
+
+    with pytest.raises(_Crash):
+        index_store(run / "model", run.parent / "store.h5", tmp_path / "idx", embed=embed, on_chunk=crash)
+    written: list[int] = []
+    index_store(other, run.parent / "store.h5", tmp_path / "idx", embed=embed, on_chunk=written.append)
+    assert written == [0, 50, 100]
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["search", "RUN", "class003", "--k", "0"], "--k: 0 is out of range (must be >= 1)"),
+    (["search", "RUN"], "give exactly one query"),
+    (["search", "RUN", "class003", "--key", "x"], "got QUERY, --key"),
+    (["search", "RUN", "  "], "the query text is empty"),
+    (["search", "RUN", "--video", "missing.mp4"], "--video: missing.mp4 not found"),
+    (["search", "NOWHERE", "class003"], "NOWHERE: not found"),
+    (["index", "RUN", "--index.exact_below", "-1"], "'index.exact_below': -1 is out of range (must be >= 0)"),
+    (["index", "RUN", "--embed.batch_size", "0"], "'embed.batch_size': 0 is out of range (must be >= 1)"),
+    (["index", "RUN", "--index.kind", "lsh"], "'index.kind': 'lsh' is not one of"),
+    (["index", "NOWHERE"], "NOWHERE: run folder not found"),
+    (["index", "--model", "RUN/model"], "give a run folder, or --model, --store and --out"),
+])
+def test_bad_settings_are_one_line_before_anything_is_written(run, tmp_path, capsys, argv, message):
+    shutil.rmtree(run / "index", ignore_errors=True)
+    argv = [a.replace("RUN", str(run)).replace("NOWHERE", str(tmp_path / "nowhere")) for a in argv]
+    if argv[0] == "search":
+        assert main(["index", str(run), "--embed.progress", "false"]) == 0
+        capsys.readouterr()
+    assert main(argv) == 2
+    assert message.replace("NOWHERE", str(tmp_path / "nowhere")) in _error_line(capsys)
+    if argv[0] == "index":
+        assert not (run / "index").exists()
+
+
+def test_a_damaged_or_foreign_index_is_refused_in_one_line(run, tmp_path, capsys):
+    assert main(["index", str(run), "--out", str(tmp_path / "idx"), "--embed.progress", "false"]) == 0
+    other = tmp_path / "other_model"
+    shutil.copytree(run / "model", other)
+    (other / "config.json").write_text((other / "config.json").read_text() + "\n")
+    capsys.readouterr()
+    assert main(["search", str(tmp_path / "idx"), "class003", "--model", str(other)]) == 2
+    assert "made by another model" in _error_line(capsys)
+    vectors = tmp_path / "idx" / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:-40])
+    assert main(["search", str(tmp_path / "idx"), "class003"]) == 2
+    assert f"{vectors}: " in _error_line(capsys)
+    assert main(["search", str(run / "model"), "class003"]) == 2
+    assert "no search index here" in _error_line(capsys)
+
+
+needs_encode_video = pytest.mark.skipif(not hasattr(Action2Vec, "encode_video"),
+                                        reason="needs Action2Vec.encode_video (api helper)")
+
+
+@needs_encode_video
+@pytest.mark.slow
+def test_search_by_a_video_file_finds_that_video_first(tmp_path, capsys):
+    from action2vec.video.synthetic import write_video
+
+    rng = np.random.default_rng(0)
+    lines = []
+    for c, label in enumerate(["alpha", "beta", "gamma"]):
+        for j in range(3):
+            frames = np.full((20 + 5 * j, 48, 64, 3), 40 * c, np.uint8)
+            frames[:, :, : 8 * (c + 1)] = rng.integers(0, 255, (1, 48, 8 * (c + 1), 3), dtype=np.uint8)
+            lines.append(f"{write_video(tmp_path / f'{label}_{j}.mp4', frames, fps=25)}\t{label}")
+    (tmp_path / "list.txt").write_text("\n".join(lines) + "\n")
+    store = tmp_path / "s.h5"
+    assert main(["extract", "--list", str(tmp_path / "list.txt"), "--backbone", "c3d-tiny", "--random-weights",
+                 "--video.duration", "1.5", "--compute.workers", "0", "--compute.progress", "false",
+                 "--out", str(store)]) == 0
+    vec = tmp_path / "v.npz"
+    np.savez(vec, names=np.array(["alpha", "beta", "gamma"]), vectors=np.eye(3, 4, dtype=np.float32))
+    assert main(["train", "--out", str(tmp_path / "run"), "--data.store", str(store), "--data.text",
+                 f"vectors:{vec}", "--model.preset", "tiny", "--model.window", "2", "--model.window_stride", "2",
+                 "--train.epochs", "2", "--train.progress_bar", "false", "--data.val_fraction", "0"]) == 0
+    assert main(["index", str(tmp_path / "run"), "--embed.progress", "false"]) == 0
+    video = str(tmp_path / "beta_1.mp4")
+    capsys.readouterr()
+    assert main(["search", str(tmp_path / "run"), "--video", video, "--k", "3", "--json", "-"]) == 0
+    hits = _json_out(capsys)
+    assert hits[0]["key"] == video and hits[0]["class"] == "beta"
+    assert hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
+
+
+SMALL_DEMO = ["--size", "quick", "--set", "toy.verbs=[slide, spin, grow, appear]", "--set", "toy.videos_per_class=3",
+              "--set", "run.train.epochs=6"]
+
+
+@pytest.mark.slow
+def test_demo_run_folder_needs_nothing_else(tmp_path, capsys):
+    out = tmp_path / "demo_run"
+    assert main(["demo", "--out", str(out), *SMALL_DEMO]) == 0
+    capsys.readouterr()
+    assert main(["index", str(out), "--embed.progress", "false"]) == 0
+    assert f"index: {out / 'index'} (exact, 36 videos" in capsys.readouterr().out
+    assert main(["search", str(out), "spin star", "--json", "-"]) == 0
+    hits = _json_out(capsys)
+    model = Action2Vec.load(out / "full" / "model")
+    keys, cos = _naive_hits(out / "full" / "model", out / "features.h5", model.encode_text(["spin star"])[0], 10)
+    assert [h["key"] for h in hits] == keys
+    np.testing.assert_allclose([h["score"] for h in hits], cos, atol=1e-5)
+    assert {h["class"] for h in hits} <= set(open_store(out / "features.h5").classes)
