@@ -184,11 +184,6 @@ def test_a_damaged_or_foreign_index_is_refused_in_one_line(run, tmp_path, capsys
     assert "no search index here" in _error_line(capsys)
 
 
-needs_encode_video = pytest.mark.skipif(not hasattr(Action2Vec, "encode_video"),
-                                        reason="needs Action2Vec.encode_video (api helper)")
-
-
-@needs_encode_video
 @pytest.mark.slow
 def test_search_by_a_video_file_finds_that_video_first(tmp_path, capsys):
     from action2vec.video.synthetic import write_video
