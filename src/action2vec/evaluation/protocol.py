@@ -132,7 +132,7 @@ def _a2v_embed(job: ZslJob, store, train_pos, val_pos, test_pos) -> np.ndarray:
     from action2vec.training.config import RunConfig
 
     # the split decides the training classes: a class list in the base config must not widen them
-    overrides = list(method(job.variant).overrides or []) + ["data.classes=[]", "data.classes_file="]
+    overrides = list(method(job.variant).overrides or []) + ["data.classes=null", "data.classes_file="]
     cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
     seen_classes = sorted({store.labels[i] for i in train_pos})
     lv = LabelVectors(seen_classes, _class_vectors(job, seen_classes))

@@ -83,12 +83,15 @@ def _check_same_run(path: Path, cfg: RunConfig) -> None:
 
 
 def _resolve_classes(cfg: RunConfig, store, train_keys: Sequence[str] | None) -> list[str]:
-    classes = list(cfg.data.classes)
+    classes = list(cfg.data.classes or [])
     if cfg.data.classes_file:
         p = Path(cfg.data.classes_file)
         if not p.is_file():
             raise DataError(f"classes file not found: {p}")
-        classes += [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
+        from_file = [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
+        if not from_file:  # an empty file given on purpose must not mean "every class"
+            raise DataError(f"{p}: the classes file (data.classes_file) lists no class")
+        classes += from_file
     if not classes and train_keys is not None:
         classes = sorted({store.labels[store.index_of(k)] for k in train_keys})
     if not classes:
