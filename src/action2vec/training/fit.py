@@ -159,6 +159,7 @@ def fit(
     from torch.utils.data import DataLoader, DistributedSampler
 
     from action2vec.store import open_store
+    from action2vec.training.checkpoints import LAST, SignalCheckpoint, resume_checkpoint, set_aside, stop_gracefully
     from action2vec.training.export import export_model
     from action2vec.training.module import Action2VecModule
 
@@ -218,6 +219,7 @@ def fit(
     cfg_path = run_dir / "config.yaml"
     if cfg_path.is_file():
         _check_same_run(cfg_path, final)
+    resume_from = resume_checkpoint(run_dir / "checkpoints", cfg.train.resume)  # damaged last.ckpt: an older one
 
     # ---- data (read and checked before anything is written)
     class_to_idx = {c: i for i, c in enumerate(classes)}
@@ -232,11 +234,12 @@ def fit(
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir, filename="step{step}", save_last=True, save_top_k=1,
         every_n_train_steps=cfg.train.checkpoint_every_n_steps or None, auto_insert_metric_name=False,
+        enable_version_counter=False,  # last.ckpt is always the last state, never last-v1.ckpt
     )
     trainer = L.Trainer(
         max_epochs=cfg.train.epochs,
         logger=[CSVLogger(run_dir / "logs", name="csv"), TensorBoardLogger(run_dir / "logs", name="tensorboard")],
-        callbacks=[checkpoint, *(callbacks or [])],
+        callbacks=[checkpoint, SignalCheckpoint(ckpt_dir / LAST), *(callbacks or [])],
         gradient_clip_val=cfg.train.grad_clip or None,
         log_every_n_steps=cfg.train.log_every_n_steps,
         enable_progress_bar=cfg.train.progress_bar,
@@ -247,13 +250,14 @@ def fit(
         default_root_dir=run_dir,
         **dist,
     )
-    if trainer.is_global_zero:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(final, cfg_path)
-
     world = trainer.world_size
     if cfg.train.batch_size % world:
         raise ConfigError(f"config key 'train.batch_size' ({cfg.train.batch_size}) must divide by the {world} processes")
+    if trainer.is_global_zero:  # only now that every setting is known to be valid
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(final, cfg_path)
+        if not cfg.train.resume:
+            set_aside(ckpt_dir)  # starting over: the old run's checkpoints must not mix with this one's
     per_device = cfg.train.batch_size // world
     sampler = SkippableSampler(DistributedSampler(train_ds, num_replicas=world, rank=trainer.global_rank,
                                                   shuffle=True, seed=cfg.train.seed, drop_last=False))
@@ -276,11 +280,11 @@ def fit(
         val_sampler = DistributedSampler(val_ds, num_replicas=world, rank=trainer.global_rank, shuffle=False)
         val_loader = DataLoader(val_ds, batch_size=max(per_device, 64), sampler=val_sampler, **loader_kw)
 
-    last = ckpt_dir / "last.ckpt"
-    ckpt_path = str(last) if cfg.train.resume and last.is_file() else None
-    if ckpt_path:
-        log.info("resuming from %s", ckpt_path)
-    trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
+    if resume_from:
+        log.info("resuming from %s", resume_from)
+    with stop_gracefully():  # SIGTERM: Lightning ends the batch, SignalCheckpoint saves last.ckpt, Stopped is raised
+        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
+                    ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     result = TrainResult(
