@@ -182,3 +182,43 @@ def test_out_naming_a_directory_is_refused_before_extraction(videos, tmp_path, c
     assert len(err) == 1 and str(out) in err[0] and "is a directory" in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]  # no log file, parts folder or lock
     assert list(out.iterdir()) == []
+
+
+def _screen(raw: bytes) -> list[str]:
+    """The lines a terminal shows for ``raw`` output: a carriage return goes back to the line's start."""
+    lines = []
+    for row in raw.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n"):
+        shown = ""
+        for part in row.split("\r"):
+            shown = part + shown[len(part):]
+        lines.append(shown.rstrip())
+    return lines
+
+
+def test_warnings_print_above_the_progress_bar_not_into_it(videos, tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main_fd, child_fd = pty.openpty()  # a terminal, so that the progress bar draws itself
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    cmd = [*_cmd(videos, "all.txt", tmp_path / "feats.h5"), "--compute.progress", "true"]
+    proc = subprocess.Popen(cmd, env=_env(videos), stdin=child_fd, stdout=child_fd, stderr=child_fd)
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main_fd, 1 << 16)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main_fd)
+    assert proc.wait(timeout=300) == 0
+    screen = _screen(b"".join(chunks))
+    assert any("%|" in line for line in screen), screen  # the bar was drawn
+    warnings = [line for line in screen if "cannot extract bad.mp4" in line]
+    assert len(warnings) == 1 and "WARNING action2vec.video.extract" in warnings[0], screen
+    assert not any("%|" in line and "WARNING" in line for line in screen), screen  # never inside the bar's line

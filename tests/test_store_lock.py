@@ -82,6 +82,11 @@ def test_a_second_writer_is_refused_with_the_holder_named(tmp_path, capsys):
         assert f"pid {proc.pid}" in capsys.readouterr().err
         with pytest.raises(StoreLockedError):
             merge_parts(store)
+        # extract is refused before its log file, backbone or video list are touched
+        assert main(["extract", "--list", str(tmp_path / "no-list.txt"), "--out", str(store), "--backbone",
+                     "c3d-tiny", "--random-weights"]) == 2
+        assert f"pid {proc.pid}" in capsys.readouterr().err
+        assert not store.with_name(store.name + ".log").exists() and not parts_dir(store).exists()
     finally:
         proc.communicate("\n", timeout=60)
     assert not lock_path(store).exists()  # a clean release removes the lock file

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def _assert_same_weights(a: Path, b: Path) -> None:
 
 def _argv(data, run: Path) -> list[str]:
     return ["train", "--out", str(run), "--data.store", str(data["path"]), "--data.text", f"vectors:{data['vectors']}",
-            "--model.preset", "tiny", "--model.dropout", "0.3", "--train.epochs", "6", "--train.batch_size", "8",
+            "--model.preset", "tiny", "--model.dropout", "0.3", "--train.epochs", "12", "--train.batch_size", "8",
             "--train.progress_bar", "false", "--train.checkpoint_every_n_steps", "2"]
 
 
@@ -67,14 +68,18 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _latest_step(run: Path) -> int:
+    steps = [int(p.stem[4:]) for p in (run / "checkpoints").glob("step*.ckpt") if p.stem[4:].isdigit()]
+    return max(steps, default=-1)
+
+
 def _signal_mid_run(data, run: Path, signum: int, after_step: int) -> subprocess.CompletedProcess:
     """Run ``action2vec train`` in a subprocess and send ``signum`` once it checkpointed step ``after_step``."""
     cmd = [sys.executable, "-m", "action2vec.cli.main", *_argv(data, run)]
     proc = subprocess.Popen(cmd, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    target = run / "checkpoints" / f"step{after_step}.ckpt"
     deadline = time.monotonic() + 300
-    while proc.poll() is None and not target.is_file() and time.monotonic() < deadline:
+    while proc.poll() is None and _latest_step(run) < after_step and time.monotonic() < deadline:
         time.sleep(0.01)
     assert proc.poll() is None, proc.communicate()[1][-3000:]
     os.kill(proc.pid, signal.SIGSTOP)  # deliver the signal mid-run on any machine, however loaded
@@ -85,21 +90,24 @@ def _signal_mid_run(data, run: Path, signum: int, after_step: int) -> subprocess
 
 
 @pytest.mark.slow
-def test_ctrl_c_then_sigterm_then_rerun_gives_the_weights_of_an_uninterrupted_run(data, tmp_path):
+def test_kill_9_ctrl_c_sigterm_then_rerun_gives_the_weights_of_an_uninterrupted_run(data, tmp_path):
     assert main(_argv(data, tmp_path / "straight")) == 0
     run = tmp_path / "run"
 
-    interrupted = _signal_mid_run(data, run, signal.SIGINT, after_step=4)
+    killed = _signal_mid_run(data, run, signal.SIGKILL, after_step=4)
+    assert killed.returncode == -signal.SIGKILL
+
+    interrupted = _signal_mid_run(data, run, signal.SIGINT, after_step=40)
     assert interrupted.returncode == 130, interrupted.stderr[-3000:]
     assert interrupted.stderr.strip().splitlines()[-1] == (
         "action2vec train: interrupted; rerun the same command to resume")
 
-    stopped = _signal_mid_run(data, run, signal.SIGTERM, after_step=12)
+    stopped = _signal_mid_run(data, run, signal.SIGTERM, after_step=76)
     assert stopped.returncode == 143, stopped.stderr[-3000:]
     lines = stopped.stderr.strip().splitlines()
     assert lines[-1] == STOP_LINE
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert 12 <= ckpt["global_step"] < 54 and not (run / "model").exists()  # stopped mid-run, state saved
+    assert 76 <= ckpt["global_step"] < 108 and not (run / "model").exists()  # stopped mid-run, state saved
     # each message once, without Lightning's advertisement or the deprecation warning it triggers
     assert sum("GPU available" in ln for ln in lines) == 1
     assert not any("Tip:" in ln or "litlogger" in ln or "LeafSpec" in ln for ln in lines), lines
@@ -149,6 +157,9 @@ def test_library_sigterm_stops_at_a_batch_end_and_resumes_exactly(data, tmp_path
         fit(cfg, tmp_path / "run", store=data["store"], label_vectors=data["lv"], callbacks=[callback])
     assert info.value.exit_code == 143 and str(info.value) == "stopped by SIGTERM; rerun the same command to resume"
     assert not (tmp_path / "run" / "model").exists()
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    expected = {"mid-epoch": 4, "last batch of an epoch": per_epoch, "validation": 2 * per_epoch}[where]
+    assert saved["global_step"] == expected  # saved after the batch the signal arrived in
     fit(cfg, tmp_path / "run", store=data["store"], label_vectors=data["lv"])
     _assert_same_weights(tmp_path / "straight", tmp_path / "run")
 
@@ -197,3 +208,65 @@ def test_no_intact_checkpoint_is_one_line_and_resume_false_starts_over(data, tmp
     assert sorted(p.name for p in (run / "checkpoints").glob("*.ckpt")) == ["last.ckpt", "step9.ckpt"]
     assert checkpoint_problem(run / "checkpoints" / "last.ckpt") is None
     assert len(list((run / "checkpoints").glob("replaced-*/last.ckpt"))) == 1  # the damaged ones, kept aside
+
+
+def _sigterm_when(path_glob: str, root: Path) -> threading.Thread:
+    """A thread that sends SIGTERM to this process once a file matching ``root/path_glob`` exists."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not list(root.glob(path_glob)):
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.slow
+def test_zsl_sigterm_keeps_finished_splits_and_the_rerun_trains_the_same_models(data, tmp_path, capsys):
+    def zsl(out: Path) -> list[str]:
+        return ["zsl", "--store", f"toy={data['path']}", "--text", f"vectors:{data['vectors']}", "--variants",
+                "hrnn_attention", "--ratios", "50/50", "--seeds", "2", "--workers", "1", "--out", str(out),
+                "--model.preset", "tiny", "--train.epochs", "6", "--train.batch_size", "8",
+                "--train.progress_bar", "false"]
+
+    assert main(zsl(tmp_path / "straight")) == 0
+    out = tmp_path / "run"
+    watcher = _sigterm_when("runs/toy/50-50_seed1/*/train/checkpoints/last.ckpt", out)  # the second split
+    assert main(zsl(out)) == 143
+    watcher.join()
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "action2vec zsl: stopped by SIGTERM; rerun the same command to resume")
+    assert (out / "runs/toy/50-50_seed0/hrnn_attention/result.json").is_file()  # the finished split is kept
+    assert not (out / "runs/toy/50-50_seed1/hrnn_attention/result.json").exists()
+    assert main(zsl(out)) == 0
+    for split in ("50-50_seed0", "50-50_seed1"):
+        model = Path("runs/toy") / split / "hrnn_attention/train"
+        _assert_same_weights(tmp_path / "straight" / model, out / model)
+
+
+def test_each_lightning_message_shows_once_without_advertisements(data, tmp_path):
+    argv = [a if a != "12" else "1" for a in _argv(data, tmp_path / "run")]  # one epoch
+    run = subprocess.run([sys.executable, "-m", "action2vec.cli.main", *argv], env=_env(), text=True,
+                         capture_output=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stderr.splitlines()
+    for message in ("GPU available", "TPU available", "`Trainer.fit` stopped"):
+        assert sum(message in ln for ln in lines) == 1, (message, lines)
+    assert not any("Tip:" in ln or "litlogger" in ln or "litmodels" in ln for ln in lines), lines
+    assert not any("LeafSpec" in ln for ln in lines), lines  # a deprecation inside Lightning, not ours to act on
+    assert not any(ln.strip() == "" for ln in lines), lines  # no empty line after each warning
+
+
+def test_warnings_go_through_logging_and_known_harmless_ones_are_dropped(caplog):
+    import warnings
+
+    from action2vec.cli.main import _warnings_through_logging
+
+    with caplog.at_level(logging.WARNING, logger="py.warnings"), _warnings_through_logging():
+        warnings.warn("a real problem", UserWarning, stacklevel=1)
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", FutureWarning, stacklevel=1)
+    messages = [r.getMessage() for r in caplog.records if r.name == "py.warnings"]
+    assert len(messages) == 1 and "a real problem" in messages[0]  # routed through logging (above progress bars)

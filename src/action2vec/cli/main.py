@@ -110,7 +110,8 @@ class _OneLineWarnings(logging.Filter):
     """``warnings.formatwarning`` ends with a newline, which showed as an empty line after each warning."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.args = tuple(a.rstrip() if isinstance(a, str) else a for a in (record.args or ()))
+        if isinstance(record.msg, str):
+            record.msg = record.msg.rstrip()
         return True
 
 
