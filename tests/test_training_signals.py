@@ -185,10 +185,11 @@ def test_a_damaged_last_checkpoint_falls_back_to_the_newest_intact_one(data, tmp
     _truncate(ckpts / "last.ckpt")
     assert "cannot be read" in checkpoint_problem(ckpts / "last.ckpt")
     assert resume_checkpoint(ckpts) == ckpts / "step6.ckpt"
+    caplog.clear()
     with caplog.at_level(logging.WARNING):
         assert main(["train", "--out", str(run), "--config", str(run / "config.yaml")]) == 0
-    warning = [r.getMessage() for r in caplog.records if "last.ckpt" in r.getMessage()]
-    assert warning and "resuming from step6.ckpt (step 6)" in warning[0]
+    warning = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "last.ckpt" in r.getMessage()]
+    assert warning and "cannot be read" in warning[0] and "resuming from step6.ckpt (step 6)" in warning[0]
     _assert_same_weights(tmp_path / "straight", run)
 
 

@@ -49,6 +49,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT
 _ADVERTS = ("💡 Tip:",)
 _HARMLESS_WARNINGS = (
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # torch's pytree API as Lightning 2.6 uses it
+    r"Checkpoint directory .* exists and is not empty",  # every resume; fit() logs what it resumes from
 )
 _LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")
 # Commands that train with Lightning: it is imported before logging is set up, because importing it gives
