@@ -140,9 +140,9 @@ def test_every_numeric_and_list_setting_declares_its_range():
 
 
 def test_bounded_option_type_gives_one_line_errors_and_documents_its_range(capsys):
-    from action2vec.cli.main import _Parser
+    from action2vec.cli.main import CommandParser
 
-    parser = _Parser(prog="prog")
+    parser = CommandParser(prog="prog")
     parser.add_argument("--top-k", type=bounded(int, ge=1), default=5, help="labels per video")
     parser.add_argument("--threshold", type=bounded(float, gt=0, le=1), default=0.5, help="a fraction")
     assert parser.parse_args(["--top-k", "3", "--threshold", "1"]).top_k == 3

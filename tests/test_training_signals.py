@@ -264,9 +264,9 @@ def test_each_lightning_message_shows_once_without_advertisements(data, tmp_path
 def test_warnings_go_through_logging_and_known_harmless_ones_are_dropped(caplog):
     import warnings
 
-    from action2vec.cli.main import _warnings_through_logging
+    from action2vec.cli.main import warnings_through_logging
 
-    with caplog.at_level(logging.WARNING, logger="py.warnings"), _warnings_through_logging():
+    with caplog.at_level(logging.WARNING, logger="py.warnings"), warnings_through_logging():
         warnings.warn("a real problem", UserWarning, stacklevel=1)
         warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", FutureWarning, stacklevel=1)
     messages = [r.getMessage() for r in caplog.records if r.name == "py.warnings"]

@@ -61,7 +61,7 @@ class UsageError(Exception):
     """A command line argparse cannot read (printed as one line, exit 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
+class CommandParser(argparse.ArgumentParser):
     """argparse with one-line errors and the declared range of ``bounded`` options in their help."""
 
     def error(self, message: str) -> Any:  # type: ignore[override]
@@ -81,7 +81,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="action2vec",
         description="Learn a joint embedding of actions in video and their names; zero-shot recognition "
         "and semantic evaluation.",
@@ -138,7 +138,7 @@ def setup_logging(verbose: bool = False, lightning: bool = False) -> None:
 
 
 @contextmanager
-def _warnings_through_logging() -> Iterator[None]:
+def warnings_through_logging() -> Iterator[None]:
     """Warnings go to the ``py.warnings`` logger (so above progress bars), known-harmless ones not at all."""
     with warnings.catch_warnings():
         for pattern in _HARMLESS_WARNINGS:
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
-    with _warnings_through_logging(), stop_on_signals():
+    with warnings_through_logging(), stop_on_signals():
         return _run(args)
 
 
