@@ -35,3 +35,32 @@ def wn():
         return load_wordnet()
     except DataError as exc:
         pytest.skip(str(exc))
+
+
+SLOW_BACKBONE = """
+import time
+
+from action2vec.video.backbones import register_backbone
+from action2vec.video.backbones.c3d import TinyC3D
+
+
+class SlowTiny(TinyC3D):
+    name = "slow-tiny"
+
+    def forward(self, x):
+        time.sleep(0.1)  # every batch takes a while, so a run can be stopped mid-way on any machine
+        return super().forward(x)
+
+
+@register_backbone("slow-tiny", cls=SlowTiny)
+def make(weights, random_weights, layer):
+    return SlowTiny()
+"""
+
+
+@pytest.fixture(scope="session")
+def slow_backbone(tmp_path_factory) -> Path:
+    """A folder holding ``slow_backbone.py``: the plug-in backbone ``slow_backbone:slow-tiny`` (put it on the path)."""
+    folder = tmp_path_factory.mktemp("plugin")
+    (folder / "slow_backbone.py").write_text(SLOW_BACKBONE)
+    return folder

@@ -8,7 +8,9 @@ its valid range (``option(30, "training epochs", ge=1)``), checked whenever a co
     save_config(cfg, run_dir / "config.yaml")
 
 Unknown keys, values of the wrong type and values out of their declared range raise :class:`ConfigError`
-naming the dotted key, the value and what is allowed.
+naming the dotted key, the value and what is allowed. Plain command-line options that are not config
+fields declare their range with :func:`bounded` (``type=bounded(int, ge=1)``), so argparse names the
+option, the value and the range in one line.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import dataclasses
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 import yaml
 
@@ -28,6 +30,7 @@ T = TypeVar("T")
 
 __all__ = [
     "option",
+    "bounded",
     "check_ranges",
     "range_text",
     "from_dict",
@@ -94,6 +97,39 @@ def _in_range(value: Any, meta: Any) -> bool:
     return True
 
 
+def bounded(
+    kind: type = int,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+) -> Callable[[str], Any]:
+    """An argparse ``type=`` reading a number of ``kind`` (int or float) that must lie in the given range.
+
+        p.add_argument("--limit", type=bounded(int, ge=0), default=0, help="only the first N videos")
+
+    A wrong value stops parsing with one line naming the option, the value and the range, e.g.
+    ``argument --limit: -1 is out of range (must be >= 0)``; ``--help`` shows the range beside the help.
+    """
+    bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    allowed = range_text(bounds)
+    noun = "an integer" if kind is int else "a number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}" + (f" ({allowed})" if allowed else "")) from None
+        if not _in_range(value, bounds):
+            raise argparse.ArgumentTypeError(f"{text} is out of range (must be {allowed})")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    parse.range_text = allowed  # type: ignore[attr-defined]
+    return parse
+
+
 def check_ranges(cfg: Any, prefix: str = "") -> None:
     """Raise ConfigError for the first field of ``cfg`` (recursively) outside its declared range."""
     for f in dataclasses.fields(cfg):
@@ -102,6 +138,9 @@ def check_ranges(cfg: Any, prefix: str = "") -> None:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             check_ranges(value, dotted)
         elif value is not None and any(k in f.metadata for k in _RANGE_KEYS) and not _in_range(value, f.metadata):
+            if f.metadata.get("nonempty") and isinstance(value, (str, list, tuple, dict)) and len(value) == 0:
+                raise ConfigError(f"config key '{dotted}': {value!r} is empty (give at least one value, or leave the "
+                                  "key out for its default)")
             raise ConfigError(f"config key '{dotted}': {value!r} is out of range (must be {range_text(f.metadata)})")
 
 

@@ -10,17 +10,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from action2vec.cli.common import add_json_option
 from action2vec.io import read_lines, write_json
+
+if TYPE_CHECKING:
+    from action2vec.video.config import ExtractConfig
 
 log = logging.getLogger("action2vec.extract")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from action2vec.config import add_config_arguments
+    from action2vec.config import add_config_arguments, bounded
     from action2vec.video.config import ExtractConfig
 
     p = sub.add_parser(
@@ -35,18 +40,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--dataset", metavar="NAME", help="data set adapter: ucf101, hmdb51, kinetics400/600/700, custom")
     src.add_argument("--annotations", metavar="PATH", help="the data set's annotation file or folder")
     src.add_argument("--root", metavar="DIR", help="video folder (default for --list: the list file's folder)")
-    src.add_argument("--split", type=int, default=1, help="official split whose train/test subsets are recorded")
-    src.add_argument("--limit", type=int, default=0, help="only the first N videos (smoke tests)")
+    src.add_argument("--split", type=bounded(int, ge=1), default=1,
+                     help="official split whose train/test subsets are recorded")
+    src.add_argument("--limit", type=bounded(int, ge=0), default=0, help="only the first N videos (0: all)")
     bb = p.add_argument_group("backbone")
     bb.add_argument("--backbone", default="c3d", help="registered backbone name, or MODULE:NAME for a plug-in")
     bb.add_argument("--layer", help="output layer (C3D: fc6 or fc7, default fc7)")
     bb.add_argument("--weights", metavar="PATH", help="pretrained weights (.pickle/.pt state dict or .safetensors)")
     bb.add_argument("--random-weights", action="store_true",
                     help="run the backbone untrained (recorded in the store; features are not meaningful)")
-    p.add_argument("--out", required=True, metavar="STORE", help="feature store to create or resume (.h5)")
+    p.add_argument("--out", required=True, metavar="STORE",
+                   help="feature store to create or resume (.h5); one extraction writes it at a time")
     p.add_argument("--log", metavar="FILE", help="log file, failures included (default: STORE.log)")
     p.add_argument("--config", metavar="YAML", help="extraction settings file (the options below override it)")
-    p.add_argument("--pca-dim", type=int, default=0, help="also write a PCA-reduced store of this dimension")
+    p.add_argument("--pca-dim", type=bounded(int, ge=0), default=0,
+                   help="also write a PCA-reduced store of this dimension (0: none)")
     p.add_argument("--pca-out", metavar="STORE", help="where the PCA store goes (default: STORE with .pcaN.h5)")
     p.add_argument("--pca-fit-keys", metavar="FILE",
                    help="keys (one a line) to fit the PCA on; default: the videos of the 'train' subset")
@@ -62,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.add_argument("store", help="input store (raw backbone features)")
     q.add_argument("--out", required=True, metavar="STORE", help="output store")
-    q.add_argument("--dim", type=int, default=500, help="output dimension")
+    q.add_argument("--dim", type=bounded(int, ge=1), default=500, help="output dimension")
     q.add_argument("--fit-subset", default="train", help="fit on videos whose recorded subset is this")
     q.add_argument("--fit-keys", metavar="FILE", help="fit on these keys (one a line) instead of --fit-subset")
     q.set_defaults(func=run_pca)
@@ -87,8 +95,9 @@ def _items(args: argparse.Namespace) -> list:
 
 
 def _add_log_file(path: Path) -> logging.Handler:
+    """Also log to ``path``, created with the first message (a run refused at once leaves no empty file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path)
+    handler = logging.FileHandler(path, delay=True)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     logging.getLogger().addHandler(handler)
@@ -96,60 +105,90 @@ def _add_log_file(path: Path) -> logging.Handler:
     return handler
 
 
+def _check_store_path(path: Path, option: str) -> None:
+    """A store to write must be a file path: refuse a directory before any work starts."""
+    from action2vec.errors import DataError
+
+    if path.is_dir():
+        raise DataError(f"{option} {path}: is a directory; name the feature store file to write (e.g. {path}.h5)")
+
+
 def run(args: argparse.Namespace) -> int:
     from action2vec.config import config_from_args
     from action2vec.distributed import process_layout
-    from action2vec.store import open_store
-    from action2vec.video.backbones import create_backbone
+    from action2vec.store import StoreLock
     from action2vec.video.config import ExtractConfig
-    from action2vec.video.extract import extract_videos
 
     cfg = config_from_args(ExtractConfig, args, args.config)
     out = Path(args.out)
+    _check_store_path(out, "--out")
+    if args.pca_dim:
+        _check_store_path(_pca_out(args, out), "--pca-out")
     layout = process_layout()
-    rank, world = layout.rank, layout.world_size
     log_path = Path(args.log) if args.log else out.with_name(out.name + ".log")
-    if world > 1:
-        log_path = log_path.with_name(f"{log_path.name}.rank{rank}")
-    handler = _add_log_file(log_path)
-    try:
-        items = _items(args)
-        backbone = create_backbone(args.backbone, args.weights, args.random_weights, args.layer)
-        summary = extract_videos(items, out, backbone, cfg)
-        prefix = f"[rank {rank}] " if world > 1 else ""
-        print(
-            f"{prefix}extracted {summary.extracted}, failed {summary.failed}, skipped {summary.skipped} "
-            f"(already done) of {summary.total} videos in {summary.seconds:.1f} s "
-            f"({summary.videos_per_s:.2f} videos/s, {summary.clips_per_s:.1f} clips/s)"
-        )
-        for key, reason in summary.failures.items():
-            print(f"{prefix}failed\t{key}\t{reason}")
-        if rank != 0:
-            return 0
-        info = open_store(out).info()
-        print(f"{out}: {info['videos']} videos, {info['failed']} failed, dim {info['dim']}; log: {log_path}")
-        result = {"summary": {k: v for k, v in vars(summary).items() if k != "store"}, "store": info}
-        if args.pca_dim:
-            from action2vec.video.pca import pca_store
+    if layout.world_size > 1:
+        log_path = log_path.with_name(f"{log_path.name}.rank{layout.rank}")
+    with contextlib.ExitStack() as held:
+        # a second writer is refused here, before the log file, the backbone or any video
+        held.enter_context(StoreLock(out))
+        if args.pca_dim and layout.rank == 0:
+            held.enter_context(StoreLock(_pca_out(args, out)))
+        handler = _add_log_file(log_path)
+        try:
+            return _extract(args, cfg, out, log_path, layout.rank, layout.world_size)
+        finally:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
 
-            pca_out = Path(args.pca_out) if args.pca_out else out.with_name(f"{out.stem}.pca{args.pca_dim}.h5")
-            keys = read_lines(args.pca_fit_keys) if args.pca_fit_keys else None
-            pca_store(out, pca_out, args.pca_dim, fit_keys=keys, fit_subset="train")
-            print(f"{pca_out}: PCA {info['dim']} -> {args.pca_dim}")
-            result["pca_store"] = str(pca_out)
-        write_json(result, args.json)
+
+def _pca_out(args: argparse.Namespace, out: Path) -> Path:
+    return Path(args.pca_out) if args.pca_out else out.with_name(f"{out.stem}.pca{args.pca_dim}.h5")
+
+
+def _extract(args: argparse.Namespace, cfg: "ExtractConfig", out: Path, log_path: Path, rank: int, world: int) -> int:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from action2vec.store import open_store
+    from action2vec.video.backbones import create_backbone
+    from action2vec.video.extract import extract_videos
+
+    items = _items(args)
+    backbone = create_backbone(args.backbone, args.weights, args.random_weights, args.layer)
+    with logging_redirect_tqdm():  # log lines and warnings print above the progress bar, not into it
+        summary = extract_videos(items, out, backbone, cfg)
+    prefix = f"[rank {rank}] " if world > 1 else ""
+    print(
+        f"{prefix}extracted {summary.extracted}, failed {summary.failed}, skipped {summary.skipped} "
+        f"(already done) of {summary.total} videos in {summary.seconds:.1f} s "
+        f"({summary.videos_per_s:.2f} videos/s, {summary.clips_per_s:.1f} clips/s)"
+    )
+    for key, reason in summary.failures.items():
+        print(f"{prefix}failed\t{key}\t{reason}")
+    if rank != 0:
         return 0
-    finally:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
+    info = open_store(out).info()
+    print(f"{out}: {info['videos']} videos, {info['failed']} failed, dim {info['dim']}; log: {log_path}")
+    result = {"summary": {k: v for k, v in vars(summary).items() if k != "store"}, "store": info}
+    if args.pca_dim:
+        from action2vec.video.pca import pca_store
+
+        pca_out = _pca_out(args, out)
+        keys = read_lines(args.pca_fit_keys) if args.pca_fit_keys else None
+        pca_store(out, pca_out, args.pca_dim, fit_keys=keys, fit_subset="train")
+        print(f"{pca_out}: PCA {info['dim']} -> {args.pca_dim}")
+        result["pca_store"] = str(pca_out)
+    write_json(result, args.json)
+    return 0
 
 
 def run_pca(args: argparse.Namespace) -> int:
-    from action2vec.store import open_store
+    from action2vec.store import StoreLock, open_store
     from action2vec.video.pca import pca_store
 
+    _check_store_path(Path(args.out), "--out")
     keys = read_lines(args.fit_keys) if args.fit_keys else None
-    out = pca_store(args.store, args.out, args.dim, fit_keys=keys, fit_subset=args.fit_subset)
+    with StoreLock(args.out):  # refused before the PCA is fitted when another process writes the output
+        out = pca_store(args.store, args.out, args.dim, fit_keys=keys, fit_subset=args.fit_subset)
     store = open_store(out)
     explained = store.pca["explained_variance"] if store.pca else []
     print(f"{out}: {len(store)} videos, dim {store.dim}, fitted on {store.meta.get('pca_fit_videos')} videos, "

@@ -2,6 +2,14 @@
 
 Each module in ``COMMAND_MODULES`` has ``register(subparsers)``, which adds its parser(s) and sets
 ``func(args) -> int`` as the parser default. Heavy imports stay inside ``func`` so ``--help`` is fast.
+
+Exit status, the same for every command (README, "Exit codes"):
+
+    0    done (extraction included, when some videos were unreadable: they are recorded)
+    2    bad input: a setting out of range, a missing or damaged file, a store another process writes;
+         one line names the key or file, and nothing was written
+    130  Ctrl-C; 143 SIGTERM: what was finished is kept, rerunning the same command resumes
+    1    a bug (a traceback)
 """
 
 from __future__ import annotations
@@ -10,9 +18,15 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from action2vec import __version__
 from action2vec.errors import Action2VecError
+from action2vec.signals import Stopped, received_signal, stop_on_signals
+
+log = logging.getLogger(__name__)
 
 COMMAND_MODULES = [
     "action2vec.cli.extract_cmd",
@@ -29,12 +43,52 @@ COMMAND_MODULES = [
     "action2vec.cli.demo_cmd",
 ]
 
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+
+# Messages from libraries that say nothing about this run: advertisements and deprecations inside
+# Lightning that its users cannot act on. Real warnings still show (once each, through logging).
+_ADVERTS = ("💡 Tip:",)
+_HARMLESS_WARNINGS = (
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # torch's pytree API as Lightning 2.6 uses it
+    r"Checkpoint directory .* exists and is not empty",  # every resume; fit() logs what it resumes from
+)
+_LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")
+# Commands that train with Lightning: it is imported before logging is set up, because importing it gives
+# its loggers console handlers of their own (every Lightning line showed twice, in two formats).
+_LIGHTNING_COMMANDS = frozenset({"train", "zsl", "demo"})
+
+
+class UsageError(Exception):
+    """A command line argparse cannot read (printed as one line, exit 2)."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse with one-line errors and the declared range of ``bounded`` options in their help."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        formatter = super()._get_formatter()
+        plain = formatter._get_help_string
+
+        def with_range(action: argparse.Action) -> str | None:
+            text = plain(action)
+            allowed = getattr(action.type, "range_text", "")
+            return f"{text} (must be {allowed})" if text and allowed else text
+
+        formatter._get_help_string = with_range  # type: ignore[method-assign]
+        return formatter
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="action2vec",
         description="Learn a joint embedding of actions in video and their names; zero-shot recognition "
         "and semantic evaluation.",
+        epilog="Exit status: 0 done, 2 bad input (one line), 130 Ctrl-C, 143 SIGTERM (finished work kept; rerun "
+        "to resume), 1 a bug.",
     )
     parser.add_argument("--version", action="version", version=f"action2vec {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -50,25 +104,93 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+class _DropAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_ADVERTS)
+
+
+class _OneLineWarnings(logging.Filter):
+    """``warnings.formatwarning`` ends with a newline, which showed as an empty line after each warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = record.msg.rstrip()
+        return True
+
+
+def setup_logging(verbose: bool = False, lightning: bool = False) -> None:
+    """One handler (the root's) for every message, Lightning's included (``lightning``: import it first)."""
+    if lightning:
+        import lightning.pytorch  # noqa: F401
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    for name in _LIGHTNING_LOGGERS:
+        lg = logging.getLogger(name)
+        for handler in list(lg.handlers):
+            if type(handler) is logging.StreamHandler:
+                lg.removeHandler(handler)
+        lg.propagate = True
+    for name, cls in (("lightning.pytorch.utilities.rank_zero", _DropAdverts), ("py.warnings", _OneLineWarnings)):
+        lg = logging.getLogger(name)
+        if not any(isinstance(f, cls) for f in lg.filters):
+            lg.addFilter(cls())
+
+
+@contextmanager
+def warnings_through_logging() -> Iterator[None]:
+    """Warnings go to the ``py.warnings`` logger (so above progress bars), known-harmless ones not at all."""
+    with warnings.catch_warnings():
+        for pattern in _HARMLESS_WARNINGS:
+            warnings.filterwarnings("ignore", message=pattern)
+        logging.captureWarnings(True)
+        try:
+            yield
+        finally:
+            logging.captureWarnings(False)
+
+
+def _stopped(command: str, exc: Stopped) -> int:
+    print(f"action2vec {command}: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command's exit status: its own, 2 for bad input, 130 for Ctrl-C, 128 + signal when stopped."""
     try:
         return int(args.func(args) or 0)
+    except Stopped as exc:
+        return _stopped(args.command, exc)
     except Action2VecError as exc:
         print(f"action2vec {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"action2vec {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BaseException:
+        signum = received_signal()
+        if signum is None:
+            raise
+        # e.g. a DataLoader worker ended by the same SIGTERM: the signal is the cause, not a bug
+        log.debug("error while stopping for signal %d", signum, exc_info=True)
+        return _stopped(args.command, Stopped(signum))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    setup_logging(args.verbose, lightning=getattr(args, "command", None) in _LIGHTNING_COMMANDS)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    with warnings_through_logging(), stop_on_signals():
+        return _run(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     info.add_argument("--failures", action="store_true", help="list every failed video with its reason")
     add_json_option(info)
     info.set_defaults(func=run_info)
-    merge = s.add_parser("merge", help="fold unmerged part files (left by an interrupted run) into the store")
+    merge = s.add_parser("merge", help="fold unmerged part files (left by an interrupted run) into the store",
+                         description="Fold the part files an interrupted run left into the store and drop entries "
+                         "with an empty key. Refused while another process writes the store.")
     merge.add_argument("store")
     merge.set_defaults(func=run_merge)
 
@@ -32,6 +34,11 @@ def run_info(args: argparse.Namespace) -> int:
           f"dim {info['dim']}, backbone {info['backbone']} ({info.get('layer')}), pca {info.get('pca')}")
     if info["random_weights"]:
         print("WARNING: features come from a backbone with random weights")
+    empty = info.get("empty_keys") or []
+    if empty:
+        print(f"WARNING: {len(empty)} entr{'y' if len(empty) == 1 else 'ies'} with an empty key (index position "
+              f"{', '.join(map(str, empty[:10]))}), left by concurrent writers of an older version; "
+              f"`action2vec store merge {args.store}` drops them")
     if args.failures:
         for key, reason in store.failures.items():
             print(f"failed\t{key}\t{reason}")
@@ -40,7 +47,9 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from action2vec.store import merge_parts
+    from action2vec.store import merge_parts, open_store
 
     merge_parts(args.store)
+    info = open_store(args.store).info()
+    print(f"{args.store}: {info['videos']} videos, {info['failed']} failed")
     return 0

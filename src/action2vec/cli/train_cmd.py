@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train an Action2Vec model on a feature store",
         description="Train on the labelled videos of a feature store. Settings come from the defaults, then "
         "--config FILE (YAML with sections data/model/loss/train), then the --section.key options. The final "
-        "config is written to OUT/config.yaml; rerunning the same command resumes an interrupted run. "
-        "Multi-GPU / multi-node: run the same command under torchrun.",
+        "config is written to OUT/config.yaml once every setting is checked; rerunning the same command resumes an "
+        "interrupted run (SIGTERM: the current batch ends, a checkpoint is saved, exit 143; a damaged last.ckpt: the "
+        "newest intact checkpoint). Multi-GPU / multi-node: run the same command under torchrun.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder (checkpoints, logs, model/)")

@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 import yaml
 
-from action2vec.config import option, to_dict
+from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import ConfigError
 
 __all__ = [
@@ -65,33 +65,33 @@ OVERRIDES_NAME = "overrides.yaml"
 class ToyConfig:
     """What the toy generator draws."""
 
-    verbs: list[str] = option(list(VERBS), f"verbs (actions), from {', '.join(VERBS)}")
-    nouns: list[str] = option(list(NOUNS[:5]), f"nouns (shapes), from {', '.join(NOUNS)}")
+    verbs: list[str] = option(list(VERBS), f"verbs (actions), from {', '.join(VERBS)}", nonempty=True)
+    nouns: list[str] = option(list(NOUNS[:5]), f"nouns (shapes), from {', '.join(NOUNS)}", nonempty=True)
     classes: list[str] = option([], "only these 'verb noun' classes (empty: every verb with every noun)")
-    videos_per_class: int = option(8, "videos drawn per class")
-    size: int = option(64, "frame width and height in pixels (even)")
-    fps: int = option(12, "frame rate of the written files")
-    min_seconds: float = option(2.5, "shortest video")
-    max_seconds: float = option(5.0, "longest video")
+    videos_per_class: int = option(8, "videos drawn per class", ge=1)
+    size: int = option(64, "frame width and height in pixels (even)", ge=16)
+    fps: int = option(12, "frame rate of the written files", ge=1)
+    min_seconds: float = option(2.5, "shortest video", gt=0)
+    max_seconds: float = option(5.0, "longest video", gt=0)
     codec: str = option(
         "mpeg4", "video codec: mpeg4 (MPEG-4 Part 2, default: the same bytes on every run) or libx264 (H.264: "
         "PyAV's x264 encodes of the same frames differ slightly with what the process encoded before)"
     )
-    seed: int = option(0, "random seed; the same seed writes the same videos")
+    seed: int = option(0, "random seed; the same seed writes the same videos", ge=0)
 
     def __post_init__(self) -> None:
+        check_ranges(self, "toy")  # also when built in Python, not only from YAML or the command line
         unknown = [v for v in self.verbs if v not in _MOTIONS]
         if unknown:
             raise ConfigError(f"toy.verbs: unknown verb(s) {unknown}; choose from {list(VERBS)}")
         unknown = [n for n in self.nouns if n not in _SHAPES]
         if unknown:
             raise ConfigError(f"toy.nouns: unknown noun(s) {unknown}; choose from {list(NOUNS)}")
-        if self.videos_per_class < 1:
-            raise ConfigError("toy.videos_per_class: must be at least 1")
-        if self.size < 16 or self.size % 2:
-            raise ConfigError("toy.size: must be an even number of pixels, at least 16")
-        if not 0 < self.min_seconds <= self.max_seconds:
-            raise ConfigError("toy.min_seconds: must be positive and at most toy.max_seconds")
+        if self.size % 2:
+            raise ConfigError(f"config key 'toy.size': {self.size} is odd (the encoder needs an even frame size)")
+        if self.min_seconds > self.max_seconds:
+            raise ConfigError(f"config key 'toy.min_seconds': {self.min_seconds} is above toy.max_seconds "
+                              f"({self.max_seconds})")
         if self.codec not in ("libx264", "mpeg4"):
             raise ConfigError(f"toy.codec: {self.codec!r} is not libx264 or mpeg4")
 

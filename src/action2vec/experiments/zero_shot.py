@@ -287,7 +287,7 @@ def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
     """Train the variant on seen videos with fit() (transductive: with the manifold term on the unlabelled
     test videos); embed the test videos with the exported model. -> (N_test, E)."""
     # the split decides the training classes: a class list in the base config must not widen them
-    overrides = list(method(job.variant).overrides or []) + ["data.classes=[]", "data.classes_file="]
+    overrides = list(method(job.variant).overrides or []) + ["data.classes=null", "data.classes_file="]
     cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
     seen_classes = sorted({store.labels[i] for i in videos.train_pos})
     label_vectors = job.label_vectors.subset(seen_classes)  # keeps the embedder, which the model folder records

@@ -6,8 +6,12 @@ from pathlib import Path
 
 from action2vec.store.base import Store
 from action2vec.store.hdf5 import FeatureStore, StoreWriter, merge_parts, parts_dir, write_store
+from action2vec.store.lock import StoreLock, StoreLockedError
 
-__all__ = ["Store", "FeatureStore", "StoreWriter", "merge_parts", "parts_dir", "write_store", "open_store"]
+__all__ = [
+    "Store", "FeatureStore", "StoreWriter", "StoreLock", "StoreLockedError", "merge_parts", "parts_dir",
+    "write_store", "open_store",
+]
 
 
 def open_store(path: str | Path, annotations: str | Path | None = None) -> Store:

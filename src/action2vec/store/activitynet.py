@@ -99,7 +99,7 @@ class ActivityNetStore(FeatureStore):
             sources=[json.dumps({"subset": subsets.get(_strip(k), "")}) for k in keys],
         )
         self._key_to_pos = {k: i for i, k in enumerate(keys)}
-        self._fail_keys, self._fail_reasons = [], []
+        self._failures: dict[str, str] = {}
         self.dim = dim
         self.pca = None
         self.meta: dict[str, Any] = {

@@ -11,7 +11,9 @@ Layout (one file, see docs/architecture.md)::
 The main file is only ever replaced whole (write a temporary file, then rename), so a crash never
 leaves it half-written. Writers append finished videos to small part files beside it
 (``STORE.parts/<rank>-<seq>.h5``, each written under a temporary name and renamed when complete);
-``merge_parts`` folds them into the main file.
+``merge_parts`` folds them into the main file. Writers and merges hold the store's lock
+(:mod:`action2vec.store.lock`), so one process (or one torchrun job) writes a store at a time. Every
+video has a non-empty key.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import h5py
 import numpy as np
 
 from action2vec.errors import DataError
+from action2vec.store.lock import StoreLock
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ VERSION = 1
 _STR = h5py.string_dtype(encoding="utf-8")
 _INDEX_FIELDS = ("key", "offset", "rows", "length", "label", "source")
 
-__all__ = ["FeatureStore", "StoreWriter", "merge_parts", "parts_dir", "StoreIndex"]
+__all__ = ["FeatureStore", "StoreWriter", "merge_parts", "parts_dir", "StoreIndex", "PendingVideo", "Failure"]
 
 
 def parts_dir(path: str | Path) -> Path:
@@ -80,11 +83,11 @@ def _read_index(f: h5py.File) -> StoreIndex:
     )
 
 
-def _read_failures(f: h5py.File) -> tuple[list[str], list[str], list[str]]:
+def _read_failures(f: h5py.File) -> list[Failure]:
     if "failures" not in f:
-        return [], [], []
+        return []
     g = f["failures"]
-    return _read_str(g["key"]), _read_str(g["reason"]), _read_str(g["source"])
+    return [Failure(k, r, s) for k, r, s in zip(_read_str(g["key"]), _read_str(g["reason"]), _read_str(g["source"]))]
 
 
 def _read_meta(f: h5py.File, path: Path) -> dict[str, Any]:
@@ -107,7 +110,7 @@ class FeatureStore:
             with h5py.File(self.path, "r") as f:
                 self.meta = _read_meta(f, self.path)
                 self._index = _read_index(f)
-                self._fail_keys, self._fail_reasons, _ = _read_failures(f)
+                self._failures = {x.key: x.reason for x in _read_failures(f)}
                 self.dim = int(f["features"].shape[1]) if "features" in f else int(self.meta.get("dim", 0))
                 self.pca = {k: f["pca"][k][()] for k in f["pca"]} if "pca" in f else None
         except OSError as exc:
@@ -148,7 +151,7 @@ class FeatureStore:
 
     @property
     def failures(self) -> dict[str, str]:
-        return dict(zip(self._fail_keys, self._fail_reasons))
+        return dict(self._failures)
 
     def source(self, i: int) -> dict[str, Any]:
         return json.loads(self._index.sources[i] or "{}")
@@ -221,7 +224,8 @@ class FeatureStore:
             "path": str(self.path),
             "format": "action2vec",
             "videos": len(self),
-            "failed": len(self._fail_keys),
+            "failed": len(self._failures),
+            "empty_keys": [i for i, k in enumerate(self._index.keys) if not k.strip()],
             "dim": self.dim,
             "classes": len(self.classes),
             "backbone": self.meta.get("backbone"),
@@ -234,9 +238,37 @@ class FeatureStore:
         }
 
 
+@dataclass
+class PendingVideo:
+    """A finished video waiting in a writer's buffer for the next part file."""
+
+    key: str
+    features: np.ndarray  # (T, D) float32
+    length: int  # true steps
+    label: str
+    source: str  # JSON
+
+
+@dataclass
+class Failure:
+    """A video that could not be read, with the reason; resumed runs skip it."""
+
+    key: str
+    reason: str
+    source: str  # JSON
+
+
+def _check_key(key: Any, path: Path) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise DataError(f"{path}: refusing to store a video under an empty key ({key!r}); every video needs a name")
+    return key
+
+
 class StoreWriter:
     """Append videos to a store, resumably and crash-safely (see module docstring).
 
+    The writer holds the store's lock (:class:`~action2vec.store.lock.StoreLock`) from construction to
+    ``close()`` (or the end of its ``with`` block): a second writer of the same store is refused.
     ``flush_every`` finished videos are written as one complete part file. ``close()`` flushes and, when
     ``merge`` is true, merges every part into the main file.
     """
@@ -250,22 +282,26 @@ class StoreWriter:
         merge: bool = True,
     ) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise DataError(f"{self.path} is a directory; a feature store is a file (e.g. {self.path.name}.h5)")
         self.rank = rank
         self.flush_every = max(1, int(flush_every))
         self.merge = merge
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.parts = parts_dir(self.path)
-        self.parts.mkdir(parents=True, exist_ok=True)
-        existing = _existing_meta(self.path, self.parts)
-        if existing is not None and meta is not None:
-            _check_meta_compatible(existing, meta, self.path)
+        self._lock = StoreLock(self.path).acquire()  # before reading or writing anything
+        try:
+            existing = _existing_meta(self.path, self.parts)
+            if existing is not None and meta is not None:
+                _check_meta_compatible(existing, meta, self.path)
+            self._done = _done_keys(self.path, self.parts)
+        except BaseException:
+            self._lock.release()
+            raise
         self.meta = dict(existing if existing is not None else (meta or {}))
-        if meta:
-            for k, v in meta.items():
-                self.meta.setdefault(k, v)
-        self._done = _done_keys(self.path, self.parts)
-        self._buf: list[tuple[str, np.ndarray, int, str, str]] = []
-        self._fail_buf: list[tuple[str, str, str]] = []
+        for k, v in (meta or {}).items():
+            self.meta.setdefault(k, v)
+        self._buf: list[PendingVideo] = []
+        self._fail_buf: list[Failure] = []
         self._pca: dict[str, np.ndarray] | None = None
         self._seq = _next_seq(self.parts, rank)
 
@@ -282,6 +318,7 @@ class StoreWriter:
         source: dict[str, Any] | None = None,
     ) -> None:
         """Queue one finished video. ``features``: (T, D); ``length``: true steps (default T)."""
+        _check_key(key, self.path)
         feats = np.asarray(features, dtype=np.float32)
         if feats.ndim != 2:
             raise DataError(f"video {key!r}: features must be (T, D), got shape {feats.shape}")
@@ -294,14 +331,15 @@ class StoreWriter:
         n = int(feats.shape[0]) if length is None else int(length)
         if not 0 <= n <= feats.shape[0]:
             raise DataError(f"video {key!r}: length {n} outside 0..{feats.shape[0]}")
-        self._buf.append((key, feats, n, label or "", json.dumps(source or {}, default=str)))
+        self._buf.append(PendingVideo(key, feats, n, label or "", json.dumps(source or {}, default=str)))
         self._done.add(key)
         if len(self._buf) + len(self._fail_buf) >= self.flush_every:
             self.flush()
 
     def add_failure(self, key: str, reason: str, source: dict[str, Any] | None = None) -> None:
         """Record a video that could not be read, with its reason; it will be skipped on resume."""
-        self._fail_buf.append((key, reason, json.dumps(source or {}, default=str)))
+        _check_key(key, self.path)
+        self._fail_buf.append(Failure(key, reason, json.dumps(source or {}, default=str)))
         self._done.add(key)
         if len(self._buf) + len(self._fail_buf) >= self.flush_every:
             self.flush()
@@ -317,12 +355,12 @@ class StoreWriter:
         """Write the buffered videos as one complete part file."""
         if not self._buf and not self._fail_buf and self._pca is None:
             return None
+        self.parts.mkdir(parents=True, exist_ok=True)
         name = f"{self.rank:05d}-{self._seq:08d}.h5"
         tmp = self.parts / (name + ".tmp")
         dim = int(self.meta.get("dim", 0))
-        feats = [b[1] for b in self._buf]
         with h5py.File(tmp, "w") as f:
-            data = np.concatenate(feats, 0) if feats else np.zeros((0, dim), np.float32)
+            data = np.concatenate([b.features for b in self._buf], 0) if self._buf else np.zeros((0, dim), np.float32)
             _create_features(f, data.shape[0], dim, data)
             _write_tables(f, self.meta, _index_from(self._buf), list(self._fail_buf), self._pca)
         os.replace(tmp, self.parts / name)
@@ -332,9 +370,14 @@ class StoreWriter:
         return self.parts / name
 
     def close(self) -> None:
-        self.flush()
-        if self.merge:
-            merge_parts(self.path)
+        """Flush, merge when asked, and give the store's lock up."""
+        try:
+            self.flush()
+            if self.merge:
+                merge_parts(self.path)
+        finally:
+            _remove_if_empty(self.parts)
+            self._lock.release()
 
     def __enter__(self) -> "StoreWriter":
         return self
@@ -342,20 +385,31 @@ class StoreWriter:
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
         if exc_type is None:
             self.close()
-        else:
+            return
+        try:
             self.flush()  # keep finished work; the next run resumes
+        finally:
+            _remove_if_empty(self.parts)
+            self._lock.release()
 
 
-def _index_from(buf: list[tuple[str, np.ndarray, int, str, str]]) -> StoreIndex:
-    rows = np.array([b[1].shape[0] for b in buf], dtype=np.int32)
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only succeeds when empty: a failed run leaves no empty folder behind
+    except OSError:
+        pass
+
+
+def _index_from(buf: list[PendingVideo]) -> StoreIndex:
+    rows = np.array([b.features.shape[0] for b in buf], dtype=np.int32)
     offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64) if len(buf) else np.zeros(0, np.int64)
     return StoreIndex(
-        keys=[b[0] for b in buf],
+        keys=[b.key for b in buf],
         offsets=offsets,
         rows=rows,
-        lengths=np.array([b[2] for b in buf], dtype=np.int32),
-        labels=[b[3] for b in buf],
-        sources=[b[4] for b in buf],
+        lengths=np.array([b.length for b in buf], dtype=np.int32),
+        labels=[b.label for b in buf],
+        sources=[b.source for b in buf],
     )
 
 
@@ -372,7 +426,7 @@ def _write_tables(
     f: h5py.File,
     meta: dict[str, Any],
     index: StoreIndex,
-    failures: list[tuple[str, str, str]],
+    failures: list[Failure],
     pca: dict[str, np.ndarray] | None,
 ) -> None:
     """Header attributes, the index, the failures and the optional PCA of a store file."""
@@ -387,8 +441,8 @@ def _write_tables(
     g.create_dataset("label", data=np.array(index.labels, dtype=object), dtype=_STR)
     g.create_dataset("source", data=np.array(index.sources, dtype=object), dtype=_STR)
     fg = f.create_group("failures")
-    for j, name in enumerate(("key", "reason", "source")):
-        fg.create_dataset(name, data=np.array([x[j] for x in failures], dtype=object), dtype=_STR)
+    for name in ("key", "reason", "source"):
+        fg.create_dataset(name, data=np.array([getattr(x, name) for x in failures], dtype=object), dtype=_STR)
     if pca is not None:
         pg = f.create_group("pca")
         for k, v in pca.items():
@@ -431,88 +485,129 @@ def _done_keys(path: Path, parts: Path) -> set[str]:
     for p in ([path] if path.is_file() else []) + _part_files(parts):
         with h5py.File(p, "r") as f:
             done.update(_read_index(f).keys)
-            done.update(_read_failures(f)[0])
+            done.update(x.key for x in _read_failures(f))
     return done
 
 
-def merge_parts(path: str | Path) -> Path:
-    """Fold every part file of store ``path`` into the main file (atomically) and delete the parts.
+@dataclass
+class _MergePlan:
+    """What a merge copies: from each file, the index positions of the videos it keeps."""
 
-    A video key present twice keeps its first occurrence (main file first, then parts in name order); a
-    key that failed once and succeeded later counts as a success.
-    """
-    path = Path(path)
-    parts = parts_dir(path)
-    files = ([path] if path.is_file() else []) + _part_files(parts)
-    if not files:
-        raise DataError(f"nothing to merge: {path} and {parts} hold no videos")
-    if files == [path]:
-        return path
+    sources: list[tuple[Path, StoreIndex, list[int]]]
+    meta: dict[str, Any]
+    dim: int
+    rows: int  # feature rows of the kept videos
+    failures: list[Failure]
+    pca: dict[str, np.ndarray] | None
+    dropped: list[str]  # unusable keys (empty) left out
+
+
+def _plan_merge(files: list[Path]) -> _MergePlan:
+    """Read every file's index: the first copy of each key wins, a later success beats a failure."""
     meta: dict[str, Any] = {}
     seen: set[str] = set()
-    feats_total = 0
-    plan: list[tuple[Path, StoreIndex, list[int]]] = []
-    fail_rows: dict[str, tuple[str, str, str]] = {}
-    pca = None
-    dim = 0
+    plan = _MergePlan([], {}, 0, 0, [], None, [])
+    failures: dict[str, Failure] = {}
     for p in files:
         with h5py.File(p, "r") as f:
             m = _read_meta(f, p)
             meta = {**m, **meta} if meta else m
             idx = _read_index(f)
             if "features" in f and f["features"].shape[0]:
-                dim = dim or int(f["features"].shape[1])
+                plan.dim = plan.dim or int(f["features"].shape[1])
             take = []
             for i, k in enumerate(idx.keys):
-                if k not in seen:
+                if not k.strip():
+                    plan.dropped.append(k)
+                elif k not in seen:
                     seen.add(k)
                     take.append(i)
-                    feats_total += int(idx.rows[i])
-            plan.append((p, idx, take))
-            for k, r, s in zip(*_read_failures(f)):
-                fail_rows.setdefault(k, (k, r, s))
+                    plan.rows += int(idx.rows[i])
+            plan.sources.append((p, idx, take))
+            for fail in _read_failures(f):
+                if fail.key.strip():
+                    failures.setdefault(fail.key, fail)
             if "pca" in f:
-                pca = {k: f["pca"][k][()] for k in f["pca"]}
-    dim = dim or int(meta.get("dim", 0))
-    failures = [v for k, v in fail_rows.items() if k not in seen]
-    tmp = path.with_name(path.name + ".merge.tmp")
-    with h5py.File(tmp, "w") as out:
-        out_feats = _create_features(out, feats_total, dim)
-        keys: list[str] = []
-        labels: list[str] = []
-        sources: list[str] = []
-        rows_l: list[int] = []
-        lens_l: list[int] = []
-        offs_l: list[int] = []
-        cursor = 0
-        for p, idx, take in plan:
-            if not take:
-                continue
-            with h5py.File(p, "r") as f:
-                src = f["features"]
-                for i in take:
-                    o, n = int(idx.offsets[i]), int(idx.rows[i])
-                    out_feats[cursor : cursor + n] = src[o : o + n]
-                    keys.append(idx.keys[i])
-                    labels.append(idx.labels[i])
-                    sources.append(idx.sources[i])
-                    rows_l.append(n)
-                    lens_l.append(int(idx.lengths[i]))
-                    offs_l.append(cursor)
-                    cursor += n
-        index = StoreIndex(
-            keys, np.array(offs_l, np.int64), np.array(rows_l, np.int32), np.array(lens_l, np.int32), labels, sources
-        )
-        _write_tables(out, {**meta, "dim": dim}, index, failures, pca)
-    os.replace(tmp, path)
+                plan.pca = {k: f["pca"][k][()] for k in f["pca"]}
+    plan.dim = plan.dim or int(meta.get("dim", 0))
+    plan.meta = {**meta, "dim": plan.dim}
+    plan.failures = [v for k, v in failures.items() if k not in seen]
+    return plan
+
+
+def _write_merged(out: h5py.File, plan: _MergePlan) -> StoreIndex:
+    """Copy the kept videos' rows into ``out`` and write its tables; returns the new index."""
+    out_feats = _create_features(out, plan.rows, plan.dim)
+    keys: list[str] = []
+    labels: list[str] = []
+    sources: list[str] = []
+    rows: list[int] = []
+    lengths: list[int] = []
+    offsets: list[int] = []
+    cursor = 0
+    for p, idx, take in plan.sources:
+        if not take:
+            continue
+        with h5py.File(p, "r") as f:
+            src = f["features"]
+            for i in take:
+                o, n = int(idx.offsets[i]), int(idx.rows[i])
+                out_feats[cursor : cursor + n] = src[o : o + n]
+                keys.append(idx.keys[i])
+                labels.append(idx.labels[i])
+                sources.append(idx.sources[i])
+                rows.append(n)
+                lengths.append(int(idx.lengths[i]))
+                offsets.append(cursor)
+                cursor += n
+    index = StoreIndex(keys, np.array(offsets, np.int64), np.array(rows, np.int32), np.array(lengths, np.int32),
+                       labels, sources)
+    _write_tables(out, plan.meta, index, plan.failures, plan.pca)
+    return index
+
+
+def _remove_parts(path: Path, files: list[Path]) -> None:
+    """Delete the merged part files, stale temporary files of dead writers, and the empty parts folder."""
+    parts = parts_dir(path)
     for p in files:
         if p != path:
             p.unlink()
-    try:
-        parts.rmdir()
-    except OSError:
-        pass
-    log.info("merged %d part file(s) into %s (%d videos, %d failures)", len(files) - int(files[0] == path), path, len(keys), len(failures))
+    for stale in parts.glob("*.tmp") if parts.is_dir() else []:
+        stale.unlink()  # under the lock no writer is alive to finish it
+    _remove_if_empty(parts)
+
+
+def _has_empty_keys(path: Path) -> bool:
+    with h5py.File(path, "r") as f:
+        return any(not k.strip() for k in _read_index(f).keys)
+
+
+def merge_parts(path: str | Path) -> Path:
+    """Fold every part file of store ``path`` into the main file (atomically) and delete the parts.
+
+    A video key present twice keeps its first occurrence (main file first, then parts in name order); a
+    key that failed once and succeeded later counts as a success. Entries with an empty key (left by
+    concurrent writers before stores were locked) are dropped with a warning. Takes the store's lock.
+    """
+    path = Path(path)
+    with StoreLock(path):
+        files = ([path] if path.is_file() else []) + _part_files(parts_dir(path))
+        if not files:
+            raise DataError(f"nothing to merge: {path} and {parts_dir(path)} hold no videos")
+        if files == [path] and not _has_empty_keys(path):
+            _remove_parts(path, files)
+            return path
+        plan = _plan_merge(files)
+        tmp = path.with_name(path.name + ".merge.tmp")
+        with h5py.File(tmp, "w") as out:
+            index = _write_merged(out, plan)
+        os.replace(tmp, path)
+        _remove_parts(path, files)
+    if plan.dropped:
+        log.warning("%s: dropped %d entr%s with an empty key (left by concurrent writers of an older version)",
+                    path, len(plan.dropped), "y" if len(plan.dropped) == 1 else "ies")
+    log.info("merged %d part file(s) into %s (%d videos, %d failures)", len(files) - int(files[0] == path), path,
+             len(index.keys), len(plan.failures))
     return path
 
 

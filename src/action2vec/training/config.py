@@ -19,9 +19,11 @@ class DataConfig:
         [], "label prompt templates for sentence encoders, each with one '{}' for the label (e.g. 'a video of a "
         "person {}'); several are averaged. Default: the label phrase alone. Word-vector embedders refuse them"
     )
-    classes: list[str] = option([], "train on these classes only (default: every labelled class in the store)")
+    classes: list[str] | None = option(
+        None, "train on these classes only (default: every labelled class in the store)", nonempty=True
+    )
     classes_file: str = option("", "file with one training class per line (alternative to classes)")
-    val_fraction: float = option(0.1, "held-out fraction of each seen class's videos for validation")
+    val_fraction: float = option(0.1, "held-out fraction of each seen class's videos for validation", ge=0, lt=1)
     in_memory: Literal["auto", "yes", "no"] = option("auto", "load the selected features into RAM (auto: when they fit in a quarter of it)")
     device_cache: Literal["auto", "yes", "no"] = option(
         "auto", "keep the training features in accelerator memory and gather batches there (auto: on a GPU when they fit in half its free memory)"
@@ -30,21 +32,24 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = option(30, "training epochs")
-    batch_size: int = option(64, "global batch size (split across processes)")
-    lr: float = option(1e-3, "Adam learning rate")
-    weight_decay: float = option(0.0, "Adam weight decay")
-    grad_clip: float = option(5.0, "gradient-norm clipping (0: off)")
-    seed: int = option(0, "random seed (splits, initialisation, shuffling, dropout)")
-    num_workers: int = option(0, "DataLoader worker processes")
-    accelerator: str = option("auto", "Lightning accelerator: auto, cpu, gpu")
-    devices: str = option("auto", "devices per node ('auto', a count, or a list)")
-    num_nodes: int = option(1, "nodes (under torchrun)")
-    strategy: str = option("auto", "Lightning strategy: auto, ddp, ...")
+    epochs: int = option(30, "training epochs", ge=1)
+    batch_size: int = option(64, "global batch size (split across processes)", ge=1)
+    lr: float = option(1e-3, "Adam learning rate", gt=0)
+    weight_decay: float = option(0.0, "Adam weight decay", ge=0)
+    grad_clip: float = option(5.0, "gradient-norm clipping (0: off)", ge=0)
+    seed: int = option(0, "random seed (splits, initialisation, shuffling, dropout)", ge=0)
+    num_workers: int = option(0, "DataLoader worker processes", ge=0)
+    accelerator: str = option("auto", "Lightning accelerator: auto, cpu, gpu", nonempty=True)
+    devices: str = option("auto", "devices per node ('auto', a count, or a list)", nonempty=True)
+    num_nodes: int = option(1, "nodes (under torchrun)", ge=1)
+    strategy: str = option("auto", "Lightning strategy: auto, ddp, ...", nonempty=True)
     precision: str = option("auto", "auto (bf16-mixed on a GPU that supports it, else 32-true) or a Lightning precision")
-    checkpoint_every_n_steps: int = option(0, "also checkpoint every N optimiser steps (0: each epoch only)")
-    resume: bool = option(True, "resume from RUN_DIR/checkpoints/last.ckpt when present")
-    log_every_n_steps: int = option(10, "logging interval in steps")
+    checkpoint_every_n_steps: int = option(0, "also checkpoint every N optimiser steps (0: each epoch only)", ge=0)
+    resume: bool = option(
+        True, "resume from RUN_DIR/checkpoints/last.ckpt when present (a damaged one: from the newest intact "
+        "checkpoint); false starts over"
+    )
+    log_every_n_steps: int = option(10, "logging interval in steps", ge=1)
     progress_bar: bool = option(True, "show a progress bar")
 
 

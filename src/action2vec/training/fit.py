@@ -108,12 +108,15 @@ def _check_same_run(path: Path, cfg: RunConfig) -> None:
 
 
 def _resolve_classes(cfg: RunConfig, store: Store, train_keys: Sequence[str] | None) -> list[str]:
-    classes = list(cfg.data.classes)
+    classes = list(cfg.data.classes or [])
     if cfg.data.classes_file:
         p = Path(cfg.data.classes_file)
         if not p.is_file():
             raise DataError(f"classes file not found: {p}")
-        classes += [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
+        from_file = [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
+        if not from_file:  # an empty file given on purpose must not mean "every class"
+            raise DataError(f"{p}: the classes file (data.classes_file) lists no class")
+        classes += from_file
     if not classes and train_keys is not None:
         classes = sorted({store.labels[store.index_of(k)] for k in train_keys})
     if not classes:
@@ -188,6 +191,7 @@ def fit(
     ``unlabeled_keys`` (transductive, off by default): videos whose features (never labels) enter the
     manifold term of :mod:`action2vec.training.manifold`, with ``manifold`` (default ``ManifoldConfig()``).
     """
+    from action2vec.training.checkpoints import resume_checkpoint, set_aside, stop_gracefully
     from action2vec.training.module import Action2VecModule
 
     run_dir = Path(run_dir)
@@ -198,17 +202,24 @@ def fit(
     final = _final_config(cfg, store, classes, label_vectors, class_vectors)
     if (run_dir / "config.yaml").is_file():
         _check_same_run(run_dir / "config.yaml", final)
+    resume_from = resume_checkpoint(run_dir / "checkpoints", cfg.train.resume)  # damaged last.ckpt: an older one
     data = _datasets(cfg, store, classes, train_pos, val_pos)
 
     trainer, ckpt_dir = _build_trainer(cfg, final, run_dir, callbacks)
-    if trainer.is_global_zero:
+    _check_batch_size(cfg, trainer.world_size)
+    if trainer.is_global_zero:  # only now that every setting is known to be valid
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(final, run_dir / "config.yaml")
+        if not cfg.train.resume:
+            set_aside(ckpt_dir)  # starting over: the old run's checkpoints must not mix with this one's
     module = Action2VecModule(final.model, final.loss, final.train, torch.from_numpy(class_vectors))
     train_loader, val_loader = _loaders(cfg, store, data, trainer, module, train_pos)
     transductive = _add_unlabeled(module, store, unlabeled_keys, train_pos, manifold, cfg.train.seed)
-    trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
-                ckpt_path=_resume_checkpoint(cfg, ckpt_dir))
+    if resume_from:
+        log.info("resuming from %s", resume_from)
+    with stop_gracefully():  # SIGTERM: Lightning ends the batch, SignalCheckpoint saves last.ckpt, Stopped is raised
+        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
+                    ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
 
     result = TrainResult(
         run_dir=run_dir, model_dir=run_dir / "model", classes=classes,
@@ -259,6 +270,9 @@ def _label_vectors(cfg: RunConfig, classes: list[str], label_vectors: LabelVecto
                    ) -> tuple[LabelVectors, np.ndarray]:
     """The label vectors (built with ``cfg.data.text`` when not given) and the training classes' rows (C, E)."""
     if label_vectors is None:
+        if not cfg.data.text:
+            raise ConfigError("config key 'data.text' is empty: name the text embedder that makes the label vectors "
+                              "(a run whose vectors were given from Python records none)")
         label_vectors = build_label_vectors(classes, cfg.data.text, prompts=cfg.data.prompts)
     missing = [c for c in classes if c not in set(label_vectors.names)]
     if missing:
@@ -300,16 +314,19 @@ def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: l
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+    from action2vec.training.checkpoints import LAST, SignalCheckpoint
+
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
     ckpt_dir = run_dir / "checkpoints"
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir, filename="step{step}", save_last=True, save_top_k=1,
         every_n_train_steps=cfg.train.checkpoint_every_n_steps or None, auto_insert_metric_name=False,
+        enable_version_counter=False,  # last.ckpt is always the last state, never last-v1.ckpt
     )
     trainer = L.Trainer(
         max_epochs=cfg.train.epochs,
         logger=[CSVLogger(run_dir / "logs", name="csv"), TensorBoardLogger(run_dir / "logs", name="tensorboard")],
-        callbacks=[checkpoint, *(callbacks or [])],
+        callbacks=[checkpoint, SignalCheckpoint(ckpt_dir / LAST), *(callbacks or [])],
         gradient_clip_val=cfg.train.grad_clip or None,
         log_every_n_steps=cfg.train.log_every_n_steps,
         enable_progress_bar=cfg.train.progress_bar,
@@ -323,14 +340,18 @@ def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: l
     return trainer, ckpt_dir
 
 
+def _check_batch_size(cfg: RunConfig, world: int) -> None:
+    """The global batch must split evenly over the processes (checked before the run folder is written)."""
+    if cfg.train.batch_size % world:
+        raise ConfigError(f"config key 'train.batch_size' ({cfg.train.batch_size}) must divide by the {world} processes")
+
+
 def _loaders(cfg: RunConfig, store: Store, data: _TrainingData, trainer: Any, module: Action2VecModule,
              train_pos: np.ndarray) -> tuple[ResumableLoader, Any]:
     """The training loader (from a device-resident feature bank when it fits) and the validation loader."""
     from torch.utils.data import DataLoader, DistributedSampler
 
     world = trainer.world_size
-    if cfg.train.batch_size % world:
-        raise ConfigError(f"config key 'train.batch_size' ({cfg.train.batch_size}) must divide by the {world} processes")
     per_device = cfg.train.batch_size // world
     sampler = SkippableSampler(DistributedSampler(data.train, num_replicas=world, rank=trainer.global_rank,
                                                   shuffle=True, seed=cfg.train.seed, drop_last=False))
@@ -366,15 +387,6 @@ def _add_unlabeled(module: Action2VecModule, store: Store, unlabeled_keys: Seque
     bank = unlabeled_bank(store, unlabeled_pos, manifold, seed)
     module.set_unlabeled_bank(bank, manifold.weight, manifold.batch_size)
     return {"videos": int(len(bank["lengths"])), **to_dict(manifold)}
-
-
-def _resume_checkpoint(cfg: RunConfig, ckpt_dir: Path) -> str | None:
-    """The checkpoint an interrupted run resumes from (``last.ckpt`` when resuming is on), else None."""
-    last = ckpt_dir / "last.ckpt"
-    if cfg.train.resume and last.is_file():
-        log.info("resuming from %s", last)
-        return str(last)
-    return None
 
 
 def _export(module: Action2VecModule, final: RunConfig, label_vectors: LabelVectors, store: Store,

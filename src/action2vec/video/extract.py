@@ -214,7 +214,7 @@ def extract_videos(
     Returns this rank's summary; under torchrun rank 0 merges every rank's parts before returning.
     Unreadable videos are recorded in the store with their reason and logged; they do not stop the run.
     """
-    from action2vec.store import StoreWriter, merge_parts
+    from action2vec.store import StoreLock, StoreWriter, merge_parts
 
     cfg = cfg or ExtractConfig()
     out = Path(out)
@@ -224,6 +224,7 @@ def extract_videos(
         raise DataError(f"video key {dup!r} appears more than once in the input")
     plan = plan_clips(cfg.video, backbone.clip_len)
     check_decoder(cfg.video.decoder)
+    lock = StoreLock(out).acquire()  # one writer per store (the ranks of this torchrun job share it)
     dist = _dist_setup(cfg.compute.barrier_timeout)
     try:
         mine = sorted(items, key=lambda it: it.key)[dist.rank :: dist.world]
@@ -252,6 +253,7 @@ def extract_videos(
         return summary
     finally:
         dist.close()
+        lock.release()
 
 
 def _has_parts(path: Path) -> bool:
