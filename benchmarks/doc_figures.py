@@ -79,6 +79,9 @@ def demo_figures(folder: Path | None) -> dict[str, Any]:
     out["analogy"] = [s.to_json() for s in result.analogy.scores]
     out["wordnet"] = {"n_classes": result.wordnet.n_classes, "spearman_by": result.wordnet.spearman_by}
     out["separability"] = separability(folder / "features.h5")
+    from action2vec.reports.findings import run_findings
+
+    out["findings"] = [f.text for f in run_findings(result.zsl, result.wordnet, result.analogy)]
     return out
 
 
@@ -265,6 +268,7 @@ def print_figures(doc: dict[str, Any]) -> None:
                   f"(chance {_pct(s['chance'])})")
         print("  WordNet Spearman: " + ", ".join(f"{k} {v:.3f}" for k, v in d["wordnet"]["spearman_by"].items()))
         print("  separability: " + ", ".join(f"{k} {_pct(v)}" for k, v in d["separability"].items()))
+        print("  the report's findings:\n" + "\n".join(f"    {t}" for t in d.get("findings", [])))
     if "real" in doc:
         r = doc["real"]
         for name, c in r["analogy_counts"].items():

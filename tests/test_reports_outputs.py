@@ -148,13 +148,14 @@ def test_report_shows_both_analogy_readings_and_reads_older_files(tmp_path):
                            {**score, "vectors": "action2vec", "exclude_query": False, "accuracy": 0.25, "chance": 0.2}]},
                tmp_path / "new" / "analogy.json")
     md = build_report(tmp_path / "new")["md"].read_text()
-    assert "| action2vec | 4 | left out | 0.5000 | 0.2500 |" in md
-    assert "| action2vec | 4 | a candidate (paper) | 0.2500 | 0.2000 |" in md
+    # one number format: accuracies and chance levels in % (the analogy table gave fractions before)
+    assert "| action2vec | 4 | left out | 50.00 | 25.00 |" in md
+    assert "| action2vec | 4 | a candidate (paper) | 25.00 | 20.00 |" in md
     # written before the switch: the query class was left out; the demo's comparisons become rows
     write_json({"kind": "analogy", "count": 240, "correct": 240, "accuracy": 1.0, "chance": 0.0169, "metric": "euclidean",
                 "class_vectors": "action2vec", "examples": [], "text_only": {"accuracy": 1.0, "correct": 240},
                 "zero_shot_model": {"split": "50-50_seed0", "accuracy": 0.85, "unseen_count": 62, "unseen_accuracy": 0.7742}},
                tmp_path / "old" / "analogy.json")
     md = build_report(tmp_path / "old")["md"].read_text()
-    assert "| text | 240 | left out | 1.0000 | 0.0169 |" in md
-    assert "| action2vec, model of split 50-50_seed0 (between its unseen classes) | 62 | left out | 0.7742 | - |" in md
+    assert "| text | 240 | left out | 100.00 | 1.69 |" in md
+    assert "| action2vec, model of split 50-50_seed0 (between its unseen classes) | 62 | left out | 77.42 | - |" in md

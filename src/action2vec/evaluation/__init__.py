@@ -1,12 +1,13 @@
 """Evaluation as pure functions over arrays and the result types (SPEC steps 7–8): metrics and chance
 levels, zero-shot classification, class splits, the pooled-feature KRR baseline, the WordNet correlation
-test, the analogy test, and ``results`` (one dataclass with one JSON form per result). Nothing here trains,
+test, the analogy test, the numbers behind the report's findings, and ``results`` (one dataclass with one JSON form per result). Nothing here trains,
 reads a model or writes a report: the experiment runners in :mod:`action2vec.experiments` do. See
 docs/evaluation.md.
 """
 
 from action2vec.evaluation.analogy import AnalogyPair, analogy_pairs, analogy_test
 from action2vec.evaluation.class_vectors import class_means
+from action2vec.evaluation.findings import class_grouping, neighbour_agreement, paired_gap
 from action2vec.evaluation.krr import KRRConfig, LaplacianKRR
 from action2vec.evaluation.metrics import (
     chance_levels,
@@ -34,6 +35,9 @@ __all__ = [
     "analogy_pairs",
     "analogy_test",
     "class_means",
+    "class_grouping",
+    "neighbour_agreement",
+    "paired_gap",
     "KRRConfig",
     "LaplacianKRR",
     "chance_levels",

@@ -2,7 +2,9 @@
 
     ZslSplitResult   one (split, method) of the zero-shot protocol     OUT/runs/<ds>/<split>/<method>/result.json
     ZslSummary       mean ± std over splits per data set, method, ratio  OUT/zsl.json (kind "zsl", version 2)
+    DataSource       a data set's store, its counts and label texts        in ZslSummary
     WordNetResult    the WordNet test (paper Table 3)                     eval wordnet --json (kind "wordnet")
+    ClassGrouping    do the class vectors group by verb or by noun?       in WordNetResult
     AnalogyResult    the analogy test (paper Table 4), every reading      eval analogy --json (kind "analogy")
 
 Accuracies are fractions. Tables and reports read these types, never the JSON. ``from_json`` also reads the
@@ -27,9 +29,12 @@ __all__ = [
     "PcaFit",
     "ZslSplitResult",
     "ZslRun",
+    "DataSource",
     "ZslDataset",
     "ZslSummary",
     "WordNetResult",
+    "GroupAgreement",
+    "ClassGrouping",
     "AnalogyExample",
     "AnalogyScore",
     "AnalogyResult",
@@ -174,16 +179,46 @@ class ZslRun:
     pca: PcaFit | None = None
     features: str = ""
     transductive: bool = False
+    metrics: dict[str, float] = field(default_factory=dict)  # what it scored ({} in files written before)
+
+    @property
+    def ratio_key(self) -> str:
+        """Its block of the table: its ratio, or its split name for given splits."""
+        return self.ratio or self.split
 
     def to_json(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "split": self.split, "ratio": self.ratio, "seed": self.seed,
                 "variant": self.variant, "pca": self.pca.to_json() if self.pca else None, "features": self.features,
-                "transductive": self.transductive}
+                "transductive": self.transductive, "metrics": dict(self.metrics)}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "ZslRun":
         return cls(doc["dataset"], doc["split"], doc.get("ratio") or "", doc.get("seed"), doc["variant"],
-                   PcaFit.from_json(doc.get("pca")), doc.get("features") or "", bool(doc.get("transductive", False)))
+                   PcaFit.from_json(doc.get("pca")), doc.get("features") or "", bool(doc.get("transductive", False)),
+                   {k: _number(v) for k, v in (doc.get("metrics") or {}).items()})
+
+
+@dataclass
+class DataSource:
+    """Where a data set's features and label vectors came from (recorded by the zero-shot runner)."""
+
+    store: str = ""  # the feature store's path
+    videos: int | None = None  # videos in the store
+    classes: int | None = None  # classes the splits drew from
+    meta: dict[str, Any] = field(default_factory=dict)  # how the features were made: backbone, layer, dim, pca
+    text: str = ""  # the embedder that made the label vectors
+    prompts: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"store": self.store, "videos": self.videos, "classes": self.classes, "meta": dict(self.meta),
+                "text": self.text, "prompts": list(self.prompts)}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any] | None) -> "DataSource | None":
+        if not doc:
+            return None
+        return cls(doc.get("store") or "", doc.get("videos"), doc.get("classes"), dict(doc.get("meta") or {}),
+                   doc.get("text") or "", list(doc.get("prompts") or []))
 
 
 @dataclass
@@ -193,11 +228,13 @@ class ZslDataset:
     results: dict[str, dict[str, dict[str, MeanStd]]]  # method -> ratio -> metric -> mean ± std over splits
     chance: dict[str, dict[str, float]]  # ratio -> metric -> mean chance level over splits
     features: dict[str, str] = field(default_factory=dict)  # method -> what it read
+    source: DataSource | None = None  # its store and label texts (None in files written before)
 
     def to_json(self) -> dict[str, Any]:
         return {"results": {v: {r: {m: s.to_json() for m, s in cell.items()} for r, cell in by_ratio.items()}
                             for v, by_ratio in self.results.items()},
-                "chance": self.chance, "features": self.features}
+                "chance": self.chance, "features": self.features,
+                "source": self.source.to_json() if self.source else None}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "ZslDataset":
@@ -210,7 +247,12 @@ class ZslDataset:
             else:  # version 1: one number per ratio
                 metrics = {m for by_ratio in results.values() for m in by_ratio.get(ratio, {})}
                 chance[ratio] = _chance_from_one_over_n(value, sorted(metrics | {"top1", "top5"}))
-        return cls(results, chance, dict(doc.get("features", {})))
+        return cls(results, chance, dict(doc.get("features", {})), DataSource.from_json(doc.get("source")))
+
+
+def _averaged(metric: str) -> bool:
+    """A score averaged over splits (not a count such as ``n``, ``n_classes``, ``gzsl_n_seen``)."""
+    return not metric.startswith("n") and not metric.startswith("gzsl_n")
 
 
 @dataclass
@@ -225,6 +267,7 @@ class ZslSummary:
     n_splits: int  # the most splits behind one cell
     transductive: bool = False  # some result used the unlabelled test videos
     runs: list[ZslRun] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)  # the protocol's settings (ZslConfig as a dict), when recorded
 
     @classmethod
     def from_splits(cls, results: Sequence[ZslSplitResult]) -> "ZslSummary":
@@ -237,7 +280,7 @@ class ZslSummary:
             variants += [] if r.variant in variants else [r.variant]
             cell = values.setdefault(r.dataset, {}).setdefault(r.variant, {}).setdefault(r.ratio_key, {})
             for metric, value in r.metrics.items():
-                if not metric.startswith("n") and not metric.startswith("gzsl_n"):
+                if _averaged(metric):
                     cell.setdefault(metric, []).append(value)
             for metric, value in r.chance.items():
                 chance.setdefault(r.dataset, {}).setdefault(r.ratio_key, {}).setdefault(metric, []).append(value)
@@ -254,7 +297,8 @@ class ZslSummary:
         }
         n_splits = max((s.n for d in datasets.values() for by_r in d.results.values() for cell in by_r.values()
                         for s in cell.values()), default=0)
-        runs = [ZslRun(r.dataset, r.split, r.ratio, r.seed, r.variant, r.pca, r.features, r.transductive) for r in results]
+        runs = [ZslRun(r.dataset, r.split, r.ratio, r.seed, r.variant, r.pca, r.features, r.transductive,
+                       {k: v for k, v in r.metrics.items() if _averaged(k)}) for r in results]
         return cls(datasets, variants, n_splits, any(r.transductive for r in results), runs)
 
     def ratios(self) -> list[str]:
@@ -277,7 +321,7 @@ class ZslSummary:
         return {"kind": self.KIND, "version": self.VERSION,
                 "datasets": {name: ds.to_json() for name, ds in self.datasets.items()},
                 "variants": list(self.variants), "n_splits": self.n_splits, "transductive": self.transductive,
-                "splits": [r.to_json() for r in self.runs]}
+                "splits": [r.to_json() for r in self.runs], "config": dict(self.config)}
 
     @classmethod
     def from_json(cls, doc: Any, source: str = "zero-shot summary") -> "ZslSummary":
@@ -287,7 +331,52 @@ class ZslSummary:
         datasets = {name: ZslDataset.from_json(ds) for name, ds in d["datasets"].items()}
         variants = list(d.get("variants") or dict.fromkeys(v for ds in datasets.values() for v in ds.results))
         return cls(datasets, variants, int(d.get("n_splits", 0)), bool(d.get("transductive", False)),
-                   [ZslRun.from_json(r) for r in d.get("splits", [])])
+                   [ZslRun.from_json(r) for r in d.get("splits", [])], dict(d.get("config") or {}))
+
+
+@dataclass
+class GroupAgreement:
+    """How often a class's nearest other class (cosine) is of its group, and that rate by chance."""
+
+    rate: float  # fraction of the ``n`` classes
+    chance: float  # expected rate for a neighbour drawn at random among the other classes
+    n: int
+
+    @property
+    def above_chance(self) -> float:
+        """(rate - chance) / (1 - chance): 0 at chance, 1 when every neighbour agrees (NaN when undefined)."""
+        return (self.rate - self.chance) / (1 - self.chance) if self.chance < 1 else float("nan")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rate": self.rate, "chance": self.chance, "n": self.n}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "GroupAgreement":
+        return cls(_number(doc.get("rate")), _number(doc.get("chance")), int(doc.get("n") or 0))
+
+
+@dataclass
+class ClassGrouping:
+    """Nearest-neighbour agreement of one set of class vectors by verb and by noun."""
+
+    verb: GroupAgreement
+    noun: GroupAgreement
+
+    @property
+    def groups_by(self) -> Literal["verb", "noun", "neither"]:
+        """The grouping further above chance (``neither`` when neither is above chance or they tie)."""
+        v, n = self.verb.above_chance, self.noun.above_chance
+        v, n = (-1.0 if x != x else x for x in (v, n))
+        if max(v, n) <= 0 or v == n:
+            return "neither"
+        return "verb" if v > n else "noun"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verb": self.verb.to_json(), "noun": self.noun.to_json()}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "ClassGrouping":
+        return cls(GroupAgreement.from_json(doc["verb"]), GroupAgreement.from_json(doc["noun"]))
 
 
 @dataclass
@@ -306,6 +395,8 @@ class WordNetResult:
     match: str = "name-or-verb"
     text: str = ""  # the label-text embedder
     n_classes_given: int | None = None  # classes asked for, before the WordNet lookup
+    grouping: dict[str, ClassGrouping] = field(default_factory=dict)  # embedding -> by verb / by noun, every class
+    map_grouping: dict[str, ClassGrouping] = field(default_factory=dict)  # the same in the 2-D maps drawn (t-SNE)
 
     @property
     def n_classes(self) -> int:
@@ -320,7 +411,9 @@ class WordNetResult:
         return {"kind": self.KIND, "n_classes": self.n_classes, "classes": list(self.classes),
                 "spearman": self.spearman, "spearman_by": dict(self.spearman_by),
                 "spearman_std": dict(self.spearman_std), "per_row": dict(self.per_row), "lemmas": list(self.lemmas),
-                "synsets": self.synsets, "match": self.match, "text": self.text, "n_classes_given": self.n_classes_given}
+                "synsets": self.synsets, "match": self.match, "text": self.text, "n_classes_given": self.n_classes_given,
+                "grouping": {k: g.to_json() for k, g in self.grouping.items()},
+                "map_grouping": {k: g.to_json() for k, g in self.map_grouping.items()}}
 
     @classmethod
     def from_json(cls, doc: Any, source: str = "WordNet result") -> "WordNetResult":
@@ -329,7 +422,9 @@ class WordNetResult:
         return cls(classes, {k: _number(v) for k, v in d["spearman_by"].items()},
                    {k: _number(v) for k, v in d.get("spearman_std", {}).items()}, dict(d.get("per_row", {})),
                    list(d.get("lemmas", [])), d.get("synsets", "max"), d.get("match", "name-or-verb"),
-                   d.get("text", ""), d.get("n_classes_given"))
+                   d.get("text", ""), d.get("n_classes_given"),
+                   {k: ClassGrouping.from_json(g) for k, g in (d.get("grouping") or {}).items()},
+                   {k: ClassGrouping.from_json(g) for k, g in (d.get("map_grouping") or {}).items()})
 
 
 @dataclass

@@ -21,7 +21,8 @@ import numpy as np
 from action2vec.config import option
 from action2vec.errors import DataError
 from action2vec.evaluation.analogy import AnalogyPair, analogy_test
-from action2vec.evaluation.results import AnalogyResult, WordNetResult
+from action2vec.evaluation.findings import class_grouping
+from action2vec.evaluation.results import AnalogyResult, ClassGrouping, WordNetResult
 from action2vec.evaluation.wordnet_correlation import cosine_matrix, select_wordnet_classes, wordnet_test, wup_matrix
 from action2vec.experiments.features import store_class_means
 from action2vec.inference import Action2Vec
@@ -102,8 +103,11 @@ def wordnet_experiment(
     figures: Path | None = None,
 ) -> WordNetResult:
     """The WordNet test on the classes found in WordNet. ``labels``: the classes' normalised labels
-    (.phrase, .verb); ``vectors``: {name: (C, E)} for every class (``class_vector_sets``). ``figures``:
-    also draw the Wu-Palmer and cosine heatmaps and a t-SNE of the first vectors (every class, coloured by verb)."""
+    (.phrase, .verb, .nouns); ``vectors``: {name: (C, E)} for every class (``class_vector_sets``). The result's
+    ``grouping``: whether each set of vectors groups every class by verb or by noun (nearest-neighbour agreement);
+    ``map_grouping``: the same in the t-SNE map drawn (with ``figures``), which can tell another story.
+    ``figures``: also draw the Wu-Palmer and cosine heatmaps and a t-SNE of the first vectors (every class,
+    colour: verb, marker: noun)."""
     keep, lemmas = select_wordnet_classes(labels, wordnet, settings.match)
     kept = [classes[i] for i in keep]
     log.info("%d of %d classes found in WordNet", len(kept), len(classes))
@@ -114,20 +118,26 @@ def wordnet_experiment(
     result = wordnet_test(kept, reference, rows, exclude_diagonal=not settings.keep_diagonal)
     result.lemmas, result.synsets, result.match = lemmas, settings.synsets, settings.match
     result.text, result.n_classes_given = text, len(classes)
+    verbs, nouns = [label.verb for label in labels], [label.nouns[0] if label.nouns else "" for label in labels]
+    result.grouping = {name: class_grouping(v, verbs, nouns) for name, v in vectors.items()}
     if figures is not None:
-        _wordnet_figures(figures, reference, rows, kept, vectors, classes, [label.verb for label in labels])
+        result.map_grouping = _wordnet_figures(figures, reference, rows, kept, vectors, classes, verbs, nouns)
     return result
 
 
 def _wordnet_figures(folder: Path, reference: np.ndarray, rows: dict[str, np.ndarray], kept: list[str],
-                     vectors: dict[str, np.ndarray], classes: Sequence[str], verbs: list[str]) -> None:
-    from action2vec.reports.plots import plot_class_map, plot_similarity_heatmaps, save_figure
+                     vectors: dict[str, np.ndarray], classes: Sequence[str], verbs: list[str],
+                     nouns: list[str]) -> dict[str, ClassGrouping]:
+    """Draw the heatmaps and the t-SNE map of the first vectors; returns how that map groups the classes."""
+    from action2vec.reports.plots import embedding_2d, plot_class_map, plot_similarity_heatmaps, save_figure
 
     save_figure(plot_similarity_heatmaps(reference, {k: cosine_matrix(v) for k, v in rows.items()}, kept),
                 folder / "wordnet_heatmaps")
     first = next(iter(vectors))
-    save_figure(plot_class_map(vectors[first], list(classes), groups=verbs,
-                               title=f"t-SNE of {first} class vectors (colour: verb)"), folder / f"tsne_{first}")
+    xy = embedding_2d(vectors[first])
+    save_figure(plot_class_map(vectors[first], list(classes), groups=verbs, shapes=nouns, xy=xy,
+                               title=f"t-SNE of the {first} class vectors"), folder / f"tsne_{first}")
+    return {first: class_grouping(xy, verbs, nouns, metric="euclidean")}
 
 
 def embed_nouns(pairs: Sequence[AnalogyPair], spec: str, oov: str = "error") -> dict[str, np.ndarray]:

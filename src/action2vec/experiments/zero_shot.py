@@ -41,12 +41,12 @@ from action2vec.config import apply_overrides, from_dict, option, to_dict
 from action2vec.errors import ConfigError, DataError
 from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, stratified_subsample
 from action2vec.evaluation.metrics import chance_levels, gzsl_metrics
-from action2vec.evaluation.results import PcaFit, ZslSplitResult, ZslSummary
+from action2vec.evaluation.results import DataSource, PcaFit, ZslSplitResult, ZslSummary
 from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filter
 from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
 from action2vec.experiments.features import describe_features, pooled_features
 from action2vec.inference import Action2Vec
-from action2vec.io import read_json, write_json
+from action2vec.io import json_safe, read_json, write_json
 from action2vec.linalg import l2_normalize
 from action2vec.store import open_store
 from action2vec.store.base import Store
@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "check_store_pca", "plan_jobs",
     "select_split_videos", "split_pca", "embed_split", "score_split", "run_split_variant", "run_zsl",
-    "write_confusion_figures",
+    "record_inputs", "write_confusion_figures",
 ]
 
 # What each backbone's weights were trained on: the test classes of a zero-shot split that are also
@@ -414,11 +414,33 @@ def run_zsl(
     out_dir.mkdir(parents=True, exist_ok=True)
     results = _run_jobs(jobs, workers or default_workers(len(jobs)))
     summary = ZslSummary.from_splits(results)
+    record_inputs(summary, jobs)
     write_json(summary.to_json(), out_dir / "zsl.json")
     (out_dir / "zsl_table.md").write_text(table_markdown(zsl_table(summary)))
     if figures is not None:
         write_confusion_figures(results, Path(figures))
     return summary
+
+
+STORE_FACTS = ("backbone", "layer", "dim", "pca", "pretrained", "random_weights", "clip_len", "fps", "stride", "steps")
+
+
+def record_inputs(summary: ZslSummary, jobs: Sequence[ZslJob]) -> None:
+    """Write into ``summary`` what it ran on (for the report's "data and settings"): each data set's store
+    (path, videos, how its features were made), the classes its splits drew from, the embedder and prompts of
+    its label vectors, and the protocol's settings."""
+    for name, ds in summary.datasets.items():
+        mine = [job for job in jobs if job.dataset == name]
+        if not mine:
+            continue
+        store = open_store(mine[0].store_path)
+        classes = {c for job in mine for c in (*job.split.seen, *job.split.unseen)}
+        lv = mine[0].label_vectors
+        ds.source = DataSource(str(mine[0].store_path), len(store), len(classes),
+                               json_safe({k: store.meta[k] for k in STORE_FACTS if k in store.meta}),
+                               lv.embedder, list(lv.prompts))
+    if jobs:
+        summary.config = to_dict(jobs[0].zsl)
 
 
 def write_confusion_figures(results: Sequence[ZslSplitResult], folder: Path) -> list[Path]:

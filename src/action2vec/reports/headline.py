@@ -1,11 +1,14 @@
 """The headline figures of a run, built once: the numbers report.json leads with (``zsl_headline``) and the
-few plain-text lines the demo prints (``headline_text``). Accuracies are fractions in JSON, % in text."""
+few plain-text lines the demo prints (``headline_text``), followed by the run's findings. Accuracies are
+fractions in JSON, % in text."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from action2vec.evaluation.results import AnalogyResult, WordNetResult, ZslSummary
+from action2vec.reports.findings import run_findings
+from action2vec.reports.numbers import rho
 from action2vec.variants import title
 
 __all__ = ["zsl_headline", "headline_text"]
@@ -60,11 +63,16 @@ def _analogy_lines(analogy: AnalogyResult) -> list[str]:
     return lines
 
 
-def headline_text(zsl: ZslSummary | None, wordnet: WordNetResult | None, analogy: AnalogyResult | None) -> str:
-    """The headline figures as a few plain-text lines (zero-shot top-1, analogy readings, WordNet)."""
+def headline_text(zsl: ZslSummary | None, wordnet: WordNetResult | None, analogy: AnalogyResult | None,
+                  findings: bool = True) -> str:
+    """The headline figures as a few plain-text lines (zero-shot top-1, analogy readings, WordNet), then what
+    the run found (the report's findings), one per line."""
     lines = _zsl_lines(zsl) if zsl is not None else []
     if analogy is not None:
         lines += _analogy_lines(analogy)
     if wordnet is not None:
-        lines.append("WordNet Spearman: " + ", ".join(f"{k} {v:.3f}" for k, v in wordnet.spearman_by.items() if v == v))
+        lines.append("WordNet Spearman ρ: " + ", ".join(f"{k} {rho(v)}" for k, v in wordnet.spearman_by.items() if v == v))
+    found = run_findings(zsl, wordnet, analogy) if findings else []
+    if found:
+        lines += ["found:"] + [f"- {f.text}" for f in found]
     return "\n".join(lines)

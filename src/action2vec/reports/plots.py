@@ -10,8 +10,11 @@ import math
 from pathlib import Path
 from typing import Sequence
 
+import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from action2vec.errors import DataError
 from action2vec.evaluation.results import AnalogyExample
@@ -24,6 +27,7 @@ __all__ = [
     "save_figure",
     "embedding_2d",
     "plot_class_map",
+    "heatmap_order",
     "plot_similarity_heatmaps",
     "plot_confusion",
     "plot_analogy_examples",
@@ -63,54 +67,110 @@ def embedding_2d(vectors: np.ndarray, method: str = "tsne", seed: int = 0) -> np
     return TSNE(n_components=2, metric="cosine", init="pca", perplexity=perplexity, random_state=seed).fit_transform(x)
 
 
+MARKERS = "o^sDvP*Xh<>p"
+
+
 def plot_class_map(
     vectors: np.ndarray, names: Sequence[str], method: str = "tsne", seed: int = 0, title: str | None = None,
-    groups: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None, shapes: Sequence[str] | None = None, xy: np.ndarray | None = None,
 ) -> Figure:
-    """Scatter of class means in 2-D with their names (paper Figure 2); ``groups`` colours (e.g. verbs)."""
-    xy = embedding_2d(vectors, method, seed)
-    size = min(16.0, 6.0 + len(names) / 12)
-    fig = Figure(figsize=(size, size * 0.8))
+    """Scatter of class means in 2-D with their names (paper Figure 2). ``groups`` colours the points (e.g.
+    verbs), ``shapes`` picks their markers (e.g. nouns; when there are at most 11); both get a legend.
+    ``xy``: the 2-D layout (C, 2) when already computed (else :func:`embedding_2d` of ``vectors``)."""
+    xy = embedding_2d(vectors, method, seed) if xy is None else np.asarray(xy)
+    size = min(13.0, 5.5 + len(names) / 10)
+    fig = Figure(figsize=(size, size * 0.68), layout="constrained")
     ax = fig.subplots()
-    if groups is not None:
-        uniq = sorted(set(groups))
-        colour = {g: i for i, g in enumerate(uniq)}
-        ax.scatter(xy[:, 0], xy[:, 1], c=[colour[g] for g in groups], cmap="tab20", s=18)
-    else:
-        ax.scatter(xy[:, 0], xy[:, 1], s=18)
-    font = 8 if len(names) <= 120 else 5
+    colour_of = {g: i for i, g in enumerate(dict.fromkeys(sorted(set(groups))))} if groups is not None else {}
+    cmap = matplotlib.colormaps["tab20" if len(colour_of) > 10 else "tab10"]
+    kinds = sorted(set(shapes)) if shapes is not None and len(set(shapes)) <= len(MARKERS) else []
+    marker_of = {k: MARKERS[i] for i, k in enumerate(kinds)}
+    for i, (x, y) in enumerate(xy):
+        colour = cmap(colour_of[groups[i]] % cmap.N) if groups is not None else "tab:blue"
+        ax.scatter([x], [y], color=colour, marker=marker_of.get(shapes[i], "o") if kinds else "o", s=36,
+                   edgecolors="black", linewidths=0.3)
+    font = 9 if len(names) <= 40 else 8 if len(names) <= 80 else 6 if len(names) <= 160 else 4.5
     for (x, y), name in zip(xy, names):
-        ax.annotate(name, (x, y), fontsize=font, xytext=(2, 2), textcoords="offset points")
+        ax.annotate(name, (x, y), fontsize=font, xytext=(3, 3), textcoords="offset points")
+    handles = [Line2D([], [], ls="", marker="o", color=cmap(i % cmap.N), label=g) for g, i in colour_of.items()]
+    handles += [Line2D([], [], ls="", marker=m, color="grey", label=k) for k, m in marker_of.items()]
+    if handles and len(handles) <= 40:
+        fig.legend(handles=handles, loc="outside right upper", fontsize=9, frameon=False,
+                  title=" / ".join(t for t, on in (("colour: verb", bool(colour_of)), ("marker: noun", bool(kinds))) if on))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"{method.upper()} of class embeddings ({len(names)} classes)")
     return fig
 
 
+def heatmap_order(reference: np.ndarray) -> np.ndarray:
+    """Rows of a similarity matrix (C, C) ordered by average-linkage clustering, so that blocks show. -> (C,)"""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    n = len(reference)
+    if n <= 2:
+        return np.arange(n)
+    dist = np.clip(1.0 - np.asarray(reference, np.float64), 0.0, None)
+    dist = (dist + dist.T) / 2
+    np.fill_diagonal(dist, 0.0)
+    return leaves_list(linkage(squareform(dist, checks=False), "average"))
+
+
+def _label_axes(ax: Axes, labels: list[str]) -> None:
+    """Class names on both axes. Up to 40 on the left and bottom; more alternate between left/right and
+    bottom/top so that each side holds half; past 120 only every k-th (the title says which)."""
+    n = len(labels)
+    step = max(1, math.ceil(n / 120))
+    font = 7.5 if n <= 40 else 7 if n <= 80 else 5.5
+    ticks = list(range(0, n, step))
+    if n <= 40:
+        ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=90, fontsize=font)
+        ax.set_yticks(ticks, [labels[i] for i in ticks], fontsize=font)
+        return
+    first, second = ticks[0::2], ticks[1::2]
+    ax.set_xticks(first, [labels[i] for i in first], rotation=90, fontsize=font)
+    ax.set_yticks(first, [labels[i] for i in first], fontsize=font)
+    top, right = ax.secondary_xaxis("top"), ax.secondary_yaxis("right")
+    top.set_xticks(second, [labels[i] for i in second], rotation=90, fontsize=font)
+    right.set_yticks(second, [labels[i] for i in second], fontsize=font)
+
+
 def plot_similarity_heatmaps(reference: np.ndarray, matrices: dict[str, np.ndarray], names: Sequence[str],
                              reference_name: str = "WordNet (Wu-Palmer)") -> Figure:
-    """Side-by-side heatmaps: the reference similarity matrix, then each embedding's cosine matrix.
+    """The reference similarity matrix beside each embedding's cosine matrix, two panels a row, on one colour
+    scale (the range of every panel's off-diagonal values) with one colour bar; the diagonal is left blank.
 
     Rows/columns are ordered by hierarchical clustering of the reference so structure is visible.
     """
-    from scipy.cluster.hierarchy import leaves_list, linkage
-
     n = len(names)
-    order = leaves_list(linkage(reference, "average")) if n > 2 else np.arange(n)
+    order = heatmap_order(reference)
     panels = {reference_name: reference, **matrices}
-    fig = Figure(figsize=(5.0 * len(panels), 5.0), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (title, m) in zip(axes, panels.items()):
-        im = ax.imshow(np.asarray(m)[np.ix_(order, order)], cmap="viridis")
-        ax.set_title(title, fontsize=10)
-        if n <= 40:
-            labels = [names[i] for i in order]
-            ax.set_xticks(range(n), labels, rotation=90, fontsize=6)
-            ax.set_yticks(range(n), labels, fontsize=6)
-        else:
-            ax.set_xticks([])
-            ax.set_yticks([])
-        fig.colorbar(im, ax=ax, fraction=0.046)
+    shown = {}
+    for name, m in panels.items():
+        m = np.array(m, np.float64)[np.ix_(order, order)]
+        np.fill_diagonal(m, np.nan)
+        shown[name] = m
+    values = np.concatenate([m[np.isfinite(m)] for m in shown.values()]) if n > 1 else np.zeros(1)
+    vmin, vmax = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    cols = 1 if len(panels) == 1 else 2
+    rows = math.ceil(len(panels) / cols)
+    side = float(np.clip(3.0 + n * 0.085, 4.5, 8.5))
+    fig = Figure(figsize=(side * cols + 1.2, side * rows + 0.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    labels = [str(names[i]) for i in order]
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="white")
+    im = None
+    for ax, (name, m) in zip(axes, shown.items()):
+        im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_title(name if name == reference_name else f"{name} (cosine)", fontsize=11)
+        _label_axes(ax, labels)
+    for ax in axes[len(panels):]:
+        ax.axis("off")
+    step = max(1, math.ceil(n / 120))
+    if step > 1:
+        fig.suptitle(f"every {step}th class labelled ({n} classes)", fontsize=9)
+    fig.colorbar(im, ax=axes[: len(panels)].tolist(), shrink=0.6, label="similarity (one scale for every panel)")
     return fig
 
 
@@ -120,24 +180,27 @@ def plot_confusion(confusion: np.ndarray, names: Sequence[str], normalize: bool 
     if normalize:
         m = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
     n = len(names)
-    size = min(18.0, 4.0 + n * 0.18)
-    fig = Figure(figsize=(size, size))
+    size = float(np.clip(3.0 + n * 0.12, 5.0, 13.0))
+    fig = Figure(figsize=(size + 1.0, size), layout="constrained")
     ax = fig.subplots()
-    im = ax.imshow(m, cmap="Blues", vmin=0, vmax=1 if normalize else None)
-    if n <= 60:
-        ax.set_xticks(range(n), names, rotation=90, fontsize=6)
-        ax.set_yticks(range(n), names, fontsize=6)
+    im = ax.imshow(m, cmap="Blues", vmin=0, vmax=1 if normalize else None, interpolation="nearest")
+    if n <= 80:
+        font = 9 if n <= 40 else 7
+        ax.set_xticks(range(n), names, rotation=90, fontsize=font)
+        ax.set_yticks(range(n), names, fontsize=font)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title or "zero-shot confusion matrix")
-    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_title(title or "zero-shot confusion matrix", fontsize=11)
+    fig.colorbar(im, ax=ax, shrink=0.7, label="fraction of the true class" if normalize else "videos")
     return fig
 
 
 def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vector-arithmetic analogies") -> Figure:
     """One line per example: ``query − minus + plus → nearest`` (green when it is the expected class)."""
     rows = max(1, len(examples))
-    fig = Figure(figsize=(9.0, 0.45 * rows + 0.8))
+    width = min(11.0, max(5.0, 0.095 * max((len(f"{e.query}{e.minus}{e.plus}{e.nearest}{e.expected}") for e in examples),
+                                             default=40) + 2.5))
+    fig = Figure(figsize=(width, 0.42 * rows + 0.8))
     ax = fig.subplots()
     ax.axis("off")
     ax.set_title(title)
@@ -146,7 +209,7 @@ def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vect
         text = f"{ex.query}  −  {ex.minus}  +  {ex.plus}   →   {ex.nearest}"
         if not ok:
             text += f"   (expected {ex.expected})"
-        ax.text(0.0, 1.0 - (i + 0.5) / rows, ("✓ " if ok else "✗ ") + text, fontsize=10,
+        ax.text(0.0, 1.0 - (i + 0.5) / rows, ("✓ " if ok else "✗ ") + text, fontsize=11,
                 color="tab:green" if ok else "tab:red", transform=ax.transAxes, va="center")
     return fig
 

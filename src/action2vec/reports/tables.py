@@ -2,7 +2,8 @@
 
 The zero-shot table has the paper's layout (Table 1): rows = methods, columns = data sets, blocks = ratios,
 values in % as mean ± std over splits, a chance row per block (top-k chance k/n) and a note saying which
-features each method read.
+features each method read. Every table gives accuracies in % with two decimals and correlations as
+Spearman ρ (:mod:`action2vec.reports.numbers`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import html
 import math
 from dataclasses import dataclass, field
 
-from action2vec.evaluation.results import MeanStd, ZslSummary
+from action2vec.evaluation.results import AnalogyResult, MeanStd, WordNetResult, ZslSummary
+from action2vec.reports.numbers import percent_cell, rho
 from action2vec.variants import title
 
-__all__ = ["Row", "Table", "fmt_mean_std", "features_note", "zsl_table", "zsl_table_markdown", "table_markdown",
-           "table_html"]
+__all__ = ["Row", "Table", "fmt_mean_std", "features_note", "zsl_table", "zsl_table_markdown", "wordnet_table",
+           "grouping_table", "analogy_table", "table_markdown", "table_html"]
 
 
 @dataclass
@@ -68,8 +70,37 @@ def zsl_table(summary: ZslSummary, metric: str = "top1") -> Table:
             cells = [fmt_mean_std(summary.cell(ds, variant, ratio).get(metric)) for ds in datasets]
             table.rows.append(Row([title(variant, summary.transductive), *cells]))
         chance = [summary.chance(ds, ratio, metric) for ds in datasets]
-        table.rows.append(Row(["chance"] + ["-" if c is None else f"{100 * c:.2f}" for c in chance]))
+        table.rows.append(Row(["chance"] + [percent_cell(c) for c in chance]))
     return table
+
+
+def wordnet_table(wn: WordNetResult) -> Table:
+    """Spearman ρ of each set of class vectors with Wu-Palmer: mean and standard deviation over rows."""
+    rows = [Row([name, rho(value), rho(wn.spearman_std.get(name))]) for name, value in wn.spearman_by.items()]
+    return Table(["class vectors", "Spearman ρ (mean over rows)", "std over rows"], rows,
+                 f"{wn.n_classes} classes found in WordNet; one row per class, its similarities with the others.")
+
+
+def grouping_table(wn: WordNetResult) -> Table:
+    """For each set of class vectors: how often the nearest other class shares the verb or the noun (%)."""
+    sets = [*wn.grouping.items(), *((f"{name}, t-SNE map (2-D)", g) for name, g in wn.map_grouping.items())]
+    rows = [Row([name, percent_cell(g.verb.rate), percent_cell(g.verb.chance), percent_cell(g.noun.rate),
+                 percent_cell(g.noun.chance), g.groups_by]) for name, g in sets]
+    n = next(iter(wn.grouping.values())).verb.n if wn.grouping else 0
+    note = (f"Nearest other class by cosine in the vectors' own space, over all {n} classes; chance: a neighbour "
+            "drawn at random among the other classes.")
+    if wn.map_grouping:
+        note += " The t-SNE map's row: nearest class in the 2-D layout of the figure."
+    return Table(["class vectors", "same verb (%)", "chance (%)", "same noun (%)", "chance (%)", "groups by"], rows, note)
+
+
+def analogy_table(an: AnalogyResult) -> Table:
+    """Every scored reading of the analogy test: class vectors, tests, candidates, accuracy and chance (%)."""
+    rows = [Row([s.vectors + (f" ({s.subset})" if s.subset else ""), str(s.count),
+                 "left out" if s.exclude_query else "a candidate (paper)", percent_cell(s.accuracy),
+                 percent_cell(s.chance)]) for s in an.scores]
+    note = f"{an.metric} distance; vectors {'unit-normalised' if an.normalize else 'raw'}."
+    return Table(["class vectors", "tests", "query class", "accuracy (%)", "chance (%)"], rows, note)
 
 
 def zsl_table_markdown(summary: ZslSummary, metric: str = "top1") -> str:
@@ -92,10 +123,10 @@ def table_html(table: Table) -> str:
     out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header) + "</tr>"]
     for row in table.rows:
         if row.block:
-            out.append(f'<tr><th colspan="{len(table.header)}"><b>{html.escape(row.cells[0])}</b></th></tr>')
+            out.append(f'<tr class="block"><th colspan="{len(table.header)}">{html.escape(row.cells[0])}</th></tr>')
         else:
             out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row.cells) + "</tr>")
     out.append("</table>")
     if table.note:
-        out.append(f"<p>{html.escape(table.note)}</p>")
+        out.append(f'<p class="note">{html.escape(table.note)}</p>')
     return "\n".join(out)

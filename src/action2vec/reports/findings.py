@@ -1,0 +1,199 @@
+"""What a run found, as sentences computed from its results (never written by hand): whether Action2Vec beats
+the pooled baseline over the zero-shot splits, whether its class vectors correlate with WordNet more or less than
+the text vectors, whether they group by verb or by noun, and how its analogy accuracy compares with the text
+vectors alone. Each :class:`Finding` carries the numbers its sentence states (fractions, as in report.json).
+
+    for f in run_findings(zsl, wordnet, analogy):
+        print(f.topic, f.text)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from action2vec.evaluation.findings import PairedGap, paired_gap
+from action2vec.evaluation.results import AnalogyResult, AnalogyScore, WordNetResult, ZslSummary
+from action2vec.reports.numbers import percent, points, rho
+from action2vec.variants import title
+
+__all__ = ["Finding", "zsl_findings", "wordnet_finding", "grouping_finding", "analogy_findings", "run_findings",
+           "vectors_name", "BASELINE"]
+
+BASELINE = "pooled_krr"
+METRIC_NAMES = {"top1": "top-1 accuracy", "top5": "top-5 accuracy", "mean_class_acc": "mean per-class accuracy"}
+
+
+@dataclass
+class Finding:
+    """One sentence of what a run found, the report section it belongs to and the numbers behind it."""
+
+    topic: str  # "zsl", "wordnet", "grouping", "analogy": the section (and figure) it stands next to
+    text: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"topic": self.topic, "text": self.text, "values": dict(self.values)}
+
+
+def vectors_name(key: str) -> str:
+    """How a sentence names a set of class vectors: ``action2vec`` -> "Action2Vec's class means"."""
+    return {"action2vec": "Action2Vec's class means", "text": "the text vectors",
+            "pooled": "the pooled features' class means"}.get(key, f"the {key} class vectors")
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _main_method(summary: ZslSummary) -> str | None:
+    """The Action2Vec method a finding compares with the baseline: the paper's model, else the first other."""
+    if "hrnn_attention" in summary.variants:
+        return "hrnn_attention"
+    return next((v for v in summary.variants if v != BASELINE), None)
+
+
+def _split_values(summary: ZslSummary, dataset: str, ratio: str, variant: str, metric: str) -> dict[str, float]:
+    return {r.split: r.metrics[metric] for r in summary.runs
+            if r.dataset == dataset and r.ratio_key == ratio and r.variant == variant and metric in r.metrics}
+
+
+def _gap(summary: ZslSummary, dataset: str, ratio: str, main: str, metric: str) -> tuple[PairedGap, bool] | None:
+    """main against the baseline on the splits both ran, and whether split by split (True) or from the means
+    and standard deviations of a summary written before it listed each split's scores (False)."""
+    a = _split_values(summary, dataset, ratio, main, metric)
+    b = _split_values(summary, dataset, ratio, BASELINE, metric)
+    common = [s for s in a if s in b]
+    if common:
+        return paired_gap([a[s] for s in common], [b[s] for s in common]), True
+    ca, cb = summary.cell(dataset, main, ratio).get(metric), summary.cell(dataset, BASELINE, ratio).get(metric)
+    if ca is None or cb is None:
+        return None
+    spread = max(ca.std, cb.std) if min(ca.n, cb.n) > 1 else float("nan")
+    return PairedGap(ca.mean, cb.mean, ca.mean - cb.mean, spread, 0, 0, min(ca.n, cb.n)), False
+
+
+def _zsl_sentence(where: str, a: str, b: str, metric: str, g: PairedGap, paired: bool) -> str:
+    side = "ahead of" if g.gap > 0 else "behind" if g.gap < 0 else "level with"
+    by = f" by {points(g.gap)}" if g.gap != 0 else ""
+    text = (f"{where}: {a} is {side} {b}{by} of {METRIC_NAMES.get(metric, metric)} ({percent(g.mean_a)} against "
+            f"{percent(g.mean_b)}, mean over {g.n} split{'s' if g.n != 1 else ''})")
+    if g.n > 1 and g.spread == g.spread:
+        per_split = "of the per-split differences" if paired else "over splits, the larger of the two methods'"
+        size = "larger" if abs(g.gap) > g.spread else "smaller"
+        text += f"; the gap is {size} than the spread over splits (standard deviation {per_split}: {points(g.spread)})"
+    if paired and g.n > 1:
+        text += f"; {a} is ahead on {g.wins} of {g.n} splits"
+    return text + "."
+
+
+def zsl_findings(summary: ZslSummary, metric: str = "top1") -> list[Finding]:
+    """Per data set and ratio: the Action2Vec method against the pooled baseline (none when either is missing)."""
+    main = _main_method(summary)
+    if main is None or BASELINE not in summary.variants:
+        return []
+    out = []
+    for dataset in summary.datasets:
+        for ratio in summary.ratios():
+            found = _gap(summary, dataset, ratio, main, metric)
+            if found is None or found[0].n == 0 or found[0].gap != found[0].gap:
+                continue
+            g, paired = found
+            a, b = title(main, summary.transductive), title(BASELINE, summary.transductive)
+            out.append(Finding("zsl", _zsl_sentence(f"{dataset}, {ratio}", a, b, metric, g, paired), {
+                "dataset": dataset, "ratio": ratio, "metric": metric, "method": main, "baseline": BASELINE,
+                "mean": g.mean_a, "baseline_mean": g.mean_b, "gap": g.gap, "spread": g.spread, "splits": g.n,
+                "wins": g.wins if paired else None, "ahead": g.gap > 0,
+                "beyond_spread": bool(g.spread == g.spread and abs(g.gap) > g.spread)}))
+    return out
+
+
+def wordnet_finding(result: WordNetResult) -> Finding | None:
+    """The first class vectors (the model's) against the text vectors in the WordNet test."""
+    keys = list(result.spearman_by)
+    if not keys or keys[0] == "text" or "text" not in keys:
+        return None
+    main = keys[0]
+    a, b = result.spearman_by[main], result.spearman_by["text"]
+    if a != a or b != b:
+        return None
+    rows = paired_gap([float("nan") if v is None else v for v in result.per_row.get(main, [])],
+                      [float("nan") if v is None else v for v in result.per_row.get("text", [])]) \
+        if len(result.per_row.get(main, [])) == len(result.per_row.get("text", [])) else None
+    relation = "more than" if a > b else "less than" if a < b else "as much as"
+    text = (f"{_capital(vectors_name(main))} correlate with WordNet {relation} the text vectors do: Spearman ρ "
+            f"{rho(a)} against {rho(b)} (mean over the rows of {result.n_classes} classes")
+    if rows is not None and rows.n:
+        text += f"; higher on {rows.wins} of {rows.n} rows"
+    text += ")"
+    others = [f"{vectors_name(k).removeprefix('the ')}: {rho(v)}" for k, v in result.spearman_by.items()
+              if k not in (main, "text") and v == v]
+    text += f"; {', '.join(others)}." if others else "."
+    return Finding("wordnet", text, {"vectors": main, "spearman": a, "text_spearman": b, "above_text": a > b,
+                                     "rows_higher": rows.wins if rows is not None else None,
+                                     "rows": rows.n if rows is not None else None})
+
+
+GROUPED = {"verb": "group by verb rather than by noun", "noun": "group by noun rather than by verb",
+           "neither": "group neither by verb nor by noun beyond chance"}
+
+
+def grouping_finding(result: WordNetResult) -> Finding | None:
+    """Whether the first class vectors (those of the t-SNE map) group by verb or by noun, in their own space;
+    and whether the map shows the same."""
+    if not result.grouping:
+        return None
+    key, g = next(iter(result.grouping.items()))
+    text = (f"{_capital(vectors_name(key))} {GROUPED[g.groups_by]}: the nearest other class shares the verb for "
+            f"{percent(g.verb.rate)} of the {g.verb.n} classes (chance {percent(g.verb.chance)}) and the noun for "
+            f"{percent(g.noun.rate)} (chance {percent(g.noun.chance)}).")
+    values: dict[str, Any] = {"vectors": key, "groups_by": g.groups_by, "verb_rate": g.verb.rate,
+                              "verb_chance": g.verb.chance, "noun_rate": g.noun.rate, "noun_chance": g.noun.chance,
+                              "classes": g.verb.n}
+    shown = result.map_grouping.get(key)
+    if shown is not None:
+        agrees = shown.groups_by == g.groups_by
+        text += (f" The t-SNE map {'agrees' if agrees else 'tells another story'}: in it the nearest class shares "
+                 f"the verb for {percent(shown.verb.rate)} and the noun for {percent(shown.noun.rate)}"
+                 + ("." if agrees else f", so its clusters suggest that they {GROUPED[shown.groups_by]}."))
+        values.update(map_groups_by=shown.groups_by, map_verb_rate=shown.verb.rate, map_noun_rate=shown.noun.rate)
+    return Finding("grouping", text, values)
+
+
+def _reading(exclude_query: bool) -> str:
+    return "query class left out" if exclude_query else "every class a candidate, the paper's reading"
+
+
+def _analogy_sentence(main: AnalogyScore, text: AnalogyScore, name: str) -> str:
+    gap = main.accuracy - text.accuracy
+    relation = (f"{points(gap)} more than" if gap > 0 else f"{points(gap)} fewer than" if gap < 0
+                else "as many as")
+    return (f"Analogy test ({_reading(main.exclude_query)}): {vectors_name(name)} answer {percent(main.accuracy)} of "
+            f"{main.count} tests, {relation} the text vectors alone ({percent(text.accuracy)}; chance "
+            f"{percent(main.chance)}).")
+
+
+def analogy_findings(result: AnalogyResult) -> list[Finding]:
+    """Per candidate reading: the model's class vectors against the text vectors alone, on every test."""
+    name = result.class_vectors or "action2vec"
+    out = []
+    for exclude in dict.fromkeys(s.exclude_query for s in result.scores):
+        scores = {s.vectors: s for s in result.scores if s.exclude_query == exclude and not s.subset}
+        main, text = scores.get(name), scores.get("text")
+        if main is None or text is None or name == "text" or main.accuracy != main.accuracy:
+            continue
+        out.append(Finding("analogy", _analogy_sentence(main, text, name), {
+            "exclude_query": exclude, "vectors": name, "accuracy": main.accuracy, "text_accuracy": text.accuracy,
+            "chance": main.chance, "tests": main.count, "above_text": main.accuracy > text.accuracy}))
+    return out
+
+
+def run_findings(zsl: ZslSummary | None, wordnet: WordNetResult | None,
+                 analogy: AnalogyResult | None) -> list[Finding]:
+    """Every finding of a run's results, in report order (zero-shot, WordNet, grouping, analogy)."""
+    out = zsl_findings(zsl) if zsl is not None else []
+    if wordnet is not None:
+        out += [f for f in (wordnet_finding(wordnet), grouping_finding(wordnet)) if f is not None]
+    if analogy is not None:
+        out += analogy_findings(analogy)
+    return out
