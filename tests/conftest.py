@@ -64,3 +64,14 @@ def slow_backbone(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("plugin")
     (folder / "slow_backbone.py").write_text(SLOW_BACKBONE)
     return folder
+
+
+@pytest.fixture(scope="session")
+def toy_run(tmp_path_factory) -> Path:
+    """A small `train` run on generated toy videos, made once per test process (about 10 s):
+    ``run/model/``, ``run/config.yaml`` naming ``features.h5`` (motion backbone, so new video files embed
+    without weights) and the MP4 files under ``toy/videos/``; MiniLM label vectors (any text embeds).
+    See ``action2vec.testing.make_toy_run``."""
+    from action2vec.testing import make_toy_run
+
+    return make_toy_run(tmp_path_factory.mktemp("toy_run"))

@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "action2vec.cli.classify_cmd",
     "action2vec.cli.index_cmd",
     "action2vec.cli.search_cmd",
+    "action2vec.cli.serve_cmd",
     "action2vec.cli.zsl_cmd",
     "action2vec.cli.eval_cmd",
     "action2vec.cli.export_cmd",
