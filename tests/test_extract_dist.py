@@ -78,32 +78,10 @@ def test_torchrun_two_processes_equal_one(tmp_path: Path) -> None:
     assert len(open_store(dist)) == 7 and len(open_store(dist).failures) == 1
 
 
-SLOW_BACKBONE = """
-import time
-
-from action2vec.video.backbones import register_backbone
-from action2vec.video.backbones.c3d import TinyC3D
-
-
-class SlowTiny(TinyC3D):
-    name = "slow-tiny"
-
-    def forward(self, x):
-        time.sleep(0.1)  # every batch takes a while, so the run can be killed mid-way on any machine
-        return super().forward(x)
-
-
-@register_backbone("slow-tiny", cls=SlowTiny)
-def make(weights, random_weights, layer):
-    return SlowTiny()
-"""
-
-
 @pytest.mark.slow
-def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    plugin = tmp_path / "plugin"
-    plugin.mkdir()
-    (plugin / "slow_backbone.py").write_text(SLOW_BACKBONE)
+def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   slow_backbone: Path) -> None:
+    plugin = slow_backbone
     monkeypatch.syspath_prepend(str(plugin))
     args = [a if a != "c3d-tiny" else "slow_backbone:slow-tiny" for a in ARGS]
     listing = _write_set(tmp_path / "videos", 12)

@@ -185,32 +185,19 @@ def test_a_damaged_or_foreign_index_is_refused_in_one_line(run, tmp_path, capsys
 
 
 @pytest.mark.slow
-def test_search_by_a_video_file_finds_that_video_first(tmp_path, capsys):
-    from action2vec.video.synthetic import write_video
+def test_search_by_a_video_file_finds_that_video_first(toy_run, tmp_path, capsys):
+    from action2vec.store import open_store
 
-    rng = np.random.default_rng(0)
-    lines = []
-    for c, label in enumerate(["alpha", "beta", "gamma"]):
-        for j in range(3):
-            frames = np.full((20 + 5 * j, 48, 64, 3), 40 * c, np.uint8)
-            frames[:, :, : 8 * (c + 1)] = rng.integers(0, 255, (1, 48, 8 * (c + 1), 3), dtype=np.uint8)
-            lines.append(f"{write_video(tmp_path / f'{label}_{j}.mp4', frames, fps=25)}\t{label}")
-    (tmp_path / "list.txt").write_text("\n".join(lines) + "\n")
-    store = tmp_path / "s.h5"
-    assert main(["extract", "--list", str(tmp_path / "list.txt"), "--backbone", "c3d-tiny", "--random-weights",
-                 "--video.duration", "1.5", "--compute.workers", "0", "--compute.progress", "false",
-                 "--out", str(store)]) == 0
-    vec = tmp_path / "v.npz"
-    np.savez(vec, names=np.array(["alpha", "beta", "gamma"]), vectors=np.eye(3, 4, dtype=np.float32))
-    assert main(["train", "--out", str(tmp_path / "run"), "--data.store", str(store), "--data.text",
-                 f"vectors:{vec}", "--model.preset", "tiny", "--model.window", "2", "--model.window_stride", "2",
-                 "--train.epochs", "2", "--train.progress_bar", "false", "--data.val_fraction", "0"]) == 0
-    assert main(["index", str(tmp_path / "run"), "--embed.progress", "false"]) == 0
-    video = str(tmp_path / "beta_1.mp4")
+    run = tmp_path / "run"
+    shutil.copytree(toy_run, run)  # the session's shared run folder must not get this test's index
+    assert main(["index", str(run), "--embed.progress", "false"]) == 0
+    store = open_store(toy_run.parent / "features.h5")
+    i = store.labels.index("grow box") + 1
+    video = store.source(i)["path"]
     capsys.readouterr()
-    assert main(["search", str(tmp_path / "run"), "--video", video, "--k", "3", "--json", "-"]) == 0
+    assert main(["search", str(run), "--video", video, "--k", "3", "--json", "-"]) == 0
     hits = _json_out(capsys)
-    assert hits[0]["key"] == video and hits[0]["class"] == "beta"
+    assert hits[0]["key"] == store.keys[i] and hits[0]["class"] == "grow box"
     assert hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
 
 

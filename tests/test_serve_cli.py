@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -79,12 +80,14 @@ def test_an_index_of_another_model_is_refused(toy_run, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_serve_a_run_folder_then_stop_with_ctrl_c(toy_run):
+def test_serve_a_run_folder_then_stop_with_ctrl_c(toy_run, tmp_path):
     """The real command in a process: its run folder's own index is used, the URL printed is 127.0.0.1 and
     answers, Ctrl-C stops it with status 0."""
-    assert main(["index", str(toy_run), "--embed.progress", "false"]) == 0
+    run = tmp_path / "run"
+    shutil.copytree(toy_run, run)  # the session's shared run folder must not get an index of this test's
+    assert main(["index", str(run), "--embed.progress", "false"]) == 0
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "action2vec.cli.main", "serve", str(toy_run), "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "action2vec.cli.main", "serve", str(run), "--port", "0",
                              "--serve.map_videos", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
     try:
@@ -93,7 +96,7 @@ def test_serve_a_run_folder_then_stop_with_ctrl_c(toy_run):
         assert match, line + proc.stderr.read()
         with urllib.request.urlopen(match.group(0) + "api/info", timeout=60) as response:
             info = json.load(response)
-        assert info["videos"] == 18 and info["index"]["source"] == str(toy_run / "index")
+        assert info["videos"] == 18 and info["index"]["source"] == str(run / "index")
         with urllib.request.urlopen(match.group(0), timeout=60) as response:
             assert b"Action2Vec explorer" in response.read()
         proc.send_signal(signal.SIGINT)

@@ -371,10 +371,18 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str
         )
 
 
-def config_from_args(cls: type[T], args: argparse.Namespace, path: str | Path | None = None) -> T:
-    """The config of ``cls`` from a YAML file plus the ``--section.key`` options typed."""
-    overrides = [
-        f"{name[len('cfg__'):]}={value}" for name, value in vars(args).items() if name.startswith("cfg__")
-    ]
-    overrides += list(getattr(args, "set", None) or [])
-    return load_config(cls, path, overrides)
+def config_from_args(
+    cls: type[T], args: argparse.Namespace, path: str | Path | None = None, prefix: str = ""
+) -> T:
+    """The config of ``cls`` from a YAML file plus the ``--section.key`` options typed.
+
+    ``prefix``: read only the ``--PREFIX.key`` options (those :func:`add_config_arguments` added with that
+    prefix); errors then name the keys with it. ``--set`` overrides apply only without a prefix.
+    """
+    start = f"cfg__{prefix}." if prefix else "cfg__"
+    overrides = [f"{name[len(start):]}={value}" for name, value in vars(args).items() if name.startswith(start)]
+    if not prefix:
+        overrides += list(getattr(args, "set", None) or [])
+        return load_config(cls, path, overrides)
+    data = apply_overrides({}, overrides)
+    return from_dict(cls, data, prefix=prefix)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+
+from action2vec.cli.common import add_run_folder_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,9 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "videos. Given a run folder (the demo's output or a `train` run) the model and store are found in it "
         "and the index goes to RUN_DIR/index/. See docs/search.md.",
     )
-    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="run folder of `action2vec demo` or `train`")
-    p.add_argument("--model", metavar="DIR", help="model folder (default: the run folder's)")
-    p.add_argument("--store", metavar="FILE", help="feature store to index (default: the run folder's)")
+    add_run_folder_options(p, "feature store to index")
     p.add_argument("--out", metavar="INDEX", help="index folder (default: RUN_DIR/index)")
     p.add_argument("--force", action="store_true", help="rebuild even when the index is up to date")
     add_config_arguments(p, IndexSettings, "index")
@@ -35,21 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def settings_from_args(cls: type, args: argparse.Namespace, prefix: str) -> Any:
-    """The ``cls`` config from the ``--PREFIX.key`` options typed (ranges checked, errors name the key)."""
-    from action2vec.config import apply_overrides, from_dict
-
-    start = f"cfg__{prefix}."
-    overrides = [f"{k[len(start):]}={v}" for k, v in vars(args).items() if k.startswith(start)]
-    return from_dict(cls, apply_overrides({}, overrides), prefix=prefix)
-
-
 def run(args: argparse.Namespace) -> int:
+    from action2vec.config import config_from_args
     from action2vec.errors import ConfigError
     from action2vec.search import EmbedSettings, IndexSettings, index_store, locate_run
 
-    settings = settings_from_args(IndexSettings, args, "index")
-    embed = settings_from_args(EmbedSettings, args, "embed")
+    settings = config_from_args(IndexSettings, args, prefix="index")
+    embed = config_from_args(EmbedSettings, args, prefix="embed")
     if args.run_dir:
         paths = locate_run(args.run_dir) if not (args.model and args.store) else None
         model_dir = Path(args.model) if args.model else paths.model_dir

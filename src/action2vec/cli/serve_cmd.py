@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 
+from action2vec.cli.common import add_run_folder_options
 from action2vec.config import bounded
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "an index it embeds the store at start-up. Listens on 127.0.0.1 (this machine only) unless --host says "
         "otherwise. See docs/explorer.md.",
     )
-    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="run folder of `action2vec demo` or `train`")
-    p.add_argument("--model", metavar="DIR", help="model folder (default: the run folder's)")
-    p.add_argument("--store", metavar="FILE", help="feature store of the videos (default: the run folder's)")
+    add_run_folder_options(p, "feature store of the videos")
     p.add_argument("--index", metavar="INDEX", help="search index of the store by this model (default: RUN_DIR/index "
                    "when this model made it from this store, else one built at start-up)")
     p.add_argument("--videos", metavar="DIR", action="append", default=[],
@@ -56,11 +55,11 @@ def run(args: argparse.Namespace) -> int:
         from action2vec.errors import ConfigError
 
         raise ConfigError(f"action2vec serve needs {exc.name}: pip install 'action2vec[serve]'") from None
-    from action2vec.cli.index_cmd import settings_from_args
+    from action2vec.config import config_from_args
     from action2vec.serve.explorer import Explorer, ServeSettings, explorer_paths
     from action2vec.signals import Stopped
 
-    settings = settings_from_args(ServeSettings, args, "serve")
+    settings = config_from_args(ServeSettings, args, prefix="serve")
     paths = explorer_paths(args.run_dir, model=args.model, store=args.store, index=args.index, videos=args.videos,
                            weights=args.weights)
     sock = bind(args.host, args.port)  # a busy port or an unknown host stops here, before the model is read
