@@ -274,14 +274,14 @@ def summary(paths: list[str]) -> list[str]:
     lines = ["-- issue 11 table (training rows): fit() end to end"]
     for path in paths:
         if not Path(path).is_file():
-            lines.append(f"{Path(path).stem:<44}: no result (failed or ran out of time)")
+            lines.append(f"{Path(path).stem:<52}: no result (failed or ran out of time)")
             continue
         r = json.loads(Path(path).read_text())
         if "resume_check" in r:
-            lines.append(f"exact resume [{r['compile']}]".ljust(44)
+            lines.append(f"exact resume [{r['compile']}]".ljust(52)
                          + f": {r['resume_check']} (max |difference| {r['max_abs_difference']:.3g})")
             continue
-        lines.append(f"fit() [{r['compile']}, {r['precision']}, batch {r['batch_size']}, {r['data']}]".ljust(44)
+        lines.append(f"fit() [{r['compile']}, {r['precision']}, batch {r['batch_size']}, {r['data']}]".ljust(52)
                      + f": {r['videos_per_s']:9.1f} videos/s, {r['s_per_epoch']:.3f} s/epoch of {r['videos']} "
                      f"(steps {r['step_ms']:.1f} ms, +{r['epoch_overhead_s']:.2f} s/epoch), K400 epoch "
                      f"{r['kinetics400_epoch_s']:.2f} s, {r['fraction_of_matmul']:.3f} of matmul, first span "
@@ -330,6 +330,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--warmup-steps, --max-steps, --workers, --memory-budget-gb and --matmul-seconds must be >= 0")
     if not 0 <= args.val_fraction < 1:
         p.error("--val-fraction must be in [0, 1)")
+    if args.resume_check and min(args.resume_videos, args.videos) < 4 * args.batch_size:
+        p.error("--resume-check crashes at step 5 of 2 epochs: it needs --resume-videos and --videos "
+                ">= 4 x --batch-size")
     # what the --resume-check phases inherit
     args.passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--resume-check",)]
     if args.json and args.resume_check:
@@ -338,12 +341,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.summary:
-        print("\n".join(summary(args.summary)))
-        return 0
-    root = Path(tempfile.mkdtemp(prefix="bench_train_"))
+def run(args: argparse.Namespace, root: Path) -> int:
+    """Everything but --summary, with ``root`` a scratch folder (the store goes there unless --store)."""
     store_path = make_store(Path(args.store) if args.store else root / "bench.h5", args.videos, args.steps,
                             args.dim, args.classes)
     if args.only_store:
@@ -360,6 +359,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.summary:
+        print("\n".join(summary(args.summary)))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench_train_") as root:  # removed afterwards, runs and store
+        return run(args, Path(root))
 
 
 if __name__ == "__main__":

@@ -82,10 +82,11 @@ fi
 echo "== training (issue 11): fit() end to end and bench_train.py"
 # ---- TRAINING FIGURES: added by the training helper (python benchmarks/bench_train.py ...) -----------
 # fit() end to end (Lightning, the module's training_step, the device-resident feature bank, bf16) on a
-# K400-shaped synthetic store (32,768 videos x 52 steps x 500-d, written here, removed at the end): eager,
-# then each train.compile mode, each in its own process with its own time limit, then exact resume (crash at
-# step 5, resume, weights compared bit for bit; separate processes). Every limit is also cut to what is left of
-# the whole script's 6 minutes (TOTAL_S), so a slow compile loses its own row, never the script's deadline.
+# K400-shaped synthetic store (32,768 videos x 52 steps x 500-d, written here, removed at the end): eager and
+# each train.compile mode, and exact resume eager and compiled (crash at step 5, resume, weights compared bit
+# for bit; separate processes), each run in its own process with its own time limit, most telling first.
+# Every limit is also cut to what is left of the whole script's 6 minutes (TOTAL_S), so a slow compile loses
+# its own row, never the script's deadline.
 TOTAL_S=${TOTAL_S:-$(( SMOKE ? 900 : 345 ))}
 if [[ $SMOKE == 1 ]]; then
     T_ARGS=(--device cpu --precision fp32 --preset tiny --videos 256 --batch-size 64 --epochs 3 --timing epoch
@@ -102,7 +103,7 @@ limited() {  # limited SECONDS CMD...: run CMD for at most SECONDS or what is le
     local want=$1; shift
     local left=$(( TOTAL_S - SECONDS - 5 ))
     (( left < want )) && want=$left
-    if (( want < 20 )); then echo "gpu_check: skipped (${left} s left of ${TOTAL_S} s): $*"; return 0; fi
+    if (( want < 20 )); then echo "gpu_check: skipped (${left} s left of ${TOTAL_S} s): ${*: -5}"; return 0; fi
     timeout "$want" "$@" || echo "gpu_check: failed or ran past ${want} s: ${*: -3}"
 }
 rm -f "$RESULTS"/train_*.json
