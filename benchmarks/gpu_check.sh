@@ -2,7 +2,11 @@
 # The GPU figures of issue 11 in one short run on a one-GPU machine (H100/H200 class, 16 CPU cores).
 #
 #   bash benchmarks/gpu_check.sh               # the GPU run: under 6 minutes, prints every figure
-#   bash benchmarks/gpu_check.sh --cpu-smoke   # the same steps at toy size on a CPU (about a minute)
+#   bash benchmarks/gpu_check.sh --cpu-smoke   # the same steps at toy size on a CPU (a few minutes)
+#   bash benchmarks/gpu_check.sh --training-only [--cpu-smoke]   # the training figures alone (no PyAV needed)
+#
+# The training section stops starting runs when the whole script nears TOTAL_S seconds (default 345; 900
+# with --cpu-smoke); TOTAL_S=560 bash benchmarks/gpu_check.sh --training-only gives every training run time.
 #
 # Installs nothing from the network. PyTorch, h5py, numpy, tqdm and PyYAML must be there; PyAV, if it
 # is missing, is installed from a wheel carried beside this script (benchmarks/wheels/av-*.whl, pip
@@ -16,7 +20,14 @@
 set -euo pipefail
 
 SMOKE=0
-[[ "${1:-}" == "--cpu-smoke" ]] && SMOKE=1
+TRAINING_ONLY=0
+for arg in "$@"; do
+    case "$arg" in
+        --cpu-smoke) SMOKE=1 ;;
+        --training-only) TRAINING_ONLY=1 ;;
+        *) echo "gpu_check: unknown option $arg (use --cpu-smoke, --training-only)" >&2; exit 2 ;;
+    esac
+done
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(dirname "$HERE")"
 PY="${PYTHON:-python3}"
@@ -26,7 +37,7 @@ rm -f "$RESULTS/extract.json" "$RESULTS/compile.json"
 export PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 
-if ! "$PY" -c "import av" 2>/dev/null; then
+if [[ $TRAINING_ONLY == 0 ]] && ! "$PY" -c "import av" 2>/dev/null; then
     wheel="$(ls "$HERE"/wheels/av-*.whl 2>/dev/null | head -n 1 || true)"
     if [[ -z "$wheel" ]]; then
         echo "gpu_check: PyAV is not installed and no benchmarks/wheels/av-*.whl is here (see the header)" >&2
@@ -53,6 +64,7 @@ gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
 print(f"GPU: {gpu}; CPU: {os.cpu_count()} cores ({platform.machine()}); torch {torch.__version__}; "
       f"Python {platform.python_version()}; load {os.getloadavg()}")'
 
+if [[ $TRAINING_ONLY == 0 ]]; then
 echo "== extraction (issue 11): C3D model-only per forward setting, decode-only vs raw PyAV, extraction"
 echo "   $VIDEOS generated 10 s 340x256 H.264 videos, $WORKERS decoding processes, batch $BATCH, $BACKBONE random weights"
 # Each call has its own time limit, so a slow torch.compile cannot take the other figures with it. The
@@ -65,9 +77,53 @@ timeout "$COMPILE_LIMIT" "$PY" "$HERE/bench_extract.py" --parts model --model-kn
     "${COMMON[@]}" --json "$RESULTS/compile.json" \
     || echo "gpu_check: the torch.compile model run failed or ran past ${COMPILE_LIMIT} s"
 "$PY" "$HERE/gpu_check_table.py" "$RESULTS/extract.json" "$RESULTS/compile.json"
+fi
 
 echo "== training (issue 11): fit() end to end and bench_train.py"
 # ---- TRAINING FIGURES: added by the training helper (python benchmarks/bench_train.py ...) -----------
+# fit() end to end (Lightning, the module's training_step, the device-resident feature bank, bf16) on a
+# K400-shaped synthetic store (32,768 videos x 52 steps x 500-d, written here, removed at the end): eager and
+# each train.compile mode, and exact resume eager and compiled (crash at step 5, resume, weights compared bit
+# for bit; separate processes), each run in its own process with its own time limit, most telling first.
+# Every limit is also cut to what is left of the whole script's 6 minutes (TOTAL_S), so a slow compile loses
+# its own row, never the script's deadline.
+TOTAL_S=${TOTAL_S:-$(( SMOKE ? 900 : 345 ))}
+if [[ $SMOKE == 1 ]]; then
+    T_ARGS=(--device cpu --precision fp32 --preset tiny --videos 256 --batch-size 64 --epochs 3 --timing epoch
+            --matmul-seconds 0.5)
+    T_RUNS="eager default resume:eager"; T_LIMIT=240; RESUME_ARGS=(--resume-videos 256)
+else
+    T_ARGS=(--device cuda --precision bf16 --preset paper --videos 32768 --batch-size 2048 --epochs 4 --timing epoch
+            --matmul-seconds 1)
+    T_RUNS="eager default resume:eager reduce-overhead resume:default max-autotune-no-cudagraphs"; T_LIMIT=150
+    RESUME_ARGS=(--resume-videos 8192)
+fi
+TSTORE="${TMPDIR:-/tmp}/gpu_check_train_$$.h5"
+limited() {  # limited SECONDS CMD...: run CMD for at most SECONDS or what is left of TOTAL_S
+    local want=$1; shift
+    local left=$(( TOTAL_S - SECONDS - 5 ))
+    (( left < want )) && want=$left
+    if (( want < 20 )); then echo "gpu_check: skipped (${left} s left of ${TOTAL_S} s): ${*: -5}"; return 0; fi
+    timeout "$want" "$@" || echo "gpu_check: failed or ran past ${want} s: ${*: -3}"
+}
+rm -f "$RESULTS"/train_*.json
+limited 120 "$PY" "$HERE/bench_train.py" --store "$TSTORE" --only-store "${T_ARGS[@]}"
+T_JSONS=()
+for run in $T_RUNS; do
+    mode="${run#resume:}"
+    if [[ $run == resume:* ]]; then
+        out="$RESULTS/train_resume_$mode.json"
+        limited "$T_LIMIT" "$PY" "$HERE/bench_train.py" --store "$TSTORE" "${T_ARGS[@]}" --compile "$mode" \
+            --resume-check "${RESUME_ARGS[@]}" --json "$out"
+    else
+        out="$RESULTS/train_$mode.json"
+        limited "$T_LIMIT" "$PY" "$HERE/bench_train.py" --store "$TSTORE" "${T_ARGS[@]}" --compile "$mode" \
+            --json "$out"
+    fi
+    T_JSONS+=("$out")
+done
+rm -rf "$TSTORE" "$TSTORE.parts"
+"$PY" "$HERE/bench_train.py" --summary "${T_JSONS[@]}"
 # ---- end of the training section ------------------------------------------------------------------------
 
 echo "== gpu_check done; JSON in $RESULTS"

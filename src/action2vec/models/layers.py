@@ -20,6 +20,22 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return steps[None, :] < lengths[:, None]
 
 
+def lstm_cell(gates: torch.Tensor, h: torch.Tensor, c: torch.Tensor, step_mask: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One LSTM state update from the summed gate pre-activations, PyTorch's gate order ``[i, f, g, o]``.
+
+    gates (N, 4H), h and c (N, H), step_mask (N,) bool -> new (h, c); rows whose step is padding keep their
+    state. Everything after the gate matmuls is here, in one function of elementwise ops, so that a compiled
+    network (``train.compile``) fuses it into one kernel forward and one backward instead of about ten
+    launches each per step; eager runs it op by op.
+    """
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h_new = torch.sigmoid(o) * torch.tanh(c_new)
+    m = step_mask[:, None]
+    return torch.where(m, h_new, h), torch.where(m, c_new, c)
+
+
 class SoftAttention(nn.Module):
     """Additive attention over a (N, L, D) sequence, queried by an LSTM state projection."""
 
@@ -98,10 +114,5 @@ class AttentiveLSTM(nn.Module):
                 ctx, _ = self.attention(x, keys, query, mask)
                 gates = torch.addmm(gates, ctx, self.c_to_gates.weight.T) if self.c_to_gates.bias is None \
                     else gates + self.c_to_gates(ctx)
-            i, f, g, o = gates.chunk(4, dim=-1)
-            c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h_new = torch.sigmoid(o) * torch.tanh(c_new)
-            m = step_masks[t][:, None]
-            c = torch.where(m, c_new, c)
-            h = torch.where(m, h_new, h)
+            h, c = lstm_cell(gates, h, c, step_masks[t])
         return h

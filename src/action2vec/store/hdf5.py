@@ -169,7 +169,10 @@ class FeatureStore:
     # ------------------------------------------------------------------ data
     def _h5(self) -> h5py.File:
         if self._file is None or self._pid != os.getpid():
-            self._file = h5py.File(self.path, "r")
+            # No chunk cache: features are stored uncompressed, so HDF5 then reads just the rows asked for.
+            # With its default 1 MiB cache it reads each whole ~1 MB chunk to return one 0.1 MB video, which made
+            # random per-video reads (streamed training) 4-5x slower (benchmarks/bench_train_memory.py).
+            self._file = h5py.File(self.path, "r", rdcc_nbytes=0)
             self._pid = os.getpid()
         return self._file
 

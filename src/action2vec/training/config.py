@@ -24,7 +24,13 @@ class DataConfig:
     )
     classes_file: str = option("", "file with one training class per line (alternative to classes)")
     val_fraction: float = option(0.1, "held-out fraction of each seen class's videos for validation", ge=0, lt=1)
-    in_memory: Literal["auto", "yes", "no"] = option("auto", "load the selected features into RAM (auto: when they fit in a quarter of it)")
+    in_memory: Literal["auto", "yes", "no"] = option(
+        "auto", "load the selected features into RAM (auto: when they fit in data.memory_budget_gb); otherwise "
+        "they stream from the store, a batch at a time"
+    )
+    memory_budget_gb: float = option(
+        0.0, "RAM the training features may take, in GB, for data.in_memory=auto (0: a quarter of the machine's)", ge=0
+    )
     device_cache: Literal["auto", "yes", "no"] = option(
         "auto", "keep the training features in accelerator memory and gather batches there (auto: on a GPU when they fit in half its free memory)"
     )
@@ -38,11 +44,15 @@ class TrainConfig:
     weight_decay: float = option(0.0, "Adam weight decay", ge=0)
     grad_clip: float = option(5.0, "gradient-norm clipping (0: off)", ge=0)
     seed: int = option(0, "random seed (splits, initialisation, shuffling, dropout)", ge=0)
-    num_workers: int = option(0, "DataLoader worker processes", ge=0)
+    num_workers: int = option(0, "DataLoader worker processes (they read streamed batches ahead of the step)", ge=0)
     accelerator: str = option("auto", "Lightning accelerator: auto, cpu, gpu", nonempty=True)
     devices: str = option("auto", "devices per node ('auto', a count, or a list)", nonempty=True)
     num_nodes: int = option(1, "nodes (under torchrun)", ge=1)
     strategy: str = option("auto", "Lightning strategy: auto, ddp, ...", nonempty=True)
+    compile: Literal["eager", "default", "reduce-overhead", "max-autotune-no-cudagraphs"] = option(
+        "eager", "torch.compile the network's training forward with this mode (static batch shapes; "
+        "reduce-overhead adds CUDA graphs); eager: not compiled"
+    )
     precision: str = option("auto", "auto (bf16-mixed on a GPU that supports it, else 32-true) or a Lightning precision")
     checkpoint_every_n_steps: int = option(0, "also checkpoint every N optimiser steps (0: each epoch only)", ge=0)
     resume: bool = option(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from typing import Sequence
 
 import numpy as np
@@ -36,14 +37,17 @@ def stratified_holdout(labels: Sequence[str], fraction: float, seed: int) -> tup
 class SequenceDataset(Dataset):
     """Videos of a store as ``(features (T, D) float32, length, class index)``.
 
-    ``in_memory`` reads the selected videos once; otherwise every item streams from the HDF5 file (the
-    handle opens lazily in each worker process), so stores larger than RAM work.
+    ``in_memory`` reads the selected videos once; otherwise items stream from the HDF5 file (the handle
+    opens lazily in each worker process), so stores larger than RAM work. A DataLoader fetches a whole
+    batch at once (``__getitems__``): its videos are read in file order, adjacent ones in one slice, and
+    nothing is kept between batches, so a streamed dataset holds only its O(N) index arrays.
     """
 
     def __init__(self, store: Store, indices: Sequence[int], class_to_idx: dict[str, int], in_memory: bool) -> None:
         self.store = store
         self.indices = np.asarray(indices, dtype=np.int64)
         self.targets = np.array([class_to_idx[store.labels[i]] for i in self.indices], dtype=np.int64)
+        self.lengths = np.asarray(store.lengths, dtype=np.int64)[self.indices]  # (N,) true steps
         self.cache: list[np.ndarray] | None = None
         if in_memory:
             self.cache = store.read_many(self.indices)
@@ -54,13 +58,18 @@ class SequenceDataset(Dataset):
         return len(self.indices)
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, int, int]:
-        pos = int(self.indices[i])
+        return self.__getitems__([i])[0]
+
+    def __getitems__(self, items: Sequence[int]) -> list[tuple[np.ndarray, int, int]]:
+        """The items of one batch: from the cache, or read from the store in one sorted pass."""
         if self.cache is not None:
-            feats = self.cache[i]
+            feats = [self.cache[i] for i in items]
         else:
-            feats, _ = self.store.get(pos)
-            _check_finite(self.store, pos, feats)
-        return feats, int(self.store.lengths[pos]), int(self.targets[i])
+            positions = self.indices[np.asarray(items, dtype=np.int64)]
+            feats = self.store.read_many(positions)
+            for pos, f in zip(positions, feats):
+                _check_finite(self.store, int(pos), f)
+        return [(f, int(self.lengths[i]), int(self.targets[i])) for f, i in zip(feats, items)]
 
 
 def _check_finite(store: Store, pos: int, feats: np.ndarray) -> None:
@@ -68,9 +77,18 @@ def _check_finite(store: Store, pos: int, feats: np.ndarray) -> None:
         raise DataError(f"{store.path}: video {store.keys[pos]!r} has NaN or inf features")
 
 
-def collate_sequences(batch: list[tuple[np.ndarray, int, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pad to the longest sequence in the batch -> x (B, T, D), lengths (B,), labels (B,)."""
-    steps = max(f.shape[0] for f, _, _ in batch)
+def collate_sequences(
+    batch: list[tuple[np.ndarray, int, int]], steps: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad to ``steps`` (default: the longest sequence in the batch) -> x (B, T, D), lengths (B,), labels (B,).
+
+    A fixed ``steps`` gives every batch the same shape (what a compiled network wants); the model masks the
+    padding, so the embeddings do not depend on it.
+    """
+    longest = max(f.shape[0] for f, _, _ in batch)
+    steps = longest if steps is None else steps
+    if longest > steps:
+        raise ValueError(f"a sequence of {longest} steps does not fit a batch padded to {steps}")
     dim = batch[0][0].shape[1]
     x = np.zeros((len(batch), steps, dim), dtype=np.float32)
     for j, (f, _, _) in enumerate(batch):
@@ -80,18 +98,25 @@ def collate_sequences(batch: list[tuple[np.ndarray, int, int]]) -> tuple[torch.T
     return torch.from_numpy(x), lengths, labels
 
 
-def should_load_in_memory(store: Store, indices: Sequence[int], mode: str) -> bool:
-    """Whether to read the selected videos into RAM: ``mode`` yes/no, or auto (when they fit in a quarter of it)."""
+def physical_memory() -> int:
+    """Bytes of RAM of this machine (8 GiB where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 << 30
+
+
+def should_load_in_memory(store: Store, indices: Sequence[int], mode: str, budget_gb: float = 0.0) -> bool:
+    """Whether to read the selected videos into RAM: ``mode`` yes/no, or auto: when their float32 features
+    fit in ``budget_gb`` (0: a quarter of the machine's RAM)."""
     if mode in ("yes", "no"):
         return mode == "yes"
     need = float(np.sum(store.rows[np.asarray(indices, dtype=np.int64)])) * store.dim * 4
-    try:
-        import os
-
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        total = 8 << 30
-    return need < total / 4
+    budget = budget_gb * (1 << 30) if budget_gb > 0 else physical_memory() / 4
+    fits = need < budget
+    log.info("training features: %.2f GB; %s (allowance %.2f GB)", need / (1 << 30),
+             "read into memory" if fits else "streamed from the store", budget / (1 << 30))
+    return fits
 
 
 class IndexDataset(Dataset):
@@ -111,20 +136,27 @@ def collate_indices(batch: list[int]) -> torch.Tensor:
     return torch.tensor(batch, dtype=torch.long)  # (B,)
 
 
-def feature_bank(dataset: SequenceDataset, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    """All videos of an in-memory dataset padded into one tensor, for training straight from device memory.
+def feature_bank(dataset: SequenceDataset, dtype: torch.dtype = torch.float32,
+                 device: torch.device | str = "cpu", chunk: int = 1024) -> dict[str, torch.Tensor]:
+    """All videos of an in-memory dataset padded into one tensor on ``device``, for training straight from
+    device memory.
 
-    Returns {"x": (N, T, D), "lengths": (N,), "labels": (N,)}. Batches are then gathered on the device by
-    index, so the host only sends B integers per step.
+    Returns {"x": (N, T, D), "lengths": (N,), "labels": (N,)}, T the longest video. Batches are then gathered
+    on the device by index, so the host only sends B integers per step. The bank is filled ``chunk`` videos
+    at a time, so the host never holds a second, padded copy of the features.
     """
     if dataset.cache is None:
         raise ValueError("feature_bank needs an in-memory dataset")
     steps = max(f.shape[0] for f in dataset.cache)
-    x = torch.zeros(len(dataset), steps, dataset.store.dim, dtype=dtype)
-    for j, f in enumerate(dataset.cache):
-        x[j, : f.shape[0]] = torch.from_numpy(f)
-    lengths = torch.from_numpy(np.minimum(dataset.store.lengths[dataset.indices], steps).astype(np.int64))
-    return {"x": x, "lengths": lengths, "labels": torch.from_numpy(dataset.targets)}
+    x = torch.zeros(len(dataset), steps, dataset.store.dim, dtype=dtype, device=device)
+    for start in range(0, len(dataset), chunk):
+        part = dataset.cache[start : start + chunk]
+        block = np.zeros((len(part), steps, dataset.store.dim), dtype=np.float32)
+        for j, f in enumerate(part):
+            block[j, : f.shape[0]] = f
+        x[start : start + len(part)] = torch.from_numpy(block).to(device=device, dtype=dtype)
+    lengths = torch.from_numpy(np.minimum(dataset.lengths, steps)).to(device)
+    return {"x": x, "lengths": lengths, "labels": torch.from_numpy(dataset.targets).to(device)}
 
 
 def bank_fits_device(dataset_rows: int, dim: int, bytes_per_value: int, device: torch.device) -> bool:

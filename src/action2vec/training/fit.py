@@ -11,8 +11,11 @@ Run folder layout::
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import shutil
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -52,6 +55,7 @@ log = logging.getLogger(__name__)
 _RESUMABLE_CHANGES = {
     "train.epochs", "train.num_workers", "train.devices", "train.num_nodes", "train.accelerator",
     "train.strategy", "train.progress_bar", "train.log_every_n_steps", "train.resume", "data.store",
+    "train.compile", "data.in_memory", "data.memory_budget_gb", "data.device_cache",  # how, not what, it computes
 }
 
 
@@ -207,6 +211,7 @@ def fit(
 
     trainer, ckpt_dir = _build_trainer(cfg, final, run_dir, callbacks)
     _check_batch_size(cfg, trainer.world_size)
+    _check_compiler(cfg.train.compile, trainer.strategy.root_device)
     if trainer.is_global_zero:  # only now that every setting is known to be valid
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(final, run_dir / "config.yaml")
@@ -303,7 +308,8 @@ def _datasets(cfg: RunConfig, store: Store, classes: list[str], train_pos: np.nd
               ) -> _TrainingData:
     """The training and validation datasets (read into memory when they fit)."""
     class_to_idx = {c: i for i, c in enumerate(classes)}
-    in_mem = should_load_in_memory(store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory)
+    in_mem = should_load_in_memory(store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory,
+                                   cfg.data.memory_budget_gb)
     val = SequenceDataset(store, val_pos, class_to_idx, in_mem) if len(val_pos) else None
     return _TrainingData(SequenceDataset(store, train_pos, class_to_idx, in_mem), val, in_mem)
 
@@ -346,28 +352,49 @@ def _check_batch_size(cfg: RunConfig, world: int) -> None:
         raise ConfigError(f"config key 'train.batch_size' ({cfg.train.batch_size}) must divide by the {world} processes")
 
 
+def _check_compiler(mode: str, device: torch.device) -> None:
+    """``train.compile`` needs what torch.compile generates code with: Triton on a GPU, a C++ compiler on a CPU."""
+    if mode == "eager":
+        return
+    if device.type == "cuda" and importlib.util.find_spec("triton") is None:
+        raise ConfigError(f"config key 'train.compile' is {mode!r}, but Triton, which torch.compile needs on a GPU, "
+                          "is not installed; use train.compile=eager")
+    if device.type == "cpu" and not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+        raise ConfigError(f"config key 'train.compile' is {mode!r}, but no C++ compiler (g++, c++, clang++), which "
+                          "torch.compile needs on a CPU, is on the PATH; use train.compile=eager")
+
+
 def _loaders(cfg: RunConfig, store: Store, data: _TrainingData, trainer: Any, module: Action2VecModule,
              train_pos: np.ndarray) -> tuple[ResumableLoader, Any]:
-    """The training loader (from a device-resident feature bank when it fits) and the validation loader."""
+    """The training loader (from a device-resident feature bank when it fits) and the validation loader.
+
+    Batches from host memory are pinned when training on a GPU, and, with a compiled forward
+    (``train.compile``), padded to the longest training video so that every batch has one shape.
+    """
     from torch.utils.data import DataLoader, DistributedSampler
 
     world = trainer.world_size
     per_device = cfg.train.batch_size // world
+    device = trainer.strategy.root_device
     sampler = SkippableSampler(DistributedSampler(data.train, num_replicas=world, rank=trainer.global_rank,
                                                   shuffle=True, seed=cfg.train.seed, drop_last=False))
     loader_kw = {"collate_fn": collate_sequences, "num_workers": cfg.train.num_workers,
-                 "persistent_workers": cfg.train.num_workers > 0}
+                 "persistent_workers": cfg.train.num_workers > 0, "pin_memory": device.type == "cuda"}
     bank_dtype = torch.bfloat16 if "bf16" in str(trainer.precision) else torch.float32
     use_bank = data.in_memory and (
         cfg.data.device_cache == "yes"
         or (cfg.data.device_cache == "auto" and bank_fits_device(
-            int(store.rows[train_pos].max()) * len(train_pos), store.dim, bank_dtype.itemsize, trainer.strategy.root_device))
+            int(store.rows[train_pos].max()) * len(train_pos), store.dim, bank_dtype.itemsize, device))
     )
     if use_bank:
-        module.set_feature_bank(feature_bank(data.train, bank_dtype))
+        module.set_feature_bank(feature_bank(data.train, bank_dtype, device))
+        data.train.cache = None  # the bank holds the features now
         train_loader = ResumableLoader(IndexDataset(len(data.train)), per_device, sampler, collate_fn=collate_indices)
     else:
-        train_loader = ResumableLoader(data.train, per_device, sampler, **loader_kw)
+        train_kw = dict(loader_kw)
+        if module.static_shapes:
+            train_kw["collate_fn"] = partial(collate_sequences, steps=int(store.rows[train_pos].max()))
+        train_loader = ResumableLoader(data.train, per_device, sampler, **train_kw)
     val_loader = None
     if data.val is not None:
         val_sampler = DistributedSampler(data.val, num_replicas=world, rank=trainer.global_rank, shuffle=False)

@@ -37,11 +37,25 @@ class Action2VecModule(L.LightningModule):
         self.register_buffer("class_vectors", F.normalize(class_vectors.float(), dim=-1))
         self.manifold_weight = 0.0
         self.manifold_batch = 0
+        self.bank_steps_vary = False
+        # The compiled training forward: a plain function, not a module, so the state dict keeps the network's
+        # keys. Validation and export run the eager network.
+        self.compiled_forward = None if train_cfg.compile == "eager" else torch.compile(
+            self.net.forward, mode=None if train_cfg.compile == "default" else train_cfg.compile, dynamic=False
+        )
+
+    @property
+    def static_shapes(self) -> bool:
+        """Whether training batches keep one shape (compiled forward): padded to a fixed number of steps."""
+        return self.train_cfg.compile != "eager"
 
     def set_feature_bank(self, bank: dict[str, torch.Tensor]) -> None:
         """Training batches become index tensors into ``bank`` (moved to the device with the module)."""
         for name, tensor in bank.items():
             self.register_buffer(f"bank_{name}", tensor, persistent=False)
+        # Cutting a batch to its longest video reads that length back from the device (a host sync); when
+        # every video is as long as the bank, the cut is the whole bank and is skipped.
+        self.bank_steps_vary = bool((bank["lengths"] < bank["x"].shape[1]).any())
 
     def set_unlabeled_bank(self, bank: dict[str, torch.Tensor], weight: float, batch_size: int) -> None:
         """Unlabelled videos (``x``, ``lengths``, ``neighbors``) for the transductive manifold term
@@ -73,17 +87,29 @@ class Action2VecModule(L.LightningModule):
             return t
         return self.all_gather(t, sync_grads=t.requires_grad).flatten(0, 1)
 
+    def _train_forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        if self.compiled_forward is None:
+            return self.net(x, lengths)
+        if self.train_cfg.compile == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()  # a new step: the last step's graph outputs are done with
+        return self.compiled_forward(x, lengths)
+
+    def _bank_batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Indices (B,) into the feature bank -> x (B, T, D), lengths (B,), labels (B,)."""
+        lengths = self.bank_lengths[idx]
+        if self.bank_steps_vary and not self.static_shapes:
+            return self.bank_x[idx, : int(lengths.max())], lengths, self.bank_labels[idx]
+        return self.bank_x[idx], lengths, self.bank_labels[idx]
+
     def training_step(self, batch: tuple[torch.Tensor, ...] | torch.Tensor, batch_idx: int) -> torch.Tensor:
         if isinstance(batch, torch.Tensor):  # indices into the device-resident feature bank
-            lengths = self.bank_lengths[batch]
-            x = self.bank_x[batch, : int(lengths.max())]
-            labels = self.bank_labels[batch]
+            x, lengths, labels = self._bank_batch(batch)
         else:
             x, lengths, labels = batch  # (B, T, D), (B,), (B,)
         loader = self.trainer.train_dataloader
         if isinstance(loader, ResumableLoader):
             loader.consumed = batch_idx + 1  # read by the checkpoint saved after this step
-        out = self.net(x, lengths)
+        out = self._train_forward(x, lengths)
         emb, logits = self._gather(out["embedding"]), out["logits"]
         logits = self._gather(logits) if logits is not None else None
         labels = self._gather(labels)
