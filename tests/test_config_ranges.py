@@ -7,14 +7,13 @@ import dataclasses
 import typing
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from action2vec.cli.main import main
 from action2vec.config import bounded, load_config, range_text
 from action2vec.datasets.toy import ToyConfig
 from action2vec.errors import ConfigError, DataError
-from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+from action2vec.testing import make_synthetic_store, synthetic_label_vectors, write_vectors_file
 from action2vec.training import RunConfig, fit
 from action2vec.training.config import DataConfig, TrainConfig
 from action2vec.video.config import ClipConfig, ComputeConfig
@@ -25,8 +24,7 @@ def small(tmp_path_factory):
     root = tmp_path_factory.mktemp("ranges")
     lv = synthetic_label_vectors(4, dim=8, seed=1)
     store = make_synthetic_store(root / "s.h5", lv, videos_per_class=6, steps=8, feature_dim=16, seed=1)
-    vectors = root / "v.npz"
-    np.savez(vectors, names=np.array(lv.names), vectors=lv.vectors)
+    vectors = write_vectors_file(lv, root / "v.npz")
     return {"store": store, "vectors": vectors, "lv": lv}
 
 

@@ -16,7 +16,7 @@ from action2vec.config import load_config
 from action2vec.inference import Action2Vec
 from action2vec.search import EmbedSettings, IndexSettings, VideoIndex, index_store
 from action2vec.store import open_store
-from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+from action2vec.testing import make_synthetic_store, synthetic_label_vectors, write_vectors_file
 from action2vec.training import RunConfig, fit
 
 
@@ -26,8 +26,7 @@ def run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("search")
     lv = synthetic_label_vectors(12, dim=8, seed=5)
     store = make_synthetic_store(root / "store.h5", lv, videos_per_class=10, steps=16, feature_dim=24, seed=5)
-    vectors = root / "vectors.npz"
-    np.savez(vectors, names=np.array(lv.names), vectors=lv.vectors)
+    vectors = write_vectors_file(lv, root / "vectors.npz")
     cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.batch_size=32", "train.lr=3e-3",
                                         "train.progress_bar=false", "train.epochs=10", f"data.store={store}",
                                         f"data.text=vectors:{vectors}", "data.val_fraction=0"])

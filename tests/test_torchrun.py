@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+from action2vec.testing import make_synthetic_store, synthetic_label_vectors, write_vectors_file
 
 
 def _losses(run_dir):
@@ -23,8 +23,7 @@ def _losses(run_dir):
 def test_two_process_torchrun_matches_single_process(tmp_path):
     lv = synthetic_label_vectors(8, dim=8, seed=1)
     store = make_synthetic_store(tmp_path / "s.h5", lv, videos_per_class=8, steps=16, feature_dim=16, seed=1)
-    vectors = tmp_path / "v.npz"
-    np.savez(vectors, names=np.array(lv.names), vectors=lv.vectors)
+    vectors = write_vectors_file(lv, tmp_path / "v.npz")
     common = ["train", "--data.store", str(store), "--data.text", f"vectors:{vectors}", "--data.val_fraction", "0",
               "--model.preset", "tiny", "--train.epochs", "2", "--train.batch_size", "16",
               "--train.log_every_n_steps", "1", "--train.progress_bar", "false"]

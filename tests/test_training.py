@@ -13,7 +13,7 @@ from action2vec.config import load_config
 from action2vec.errors import DataError
 from action2vec.inference import Action2Vec
 from action2vec.store import open_store
-from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+from action2vec.testing import make_synthetic_store, synthetic_label_vectors, write_vectors_file
 from action2vec.training import RunConfig, fit, read_training_log
 
 N_CLASSES, SEEN = 20, 15
@@ -24,8 +24,7 @@ def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("syn")
     lv = synthetic_label_vectors(N_CLASSES, dim=8, seed=3)
     path = make_synthetic_store(root / "store.h5", lv, videos_per_class=16, steps=24, feature_dim=32, seed=3)
-    vec_file = root / "vectors.npz"
-    np.savez(vec_file, names=np.array(lv.names), vectors=lv.vectors)
+    vec_file = write_vectors_file(lv, root / "vectors.npz")
     return {"store": open_store(path), "lv": lv, "path": path, "vectors": vec_file}
 
 

@@ -27,7 +27,7 @@ from action2vec.config import load_config
 from action2vec.errors import DataError
 from action2vec.signals import Stopped, stop_on_signals
 from action2vec.store import open_store
-from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+from action2vec.testing import make_synthetic_store, synthetic_label_vectors, write_vectors_file
 from action2vec.text import build_label_vectors
 from action2vec.training import RunConfig, fit
 from action2vec.training.checkpoints import checkpoint_problem, resume_checkpoint
@@ -40,8 +40,7 @@ def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("sig")
     lv = synthetic_label_vectors(6, dim=8, seed=5)
     path = make_synthetic_store(root / "s.h5", lv, videos_per_class=12, steps=10, feature_dim=16, seed=5)
-    vectors = root / "v.npz"
-    np.savez(vectors, names=np.array(lv.names), vectors=lv.vectors)
+    vectors = write_vectors_file(lv, root / "v.npz")
     lv = build_label_vectors(lv.names, f"vectors:{vectors}", cache=False)  # the vectors record their embedder
     return {"path": path, "store": open_store(path), "lv": lv, "vectors": vectors}
 

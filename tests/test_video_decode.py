@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+import types
 from fractions import Fraction
 from pathlib import Path
 
@@ -159,10 +161,19 @@ def test_real_clips_frame_arithmetic(name: str, native_frames: int, native_fps: 
     assert d.frames.std() > 5  # real picture content, not blank frames
 
 
+def _install_fake_torchcodec(monkeypatch: pytest.MonkeyPatch, decoder: type, tmp_path: Path) -> Path:
+    """Make ``torchcodec.decoders.VideoDecoder`` import as ``decoder``; return a placeholder video path."""
+    module = types.ModuleType("torchcodec.decoders")
+    module.VideoDecoder = decoder  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torchcodec", types.ModuleType("torchcodec"))
+    monkeypatch.setitem(sys.modules, "torchcodec.decoders", module)
+    path = tmp_path / "any.mp4"
+    path.write_bytes(b"x")
+    return path
+
+
 def test_torchcodec_path_requests_frames_at_k_over_fps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The torchcodec decoder (not installed here) driven through a stand-in with torchcodec's API."""
-    import sys
-    import types
 
     import torch
 
@@ -181,12 +192,7 @@ def test_torchcodec_path_requests_frames_at_k_over_fps(monkeypatch: pytest.Monke
             data = torch.stack([torch.full((40, 80, 3), int(s * 100), dtype=torch.uint8) for s in seconds])
             return types.SimpleNamespace(data=data)
 
-    module = types.ModuleType("torchcodec.decoders")
-    module.VideoDecoder = FakeDecoder  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "torchcodec", types.ModuleType("torchcodec"))
-    monkeypatch.setitem(sys.modules, "torchcodec.decoders", module)
-    path = tmp_path / "any.mp4"
-    path.write_bytes(b"x")
+    path = _install_fake_torchcodec(monkeypatch, FakeDecoder, tmp_path)
     d = decode_video(path, fps=30, max_frames=20, short_side=20, decoder="torchcodec")
     assert asked == pytest.approx([k / 30 for k in range(20)])
     assert d.frames.shape == (20, 20, 40, 3) and d.source["decoder"] == "torchcodec"
@@ -289,8 +295,6 @@ def test_short_vfr_rotated_and_real_videos_are_not_flagged(tmp_path: Path, share
 def test_torchcodec_cuda_asks_for_the_gpu_and_keeps_frames_a_tensor(monkeypatch: pytest.MonkeyPatch,
                                                                       tmp_path: Path) -> None:
     """torchcodec-cuda (no GPU here) through a stand-in: the decoder is opened on 'cuda', frames stay a tensor."""
-    import sys
-    import types
 
     import torch
 
@@ -305,12 +309,7 @@ def test_torchcodec_cuda_asks_for_the_gpu_and_keeps_frames_a_tensor(monkeypatch:
         def get_frames_played_at(self, seconds: list[float]):  # type: ignore[no-untyped-def]
             return types.SimpleNamespace(data=torch.zeros((len(seconds), 32, 64, 3), dtype=torch.uint8))
 
-    module = types.ModuleType("torchcodec.decoders")
-    module.VideoDecoder = FakeDecoder  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "torchcodec", types.ModuleType("torchcodec"))
-    monkeypatch.setitem(sys.modules, "torchcodec.decoders", module)
-    path = tmp_path / "any.mp4"
-    path.write_bytes(b"x")
+    path = _install_fake_torchcodec(monkeypatch, FakeDecoder, tmp_path)
     d = decode_video(path, fps=30, size=(16, 32), decoder="torchcodec-cuda")
     assert opened["device"] == "cuda" and isinstance(d.frames, torch.Tensor)
     assert tuple(d.frames.shape) == (15, 16, 32, 3) and d.source["decoder"] == "torchcodec-cuda"

@@ -28,6 +28,13 @@ def synthetic_label_vectors(n_classes: int, dim: int = 16, seed: int = 0, prefix
     return LabelVectors([f"{prefix}{i:03d}" for i in range(n_classes)], v)
 
 
+def write_vectors_file(label_vectors: LabelVectors, path: str | Path) -> Path:
+    """Save ``label_vectors`` as the ``.npz`` (``names``, ``vectors``) that a ``vectors:PATH`` text spec reads."""
+    path = Path(path)
+    np.savez(path, names=np.array(label_vectors.names), vectors=label_vectors.vectors)
+    return path
+
+
 def make_synthetic_store(
     path: str | Path,
     label_vectors: LabelVectors,
