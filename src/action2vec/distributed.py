@@ -17,6 +17,7 @@ class ProcessLayout:
     local_rank: int = 0
     local_world_size: int = 1
     torchrun: bool = False  # started by torchrun (even with one process)
+    job: str | None = None  # shared by the processes of one torchrun job (and no other running job)
 
     @property
     def distributed(self) -> bool:
@@ -28,12 +29,15 @@ class ProcessLayout:
 
 
 def process_layout() -> ProcessLayout:
-    """Read RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE (torchrun's variables) from the environment."""
+    """Read RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE (torchrun's variables) from the environment; the job
+    is TORCHELASTIC_RUN_ID/MASTER_ADDR/MASTER_PORT under torchrun, else None."""
     env = os.environ
+    torchrun = "TORCHELASTIC_RUN_ID" in env
     return ProcessLayout(
         rank=int(env.get("RANK", "0")),
         world_size=int(env.get("WORLD_SIZE", "1")),
         local_rank=int(env.get("LOCAL_RANK", "0")),
         local_world_size=int(env.get("LOCAL_WORLD_SIZE", "1")),
-        torchrun="TORCHELASTIC_RUN_ID" in env,
+        torchrun=torchrun,
+        job="/".join(env.get(k, "") for k in ("TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT")) if torchrun else None,
     )

@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from action2vec.distributed import process_layout
 from action2vec.errors import DataError
 
-__all__ = ["StoreLock", "StoreLockedError", "lock_path", "torchrun_job"]
+__all__ = ["StoreLock", "StoreLockedError", "lock_path"]
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +51,6 @@ def lock_path(store: str | Path) -> Path:
     """The lock file of store ``store``: ``STORE.lock`` beside it."""
     store = Path(store)
     return store.with_name(store.name + ".lock")
-
-
-def torchrun_job() -> str | None:
-    """An identifier shared by the processes of one torchrun job (and no other running job), or None."""
-    env = os.environ
-    if "TORCHELASTIC_RUN_ID" not in env:
-        return None
-    return "/".join(env.get(k, "") for k in ("TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT"))
 
 
 @dataclass
@@ -85,7 +78,7 @@ def _record() -> dict[str, Any]:
         "host": socket.gethostname(),
         "command": " ".join(sys.argv)[:300],
         "since": datetime.datetime.now().isoformat(timespec="seconds"),
-        "job": torchrun_job(),
+        "job": process_layout().job,
     }
 
 
@@ -138,7 +131,7 @@ class StoreLock:
                 if record is None and time.monotonic() < deadline:
                     time.sleep(0.05)  # the holder has just locked and not yet written its record
                     continue
-                job = torchrun_job()
+                job = process_layout().job
                 if record is not None and job is not None and record.get("job") == job:
                     _HELD[self._key] = _Held(None)
                     self._owner = True
