@@ -8,7 +8,7 @@ from typing import Any
 
 from action2vec.evaluation.results import AnalogyResult, WordNetResult, ZslSummary
 from action2vec.reports.findings import run_findings
-from action2vec.reports.numbers import rho
+from action2vec.reports.numbers import percent, percent_cell, rho
 from action2vec.variants import title
 
 __all__ = ["zsl_headline", "headline_text"]
@@ -31,10 +31,6 @@ def zsl_headline(summary: ZslSummary) -> dict[str, Any]:
     return out
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None or value != value else f"{100 * value:.1f} %"
-
-
 def _zsl_lines(summary: ZslSummary) -> list[str]:
     head = zsl_headline(summary)
     if not head:
@@ -46,9 +42,9 @@ def _zsl_lines(summary: ZslSummary) -> list[str]:
     for variant in summary.variants:
         if "top1" in head.get(variant, {}):
             cell = head[variant]
-            lines.append(f"  {title(variant, summary.transductive):<{width}}{100 * cell['top1']:5.1f} ± "
-                         f"{100 * cell['top1_std']:.1f} %")
-    lines.append(f"  {'chance':<{width}}{_percent(head['chance']):>7}")
+            lines.append(f"  {title(variant, summary.transductive):<{width}}{percent_cell(cell['top1']):>6} ± "
+                         f"{percent(cell['top1_std'])}")
+    lines.append(f"  {'chance':<{width}}{percent(head['chance']):>8}")
     return lines
 
 
@@ -57,8 +53,8 @@ def _analogy_lines(analogy: AnalogyResult) -> list[str]:
     for exclude in dict.fromkeys(s.exclude_query for s in analogy.scores):
         scores = [s for s in analogy.scores if s.exclude_query == exclude]
         reading = "query class left out" if exclude else "every class a candidate (the paper's reading)"
-        lines.append(f"analogy test, {reading}, chance {_percent(scores[0].chance)}:")
-        lines += [f"  {s.vectors}{f' ({s.subset})' if s.subset else ''}: {_percent(s.accuracy)} of {s.count} tests"
+        lines.append(f"analogy test, {reading}, chance {percent(scores[0].chance)}:")
+        lines += [f"  {s.vectors}{f' ({s.subset})' if s.subset else ''}: {percent(s.accuracy)} of {s.count} tests"
                   for s in scores]
     return lines
 
