@@ -28,8 +28,9 @@ def add_class_source(p: argparse.ArgumentParser, store_help: str) -> None:
     g.add_argument("--annotations", type=Path, help="the data set's annotation folder or label-map file")
     g.add_argument("--classes", type=Path, metavar="FILE", help="class list, one name per line (restricts --store)")
     g.add_argument("--store", type=Path, help=store_help)
-    g.add_argument("--text", default="minilm", metavar="SPEC",
-                   help="label-text embedder: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P")
+    g.add_argument("--text", metavar="SPEC",
+                   help="label-text embedder: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P "
+                   "(default: the one --model records, else minilm)")
     g.add_argument("--overrides", type=Path, help="class-name overrides YAML (over the built-in ones)")
     g.add_argument("--oov", default="error", choices=["error", "skip", "subword"], help="word-vector policy for unknown words")
     g.add_argument("--wordnet", type=Path, help="WordNet 3.0 database folder (default: nltk's, else /usr/share/wordnet)")
@@ -130,6 +131,18 @@ def _model(args: argparse.Namespace) -> Any:
     return Action2Vec.load(args.model) if args.model else None
 
 
+def _text_vectors(args: argparse.Namespace, names: list[str], model: Any, wordnet: Any) -> tuple[Any, str]:
+    """The label-text vectors of ``names`` and their embedder's spec: --text, else the embedder (and prompts)
+    that made the model's label vectors, else minilm."""
+    from action2vec.text import build_label_vectors
+
+    recorded = model.text_embedder if model is not None else ""
+    spec = args.text or recorded or "minilm"
+    prompts = model.prompts if recorded and spec == recorded else ()
+    text = build_label_vectors(names, spec, overrides=args.overrides, oov=args.oov, wordnet=wordnet, prompts=prompts)
+    return text, spec
+
+
 def _say(args: argparse.Namespace, text: str) -> None:
     """Human-readable lines: stdout, or stderr when the JSON goes to stdout (``--json -``)."""
     import sys
@@ -140,7 +153,8 @@ def _say(args: argparse.Namespace, text: str) -> None:
 def run_wordnet(args: argparse.Namespace) -> int:
     from action2vec.cli.common import check_option_ranges
     from action2vec.experiments.semantic import WordNetSettings, class_vector_sets, wordnet_experiment
-    from action2vec.text import build_label_vectors, load_wordnet
+    from action2vec.reports.findings import grouping_finding, wordnet_finding
+    from action2vec.text import load_wordnet
     from action2vec.text.normalize import normalize_labels
 
     check_option_ranges(args, WordNetSettings, {"--max-videos-per-class": "max_videos_per_class"})
@@ -150,15 +164,19 @@ def run_wordnet(args: argparse.Namespace) -> int:
     names = resolve_classes(args, store)
     wn = load_wordnet(args.wordnet)
     labels = normalize_labels(names, args.overrides, wordnet=wn)
-    text = build_label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn)
-    vectors = class_vector_sets(names, store=store, model=_model(args), text_vectors=text,
+    model = _model(args)
+    text, spec = _text_vectors(args, names, model, wn)
+    vectors = class_vector_sets(names, store=store, model=model, text_vectors=text,
                                 max_per_class=settings.max_videos_per_class)
-    result = wordnet_experiment(names, labels, wn, vectors, settings, text=args.text, figures=args.figures)
+    result = wordnet_experiment(names, labels, wn, vectors, settings, text=spec, figures=args.figures)
 
     _say(args, f"WordNet test: {result.n_classes} of {len(names)} classes in WordNet (synsets={args.synsets}, "
                f"match={args.match})")
     for key, value in result.spearman_by.items():
         _say(args, f"  WordNet vs {key:<10} Spearman {value:.4f} (± {result.spearman_std[key]:.4f} over rows)")
+    for finding in (wordnet_finding(result), grouping_finding(result)):
+        if finding is not None:
+            _say(args, f"  {finding.text}")
     write_json(result.to_json(), args.json)
     return 0
 
@@ -174,7 +192,8 @@ def run_analogy(args: argparse.Namespace) -> int:
         embed_nouns,
     )
     from action2vec.experiments.features import store_class_means
-    from action2vec.text import build_label_vectors, load_wordnet
+    from action2vec.reports.findings import analogy_findings
+    from action2vec.text import load_wordnet
     from action2vec.text.normalize import normalize_labels
 
     check_option_ranges(args, AnalogySettings, {"--examples": "examples", "--max-videos-per-class": "max_videos_per_class"})
@@ -191,18 +210,22 @@ def run_analogy(args: argparse.Namespace) -> int:
         write_json(result.to_json(), args.json)
         return 0
 
-    if args.model:
-        main = ClassVectors("action2vec", store_class_means(store, names, _model(args), settings.max_videos_per_class))
+    model = _model(args)
+    text, spec = _text_vectors(args, names, model, wn)
+    if model is not None:
+        main = ClassVectors("action2vec", store_class_means(store, names, model, settings.max_videos_per_class))
+        others = [ClassVectors("text", text.vectors)] if text.dim == model.embed_dim else []
     else:
-        text = build_label_vectors(names, args.text, overrides=args.overrides, oov=args.oov, wordnet=wn)
-        main = ClassVectors("text", text.vectors)
-    nouns = embed_nouns(pairs, args.noun_text or args.text, oov=args.oov)
-    result = analogy_experiment(names, pairs, nouns, main, settings, text=args.text, figures=args.figures)
-    other = result.scores[1]
+        main, others = ClassVectors("text", text.vectors), []
+    nouns = embed_nouns(pairs, args.noun_text or spec, oov=args.oov)
+    result = analogy_experiment(names, pairs, nouns, main, settings, others, text=spec, figures=args.figures)
+    other = next(s for s in result.scores if s.vectors == main.name and s.exclude_query != settings.exclude_query)
     _say(args, f"analogy test ({main.name} class vectors, {args.metric}, query class "
           f"{'left out' if settings.exclude_query else 'a candidate'}): {result.count} tests, "
           f"accuracy {result.accuracy:.4f} (chance {result.chance:.4f}); "
           f"with the query class {'a candidate' if settings.exclude_query else 'left out'}: {other.accuracy:.4f}")
+    for finding in analogy_findings(result):
+        _say(args, f"  {finding.text}")
     for ex in result.examples:
         _say(args, f"  [{'ok ' if ex.correct else 'bad'}] {ex.query} - {ex.minus} + {ex.plus} -> {ex.nearest}")
     write_json(result.to_json(), args.json)
