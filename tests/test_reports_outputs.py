@@ -140,6 +140,17 @@ def test_chance_row_is_k_over_n_for_top_k():
     assert "| chance | 50.00 |" in zsl_table_markdown(ZslSummary.from_json(SUMMARY), "top5")
 
 
+def test_top_k_of_a_split_with_fewer_than_k_classes_is_explained_under_the_table():
+    import copy
+
+    few = copy.deepcopy(SUMMARY)
+    few["datasets"]["toy"]["chance"] = {"50/50": {"top1": 1 / 4, "top5": 1.0, "mean_class_acc": 1 / 4}}
+    assert "-: fewer than 5 test classes" in zsl_table_markdown(ZslSummary.from_json(few), "top5")
+    assert "fewer than" not in zsl_table_markdown(ZslSummary.from_json(few), "top1")
+    # a missing top-5 with enough classes (10 here) is not explained away
+    assert "fewer than" not in zsl_table_markdown(ZslSummary.from_json(SUMMARY), "top5")
+
+
 def test_report_shows_both_analogy_readings_and_reads_older_files(tmp_path):
     score = {"subset": "", "normalize": True, "count": 4, "correct": 2}
     write_json({"kind": "analogy", "count": 4, "correct": 2, "accuracy": 0.5, "chance": 0.25, "metric": "euclidean",

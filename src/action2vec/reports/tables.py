@@ -60,17 +60,32 @@ def features_note(summary: ZslSummary) -> str:
     return "Features: " + "; ".join(parts) + "." if parts else ""
 
 
+def _fewer_classes_than_k(summary: ZslSummary, dataset: str, ratio: str, metric: str) -> bool:
+    """Whether ``metric`` is a top-k whose split has fewer than k test classes (top-1 chance 1/n above 1/k)."""
+    if not metric.startswith("top") or not metric[3:].isdigit():
+        return False
+    chance = summary.chance(dataset, ratio, "top1")
+    return chance is not None and chance == chance and chance * int(metric[3:]) > 1 + 1e-9
+
+
 def zsl_table(summary: ZslSummary, metric: str = "top1") -> Table:
     """The paper-layout table of one metric: a block per ratio, a row per method, then the chance row."""
     datasets = list(summary.datasets)
     table = Table(["split / variant", *datasets], note=features_note(summary))
+    unmeasured = False
     for ratio in summary.ratios():
         table.rows.append(Row([ratio] + [""] * len(datasets), block=True))
         for variant in summary.variants:
             cells = [fmt_mean_std(summary.cell(ds, variant, ratio).get(metric)) for ds in datasets]
+            unmeasured |= any(c == "-" and _fewer_classes_than_k(summary, ds, ratio, metric)
+                              for c, ds in zip(cells, datasets))
             table.rows.append(Row([title(variant, summary.transductive), *cells]))
         chance = [summary.chance(ds, ratio, metric) for ds in datasets]
         table.rows.append(Row(["chance"] + [percent_cell(c) for c in chance]))
+    if unmeasured:
+        k = metric[3:]
+        table.note = (f"-: fewer than {k} test classes in that split, where top-{k} accuracy is always 100 % and is "
+                      f"not measured. {table.note}").strip()
     return table
 
 
