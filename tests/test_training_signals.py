@@ -58,7 +58,7 @@ def _assert_same_weights(a: Path, b: Path) -> None:
 
 def _argv(data, run: Path) -> list[str]:
     return ["train", "--out", str(run), "--data.store", str(data["path"]), "--data.text", f"vectors:{data['vectors']}",
-            "--model.preset", "tiny", "--model.dropout", "0.3", "--train.epochs", "12", "--train.batch_size", "8",
+            "--model.preset", "tiny", "--model.dropout", "0.3", "--train.epochs", "24", "--train.batch_size", "8",
             "--train.progress_bar", "false", "--train.checkpoint_every_n_steps", "2"]
 
 
@@ -108,7 +108,9 @@ def test_kill_9_ctrl_c_sigterm_then_rerun_gives_the_weights_of_an_uninterrupted_
     lines = stopped.stderr.strip().splitlines()
     assert lines[-1] == STOP_LINE
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert 76 <= ckpt["global_step"] < 108 and not (run / "model").exists()  # stopped mid-run, state saved
+    # stopped mid-run (of 216 steps: a wide margin, so a loaded machine that is slow to poll still stops it
+    # before the end), its state saved
+    assert 76 <= ckpt["global_step"] < 216 and not (run / "model").exists()
     # each message once, without Lightning's advertisement or the deprecation warning it triggers
     assert sum("GPU available" in ln for ln in lines) == 1
     assert not any("Tip:" in ln or "litlogger" in ln or "LeafSpec" in ln for ln in lines), lines
