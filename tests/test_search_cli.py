@@ -218,3 +218,25 @@ def test_demo_run_folder_needs_nothing_else(tmp_path, capsys):
     assert [h["key"] for h in hits] == keys
     np.testing.assert_allclose([h["score"] for h in hits], cos, atol=1e-5)
     assert {h["class"] for h in hits} <= set(open_store(out / "features.h5").classes)
+
+
+def test_a_model_trained_on_a_pca_store_indexes_its_raw_and_its_pca_store(tmp_path, capsys):
+    """The paper's flow: train on a PCA'd store (the model keeps the PCA); index the raw and the PCA'd store."""
+    from action2vec.video.pca import pca_store
+
+    lv = synthetic_label_vectors(4, dim=8, seed=2)
+    raw = make_synthetic_store(tmp_path / "raw.h5", lv, videos_per_class=5, steps=8, feature_dim=20, seed=2)
+    reduced = pca_store(raw, tmp_path / "pca.h5", dim=6, fit_subset=None, fit_keys=open_store(raw).keys)
+    vectors = write_vectors_file(lv, tmp_path / "v.npz")
+    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false",
+                                        f"data.store={reduced}", f"data.text=vectors:{vectors}", "data.val_fraction=0"])
+    fit(cfg, tmp_path / "run")
+    model = tmp_path / "run" / "model"
+    assert (model / "pca.safetensors").is_file()
+    for store, out in ((raw, tmp_path / "i_raw"), (reduced, tmp_path / "i_pca")):
+        assert main(["index", "--model", str(model), "--store", str(store), "--out", str(out),
+                     "--embed.progress", "false"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    a, b = VideoIndex.open(tmp_path / "i_raw"), VideoIndex.open(tmp_path / "i_pca")
+    q = Action2Vec.load(model).encode_text(["class001"])[0]
+    assert [h.key for h in a.search(q[None], 5)[0]] == [h.key for h in b.search(q[None], 5)[0]]

@@ -186,6 +186,11 @@ class Action2Vec:
         return self.info.embed_dim
 
     @property
+    def feature_dims(self) -> tuple[int, ...]:
+        """Feature sizes the model embeds: its input, and before its PCA the backbone's (when it has one)."""
+        return (self.input_dim,) if self.pca is None else (self.input_dim, self.pca.dim_in)
+
+    @property
     def text_embedder(self) -> str:
         """Spec of the text embedder that made the label vectors ("" when they were given by hand)."""
         return self.label_vectors.embedder

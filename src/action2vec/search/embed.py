@@ -169,9 +169,9 @@ def index_store(
     if len(store) == 0:
         raise DataError(f"{store_path}: the store holds no videos")
     model = Action2Vec.load(model_dir, device=embed.device)
-    if store.dim not in (model.input_dim, *([model.pca["mean"].shape[0]] if model.pca is not None else [])):
+    if store.dim not in model.feature_dims:
         raise DataError(f"{store_path}: {store.dim}-d features, but the model in {model_dir} takes "
-                        f"{model.input_dim}-d")
+                        f"{' or '.join(f'{d}-d' for d in model.feature_dims)}")
     if not force and _up_to_date(out_dir, fingerprint, store, settings):
         log.info("%s is up to date (same model, store and settings); --force rebuilds it", out_dir)
         return VideoIndex.open(out_dir, model_fingerprint=fingerprint)
