@@ -71,6 +71,9 @@ class ClipRunner:
             except RuntimeError:
                 self.channels_last = False
         if self.cuda:
+            # this rank's GPU becomes the current device, so events, pinned copies and "cuda" decoders go to it
+            # (not to GPU 0, which would let ``collect`` pass before this GPU's copy has filled the host buffer)
+            torch.cuda.set_device(device)
             torch.backends.cudnn.benchmark = bool(cfg.cudnn_benchmark)
             self.copy_stream = torch.cuda.Stream(device)
         self.model = torch.compile(self.backbone) if cfg.compile else self.backbone
@@ -135,7 +138,7 @@ class ClipRunner:
         ready = None
         if self.cuda:
             ready = torch.cuda.Event()
-            ready.record()
+            ready.record(torch.cuda.current_stream(self.device))
         return _InFlight(outputs, ready)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
