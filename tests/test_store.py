@@ -119,3 +119,70 @@ def test_store_info_cli(tmp_path, capsys):
     assert "feature store not found" in capsys.readouterr().err
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     assert main(["store", "info", str(tmp_path / "junk.h5")]) == 2
+
+
+@pytest.mark.parametrize("key, old, new", [
+    ("random_weights", True, False), ("decoder", "pyav", "torchcodec-cuda"), ("short_side", 128, 256),
+    ("frame_size", [112, 112], [128, 171]), ("amp", False, True), ("weights_sha256", "aa", "bb"),
+    ("preprocess", "resize 128x171", "resize 112x112"),
+])
+def test_a_resume_that_would_make_other_features_is_refused(tmp_path, key, old, new):
+    path = tmp_path / "s.h5"
+    w = StoreWriter(path, meta={"backbone": "c3d", key: old}, flush_every=1, merge=False)
+    w.add("v0", _video(0))
+    w.flush()
+    with pytest.raises(DataError, match=f"{key}="):
+        StoreWriter(path, meta={"backbone": "c3d", key: new})
+
+
+def _good_store(path):
+    with StoreWriter(path, meta={"backbone": "b"}) as w:
+        w.add("v0", _video(0))
+    return path
+
+
+def test_damaged_store_files_are_one_line_naming_the_file(tmp_path, capsys):
+    good = _good_store(tmp_path / "d.h5")
+    part = parts_dir(good) / "00000-00000000.h5"
+    part.parent.mkdir()
+    part.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 40)  # an HDF5 signature, then nothing
+    for argv in (["store", "merge", str(good)], ["store", "info", str(good)]):
+        code = main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        if argv[1] == "merge":
+            assert code == 2 and len(err) == 1 and str(part) in err[0] and "damaged" in err[0], err
+    with pytest.raises(DataError, match="damaged"):
+        StoreWriter(good, meta={"backbone": "b"})
+    bad_meta = _good_store(tmp_path / "m.h5")
+    with h5py.File(bad_meta, "a") as f:
+        f.attrs["meta"] = "{not json"
+    assert main(["store", "info", str(bad_meta)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bad_meta) in err[0] and "damaged" in err[0], err
+    no_offset = _good_store(tmp_path / "o.h5")
+    with h5py.File(no_offset, "a") as f:
+        del f["index"]["offset"]
+    assert main(["store", "info", str(no_offset)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(no_offset) in err[0] and "damaged" in err[0], err
+
+
+def test_extraction_records_the_weights_digest_and_the_forward_precision(tmp_path):
+    import hashlib
+
+    import torch
+
+    from action2vec.video.backbones import create_backbone
+    from action2vec.video.backbones.c3d import TinyC3D
+    from action2vec.video.config import ExtractConfig
+    from action2vec.video.extract import plan_clips, store_meta
+
+    weights = tmp_path / "tiny.pt"
+    torch.save(TinyC3D().state_dict(), weights)
+    bb = create_backbone("c3d-tiny", weights=weights)
+    cfg = ExtractConfig()
+    meta = store_meta(bb, plan_clips(cfg.video, bb.clip_len), cfg, torch.device("cpu"))
+    assert meta["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert meta["amp"] is False  # bfloat16 autocast runs on a GPU only
+    assert store_meta(create_backbone("c3d-tiny", random_weights=True), plan_clips(cfg.video, 16), cfg)[
+        "weights_sha256"] is None

@@ -22,9 +22,10 @@ import json
 import logging
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import h5py
 import numpy as np
@@ -90,6 +91,18 @@ def _read_failures(f: h5py.File) -> list[Failure]:
     return [Failure(k, r, s) for k, r, s in zip(_read_str(g["key"]), _read_str(g["reason"]), _read_str(g["source"]))]
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[h5py.File]:
+    """A store file open for reading; a file HDF5 cannot read, or whose tables or metadata are broken, is a
+    DataError naming it (one line), never a traceback."""
+    try:
+        with h5py.File(path, "r") as f:
+            yield f
+    except (OSError, ValueError, KeyError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: damaged store file ({reason}); restore it or remove it and extract again") from None
+
+
 def _read_meta(f: h5py.File, path: Path) -> dict[str, Any]:
     if f.attrs.get("format") != FORMAT:
         raise DataError(f"{path} is not an action2vec feature store (no format={FORMAT!r} attribute)")
@@ -106,15 +119,12 @@ class FeatureStore:
         self.path = Path(path)
         if not self.path.is_file():
             raise DataError(f"feature store not found: {self.path}")
-        try:
-            with h5py.File(self.path, "r") as f:
-                self.meta = _read_meta(f, self.path)
-                self._index = _read_index(f)
-                self._failures = {x.key: x.reason for x in _read_failures(f)}
-                self.dim = int(f["features"].shape[1]) if "features" in f else int(self.meta.get("dim", 0))
-                self.pca = {k: f["pca"][k][()] for k in f["pca"]} if "pca" in f else None
-        except OSError as exc:
-            raise DataError(f"cannot read feature store {self.path}: {exc}") from None
+        with _reading(self.path) as f:
+            self.meta = _read_meta(f, self.path)
+            self._index = _read_index(f)
+            self._failures = {x.key: x.reason for x in _read_failures(f)}
+            self.dim = int(f["features"].shape[1]) if "features" in f else int(self.meta.get("dim", 0))
+            self.pca = {k: f["pca"][k][()] for k in f["pca"]} if "pca" in f else None
         self._key_to_pos = {k: i for i, k in enumerate(self._index.keys)}
         self._file: h5py.File | None = None
         self._pid: int | None = None
@@ -463,15 +473,14 @@ def _next_seq(parts: Path, rank: int) -> int:
 
 def _existing_meta(path: Path, parts: Path) -> dict[str, Any] | None:
     for p in ([path] if path.is_file() else []) + _part_files(parts):
-        try:
-            with h5py.File(p, "r") as f:
-                return _read_meta(f, p)
-        except OSError as exc:
-            raise DataError(f"cannot read {p}: {exc}") from None
+        with _reading(p) as f:
+            return _read_meta(f, p)
     return None
 
 
-_IDENTITY_KEYS = ("backbone", "layer", "clip_len", "stride", "fps", "duration", "pca")
+# what decides a video's features: a resume that changes one of them would mix two kinds of features in a store
+_IDENTITY_KEYS = ("backbone", "layer", "clip_len", "stride", "fps", "duration", "pca", "random_weights",
+                  "weights_sha256", "preprocess", "decoder", "frame_size", "short_side", "amp")
 
 
 def _check_meta_compatible(old: dict[str, Any], new: dict[str, Any], path: Path) -> None:
@@ -486,7 +495,7 @@ def _check_meta_compatible(old: dict[str, Any], new: dict[str, Any], path: Path)
 def _done_keys(path: Path, parts: Path) -> set[str]:
     done: set[str] = set()
     for p in ([path] if path.is_file() else []) + _part_files(parts):
-        with h5py.File(p, "r") as f:
+        with _reading(p) as f:
             done.update(_read_index(f).keys)
             done.update(x.key for x in _read_failures(f))
     return done
@@ -512,7 +521,7 @@ def _plan_merge(files: list[Path]) -> _MergePlan:
     plan = _MergePlan([], {}, 0, 0, [], None, [])
     failures: dict[str, Failure] = {}
     for p in files:
-        with h5py.File(p, "r") as f:
+        with _reading(p) as f:
             m = _read_meta(f, p)
             meta = {**m, **meta} if meta else m
             idx = _read_index(f)
@@ -551,7 +560,7 @@ def _write_merged(out: h5py.File, plan: _MergePlan) -> StoreIndex:
     for p, idx, take in plan.sources:
         if not take:
             continue
-        with h5py.File(p, "r") as f:
+        with _reading(p) as f:
             src = f["features"]
             for i in take:
                 o, n = int(idx.offsets[i]), int(idx.rows[i])
@@ -581,7 +590,7 @@ def _remove_parts(path: Path, files: list[Path]) -> None:
 
 
 def _has_empty_keys(path: Path) -> bool:
-    with h5py.File(path, "r") as f:
+    with _reading(path) as f:
         return any(not k.strip() for k in _read_index(f).keys)
 
 

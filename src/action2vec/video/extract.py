@@ -125,8 +125,10 @@ def read_video_list(path: str | Path, root: str | Path | None = None) -> list[Vi
     return items
 
 
-def store_meta(backbone: Backbone, plan: ClipPlan, cfg: ExtractConfig) -> dict[str, Any]:
-    """Store metadata of an extraction: the backbone's own meta plus the clip arithmetic."""
+def store_meta(backbone: Backbone, plan: ClipPlan, cfg: ExtractConfig, device: torch.device | None = None
+               ) -> dict[str, Any]:
+    """Store metadata of an extraction: the backbone's own meta (weights digest included), the clip arithmetic,
+    the decoder and frame size, and whether the forward ran in bfloat16 (``compute.amp`` on a GPU)."""
     return {
         **backbone.meta(),
         **plan.meta(),
@@ -134,6 +136,7 @@ def store_meta(backbone: Backbone, plan: ClipPlan, cfg: ExtractConfig) -> dict[s
         "decoder": cfg.video.decoder,
         "frame_size": list(backbone.frame_size) if backbone.frame_size else None,
         "short_side": None if backbone.frame_size else (backbone.short_side or cfg.video.short_side),
+        "amp": bool(cfg.compute.amp and device is not None and device.type == "cuda"),
         "pca": None,
         "padding": "rows length..steps-1 are zeros",
     }
@@ -229,7 +232,7 @@ def extract_videos(
     try:
         mine = sorted(items, key=lambda it: it.key)[dist.rank :: dist.world]
         device = resolve_device(cfg.compute.device, dist.local_rank)
-        meta = store_meta(backbone, plan, cfg)
+        meta = store_meta(backbone, plan, cfg, device)
         writer = StoreWriter(out, meta=meta, rank=dist.rank, flush_every=cfg.compute.flush_every, merge=False)
         done = writer.done_keys()
         todo = [it for it in mine if it.key not in done]

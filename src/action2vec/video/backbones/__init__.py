@@ -14,6 +14,7 @@ are drawn with a fixed seed, so every process (e.g. every torchrun rank) gets th
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Callable
@@ -128,7 +129,17 @@ def create_backbone(
         )
     if cls is not None and not isinstance(model, cls):
         raise TypeError(f"backbone factory {name!r} returned {type(model).__name__}, not {cls.__name__}")
+    if weights is not None and weights.is_file():
+        model.weights_sha256 = _sha256(weights)  # the store records which weights made its features
     return model.eval()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _load_builtin() -> None:

@@ -37,6 +37,8 @@ class Backbone(torch.nn.Module):
     # True when ``preprocess`` also takes a uint8 tensor on any device and keeps it there (extraction then
     # moves uint8 frames to the GPU and preprocesses there); False: NumPy clips in, CPU tensor out
     device_preprocess: ClassVar[bool] = False
+    # SHA-256 of the weights file it was built from (set by ``create_backbone``; None: built-in or cached weights)
+    weights_sha256: str | None = None
 
     def preprocess(self, clips: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 RGB clips (N, L, H, W, 3) -> model input tensor (on the clips' device; NumPy: the CPU)."""
@@ -55,4 +57,5 @@ class Backbone(torch.nn.Module):
             "clip_len": int(self.clip_len),
             "pretrained": bool(self.pretrained),
             "random_weights": not self.pretrained and type(self).needs_weights,
+            "weights_sha256": self.weights_sha256,
         }
