@@ -100,3 +100,15 @@ def test_pca_store_records_the_fit_classes_and_projected_store_reads_like_it(tmp
     np.testing.assert_allclose(view.pca["components"], out.pca["components"], atol=1e-6)
     with pytest.raises(DataError, match="already PCA"):
         ProjectedStore(out, fit_pca(raw, [0, 1], 3))
+
+
+def test_a_rerun_with_another_fit_into_the_same_output_is_refused(tmp_path: Path) -> None:
+    """Features and /pca of one store always come from one fit: another fit's rerun is refused before writing;
+    the same fit resumes."""
+    _raw_store(tmp_path / "raw.h5", np.random.default_rng(3))
+    pca_store(tmp_path / "raw.h5", tmp_path / "pca.h5", dim=3, fit_keys=["v0", "v3", "v1"])
+    before = (tmp_path / "pca.h5").read_bytes()
+    with pytest.raises(DataError, match="pca_fit_keys_sha256"):
+        pca_store(tmp_path / "raw.h5", tmp_path / "pca.h5", dim=3, fit_keys=["v0", "v2", "v4"])
+    assert (tmp_path / "pca.h5").read_bytes() == before
+    pca_store(tmp_path / "raw.h5", tmp_path / "pca.h5", dim=3, fit_keys=["v1", "v0", "v3"])  # same set: resumes

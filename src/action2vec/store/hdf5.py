@@ -480,7 +480,7 @@ def _existing_meta(path: Path, parts: Path) -> dict[str, Any] | None:
 
 # what decides a video's features: a resume that changes one of them would mix two kinds of features in a store
 _IDENTITY_KEYS = ("backbone", "layer", "clip_len", "stride", "fps", "duration", "pca", "random_weights",
-                  "weights_sha256", "preprocess", "decoder", "frame_size", "short_side", "amp")
+                  "weights_sha256", "preprocess", "decoder", "frame_size", "short_side", "amp", "pca_fit_keys_sha256")
 
 
 def _check_meta_compatible(old: dict[str, Any], new: dict[str, Any], path: Path) -> None:

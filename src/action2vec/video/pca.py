@@ -13,6 +13,7 @@ fits one PCA per class split, on that split's seen-class training videos, and re
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,11 +182,13 @@ def pca_store(
     else:
         raise ConfigError("pca: say which videos to fit on (fit_keys or fit_subset)")
     indices = [store.index_of(k) for k in keys]
-    pca = fit_pca(store, indices, dim)
     fit_classes = sorted({store.labels[i] for i in indices} - {""})
+    fit_digest = hashlib.sha256("\n".join(sorted(keys)).encode("utf-8")).hexdigest()
     meta = {**store.meta, "pca": int(dim), "dim": int(dim), "pca_from": int(store.dim), "pca_fit_videos": len(indices),
-            "pca_fit_classes": fit_classes}
+            "pca_fit_classes": fit_classes, "pca_fit_keys_sha256": fit_digest}
+    # the writer refuses an output holding features of another fit (its identity includes the fit keys' digest)
     with StoreWriter(dst, meta=meta, flush_every=flush_every) as writer:
+        pca = fit_pca(store, indices, dim)
         done = writer.done_keys()
         for a in range(0, len(store), flush_every):
             chunk = [i for i in range(a, min(a + flush_every, len(store))) if store.keys[i] not in done]
