@@ -243,3 +243,41 @@ def test_store_rows_follow_the_list_whatever_finishes_first(tmp_path: Path) -> N
     cfg.video.duration, cfg.compute.workers, cfg.compute.batch_size, cfg.compute.progress = 8.0, 2, 4, False
     extract_videos(items, tmp_path / "o.h5", create_backbone("c3d-tiny", random_weights=True), cfg)
     assert open_store(tmp_path / "o.h5").keys == [it.key for it in items]
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--pca-dim", "4"], "--pca-fit-keys"),  # a --list records no training subset
+    (["--pca-dim", "4", "--pca-fit-keys", "nothere.txt"], "nothere.txt"),
+    (["--pca-dim", "4", "--pca-fit-keys", "keys.txt", "--pca-out", "other.h5"], "pca=3"),
+    (["--compute.device", "bogus"], "compute.device"),
+    (["--compute.device", "cuda"], "compute.device"),
+])
+def test_extraction_inputs_are_checked_before_any_video_or_log(tmp_path: Path, capsys, extra, needle) -> None:
+    """Every input of a run (PCA fit keys, an existing PCA output, the device) is refused before the log file,
+    the backbone or any video: no store, no log left behind."""
+    from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+
+    if torch.cuda.is_available() and extra[-1] == "cuda":
+        pytest.skip("a GPU is available")
+    write_video(tmp_path / "a.mp4", _noise_frames(10, 8), fps=30)
+    (tmp_path / "list.txt").write_text("a.mp4\n")
+    (tmp_path / "keys.txt").write_text("a.mp4\n")
+    make_synthetic_store(tmp_path / "other.h5", synthetic_label_vectors(2, dim=4), videos_per_class=2, steps=4,
+                         feature_dim=8)
+    with __import__("h5py").File(tmp_path / "other.h5", "a") as f:  # a store of another PCA dimension
+        f.attrs["meta"] = '{"backbone": "synthetic", "pca": 3}'
+    extra = [str(tmp_path / e) if e.endswith((".txt", ".h5")) else e for e in extra]
+    out = tmp_path / "x.h5"
+    code = main(["extract", "--list", str(tmp_path / "list.txt"), "--out", str(out), "--compute.workers", "0",
+                 *FAST, *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and needle in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "keys.txt", "list.txt", "other.h5"]
+
+
+def test_a_binary_or_folder_video_list_is_one_line(tmp_path: Path, capsys) -> None:
+    write_video(tmp_path / "a.mp4", _noise_frames(10, 8), fps=30)
+    for bad, needle in ((tmp_path / "a.mp4", "not a text file"), (tmp_path, "is a directory")):
+        assert main(["extract", "--list", str(bad), "--out", str(tmp_path / "x.h5"), *FAST]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], err

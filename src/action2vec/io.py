@@ -17,7 +17,7 @@ from typing import Any
 
 from action2vec.errors import DataError
 
-__all__ = ["json_safe", "write_json", "read_json", "read_lines"]
+__all__ = ["json_safe", "write_json", "read_json", "read_text", "read_lines"]
 
 
 def json_safe(value: Any) -> Any:
@@ -65,13 +65,22 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
         raise DataError(f"{path}: cannot read {what} ({exc.strerror})") from None
 
 
-def read_lines(path: str | Path, what: str = "file") -> list[str]:
-    """Non-empty, stripped lines of a text file (UTF-8 with or without BOM, CRLF or LF)."""
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The text of a UTF-8 file (with or without BOM), or DataError naming the file and the problem (missing,
+    a folder, unreadable, not text)."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: {what} expected, but this is a directory")
     if not path.is_file():
         raise DataError(f"{path}: {what} not found")
     try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: {what} is not a text file (not UTF-8 at byte {exc.start})") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read {what} ({exc.strerror})") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def read_lines(path: str | Path, what: str = "file") -> list[str]:
+    """Non-empty, stripped lines of a text file (UTF-8 with or without BOM, CRLF or LF)."""
+    return [line.strip() for line in read_text(path, what).splitlines() if line.strip()]

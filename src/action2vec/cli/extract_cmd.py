@@ -118,13 +118,16 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.distributed import process_layout
     from action2vec.store import StoreLock
     from action2vec.video.config import ExtractConfig
+    from action2vec.video.decode import check_decoder
+    from action2vec.video.runner import resolve_device
 
     cfg = config_from_args(ExtractConfig, args, args.config)
     out = Path(args.out)
     _check_store_path(out, "--out")
-    if args.pca_dim:
-        _check_store_path(_pca_out(args, out), "--pca-out")
+    fit_keys = _check_pca_inputs(args, out)
+    check_decoder(cfg.video.decoder)
     layout = process_layout()
+    resolve_device(cfg.compute.device, layout.local_rank)
     log_path = Path(args.log) if args.log else out.with_name(out.name + ".log")
     if layout.world_size > 1:
         log_path = log_path.with_name(f"{log_path.name}.rank{layout.rank}")
@@ -135,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             held.enter_context(StoreLock(_pca_out(args, out)))
         handler = _add_log_file(log_path)
         try:
-            return _extract(args, cfg, out, log_path, layout.rank, layout.world_size)
+            return _extract(args, cfg, out, log_path, layout.rank, layout.world_size, fit_keys)
         finally:
             logging.getLogger().removeHandler(handler)
             handler.close()
@@ -145,7 +148,31 @@ def _pca_out(args: argparse.Namespace, out: Path) -> Path:
     return Path(args.pca_out) if args.pca_out else out.with_name(f"{out.stem}.pca{args.pca_dim}.h5")
 
 
-def _extract(args: argparse.Namespace, cfg: "ExtractConfig", out: Path, log_path: Path, rank: int, world: int) -> int:
+def _check_pca_inputs(args: argparse.Namespace, out: Path) -> list[str] | None:
+    """With --pca-dim, everything the PCA after the extraction needs, checked before it starts: the output path,
+    the fit keys (required with --list, which records no training subset) and an existing output's dimension.
+    Returns the fit keys (None: the 'train' subset)."""
+    from action2vec.errors import ConfigError, DataError
+    from action2vec.store import open_store
+
+    if not args.pca_dim:
+        return None
+    pca_out = _pca_out(args, out)
+    _check_store_path(pca_out, "--pca-out")
+    if args.list and not args.pca_fit_keys:
+        raise ConfigError("extract: --pca-dim with --list needs --pca-fit-keys FILE (the training videos' keys, one "
+                          "a line): a list records no training subset")
+    keys = read_lines(args.pca_fit_keys, "PCA fit-keys file") if args.pca_fit_keys else None
+    if pca_out.is_file():
+        have = open_store(pca_out).meta.get("pca")
+        if have != args.pca_dim:
+            raise DataError(f"--pca-out {pca_out}: holds features with pca={have}, this run asks for "
+                            f"pca={args.pca_dim}; use another --pca-out or the same --pca-dim")
+    return keys
+
+
+def _extract(args: argparse.Namespace, cfg: "ExtractConfig", out: Path, log_path: Path, rank: int, world: int,
+             fit_keys: list[str] | None) -> int:
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from action2vec.store import open_store
@@ -173,8 +200,7 @@ def _extract(args: argparse.Namespace, cfg: "ExtractConfig", out: Path, log_path
         from action2vec.video.pca import pca_store
 
         pca_out = _pca_out(args, out)
-        keys = read_lines(args.pca_fit_keys) if args.pca_fit_keys else None
-        pca_store(out, pca_out, args.pca_dim, fit_keys=keys, fit_subset="train")
+        pca_store(out, pca_out, args.pca_dim, fit_keys=fit_keys, fit_subset="train")
         print(f"{pca_out}: PCA {info['dim']} -> {args.pca_dim}")
         result["pca_store"] = str(pca_out)
     write_json(result, args.json)

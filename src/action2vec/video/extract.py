@@ -27,6 +27,7 @@ import torch
 
 from action2vec.distributed import process_layout
 from action2vec.errors import DataError
+from action2vec.io import read_text
 from action2vec.video.backbones.base import Backbone
 from action2vec.video.clips import ClipPlan, clip_view, plan_clips
 from action2vec.video.config import ComputeConfig, ExtractConfig
@@ -101,12 +102,11 @@ def read_video_list(path: str | Path, root: str | Path | None = None) -> list[Vi
     file's folder); the key is the path as written.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: video list not found")
+    text = read_text(path, "video list")
     base = Path(root) if root is not None else path.parent
     items: list[VideoItem] = []
     seen: dict[str, int] = {}
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

@@ -148,7 +148,7 @@ def fit_keys_of_subset(store: Store, subset: str = "train") -> list[str]:
     if not keys:
         raise ConfigError(
             f"pca: no video of {store.path} is marked subset={subset!r} (a --list extraction records none); "
-            "give the training keys with --fit-keys FILE"
+            "give the training keys in a file (pca --fit-keys FILE, extract --pca-fit-keys FILE)"
         )
     return keys
 
