@@ -129,7 +129,12 @@ def test_ranks_of_one_torchrun_job_share_the_lock_and_another_job_is_refused(tmp
         monkeypatch.setenv("MASTER_PORT", "29512")  # a second job
         with pytest.raises(StoreLockedError, match="torchrun job abc"):
             StoreLock(store).acquire()
-        monkeypatch.delenv("TORCHELASTIC_RUN_ID")  # a plain process
+        monkeypatch.setenv("MASTER_PORT", "29511")  # the same variables on another host (a shared file system):
+        monkeypatch.setattr("socket.gethostname", lambda: "another-host")  # a single-node job of its own there
+        with pytest.raises(StoreLockedError):
+            StoreLock(store).acquire()
+        monkeypatch.undo()
+        monkeypatch.delenv("TORCHELASTIC_RUN_ID", raising=False)  # a plain process
         with pytest.raises(StoreLockedError):
             StoreLock(store).acquire()
     finally:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
+from typing import Mapping
 
 __all__ = ["ProcessLayout", "process_layout"]
 
@@ -39,5 +41,15 @@ def process_layout() -> ProcessLayout:
         local_rank=int(env.get("LOCAL_RANK", "0")),
         local_world_size=int(env.get("LOCAL_WORLD_SIZE", "1")),
         torchrun=torchrun,
-        job="/".join(env.get(k, "") for k in ("TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT")) if torchrun else None,
+        job=_job_id(env) if torchrun else None,
     )
+
+
+def _job_id(env: Mapping[str, str]) -> str:
+    """Rendezvous id, master address and port; with a loopback master (a single-node job) also this host's name,
+    so that single-node jobs on two hosts of a shared file system are told apart."""
+    addr = env.get("MASTER_ADDR", "")
+    parts = [env.get("TORCHELASTIC_RUN_ID", ""), addr, env.get("MASTER_PORT", "")]
+    if addr in ("", "localhost", "::1") or addr.startswith("127."):
+        parts.append(socket.gethostname())
+    return "/".join(parts)

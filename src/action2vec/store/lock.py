@@ -12,7 +12,8 @@ holder (pid, host, command, since when), which the lock file records.
 * A process may lock a store it already holds (``extract`` locks, then its writer and merge lock
   again): the inner acquisitions are no-ops and the outermost release unlocks.
 * The ranks of one ``torchrun`` job share the lock: the first rank takes it, the others find their own
-  job (rendezvous id, master address and port) in the record and go on; another job is refused.
+  job (rendezvous id, master address and port; with a loopback master also the host) in the record and go on;
+  another job is refused.
 * A clean release removes the lock file. Removal happens while the lock is held, and a process that
   locked a file that was removed meanwhile (checked by inode) tries again, so two holders never coexist.
 
