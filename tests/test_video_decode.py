@@ -294,7 +294,8 @@ def test_short_vfr_rotated_and_real_videos_are_not_flagged(tmp_path: Path, share
 
 def test_torchcodec_cuda_asks_for_the_gpu_and_keeps_frames_a_tensor(monkeypatch: pytest.MonkeyPatch,
                                                                       tmp_path: Path) -> None:
-    """torchcodec-cuda (no GPU here) through a stand-in: the decoder is opened on 'cuda', frames stay a tensor."""
+    """torchcodec-cuda (no GPU here) through a stand-in: the decoder is opened on this rank's GPU, frames stay a
+    tensor."""
 
     import torch
 
@@ -311,5 +312,8 @@ def test_torchcodec_cuda_asks_for_the_gpu_and_keeps_frames_a_tensor(monkeypatch:
 
     path = _install_fake_torchcodec(monkeypatch, FakeDecoder, tmp_path)
     d = decode_video(path, fps=30, size=(16, 32), decoder="torchcodec-cuda")
-    assert opened["device"] == "cuda" and isinstance(d.frames, torch.Tensor)
+    assert opened["device"] == "cuda:0" and isinstance(d.frames, torch.Tensor)
+    monkeypatch.setenv("LOCAL_RANK", "3")  # a torchrun rank decodes on its own GPU
+    decode_video(path, fps=30, size=(16, 32), decoder="torchcodec-cuda")
+    assert opened["device"] == "cuda:3"
     assert tuple(d.frames.shape) == (15, 16, 32, 3) and d.source["decoder"] == "torchcodec-cuda"

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
 
 __all__ = [
@@ -186,7 +187,8 @@ def decode_video(
     if decoder == "pyav":
         return _decode_pyav(path, _as_fraction(fps), max_frames, size, short_side, threads, allocate)
     if decoder in ("torchcodec", "torchcodec-cuda"):
-        device = "cuda" if decoder == "torchcodec-cuda" else "cpu"
+        # torchcodec-cuda decodes on this process's GPU (its torchrun local rank), not on GPU 0 for every rank
+        device = f"cuda:{process_layout().local_rank}" if decoder == "torchcodec-cuda" else "cpu"
         return _decode_torchcodec(path, _as_fraction(fps), max_frames, size, short_side, threads, device)
     raise ConfigError(f"video.decoder: unknown decoder {decoder!r}; choose one of {list(DECODERS)}")
 
