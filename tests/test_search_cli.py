@@ -167,6 +167,23 @@ def test_bad_settings_are_one_line_before_anything_is_written(run, tmp_path, cap
         assert not (run / "index").exists()
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--index.kind", "ivf_pq", "--index.pq_bytes", "7"], "'index.pq_bytes': 7 does not divide the embedding dim 8"),
+    (["--index.kind", "hnsw"], "approximate search needs FAISS"),
+])
+def test_a_bad_rebuild_fails_before_embedding_and_keeps_the_index(run, capsys, monkeypatch, argv, message):
+    shutil.rmtree(run / "index", ignore_errors=True)
+    assert main(["index", str(run), "--embed.progress", "false"]) == 0
+    capsys.readouterr()
+    if "FAISS" in message:
+        monkeypatch.setitem(__import__("sys").modules, "faiss", None)  # as if FAISS were not installed
+    assert main(["index", str(run), "--embed.progress", "false", *argv]) == 2
+    assert message in _error_line(capsys)
+    assert not (run / "index" / "chunks").exists()  # refused before any video was embedded
+    assert VideoIndex.open(run / "index").kind == "exact"
+    assert main(["search", str(run), "class003", "--k", "2"]) == 0
+
+
 def test_a_damaged_or_foreign_index_is_refused_in_one_line(run, tmp_path, capsys):
     assert main(["index", str(run), "--out", str(tmp_path / "idx"), "--embed.progress", "false"]) == 0
     other = tmp_path / "other_model"

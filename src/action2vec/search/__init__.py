@@ -17,12 +17,14 @@ from action2vec.search.index import (
     SearchHit,
     VideoIndex,
     build_index,
+    check_build,
     choose_kind,
 )
 from action2vec.search.locate import INDEX_DIR, RunPaths, locate_index, locate_model, locate_run
 
 __all__ = [
-    "SearchHit", "IndexSettings", "IndexInfo", "VideoIndex", "build_index", "choose_kind", "KINDS", "INDEX_FORMAT",
+    "SearchHit", "IndexSettings", "IndexInfo", "VideoIndex", "build_index", "check_build", "choose_kind", "KINDS",
+    "INDEX_FORMAT",
     "EmbedSettings", "model_fingerprint", "embed_store", "index_store", "MODEL_FILES",
     "RunPaths", "locate_run", "locate_model", "locate_index", "INDEX_DIR",
 ]

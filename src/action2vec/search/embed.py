@@ -24,7 +24,7 @@ import numpy as np
 from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import DataError
 from action2vec.io import read_json, write_json
-from action2vec.search.index import IndexSettings, VideoIndex, build_index, choose_kind
+from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
 from action2vec.store import Store
 
 __all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "MODEL_FILES"]
@@ -161,8 +161,8 @@ def index_store(
 
     settings = settings or IndexSettings()
     embed = embed or EmbedSettings()
-    check_ranges(settings)
-    check_ranges(embed)
+    check_ranges(settings, "index")
+    check_ranges(embed, "embed")
     out_dir = Path(out_dir)
     fingerprint = model_fingerprint(model_dir)
     store = open_store(store_path)
@@ -172,6 +172,7 @@ def index_store(
     if store.dim not in model.feature_dims:
         raise DataError(f"{store_path}: {store.dim}-d features, but the model in {model_dir} takes "
                         f"{' or '.join(f'{d}-d' for d in model.feature_dims)}")
+    check_build(len(store), model.embed_dim, settings)  # FAISS and pq_bytes checked before any video is embedded
     if not force and _up_to_date(out_dir, fingerprint, store, settings):
         log.info("%s is up to date (same model, store and settings); --force rebuilds it", out_dir)
         return VideoIndex.open(out_dir, model_fingerprint=fingerprint)
