@@ -28,7 +28,8 @@ from action2vec.errors import Action2VecError, ConfigError, DataError
 from action2vec.linalg import l2_normalize
 from action2vec.models import build_model
 from action2vec.store import Store
-from action2vec.training.export import CONFIG_FILE, WEIGHTS_FILE, ModelFolder, ModelInfo, read_model_folder
+from action2vec.training.export import (CONFIG_FILE, WEIGHTS_FILE, ModelFolder, ModelInfo, backbone_needs_weights,
+                                        read_model_folder)
 from action2vec.video.config import ClipConfig, ExtractConfig
 from action2vec.video.pca import PCA
 
@@ -68,20 +69,22 @@ class VideoRecipe:
         return cls(str(meta["backbone"]), meta.get("layer") or None, bool(meta.get("random_weights")), clip, pca)
 
     def needs_weights(self) -> bool:
-        """Whether :meth:`create_backbone` must be given the backbone's pretrained weights."""
-        from action2vec.video.backbones import needs_weights
-
-        return needs_weights(self.backbone) and not self.random_weights
+        """Whether :meth:`create_backbone` must be given the backbone's pretrained weights (not for weight-free
+        backbones, a store made with random weights, or a backbone that finds its weights in a cache)."""
+        return backbone_needs_weights(self.backbone, self.random_weights)
 
     def create_backbone(self, weights: str | Path | None = None) -> Any:
         """The backbone in eval mode (its seeded random weights when the store was made with them)."""
         from action2vec.video.backbones import create_backbone
 
+        if weights is not None and self.random_weights:
+            raise ConfigError(f"the training store was extracted with backbone '{self.backbone}''s seeded random "
+                              "weights, so the same random weights embed new videos: leave out backbone_weights "
+                              "(command line: --weights)")
         if weights is None and self.needs_weights():
             raise ConfigError(f"backbone '{self.backbone}' needs the pretrained weights the training store was "
                               "extracted with: give backbone_weights=PATH (command line: --weights PATH)")
-        return create_backbone(self.backbone, weights=weights, random_weights=self.random_weights and weights is None,
-                               layer=self.layer)
+        return create_backbone(self.backbone, weights=weights, random_weights=self.random_weights, layer=self.layer)
 
     def features(self, path: str | Path, backbone: Any, device: str | torch.device = "cpu") -> tuple[np.ndarray, int]:
         """One video file -> its model input (T, D) float32 (after the PCA) and its true length."""

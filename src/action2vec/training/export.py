@@ -326,8 +326,26 @@ def _text_line(label_vectors: LabelVectors) -> str:
     return f"embedder `{label_vectors.embedder}`, prompts {prompts}"
 
 
+def backbone_needs_weights(backbone: str, random_weights: bool) -> bool:
+    """Whether embedding video files as a store made by ``backbone`` was needs its pretrained weights given:
+    not for weight-free backbones, a store extracted with random weights, or weights found in a cache."""
+    from action2vec.video.backbones import backbone_class, needs_weights
+
+    cached = bool(getattr(backbone_class(backbone), "cached_weights", False))
+    return needs_weights(backbone) and not random_weights and not cached
+
+
+def _asks_weights(features: Mapping[str, Any]) -> bool:
+    if not features.get("backbone"):
+        return False
+    try:
+        return backbone_needs_weights(str(features["backbone"]), bool(features.get("random_weights")))
+    except Action2VecError:  # a plug-in backbone not importable here: say what it will most likely need
+        return True
+
+
 def _usage(info: ModelInfo, label_vectors: LabelVectors, model_dir: Path) -> list[str]:
-    weights = ", backbone_weights=\"WEIGHTS\"" if info.features.get("backbone") not in (None, "motion") else ""
+    weights = ", backbone_weights=\"WEIGHTS\"" if _asks_weights(info.features) else ""
     cli_weights = " --weights WEIGHTS" if weights else ""
     labels = ", ".join(f'"{n}"' for n in info.classes[:2])
     return [
