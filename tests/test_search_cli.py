@@ -200,6 +200,26 @@ def test_a_damaged_or_foreign_index_is_refused_in_one_line(run, tmp_path, capsys
     assert "no search index here" in _error_line(capsys)
 
 
+def test_search_by_video_passes_the_backbone_weights_to_the_model(run, tmp_path, capsys, monkeypatch):
+    """C3D and every backbone that needs weights: `search --video` takes --weights and loads the model with them."""
+    assert main(["index", str(run), "--embed.progress", "false"]) == 0
+    weights, video = tmp_path / "c3d.pickle", tmp_path / "clip.mp4"
+    weights.write_bytes(b"weights")
+    video.write_bytes(b"video")
+    given = []
+    real = Action2Vec.load.__func__
+
+    def load(cls, model_dir, device="cpu", *, backbone_weights=None):
+        given.append(backbone_weights)
+        return real(cls, model_dir, device, backbone_weights=backbone_weights)
+
+    monkeypatch.setattr(Action2Vec, "load", classmethod(load))
+    capsys.readouterr()
+    assert main(["search", str(run), "--video", str(video), "--weights", str(weights)]) == 2
+    assert given == [str(weights)]
+    assert "does not record how its features were made" in _error_line(capsys)  # the synthetic store's model
+
+
 @pytest.mark.slow
 def test_search_by_a_video_file_finds_that_video_first(toy_run, tmp_path, capsys):
     from action2vec.store import open_store
