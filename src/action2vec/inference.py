@@ -281,9 +281,10 @@ class Action2Vec:
             raise DataError(f"{self.model_dir}: its label vectors were given by hand (no text embedder recorded), so "
                             f"it cannot embed new label texts such as {new[0]!r}; use its {len(self.label_vectors)} "
                             f"known labels (e.g. {', '.join(self.label_vectors.names[:3])})")
+        oov = self.label_vectors.oov  # new labels are embedded as the model's were: a word it lacks is skipped, ...
         if self._text_embedder is None:
-            self._text_embedder = create_embedder(spec)
-        lv = build_label_vectors(new, self._text_embedder, prompts=self.label_vectors.prompts)
+            self._text_embedder = create_embedder(spec, oov=oov)
+        lv = build_label_vectors(new, self._text_embedder, prompts=self.label_vectors.prompts, oov=oov)
         if lv.dim != self.embed_dim:
             raise DataError(f"text embedder {spec!r} gives {lv.dim}-d vectors, the model {self.embed_dim}-d")
         return dict(zip(lv.names, lv.vectors))
