@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from action2vec.cli.main import main
 from action2vec.config import load_config
 from action2vec.errors import DataError
 from action2vec.inference import Action2Vec
@@ -53,3 +54,25 @@ def test_label_files_without_a_policy_read_as_error(skip_model, tmp_path):
     (tmp_path / "labels.json").write_text(json.dumps(doc))
     with pytest.raises(DataError, match="labels.json: 'oov'"):
         LabelVectors.load(tmp_path)
+
+
+def test_duplicate_labels_are_ranked_once_in_their_first_order(skip_model, capsys):
+    model_dir, _ = skip_model
+    model = Action2Vec.load(model_dir)
+    feats = np.random.default_rng(0).standard_normal((2, 8, 12)).astype(np.float32)
+    preds = model.classify_features(feats, None, ["class001", "class000", "class001"], top_k=3)
+    assert all(sorted(p.labels) == ["class000", "class001"] for p in preds)
+    capsys.readouterr()
+    np.save(model_dir.parent / "f.npy", feats[0])
+    assert main(["classify", "--model", str(model_dir), "--features", str(model_dir.parent / "f.npy"),
+                 "--labels", "class002,class002,class003", "--top-k", "2"]) == 0
+    row = capsys.readouterr().out.strip().split("\t")
+    assert sorted(label.split(" (")[0] for label in row[1:]) == ["class002", "class003"]
+
+
+def test_a_features_file_that_is_not_an_array_is_one_line(skip_model, tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("these are my notes\n")
+    assert main(["classify", "--model", str(skip_model[0]), "--features", str(notes)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{notes}: not a .npy array" in err[0] and "pickled" not in err[0], err

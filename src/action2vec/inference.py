@@ -290,12 +290,13 @@ class Action2Vec:
         return dict(zip(lv.names, lv.vectors))
 
     def _labels(self, labels: Sequence[str] | None, top_k: int) -> list[str]:
+        """The label texts to rank (default: the training classes), each once, in the order first given."""
         if top_k < 1:
             raise ConfigError(f"top_k must be >= 1, got {top_k}")
         out = self.classes if labels is None else ([labels] if isinstance(labels, str) else list(labels))
         if not out:
             raise DataError("no label texts given")
-        return out
+        return list(dict.fromkeys(str(label) for label in out))
 
     def classify(self, videos: str | Path | Sequence[str | Path], labels: Sequence[str] | None = None,
                  top_k: int = 5) -> list[Prediction]:
