@@ -136,6 +136,39 @@ def test_chunks_of_another_model_are_not_reused(run, tmp_path):
     assert written == [0, 50, 100]
 
 
+def _rewrite(store: Path, seed: int) -> None:
+    """Write the store again at the same path: the same keys in the same order and size, other features."""
+    import h5py
+
+    copy = store.with_name("rewritten.h5")
+    shutil.copy(store, copy)
+    with h5py.File(copy, "r+") as f:
+        f["features"][...] += np.random.default_rng(seed).standard_normal(f["features"].shape).astype(np.float32)
+    os.replace(copy, store)
+
+
+def test_a_store_rewritten_at_the_same_path_is_embedded_again(run, tmp_path):
+    """Same path, same keys, other features: neither the index nor the chunks of the old store are reused."""
+    store = Path(shutil.copy(run.parent / "store.h5", tmp_path / "store.h5"))
+    embed = EmbedSettings(chunk_videos=50, progress=False)
+    before = np.array(index_store(run / "model", store, tmp_path / "idx", embed=embed).vectors)
+    _rewrite(store, 1)
+    rebuilt = index_store(run / "model", store, tmp_path / "idx", embed=embed)
+    direct = Action2Vec.load(run / "model").encode_store(open_store(store))
+    np.testing.assert_allclose(rebuilt.vectors, direct / np.linalg.norm(direct, axis=1, keepdims=True), atol=1e-5)
+    assert not np.allclose(rebuilt.vectors, before, atol=1e-3)
+
+    def crash(start: int) -> None:
+        raise _Crash
+
+    with pytest.raises(_Crash):  # one chunk of this store, then the store is rewritten
+        index_store(run / "model", store, tmp_path / "idx2", embed=embed, on_chunk=crash)
+    _rewrite(store, 2)
+    written: list[int] = []
+    index_store(run / "model", store, tmp_path / "idx2", embed=embed, on_chunk=written.append)
+    assert written == [0, 50, 100]
+
+
 def _error_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err

@@ -7,8 +7,9 @@
 
 The index is a folder; nothing in it is pickled::
 
-    INDEX/index.json      what made it: model fingerprint and folder, store and its video count, dim,
-                          kind and parameters, byte size of every other file (written last)
+    INDEX/index.json      what made it: model fingerprint and folder, store (its video count, size and
+                          modification time), dim, kind and parameters, byte size of every other file
+                          (written last)
     INDEX/vectors.npy     (N, E) float32 unit embeddings, row i is video i (read memory-mapped)
     INDEX/videos.json     {"keys": [...], "classes": [... or null]}
     INDEX/faiss.index     the approximate index in FAISS's own binary format (approximate kinds only)
@@ -96,6 +97,7 @@ class IndexInfo:
     model_dir: str = ""
     store_path: str = ""
     store_videos: int = 0
+    store_stamp: str = ""  # the store file's size and modification time (search.embed.store_stamp)
     created: str = ""
     action2vec_version: str = __version__
     files: dict[str, int] = field(default_factory=dict)  # file name -> bytes
@@ -184,6 +186,7 @@ def build_index(
     model_dir: str | Path = "",
     store_path: str | Path = "",
     store_videos: int | None = None,
+    store_stamp: str = "",
 ) -> "VideoIndex":
     """Write an index of ``embeddings`` (N, E) for videos ``keys`` (N) of ``classes`` (N; "" or None: unknown).
 
@@ -220,7 +223,7 @@ def build_index(
             kind=kind, count=len(vectors), dim=vectors.shape[1],
             settings={**to_dict(settings), "kind": kind}, params=params,
             model_fingerprint=model_fingerprint, model_dir=str(model_dir), store_path=str(store_path),
-            store_videos=len(keys) if store_videos is None else int(store_videos),
+            store_videos=len(keys) if store_videos is None else int(store_videos), store_stamp=store_stamp,
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             files={name: (staging / name).stat().st_size for name in names},
         )

@@ -34,7 +34,7 @@ from action2vec.evaluation.class_vectors import class_means
 from action2vec.inference import Action2Vec
 from action2vec.linalg import l2_normalize
 from action2vec.search import (EmbedSettings, IndexSettings, VideoIndex, index_store, locate_index, locate_run,
-                               model_fingerprint)
+                               model_fingerprint, store_stamp)
 from action2vec.serve.files import NotFound, VideoFiles, video_root
 from action2vec.serve.previews import Preview, Previews
 from action2vec.store import Store, open_store
@@ -493,6 +493,10 @@ def _usable_index(paths: ExplorerPaths, store: Store | None) -> tuple[VideoIndex
         return None, ""
     if store is not None and index.keys != list(store.keys):
         log.warning("not using %s: it indexes other videos than %s (rerun `action2vec index`)",
+                    paths.run_index, paths.store)
+        return None, ""
+    if store is not None and index.info.store_stamp != store_stamp(store):
+        log.warning("not using %s: %s was written again since it was indexed (rerun `action2vec index`)",
                     paths.run_index, paths.store)
         return None, ""
     return index, str(paths.run_index)
