@@ -118,6 +118,24 @@ def test_analogy_answers_as_the_projects_analogy_test(client, naive):
     assert "term B is empty" in _error(client.get("/api/analogy", params={"a": "spin ball", "b": " ", "c": "x"}), 400)
 
 
+def test_analogy_embeds_nouns_as_the_analogy_test_does(client, naive):
+    """B and C are nouns: embedded as the test's T(noun) (the raw text, no prompts, no label normalisation), so
+    a two-word noun ("punching bag", which a label text would read as "punch bag") answers as the test does."""
+    from action2vec.evaluation.analogy import AnalogyPair, analogy_test
+    from action2vec.experiments.semantic import embed_nouns
+
+    classes = naive["classes"]
+    pair = AnalogyPair(classes.index("spin ball"), classes.index("spin box"), "spin", "punching bag", "box")
+    nouns = embed_nouns([pair], "minilm")
+    result = analogy_test(naive["means"], nouns, [pair], classes, n_examples=1)
+    doc = client.get("/api/analogy", params={"a": "spin ball", "b": "punching bag", "c": "box", "k": 5}).json()
+    assert doc["classes"][0]["class"] == result.examples[0].nearest
+    a, b, c = naive["means"][pair.a], *(v / np.linalg.norm(v) for v in (nouns["punching bag"], nouns["box"]))
+    q = (a - b + c) / np.linalg.norm(a - b + c)
+    assert [(h["class"], pytest.approx(h["score"], abs=1e-5)) for h in doc["classes"]] == _ranked(
+        naive["means"] @ q, classes, 5, {"spin ball"})
+
+
 def test_the_map_lays_out_class_means_and_a_sample_of_videos(client, naive):
     doc = client.get("/api/map").json()
     points = doc["points"]
