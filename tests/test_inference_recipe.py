@@ -58,3 +58,21 @@ def test_the_cards_usage_asks_for_weights_when_the_recipe_needs_them(tmp_path, b
     card = model_card(info, LabelVectors(["a", "b"], np.eye(2), embedder="minilm"), tmp_path)
     assert ('backbone_weights="WEIGHTS"' in card) == asks
     assert ("--weights WEIGHTS" in card) == asks
+
+
+def test_the_card_records_the_training_store_resolved(tmp_path, monkeypatch):
+    """A store named relative to the working folder means nothing from another one: the folder records it absolute."""
+    from action2vec.config import load_config
+    from action2vec.store import open_store
+    from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+    from action2vec.training import RunConfig, fit
+    from action2vec.training.export import read_model_info
+
+    monkeypatch.chdir(tmp_path)
+    lv = synthetic_label_vectors(3, dim=4, seed=1)
+    make_synthetic_store("s.h5", lv, videos_per_class=3, steps=6, feature_dim=6, seed=1)
+    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false",
+                                        "data.val_fraction=0", "data.store=s.h5"])
+    model_dir = fit(cfg, "run", store=open_store("s.h5"), label_vectors=lv).model_dir
+    assert read_model_info(model_dir).data.store == str(tmp_path.resolve() / "s.h5")
+    assert f"feature store: `{tmp_path.resolve() / 's.h5'}`" in (model_dir / "README.md").read_text()

@@ -1,7 +1,7 @@
 """``action2vec search``: the videos of an index nearest to a label text, a video of the store or a file.
 
     action2vec search demo_run "spin star"
-    action2vec search demo_run --key demo_run/toy/videos/spin_star_000.mp4 --k 5 --json -
+    action2vec search demo_run --key videos/spin_star/spin_star_000.mp4 --k 5 --json -
     action2vec search runs/ucf/index --video my_clip.mp4 --weights c3d.pickle
 """
 

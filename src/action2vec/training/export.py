@@ -177,12 +177,17 @@ def export_model(
     info = ModelInfo(
         model=cfg.model, classes=list(classes if classes is not None else label_vectors.names), features=features,
         loss=to_dict(cfg.loss), train=to_dict(cfg.train), pca=pca is not None,
-        data=TrainingData(str(store.path) if store is not None else cfg.data.store, train_videos, val_videos),
+        data=TrainingData(_resolved(store.path if store is not None else cfg.data.store), train_videos, val_videos),
         metrics={str(k): float(v) for k, v in (metrics or {}).items()},
     )
     (model_dir / CARD_FILE).write_text(model_card(info, label_vectors, model_dir), encoding="utf-8")
     write_json(info.to_json(), model_dir / CONFIG_FILE)
     return model_dir
+
+
+def _resolved(path: str | Path) -> str:
+    """A path as an absolute one ("" stays ""): what a model records must mean the same from any folder."""
+    return str(Path(path).resolve()) if str(path) else ""
 
 
 def record_metrics(model_dir: str | Path, metrics: Mapping[str, float]) -> ModelInfo:
