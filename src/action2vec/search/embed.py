@@ -26,6 +26,7 @@ from action2vec.errors import DataError
 from action2vec.io import read_json, write_json
 from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
 from action2vec.store import Store
+from action2vec.training.export import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 
 __all__ = ["EmbedSettings", "model_fingerprint", "store_stamp", "embed_store", "index_store", "MODEL_FILES"]
 
@@ -41,14 +42,14 @@ class EmbedSettings:
     device: str = option("cpu", "torch device of the model", nonempty=True)
     progress: bool = option(True, "show a progress bar")
 
-MODEL_FILES = ("config.json", "model.safetensors", "pca.safetensors")  # what decides a video's embedding
+MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, PCA_FILE)  # what decides a video's embedding
 
 
 def model_fingerprint(model_dir: str | Path) -> str:
     """SHA-256 (hex) over the files of a model folder that decide its video embeddings (``MODEL_FILES``)."""
     model_dir = Path(model_dir)
-    if not (model_dir / "model.safetensors").is_file():
-        raise DataError(f"{model_dir}: not a model folder (no model.safetensors)")
+    if not (model_dir / WEIGHTS_FILE).is_file():
+        raise DataError(f"{model_dir}: not a model folder (no {WEIGHTS_FILE})")
     digest = hashlib.sha256()
     for name in MODEL_FILES:
         file = model_dir / name

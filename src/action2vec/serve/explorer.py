@@ -40,6 +40,7 @@ from action2vec.search import (EmbedSettings, IndexSettings, VideoIndex, index_s
 from action2vec.serve.files import NotFound, VideoFiles, video_root
 from action2vec.serve.previews import Preview, Previews
 from action2vec.store import Store, open_store
+from action2vec.training.export import WEIGHTS_FILE
 
 __all__ = [
     "ServeSettings", "ExplorerPaths", "explorer_paths", "ClassHit", "VideoHit", "Neighbours", "AnalogyTerm",
@@ -97,8 +98,8 @@ def explorer_paths(run_dir: str | Path | None = None, *, model: str | Path | Non
     model_dir = Path(model) if model else (run.model_dir if run else None)
     if model_dir is None:
         raise ConfigError("give a run folder (of `action2vec demo` or `train`), or --model with --store or --index")
-    if not (model_dir / "model.safetensors").is_file():
-        raise DataError(f"{model_dir}: not a model folder (no model.safetensors)")
+    if not (model_dir / WEIGHTS_FILE).is_file():
+        raise DataError(f"{model_dir}: not a model folder (no {WEIGHTS_FILE})")
     index_dir = locate_index(index) if index else None
     store_path = Path(store) if store else (run.store if run else None)
     if store_path is None and index_dir is not None:
