@@ -73,10 +73,9 @@ class VideoRecipe:
         backbones, a store made with random weights, or a backbone that finds its weights in a cache)."""
         return backbone_needs_weights(self.backbone, self.random_weights)
 
-    def create_backbone(self, weights: str | Path | None = None) -> Any:
-        """The backbone in eval mode (its seeded random weights when the store was made with them)."""
-        from action2vec.video.backbones import create_backbone
-
+    def check_weights(self, weights: str | Path | None) -> None:
+        """ConfigError (one line) unless ``weights`` are what the recipe takes: none for a store extracted with
+        random weights (pretrained ones would make other features), given when :meth:`needs_weights`."""
         if weights is not None and self.random_weights:
             raise ConfigError(f"the training store was extracted with backbone '{self.backbone}''s seeded random "
                               "weights, so the same random weights embed new videos: leave out backbone_weights "
@@ -84,6 +83,12 @@ class VideoRecipe:
         if weights is None and self.needs_weights():
             raise ConfigError(f"backbone '{self.backbone}' needs the pretrained weights the training store was "
                               "extracted with: give backbone_weights=PATH (command line: --weights PATH)")
+
+    def create_backbone(self, weights: str | Path | None = None) -> Any:
+        """The backbone in eval mode (its seeded random weights when the store was made with them)."""
+        from action2vec.video.backbones import create_backbone
+
+        self.check_weights(weights)
         return create_backbone(self.backbone, weights=weights, random_weights=self.random_weights, layer=self.layer)
 
     def features(self, path: str | Path, backbone: Any, device: str | torch.device = "cpu") -> tuple[np.ndarray, int]:
@@ -171,6 +176,9 @@ class Action2Vec:
             raise DataError(f"{folder.path / WEIGHTS_FILE}: does not fit {CONFIG_FILE} ({reason})") from None
         if backbone_weights is not None and not Path(backbone_weights).exists():
             raise DataError(f"{backbone_weights}: backbone weights not found")
+        recipe = VideoRecipe.from_features(info.features)
+        if backbone_weights is not None and recipe is not None:
+            recipe.check_weights(backbone_weights)  # weights a random-weights store never had: refused now
         return cls(folder, net.to(device), device, backbone_weights)
 
     from_pretrained = load  # the name open_clip and sentence-transformers users reach for
