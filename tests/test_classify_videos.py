@@ -142,3 +142,17 @@ def test_video_problems_are_one_line_before_any_decoding(video_model, tmp_path, 
     assert main(["classify", "--model", str(folder), "--video", video_model["videos"][0]]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--weights PATH" in err[0], err
+
+
+@pytest.mark.slow
+def test_weights_for_a_random_weights_store_are_refused_when_the_model_loads(video_model, tmp_path, capsys):
+    """The store was extracted with c3d-tiny's seeded random weights: pretrained ones would make other features."""
+    weights = tmp_path / "c3d.pickle"
+    weights.write_bytes(b"weights")
+    with pytest.raises(ConfigError, match="random weights"):
+        Action2Vec.load(video_model["model"], backbone_weights=weights)
+    capsys.readouterr()
+    assert main(["classify", "--model", str(video_model["model"]), "--video", video_model["videos"][0],
+                 "--weights", str(weights)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "leave out backbone_weights" in err[0], err

@@ -126,6 +126,25 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path):
     assert not any((tmp_path / n).exists() for n in "abcd")
 
 
+def test_a_failed_build_leaves_the_index_there_as_it_was(tmp_path, monkeypatch):
+    import faiss
+
+    rng = np.random.default_rng(5)
+    emb = rng.standard_normal((60, 8)).astype(np.float32)
+    keys = [f"v{i}" for i in range(60)]
+    build_index(emb, keys, [""] * 60, tmp_path / "idx", settings=IndexSettings(kind="exact"))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "idx").iterdir()}
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(faiss, "write_index", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_index(emb[::-1], keys, [""] * 60, tmp_path / "idx", settings=IndexSettings(kind="hnsw"))
+    assert {p.name: p.read_bytes() for p in (tmp_path / "idx").iterdir()} == before
+    assert VideoIndex.open(tmp_path / "idx").kind == "exact"
+
+
 @pytest.fixture()
 def small_index(tmp_path):
     rng = np.random.default_rng(4)

@@ -136,6 +136,39 @@ def test_chunks_of_another_model_are_not_reused(run, tmp_path):
     assert written == [0, 50, 100]
 
 
+def _rewrite(store: Path, seed: int) -> None:
+    """Write the store again at the same path: the same keys in the same order and size, other features."""
+    import h5py
+
+    copy = store.with_name("rewritten.h5")
+    shutil.copy(store, copy)
+    with h5py.File(copy, "r+") as f:
+        f["features"][...] += np.random.default_rng(seed).standard_normal(f["features"].shape).astype(np.float32)
+    os.replace(copy, store)
+
+
+def test_a_store_rewritten_at_the_same_path_is_embedded_again(run, tmp_path):
+    """Same path, same keys, other features: neither the index nor the chunks of the old store are reused."""
+    store = Path(shutil.copy(run.parent / "store.h5", tmp_path / "store.h5"))
+    embed = EmbedSettings(chunk_videos=50, progress=False)
+    before = np.array(index_store(run / "model", store, tmp_path / "idx", embed=embed).vectors)
+    _rewrite(store, 1)
+    rebuilt = index_store(run / "model", store, tmp_path / "idx", embed=embed)
+    direct = Action2Vec.load(run / "model").encode_store(open_store(store))
+    np.testing.assert_allclose(rebuilt.vectors, direct / np.linalg.norm(direct, axis=1, keepdims=True), atol=1e-5)
+    assert not np.allclose(rebuilt.vectors, before, atol=1e-3)
+
+    def crash(start: int) -> None:
+        raise _Crash
+
+    with pytest.raises(_Crash):  # one chunk of this store, then the store is rewritten
+        index_store(run / "model", store, tmp_path / "idx2", embed=embed, on_chunk=crash)
+    _rewrite(store, 2)
+    written: list[int] = []
+    index_store(run / "model", store, tmp_path / "idx2", embed=embed, on_chunk=written.append)
+    assert written == [0, 50, 100]
+
+
 def _error_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
@@ -167,6 +200,23 @@ def test_bad_settings_are_one_line_before_anything_is_written(run, tmp_path, cap
         assert not (run / "index").exists()
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--index.kind", "ivf_pq", "--index.pq_bytes", "7"], "'index.pq_bytes': 7 does not divide the embedding dim 8"),
+    (["--index.kind", "hnsw"], "approximate search needs FAISS"),
+])
+def test_a_bad_rebuild_fails_before_embedding_and_keeps_the_index(run, capsys, monkeypatch, argv, message):
+    shutil.rmtree(run / "index", ignore_errors=True)
+    assert main(["index", str(run), "--embed.progress", "false"]) == 0
+    capsys.readouterr()
+    if "FAISS" in message:
+        monkeypatch.setitem(__import__("sys").modules, "faiss", None)  # as if FAISS were not installed
+    assert main(["index", str(run), "--embed.progress", "false", *argv]) == 2
+    assert message in _error_line(capsys)
+    assert not (run / "index" / "chunks").exists()  # refused before any video was embedded
+    assert VideoIndex.open(run / "index").kind == "exact"
+    assert main(["search", str(run), "class003", "--k", "2"]) == 0
+
+
 def test_a_damaged_or_foreign_index_is_refused_in_one_line(run, tmp_path, capsys):
     assert main(["index", str(run), "--out", str(tmp_path / "idx"), "--embed.progress", "false"]) == 0
     other = tmp_path / "other_model"
@@ -181,6 +231,26 @@ def test_a_damaged_or_foreign_index_is_refused_in_one_line(run, tmp_path, capsys
     assert f"{vectors}: " in _error_line(capsys)
     assert main(["search", str(run / "model"), "class003"]) == 2
     assert "no search index here" in _error_line(capsys)
+
+
+def test_search_by_video_passes_the_backbone_weights_to_the_model(run, tmp_path, capsys, monkeypatch):
+    """C3D and every backbone that needs weights: `search --video` takes --weights and loads the model with them."""
+    assert main(["index", str(run), "--embed.progress", "false"]) == 0
+    weights, video = tmp_path / "c3d.pickle", tmp_path / "clip.mp4"
+    weights.write_bytes(b"weights")
+    video.write_bytes(b"video")
+    given = []
+    real = Action2Vec.load.__func__
+
+    def load(cls, model_dir, device="cpu", *, backbone_weights=None):
+        given.append(backbone_weights)
+        return real(cls, model_dir, device, backbone_weights=backbone_weights)
+
+    monkeypatch.setattr(Action2Vec, "load", classmethod(load))
+    capsys.readouterr()
+    assert main(["search", str(run), "--video", str(video), "--weights", str(weights)]) == 2
+    assert given == [str(weights)]
+    assert "does not record how its features were made" in _error_line(capsys)  # the synthetic store's model
 
 
 @pytest.mark.slow

@@ -118,6 +118,24 @@ def test_analogy_answers_as_the_projects_analogy_test(client, naive):
     assert "term B is empty" in _error(client.get("/api/analogy", params={"a": "spin ball", "b": " ", "c": "x"}), 400)
 
 
+def test_analogy_embeds_nouns_as_the_analogy_test_does(client, naive):
+    """B and C are nouns: embedded as the test's T(noun) (the raw text, no prompts, no label normalisation), so
+    a two-word noun ("punching bag", which a label text would read as "punch bag") answers as the test does."""
+    from action2vec.evaluation.analogy import AnalogyPair, analogy_test
+    from action2vec.experiments.semantic import embed_nouns
+
+    classes = naive["classes"]
+    pair = AnalogyPair(classes.index("spin ball"), classes.index("spin box"), "spin", "punching bag", "box")
+    nouns = embed_nouns([pair], "minilm")
+    result = analogy_test(naive["means"], nouns, [pair], classes, n_examples=1)
+    doc = client.get("/api/analogy", params={"a": "spin ball", "b": "punching bag", "c": "box", "k": 5}).json()
+    assert doc["classes"][0]["class"] == result.examples[0].nearest
+    a, b, c = naive["means"][pair.a], *(v / np.linalg.norm(v) for v in (nouns["punching bag"], nouns["box"]))
+    q = (a - b + c) / np.linalg.norm(a - b + c)
+    assert [(h["class"], pytest.approx(h["score"], abs=1e-5)) for h in doc["classes"]] == _ranked(
+        naive["means"] @ q, classes, 5, {"spin ball"})
+
+
 def test_the_map_lays_out_class_means_and_a_sample_of_videos(client, naive):
     doc = client.get("/api/map").json()
     points = doc["points"]
@@ -264,3 +282,43 @@ def test_the_page_and_its_files_are_served(client, explorer):
     assert "built at start-up" in info["index"]["source"]
     assert [c["videos"] for c in client.get("/api/classes").json()] == [3] * 6
     json.dumps(info)
+
+
+def test_previews_of_a_run_made_in_a_relative_folder(toy_run, tmp_path, monkeypatch):
+    """`action2vec demo --out demo_run` then `serve demo_run`: the videos were listed and extracted relative
+    to the working folder; served from there and from another folder, every preview is found."""
+    from action2vec.video.backbones import create_backbone
+    from action2vec.video.config import ClipConfig, ComputeConfig, ExtractConfig
+    from action2vec.video.extract import extract_videos, read_video_list
+
+    videos = sorted((toy_run.parent / "toy" / "videos").rglob("*.mp4"))[:2]
+    (tmp_path / "demo_run" / "toy").mkdir(parents=True)
+    for video in videos:
+        (tmp_path / "demo_run" / "toy" / video.name).write_bytes(video.read_bytes())
+    (tmp_path / "demo_run" / "toy" / "list.txt").write_text("".join(f"{v.name} spin ball\n" for v in videos))
+    monkeypatch.chdir(tmp_path)
+    extract_videos(read_video_list("demo_run/toy/list.txt"), "demo_run/features.h5", create_backbone("motion"),
+                   ExtractConfig(video=ClipConfig(fps=12.0, duration=3.0, stride=4),
+                                 compute=ComputeConfig(workers=0, progress=False)))
+    for where in (tmp_path, tmp_path / "demo_run"):
+        monkeypatch.chdir(where)
+        store = tmp_path / "demo_run" / "features.h5" if where != tmp_path else Path("demo_run/features.h5")
+        paths = explorer_paths(model=toy_run / "model", store=store)
+        explorer = Explorer.open(paths, ServeSettings(map_videos=0, preview_frames=2))
+        try:
+            with TestClient(create_app(explorer), base_url="http://127.0.0.1") as client:
+                doc = client.get("/api/search", params={"q": "spin ball", "k": 2}).json()
+                assert all(v["preview"] for v in doc["videos"])
+                assert client.get("/api/preview", params={"key": videos[0].name}).status_code == 200
+        finally:
+            explorer.close()
+
+
+def test_relative_paths_of_older_stores_are_found_from_the_working_folder(tmp_path, monkeypatch):
+    """A store written before paths were recorded absolute holds them relative to the folder extraction ran in."""
+    (tmp_path / "demo_run" / "toy").mkdir(parents=True)
+    (tmp_path / "demo_run" / "toy" / "a.mp4").write_bytes(b"a")
+    store = open_store(_store_with_paths(tmp_path / "demo_run" / "s.h5", {"a": "demo_run/toy/a.mp4"}))
+    monkeypatch.chdir(tmp_path)
+    assert video_root(store) == tmp_path / "demo_run" / "toy"
+    assert VideoFiles(store, [video_root(store)]).path("a") == (tmp_path / "demo_run" / "toy" / "a.mp4").resolve()

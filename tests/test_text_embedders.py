@@ -144,7 +144,7 @@ def test_label_vectors_save_load_roundtrip(tmp_path) -> None:
     assert back.names == ["b", "a"]
     np.testing.assert_array_equal(back.lookup(["a", "b"]), [[3, 4, 5], [0, 1, 2]])
     assert json.loads((tmp_path / "model" / "labels.json").read_text()) == {"names": ["b", "a"], "embedder": "",
-                                                                          "prompts": []}
+                                                                          "prompts": [], "oov": "error"}
     with pytest.raises(DataError, match="no vector for class 'c'"):
         lv.lookup(["c"])
     with pytest.raises(DataError, match="label_vectors.safetensors: label vectors file not found"):

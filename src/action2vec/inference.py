@@ -28,7 +28,8 @@ from action2vec.errors import Action2VecError, ConfigError, DataError
 from action2vec.linalg import l2_normalize
 from action2vec.models import build_model
 from action2vec.store import Store
-from action2vec.training.export import CONFIG_FILE, WEIGHTS_FILE, ModelFolder, ModelInfo, read_model_folder
+from action2vec.training.export import (CONFIG_FILE, WEIGHTS_FILE, ModelFolder, ModelInfo, backbone_needs_weights,
+                                        read_model_folder)
 from action2vec.video.config import ClipConfig, ExtractConfig
 from action2vec.video.pca import PCA
 
@@ -68,20 +69,27 @@ class VideoRecipe:
         return cls(str(meta["backbone"]), meta.get("layer") or None, bool(meta.get("random_weights")), clip, pca)
 
     def needs_weights(self) -> bool:
-        """Whether :meth:`create_backbone` must be given the backbone's pretrained weights."""
-        from action2vec.video.backbones import needs_weights
+        """Whether :meth:`create_backbone` must be given the backbone's pretrained weights (not for weight-free
+        backbones, a store made with random weights, or a backbone that finds its weights in a cache)."""
+        return backbone_needs_weights(self.backbone, self.random_weights)
 
-        return needs_weights(self.backbone) and not self.random_weights
+    def check_weights(self, weights: str | Path | None) -> None:
+        """ConfigError (one line) unless ``weights`` are what the recipe takes: none for a store extracted with
+        random weights (pretrained ones would make other features), given when :meth:`needs_weights`."""
+        if weights is not None and self.random_weights:
+            raise ConfigError(f"the training store was extracted with backbone '{self.backbone}''s seeded random "
+                              "weights, so the same random weights embed new videos: leave out backbone_weights "
+                              "(command line: --weights)")
+        if weights is None and self.needs_weights():
+            raise ConfigError(f"backbone '{self.backbone}' needs the pretrained weights the training store was "
+                              "extracted with: give backbone_weights=PATH (command line: --weights PATH)")
 
     def create_backbone(self, weights: str | Path | None = None) -> Any:
         """The backbone in eval mode (its seeded random weights when the store was made with them)."""
         from action2vec.video.backbones import create_backbone
 
-        if weights is None and self.needs_weights():
-            raise ConfigError(f"backbone '{self.backbone}' needs the pretrained weights the training store was "
-                              "extracted with: give backbone_weights=PATH (command line: --weights PATH)")
-        return create_backbone(self.backbone, weights=weights, random_weights=self.random_weights and weights is None,
-                               layer=self.layer)
+        self.check_weights(weights)
+        return create_backbone(self.backbone, weights=weights, random_weights=self.random_weights, layer=self.layer)
 
     def features(self, path: str | Path, backbone: Any, device: str | torch.device = "cpu") -> tuple[np.ndarray, int]:
         """One video file -> its model input (T, D) float32 (after the PCA) and its true length."""
@@ -168,6 +176,9 @@ class Action2Vec:
             raise DataError(f"{folder.path / WEIGHTS_FILE}: does not fit {CONFIG_FILE} ({reason})") from None
         if backbone_weights is not None and not Path(backbone_weights).exists():
             raise DataError(f"{backbone_weights}: backbone weights not found")
+        recipe = VideoRecipe.from_features(info.features)
+        if backbone_weights is not None and recipe is not None:
+            recipe.check_weights(backbone_weights)  # weights a random-weights store never had: refused now
         return cls(folder, net.to(device), device, backbone_weights)
 
     from_pretrained = load  # the name open_clip and sentence-transformers users reach for
@@ -278,20 +289,22 @@ class Action2Vec:
             raise DataError(f"{self.model_dir}: its label vectors were given by hand (no text embedder recorded), so "
                             f"it cannot embed new label texts such as {new[0]!r}; use its {len(self.label_vectors)} "
                             f"known labels (e.g. {', '.join(self.label_vectors.names[:3])})")
+        oov = self.label_vectors.oov  # new labels are embedded as the model's were: a word it lacks is skipped, ...
         if self._text_embedder is None:
-            self._text_embedder = create_embedder(spec)
-        lv = build_label_vectors(new, self._text_embedder, prompts=self.label_vectors.prompts)
+            self._text_embedder = create_embedder(spec, oov=oov)
+        lv = build_label_vectors(new, self._text_embedder, prompts=self.label_vectors.prompts, oov=oov)
         if lv.dim != self.embed_dim:
             raise DataError(f"text embedder {spec!r} gives {lv.dim}-d vectors, the model {self.embed_dim}-d")
         return dict(zip(lv.names, lv.vectors))
 
     def _labels(self, labels: Sequence[str] | None, top_k: int) -> list[str]:
+        """The label texts to rank (default: the training classes), each once, in the order first given."""
         if top_k < 1:
             raise ConfigError(f"top_k must be >= 1, got {top_k}")
         out = self.classes if labels is None else ([labels] if isinstance(labels, str) else list(labels))
         if not out:
             raise DataError("no label texts given")
-        return out
+        return list(dict.fromkeys(str(label) for label in out))
 
     def classify(self, videos: str | Path | Sequence[str | Path], labels: Sequence[str] | None = None,
                  top_k: int = 5) -> list[Prediction]:

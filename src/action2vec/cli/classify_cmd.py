@@ -79,10 +79,16 @@ def _stored_features(args: argparse.Namespace) -> tuple[list[str], list, object]
         store = open_store(args.store)
         idx = [store.index_of(k) for k in args.keys] if args.keys else list(range(len(store)))
         return [store.keys[i] for i in idx], store.read_many(idx), store.lengths[idx]
+    not_array = (f"{args.features}: not a .npy array of numbers (save the features with numpy.save as a (T, D) or "
+                 "(N, T, D) float array)")
     try:
         arr = np.load(args.features, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{args.features}: cannot read features ({str(exc).splitlines()[0]})") from None
+    except FileNotFoundError:
+        raise DataError(f"{args.features}: features file not found") from None
+    except (OSError, ValueError, EOFError):  # not .npy, truncated, or object (pickled) data
+        raise DataError(not_array) from None
+    if not isinstance(arr, np.ndarray) or not np.issubdtype(arr.dtype, np.number):  # an .npz archive, strings
+        raise DataError(not_array)
     if arr.ndim not in (2, 3):
         raise DataError(f"{args.features}: expected a (T, D) or (N, T, D) array, got shape {arr.shape}")
     arr = arr[None] if arr.ndim == 2 else arr

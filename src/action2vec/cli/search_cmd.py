@@ -1,8 +1,8 @@
 """``action2vec search``: the videos of an index nearest to a label text, a video of the store or a file.
 
     action2vec search demo_run "spin star"
-    action2vec search demo_run --key demo_run/toy/videos/spin_star_000.mp4 --k 5 --json -
-    action2vec search runs/ucf/index --video my_clip.mp4
+    action2vec search demo_run --key videos/spin_star/spin_star_000.mp4 --k 5 --json -
+    action2vec search runs/ucf/index --video my_clip.mp4 --weights c3d.pickle
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=int, default=10, help="number of results (>= 1; default: 10)")
     p.add_argument("--model", metavar="DIR",
                    help="model folder (default: the run folder's, else the one the index records)")
+    p.add_argument("--weights", metavar="PATH",
+                   help="backbone weights for --video (the ones the training store was extracted with, e.g. C3D's)")
     p.add_argument("--device", default="cpu", help="torch device for text and video queries")
     add_json_option(p)
     p.set_defaults(func=run)
@@ -79,7 +81,7 @@ def _model_query(args: argparse.Namespace, index_dir: Path):
     if model_dir is None:
         raise ConfigError(f"{index_dir}: the index records no model folder; give --model")
     index = VideoIndex.open(index_dir, model_fingerprint=model_fingerprint(model_dir))
-    model = Action2Vec.load(model_dir, device=args.device)
+    model = Action2Vec.load(model_dir, device=args.device, backbone_weights=args.weights)
     if args.video:
         vector = model.encode_video([args.video])
     else:

@@ -4,7 +4,7 @@
 
 Embeddings are written in chunks of ``chunk_videos`` videos to ``INDEX/chunks/`` (each chunk a
 ``.npy`` file written under a temporary name and renamed when complete, beside a ``plan.json`` naming
-the model fingerprint, the store and the chunk size). An interrupted run keeps its finished chunks and
+the model fingerprint, the store with its size and modification time, and the chunk size). An interrupted run keeps its finished chunks and
 the next run with the same model and store embeds only the rest; chunks of another model or store are
 discarded. The folder is removed once the index is written.
 """
@@ -24,10 +24,11 @@ import numpy as np
 from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import DataError
 from action2vec.io import read_json, write_json
-from action2vec.search.index import IndexSettings, VideoIndex, build_index, choose_kind
+from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
 from action2vec.store import Store
+from action2vec.training.export import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 
-__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "MODEL_FILES"]
+__all__ = ["EmbedSettings", "model_fingerprint", "store_stamp", "embed_store", "index_store", "MODEL_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,14 @@ class EmbedSettings:
     device: str = option("cpu", "torch device of the model", nonempty=True)
     progress: bool = option(True, "show a progress bar")
 
-MODEL_FILES = ("config.json", "model.safetensors", "pca.safetensors")  # what decides a video's embedding
+MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, PCA_FILE)  # what decides a video's embedding
 
 
 def model_fingerprint(model_dir: str | Path) -> str:
     """SHA-256 (hex) over the files of a model folder that decide its video embeddings (``MODEL_FILES``)."""
     model_dir = Path(model_dir)
-    if not (model_dir / "model.safetensors").is_file():
-        raise DataError(f"{model_dir}: not a model folder (no model.safetensors)")
+    if not (model_dir / WEIGHTS_FILE).is_file():
+        raise DataError(f"{model_dir}: not a model folder (no {WEIGHTS_FILE})")
     digest = hashlib.sha256()
     for name in MODEL_FILES:
         file = model_dir / name
@@ -58,6 +59,13 @@ def model_fingerprint(model_dir: str | Path) -> str:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(block)
     return digest.hexdigest()
+
+
+def store_stamp(store: Store) -> str:
+    """The store file's size and modification time (ns): changes when the store is written again, even at the
+    same path with the same keys, so neither chunks nor an index of its old features are reused."""
+    stat = Path(store.path).stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _chunk_plan(chunk_dir: Path, plan: dict) -> None:
@@ -98,7 +106,7 @@ def embed_store(
     chunk_dir = Path(chunk_dir)
     n = len(store)
     plan = {"model_fingerprint": fingerprint, "store": str(Path(store.path).resolve()), "videos": n,
-            "chunk_videos": chunk_videos, "dim": model.embed_dim}
+            "store_stamp": store_stamp(store), "chunk_videos": chunk_videos, "dim": model.embed_dim}
     _chunk_plan(chunk_dir, plan)
     starts = list(range(0, n, chunk_videos))
     done = {s for s in starts if _chunk_ok(chunk_dir, s, min(chunk_videos, n - s), model.embed_dim)}
@@ -161,8 +169,8 @@ def index_store(
 
     settings = settings or IndexSettings()
     embed = embed or EmbedSettings()
-    check_ranges(settings)
-    check_ranges(embed)
+    check_ranges(settings, "index")
+    check_ranges(embed, "embed")
     out_dir = Path(out_dir)
     fingerprint = model_fingerprint(model_dir)
     store = open_store(store_path)
@@ -172,6 +180,7 @@ def index_store(
     if store.dim not in model.feature_dims:
         raise DataError(f"{store_path}: {store.dim}-d features, but the model in {model_dir} takes "
                         f"{' or '.join(f'{d}-d' for d in model.feature_dims)}")
+    check_build(len(store), model.embed_dim, settings)  # FAISS and pq_bytes checked before any video is embedded
     if not force and _up_to_date(out_dir, fingerprint, store, settings):
         log.info("%s is up to date (same model, store and settings); --force rebuilds it", out_dir)
         return VideoIndex.open(out_dir, model_fingerprint=fingerprint)
@@ -179,7 +188,7 @@ def index_store(
     emb = embed_store(model, store, chunk_dir, fingerprint=fingerprint, settings=embed, on_chunk=on_chunk)
     index = build_index(emb, store.keys, store.labels, out_dir, settings=settings, model_fingerprint=fingerprint,
                         model_dir=Path(model_dir).resolve(), store_path=Path(store.path).resolve(),
-                        store_videos=len(store))
+                        store_videos=len(store), store_stamp=store_stamp(store))
     shutil.rmtree(chunk_dir, ignore_errors=True)
     return index
 
@@ -193,4 +202,4 @@ def _up_to_date(out_dir: Path, fingerprint: str, store: Store, settings: IndexSe
     wanted = {**to_dict(settings), "kind": choose_kind(len(store), settings)}
     built = {k: info.settings.get(k) for k in wanted}
     return (info.store_path == str(Path(store.path).resolve()) and info.store_videos == len(store)
-            and index.keys == list(store.keys) and built == wanted)
+            and info.store_stamp == store_stamp(store) and index.keys == list(store.keys) and built == wanted)

@@ -7,8 +7,9 @@
 
 The index is a folder; nothing in it is pickled::
 
-    INDEX/index.json      what made it: model fingerprint and folder, store and its video count, dim,
-                          kind and parameters, byte size of every other file (written last)
+    INDEX/index.json      what made it: model fingerprint and folder, store (its video count, size and
+                          modification time), dim, kind and parameters, byte size of every other file
+                          (written last)
     INDEX/vectors.npy     (N, E) float32 unit embeddings, row i is video i (read memory-mapped)
     INDEX/videos.json     {"keys": [...], "classes": [... or null]}
     INDEX/faiss.index     the approximate index in FAISS's own binary format (approximate kinds only)
@@ -25,6 +26,8 @@ import datetime
 import logging
 import math
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -37,8 +40,8 @@ from action2vec.errors import ConfigError, DataError
 from action2vec.io import read_json, write_json
 from action2vec.linalg import l2_normalize
 
-__all__ = ["SearchHit", "IndexSettings", "IndexInfo", "VideoIndex", "build_index", "choose_kind", "KINDS",
-           "INDEX_FORMAT"]
+__all__ = ["SearchHit", "IndexSettings", "IndexInfo", "VideoIndex", "build_index", "check_build", "choose_kind",
+           "KINDS", "INDEX_FORMAT"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,7 @@ class IndexInfo:
     model_dir: str = ""
     store_path: str = ""
     store_videos: int = 0
+    store_stamp: str = ""  # the store file's size and modification time (search.embed.store_stamp)
     created: str = ""
     action2vec_version: str = __version__
     files: dict[str, int] = field(default_factory=dict)  # file name -> bytes
@@ -122,10 +126,23 @@ def _pq_bytes(dim: int, wanted: int) -> int:
     """Bytes per IVF-PQ code: ``wanted``, or dim/10-ish (sub-vectors of at least 8 dims train fast and well)."""
     if wanted:
         if dim % wanted:
-            raise ConfigError(f"config key 'pq_bytes': {wanted} does not divide the embedding dim {dim}")
+            raise ConfigError(f"config key 'index.pq_bytes': {wanted} does not divide the embedding dim {dim}")
         return wanted
     return next((m for m in (64, 60, 50, 48, 40, 32, 30, 25, 24, 20, 16, 15, 12, 10, 8, 6, 5, 4, 3, 2)
                  if dim % m == 0 and dim // m >= 8), 1)
+
+
+def check_build(count: int, dim: int, settings: IndexSettings) -> str:
+    """The kind an index of ``count`` ``dim``-d vectors gets, after checking it can be built: ConfigError
+    (one line) for settings out of range, FAISS missing for an approximate kind, or ``pq_bytes`` that does
+    not divide ``dim``. Call it before long work (embedding) starts."""
+    check_ranges(settings, "index")
+    kind = choose_kind(count, settings)
+    if kind != "exact":
+        _faiss()
+    if kind == "ivf_pq":
+        _pq_bytes(dim, settings.pq_bytes)
+    return kind
 
 
 def _build_faiss(vectors: np.ndarray, kind: str, s: IndexSettings) -> tuple[Any, dict[str, Any]]:
@@ -169,6 +186,7 @@ def build_index(
     model_dir: str | Path = "",
     store_path: str | Path = "",
     store_videos: int | None = None,
+    store_stamp: str = "",
 ) -> "VideoIndex":
     """Write an index of ``embeddings`` (N, E) for videos ``keys`` (N) of ``classes`` (N; "" or None: unknown).
 
@@ -176,7 +194,6 @@ def build_index(
     opened index.
     """
     settings = settings or IndexSettings()
-    check_ranges(settings)
     emb = np.asarray(embeddings)
     if emb.ndim != 2 or emb.shape[0] == 0 or emb.shape[1] == 0:
         raise DataError(f"embeddings must be a non-empty (N, E) array, got shape {emb.shape}")
@@ -188,38 +205,45 @@ def build_index(
         raise DataError("video keys are not unique")
     if not np.isfinite(emb).all():
         raise DataError("embeddings contain NaN or inf")
+    kind = check_build(len(emb), emb.shape[1], settings)
     vectors = l2_normalize(emb)
-    kind = choose_kind(len(vectors), settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "index.json").unlink(missing_ok=True)  # an index is complete only once index.json is back
-    params: dict[str, Any] = {}
-    if kind != "exact":
-        log.info("building a %s index of %d vectors", kind, len(vectors))
-        index, params = _build_faiss(vectors, kind, settings)
-        _atomic(out / "faiss.index", lambda p: _faiss().write_index(index, str(p)))
-    else:
-        (out / "faiss.index").unlink(missing_ok=True)
-    _atomic(out / "vectors.npy", lambda p: np.save(p, vectors, allow_pickle=False))
-    write_json({"keys": keys, "classes": classes}, out / "videos.json")
-    names = ["vectors.npy", "videos.json"] + (["faiss.index"] if kind != "exact" else [])
-    info = IndexInfo(
-        kind=kind, count=len(vectors), dim=vectors.shape[1],
-        settings={**to_dict(settings), "kind": kind}, params=params,
-        model_fingerprint=model_fingerprint, model_dir=str(model_dir), store_path=str(store_path),
-        store_videos=len(keys) if store_videos is None else int(store_videos),
-        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        files={name: (out / name).stat().st_size for name in names},
-    )
-    write_json(info.to_json(), out / "index.json")
+    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=out))  # the index there stays whole until the end
+    try:
+        params: dict[str, Any] = {}
+        if kind != "exact":
+            log.info("building a %s index of %d vectors", kind, len(vectors))
+            index, params = _build_faiss(vectors, kind, settings)
+            _faiss().write_index(index, str(staging / "faiss.index"))
+        np.save(staging / "vectors.npy", vectors, allow_pickle=False)
+        write_json({"keys": keys, "classes": classes}, staging / "videos.json")
+        names = ["vectors.npy", "videos.json"] + (["faiss.index"] if kind != "exact" else [])
+        info = IndexInfo(
+            kind=kind, count=len(vectors), dim=vectors.shape[1],
+            settings={**to_dict(settings), "kind": kind}, params=params,
+            model_fingerprint=model_fingerprint, model_dir=str(model_dir), store_path=str(store_path),
+            store_videos=len(keys) if store_videos is None else int(store_videos), store_stamp=store_stamp,
+            created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            files={name: (staging / name).stat().st_size for name in names},
+        )
+        _replace_index(staging, out, names, info)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     log.info("wrote %s index of %d videos to %s", kind, len(vectors), out)
     return VideoIndex.open(out, model_fingerprint=model_fingerprint or None)
 
 
-def _atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")  # np.save keeps a .npy suffix
-    write(tmp)
-    os.replace(tmp, path)
+def _replace_index(staging: Path, out: Path, names: list[str], info: IndexInfo) -> None:
+    """Move the finished files of ``staging`` over the index in ``out``; index.json (what makes an index
+    complete) goes last, and a ``faiss.index`` the new index does not have is removed."""
+    (out / "index.json").unlink(missing_ok=True)
+    if "faiss.index" not in names:
+        (out / "faiss.index").unlink(missing_ok=True)
+    for name in names:
+        os.replace(staging / name, out / name)
+    write_json(info.to_json(), staging / "index.json")
+    os.replace(staging / "index.json", out / "index.json")
 
 
 class VideoIndex:

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from action2vec.errors import DataError
+from action2vec.training.export import CONFIG_FILE, WEIGHTS_FILE
 
 __all__ = ["RunPaths", "locate_run", "locate_model", "locate_index", "INDEX_DIR"]
 
@@ -34,7 +35,7 @@ class RunPaths:
 
 
 def _is_model(path: Path) -> bool:
-    return (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+    return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
 
 
 def _train_store(run_dir: Path) -> Path:

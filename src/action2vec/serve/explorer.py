@@ -30,14 +30,17 @@ import numpy as np
 
 from action2vec.config import check_ranges, option
 from action2vec.errors import ConfigError, DataError
+from action2vec.evaluation.analogy import AnalogyPair
 from action2vec.evaluation.class_vectors import class_means
+from action2vec.experiments.semantic import embed_nouns
 from action2vec.inference import Action2Vec
 from action2vec.linalg import l2_normalize
 from action2vec.search import (EmbedSettings, IndexSettings, VideoIndex, index_store, locate_index, locate_run,
-                               model_fingerprint)
+                               model_fingerprint, store_stamp)
 from action2vec.serve.files import NotFound, VideoFiles, video_root
 from action2vec.serve.previews import Preview, Previews
 from action2vec.store import Store, open_store
+from action2vec.training.export import WEIGHTS_FILE
 
 __all__ = [
     "ServeSettings", "ExplorerPaths", "explorer_paths", "ClassHit", "VideoHit", "Neighbours", "AnalogyTerm",
@@ -48,6 +51,7 @@ log = logging.getLogger(__name__)
 
 MAX_LABELS = 500  # label texts one ranking may hold
 MAX_TEXT = 300  # characters of one query or label text
+NOUNS_KEPT = 1024  # analogy noun vectors kept for the next question
 
 
 class TooLarge(DataError):
@@ -94,8 +98,8 @@ def explorer_paths(run_dir: str | Path | None = None, *, model: str | Path | Non
     model_dir = Path(model) if model else (run.model_dir if run else None)
     if model_dir is None:
         raise ConfigError("give a run folder (of `action2vec demo` or `train`), or --model with --store or --index")
-    if not (model_dir / "model.safetensors").is_file():
-        raise DataError(f"{model_dir}: not a model folder (no model.safetensors)")
+    if not (model_dir / WEIGHTS_FILE).is_file():
+        raise DataError(f"{model_dir}: not a model folder (no {WEIGHTS_FILE})")
     index_dir = locate_index(index) if index else None
     store_path = Path(store) if store else (run.store if run else None)
     if store_path is None and index_dir is not None:
@@ -274,6 +278,7 @@ class Explorer:
         self.previews = Previews(settings.preview_size, settings.preview_frames, settings.preview_cache)
         self.map: list[MapPoint] = []
         self._uploads: OrderedDict[str, _Upload] = OrderedDict()
+        self._nouns: OrderedDict[str, np.ndarray] = OrderedDict()  # noun text -> unit T(noun), most recent last
         self._lock = threading.Lock()  # the model (its text embedder and backbone are built lazily)
         self._temporary = temporary
 
@@ -374,6 +379,30 @@ class Explorer:
         with self._lock:
             return self.model.encode_text(list(texts))
 
+    def noun_vectors(self, nouns: Sequence[str]) -> dict[str, np.ndarray]:
+        """Unit T(noun) vectors (E,) as the analogy test embeds its nouns (``experiments.semantic.embed_nouns``:
+        the raw text with the model's text embedder and oov policy, no prompts or label normalisation);
+        each noun is embedded once (the last ``NOUNS_KEPT`` are kept)."""
+        todo = sorted({n for n in nouns if n not in self._nouns})
+        if todo:
+            spec = self.model.text_embedder
+            if not spec:
+                raise DataError(f"{self.model.model_dir}: its label vectors were given by hand (no text embedder "
+                                f"recorded), so it cannot embed {todo[0]!r}; give class names as terms")
+            pairs = [AnalogyPair(0, 0, "", noun, noun) for noun in todo]
+            with self._lock:
+                found = embed_nouns(pairs, spec, oov=self.model.label_vectors.oov)
+            for noun in todo:
+                if len(found[noun]) != self.model.embed_dim:
+                    raise DataError(f"text embedder {spec!r} gives {len(found[noun])}-d vectors, the model "
+                                    f"{self.model.embed_dim}-d")
+                self._nouns[noun] = l2_normalize(found[noun])
+        for noun in nouns:
+            self._nouns.move_to_end(noun)
+        while len(self._nouns) > NOUNS_KEPT:
+            self._nouns.popitem(last=False)
+        return {noun: self._nouns[noun] for noun in nouns}
+
     def neighbours(self, vector: np.ndarray, k: int, *, leave_class: str | None = None,
                    leave_video: str | None = None) -> Neighbours:
         """The ``k`` nearest classes (cosine to class means) and videos (the index) of a vector (E,)."""
@@ -413,18 +442,21 @@ class Explorer:
 
     def analogy(self, a: str, b: str, c: str, k: int = 5) -> AnalogyAnswer:
         """The nearest classes to A - B + C, as the project's analogy test reads it: each term a class mean
-        when it names a class, else the text vector of the label text; every vector unit-normalised; the
-        classes among the terms left out (as the test leaves out its query class). Nearest by euclidean
-        distance to the unit class means, which ranks as cosine does; the score shown is the cosine."""
+        when it names a class, else A the vector of a label text and B, C the test's noun vectors T(noun)
+        (:meth:`noun_vectors`); every vector unit-normalised; the classes among the terms left out (as the
+        test leaves out its query class). Nearest by euclidean distance to the unit class means, which ranks
+        as cosine does; the score shown is the cosine."""
         k = _check_k(k)
         texts = [_clean_text(t, f"term {n}") for n, t in zip("ABC", (a, b, c))]
         if not self.space.classes:
             raise DataError("the store has no labelled videos, so there are no classes to answer with")
         terms = [AnalogyTerm(t, "class" if t in self.space.position else "text") for t in texts]
-        new = [t.text for t in terms if t.kind == "text"]
-        text_vectors = dict(zip(new, self.embed_text(new))) if new else {}
-        vec = [self.space.vectors[self.space.position[t.text]] if t.kind == "class" else text_vectors[t.text]
-               for t in terms]
+        text_vectors = {}
+        if terms[0].kind == "text":
+            text_vectors[terms[0].text] = self.embed_text([terms[0].text])[0]
+        nouns = self.noun_vectors([t.text for t in terms[1:] if t.kind == "text"])
+        vec = [self.space.vectors[self.space.position[t.text]] if t.kind == "class"
+               else (text_vectors[t.text] if i == 0 else nouns[t.text]) for i, t in enumerate(terms)]
         query = vec[0] - vec[1] + vec[2]
         left_out = sorted({t.text for t in terms if t.kind == "class"})
         classes = self._nearest_classes(l2_normalize(query), k, [self.space.position[n] for n in left_out])
@@ -493,6 +525,10 @@ def _usable_index(paths: ExplorerPaths, store: Store | None) -> tuple[VideoIndex
         return None, ""
     if store is not None and index.keys != list(store.keys):
         log.warning("not using %s: it indexes other videos than %s (rerun `action2vec index`)",
+                    paths.run_index, paths.store)
+        return None, ""
+    if store is not None and index.info.store_stamp != store_stamp(store):
+        log.warning("not using %s: %s was written again since it was indexed (rerun `action2vec index`)",
                     paths.run_index, paths.store)
         return None, ""
     return index, str(paths.run_index)

@@ -30,12 +30,17 @@ class NotFound(DataError):
 
 
 def _recorded(store: Store, i: int) -> Path | None:
-    """The video path the store recorded for video ``i`` (relative paths: under the store's folder), or None."""
+    """The video path the store recorded for video ``i``, or None. A relative path (stores written before
+    extraction recorded absolute ones) is under the store's folder, or else under the working folder, where
+    extraction ran (``demo --out demo_run`` recorded ``demo_run/toy/videos/...``)."""
     raw = store.source(i).get("path")
     if not raw:
         return None
     path = Path(str(raw)).expanduser()
-    return path if path.is_absolute() else Path(store.path).parent / path
+    if path.is_absolute():
+        return path
+    beside_store = Path(store.path).parent.absolute() / path
+    return beside_store if beside_store.exists() or not path.exists() else path.absolute()
 
 
 def video_root(store: Store) -> Path | None:

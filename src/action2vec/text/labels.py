@@ -75,7 +75,7 @@ def build_label_vectors(
     ``prompts``: templates such as ``"a video of a person {}"`` for sentence encoders; each label's
     vector is then the mean of its unit-length templated embeddings (CLIP's prompt ensembling). Word-vector
     embedders refuse prompts (their words would be added to every label alike). The result records the
-    embedder's spec and the prompts.
+    embedder's spec, the prompts and the ``oov`` policy (the embedder's own when an object is given).
     """
     prompts = check_prompts(prompts)
     names = [str(n) for n in class_names]
@@ -112,7 +112,7 @@ def build_label_vectors(
         vectors = vectors / norms
     log.info("embedded %d class names with %s (%d-d)", len(names), embedder.name, vectors.shape[1])
     record = embedder_spec(spec) if isinstance(spec, str) else str(getattr(spec, "name", ""))
-    return LabelVectors(names, vectors, embedder=record, prompts=prompts)
+    return LabelVectors(names, vectors, embedder=record, prompts=prompts, oov=str(getattr(embedder, "oov", oov)))
 
 
 def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from action2vec.errors import DataError
+from action2vec.text.embedders import OOV_POLICIES
 
 NAMES_FILE = "labels.json"
 VECTORS_FILE = "label_vectors.safetensors"
@@ -20,21 +21,24 @@ class LabelVectors:
     """Class names and their text vectors, row ``i`` for ``names[i]``, with what made them.
 
     ``embedder`` is the spec of the text embedder that made the vectors ("" when they were given by
-    hand: such vectors cannot be extended to new label texts) and ``prompts`` the label prompt templates
-    it averaged over (empty: the label phrase alone). Both travel with the vectors through ``subset``,
-    ``save`` and ``load``, so a model records the one embedder that made its label space.
+    hand: such vectors cannot be extended to new label texts), ``prompts`` the label prompt templates
+    it averaged over (empty: the label phrase alone) and ``oov`` its word-vector policy for unknown words.
+    They travel with the vectors through ``subset``, ``save`` and ``load``, so a model records the one
+    embedder that made its label space and new label texts are embedded the same way.
     """
 
     names: list[str]
     vectors: np.ndarray  # (N, D) float32
     embedder: str = ""  # spec of the text embedder that made the vectors ("" when given by hand)
     prompts: tuple[str, ...] = ()  # label prompt templates averaged over ("{}" is the label phrase)
+    oov: str = "error"  # the embedder's policy for words it lacks: "error", "skip" or "subword"
 
     def __post_init__(self) -> None:
         self.names = [str(n) for n in self.names]
         self.vectors = np.asarray(self.vectors, dtype=np.float32)
         self.embedder = str(self.embedder or "")
         self.prompts = tuple(str(p) for p in self.prompts)
+        self.oov = str(self.oov or "error")
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.names):
             raise DataError(f"label vectors: {len(self.names)} names but vectors of shape {self.vectors.shape}")
         if len(set(self.names)) != len(self.names):
@@ -65,16 +69,16 @@ class LabelVectors:
 
     def subset(self, names: Iterable[str]) -> "LabelVectors":
         names = list(names)
-        return LabelVectors(names, self.lookup(names), embedder=self.embedder, prompts=self.prompts)
+        return LabelVectors(names, self.lookup(names), embedder=self.embedder, prompts=self.prompts, oov=self.oov)
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``labels.json`` (names, embedder, prompts) and ``label_vectors.safetensors`` into ``directory``."""
+        """Write ``labels.json`` (names, embedder, prompts, oov) and ``label_vectors.safetensors`` into ``directory``."""
         from safetensors.numpy import save_file
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         save_file({"vectors": np.ascontiguousarray(self.vectors)}, str(directory / VECTORS_FILE))
-        doc = {"names": self.names, "embedder": self.embedder, "prompts": list(self.prompts)}
+        doc = {"names": self.names, "embedder": self.embedder, "prompts": list(self.prompts), "oov": self.oov}
         (directory / NAMES_FILE).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
         return directory
 
@@ -89,7 +93,7 @@ class LabelVectors:
         for path in (names_path, vectors_path):
             if not path.is_file():
                 raise DataError(f"{path}: label vectors file not found")
-        names, embedder, prompts = _read_names_file(names_path)
+        names, embedder, prompts, oov = _read_names_file(names_path)
         vectors = read_tensor_file(vectors_path, "label vectors")
         if set(vectors) != {"vectors"}:
             raise DataError(f"{vectors_path}: expected one tensor 'vectors', found {sorted(vectors)}")
@@ -100,7 +104,7 @@ class LabelVectors:
         if not np.isfinite(array).all():
             raise DataError(f"{vectors_path}: label vectors contain NaN or inf")
         try:
-            return cls(names, array, embedder=embedder, prompts=prompts)
+            return cls(names, array, embedder=embedder, prompts=prompts, oov=oov)
         except DataError as exc:
             raise DataError(f"{names_path}: {exc}") from None
 
@@ -120,8 +124,9 @@ def read_tensor_file(path: str | Path, what: str, *, as_torch: bool = False) -> 
         raise DataError(f"{path}: damaged {what} file ({reason})") from None
 
 
-def _read_names_file(path: Path) -> tuple[list[str], str, tuple[str, ...]]:
-    """(names, embedder, prompts) of ``labels.json``; a bare list of names is the older form."""
+def _read_names_file(path: Path) -> tuple[list[str], str, tuple[str, ...], str]:
+    """(names, embedder, prompts, oov) of ``labels.json``; a bare list of names is the older form, and a file
+    without ``oov`` (written before it was recorded) reads as "error"."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -135,4 +140,7 @@ def _read_names_file(path: Path) -> tuple[list[str], str, tuple[str, ...]]:
         raise DataError(f"{path}: every label name must be a string")
     if not isinstance(embedder, str) or not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
         raise DataError(f"{path}: 'embedder' must be a string and 'prompts' a list of strings")
-    return names, embedder, tuple(prompts)
+    oov = doc.get("oov", "error")
+    if oov not in OOV_POLICIES:
+        raise DataError(f"{path}: 'oov' must be one of {', '.join(OOV_POLICIES)}, not {oov!r}")
+    return names, embedder, tuple(prompts), oov

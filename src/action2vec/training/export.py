@@ -177,12 +177,17 @@ def export_model(
     info = ModelInfo(
         model=cfg.model, classes=list(classes if classes is not None else label_vectors.names), features=features,
         loss=to_dict(cfg.loss), train=to_dict(cfg.train), pca=pca is not None,
-        data=TrainingData(str(store.path) if store is not None else cfg.data.store, train_videos, val_videos),
+        data=TrainingData(_resolved(store.path if store is not None else cfg.data.store), train_videos, val_videos),
         metrics={str(k): float(v) for k, v in (metrics or {}).items()},
     )
     (model_dir / CARD_FILE).write_text(model_card(info, label_vectors, model_dir), encoding="utf-8")
     write_json(info.to_json(), model_dir / CONFIG_FILE)
     return model_dir
+
+
+def _resolved(path: str | Path) -> str:
+    """A path as an absolute one ("" stays ""): what a model records must mean the same from any folder."""
+    return str(Path(path).resolve()) if str(path) else ""
 
 
 def record_metrics(model_dir: str | Path, metrics: Mapping[str, float]) -> ModelInfo:
@@ -326,8 +331,26 @@ def _text_line(label_vectors: LabelVectors) -> str:
     return f"embedder `{label_vectors.embedder}`, prompts {prompts}"
 
 
+def backbone_needs_weights(backbone: str, random_weights: bool) -> bool:
+    """Whether embedding video files as a store made by ``backbone`` was needs its pretrained weights given:
+    not for weight-free backbones, a store extracted with random weights, or weights found in a cache."""
+    from action2vec.video.backbones import backbone_class, needs_weights
+
+    cached = bool(getattr(backbone_class(backbone), "cached_weights", False))
+    return needs_weights(backbone) and not random_weights and not cached
+
+
+def _asks_weights(features: Mapping[str, Any]) -> bool:
+    if not features.get("backbone"):
+        return False
+    try:
+        return backbone_needs_weights(str(features["backbone"]), bool(features.get("random_weights")))
+    except Action2VecError:  # a plug-in backbone not importable here: say what it will most likely need
+        return True
+
+
 def _usage(info: ModelInfo, label_vectors: LabelVectors, model_dir: Path) -> list[str]:
-    weights = ", backbone_weights=\"WEIGHTS\"" if info.features.get("backbone") not in (None, "motion") else ""
+    weights = ", backbone_weights=\"WEIGHTS\"" if _asks_weights(info.features) else ""
     cli_weights = " --weights WEIGHTS" if weights else ""
     labels = ", ".join(f'"{n}"' for n in info.classes[:2])
     return [

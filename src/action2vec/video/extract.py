@@ -384,7 +384,8 @@ class _Shard:
 
     def _ready(self, order: int, item: VideoLike, source: dict[str, Any], job: _Job | None, reason: str = "") -> None:
         """A video is finished (``job``) or failed (``reason``): write every video whose turn has come."""
-        self.finished[order] = (item, source, job, reason)
+        # the path as an absolute one, so the store's videos are found from any working folder (the explorer)
+        self.finished[order] = (item, {**source, "path": str(Path(item.path).absolute())}, job, reason)
         while self.next_write in self.finished:
             item, source, job, reason = self.finished.pop(self.next_write)
             self.next_write += 1
