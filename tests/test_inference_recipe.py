@@ -76,3 +76,25 @@ def test_the_card_records_the_training_store_resolved(tmp_path, monkeypatch):
     model_dir = fit(cfg, "run", store=open_store("s.h5"), label_vectors=lv).model_dir
     assert read_model_info(model_dir).data.store == str(tmp_path.resolve() / "s.h5")
     assert f"feature store: `{tmp_path.resolve() / 's.h5'}`" in (model_dir / "README.md").read_text()
+
+
+def test_weights_other_than_the_stores_are_refused_by_their_digest(tmp_path):
+    """The store records the SHA-256 of the weights it was extracted with; other weights would make other
+    features, so new videos are not embedded with them."""
+    import hashlib
+
+    import torch
+
+    from action2vec.errors import DataError
+
+    same, other = tmp_path / "same.pt", tmp_path / "other.pt"
+    torch.save(TinyC3D().state_dict(), same)
+    torch.manual_seed(1)
+    torch.save(TinyC3D().state_dict(), other)
+    digest = hashlib.sha256(same.read_bytes()).hexdigest()
+    recipe = VideoRecipe.from_features({"backbone": "c3d-tiny", "layer": "fc7", "fps": 10, "duration": 2,
+                                        "clip_len": 16, "stride": 8, "random_weights": False,
+                                        "weights_sha256": digest})
+    assert recipe.create_backbone(same).weights_sha256 == digest
+    with pytest.raises(DataError, match="not the weights the training store was extracted with"):
+        recipe.create_backbone(other)

@@ -54,6 +54,7 @@ class VideoRecipe:
     random_weights: bool  # the store was extracted with the backbone's seeded random weights
     clip: ClipConfig  # fps, duration, clip_len, stride, short_side, decoder
     pca: PCA | None = None
+    weights_sha256: str | None = None  # of the weights file the store was extracted with (None: not recorded)
 
     @classmethod
     def from_features(cls, meta: Mapping[str, Any], pca: PCA | None = None) -> "VideoRecipe | None":
@@ -66,7 +67,8 @@ class VideoRecipe:
             stride=int(meta["stride"]), decoder=str(meta.get("decoder") or "pyav"),
             short_side=int(meta.get("short_side") or ClipConfig().short_side),
         )
-        return cls(str(meta["backbone"]), meta.get("layer") or None, bool(meta.get("random_weights")), clip, pca)
+        return cls(str(meta["backbone"]), meta.get("layer") or None, bool(meta.get("random_weights")), clip, pca,
+                   meta.get("weights_sha256") or None)
 
     def needs_weights(self) -> bool:
         """Whether :meth:`create_backbone` must be given the backbone's pretrained weights (not for weight-free
@@ -89,7 +91,12 @@ class VideoRecipe:
         from action2vec.video.backbones import create_backbone
 
         self.check_weights(weights)
-        return create_backbone(self.backbone, weights=weights, random_weights=self.random_weights, layer=self.layer)
+        backbone = create_backbone(self.backbone, weights=weights, random_weights=self.random_weights, layer=self.layer)
+        given = getattr(backbone, "weights_sha256", None)
+        if self.weights_sha256 and given and given != self.weights_sha256:
+            raise DataError(f"{weights}: not the weights the training store was extracted with (SHA-256 "
+                            f"{given[:12]}…, the store's {self.weights_sha256[:12]}…); its features would differ")
+        return backbone
 
     def features(self, path: str | Path, backbone: Any, device: str | torch.device = "cpu") -> tuple[np.ndarray, int]:
         """One video file -> its model input (T, D) float32 (after the PCA) and its true length."""
