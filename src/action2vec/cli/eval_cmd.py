@@ -32,7 +32,8 @@ def add_class_source(p: argparse.ArgumentParser, store_help: str) -> None:
                    help="label-text embedder: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P "
                    "(default: the one --model records, else minilm)")
     g.add_argument("--overrides", type=Path, help="class-name overrides YAML (over the built-in ones)")
-    g.add_argument("--oov", default="error", choices=["error", "skip", "subword"], help="word-vector policy for unknown words")
+    g.add_argument("--oov", choices=["error", "skip", "subword"],
+                   help="word-vector policy for unknown words (default: the one --model records, else error)")
     g.add_argument("--wordnet", type=Path, help="WordNet 3.0 database folder (default: nltk's, else /usr/share/wordnet)")
 
 
@@ -131,16 +132,18 @@ def _model(args: argparse.Namespace) -> Any:
     return Action2Vec.load(args.model) if args.model else None
 
 
-def _text_vectors(args: argparse.Namespace, names: list[str], model: Any, wordnet: Any) -> tuple[Any, str]:
-    """The label-text vectors of ``names`` and their embedder's spec: --text, else the embedder (and prompts)
-    that made the model's label vectors, else minilm."""
+def _text_vectors(args: argparse.Namespace, names: list[str], model: Any, wordnet: Any) -> tuple[Any, str, str]:
+    """The label-text vectors of ``names``, their embedder's spec and oov policy: --text / --oov, else the
+    embedder (with its prompts and oov policy) that made the model's label vectors, else minilm / error."""
     from action2vec.text import build_label_vectors
 
     recorded = model.text_embedder if model is not None else ""
     spec = args.text or recorded or "minilm"
-    prompts = model.prompts if recorded and spec == recorded else ()
-    text = build_label_vectors(names, spec, overrides=args.overrides, oov=args.oov, wordnet=wordnet, prompts=prompts)
-    return text, spec
+    same = bool(recorded) and spec == recorded
+    prompts = model.prompts if same else ()
+    oov = args.oov or (model.label_vectors.oov if same else "") or "error"
+    text = build_label_vectors(names, spec, overrides=args.overrides, oov=oov, wordnet=wordnet, prompts=prompts)
+    return text, spec, oov
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -165,7 +168,7 @@ def run_wordnet(args: argparse.Namespace) -> int:
     wn = load_wordnet(args.wordnet)
     labels = normalize_labels(names, args.overrides, wordnet=wn)
     model = _model(args)
-    text, spec = _text_vectors(args, names, model, wn)
+    text, spec, oov = _text_vectors(args, names, model, wn)
     vectors = class_vector_sets(names, store=store, model=model, text_vectors=text,
                                 max_per_class=settings.max_videos_per_class)
     result = wordnet_experiment(names, labels, wn, vectors, settings, text=spec, figures=args.figures)
@@ -211,13 +214,13 @@ def run_analogy(args: argparse.Namespace) -> int:
         return 0
 
     model = _model(args)
-    text, spec = _text_vectors(args, names, model, wn)
+    text, spec, oov = _text_vectors(args, names, model, wn)
     if model is not None:
         main = ClassVectors("action2vec", store_class_means(store, names, model, settings.max_videos_per_class))
         others = [ClassVectors("text", text.vectors)] if text.dim == model.embed_dim else []
     else:
         main, others = ClassVectors("text", text.vectors), []
-    nouns = embed_nouns(pairs, args.noun_text or spec, oov=args.oov)
+    nouns = embed_nouns(pairs, args.noun_text or spec, oov=oov)
     result = analogy_experiment(names, pairs, nouns, main, settings, others, text=spec, figures=args.figures)
     other = next(s for s in result.scores if s.vectors == main.name and s.exclude_query != settings.exclude_query)
     _say(args, f"analogy test ({main.name} class vectors, {args.metric}, query class "
