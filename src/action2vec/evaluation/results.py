@@ -121,6 +121,7 @@ class ZslSplitResult:
     features: str = ""  # what the method read, e.g. "pooled c3d fc7 (4096-d)"
     transductive: bool = False
     fingerprint: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)  # what the fingerprint hashes (names a changed input)
 
     @property
     def ratio_key(self) -> str:
@@ -137,6 +138,7 @@ class ZslSplitResult:
             "pretrain_overlap": list(self.pretrain_overlap), "n_train_videos": self.n_train_videos,
             "pca": self.pca.to_json() if self.pca else None, "features": self.features,
             "transductive": self.transductive, "confusion": np.asarray(self.confusion).tolist(),
+            "inputs": self.inputs,
         }
 
     @classmethod
@@ -153,7 +155,7 @@ class ZslSplitResult:
             dropped_by_overlap={k: (v[0], float(v[1])) for k, v in d.get("dropped_by_overlap", {}).items()},
             pretrain_overlap=list(d.get("pretrain_overlap", [])), pca=PcaFit.from_json(d.get("pca")),
             features=d.get("features") or "", transductive=bool(d.get("transductive", False)),
-            fingerprint=d.get("fingerprint", ""),
+            fingerprint=d.get("fingerprint", ""), inputs=dict(d.get("inputs") or {}),
         )
 
 

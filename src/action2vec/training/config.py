@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from action2vec.config import option
 from action2vec.losses import LossConfig
@@ -69,3 +69,24 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# Keys that say how a run computes, not what it computes: they may differ between a run and its resumption or
+# rerun (fit() resumes across them; the zero-shot protocol reuses a finished result across them).
+EXECUTION_KEYS = frozenset({
+    "train.num_workers", "train.devices", "train.num_nodes", "train.accelerator", "train.strategy",
+    "train.progress_bar", "train.log_every_n_steps", "train.resume", "train.compile",
+    "data.in_memory", "data.memory_budget_gb", "data.device_cache",
+})
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config dict as ``{"section.key": value}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out

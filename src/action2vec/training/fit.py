@@ -11,7 +11,9 @@ Run folder layout::
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import logging
 import shutil
 from dataclasses import dataclass, field, replace
@@ -25,12 +27,12 @@ import torch
 from action2vec.config import save_config, to_dict
 from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
-from action2vec.io import write_json
+from action2vec.io import json_safe, write_json
 from action2vec.models import resolve_config
 from action2vec.store import open_store
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, build_label_vectors
-from action2vec.training.config import RunConfig
+from action2vec.training.config import EXECUTION_KEYS, RunConfig, flatten
 from action2vec.training.export import export_model, recorded_text
 from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
 from action2vec.training.data import (
@@ -51,12 +53,9 @@ if TYPE_CHECKING:  # Lightning is imported when a run starts, not with the packa
 
 log = logging.getLogger(__name__)
 
-# Keys that may change when a run is resumed (more epochs, another machine).
-_RESUMABLE_CHANGES = {
-    "train.epochs", "train.num_workers", "train.devices", "train.num_nodes", "train.accelerator",
-    "train.strategy", "train.progress_bar", "train.log_every_n_steps", "train.resume", "data.store",
-    "train.compile", "data.in_memory", "data.memory_budget_gb", "data.device_cache",  # how, not what, it computes
-}
+# Keys that may change when a run is resumed: how it computes, more epochs, the store at another path (its
+# content is checked by the run identity, see _check_same_inputs).
+_RESUMABLE_CHANGES = EXECUTION_KEYS | {"train.epochs", "data.store"}
 
 
 @dataclass
@@ -87,22 +86,23 @@ class TrainResult:
                    doc.get("transductive"))
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
+def store_digest(store: Store, samples: int = 8) -> str:
+    """The identity of a store's content, wherever it lies: its metadata, its videos (keys, labels, lengths) and
+    the features of up to ``samples`` evenly spaced videos (a store rewritten with other features differs)."""
+    h = hashlib.sha256(json.dumps(json_safe(store.meta), sort_keys=True, default=str).encode())
+    h.update("\n".join(store.keys).encode() + b"\0" + "\n".join(store.labels).encode())
+    h.update(np.asarray(store.lengths, dtype=np.int64).tobytes())
+    for i in sorted({int(i) for i in np.linspace(0, len(store) - 1, min(len(store), samples))}):
+        feats, length = store.get(i)
+        h.update(np.ascontiguousarray(feats[:length], dtype=np.float32).tobytes())
+    return h.hexdigest()[:16]
 
 
 def _check_same_run(path: Path, cfg: RunConfig) -> None:
     import yaml
 
-    old = _flatten(yaml.safe_load(path.read_text()) or {})
-    new = _flatten(to_dict(cfg))
+    old = flatten(yaml.safe_load(path.read_text()) or {})
+    new = flatten(to_dict(cfg))
     for key in sorted(set(old) | set(new)):
         if key not in _RESUMABLE_CHANGES and old.get(key) != new.get(key):
             raise ConfigError(
