@@ -3,6 +3,7 @@
 Run folder layout::
 
     RUN_DIR/config.yaml                   the final config (every default filled in)
+    RUN_DIR/run_identity.json             the store's content, the training/validation/unlabelled videos (checked on resume)
     RUN_DIR/checkpoints/last.ckpt         Lightning checkpoint for exact resume
     RUN_DIR/logs/csv/version_*/metrics.csv, RUN_DIR/logs/tensorboard/   training curves
     RUN_DIR/model/                        the shareable model (see action2vec.training.export)
@@ -27,7 +28,7 @@ import torch
 from action2vec.config import save_config, to_dict
 from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
-from action2vec.io import json_safe, write_json
+from action2vec.io import json_safe, read_json, write_json
 from action2vec.models import resolve_config
 from action2vec.store import open_store
 from action2vec.store.base import Store
@@ -109,6 +110,40 @@ def _check_same_run(path: Path, cfg: RunConfig) -> None:
                 f"{path.parent} holds a run with {key}={old.get(key)!r}, this one asks for {new.get(key)!r}; "
                 "use another output folder"
             )
+
+
+IDENTITY_FILE = "run_identity.json"
+_IDENTITY_NAMES = {"store": "the store's content (data.store)", "train_videos": "training videos",
+                   "val_videos": "validation videos", "unlabeled_videos": "unlabelled (transductive) videos",
+                   "manifold": "manifold settings"}
+
+
+def _key_digest(keys: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+
+
+def run_identity(store: Store, train_pos: np.ndarray, val_pos: np.ndarray, unlabeled_keys: Sequence[str] | None,
+                 manifold: ManifoldConfig | None) -> dict[str, Any]:
+    """What a run trains on besides its config: the store's content, digests of its training, validation and
+    unlabelled video keys, and the manifold settings (``RUN_DIR/run_identity.json``; checked on resume)."""
+    return {
+        "store": store_digest(store),
+        "train_videos": _key_digest([store.keys[i] for i in train_pos]),
+        "val_videos": _key_digest([store.keys[i] for i in val_pos]),
+        "unlabeled_videos": _key_digest(unlabeled_keys) if unlabeled_keys else None,
+        "manifold": to_dict(manifold or ManifoldConfig()) if unlabeled_keys else None,
+    }
+
+
+def _check_same_inputs(path: Path, identity: dict[str, Any]) -> None:
+    """Refuse to resume a run whose recorded identity differs (a run folder from before it was recorded: accepted)."""
+    if not path.is_file():
+        return
+    old = read_json(path, "run identity")
+    for key, name in _IDENTITY_NAMES.items():
+        if old.get(key) != identity.get(key):
+            raise ConfigError(f"{path.parent} holds a run on other {name} than this one asks for; use another output "
+                              "folder")
 
 
 def _resolve_classes(cfg: RunConfig, store: Store, train_keys: Sequence[str] | None) -> list[str]:
@@ -204,8 +239,10 @@ def fit(
     train_pos, val_pos = _select_videos(cfg, store, classes, train_keys, val_keys)
     label_vectors, class_vectors = _label_vectors(cfg, classes, label_vectors)
     final = _final_config(cfg, store, classes, label_vectors, class_vectors)
+    identity = run_identity(store, train_pos, val_pos, unlabeled_keys, manifold)
     if (run_dir / "config.yaml").is_file():
         _check_same_run(run_dir / "config.yaml", final)
+        _check_same_inputs(run_dir / IDENTITY_FILE, identity)
     resume_from = resume_checkpoint(run_dir / "checkpoints", cfg.train.resume)  # damaged last.ckpt: an older one
     data = _datasets(cfg, store, classes, train_pos, val_pos)
 
@@ -215,6 +252,7 @@ def fit(
     if trainer.is_global_zero:  # only now that every setting is known to be valid
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(final, run_dir / "config.yaml")
+        write_json(identity, run_dir / IDENTITY_FILE)
         if not cfg.train.resume:
             set_aside(ckpt_dir)  # starting over: the old run's checkpoints must not mix with this one's
     module = Action2VecModule(final.model, final.loss, final.train, torch.from_numpy(class_vectors))
