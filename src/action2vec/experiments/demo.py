@@ -209,7 +209,8 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
 
     with _stage(3, "labels", seconds):
         wordnet = load_wordnet()
-        vectors = build_label_vectors(classes, cfg.run.data.text, overrides=toy.overrides_path, wordnet=wordnet)
+        vectors = build_label_vectors(classes, cfg.run.data.text, overrides=toy.overrides_path, wordnet=wordnet,
+                                      prompts=cfg.run.data.prompts)
 
     with _stage(4, "zero-shot", seconds), _quiet_lightning():
         splits = random_splits(classes, [cfg.ratio], range(cfg.splits))
