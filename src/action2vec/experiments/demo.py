@@ -48,7 +48,7 @@ from action2vec.experiments.zero_shot import ZslConfig, ZslJob, plan_jobs, run_z
 from action2vec.inference import Action2Vec
 from action2vec.io import write_json
 from action2vec.losses.dual import LossConfig
-from action2vec.models.factory import ModelConfig
+from action2vec.models.factory import ModelConfig, resolve_config
 from action2vec.reports.report import build_report
 from action2vec.store import open_store
 from action2vec.store.base import Store
@@ -182,6 +182,7 @@ def _quiet_lightning() -> Iterator[None]:
 def run_demo(out_dir: str | Path, cfg: DemoConfig | None = None) -> DemoResult:
     """Run (or resume) every stage into ``out_dir``; returns the report paths and the typed results."""
     cfg = cfg or DemoConfig()
+    resolve_config(cfg.run.model, prefix="run.model")  # before any stage: refused with one line, nothing written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _torch_threads(cfg.threads):

@@ -48,6 +48,7 @@ from action2vec.experiments.features import describe_features, pooled_features
 from action2vec.inference import Action2Vec
 from action2vec.io import json_safe, read_json, write_json
 from action2vec.linalg import l2_normalize
+from action2vec.models import resolve_config
 from action2vec.store import open_store
 from action2vec.store.base import Store
 from action2vec.text.vectors import LabelVectors
@@ -63,7 +64,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "check_store_pca", "plan_jobs",
-    "select_split_videos", "split_pca", "embed_split", "score_split", "run_split_variant", "run_zsl",
+    "select_split_videos", "split_pca", "variant_run_config", "embed_split", "score_split", "run_split_variant", "run_zsl",
     "record_inputs", "write_confusion_figures", "label_vectors_digest",
 ]
 
@@ -318,9 +319,7 @@ def _krr_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
 def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
     """Train the variant on seen videos with fit() (transductive: with the manifold term on the unlabelled
     test videos); embed the test videos with the exported model. -> (N_test, E)."""
-    # the split decides the training classes: a class list in the base config must not widen them
-    overrides = list(method(job.variant).overrides or []) + ["data.classes=null", "data.classes_file="]
-    cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
+    cfg = variant_run_config(job.train_cfg, job.variant)
     seen_classes = sorted({store.labels[i] for i in videos.train_pos})
     label_vectors = job.label_vectors.subset(seen_classes)  # keeps the embedder, which the model folder records
     unlabeled = [store.keys[i] for i in videos.unlabeled_pos] if job.zsl.transductive else None
@@ -328,6 +327,13 @@ def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
                  train_keys=[store.keys[i] for i in videos.train_pos], val_keys=[store.keys[i] for i in videos.held_pos],
                  unlabeled_keys=unlabeled, manifold=job.zsl.manifold)
     return Action2Vec.load(result.model_dir).encode_store(store, videos.test_pos)
+
+
+def variant_run_config(train_cfg: dict[str, Any], variant: str) -> RunConfig:
+    """The training config of an Action2Vec variant: the base config with the variant's overrides, and no class
+    list (the split decides the training classes: a class list in the base config must not widen them)."""
+    overrides = list(method(variant).overrides or []) + ["data.classes=null", "data.classes_file="]
+    return from_dict(RunConfig, apply_overrides(train_cfg, overrides))
 
 
 def score_split(job: ZslJob, store: Store, videos: SplitVideos, emb: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
@@ -392,15 +398,19 @@ def plan_jobs(
     pretrain_classes: Sequence[str] = (),
 ) -> list[ZslJob]:
     """One job per (split, method) of one dataset, after the checks that need no training: known methods,
-    and a store PCA that saw no split's unseen classes (unless transductive). ``label_vectors``: every class;
+    each Action2Vec variant's model settings, and a store PCA that saw no split's unseen classes (unless
+    transductive). ``label_vectors``: every class;
     ``train_cfg``: the base training config (or its dict)."""
     unknown = [v for v in zsl.variants if v not in METHODS]
     if unknown:
         raise ConfigError(f"config key 'zsl.variants': unknown variant(s) {unknown} (known: {', '.join(METHODS)})")
+    base = train_cfg if isinstance(train_cfg, dict) else to_dict(train_cfg)
+    for variant in zsl.variants:  # the model settings, before any split writes anything
+        if method(variant).overrides is not None:
+            resolve_config(variant_run_config(base, variant).model)
     store = open_store(store_path)
     for split in splits:
         check_store_pca(store.meta, store_path, store.dim, split, zsl)
-    base = train_cfg if isinstance(train_cfg, dict) else to_dict(train_cfg)
     store_id = store_digest(store)
     return [
         ZslJob(dataset=dataset, split=split, variant=variant, out_dir=Path(out_dir), store_path=str(store_path),
