@@ -243,3 +243,19 @@ def test_an_interrupted_run_resumes_only_on_the_same_videos_store_and_manifold(s
     with pytest.raises(ConfigError, match="store"):
         fit(cfg, run, store=other, label_vectors=lv, train_keys=train, unlabeled_keys=unlabeled)
     fit(cfg, run, store=store, label_vectors=lv, train_keys=train, unlabeled_keys=unlabeled)  # the same run resumes
+
+
+@pytest.mark.parametrize("key, value", [("precision", "foo"), ("accelerator", "tpu"), ("strategy", "fsdpx")])
+def test_unknown_precision_accelerator_or_strategy_is_one_line(synthetic, tmp_path, capsys, key, value):
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], f"--train.{key}", value) == 2
+    _one_line_error(capsys, f"train.{key}", value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_setting_lightning_refuses_is_a_config_error(synthetic, tmp_path):
+    """What only the Trainer can judge (here: 3 devices on a 1-process CPU run under another layout) is a
+    ConfigError naming the train settings, not Lightning's traceback."""
+    with pytest.raises(ConfigError, match="train.accelerator"):
+        fit(_cfg("train.accelerator=cpu", "train.devices=0,1", "train.epochs=1"), tmp_path / "run",
+            store=synthetic["store"], label_vectors=synthetic["lv"])
+    assert not (tmp_path / "run").exists()

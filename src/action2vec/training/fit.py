@@ -353,10 +353,11 @@ def _datasets(cfg: RunConfig, store: Store, classes: list[str], train_pos: np.nd
 
 
 def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: list | None) -> tuple[Any, Path]:
-    """The Lightning Trainer (seeded; checkpoints in ``run_dir/checkpoints``, CSV and TensorBoard logs)."""
+    """The Lightning Trainer (seeded; checkpoints in ``run_dir/checkpoints``, CSV and TensorBoard logs); settings
+    Lightning refuses on this machine (a strategy whose package is missing, devices it lacks) are a ConfigError."""
     import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     from action2vec.training.checkpoints import LAST, SignalCheckpoint
 
@@ -367,10 +368,26 @@ def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: l
         every_n_train_steps=cfg.train.checkpoint_every_n_steps or None, auto_insert_metric_name=False,
         enable_version_counter=False,  # last.ckpt is always the last state, never last-v1.ckpt
     )
-    trainer = L.Trainer(
+    settings = _distributed_settings(final)
+    try:
+        trainer = _trainer(cfg, run_dir, [checkpoint, SignalCheckpoint(ckpt_dir / LAST), *(callbacks or [])], settings)
+    except (ValueError, TypeError, ImportError, MisconfigurationException) as exc:
+        t = cfg.train
+        raise ConfigError(f"config keys 'train.accelerator' ({t.accelerator}), 'train.devices' ({t.devices}), "
+                          f"'train.strategy' ({t.strategy}), 'train.precision' ({t.precision}): Lightning refuses "
+                          f"them on this machine: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    return trainer, ckpt_dir
+
+
+def _trainer(cfg: RunConfig, run_dir: Path, callbacks: list, settings: dict[str, Any]) -> Any:
+    """The Lightning Trainer with the run's logging and the process layout ``settings``."""
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    return L.Trainer(
         max_epochs=cfg.train.epochs,
         logger=[CSVLogger(run_dir / "logs", name="csv"), TensorBoardLogger(run_dir / "logs", name="tensorboard")],
-        callbacks=[checkpoint, SignalCheckpoint(ckpt_dir / LAST), *(callbacks or [])],
+        callbacks=callbacks,
         gradient_clip_val=cfg.train.grad_clip or None,
         log_every_n_steps=cfg.train.log_every_n_steps,
         enable_progress_bar=cfg.train.progress_bar,
@@ -379,9 +396,8 @@ def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: l
         num_sanity_val_steps=0,
         deterministic=False,
         default_root_dir=run_dir,
-        **_distributed_settings(final),
+        **settings,
     )
-    return trainer, ckpt_dir
 
 
 def _check_batch_size(cfg: RunConfig, world: int) -> None:
