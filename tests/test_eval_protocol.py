@@ -325,3 +325,20 @@ def test_how_a_run_computes_is_not_part_of_the_fingerprint_and_a_refusal_names_t
     _run(path, lv, tmp_path / "k", ratios=["50/50"], seeds=1)
     with pytest.raises(ConfigError, match="gamma_a"):
         _run(path, lv, tmp_path / "k", ratios=["50/50"], seeds=1, krr=KRRConfig(gamma_a=0.5))
+
+
+def test_a_transductively_trained_model_says_so(flat_store, tmp_path):
+    """The model folder (config.json and its card), not only the run's result.json, marks transductive training."""
+    from action2vec.inference import Action2Vec
+
+    path, lv = flat_store
+    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false"])
+    split = random_splits(lv.names, ["50/50"], [0])[0]
+    for transductive in (True, False):
+        z = ZslConfig(ratios=["50/50"], seeds=1, variants=["hrnn_attention"], transductive=transductive)
+        out = tmp_path / str(transductive)
+        jobs = plan_jobs("syn", path, [split], lv, z, cfg, out)
+        run_zsl(jobs, out, workers=1)
+        model_dir = jobs[0].folder / "train" / "model"
+        assert Action2Vec.load(model_dir).info.transductive is transductive
+        assert ("- transductive:" in (model_dir / "README.md").read_text()) is transductive

@@ -474,5 +474,6 @@ def _export(module: Action2VecModule, final: RunConfig, label_vectors: LabelVect
             result: TrainResult) -> None:
     """The shareable model folder and ``result.json`` (global rank 0 only)."""
     export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=result.classes,
-                 metrics=result.metrics, train_videos=len(result.train_keys), val_videos=len(result.val_keys))
+                 metrics=result.metrics, train_videos=len(result.train_keys), val_videos=len(result.val_keys),
+                 transductive=result.transductive is not None)
     write_json(result.to_json(), result.run_dir / "result.json")
