@@ -259,3 +259,17 @@ def test_a_setting_lightning_refuses_is_a_config_error(synthetic, tmp_path):
         fit(_cfg("train.accelerator=cpu", "train.devices=0,1", "train.epochs=1"), tmp_path / "run",
             store=synthetic["store"], label_vectors=synthetic["lv"])
     assert not (tmp_path / "run").exists()
+
+
+def test_rerunning_a_finished_run_keeps_its_result_and_model(synthetic, tmp_path):
+    """A finished run rerun with the same command trains nothing and rewrites nothing (it wiped the metrics)."""
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+    model_json = (tmp_path / "run" / "model" / "config.json").read_text()
+    result_json = (tmp_path / "run" / "result.json").read_text()
+    assert json.loads(model_json)["metrics"]
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+    assert (tmp_path / "run" / "model" / "config.json").read_text() == model_json
+    assert (tmp_path / "run" / "result.json").read_text() == result_json
+    # more epochs continue the run, and its result is the new one
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], "--train.epochs", "2") == 0
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["global_step"] > json.loads(result_json)["global_step"]

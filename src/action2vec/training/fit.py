@@ -146,6 +146,21 @@ def _check_same_inputs(path: Path, identity: dict[str, Any]) -> None:
                               "folder")
 
 
+def _finished_result(run_dir: Path, cfg: RunConfig) -> TrainResult | None:
+    """The recorded result when the run in ``run_dir`` (same config and inputs: checked before) finished at least
+    ``train.epochs`` epochs and exported its model; resuming it would train nothing and export empty metrics."""
+    import yaml
+
+    result_path, model_config = run_dir / "result.json", run_dir / "model" / "config.json"
+    if not cfg.train.resume or not (result_path.is_file() and model_config.is_file()):
+        return None
+    epochs = ((yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("train") or {}).get("epochs", 0)
+    if epochs < cfg.train.epochs:
+        return None
+    log.info("%s finished before (%d epochs), reusing its result and model", run_dir, epochs)
+    return TrainResult.from_json(read_json(result_path, "training result"), run_dir)
+
+
 def _resolve_classes(cfg: RunConfig, store: Store, train_keys: Sequence[str] | None) -> list[str]:
     classes = list(cfg.data.classes or [])
     if cfg.data.classes_file:
@@ -243,6 +258,9 @@ def fit(
     if (run_dir / "config.yaml").is_file():
         _check_same_run(run_dir / "config.yaml", final)
         _check_same_inputs(run_dir / IDENTITY_FILE, identity)
+        done = _finished_result(run_dir, cfg)
+        if done is not None:
+            return done
     resume_from = resume_checkpoint(run_dir / "checkpoints", cfg.train.resume)  # damaged last.ckpt: an older one
     data = _datasets(cfg, store, classes, train_pos, val_pos)
 
@@ -253,6 +271,7 @@ def fit(
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(final, run_dir / "config.yaml")
         write_json(identity, run_dir / IDENTITY_FILE)
+        (run_dir / "result.json").unlink(missing_ok=True)  # present only once this config's run has finished
         if not cfg.train.resume:
             set_aside(ckpt_dir)  # starting over: the old run's checkpoints must not mix with this one's
     module = Action2VecModule(final.model, final.loss, final.train, torch.from_numpy(class_vectors))
