@@ -210,7 +210,9 @@ def _distributed_settings(cfg: RunConfig) -> dict[str, Any]:
         num_nodes = layout.num_nodes
     use_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
     if strategy == "auto" and (world > 1 or (isinstance(devices, int) and devices > 1)):
-        strategy = DDPStrategy(process_group_backend="gloo" if use_cpu else "nccl")
+        # a classification head with a weight of 0 before or after the switch gets no gradient in those steps
+        unused = cfg.model.classifier and min(cfg.loss.lambda_initial, cfg.loss.lambda_final) == 0
+        strategy = DDPStrategy(process_group_backend="gloo" if use_cpu else "nccl", find_unused_parameters=unused)
     if use_cpu:
         accelerator = "cpu"
     return {"accelerator": accelerator, "devices": devices, "num_nodes": num_nodes, "strategy": strategy,
@@ -353,6 +355,9 @@ def _final_config(cfg: RunConfig, store: Store, classes: list[str], label_vector
     model_cfg = resolve_config(cfg.model)
     model_cfg = replace(model_cfg, input_dim=model_cfg.input_dim or store.dim,
                         embed_dim=model_cfg.embed_dim or class_vectors.shape[1])
+    if model_cfg.classifier and cfg.loss.lambda_initial == 0 and cfg.loss.lambda_final == 0:
+        log.info("loss.lambda_initial and loss.lambda_final are 0 (cosine loss only): no classification head")
+        model_cfg = replace(model_cfg, classifier=False)  # a head without gradients: DDP refuses unused parameters
     if model_cfg.input_dim != store.dim:
         raise DataError(f"model.input_dim={model_cfg.input_dim} but the store's features are {store.dim}-d")
     if model_cfg.embed_dim != class_vectors.shape[1]:
