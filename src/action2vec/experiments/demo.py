@@ -34,7 +34,7 @@ from action2vec.evaluation.analogy import analogy_pairs
 from action2vec.evaluation.krr import KRRConfig
 from action2vec.evaluation.results import AnalogyResult, WordNetResult, ZslSummary
 from action2vec.evaluation.splits import random_splits, save_splits
-from action2vec.experiments.features import store_class_means
+from action2vec.experiments.features import describe_features, store_class_means
 from action2vec.experiments.semantic import (
     AnalogySettings,
     ClassVectors,
@@ -254,7 +254,8 @@ def _semantic_tests(
     split's model, which never saw the unseen classes (all tests, and those between its unseen classes).
     """
     means = class_vector_sets(classes, store=store, model=Action2Vec.load(model_dir), text_vectors=vectors)
-    wn = wordnet_experiment(classes, labels, wordnet, means, WordNetSettings(), text=text, figures=out / "figures")
+    wn = wordnet_experiment(classes, labels, wordnet, means, WordNetSettings(), text=text,
+                            features=describe_features(store.meta, store.dim, pooled=True), figures=out / "figures")
     write_json(wn.to_json(), out / "wordnet.json")
 
     pairs = analogy_pairs(labels)
