@@ -85,3 +85,31 @@ def test_demo_settings_out_of_range_are_one_line(tmp_path: Path, capsys: pytest.
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0] and "out of range" in err[0], err
     assert not (tmp_path / "d").exists()
+
+
+TINY = ["--size", "quick", "--set", "toy.verbs=[slide, spin]", "--set", "toy.nouns=[ball, box]",
+        "--set", "toy.videos_per_class=1"]
+
+
+def test_demo_prompts_reach_the_label_vectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run.data.prompts is not dropped: the demo's label vectors (which every model records) are prompted."""
+    from action2vec.experiments import demo
+
+    seen = {}
+
+    def stop(classes, text, **kw):
+        seen.update(kw)
+        raise RuntimeError("stop after the label vectors")
+
+    monkeypatch.setattr(demo, "build_label_vectors", stop)
+    with pytest.raises(RuntimeError, match="stop after"):
+        main(["demo", "--out", str(tmp_path / "d"), *TINY, "--set", "run.data.prompts=['a video of a person {}']"])
+    assert list(seen["prompts"]) == ["a video of a person {}"]
+
+
+def test_demo_model_settings_are_checked_before_any_stage(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "d"
+    assert main(["demo", "--out", str(out), *TINY, "--set", "run.model.window_stride=10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "run.model.window_stride" in err[0], err
+    assert not (out / "toy").exists()

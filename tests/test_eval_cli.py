@@ -175,3 +175,37 @@ def test_eval_options_out_of_range_are_one_line(toy, tmp_path, capsys, argv, nee
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0], err
     assert not out.exists()
+
+
+def test_zsl_prompts_reach_the_label_vectors_and_the_model(toy, tmp_path):
+    """--data.prompts is not dropped: the split's model records (and was trained on) the prompted vectors."""
+    from action2vec.errors import DataError
+    from action2vec.inference import Action2Vec
+    from action2vec.text import create_embedder
+
+    try:
+        create_embedder("minilm", cache=False).dim
+    except DataError as exc:
+        pytest.skip(str(exc))
+    root, store, _ = toy
+    out = tmp_path / "p"
+    prompts = ["a video of a person {}", "someone doing {}"]
+    assert main(["zsl", "--store", f"toy={store}", "--data.text", "minilm", "--data.prompts", ",".join(prompts),
+                 "--ratios", "50/50", "--seeds", "1", "--variants", "hrnn_attention", "--model.preset", "tiny",
+                 "--train.epochs", "1", "--train.progress_bar", "false", "--workers", "1", "--out", str(out)]) == 0
+    model = Action2Vec.load(out / "runs" / "toy" / "50-50_seed0" / "hrnn_attention" / "train" / "model")
+    assert model.prompts == tuple(prompts)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--model.window_stride", "10"], "model.window_stride"),
+    (["--model.preset", "huge"], "model.preset"),
+])
+def test_zsl_model_settings_are_checked_before_anything_is_written(toy, tmp_path, capsys, argv, needle):
+    root, store, text = toy
+    out = tmp_path / "o"
+    assert main(["zsl", "--store", f"toy={store}", "--data.text", text, "--ratios", "50/50", "--seeds", "1",
+                 "--workers", "1", "--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not out.exists()

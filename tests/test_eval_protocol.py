@@ -288,3 +288,57 @@ def test_the_label_vectors_reach_fit_with_their_embedder(flat_store, tmp_path, m
     assert seen_by_fit["lv"].embedder == "vectors:words.npz"
     assert seen_by_fit["lv"].names == sorted(split.seen)
     np.testing.assert_array_equal(seen_by_fit["lv"].vectors, tagged.lookup(sorted(split.seen)))
+
+
+def test_a_finished_result_is_not_reused_for_another_store_or_other_label_vectors(flat_store, tmp_path):
+    """The fingerprint holds the store's content and the label vectors: a rerun on other inputs is refused,
+    not answered with the old numbers under the new names."""
+    from action2vec.text import LabelVectors
+
+    path, lv = flat_store
+    other = make_synthetic_store(tmp_path / "other.h5", lv, videos_per_class=12, steps=8, temporal=False, noise=0.5,
+                                 seed=7)
+    _run(path, lv, tmp_path / "z", ratios=["50/50"], seeds=1)
+    with pytest.raises(ConfigError, match="another configuration"):
+        _run(other, lv, tmp_path / "z", ratios=["50/50"], seeds=1)
+    moved = LabelVectors(lv.names, lv.vectors[::-1].copy(), embedder=lv.embedder)
+    with pytest.raises(ConfigError, match="another configuration"):
+        _run(path, moved, tmp_path / "z", ratios=["50/50"], seeds=1)
+    _run(path, lv, tmp_path / "z", ratios=["50/50"], seeds=1)  # the same inputs still reuse it
+
+
+def test_how_a_run_computes_is_not_part_of_the_fingerprint_and_a_refusal_names_the_input(flat_store, tmp_path):
+    """One definition of "the same run": the keys fit() resumes across (progress bar, workers, devices, ...)
+    do not change a zero-shot result; a key that does is named when a rerun is refused."""
+    from action2vec.evaluation.krr import KRRConfig
+
+    path, lv = flat_store
+    split = random_splits(lv.names, ["50/50"], [0])[0]
+    z = ZslConfig(ratios=["50/50"], seeds=1, variants=["hrnn_attention"])
+
+    def fp(*sets):
+        return plan_jobs("syn", path, [split], lv, z, load_config(RunConfig, None, list(sets)), tmp_path)[0].fingerprint()
+
+    assert fp("train.progress_bar=true") == fp("train.progress_bar=false", "train.num_workers=2",
+                                               "train.accelerator=cpu", "train.devices=1")
+    assert fp("train.lr=0.5") != fp()
+    _run(path, lv, tmp_path / "k", ratios=["50/50"], seeds=1)
+    with pytest.raises(ConfigError, match="gamma_a"):
+        _run(path, lv, tmp_path / "k", ratios=["50/50"], seeds=1, krr=KRRConfig(gamma_a=0.5))
+
+
+def test_a_transductively_trained_model_says_so(flat_store, tmp_path):
+    """The model folder (config.json and its card), not only the run's result.json, marks transductive training."""
+    from action2vec.inference import Action2Vec
+
+    path, lv = flat_store
+    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false"])
+    split = random_splits(lv.names, ["50/50"], [0])[0]
+    for transductive in (True, False):
+        z = ZslConfig(ratios=["50/50"], seeds=1, variants=["hrnn_attention"], transductive=transductive)
+        out = tmp_path / str(transductive)
+        jobs = plan_jobs("syn", path, [split], lv, z, cfg, out)
+        run_zsl(jobs, out, workers=1)
+        model_dir = jobs[0].folder / "train" / "model"
+        assert Action2Vec.load(model_dir).info.transductive is transductive
+        assert ("- transductive:" in (model_dir / "README.md").read_text()) is transductive

@@ -71,3 +71,23 @@ def test_wup_matrix_on_real_wordnet():
     assert (mx >= m[:3, :3] - 1e-12).all()  # the max over sense pairs is at least the first senses'
     best = max(a.wup_similarity(b) for a in wn.synsets("run", pos="v") for b in wn.synsets("walk", pos="v"))
     assert mx[0, 1] == pytest.approx(best)
+
+
+def test_the_wordnet_result_says_which_features_the_pooled_row_read(tmp_path):
+    from action2vec.evaluation.results import WordNetResult
+    from action2vec.experiments.features import describe_features
+    from action2vec.experiments.semantic import WordNetSettings, class_vector_sets, wordnet_experiment
+    from action2vec.store import open_store
+    from action2vec.testing import make_synthetic_store
+    from action2vec.text import LabelVectors
+    from action2vec.text.normalize import normalize_labels
+
+    wn = _wordnet()
+    classes = ["play violin", "ride horse", "throw ball", "kick ball"]
+    lv = LabelVectors(classes, np.eye(4, 6, dtype=np.float32))
+    store = open_store(make_synthetic_store(tmp_path / "s.h5", lv, videos_per_class=2, steps=4))
+    vectors = class_vector_sets(classes, store=store, text_vectors=lv)
+    result = wordnet_experiment(classes, normalize_labels(classes, wordnet=wn), wn, vectors, WordNetSettings(),
+                                features=describe_features(store.meta, store.dim, pooled=True))
+    assert result.features.startswith("pooled ") and f"({store.dim}-d)" in result.features
+    assert WordNetResult.from_json(result.to_json()).features == result.features

@@ -41,3 +41,24 @@ def test_two_process_torchrun_matches_single_process(tmp_path):
     assert len(one) == 8 and one.keys() == two.keys()  # 64 videos / 16 per step x 2 epochs
     np.testing.assert_allclose([two[k] for k in sorted(two)], [one[k] for k in sorted(one)], rtol=2e-3, atol=1e-4)
     assert (tmp_path / "two" / "model" / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lambdas", [("0", "0"), ("1", "0")])
+def test_two_process_torchrun_trains_without_the_ce_term(tmp_path, lambdas):
+    """The cosine-only ablation (hrnn_cosine: both lambdas 0) builds no classification head, and a head that
+    stops getting gradients after the switch (lambda_final 0) is allowed: DDP refused unused parameters."""
+    from action2vec.inference import Action2Vec
+
+    lv = synthetic_label_vectors(4, dim=8, seed=1)
+    store = make_synthetic_store(tmp_path / "s.h5", lv, videos_per_class=8, steps=16, feature_dim=16, seed=1)
+    vectors = write_vectors_file(lv, tmp_path / "v.npz")
+    ddp = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29534",
+         "-m", "action2vec.cli.main", "train", "--data.store", str(store), "--data.text", f"vectors:{vectors}",
+         "--model.preset", "tiny", "--train.epochs", "2", "--train.batch_size", "8", "--train.progress_bar", "false",
+         "--train.accelerator", "cpu", "--loss.lambda_initial", lambdas[0], "--loss.lambda_final", lambdas[1],
+         "--out", str(tmp_path / "two")],
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    assert Action2Vec.load(tmp_path / "two" / "model").info.model.classifier is (lambdas != ("0", "0"))

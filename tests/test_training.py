@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 
 from action2vec.cli.main import main
 from action2vec.config import load_config
-from action2vec.errors import DataError
+from action2vec.errors import ConfigError, DataError
 from action2vec.inference import Action2Vec
 from action2vec.store import open_store
 from action2vec.testing import make_synthetic_store, synthetic_label_vectors, write_vectors_file
@@ -221,3 +221,55 @@ def test_mid_epoch_resume_repeats_the_uninterrupted_run(synthetic, tmp_path):
     a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "run")
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_an_interrupted_run_resumes_only_on_the_same_videos_store_and_manifold(synthetic, tmp_path):
+    """The run identity (training, validation and unlabelled videos, manifold settings, the store's content) is
+    checked on resume: a transductive run must not be finished as a plain one, nor on other training videos."""
+    store, lv = synthetic["store"], synthetic["lv"]
+    seen = set(lv.names[:SEEN])
+    train = [k for k, c in zip(store.keys, store.labels) if c in seen]
+    unlabeled = [k for k, c in zip(store.keys, store.labels) if c not in seen]
+    run = tmp_path / "run"
+    cfg = _cfg("train.epochs=1")
+    fit(cfg, run, store=store, label_vectors=lv, train_keys=train, unlabeled_keys=unlabeled)
+    (run / "result.json").unlink()  # killed after training, before the result was written
+    with pytest.raises(ConfigError, match="unlabelled"):
+        fit(cfg, run, store=store, label_vectors=lv, train_keys=train)
+    with pytest.raises(ConfigError, match="training videos"):
+        fit(cfg, run, store=store, label_vectors=lv, train_keys=train[1:], unlabeled_keys=unlabeled)
+    other = open_store(make_synthetic_store(tmp_path / "other.h5", lv, videos_per_class=16, steps=24, feature_dim=32,
+                                            seed=4))
+    with pytest.raises(ConfigError, match="store"):
+        fit(cfg, run, store=other, label_vectors=lv, train_keys=train, unlabeled_keys=unlabeled)
+    fit(cfg, run, store=store, label_vectors=lv, train_keys=train, unlabeled_keys=unlabeled)  # the same run resumes
+
+
+@pytest.mark.parametrize("key, value", [("precision", "foo"), ("accelerator", "tpu"), ("strategy", "fsdpx")])
+def test_unknown_precision_accelerator_or_strategy_is_one_line(synthetic, tmp_path, capsys, key, value):
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], f"--train.{key}", value) == 2
+    _one_line_error(capsys, f"train.{key}", value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_setting_lightning_refuses_is_a_config_error(synthetic, tmp_path):
+    """What only the Trainer can judge (here: 3 devices on a 1-process CPU run under another layout) is a
+    ConfigError naming the train settings, not Lightning's traceback."""
+    with pytest.raises(ConfigError, match="train.accelerator"):
+        fit(_cfg("train.accelerator=cpu", "train.devices=0,1", "train.epochs=1"), tmp_path / "run",
+            store=synthetic["store"], label_vectors=synthetic["lv"])
+    assert not (tmp_path / "run").exists()
+
+
+def test_rerunning_a_finished_run_keeps_its_result_and_model(synthetic, tmp_path):
+    """A finished run rerun with the same command trains nothing and rewrites nothing (it wiped the metrics)."""
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+    model_json = (tmp_path / "run" / "model" / "config.json").read_text()
+    result_json = (tmp_path / "run" / "result.json").read_text()
+    assert json.loads(model_json)["metrics"]
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+    assert (tmp_path / "run" / "model" / "config.json").read_text() == model_json
+    assert (tmp_path / "run" / "result.json").read_text() == result_json
+    # more epochs continue the run, and its result is the new one
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], "--train.epochs", "2") == 0
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["global_step"] > json.loads(result_json)["global_step"]

@@ -155,6 +155,7 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 def run_wordnet(args: argparse.Namespace) -> int:
     from action2vec.cli.common import check_option_ranges
+    from action2vec.experiments.features import describe_features
     from action2vec.experiments.semantic import WordNetSettings, class_vector_sets, wordnet_experiment
     from action2vec.reports.findings import grouping_finding, wordnet_finding
     from action2vec.text import load_wordnet
@@ -171,7 +172,8 @@ def run_wordnet(args: argparse.Namespace) -> int:
     text, spec, oov = _text_vectors(args, names, model, wn)
     vectors = class_vector_sets(names, store=store, model=model, text_vectors=text,
                                 max_per_class=settings.max_videos_per_class)
-    result = wordnet_experiment(names, labels, wn, vectors, settings, text=spec, figures=args.figures)
+    result = wordnet_experiment(names, labels, wn, vectors, settings, text=spec, figures=args.figures,
+                                features=describe_features(store.meta, store.dim, pooled=True) if store is not None else "")
 
     _say(args, f"WordNet test: {result.n_classes} of {len(names)} classes in WordNet (synsets={args.synsets}, "
                f"match={args.match})")

@@ -165,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
     for name, path in stores:
         classes, splits = _store_splits(args, name, path, split_files, zcfg, pretrain)
         lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}),
-                                 train_cfg.data.text, overrides=args.overrides, oov=args.oov)
+                                 train_cfg.data.text, overrides=args.overrides, oov=args.oov,
+                                 prompts=train_cfg.data.prompts)
         jobs += plan_jobs(name, path, splits, lv, zcfg, train_cfg, args.out, pretrain)
         splits_of[name] = splits
     args.out.mkdir(parents=True, exist_ok=True)

@@ -121,6 +121,7 @@ class ZslSplitResult:
     features: str = ""  # what the method read, e.g. "pooled c3d fc7 (4096-d)"
     transductive: bool = False
     fingerprint: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)  # what the fingerprint hashes (names a changed input)
 
     @property
     def ratio_key(self) -> str:
@@ -137,6 +138,7 @@ class ZslSplitResult:
             "pretrain_overlap": list(self.pretrain_overlap), "n_train_videos": self.n_train_videos,
             "pca": self.pca.to_json() if self.pca else None, "features": self.features,
             "transductive": self.transductive, "confusion": np.asarray(self.confusion).tolist(),
+            "inputs": self.inputs,
         }
 
     @classmethod
@@ -153,7 +155,7 @@ class ZslSplitResult:
             dropped_by_overlap={k: (v[0], float(v[1])) for k, v in d.get("dropped_by_overlap", {}).items()},
             pretrain_overlap=list(d.get("pretrain_overlap", [])), pca=PcaFit.from_json(d.get("pca")),
             features=d.get("features") or "", transductive=bool(d.get("transductive", False)),
-            fingerprint=d.get("fingerprint", ""),
+            fingerprint=d.get("fingerprint", ""), inputs=dict(d.get("inputs") or {}),
         )
 
 
@@ -397,6 +399,7 @@ class WordNetResult:
     n_classes_given: int | None = None  # classes asked for, before the WordNet lookup
     grouping: dict[str, ClassGrouping] = field(default_factory=dict)  # embedding -> by verb / by noun, every class
     map_grouping: dict[str, ClassGrouping] = field(default_factory=dict)  # the same in the 2-D maps drawn (t-SNE)
+    features: str = ""  # what the "pooled" row read, e.g. "pooled c3d fc7 (4096-d)" or "pooled c3d fc7 PCA-500 features"
 
     @property
     def n_classes(self) -> int:
@@ -413,7 +416,7 @@ class WordNetResult:
                 "spearman_std": dict(self.spearman_std), "per_row": dict(self.per_row), "lemmas": list(self.lemmas),
                 "synsets": self.synsets, "match": self.match, "text": self.text, "n_classes_given": self.n_classes_given,
                 "grouping": {k: g.to_json() for k, g in self.grouping.items()},
-                "map_grouping": {k: g.to_json() for k, g in self.map_grouping.items()}}
+                "map_grouping": {k: g.to_json() for k, g in self.map_grouping.items()}, "features": self.features}
 
     @classmethod
     def from_json(cls, doc: Any, source: str = "WordNet result") -> "WordNetResult":
@@ -424,7 +427,8 @@ class WordNetResult:
                    list(d.get("lemmas", [])), d.get("synsets", "max"), d.get("match", "name-or-verb"),
                    d.get("text", ""), d.get("n_classes_given"),
                    {k: ClassGrouping.from_json(g) for k, g in (d.get("grouping") or {}).items()},
-                   {k: ClassGrouping.from_json(g) for k, g in (d.get("map_grouping") or {}).items()})
+                   {k: ClassGrouping.from_json(g) for k, g in (d.get("map_grouping") or {}).items()},
+                   str(d.get("features") or ""))
 
 
 @dataclass

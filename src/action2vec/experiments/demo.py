@@ -34,7 +34,7 @@ from action2vec.evaluation.analogy import analogy_pairs
 from action2vec.evaluation.krr import KRRConfig
 from action2vec.evaluation.results import AnalogyResult, WordNetResult, ZslSummary
 from action2vec.evaluation.splits import random_splits, save_splits
-from action2vec.experiments.features import store_class_means
+from action2vec.experiments.features import describe_features, store_class_means
 from action2vec.experiments.semantic import (
     AnalogySettings,
     ClassVectors,
@@ -48,7 +48,7 @@ from action2vec.experiments.zero_shot import ZslConfig, ZslJob, plan_jobs, run_z
 from action2vec.inference import Action2Vec
 from action2vec.io import write_json
 from action2vec.losses.dual import LossConfig
-from action2vec.models.factory import ModelConfig
+from action2vec.models.factory import ModelConfig, resolve_config
 from action2vec.reports.report import build_report
 from action2vec.store import open_store
 from action2vec.store.base import Store
@@ -182,6 +182,7 @@ def _quiet_lightning() -> Iterator[None]:
 def run_demo(out_dir: str | Path, cfg: DemoConfig | None = None) -> DemoResult:
     """Run (or resume) every stage into ``out_dir``; returns the report paths and the typed results."""
     cfg = cfg or DemoConfig()
+    resolve_config(cfg.run.model, prefix="run.model")  # before any stage: refused with one line, nothing written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _torch_threads(cfg.threads):
@@ -209,7 +210,8 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
 
     with _stage(3, "labels", seconds):
         wordnet = load_wordnet()
-        vectors = build_label_vectors(classes, cfg.run.data.text, overrides=toy.overrides_path, wordnet=wordnet)
+        vectors = build_label_vectors(classes, cfg.run.data.text, overrides=toy.overrides_path, wordnet=wordnet,
+                                      prompts=cfg.run.data.prompts)
 
     with _stage(4, "zero-shot", seconds), _quiet_lightning():
         splits = random_splits(classes, [cfg.ratio], range(cfg.splits))
@@ -252,7 +254,8 @@ def _semantic_tests(
     split's model, which never saw the unseen classes (all tests, and those between its unseen classes).
     """
     means = class_vector_sets(classes, store=store, model=Action2Vec.load(model_dir), text_vectors=vectors)
-    wn = wordnet_experiment(classes, labels, wordnet, means, WordNetSettings(), text=text, figures=out / "figures")
+    wn = wordnet_experiment(classes, labels, wordnet, means, WordNetSettings(), text=text,
+                            features=describe_features(store.meta, store.dim, pooled=True), figures=out / "figures")
     write_json(wn.to_json(), out / "wordnet.json")
 
     pairs = analogy_pairs(labels)

@@ -100,13 +100,14 @@ def wordnet_experiment(
     settings: WordNetSettings,
     *,
     text: str = "",
+    features: str = "",
     figures: Path | None = None,
 ) -> WordNetResult:
     """The WordNet test on the classes found in WordNet. ``labels``: the classes' normalised labels
     (.phrase, .verb, .nouns); ``vectors``: {name: (C, E)} for every class (``class_vector_sets``). The result's
     ``grouping``: whether each set of vectors groups every class by verb or by noun (nearest-neighbour agreement);
     ``map_grouping``: the same in the t-SNE map drawn (with ``figures``), which can tell another story.
-    ``figures``: also draw the Wu-Palmer and cosine heatmaps and a t-SNE of the first vectors (every class,
+    ``features``: what the ``pooled`` vectors read (:func:`describe_features`). ``figures``: also draw the Wu-Palmer and cosine heatmaps and a t-SNE of the first vectors (every class,
     colour: verb, marker: noun)."""
     keep, lemmas = select_wordnet_classes(labels, wordnet, settings.match)
     kept = [classes[i] for i in keep]
@@ -117,7 +118,7 @@ def wordnet_experiment(
     rows = {name: np.asarray(v)[keep] for name, v in vectors.items()}
     result = wordnet_test(kept, reference, rows, exclude_diagonal=not settings.keep_diagonal)
     result.lemmas, result.synsets, result.match = lemmas, settings.synsets, settings.match
-    result.text, result.n_classes_given = text, len(classes)
+    result.text, result.n_classes_given, result.features = text, len(classes), features
     verbs, nouns = [label.verb for label in labels], [label.nouns[0] if label.nouns else "" for label in labels]
     result.grouping = {name: class_grouping(v, verbs, nouns) for name, v in vectors.items()}
     if figures is not None:

@@ -48,12 +48,14 @@ from action2vec.experiments.features import describe_features, pooled_features
 from action2vec.inference import Action2Vec
 from action2vec.io import json_safe, read_json, write_json
 from action2vec.linalg import l2_normalize
+from action2vec.models import resolve_config
 from action2vec.store import open_store
 from action2vec.store.base import Store
 from action2vec.text.vectors import LabelVectors
 from action2vec.training import fit
-from action2vec.training.config import RunConfig
+from action2vec.training.config import EXECUTION_KEYS, RunConfig, flatten
 from action2vec.training.data import stratified_holdout
+from action2vec.training.fit import store_digest
 from action2vec.training.manifold import ManifoldConfig
 from action2vec.variants import METHODS, method, title
 from action2vec.video.pca import PCA, ProjectedStore, fit_pca
@@ -62,8 +64,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "check_store_pca", "plan_jobs",
-    "select_split_videos", "split_pca", "embed_split", "score_split", "run_split_variant", "run_zsl",
-    "record_inputs", "write_confusion_figures",
+    "select_split_videos", "split_pca", "variant_run_config", "embed_split", "score_split", "run_split_variant", "run_zsl",
+    "record_inputs", "write_confusion_figures", "label_vectors_digest",
 ]
 
 # What each backbone's weights were trained on: the test classes of a zero-shot split that are also
@@ -109,24 +111,55 @@ class ZslJob:
     zsl: ZslConfig
     train_cfg: dict[str, Any]  # RunConfig as a dict (variant overrides are applied here)
     pretrain_classes: list[str] = field(default_factory=list)
+    store_id: str = ""  # store_digest of the store: its content, wherever it lies (plan_jobs fills it in)
 
     @property
     def folder(self) -> Path:
         return self.out_dir / "runs" / self.dataset / self.split.name / self.variant
 
-    def fingerprint(self) -> str:
-        """Hash of everything that decides the result (rerun with anything else -> another folder)."""
+    def inputs(self) -> dict[str, Any]:
+        """Everything that decides the result: the split, the method and its settings, the store's content and
+        the label vectors (names, vectors, embedder, prompts). Training settings that say how, not what, a run
+        computes (EXECUTION_KEYS) are left out."""
+        if method(self.variant).overrides is not None:
+            skip = EXECUTION_KEYS | {"data.store"}  # the store enters by its content
+            train = {k: v for k, v in flatten(self.train_cfg).items() if k not in skip}
+        else:
+            train = flatten(to_dict(self.zsl.krr))
         doc = {
             "seen": sorted(self.split.seen), "unseen": sorted(self.split.unseen), "variant": self.variant,
             "overlap": self.zsl.overlap_threshold, "holdout": self.zsl.seen_holdout, "top_k": self.zsl.top_k,
-            "train": self.train_cfg if method(self.variant).overrides is not None else to_dict(self.zsl.krr),
-            "seed": self.split.seed,
+            "train": train, "seed": self.split.seed, "store": self.store_id,
+            "labels": label_vectors_digest(self.label_vectors),
         }
         if self.zsl.pca_dim:  # settings added later enter only when used: earlier results stay valid
             doc["pca_dim"] = self.zsl.pca_dim
         if self.zsl.transductive:
             doc["transductive"] = to_dict(self.zsl.manifold)
-        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return json.loads(json.dumps(json_safe(doc), default=str))
+
+    def fingerprint(self) -> str:
+        """Hash of :meth:`inputs` (a rerun with anything else is refused in the same folder)."""
+        return hashlib.sha256(json.dumps(self.inputs(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def label_vectors_digest(label_vectors: LabelVectors) -> str:
+    """The identity of label vectors: their names, vectors, embedder and prompts."""
+    h = hashlib.sha256(json.dumps([label_vectors.names, label_vectors.embedder, list(label_vectors.prompts)]).encode())
+    h.update(np.ascontiguousarray(label_vectors.vectors, dtype=np.float32).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _changed_input(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The first input that differs between two :meth:`ZslJob.inputs` documents, as ``key: old -> new``."""
+    if not old:
+        return "it records no inputs (written by an older action2vec)"
+    a, b = flatten(old), flatten(new)
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            shown = {"store": "the store's content", "labels": "the label vectors"}.get(key)
+            return f"{shown} differ" if shown else f"{key}: {a.get(key)!r} there, {b.get(key)!r} now"
+    return "its fingerprint differs"
 
 
 def check_store_pca(meta: dict[str, Any], store_path: str | Path, dim: int, split: ClassSplit, zsl: ZslConfig) -> None:
@@ -233,7 +266,7 @@ def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
     from safetensors.numpy import load_file, save_file
 
     path = job.folder.parent / f"pca{job.zsl.pca_dim}.safetensors"
-    keys = "\n".join(sorted(store.keys[i] for i in train_pos))
+    keys = "\n".join([job.store_id or store_digest(store), *sorted(store.keys[i] for i in train_pos)])
     digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
     if path.is_file():
         from safetensors import safe_open
@@ -286,9 +319,7 @@ def _krr_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
 def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
     """Train the variant on seen videos with fit() (transductive: with the manifold term on the unlabelled
     test videos); embed the test videos with the exported model. -> (N_test, E)."""
-    # the split decides the training classes: a class list in the base config must not widen them
-    overrides = list(method(job.variant).overrides or []) + ["data.classes=null", "data.classes_file="]
-    cfg = from_dict(RunConfig, apply_overrides(job.train_cfg, overrides))
+    cfg = variant_run_config(job.train_cfg, job.variant)
     seen_classes = sorted({store.labels[i] for i in videos.train_pos})
     label_vectors = job.label_vectors.subset(seen_classes)  # keeps the embedder, which the model folder records
     unlabeled = [store.keys[i] for i in videos.unlabeled_pos] if job.zsl.transductive else None
@@ -296,6 +327,13 @@ def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
                  train_keys=[store.keys[i] for i in videos.train_pos], val_keys=[store.keys[i] for i in videos.held_pos],
                  unlabeled_keys=unlabeled, manifold=job.zsl.manifold)
     return Action2Vec.load(result.model_dir).encode_store(store, videos.test_pos)
+
+
+def variant_run_config(train_cfg: dict[str, Any], variant: str) -> RunConfig:
+    """The training config of an Action2Vec variant: the base config with the variant's overrides, and no class
+    list (the split decides the training classes: a class list in the base config must not widen them)."""
+    overrides = list(method(variant).overrides or []) + ["data.classes=null", "data.classes_file="]
+    return from_dict(RunConfig, apply_overrides(train_cfg, overrides))
 
 
 def score_split(job: ZslJob, store: Store, videos: SplitVideos, emb: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
@@ -320,13 +358,15 @@ def score_split(job: ZslJob, store: Store, videos: SplitVideos, emb: np.ndarray)
 def run_split_variant(job: ZslJob) -> ZslSplitResult:
     """Train and evaluate one (split, method); reuse its result.json when it was already finished."""
     result_path = job.folder / "result.json"
+    inputs = job.inputs()
     fingerprint = job.fingerprint()
     if result_path.is_file():
         done = ZslSplitResult.from_json(read_json(result_path, "zero-shot split result"), str(result_path))
         if done.fingerprint == fingerprint:
             log.info("%s/%s/%s: finished before, reusing %s", job.dataset, job.split.name, job.variant, result_path)
             return done
-        raise ConfigError(f"{result_path} holds a result of another configuration; use another output folder")
+        raise ConfigError(f"{result_path} holds a result of another configuration ({_changed_input(done.inputs, inputs)});"
+                          " use another output folder")
     method(job.variant)  # ConfigError for an unknown identifier
 
     store = open_store(job.store_path)
@@ -340,7 +380,7 @@ def run_split_variant(job: ZslJob) -> ZslSplitResult:
         seen_classes=videos.seen, unseen_classes=videos.unseen, confusion=confusion,
         n_train_videos=int(len(videos.train_pos)), dropped_by_overlap=videos.dropped,
         pretrain_overlap=videos.pretrain_overlap, pca=embedded.pca, features=embedded.features,
-        transductive=job.zsl.transductive, fingerprint=fingerprint,
+        transductive=job.zsl.transductive, fingerprint=fingerprint, inputs=inputs,
     )
     write_json(result.to_json(), result_path)
     log.info("%s/%s/%s: top1 %.4f", job.dataset, job.split.name, job.variant, metrics["top1"])
@@ -358,18 +398,24 @@ def plan_jobs(
     pretrain_classes: Sequence[str] = (),
 ) -> list[ZslJob]:
     """One job per (split, method) of one dataset, after the checks that need no training: known methods,
-    and a store PCA that saw no split's unseen classes (unless transductive). ``label_vectors``: every class;
+    each Action2Vec variant's model settings, and a store PCA that saw no split's unseen classes (unless
+    transductive). ``label_vectors``: every class;
     ``train_cfg``: the base training config (or its dict)."""
     unknown = [v for v in zsl.variants if v not in METHODS]
     if unknown:
         raise ConfigError(f"config key 'zsl.variants': unknown variant(s) {unknown} (known: {', '.join(METHODS)})")
+    base = train_cfg if isinstance(train_cfg, dict) else to_dict(train_cfg)
+    for variant in zsl.variants:  # the model settings, before any split writes anything
+        if method(variant).overrides is not None:
+            resolve_config(variant_run_config(base, variant).model)
     store = open_store(store_path)
     for split in splits:
         check_store_pca(store.meta, store_path, store.dim, split, zsl)
-    base = train_cfg if isinstance(train_cfg, dict) else to_dict(train_cfg)
+    store_id = store_digest(store)
     return [
         ZslJob(dataset=dataset, split=split, variant=variant, out_dir=Path(out_dir), store_path=str(store_path),
-               label_vectors=label_vectors, zsl=zsl, train_cfg=base, pretrain_classes=list(pretrain_classes))
+               label_vectors=label_vectors, zsl=zsl, train_cfg=base, pretrain_classes=list(pretrain_classes),
+               store_id=store_id)
         for split in splits
         for variant in zsl.variants
     ]

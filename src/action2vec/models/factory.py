@@ -68,18 +68,19 @@ def list_presets() -> list[str]:
     return sorted(PRESETS)
 
 
-def resolve_config(cfg: ModelConfig) -> ModelConfig:
-    """Fill the size fields left unset from the preset; check every range (ConfigError naming the key)."""
+def resolve_config(cfg: ModelConfig, prefix: str = "model") -> ModelConfig:
+    """Fill the size fields left unset from the preset; check every range (ConfigError naming the key, under
+    ``prefix``: e.g. ``run.model`` for the demo's config)."""
     if cfg.preset not in PRESETS:
-        raise ConfigError(f"config key 'model.preset': unknown preset {cfg.preset!r} (choose from {list_presets()})")
+        raise ConfigError(f"config key '{prefix}.preset': unknown preset {cfg.preset!r} (choose from {list_presets()})")
     if cfg.variant not in _BUILDERS:
-        raise ConfigError(f"config key 'model.variant': unknown variant {cfg.variant!r} (choose from {list_models()})")
+        raise ConfigError(f"config key '{prefix}.variant': unknown variant {cfg.variant!r} (choose from {list_models()})")
     filled = replace(cfg, **{k: v for k, v in PRESETS[cfg.preset].items() if getattr(cfg, k) is None})
-    check_ranges(filled, "model")
+    check_ranges(filled, prefix)
     if filled.window_stride > filled.window:
         raise ConfigError(
-            f"config key 'model.window_stride': {filled.window_stride} is larger than model.window "
-            f"({filled.window}); windows would skip steps (must be <= model.window)"
+            f"config key '{prefix}.window_stride': {filled.window_stride} is larger than {prefix}.window "
+            f"({filled.window}); windows would skip steps (must be <= {prefix}.window)"
         )
     return filled
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from action2vec.config import option
 from action2vec.losses import LossConfig
@@ -45,15 +45,17 @@ class TrainConfig:
     grad_clip: float = option(5.0, "gradient-norm clipping (0: off)", ge=0)
     seed: int = option(0, "random seed (splits, initialisation, shuffling, dropout)", ge=0)
     num_workers: int = option(0, "DataLoader worker processes (they read streamed batches ahead of the step)", ge=0)
-    accelerator: str = option("auto", "Lightning accelerator: auto, cpu, gpu", nonempty=True)
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = option("auto", "Lightning accelerator")
     devices: str = option("auto", "devices per node ('auto', a count, or a list)", nonempty=True)
     num_nodes: int = option(1, "nodes (under torchrun)", ge=1)
-    strategy: str = option("auto", "Lightning strategy: auto, ddp, ...", nonempty=True)
+    strategy: Literal["auto", "ddp", "ddp_find_unused_parameters_true", "ddp_spawn", "fsdp", "single_device"] = option(
+        "auto", "Lightning strategy (auto: DDP when there are several processes)")
     compile: Literal["eager", "default", "reduce-overhead", "max-autotune-no-cudagraphs"] = option(
         "eager", "torch.compile the network's training forward with this mode (static batch shapes; "
         "reduce-overhead adds CUDA graphs); eager: not compiled"
     )
-    precision: str = option("auto", "auto (bf16-mixed on a GPU that supports it, else 32-true) or a Lightning precision")
+    precision: Literal["auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true"] = option(
+        "auto", "auto (bf16-mixed on a GPU that supports it, else 32-true) or a Lightning precision")
     checkpoint_every_n_steps: int = option(0, "also checkpoint every N optimiser steps (0: each epoch only)", ge=0)
     resume: bool = option(
         True, "resume from RUN_DIR/checkpoints/last.ckpt when present (a damaged one: from the newest intact "
@@ -69,3 +71,24 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# Keys that say how a run computes, not what it computes: they may differ between a run and its resumption or
+# rerun (fit() resumes across them; the zero-shot protocol reuses a finished result across them).
+EXECUTION_KEYS = frozenset({
+    "train.num_workers", "train.devices", "train.num_nodes", "train.accelerator", "train.strategy",
+    "train.progress_bar", "train.log_every_n_steps", "train.resume", "train.compile",
+    "data.in_memory", "data.memory_budget_gb", "data.device_cache",
+})
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config dict as ``{"section.key": value}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out

@@ -69,6 +69,7 @@ class ModelInfo:
     data: TrainingData = field(default_factory=TrainingData)
     pca: bool = False  # pca.safetensors holds the projection the features went through
     metrics: dict[str, float] = field(default_factory=dict)  # training metrics, and any a caller added
+    transductive: bool = False  # unlabelled test videos' features (never labels) entered training (manifold term)
     version: int = FORMAT_VERSION
 
     @property
@@ -83,7 +84,7 @@ class ModelInfo:
         return {
             "format": FORMAT, "version": FORMAT_VERSION, "model": to_dict(self.model), "loss": self.loss,
             "train": self.train, "data": to_dict(self.data), "classes": list(self.classes),
-            "features": self.features, "pca": self.pca, "metrics": self.metrics,
+            "features": self.features, "pca": self.pca, "metrics": self.metrics, "transductive": self.transductive,
         }
 
     @classmethod
@@ -124,7 +125,7 @@ def _parse_info(doc: dict[str, Any], version: int) -> ModelInfo:
     return ModelInfo(
         model=cfg, classes=classes, features=sections["features"], loss=sections["loss"], train=sections["train"],
         data=from_dict(TrainingData, doc.get("data") or {}, prefix="data"), pca=bool(doc.get("pca")),
-        metrics=sections["metrics"], version=version,
+        metrics=sections["metrics"], transductive=bool(doc.get("transductive", False)), version=version,
     )
 
 
@@ -151,6 +152,7 @@ def export_model(
     metrics: Mapping[str, float] | None = None,
     train_videos: int = 0,
     val_videos: int = 0,
+    transductive: bool = False,
 ) -> Path:
     """Write ``net`` with its config, label vocabulary (every vector it was given), PCA and model card.
 
@@ -178,7 +180,7 @@ def export_model(
         model=cfg.model, classes=list(classes if classes is not None else label_vectors.names), features=features,
         loss=to_dict(cfg.loss), train=to_dict(cfg.train), pca=pca is not None,
         data=TrainingData(_resolved(store.path if store is not None else cfg.data.store), train_videos, val_videos),
-        metrics={str(k): float(v) for k, v in (metrics or {}).items()},
+        metrics={str(k): float(v) for k, v in (metrics or {}).items()}, transductive=transductive,
     )
     (model_dir / CARD_FILE).write_text(model_card(info, label_vectors, model_dir), encoding="utf-8")
     write_json(info.to_json(), model_dir / CONFIG_FILE)
@@ -295,6 +297,8 @@ def model_card(info: ModelInfo, label_vectors: LabelVectors, model_dir: str | Pa
         f"- label texts: {_text_line(label_vectors)}; {len(label_vectors)} label vectors (the "
         f"{len(info.classes)} training classes and {len(label_vectors) - len(info.classes)} others)",
         f"- classes: {', '.join(info.classes[:20])}" + (f", ... ({len(info.classes)} in all)" if len(info.classes) > 20 else ""),
+        *(["- transductive: the features (never the labels) of unlabelled test videos entered training (manifold term)"]
+          if info.transductive else []),
         "",
     ]
     config = {"model": to_dict(m), "loss": info.loss, "train": info.train}

@@ -3,6 +3,7 @@
 Run folder layout::
 
     RUN_DIR/config.yaml                   the final config (every default filled in)
+    RUN_DIR/run_identity.json             the store's content, the training/validation/unlabelled videos (checked on resume)
     RUN_DIR/checkpoints/last.ckpt         Lightning checkpoint for exact resume
     RUN_DIR/logs/csv/version_*/metrics.csv, RUN_DIR/logs/tensorboard/   training curves
     RUN_DIR/model/                        the shareable model (see action2vec.training.export)
@@ -11,7 +12,9 @@ Run folder layout::
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import logging
 import shutil
 from dataclasses import dataclass, field, replace
@@ -25,12 +28,12 @@ import torch
 from action2vec.config import save_config, to_dict
 from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
-from action2vec.io import write_json
+from action2vec.io import json_safe, read_json, write_json
 from action2vec.models import resolve_config
 from action2vec.store import open_store
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, build_label_vectors
-from action2vec.training.config import RunConfig
+from action2vec.training.config import EXECUTION_KEYS, RunConfig, flatten
 from action2vec.training.export import export_model, recorded_text
 from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
 from action2vec.training.data import (
@@ -51,12 +54,9 @@ if TYPE_CHECKING:  # Lightning is imported when a run starts, not with the packa
 
 log = logging.getLogger(__name__)
 
-# Keys that may change when a run is resumed (more epochs, another machine).
-_RESUMABLE_CHANGES = {
-    "train.epochs", "train.num_workers", "train.devices", "train.num_nodes", "train.accelerator",
-    "train.strategy", "train.progress_bar", "train.log_every_n_steps", "train.resume", "data.store",
-    "train.compile", "data.in_memory", "data.memory_budget_gb", "data.device_cache",  # how, not what, it computes
-}
+# Keys that may change when a run is resumed: how it computes, more epochs, the store at another path (its
+# content is checked by the run identity, see _check_same_inputs).
+_RESUMABLE_CHANGES = EXECUTION_KEYS | {"train.epochs", "data.store"}
 
 
 @dataclass
@@ -87,28 +87,78 @@ class TrainResult:
                    doc.get("transductive"))
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
+def store_digest(store: Store, samples: int = 8) -> str:
+    """The identity of a store's content, wherever it lies: its metadata, its videos (keys, labels, lengths) and
+    the features of up to ``samples`` evenly spaced videos (a store rewritten with other features differs)."""
+    h = hashlib.sha256(json.dumps(json_safe(store.meta), sort_keys=True, default=str).encode())
+    h.update("\n".join(store.keys).encode() + b"\0" + "\n".join(store.labels).encode())
+    h.update(np.asarray(store.lengths, dtype=np.int64).tobytes())
+    for i in sorted({int(i) for i in np.linspace(0, len(store) - 1, min(len(store), samples))}):
+        feats, length = store.get(i)
+        h.update(np.ascontiguousarray(feats[:length], dtype=np.float32).tobytes())
+    return h.hexdigest()[:16]
 
 
 def _check_same_run(path: Path, cfg: RunConfig) -> None:
     import yaml
 
-    old = _flatten(yaml.safe_load(path.read_text()) or {})
-    new = _flatten(to_dict(cfg))
+    old = flatten(yaml.safe_load(path.read_text()) or {})
+    new = flatten(to_dict(cfg))
     for key in sorted(set(old) | set(new)):
         if key not in _RESUMABLE_CHANGES and old.get(key) != new.get(key):
             raise ConfigError(
                 f"{path.parent} holds a run with {key}={old.get(key)!r}, this one asks for {new.get(key)!r}; "
                 "use another output folder"
             )
+
+
+IDENTITY_FILE = "run_identity.json"
+_IDENTITY_NAMES = {"store": "the store's content (data.store)", "train_videos": "training videos",
+                   "val_videos": "validation videos", "unlabeled_videos": "unlabelled (transductive) videos",
+                   "manifold": "manifold settings"}
+
+
+def _key_digest(keys: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+
+
+def run_identity(store: Store, train_pos: np.ndarray, val_pos: np.ndarray, unlabeled_keys: Sequence[str] | None,
+                 manifold: ManifoldConfig | None) -> dict[str, Any]:
+    """What a run trains on besides its config: the store's content, digests of its training, validation and
+    unlabelled video keys, and the manifold settings (``RUN_DIR/run_identity.json``; checked on resume)."""
+    return {
+        "store": store_digest(store),
+        "train_videos": _key_digest([store.keys[i] for i in train_pos]),
+        "val_videos": _key_digest([store.keys[i] for i in val_pos]),
+        "unlabeled_videos": _key_digest(unlabeled_keys) if unlabeled_keys else None,
+        "manifold": to_dict(manifold or ManifoldConfig()) if unlabeled_keys else None,
+    }
+
+
+def _check_same_inputs(path: Path, identity: dict[str, Any]) -> None:
+    """Refuse to resume a run whose recorded identity differs (a run folder from before it was recorded: accepted)."""
+    if not path.is_file():
+        return
+    old = read_json(path, "run identity")
+    for key, name in _IDENTITY_NAMES.items():
+        if old.get(key) != identity.get(key):
+            raise ConfigError(f"{path.parent} holds a run on other {name} than this one asks for; use another output "
+                              "folder")
+
+
+def _finished_result(run_dir: Path, cfg: RunConfig) -> TrainResult | None:
+    """The recorded result when the run in ``run_dir`` (same config and inputs: checked before) finished at least
+    ``train.epochs`` epochs and exported its model; resuming it would train nothing and export empty metrics."""
+    import yaml
+
+    result_path, model_config = run_dir / "result.json", run_dir / "model" / "config.json"
+    if not cfg.train.resume or not (result_path.is_file() and model_config.is_file()):
+        return None
+    epochs = ((yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("train") or {}).get("epochs", 0)
+    if epochs < cfg.train.epochs:
+        return None
+    log.info("%s finished before (%d epochs), reusing its result and model", run_dir, epochs)
+    return TrainResult.from_json(read_json(result_path, "training result"), run_dir)
 
 
 def _resolve_classes(cfg: RunConfig, store: Store, train_keys: Sequence[str] | None) -> list[str]:
@@ -160,7 +210,9 @@ def _distributed_settings(cfg: RunConfig) -> dict[str, Any]:
         num_nodes = layout.num_nodes
     use_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
     if strategy == "auto" and (world > 1 or (isinstance(devices, int) and devices > 1)):
-        strategy = DDPStrategy(process_group_backend="gloo" if use_cpu else "nccl")
+        # a classification head with a weight of 0 before or after the switch gets no gradient in those steps
+        unused = cfg.model.classifier and min(cfg.loss.lambda_initial, cfg.loss.lambda_final) == 0
+        strategy = DDPStrategy(process_group_backend="gloo" if use_cpu else "nccl", find_unused_parameters=unused)
     if use_cpu:
         accelerator = "cpu"
     return {"accelerator": accelerator, "devices": devices, "num_nodes": num_nodes, "strategy": strategy,
@@ -204,8 +256,13 @@ def fit(
     train_pos, val_pos = _select_videos(cfg, store, classes, train_keys, val_keys)
     label_vectors, class_vectors = _label_vectors(cfg, classes, label_vectors)
     final = _final_config(cfg, store, classes, label_vectors, class_vectors)
+    identity = run_identity(store, train_pos, val_pos, unlabeled_keys, manifold)
     if (run_dir / "config.yaml").is_file():
         _check_same_run(run_dir / "config.yaml", final)
+        _check_same_inputs(run_dir / IDENTITY_FILE, identity)
+        done = _finished_result(run_dir, cfg)
+        if done is not None:
+            return done
     resume_from = resume_checkpoint(run_dir / "checkpoints", cfg.train.resume)  # damaged last.ckpt: an older one
     data = _datasets(cfg, store, classes, train_pos, val_pos)
 
@@ -215,6 +272,8 @@ def fit(
     if trainer.is_global_zero:  # only now that every setting is known to be valid
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(final, run_dir / "config.yaml")
+        write_json(identity, run_dir / IDENTITY_FILE)
+        (run_dir / "result.json").unlink(missing_ok=True)  # present only once this config's run has finished
         if not cfg.train.resume:
             set_aside(ckpt_dir)  # starting over: the old run's checkpoints must not mix with this one's
     module = Action2VecModule(final.model, final.loss, final.train, torch.from_numpy(class_vectors))
@@ -296,6 +355,9 @@ def _final_config(cfg: RunConfig, store: Store, classes: list[str], label_vector
     model_cfg = resolve_config(cfg.model)
     model_cfg = replace(model_cfg, input_dim=model_cfg.input_dim or store.dim,
                         embed_dim=model_cfg.embed_dim or class_vectors.shape[1])
+    if model_cfg.classifier and cfg.loss.lambda_initial == 0 and cfg.loss.lambda_final == 0:
+        log.info("loss.lambda_initial and loss.lambda_final are 0 (cosine loss only): no classification head")
+        model_cfg = replace(model_cfg, classifier=False)  # a head without gradients: DDP refuses unused parameters
     if model_cfg.input_dim != store.dim:
         raise DataError(f"model.input_dim={model_cfg.input_dim} but the store's features are {store.dim}-d")
     if model_cfg.embed_dim != class_vectors.shape[1]:
@@ -315,10 +377,11 @@ def _datasets(cfg: RunConfig, store: Store, classes: list[str], train_pos: np.nd
 
 
 def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: list | None) -> tuple[Any, Path]:
-    """The Lightning Trainer (seeded; checkpoints in ``run_dir/checkpoints``, CSV and TensorBoard logs)."""
+    """The Lightning Trainer (seeded; checkpoints in ``run_dir/checkpoints``, CSV and TensorBoard logs); settings
+    Lightning refuses on this machine (a strategy whose package is missing, devices it lacks) are a ConfigError."""
     import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     from action2vec.training.checkpoints import LAST, SignalCheckpoint
 
@@ -329,10 +392,26 @@ def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: l
         every_n_train_steps=cfg.train.checkpoint_every_n_steps or None, auto_insert_metric_name=False,
         enable_version_counter=False,  # last.ckpt is always the last state, never last-v1.ckpt
     )
-    trainer = L.Trainer(
+    settings = _distributed_settings(final)
+    try:
+        trainer = _trainer(cfg, run_dir, [checkpoint, SignalCheckpoint(ckpt_dir / LAST), *(callbacks or [])], settings)
+    except (ValueError, TypeError, ImportError, MisconfigurationException) as exc:
+        t = cfg.train
+        raise ConfigError(f"config keys 'train.accelerator' ({t.accelerator}), 'train.devices' ({t.devices}), "
+                          f"'train.strategy' ({t.strategy}), 'train.precision' ({t.precision}): Lightning refuses "
+                          f"them on this machine: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    return trainer, ckpt_dir
+
+
+def _trainer(cfg: RunConfig, run_dir: Path, callbacks: list, settings: dict[str, Any]) -> Any:
+    """The Lightning Trainer with the run's logging and the process layout ``settings``."""
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    return L.Trainer(
         max_epochs=cfg.train.epochs,
         logger=[CSVLogger(run_dir / "logs", name="csv"), TensorBoardLogger(run_dir / "logs", name="tensorboard")],
-        callbacks=[checkpoint, SignalCheckpoint(ckpt_dir / LAST), *(callbacks or [])],
+        callbacks=callbacks,
         gradient_clip_val=cfg.train.grad_clip or None,
         log_every_n_steps=cfg.train.log_every_n_steps,
         enable_progress_bar=cfg.train.progress_bar,
@@ -341,9 +420,8 @@ def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: l
         num_sanity_val_steps=0,
         deterministic=False,
         default_root_dir=run_dir,
-        **_distributed_settings(final),
+        **settings,
     )
-    return trainer, ckpt_dir
 
 
 def _check_batch_size(cfg: RunConfig, world: int) -> None:
@@ -420,5 +498,6 @@ def _export(module: Action2VecModule, final: RunConfig, label_vectors: LabelVect
             result: TrainResult) -> None:
     """The shareable model folder and ``result.json`` (global rank 0 only)."""
     export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=result.classes,
-                 metrics=result.metrics, train_videos=len(result.train_keys), val_videos=len(result.val_keys))
+                 metrics=result.metrics, train_videos=len(result.train_keys), val_videos=len(result.val_keys),
+                 transductive=result.transductive is not None)
     write_json(result.to_json(), result.run_dir / "result.json")

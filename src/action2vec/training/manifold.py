@@ -2,13 +2,15 @@
 
 The paper addresses domain shift "through regularization using the unlabeled testing set" without saying
 how. We use the smoothness assumption of the KRR baseline's graph Laplacian, on the unlabelled test videos:
-test videos that are neighbours in pooled-feature space should get nearby embeddings. With G the symmetric
-k-nearest-neighbour graph of the unlabelled videos (cosine of their mean-pooled, L2-normalised features)
-and f(·) the unit-normalised video embedding, the term is
+test videos that are neighbours in pooled-feature space should get nearby embeddings. With A the directed
+k-nearest-neighbour graph of the unlabelled videos (A_ij = 1 when j is one of i's k nearest, by cosine of their
+mean-pooled, L2-normalised features) and f(·) the unit-normalised video embedding, the term is
 
-    R = mean over sampled edges (i, j) of G of ||f(u_i) − f(u_j)||²   (= 2 − 2 cos),
+    R = mean over sampled pairs (i, j), i uniform, j uniform among i's own k nearest, of ||f(u_i) − f(u_j)||²
+        (= 2 − 2 cos),
 
-an unbiased estimate (up to scale) of tr(Fᵀ L F) of the graph Laplacian, and training minimises
+an unbiased estimate (up to scale) of tr(Fᵀ L F), L the (unnormalised) Laplacian of the symmetrised graph
+G = (A + Aᵀ)/2 (not of the "mutual" or "either" 0/1 k-NN graph), and training minimises
 L_PR + λ·L_CE + ``weight``·R. Each step draws ``batch_size`` unlabelled videos and one random neighbour of
 each (from the step-seeded random stream, so resumed runs repeat it). Only the videos' features and
 lengths are read, never their labels. The term pulls the unseen classes' videos into tighter groups in
