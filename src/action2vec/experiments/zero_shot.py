@@ -49,13 +49,12 @@ from action2vec.inference import Action2Vec
 from action2vec.io import json_safe, read_json, write_json
 from action2vec.linalg import l2_normalize
 from action2vec.models import resolve_config
-from action2vec.store import open_store
+from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
 from action2vec.text.vectors import LabelVectors
 from action2vec.training import fit
 from action2vec.training.config import EXECUTION_KEYS, RunConfig, flatten
 from action2vec.training.data import stratified_holdout
-from action2vec.training.fit import store_digest
 from action2vec.training.manifold import ManifoldConfig
 from action2vec.variants import METHODS, method, title
 from action2vec.video.pca import PCA, ProjectedStore, fit_pca

@@ -8,8 +8,7 @@ text, a video of the store or a new video file.
 See docs/search.md for the index format, the automatic choice of index kind and the benchmark behind it.
 """
 
-from action2vec.search.embed import (MODEL_FILES, EmbedSettings, embed_store, index_store, model_fingerprint,
-                                     store_stamp)
+from action2vec.search.embed import MODEL_FILES, EmbedSettings, embed_store, index_store, model_fingerprint
 from action2vec.search.index import (
     INDEX_FORMAT,
     KINDS,
@@ -26,6 +25,6 @@ from action2vec.search.locate import INDEX_DIR, RunPaths, locate_index, locate_m
 __all__ = [
     "SearchHit", "IndexSettings", "IndexInfo", "VideoIndex", "build_index", "check_build", "choose_kind", "KINDS",
     "INDEX_FORMAT",
-    "EmbedSettings", "model_fingerprint", "store_stamp", "embed_store", "index_store", "MODEL_FILES",
+    "EmbedSettings", "model_fingerprint", "embed_store", "index_store", "MODEL_FILES",
     "RunPaths", "locate_run", "locate_model", "locate_index", "INDEX_DIR",
 ]

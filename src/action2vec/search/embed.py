@@ -25,10 +25,10 @@ from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import DataError
 from action2vec.io import read_json, write_json
 from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
-from action2vec.store import Store
+from action2vec.store import Store, store_digest
 from action2vec.training.export import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 
-__all__ = ["EmbedSettings", "model_fingerprint", "store_stamp", "embed_store", "index_store", "MODEL_FILES"]
+__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "MODEL_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,6 @@ def model_fingerprint(model_dir: str | Path) -> str:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(block)
     return digest.hexdigest()
-
-
-def store_stamp(store: Store) -> str:
-    """The store file's size and modification time (ns): changes when the store is written again, even at the
-    same path with the same keys, so neither chunks nor an index of its old features are reused."""
-    stat = Path(store.path).stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _chunk_plan(chunk_dir: Path, plan: dict) -> None:
@@ -106,7 +99,7 @@ def embed_store(
     chunk_dir = Path(chunk_dir)
     n = len(store)
     plan = {"model_fingerprint": fingerprint, "store": str(Path(store.path).resolve()), "videos": n,
-            "store_stamp": store_stamp(store), "chunk_videos": chunk_videos, "dim": model.embed_dim}
+            "store_digest": store_digest(store), "chunk_videos": chunk_videos, "dim": model.embed_dim}
     _chunk_plan(chunk_dir, plan)
     starts = list(range(0, n, chunk_videos))
     done = {s for s in starts if _chunk_ok(chunk_dir, s, min(chunk_videos, n - s), model.embed_dim)}
@@ -188,7 +181,7 @@ def index_store(
     emb = embed_store(model, store, chunk_dir, fingerprint=fingerprint, settings=embed, on_chunk=on_chunk)
     index = build_index(emb, store.keys, store.labels, out_dir, settings=settings, model_fingerprint=fingerprint,
                         model_dir=Path(model_dir).resolve(), store_path=Path(store.path).resolve(),
-                        store_videos=len(store), store_stamp=store_stamp(store))
+                        store_videos=len(store), store_digest=store_digest(store))
     shutil.rmtree(chunk_dir, ignore_errors=True)
     return index
 
@@ -202,4 +195,4 @@ def _up_to_date(out_dir: Path, fingerprint: str, store: Store, settings: IndexSe
     wanted = {**to_dict(settings), "kind": choose_kind(len(store), settings)}
     built = {k: info.settings.get(k) for k in wanted}
     return (info.store_path == str(Path(store.path).resolve()) and info.store_videos == len(store)
-            and info.store_stamp == store_stamp(store) and index.keys == list(store.keys) and built == wanted)
+            and info.store_digest == store_digest(store) and index.keys == list(store.keys) and built == wanted)

@@ -97,7 +97,7 @@ class IndexInfo:
     model_dir: str = ""
     store_path: str = ""
     store_videos: int = 0
-    store_stamp: str = ""  # the store file's size and modification time (search.embed.store_stamp)
+    store_digest: str = ""  # the store's content (action2vec.store.store_digest): a rewritten store is not reused
     created: str = ""
     action2vec_version: str = __version__
     files: dict[str, int] = field(default_factory=dict)  # file name -> bytes
@@ -186,7 +186,7 @@ def build_index(
     model_dir: str | Path = "",
     store_path: str | Path = "",
     store_videos: int | None = None,
-    store_stamp: str = "",
+    store_digest: str = "",
 ) -> "VideoIndex":
     """Write an index of ``embeddings`` (N, E) for videos ``keys`` (N) of ``classes`` (N; "" or None: unknown).
 
@@ -223,7 +223,7 @@ def build_index(
             kind=kind, count=len(vectors), dim=vectors.shape[1],
             settings={**to_dict(settings), "kind": kind}, params=params,
             model_fingerprint=model_fingerprint, model_dir=str(model_dir), store_path=str(store_path),
-            store_videos=len(keys) if store_videos is None else int(store_videos), store_stamp=store_stamp,
+            store_videos=len(keys) if store_videos is None else int(store_videos), store_digest=store_digest,
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             files={name: (staging / name).stat().st_size for name in names},
         )

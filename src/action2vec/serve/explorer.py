@@ -36,10 +36,10 @@ from action2vec.experiments.semantic import embed_nouns
 from action2vec.inference import Action2Vec
 from action2vec.linalg import l2_normalize
 from action2vec.search import (EmbedSettings, IndexSettings, VideoIndex, index_store, locate_index, locate_run,
-                               model_fingerprint, store_stamp)
+                               model_fingerprint)
 from action2vec.serve.files import NotFound, VideoFiles, video_root
 from action2vec.serve.previews import Preview, Previews
-from action2vec.store import Store, open_store
+from action2vec.store import Store, open_store, store_digest
 from action2vec.training.export import WEIGHTS_FILE
 
 __all__ = [
@@ -527,7 +527,7 @@ def _usable_index(paths: ExplorerPaths, store: Store | None) -> tuple[VideoIndex
         log.warning("not using %s: it indexes other videos than %s (rerun `action2vec index`)",
                     paths.run_index, paths.store)
         return None, ""
-    if store is not None and index.info.store_stamp != store_stamp(store):
+    if store is not None and index.info.store_digest != store_digest(store):
         log.warning("not using %s: %s was written again since it was indexed (rerun `action2vec index`)",
                     paths.run_index, paths.store)
         return None, ""

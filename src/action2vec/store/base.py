@@ -3,12 +3,16 @@ evaluation, search and inference may rely on when they take a ``store`` argument
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Store"]
+from action2vec.io import json_safe
+
+__all__ = ["Store", "store_digest"]
 
 
 @runtime_checkable
@@ -51,3 +55,15 @@ class Store(Protocol):
     def source(self, i: int) -> dict[str, Any]: ...
 
     def info(self) -> dict[str, Any]: ...
+
+
+def store_digest(store: Store, samples: int = 8) -> str:
+    """The identity of a store's content, wherever it lies: its metadata, its videos (keys, labels, lengths) and
+    the features of up to ``samples`` evenly spaced videos (a store rewritten with other features differs)."""
+    h = hashlib.sha256(json.dumps(json_safe(store.meta), sort_keys=True, default=str).encode())
+    h.update("\n".join(store.keys).encode() + b"\0" + "\n".join(store.labels).encode())
+    h.update(np.asarray(store.lengths, dtype=np.int64).tobytes())
+    for i in sorted({int(i) for i in np.linspace(0, len(store) - 1, min(len(store), samples))}):
+        feats, length = store.get(i)
+        h.update(np.ascontiguousarray(feats[:length], dtype=np.float32).tobytes())
+    return h.hexdigest()[:16]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import logging
 import shutil
 from dataclasses import dataclass, field, replace
@@ -28,9 +27,9 @@ import torch
 from action2vec.config import save_config, to_dict
 from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
-from action2vec.io import json_safe, read_json, write_json
+from action2vec.io import read_json, write_json
 from action2vec.models import resolve_config
-from action2vec.store import open_store
+from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, build_label_vectors
 from action2vec.training.config import EXECUTION_KEYS, RunConfig, flatten
@@ -85,18 +84,6 @@ class TrainResult:
         return cls(run_dir, run_dir / "model", list(doc["classes"]), dict(doc.get("metrics", {})),
                    list(doc.get("train_keys", [])), list(doc.get("val_keys", [])), int(doc.get("global_step", 0)),
                    doc.get("transductive"))
-
-
-def store_digest(store: Store, samples: int = 8) -> str:
-    """The identity of a store's content, wherever it lies: its metadata, its videos (keys, labels, lengths) and
-    the features of up to ``samples`` evenly spaced videos (a store rewritten with other features differs)."""
-    h = hashlib.sha256(json.dumps(json_safe(store.meta), sort_keys=True, default=str).encode())
-    h.update("\n".join(store.keys).encode() + b"\0" + "\n".join(store.labels).encode())
-    h.update(np.asarray(store.lengths, dtype=np.int64).tobytes())
-    for i in sorted({int(i) for i in np.linspace(0, len(store) - 1, min(len(store), samples))}):
-        feats, length = store.get(i)
-        h.update(np.ascontiguousarray(feats[:length], dtype=np.float32).tobytes())
-    return h.hexdigest()[:16]
 
 
 def _check_same_run(path: Path, cfg: RunConfig) -> None:
