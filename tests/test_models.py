@@ -41,6 +41,19 @@ def test_every_parameter_gets_a_finite_nonzero_gradient(variant, attention_input
     assert all_zero == []
 
 
+@pytest.mark.parametrize("variant,attention_input", CASES)
+def test_a_batch_of_one_step_videos_reaches_every_parameter(variant, attention_input):
+    """Videos so short that an LSTM runs one step: every parameter is still in the graph (DDP refuses a step
+    where one is not)."""
+    torch.manual_seed(0)
+    net = create_model(variant, "tiny", num_classes=4, input_dim=12, embed_dim=6, attention_input=attention_input)
+    x, lengths = torch.randn(3, 1, 12), torch.ones(3, dtype=torch.long)
+    out = net(x, lengths)
+    DualLoss(LossConfig())(out["embedding"], out["logits"], torch.tensor([0, 1, 2]), torch.randn(4, 6), 1.0)[
+        "loss"].backward()
+    assert [n for n, p in net.named_parameters() if p.grad is None] == []
+
+
 @pytest.mark.parametrize("garbage", [1e3, float("nan"), -float("inf")])
 @pytest.mark.parametrize("variant,attention_input", CASES)
 def test_padding_does_not_change_embeddings(variant, attention_input, garbage):

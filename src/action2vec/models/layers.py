@@ -103,7 +103,8 @@ class AttentiveLSTM(nn.Module):
         step_masks = mask.unbind(1)  # L x (N,)
         four_h = 4 * self.hidden_dim
         for t in range(steps):
-            if t == 0:  # h = 0: the state projection is zero, skip its matmul
+            if t == 0 and steps > 1:  # h = 0: the state projection is zero, skip its matmul (not for a single
+                # step, where it would then be the only one and leave [W_hh; U_a] out of the graph, which DDP refuses)
                 gates = xg[0] if xg is not None else x.new_zeros(n, four_h)
                 query = x.new_zeros(n, self.attn_dim)
             else:
