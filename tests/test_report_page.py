@@ -63,7 +63,7 @@ def _wordnet() -> WordNetResult:
     wn = WordNetResult(["a x", "b x", "a y"], {"action2vec": 0.098, "text": 0.171, "pooled": 0.121},
                        {"action2vec": 0.1, "text": 0.1, "pooled": 0.1},
                        {"action2vec": [0.1, 0.0, 0.2], "text": [0.2, 0.1, 0.2], "pooled": [0.1, 0.1, 0.1]},
-                       text="minilm", n_classes_given=3)
+                       text="minilm", n_classes_given=3, features="pooled c3d fc7 (4096-d)")
     wn.grouping = {"action2vec": ClassGrouping(GroupAgreement(0.5, 0.25, 3), GroupAgreement(0.25, 0.5, 3))}
     return wn
 
@@ -153,6 +153,7 @@ def test_every_section_present_and_each_figure_beside_its_table(full_run: Path):
             assert ".png" not in caption and len(caption.split()) >= 8
     assert "Unseen-class confusion of Action2Vec w/dual loss + attention on toy, split 50-50_seed0" in " ".join(page.captions["zsl"])
     assert any(c.startswith("t-SNE of Action2Vec's class means of all 3 classes") for c in page.captions["wordnet"])
+    assert "The pooled row read pooled c3d fc7 (4096-d)." in paths["md"].read_text()
 
 
 def test_no_section_for_what_the_run_does_not_hold(tmp_path: Path):

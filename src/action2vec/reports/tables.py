@@ -92,8 +92,10 @@ def zsl_table(summary: ZslSummary, metric: str = "top1") -> Table:
 def wordnet_table(wn: WordNetResult) -> Table:
     """Spearman ρ of each set of class vectors with Wu-Palmer: mean and standard deviation over rows."""
     rows = [Row([name, rho(value), rho(wn.spearman_std.get(name))]) for name, value in wn.spearman_by.items()]
-    return Table(["class vectors", "Spearman ρ (mean over rows)", "std over rows"], rows,
-                 f"{wn.n_classes} classes found in WordNet; one row per class, its similarities with the others.")
+    note = f"{wn.n_classes} classes found in WordNet; one row per class, its similarities with the others."
+    if wn.features and "pooled" in wn.spearman_by:
+        note += f" The pooled row read {wn.features}."
+    return Table(["class vectors", "Spearman ρ (mean over rows)", "std over rows"], rows, note)
 
 
 def grouping_table(wn: WordNetResult) -> Table:
