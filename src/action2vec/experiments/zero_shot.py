@@ -156,8 +156,8 @@ def _changed_input(old: dict[str, Any], new: dict[str, Any]) -> str:
     a, b = flatten(old), flatten(new)
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
-            shown = {"store": "the store's content", "labels": "the label vectors"}.get(key)
-            return f"{shown} differ" if shown else f"{key}: {a.get(key)!r} there, {b.get(key)!r} now"
+            shown = {"store": "the store's content differs", "labels": "the label vectors differ"}.get(key)
+            return shown or f"{key}: {a.get(key)!r} there, {b.get(key)!r} now"
     return "its fingerprint differs"
 
 
