@@ -270,6 +270,18 @@ def test_rerunning_a_finished_run_keeps_its_result_and_model(synthetic, tmp_path
     assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
     assert (tmp_path / "run" / "model" / "config.json").read_text() == model_json
     assert (tmp_path / "run" / "result.json").read_text() == result_json
+    # killed after training, before result.json: the rerun trains nothing and keeps the metrics (from the checkpoint)
+    (tmp_path / "run" / "result.json").unlink()
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+    assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["metrics"] == json.loads(model_json)["metrics"]
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["metrics"] == json.loads(result_json)["metrics"]
     # more epochs continue the run, and its result is the new one
     assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], "--train.epochs", "2") == 0
     assert json.loads((tmp_path / "run" / "result.json").read_text())["global_step"] > json.loads(result_json)["global_step"]
+    # fewer epochs than the run has trained: refused in one line, nothing rewritten
+    longer = (tmp_path / "run" / "model" / "config.json").read_text()
+    for gone in (False, True):  # finished, or killed before result.json
+        if gone:
+            (tmp_path / "run" / "result.json").unlink()
+        assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 2
+        assert (tmp_path / "run" / "model" / "config.json").read_text() == longer

@@ -144,6 +144,9 @@ def _finished_result(run_dir: Path, cfg: RunConfig) -> TrainResult | None:
     epochs = ((yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("train") or {}).get("epochs", 0)
     if epochs < cfg.train.epochs:
         return None
+    if epochs > cfg.train.epochs:
+        raise ConfigError(f"{run_dir} holds a run that finished {epochs} epochs, more than the {cfg.train.epochs} of "
+                          f"config key 'train.epochs'; ask for at least {epochs} or use another output folder")
     log.info("%s finished before (%d epochs), reusing its result and model", run_dir, epochs)
     return TrainResult.from_json(read_json(result_path, "training result"), run_dir)
 
@@ -235,7 +238,7 @@ def fit(
     manifold term of :mod:`action2vec.training.manifold`, with ``manifold`` (default ``ManifoldConfig()``).
     """
     from action2vec.training.checkpoints import resume_checkpoint, set_aside, stop_gracefully
-    from action2vec.training.module import Action2VecModule
+    from action2vec.training.module import Action2VecModule, scalar_metrics
 
     run_dir = Path(run_dir)
     store = _training_store(cfg, store)
@@ -272,9 +275,14 @@ def fit(
         trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
                     ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
 
+    if trainer.current_epoch > cfg.train.epochs:
+        raise ConfigError(f"{run_dir} holds a run trained for {trainer.current_epoch} epochs, more than the "
+                          f"{cfg.train.epochs} of config key 'train.epochs'; ask for at least {trainer.current_epoch} "
+                          "or use another output folder")
     result = TrainResult(
         run_dir=run_dir, model_dir=run_dir / "model", classes=classes,
-        metrics={k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1},
+        # nothing left to train (a resume after training ended): the metrics the checkpoint recorded
+        metrics=scalar_metrics(trainer.callback_metrics) or module.restored_metrics,
         train_keys=[store.keys[i] for i in train_pos], val_keys=[store.keys[i] for i in val_pos],
         global_step=trainer.global_step, transductive=transductive,
     )

@@ -13,6 +13,11 @@ from action2vec.training.data import ResumableLoader
 from action2vec.training.manifold import manifold_loss
 
 
+def scalar_metrics(metrics: dict) -> dict[str, float]:
+    """Lightning's logged metrics as plain floats (scalar tensors only)."""
+    return {k: float(v) for k, v in metrics.items() if torch.is_tensor(v) and v.numel() == 1}
+
+
 class Action2VecModule(L.LightningModule):
     """Trains an embedding network against fixed label vectors of the seen classes.
 
@@ -36,6 +41,7 @@ class Action2VecModule(L.LightningModule):
         self.loss = DualLoss(loss_cfg)
         self.register_buffer("class_vectors", F.normalize(class_vectors.float(), dim=-1))
         self.manifold_weight = 0.0
+        self.restored_metrics: dict[str, float] = {}  # the metrics a resumed checkpoint recorded
         self.manifold_batch = 0
         self.bank_steps_vary = False
         # The compiled training forward: a plain function, not a module, so the state dict keeps the network's
@@ -43,6 +49,14 @@ class Action2VecModule(L.LightningModule):
         self.compiled_forward = None if train_cfg.compile == "eager" else torch.compile(
             self.net.forward, mode=None if train_cfg.compile == "default" else train_cfg.compile, dynamic=False
         )
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Keep the run's scalar metrics in the checkpoint: a resume that has nothing left to train (killed after
+        training, before its result was written) exports them instead of none."""
+        checkpoint["action2vec_metrics"] = scalar_metrics(self.trainer.callback_metrics)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.restored_metrics = dict(checkpoint.get("action2vec_metrics", {}))
 
     @property
     def static_shapes(self) -> bool:
