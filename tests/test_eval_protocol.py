@@ -305,6 +305,14 @@ def test_a_finished_result_is_not_reused_for_another_store_or_other_label_vector
     with pytest.raises(ConfigError, match="another configuration"):
         _run(path, moved, tmp_path / "z", ratios=["50/50"], seeds=1)
     _run(path, lv, tmp_path / "z", ratios=["50/50"], seeds=1)  # the same inputs still reuse it
+    # the same texts embedded again move a sentence encoder's vectors by ~1e-7 (its batch differs): still reused
+    noisy = LabelVectors(lv.names, lv.vectors + np.float32(1e-7) * np.sign(lv.vectors), embedder=lv.embedder)
+    assert not np.array_equal(noisy.vectors, lv.vectors)
+    _run(path, noisy, tmp_path / "z", ratios=["50/50"], seeds=1)
+    one_class = lv.vectors.copy()
+    one_class[0] = -one_class[0]  # another text for one class (an override)
+    with pytest.raises(ConfigError, match="the label vectors differ"):
+        _run(path, LabelVectors(lv.names, one_class, embedder=lv.embedder), tmp_path / "z", ratios=["50/50"], seeds=1)
 
 
 def test_how_a_run_computes_is_not_part_of_the_fingerprint_and_a_refusal_names_the_input(flat_store, tmp_path):

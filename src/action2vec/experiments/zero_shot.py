@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "check_store_pca", "plan_jobs",
     "select_split_videos", "split_pca", "variant_run_config", "embed_split", "score_split", "run_split_variant", "run_zsl",
-    "record_inputs", "write_confusion_figures", "label_vectors_digest",
+    "record_inputs", "write_confusion_figures", "label_vectors_digest", "label_vectors_sketch",
 ]
 
 # What each backbone's weights were trained on: the test classes of a zero-shot split that are also
@@ -129,24 +129,42 @@ class ZslJob:
             "seen": sorted(self.split.seen), "unseen": sorted(self.split.unseen), "variant": self.variant,
             "overlap": self.zsl.overlap_threshold, "holdout": self.zsl.seen_holdout, "top_k": self.zsl.top_k,
             "train": train, "seed": self.split.seed, "store": self.store_id,
-            "labels": label_vectors_digest(self.label_vectors),
+            "labels": label_vectors_digest(self.label_vectors), "labels_sketch": label_vectors_sketch(self.label_vectors),
         }
-        if self.zsl.pca_dim:  # settings added later enter only when used: earlier results stay valid
+        if self.zsl.pca_dim:  # settings enter only when used: a run without them keeps its fingerprint
             doc["pca_dim"] = self.zsl.pca_dim
         if self.zsl.transductive:
             doc["transductive"] = to_dict(self.zsl.manifold)
         return json.loads(json.dumps(json_safe(doc), default=str))
 
     def fingerprint(self) -> str:
-        """Hash of :meth:`inputs` (a rerun with anything else is refused in the same folder)."""
-        return hashlib.sha256(json.dumps(self.inputs(), sort_keys=True).encode()).hexdigest()[:16]
+        """Hash of :meth:`inputs` but the label vectors' sketch, which :meth:`same_inputs` compares within a
+        tolerance (a rerun with anything else is refused in the same folder)."""
+        exact = {k: v for k, v in self.inputs().items() if k != "labels_sketch"}
+        return hashlib.sha256(json.dumps(exact, sort_keys=True).encode()).hexdigest()[:16]
+
+    def same_inputs(self, done: ZslSplitResult) -> bool:
+        """Whether a finished result was made from this job's inputs: the same fingerprint, and label vectors
+        equal up to float noise (a sentence encoder's vectors move by ~1e-7 with what else is in its batch)."""
+        sketch = done.inputs.get("labels_sketch")
+        return done.fingerprint == self.fingerprint() and sketch is not None and bool(
+            np.allclose(sketch, self.inputs()["labels_sketch"], rtol=1e-4, atol=1e-3))
 
 
 def label_vectors_digest(label_vectors: LabelVectors) -> str:
-    """The identity of label vectors: their names, vectors, embedder and prompts."""
-    h = hashlib.sha256(json.dumps([label_vectors.names, label_vectors.embedder, list(label_vectors.prompts)]).encode())
-    h.update(np.ascontiguousarray(label_vectors.vectors, dtype=np.float32).tobytes())
-    return h.hexdigest()[:16]
+    """What made the label vectors, exactly: their names, embedder, prompts and oov policy (the vectors themselves
+    enter through :func:`label_vectors_sketch`, compared within a tolerance)."""
+    doc = [label_vectors.names, label_vectors.embedder, list(label_vectors.prompts), label_vectors.oov]
+    return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:16]
+
+
+def label_vectors_sketch(label_vectors: LabelVectors, size: int = 4) -> list[float]:
+    """``size`` fixed random projections of the whole (N, D) matrix of label vectors: another text for one class
+    (an override, another embedder file) moves them by about that row's change, float noise by ~1e-5."""
+    v = np.asarray(label_vectors.vectors, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    rows, cols = rng.standard_normal(v.shape[0]), rng.standard_normal((v.shape[1], size)) / np.sqrt(v.shape[1])
+    return [round(float(x), 6) for x in (rows @ v) @ cols]
 
 
 def _changed_input(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -154,11 +172,11 @@ def _changed_input(old: dict[str, Any], new: dict[str, Any]) -> str:
     if not old:
         return "it records no inputs (written by an older action2vec)"
     a, b = flatten(old), flatten(new)
-    for key in sorted(set(a) | set(b)):
+    for key in sorted((set(a) | set(b)) - {"labels_sketch"}):
         if a.get(key) != b.get(key):
             shown = {"store": "the store's content differs", "labels": "the label vectors differ"}.get(key)
             return shown or f"{key}: {a.get(key)!r} there, {b.get(key)!r} now"
-    return "its fingerprint differs"
+    return "the label vectors differ"  # only their sketch, beyond float noise
 
 
 def check_store_pca(meta: dict[str, Any], store_path: str | Path, dim: int, split: ClassSplit, zsl: ZslConfig) -> None:
@@ -361,7 +379,7 @@ def run_split_variant(job: ZslJob) -> ZslSplitResult:
     fingerprint = job.fingerprint()
     if result_path.is_file():
         done = ZslSplitResult.from_json(read_json(result_path, "zero-shot split result"), str(result_path))
-        if done.fingerprint == fingerprint:
+        if job.same_inputs(done):
             log.info("%s/%s/%s: finished before, reusing %s", job.dataset, job.split.name, job.variant, result_path)
             return done
         raise ConfigError(f"{result_path} holds a result of another configuration ({_changed_input(done.inputs, inputs)});"
