@@ -136,6 +136,24 @@ def test_analogy_embeds_nouns_as_the_analogy_test_does(client, naive):
         naive["means"] @ q, classes, 5, {"spin ball"})
 
 
+def test_analogy_nouns_share_one_text_embedder(toy_run, monkeypatch):
+    """Each new noun is embedded with one embedder built once (a word2vec file takes a minute to read), not one
+    per request."""
+    import action2vec.serve.explorer as explorer_module
+
+    made = []
+    real = explorer_module.create_embedder
+    monkeypatch.setattr(explorer_module, "create_embedder", lambda *a, **k: made.append(a) or real(*a, **k))
+    fresh = Explorer.open(explorer_paths(toy_run), ServeSettings(map_videos=MAP_VIDEOS, preview_frames=5))
+    try:
+        with TestClient(create_app(fresh), base_url="http://127.0.0.1") as c:
+            for b, cc in (("ball", "box"), ("kettle", "drum"), ("lamp", "ball")):
+                assert c.get("/api/analogy", params={"a": "spin ball", "b": b, "c": cc}).status_code == 200
+    finally:
+        fresh.close()
+    assert len(made) == 1
+
+
 def test_the_map_lays_out_class_means_and_a_sample_of_videos(client, naive):
     doc = client.get("/api/map").json()
     points = doc["points"]

@@ -141,11 +141,13 @@ def _wordnet_figures(folder: Path, reference: np.ndarray, rows: dict[str, np.nda
     return {first: class_grouping(xy, verbs, nouns, metric="euclidean")}
 
 
-def embed_nouns(pairs: Sequence[AnalogyPair], spec: str, oov: str = "error") -> dict[str, np.ndarray]:
-    """T(·) of the analogy test: every noun text of the pairs embedded with the embedder ``spec``."""
+def embed_nouns(pairs: Sequence[AnalogyPair], spec: str | Any, oov: str = "error") -> dict[str, np.ndarray]:
+    """T(·) of the analogy test: every noun text of the pairs embedded with the embedder ``spec`` (a spec, or an
+    embedder object from :func:`create_embedder`, which a caller embedding nouns again and again keeps)."""
     nouns = sorted({p.noun_a for p in pairs} | {p.noun_b for p in pairs})
     try:
-        return dict(zip(nouns, create_embedder(spec, oov=oov).embed(nouns)))
+        embedder = create_embedder(spec, oov=oov) if isinstance(spec, str) else spec
+        return dict(zip(nouns, embedder.embed(nouns)))
     except Exception as exc:  # an OOV word or a mapping without the noun
         raise DataError(f"cannot embed the nouns with {spec}: {exc} (give a word embedder with --noun-text, "
                         "or use --count-only)") from None

@@ -40,6 +40,7 @@ from action2vec.search import (EmbedSettings, IndexSettings, VideoIndex, index_s
 from action2vec.serve.files import NotFound, VideoFiles, video_root
 from action2vec.serve.previews import Preview, Previews
 from action2vec.store import Store, open_store, store_digest
+from action2vec.text import create_embedder
 from action2vec.training.export import WEIGHTS_FILE
 
 __all__ = [
@@ -280,6 +281,7 @@ class Explorer:
         self._uploads: OrderedDict[str, _Upload] = OrderedDict()
         self._nouns: OrderedDict[str, np.ndarray] = OrderedDict()  # noun text -> unit T(noun), most recent last
         self._lock = threading.Lock()  # the model (its text embedder and backbone are built lazily)
+        self._nouns_embedder: Any = None  # the text embedder of analogy nouns (built on first use)
         self._temporary = temporary
 
     # ----------------------------------------------------------------------------------- start-up
@@ -383,25 +385,30 @@ class Explorer:
         """Unit T(noun) vectors (E,) as the analogy test embeds its nouns (``experiments.semantic.embed_nouns``:
         the raw text with the model's text embedder and oov policy, no prompts or label normalisation);
         each noun is embedded once (the last ``NOUNS_KEPT`` are kept)."""
-        todo = sorted({n for n in nouns if n not in self._nouns})
-        if todo:
+        with self._lock:  # the cache and the embedder (built once) are shared by the server's threads
+            todo = sorted({n for n in nouns if n not in self._nouns})
+            if todo:
+                for noun, vector in embed_nouns([AnalogyPair(0, 0, "", n, n) for n in todo], self._noun_embedder(),
+                                                oov=self.model.label_vectors.oov).items():
+                    if len(vector) != self.model.embed_dim:
+                        raise DataError(f"text embedder {self.model.text_embedder!r} gives {len(vector)}-d vectors, "
+                                        f"the model {self.model.embed_dim}-d")
+                    self._nouns[noun] = l2_normalize(vector)
+            for noun in nouns:
+                self._nouns.move_to_end(noun)
+            while len(self._nouns) > NOUNS_KEPT:
+                self._nouns.popitem(last=False)
+            return {noun: self._nouns[noun] for noun in nouns}
+
+    def _noun_embedder(self) -> Any:
+        """The model's text embedder with its oov policy, built on first use (call under the lock)."""
+        if self._nouns_embedder is None:
             spec = self.model.text_embedder
             if not spec:
                 raise DataError(f"{self.model.model_dir}: its label vectors were given by hand (no text embedder "
-                                f"recorded), so it cannot embed {todo[0]!r}; give class names as terms")
-            pairs = [AnalogyPair(0, 0, "", noun, noun) for noun in todo]
-            with self._lock:
-                found = embed_nouns(pairs, spec, oov=self.model.label_vectors.oov)
-            for noun in todo:
-                if len(found[noun]) != self.model.embed_dim:
-                    raise DataError(f"text embedder {spec!r} gives {len(found[noun])}-d vectors, the model "
-                                    f"{self.model.embed_dim}-d")
-                self._nouns[noun] = l2_normalize(found[noun])
-        for noun in nouns:
-            self._nouns.move_to_end(noun)
-        while len(self._nouns) > NOUNS_KEPT:
-            self._nouns.popitem(last=False)
-        return {noun: self._nouns[noun] for noun in nouns}
+                                "recorded), so it cannot embed new nouns; give class names as terms")
+            self._nouns_embedder = create_embedder(spec, oov=self.model.label_vectors.oov)
+        return self._nouns_embedder
 
     def neighbours(self, vector: np.ndarray, k: int, *, leave_class: str | None = None,
                    leave_video: str | None = None) -> Neighbours:
