@@ -73,7 +73,7 @@ def test_bad_input_is_one_line_error(toy, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_zsl_training_then_export_and_model_evals(toy, tmp_path):
+def test_zsl_training_then_export_and_model_evals(toy, tmp_path, monkeypatch):
     from gensim.models import KeyedVectors
 
     root, store, text = toy
@@ -101,6 +101,10 @@ def test_zsl_training_then_export_and_model_evals(toy, tmp_path):
         ("action2vec", True), ("text", True), ("action2vec", False), ("text", False)]
     text_alone = json.loads(_analogy_json(store, text, tmp_path / "text.json"))
     assert an["scores"][1]["accuracy"] == text_alone["accuracy"]
+    monkeypatch.chdir(root)  # the model's embedder spelled relative to the working folder is the same embedder
+    assert main(["eval", "wordnet", "--store", str(store), "--model", str(model), "--text", "vectors:words.json",
+                 "--json", str(out / "wn2.json")]) == 0
+    assert json.loads((out / "wn2.json").read_text())["text"] == text
     assert main(["report", str(out)]) == 0
     assert "training_curves" in (out / "report.md").read_text()
 

@@ -44,8 +44,8 @@ def test_two_process_torchrun_matches_single_process(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lambdas", [("0", "0"), ("1", "0")])
-def test_two_process_torchrun_trains_without_the_ce_term(tmp_path, lambdas):
+@pytest.mark.parametrize("lambdas, strategy", [(("0", "0"), "auto"), (("1", "0"), "auto"), (("1", "0"), "ddp")])
+def test_two_process_torchrun_trains_without_the_ce_term(tmp_path, lambdas, strategy):
     """The cosine-only ablation (hrnn_cosine: both lambdas 0) builds no classification head, and a head that
     stops getting gradients after the switch (lambda_final 0) is allowed: DDP refused unused parameters."""
     from action2vec.inference import Action2Vec
@@ -58,7 +58,7 @@ def test_two_process_torchrun_trains_without_the_ce_term(tmp_path, lambdas):
          "-m", "action2vec.cli.main", "train", "--data.store", str(store), "--data.text", f"vectors:{vectors}",
          "--model.preset", "tiny", "--train.epochs", "2", "--train.batch_size", "8", "--train.progress_bar", "false",
          "--train.accelerator", "cpu", "--loss.lambda_initial", lambdas[0], "--loss.lambda_final", lambdas[1],
-         "--out", str(tmp_path / "two")],
+         "--train.strategy", strategy, "--out", str(tmp_path / "two")],
         env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     assert Action2Vec.load(tmp_path / "two" / "model").info.model.classifier is (lambdas != ("0", "0"))

@@ -136,9 +136,10 @@ def _text_vectors(args: argparse.Namespace, names: list[str], model: Any, wordne
     """The label-text vectors of ``names``, their embedder's spec and oov policy: --text / --oov, else the
     embedder (with its prompts and oov policy) that made the model's label vectors, else minilm / error."""
     from action2vec.text import build_label_vectors
+    from action2vec.text.embedders import embedder_spec
 
     recorded = model.text_embedder if model is not None else ""
-    spec = args.text or recorded or "minilm"
+    spec = embedder_spec(args.text) if args.text else recorded or "minilm"  # compared in the form a model records
     same = bool(recorded) and spec == recorded
     prompts = model.prompts if same else ()
     oov = args.oov or (model.label_vectors.oov if same else "") or "error"

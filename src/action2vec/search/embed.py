@@ -4,7 +4,7 @@
 
 Embeddings are written in chunks of ``chunk_videos`` videos to ``INDEX/chunks/`` (each chunk a
 ``.npy`` file written under a temporary name and renamed when complete, beside a ``plan.json`` naming
-the model fingerprint, the store with its size and modification time, and the chunk size). An interrupted run keeps its finished chunks and
+the model fingerprint, the store with its content digest (``action2vec.store.store_digest``), and the chunk size). An interrupted run keeps its finished chunks and
 the next run with the same model and store embeds only the rest; chunks of another model or store are
 discarded. The folder is removed once the index is written.
 """

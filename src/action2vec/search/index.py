@@ -7,8 +7,8 @@
 
 The index is a folder; nothing in it is pickled::
 
-    INDEX/index.json      what made it: model fingerprint and folder, store (its video count, size and
-                          modification time), dim, kind and parameters, byte size of every other file
+    INDEX/index.json      what made it: model fingerprint and folder, store (its video count and content
+                          digest), dim, kind and parameters, byte size of every other file
                           (written last)
     INDEX/vectors.npy     (N, E) float32 unit embeddings, row i is video i (read memory-mapped)
     INDEX/videos.json     {"keys": [...], "classes": [... or null]}

@@ -77,7 +77,7 @@ class RunConfig:
 # rerun (fit() resumes across them; the zero-shot protocol reuses a finished result across them).
 EXECUTION_KEYS = frozenset({
     "train.num_workers", "train.devices", "train.num_nodes", "train.accelerator", "train.strategy",
-    "train.progress_bar", "train.log_every_n_steps", "train.resume", "train.compile",
+    "train.progress_bar", "train.log_every_n_steps", "train.resume", "train.compile", "train.checkpoint_every_n_steps",
     "data.in_memory", "data.memory_budget_gb", "data.device_cache",
 })
 

@@ -100,9 +100,9 @@ def _check_same_run(path: Path, cfg: RunConfig) -> None:
 
 
 IDENTITY_FILE = "run_identity.json"
-_IDENTITY_NAMES = {"store": "the store's content (data.store)", "train_videos": "training videos",
-                   "val_videos": "validation videos", "unlabeled_videos": "unlabelled (transductive) videos",
-                   "manifold": "manifold settings"}
+_IDENTITY_NAMES = {"store": "another store content (data.store)", "train_videos": "other training videos",
+                   "val_videos": "other validation videos", "unlabeled_videos": "other unlabelled (transductive) videos",
+                   "manifold": "other manifold settings"}
 
 
 def _key_digest(keys: Sequence[str]) -> str:
@@ -129,7 +129,7 @@ def _check_same_inputs(path: Path, identity: dict[str, Any]) -> None:
     old = read_json(path, "run identity")
     for key, name in _IDENTITY_NAMES.items():
         if old.get(key) != identity.get(key):
-            raise ConfigError(f"{path.parent} holds a run on other {name} than this one asks for; use another output "
+            raise ConfigError(f"{path.parent} holds a run on {name} than this one asks for; use another output "
                               "folder")
 
 
@@ -199,9 +199,9 @@ def _distributed_settings(cfg: RunConfig) -> dict[str, Any]:
             devices = layout.local_world_size
         num_nodes = layout.num_nodes
     use_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
-    if strategy == "auto" and (world > 1 or (isinstance(devices, int) and devices > 1)):
-        # a classification head with a weight of 0 before or after the switch gets no gradient in those steps
-        unused = cfg.model.classifier and min(cfg.loss.lambda_initial, cfg.loss.lambda_final) == 0
+    # a classification head with a weight of 0 before or after the switch gets no gradient in those steps
+    unused = cfg.model.classifier and min(cfg.loss.lambda_initial, cfg.loss.lambda_final) == 0
+    if strategy == "ddp" or (strategy == "auto" and (world > 1 or (isinstance(devices, int) and devices > 1))):
         strategy = DDPStrategy(process_group_backend="gloo" if use_cpu else "nccl", find_unused_parameters=unused)
     if use_cpu:
         accelerator = "cpu"
