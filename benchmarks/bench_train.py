@@ -26,11 +26,12 @@ overhead (epoch minus its steps: checkpoint, loader restart), the Kinetics-400 e
 videos: its steps at this batch size and pace, 118 at batch 2048, plus the overhead once) and the steps'
 FLOP/s as a fraction of the matmul.
 
-FLOP model (multiply-adds x 2, forward; training counted as 3x forward): every Linear layer's matmuls
-(input-to-gate projections over all steps, the per-step state projection [W_hh; U_a] from the second step
-on (it is skipped at the first, where h = 0), the context-to-gate projection, the attention keys W_a x_j,
-the attention scores and the context sums), the output FC and the classifier. Elementwise gate maths,
-tanh/sigmoid and softmax are not counted.
+FLOP count: the real network's forward and backward on full-length videos of the benchmark's shape, counted by
+``torch.utils.flop_counter.FlopCounterMode`` (every matmul: input-to-gate projections, the per-step state
+projection [W_hh; U_a] from the second step on, the context-to-gate projection, the attention keys, scores and
+context sums, the output FC and the classifier; each multiply-add 2 FLOPs). Elementwise gate maths,
+tanh/sigmoid and softmax are not counted. The backward computes no gradient for the input, as in training, so
+a training step is about 2.75x the forward, not the 3x a rule of thumb says.
 
 ``--resume-check`` trains ``--resume-videos`` videos for two epochs three times, each in its own process:
 straight through; stopped by an exception at step 5 (checkpoints every 3 steps); resumed; all with dropout
@@ -59,22 +60,25 @@ K400_VIDEOS = 240_000
 COMPILE_MODES = ["eager", "default", "reduce-overhead", "max-autotune-no-cudagraphs"]
 
 
-def hrnn_forward_flops(steps: int, d: int, h1: int, h2: int, a: int, e: int, c: int, w: int, s: int,
-                       attention: bool = True) -> float:
-    """Forward FLOPs of one video through the HRNN with attention (see module docstring)."""
-    n_win = max(1, math.ceil((max(steps, w) - w) / s) + 1)
+def train_flops_per_video(model_cfg: Any, steps: int, dim: int, classes: int, embed_dim: int = 300,
+                          videos: int = 2) -> float:
+    """FLOPs of one training step per video of the real network (``build_model``): forward and backward of
+    ``videos`` full-length videos counted by ``torch.utils.flop_counter.FlopCounterMode`` (every matmul, each
+    multiply-add 2 FLOPs; elementwise maths not counted), divided by ``videos``. The input needs no gradient,
+    as in training, so the backward skips it."""
+    from dataclasses import replace
 
-    def lstm(seq_len: int, n_seq: int, din: int, h: int) -> float:
-        f = n_seq * seq_len * din * 4 * h * 2  # x_to_gates over all steps
-        # the state projection [W_hh; U_a] is skipped at the first step (h = 0)
-        f += n_seq * (seq_len - 1) * h * (4 * h + (a if attention else 0)) * 2
-        if attention:
-            f += n_seq * seq_len * din * a * 2  # keys W_a x_j
-            per_step = seq_len * a * 2 + seq_len * din * 2 + din * 4 * h * 2  # scores, context, c_to_gates
-            f += n_seq * seq_len * per_step
-        return f
+    from torch.utils.flop_counter import FlopCounterMode
 
-    return lstm(w, n_win, d, h1) + lstm(n_win, 1, h1, h2) + h2 * e * 2 + e * c * 2
+    from action2vec.models import build_model
+
+    net = build_model(replace(model_cfg, input_dim=dim, embed_dim=embed_dim), num_classes=classes)
+    x = torch.randn(videos, steps, dim)
+    lengths = torch.full((videos,), steps, dtype=torch.long)
+    with FlopCounterMode(display=False) as counter:
+        out = net(x, lengths)
+        (out["embedding"].sum() + (out["logits"].sum() if "logits" in out else 0)).backward()
+    return counter.get_total_flops() / videos
 
 
 def matmul_rate(device: torch.device, dtype: torch.dtype, n: int = 2048, seconds: float = 3.0) -> float:
@@ -223,9 +227,7 @@ def report(args: argparse.Namespace, clock: Clock, cfg: Any, result: Any) -> dic
     epoch_s = float(np.median(clock.timed())) if args.timing == "epoch" else step_s * steps
     overhead_s = max(0.0, epoch_s - step_s * steps)  # per epoch, once: checkpoint, loader restart, logging
     k400_epoch_s = math.ceil(K400_VIDEOS / args.batch_size) * step_s + overhead_s
-    flops_video = 3 * hrnn_forward_flops(args.steps, args.dim, model.lstm1_hidden, model.lstm2_hidden,
-                                         model.attention_dim, 300, args.classes, model.window, model.window_stride,
-                                         attention=args.variant == "hrnn_attention")
+    flops_video = train_flops_per_video(model, args.steps, args.dim, args.classes)
     step_rate = args.batch_size / step_s  # videos/s of the training steps alone
     peak = float(np.median(clock.rates)) if clock.rates else float("nan")
     device = torch.device(args.device)
