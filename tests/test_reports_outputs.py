@@ -70,10 +70,35 @@ def test_training_curves_from_lightning_csv(tmp_path):
     csv = _metrics_csv(tmp_path / "metrics.csv")
     series = metric_series(read_metrics_csv(csv))
     assert np.allclose(series["val/top1"][1], [0.4, 0.6]) and len(series["train/loss_step"][0]) == 10
-    paths = save_figure(plot_training_curves(csv), tmp_path / "curves")
+    paths = save_figure(plot_training_curves(read_metrics_csv(csv), str(csv)), tmp_path / "curves")
     assert all(p.exists() for p in paths)
     with pytest.raises(DataError, match="not found"):
         read_metrics_csv(tmp_path / "nope.csv")
+
+
+def test_a_resumed_runs_log_is_its_segments_with_the_crashed_steps_replaced(tmp_path, monkeypatch):
+    """A resumed run has one CSV log per process (version_0 crashed at step 6, version_1 resumed from the
+    step-4 checkpoint): the run's log is every step once, the resumed segment's where both have it, and the
+    report draws that whole log, not the crashed part."""
+    from action2vec.reports.report import build_report
+    from action2vec.training import read_training_log
+
+    logs = tmp_path / "logs" / "csv"
+    for version, steps in ((0, range(0, 7)), (1, range(4, 12))):
+        (logs / f"version_{version}").mkdir(parents=True)
+        (logs / f"version_{version}" / "metrics.csv").write_text(
+            "epoch,step,train/loss_step\n" + "".join(f"0,{s},{version + 1.0 / (s + 1)}\n" for s in steps))
+    rows = read_training_log(tmp_path)
+    assert [r["step"] for r in rows] == list(range(12))
+    assert [r["train/loss_step"] > 1 for r in rows] == [False] * 4 + [True] * 8  # steps 4..6 from the resumed run
+    write_json({"kind": "analogy", "count": 1, "accuracy": 1.0, "chance": 0.5, "metric": "euclidean"},
+               tmp_path / "analogy.json")
+    import action2vec.reports.plots as plots
+
+    seen, real = [], plots.plot_training_curves
+    monkeypatch.setattr(plots, "plot_training_curves", lambda r, source: seen.append([x["step"] for x in r]) or real(r, source))
+    build_report(tmp_path)
+    assert seen == [list(range(12))]
 
 
 SUMMARY = {

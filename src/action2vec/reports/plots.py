@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from action2vec.errors import DataError
 from action2vec.evaluation.results import AnalogyExample
 from action2vec.linalg import l2_normalize
-from action2vec.training.logs import metric_series, read_metrics_csv
+from action2vec.training.logs import metric_series
 
 log = logging.getLogger(__name__)
 
@@ -214,11 +214,12 @@ def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vect
     return fig
 
 
-def plot_training_curves(metrics_csv: str | Path) -> Figure:
-    """Training curves from a Lightning ``metrics.csv``: one panel per metric family (loss, accuracy, ...)."""
-    series = metric_series(read_metrics_csv(metrics_csv))
+def plot_training_curves(rows: list[dict[str, float]], source: str) -> Figure:
+    """Training curves from a run's log rows (``training.read_training_log``): one panel per metric family
+    (loss, accuracy, ...). ``source`` names the log in errors."""
+    series = metric_series(rows)
     if not series:
-        raise DataError(f"{metrics_csv}: no numeric metrics to plot")
+        raise DataError(f"{source}: no numeric metrics to plot")
     families: dict[str, list[str]] = {}
     for key in sorted(series):
         base = key.split("/", 1)[-1].replace("_epoch", "").replace("_step", "")

@@ -134,17 +134,26 @@ def _method_rank(log_path: str, zsl: ZslSummary | None) -> int:
 
 
 def _training_curves(run_dir: Path, results: RunResults) -> None:
-    """Draw the training curves of the first training log, once."""
+    """Draw the training curves of the first training run (every segment of a resumed one), again whenever its
+    logs are newer than the picture."""
     if not results.training_logs:
         return
-    target = run_dir / "figures" / "training_curves"
-    if target.with_suffix(".png").exists():
-        return
-    from action2vec.reports.plots import plot_training_curves, save_figure
+    from action2vec.reports import plots
+    from action2vec.training.logs import read_metrics_csv, read_training_log
 
+    first = run_dir / results.training_logs[0]
+    lightning = first.parent.name.startswith("version_") and first.parents[1].name == "csv"
+    train_dir = first.parents[3] if lightning else None  # TRAIN/logs/csv/version_N/metrics.csv: every segment
+    logs = list((train_dir / "logs" / "csv").glob("version_*/metrics.csv")) if train_dir else [first]
+    png = run_dir / "figures" / "training_curves.png"
+    if png.exists() and all(p.stat().st_mtime <= png.stat().st_mtime for p in logs):
+        return
     try:
-        save_figure(plot_training_curves(run_dir / results.training_logs[0]), target)
-        results.figures.append(str(target.with_suffix(".png").relative_to(run_dir)))
+        rows = read_training_log(train_dir) if train_dir else read_metrics_csv(first)
+        plots.save_figure(plots.plot_training_curves(rows, str(first.parent)), png.with_suffix(""))
+        rel = str(png.relative_to(run_dir))
+        if rel not in results.figures:
+            results.figures.append(rel)
     except DataError as exc:
         log.warning("no training curves: %s", exc)
 

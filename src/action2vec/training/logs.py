@@ -32,10 +32,19 @@ def read_metrics_csv(path: str | Path) -> list[dict[str, float]]:
 
 
 def read_training_log(run_dir: str | Path) -> list[dict[str, float]]:
-    """Every row of the run's CSV logs (all resumed segments, in order)."""
+    """The run's log from its CSV logs (one per process that trained it: a resumed run has several), in order:
+    a resumed segment starts at its checkpoint's step, so it replaces the rows of earlier segments from that
+    step on (logged by a process that was then stopped)."""
     base = Path(run_dir) / "logs" / "csv"
     versions = sorted(base.glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[-1]))
-    return [row for path in versions for row in read_metrics_csv(path)]
+    rows: list[dict[str, float]] = []
+    for path in versions:
+        segment = read_metrics_csv(path)
+        start = min((r["step"] for r in segment if "step" in r), default=None)
+        if start is not None:
+            rows = [r for r in rows if r.get("step", -1.0) < start]
+        rows += segment
+    return rows
 
 
 def metric_series(rows: list[dict[str, float]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
