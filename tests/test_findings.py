@@ -206,3 +206,18 @@ def test_every_finding_reaches_the_console_headline():
     found = run_findings(zsl, wn, an)
     assert [f.topic for f in found] == ["zsl", "wordnet", "analogy", "analogy"]
     assert all(f.text in text for f in found)
+
+
+def test_one_split_has_no_spread_in_the_headline():
+    """A standard deviation over one split is undefined: the headline says "one split" and shows no ±."""
+    from action2vec.evaluation.results import ZslSplitResult
+    from action2vec.reports.headline import zsl_headline
+
+    runs = [ZslSplitResult(dataset="toy", split="50-50_seed0", ratio="50/50", seed=0, variant=v,
+                           metrics={"top1": t, "n": 30}, chance={"top1": 1 / 30}, seen_classes=["a"],
+                           unseen_classes=["b"], confusion=np.eye(2, dtype=np.int64))
+             for v, t in (("hrnn_attention", 0.3611), ("pooled_krr", 0.2))]
+    summary = ZslSummary.from_splits(runs)
+    text = headline_text(summary, None, None, findings=False)
+    assert "one split:" in text and "±" not in text and "36.11 %" in text
+    assert zsl_headline(summary)["hrnn_attention"]["top1_std"] is None

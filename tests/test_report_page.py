@@ -53,7 +53,7 @@ def _zsl() -> ZslSummary:
     summary = ZslSummary.from_splits(results)
     summary.datasets["toy"].source = DataSource("/data/toy_c3d.h5", 480, 60, {"backbone": "c3d", "layer": "fc7",
                                                                               "dim": 4096, "pca": None},
-                                                "minilm", ["a video of {}"])
+                                                "minilm", ["a video of {}", "someone | doing {}"])
     summary.config = {"ratios": ["50/50"], "seeds": 2, "krr": {"kernel": "rbf", "sigma_scale": 1.0, "gamma_a": 0.1,
                                                                "gamma_i": 0.1, "neighbors": 10, "max_train": 4000}}
     return summary
@@ -189,7 +189,7 @@ def test_data_and_settings_lists_what_was_used(full_run: Path):
     text = {(r.topic, r.name): r.value for r in rows}
     assert text[("Data", "zero-shot data set toy")] == "/data/toy_c3d.h5 (480 videos, splits drawn from 60 classes)"
     assert text[("Data", "features of toy")].startswith("c3d fc7, 4096-d")
-    assert "minilm, prompts a video of {}" in text.values()
+    assert "minilm, prompts “a video of {}”; “someone | doing {}”" in text.values()
     assert text[("Zero-shot protocol", "class splits")] == "50/50: 2 random splits (seeds 0, 1)"
     assert text[("Zero-shot protocol", "methods")] == "Action2Vec w/dual loss + attention, Pooled features + KRR (Laplacian)"
     assert text[("Zero-shot protocol", "transductive")] == "no"
@@ -202,8 +202,10 @@ def test_data_and_settings_lists_what_was_used(full_run: Path):
     assert text[("Semantic tests", "analogy test")].startswith("4 tests on 3 classes; euclidean distance")
     assert re.fullmatch(r"(git \S+|version \S+)", text[("Code", "action2vec")])
     assert text[("Code", "report written")] == "2026-11-27 09:30 UTC"
-    html = build_report(full_run)["html"].read_text()
-    assert "/data/toy_c3d.h5 (480 videos, splits drawn from 60 classes)" in html
+    paths = build_report(full_run)
+    assert "/data/toy_c3d.h5 (480 videos, splits drawn from 60 classes)" in paths["html"].read_text()
+    rows = [line for line in paths["md"].read_text().splitlines() if "someone" in line]
+    assert rows and all(line.replace("\\|", "").count("|") == 4 for line in rows), rows  # a | in a prompt adds no cell
 
 
 def test_findings_in_both_pages_and_in_report_json(full_run: Path):

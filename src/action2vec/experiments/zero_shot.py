@@ -499,7 +499,7 @@ def record_inputs(summary: ZslSummary, jobs: Sequence[ZslJob]) -> None:
         store = open_store(mine[0].store_path)
         classes = {c for job in mine for c in (*job.split.seen, *job.split.unseen)}
         lv = mine[0].label_vectors
-        ds.source = DataSource(str(mine[0].store_path), len(store), len(classes),
+        ds.source = DataSource(str(Path(mine[0].store_path).resolve()), len(store), len(classes),
                                json_safe({k: store.meta[k] for k in STORE_FACTS if k in store.meta}),
                                lv.embedder, list(lv.prompts))
     if jobs:

@@ -16,7 +16,7 @@ __all__ = ["zsl_headline", "headline_text"]
 
 def zsl_headline(summary: ZslSummary) -> dict[str, Any]:
     """The first data set's first ratio: ``{"dataset", "ratio", "chance": top-1 chance, "<method>": {"top1":
-    mean, "top5": ..., "top1_std", "splits"}}`` ({} for an empty summary)."""
+    mean, "top5": ..., "top1_std" (None for one split), "splits"}}`` ({} for an empty summary)."""
     if not summary.datasets or not summary.ratios():
         return {}
     dataset = next(iter(summary.datasets))
@@ -26,8 +26,8 @@ def zsl_headline(summary: ZslSummary) -> dict[str, Any]:
         cell = summary.cell(dataset, variant, ratio)
         if cell:
             out[variant] = {metric: s.mean for metric, s in cell.items()}
-            if "top1" in cell:
-                out[variant].update(top1_std=cell["top1"].std, splits=cell["top1"].n)
+            if "top1" in cell:  # a spread needs two splits: none for one
+                out[variant].update(top1_std=cell["top1"].std if cell["top1"].n > 1 else None, splits=cell["top1"].n)
     return out
 
 
@@ -37,13 +37,13 @@ def _zsl_lines(summary: ZslSummary) -> list[str]:
         return []
     n = max((v["splits"] for v in head.values() if isinstance(v, dict) and "splits" in v), default=1)
     width = max(len(title(v, summary.transductive)) for v in summary.variants) + 2
-    lines = [f"zero-shot top-1, {head['ratio']} classes of {head['dataset']}, mean ± std over {n} "
-             f"split{'s' if n != 1 else ''}:"]
+    over = f"mean ± std over {n} splits" if n > 1 else "one split"
+    lines = [f"zero-shot top-1, {head['ratio']} classes of {head['dataset']}, {over}:"]
     for variant in summary.variants:
         if "top1" in head.get(variant, {}):
             cell = head[variant]
-            lines.append(f"  {title(variant, summary.transductive):<{width}}{percent_cell(cell['top1']):>6} ± "
-                         f"{percent(cell['top1_std'])}")
+            spread = f" ± {percent(cell['top1_std'])}" if cell["top1_std"] is not None else " %"
+            lines.append(f"  {title(variant, summary.transductive):<{width}}{percent_cell(cell['top1']):>6}{spread}")
     lines.append(f"  {'chance':<{width}}{percent(head['chance']):>8}")
     return lines
 

@@ -31,6 +31,7 @@ from action2vec.reports.tables import (
     Table,
     analogy_table,
     grouping_table,
+    md_cell,
     table_html,
     table_markdown,
     wordnet_table,
@@ -310,6 +311,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["table_html"] = lambda t: markupsafe.Markup(table_html(t))
     env.filters["table_markdown"] = table_markdown
+    env.filters["md_cell"] = md_cell
     return env
 
 

@@ -107,7 +107,13 @@ def _features(meta: dict[str, Any]) -> str:
 def _text(embedder: str, prompts: Sequence[str]) -> str:
     if not embedder:
         return "label vectors given by hand"
-    return f"{embedder}, " + (f"prompts {' | '.join(prompts)}" if prompts else "no prompts (the class phrase alone)")
+    return f"{embedder}, " + ("prompts " + "; ".join(f"“{p}”" for p in prompts) if prompts
+                              else "no prompts (the class phrase alone)")
+
+
+def _resolved(path: str) -> str:
+    """A recorded store path in one form (older records hold it as typed, relative to a folder unknown here)."""
+    return str(Path(path).resolve())
 
 
 def _data_rows(zsl: ZslSummary | None, models: list[ModelFolder]) -> list[Setting]:
@@ -121,10 +127,10 @@ def _data_rows(zsl: ZslSummary | None, models: list[ModelFolder]) -> list[Settin
                                        f"splits drawn from {src.classes} classes" if src.classes else "") if x)
         rows.append(Setting("Data", f"zero-shot data set {name}", f"{src.store} ({counts})" if counts else src.store))
         rows.append(Setting("Data", f"features of {name}", _features(src.meta)))
-        stores[src.store] = name
+        stores[_resolved(src.store)] = name
     for m in models:
-        if m.zsl_variant is None and m.info.data.store and m.info.data.store not in stores:
-            stores[m.info.data.store] = m.path
+        if m.zsl_variant is None and m.info.data.store and _resolved(m.info.data.store) not in stores:
+            stores[_resolved(m.info.data.store)] = m.path
             rows.append(Setting("Data", f"store of {m.path}", m.info.data.store))
             rows.append(Setting("Data", f"features of {m.path}", _features(m.info.features)))
     return rows

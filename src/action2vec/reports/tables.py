@@ -17,7 +17,7 @@ from action2vec.reports.numbers import percent_cell, rho
 from action2vec.variants import title
 
 __all__ = ["Row", "Table", "fmt_mean_std", "features_note", "zsl_table", "zsl_table_markdown", "wordnet_table",
-           "grouping_table", "analogy_table", "table_markdown", "table_html"]
+           "grouping_table", "analogy_table", "table_markdown", "table_html", "md_cell"]
 
 
 @dataclass
@@ -125,11 +125,17 @@ def zsl_table_markdown(summary: ZslSummary, metric: str = "top1") -> str:
     return table_markdown(zsl_table(summary, metric))
 
 
+def md_cell(text: str) -> str:
+    """A table cell's text with the characters that would end it or its row escaped."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def table_markdown(table: Table) -> str:
     """A table as Markdown (block rows in bold), its note under it."""
-    lines = ["| " + " | ".join(table.header) + " |", "|" + "---|" * len(table.header)]
+    lines = ["| " + " | ".join(map(md_cell, table.header)) + " |", "|" + "---|" * len(table.header)]
     for row in table.rows:
-        cells = [f"**{row.cells[0]}**", *row.cells[1:]] if row.block else row.cells
+        cells = [md_cell(c) for c in row.cells]
+        cells = [f"**{cells[0]}**", *cells[1:]] if row.block else cells
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     return text + (f"\n{table.note}\n" if table.note else "")
