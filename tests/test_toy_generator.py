@@ -182,3 +182,10 @@ def test_generation_writes_the_same_bytes_every_time(tmp_path) -> None:
         toy = generate_toy_dataset(tmp_path / name, cfg)
         digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p, _ in toy.videos])
     assert digests[0] == digests[1] and len(set(digests[0])) == 8
+
+
+@pytest.mark.parametrize("key, values", [("verbs", ["spin", "spin"]), ("nouns", ["ball", "box", "ball"]),
+                                         ("classes", ["slide box", "slide box"])])
+def test_a_repeated_verb_noun_or_class_is_refused_before_anything_is_written(key: str, values: list[str]) -> None:
+    with pytest.raises(ConfigError, match=f"toy.{key}.*listed twice"):
+        ToyConfig(**{key: values})

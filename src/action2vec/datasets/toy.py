@@ -81,6 +81,11 @@ class ToyConfig:
 
     def __post_init__(self) -> None:
         check_ranges(self, "toy")  # also when built in Python, not only from YAML or the command line
+        for key in ("verbs", "nouns", "classes"):  # a repeated entry would write one video list entry twice
+            values = getattr(self, key)
+            twice = sorted({v for v in values if values.count(v) > 1})
+            if twice:
+                raise ConfigError(f"config key 'toy.{key}': {twice[0]!r} is listed twice")
         unknown = [v for v in self.verbs if v not in _MOTIONS]
         if unknown:
             raise ConfigError(f"toy.verbs: unknown verb(s) {unknown}; choose from {list(VERBS)}")
