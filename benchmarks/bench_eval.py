@@ -3,7 +3,7 @@
     python benchmarks/bench_eval.py                      # 100k videos x 700 classes x 300-d
     python benchmarks/bench_eval.py --videos 20000 --classes 400 --dim 500 --json bench.json
 
-Times ``cosine_topk`` (chunked matmul + argpartition) and the full ``zero_shot_evaluate`` (top-1/top-5,
+Times ``cosine_topk`` (chunked matmul + ``torch.topk``) and the full ``zero_shot_evaluate`` (top-1/top-5,
 mean per-class accuracy, confusion matrix), next to a plain dense matmul of the same size measured in
 the same run, so the figure says how close the evaluation is to the machine's matmul rate.
 """

@@ -337,9 +337,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                 ">= 4 x --batch-size")
     # what the --resume-check phases inherit
     args.passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--resume-check",)]
-    if args.json and args.resume_check:
-        i = args.passthrough.index("--json")
-        del args.passthrough[i : i + 2]
+    if args.json and args.resume_check:  # --json PATH or --json=PATH: the phases write no JSON of their own
+        keep = []
+        skip = False
+        for a in args.passthrough:
+            if skip:
+                skip = False
+            elif a == "--json":
+                skip = True
+            elif not a.startswith("--json="):
+                keep.append(a)
+        args.passthrough = keep
     return args
 
 

@@ -23,8 +23,8 @@ Sections (``--skip`` any of them):
 Deterministic: every accuracy and correlation (the demo is reproducible bit for bit on one machine and
 torch thread count: its videos, features and seeded training repeat exactly). Not deterministic: every
 timing (they move with the machine's load: the JSON records the machine, the thread count, the load
-average before and after, and the date). The synthetic Table-1 run of docs/evaluation.md is its own
-command there (14 min); bench_eval.py, bench_train.py and bench_extract.py time their own parts.
+average before and after, and the date). The synthetic Table-1 run of docs/evaluation.md is the
+``synthetic`` section (about 14 min); bench_eval.py, bench_train.py and bench_extract.py time their own parts.
 """
 
 from __future__ import annotations

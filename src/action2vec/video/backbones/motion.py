@@ -102,7 +102,8 @@ class _FrameStats(NamedTuple):
 
 
 class MotionDescriptors(Backbone):
-    """Appearance and motion descriptors of the salient object per clip: (N, L, H, W, 3) -> (N, 38)."""
+    """Appearance and motion descriptors of the salient object per clip: (N, L, H, W, 3) -> (N, 42)
+    (``FEATURE_NAMES``)."""
 
     name = "motion"
     layer = "descriptors"
