@@ -82,13 +82,14 @@ def make_toy_run(
     from action2vec.datasets.toy import ToyConfig, generate_toy_dataset
     from action2vec.text import build_label_vectors
     from action2vec.training import RunConfig, fit
+    from action2vec.training.export import WEIGHTS_FILE
     from action2vec.video.backbones import create_backbone
     from action2vec.video.config import ClipConfig, ComputeConfig, ExtractConfig
     from action2vec.video.extract import extract_videos, read_video_list
 
     folder = Path(folder)
     run_dir = folder / "run"
-    if (run_dir / "model" / "model.safetensors").is_file() and (run_dir / "result.json").is_file():
+    if (run_dir / "model" / WEIGHTS_FILE).is_file() and (run_dir / "result.json").is_file():
         return run_dir
     toy = generate_toy_dataset(folder / "toy", ToyConfig(verbs=list(verbs), nouns=list(nouns),
                                                          videos_per_class=videos_per_class, min_seconds=2.0,

@@ -17,6 +17,7 @@ from action2vec.errors import Action2VecError
 from action2vec.evaluation.results import AnalogyResult, DataSource, WordNetResult, ZslSummary
 from action2vec.io import read_json
 from action2vec.models.factory import resolve_config
+from action2vec.text.vectors import NAMES_FILE
 from action2vec.training.export import CONFIG_FILE, FORMAT, ModelInfo
 from action2vec.variants import title
 
@@ -61,7 +62,7 @@ def find_model_folders(run_dir: Path) -> list[ModelFolder]:
             if not isinstance(doc, dict) or doc.get("format") != FORMAT:
                 continue
             info = ModelInfo.from_json(doc, cfg)
-            labels = read_json(cfg.parent / "labels.json", "label vocabulary") if (cfg.parent / "labels.json").is_file() else {}
+            labels = read_json(cfg.parent / NAMES_FILE, "label vocabulary") if (cfg.parent / NAMES_FILE).is_file() else {}
         except Action2VecError as exc:
             log.warning("skipping %s: %s", cfg, exc)
             continue

@@ -33,7 +33,7 @@ from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, build_label_vectors
 from action2vec.training.config import EXECUTION_KEYS, RunConfig, flatten
-from action2vec.training.export import export_model, recorded_text
+from action2vec.training.export import CONFIG_FILE, export_model, recorded_text
 from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
 from action2vec.training.data import (
     IndexDataset,
@@ -138,7 +138,7 @@ def _finished_result(run_dir: Path, cfg: RunConfig) -> TrainResult | None:
     ``train.epochs`` epochs and exported its model; resuming it would train nothing and export empty metrics."""
     import yaml
 
-    result_path, model_config = run_dir / "result.json", run_dir / "model" / "config.json"
+    result_path, model_config = run_dir / "result.json", run_dir / "model" / CONFIG_FILE
     if not cfg.train.resume or not (result_path.is_file() and model_config.is_file()):
         return None
     epochs = ((yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("train") or {}).get("epochs", 0)
