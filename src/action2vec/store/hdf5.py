@@ -560,7 +560,7 @@ def _write_merged(out: h5py.File, plan: _MergePlan) -> StoreIndex:
     for p, idx, take in plan.sources:
         if not take:
             continue
-        with _reading(p) as f:
+        with h5py.File(p, "r") as f:  # read (and so checked) by _plan_merge; errors here are the output's
             src = f["features"]
             for i in take:
                 o, n = int(idx.offsets[i]), int(idx.rows[i])
