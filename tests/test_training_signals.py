@@ -252,6 +252,32 @@ def test_zsl_sigterm_keeps_finished_splits_and_the_rerun_trains_the_same_models(
         _assert_same_weights(tmp_path / "straight" / model, out / model)
 
 
+@pytest.mark.slow
+def test_zsl_in_worker_processes_stops_its_running_jobs_on_a_sigterm_to_the_main_process(data, tmp_path, capsys):
+    """A SIGTERM sent to the main process alone (`kill PID`, Kubernetes) reaches the jobs running in its pool:
+    they stop after their batch with a checkpoint (they trained to the end before), and the rerun trains the
+    same models as an uninterrupted run."""
+    def zsl(out: Path) -> list[str]:
+        return ["zsl", "--store", f"toy={data['path']}", "--data.text", f"vectors:{data['vectors']}", "--variants",
+                "hrnn_attention", "--ratios", "50/50", "--seeds", "2", "--workers", "2", "--out", str(out),
+                "--model.preset", "tiny", "--train.epochs", "40", "--train.batch_size", "8",
+                "--train.progress_bar", "false"]
+
+    assert main(zsl(tmp_path / "straight")) == 0
+    out = tmp_path / "run"
+    watcher = _sigterm_when("runs/toy/50-50_seed1/*/train/checkpoints/last.ckpt", out)
+    assert main(zsl(out)) == 143
+    watcher.join()
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "action2vec zsl: stopped by SIGTERM; rerun the same command to resume")
+    assert not (out / "runs/toy/50-50_seed1/hrnn_attention/result.json").exists()  # stopped, not run to the end
+    assert (out / "runs/toy/50-50_seed1/hrnn_attention/train/checkpoints/last.ckpt").is_file()
+    assert main(zsl(out)) == 0
+    for split in ("50-50_seed0", "50-50_seed1"):
+        model = Path("runs/toy") / split / "hrnn_attention/train"
+        _assert_same_weights(tmp_path / "straight" / model, out / model)
+
+
 def test_each_lightning_message_shows_once_without_advertisements(data, tmp_path):
     argv = [a if a != "12" else "1" for a in _argv(data, tmp_path / "run")]  # one epoch
     run = subprocess.run([sys.executable, "-m", "action2vec.cli.main", *argv], env=_env(), text=True,

@@ -49,6 +49,7 @@ from action2vec.inference import Action2Vec
 from action2vec.io import json_safe, read_json, write_json
 from action2vec.linalg import l2_normalize
 from action2vec.models import resolve_config
+from action2vec.signals import Stopped
 from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
 from action2vec.text.vectors import LabelVectors
@@ -459,7 +460,15 @@ def _run_jobs(jobs: Sequence[ZslJob], workers: int) -> list[ZslSplitResult]:
         log.info("running %d (split, method) jobs in %d processes", len(jobs), workers)
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
                                  initargs=(threads,)) as pool:
-            return list(pool.map(run_split_variant, jobs))
+            try:
+                return list(pool.map(run_split_variant, jobs))
+            except Stopped as stop:
+                # a signal sent to this process alone: the running jobs stop after their batch (each keeps a
+                # checkpoint) instead of training to the end, and no queued job starts
+                for child in mp.active_children():
+                    os.kill(child.pid, stop.signum)
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     return [run_split_variant(job) for job in jobs]
 
 
