@@ -110,13 +110,33 @@ def test_an_interrupted_index_run_resumes_to_the_same_index(run, tmp_path):
     assert chunks == ["chunk-0000000000.npy", "chunk-0000000025.npy"]
     assert not (tmp_path / "resumed" / "index.json").exists()
     written.clear()
+    (tmp_path / "resumed" / ".building-killed").mkdir()  # the staging folder of a build that was killed
     resumed = index_store(run / "model", store, tmp_path / "resumed", settings=IndexSettings(kind="hnsw"),
                           embed=embed, on_chunk=written.append)
     assert written == [50, 75, 100]  # only the chunks the crash left undone
     assert not (tmp_path / "resumed" / "chunks").exists()
+    assert not list((tmp_path / "resumed").glob(".building-*")) and not (tmp_path / "resumed.lock").exists()
     np.testing.assert_array_equal(resumed.vectors, whole.vectors)
     assert resumed.keys == whole.keys
     assert (tmp_path / "resumed" / "faiss.index").read_bytes() == (tmp_path / "whole" / "faiss.index").read_bytes()
+
+
+def test_a_second_index_run_into_the_same_folder_is_refused_while_one_writes(run, tmp_path, capsys):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from action2vec.store import StoreLock; "
+                               "StoreLock(sys.argv[1]).acquire(); print('held', flush=True); sys.stdin.readline()",
+                               str(tmp_path / "idx")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["index", "--model", str(run / "model"), "--store", str(run.parent / "store.h5"), "--out",
+                     str(tmp_path / "idx"), "--embed.progress", "false"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "is being written by another process" in err[0], err
+        assert not (tmp_path / "idx" / "chunks").exists()
+    finally:
+        holder.communicate("\n", timeout=60)
 
 
 def test_chunks_of_another_model_are_not_reused(run, tmp_path):

@@ -25,7 +25,7 @@ from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import DataError
 from action2vec.io import read_json, write_json
 from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
-from action2vec.store import Store, store_digest
+from action2vec.store import Store, StoreLock, store_digest
 from action2vec.training.export import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 
 __all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "MODEL_FILES"]
@@ -177,12 +177,15 @@ def index_store(
     if not force and _up_to_date(out_dir, fingerprint, store, settings):
         log.info("%s is up to date (same model, store and settings); --force rebuilds it", out_dir)
         return VideoIndex.open(out_dir, model_fingerprint=fingerprint)
-    chunk_dir = out_dir / "chunks"
-    emb = embed_store(model, store, chunk_dir, fingerprint=fingerprint, settings=embed, on_chunk=on_chunk)
-    index = build_index(emb, store.keys, store.labels, out_dir, settings=settings, model_fingerprint=fingerprint,
-                        model_dir=Path(model_dir).resolve(), store_path=Path(store.path).resolve(),
-                        store_videos=len(store), store_digest=store_digest(store))
-    shutil.rmtree(chunk_dir, ignore_errors=True)
+    with StoreLock(out_dir):  # one writer per index (INDEX.lock beside it), refused at once like a store's
+        for stale in out_dir.glob(".building-*"):  # left by a build that was killed: no writer is alive now
+            shutil.rmtree(stale, ignore_errors=True)
+        chunk_dir = out_dir / "chunks"
+        emb = embed_store(model, store, chunk_dir, fingerprint=fingerprint, settings=embed, on_chunk=on_chunk)
+        index = build_index(emb, store.keys, store.labels, out_dir, settings=settings, model_fingerprint=fingerprint,
+                            model_dir=Path(model_dir).resolve(), store_path=Path(store.path).resolve(),
+                            store_videos=len(store), store_digest=store_digest(store))
+        shutil.rmtree(chunk_dir, ignore_errors=True)
     return index
 
 
