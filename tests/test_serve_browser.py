@@ -114,6 +114,11 @@ def test_an_analogy_shows_the_nearest_classes(page, explorer):
 
 def test_the_map_names_a_point_on_hover_and_shows_its_neighbours_on_click(page, explorer):
     assert page.locator("#map circle").count() == len(explorer.map)
+    boxes = page.locator("#map text").evaluate_all(
+        "ts => ts.map(t => { const b = t.getBBox(); return [b.x, b.y, b.width, b.height]; })")
+    assert boxes  # class names are drawn, and no two overlap
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]]
     dot = page.locator("#map circle.class[data-name='grow box']")
     dot.hover()
     page.wait_for_selector("#map-tooltip:not([hidden])")

@@ -203,14 +203,28 @@ function drawMap(points) {
     state.byName.set(`${p.kind}:${p.name}`, { point: p, circle: c });
   });
   if (classes.length <= 60) {
+    // a name beside its dot, right or left (left first near the right edge), where it overlaps no name already
+    // placed; a name with room on neither side is left out (hovering its dot names it)
+    const placed = [];
+    const free = (b) => !placed.some((q) => b.x < q.x + q.width && q.x < b.x + b.width &&
+                                            b.y < q.y + q.height && q.y < b.y + b.height);
     classes.forEach((p) => {
       const t = document.createElementNS(SVG, "text");
-      const left = p.px > width - 170;  // names near the right edge go to the left of their dot
-      t.setAttribute("x", (p.px + (left ? -14 : 14)).toFixed(1));
       t.setAttribute("y", (p.py + 6).toFixed(1));
-      t.setAttribute("text-anchor", left ? "end" : "start");
       t.textContent = p.name;
+      t.dataset.name = p.name;
       layers.labels.append(t);
+      const sides = p.px > width - 170 ? [true, false] : [false, true];
+      for (const left of sides) {
+        t.setAttribute("x", (p.px + (left ? -14 : 14)).toFixed(1));
+        t.setAttribute("text-anchor", left ? "end" : "start");
+        const box = t.getBBox();
+        if (free(box) && box.x >= 0 && box.x + box.width <= width) {
+          placed.push(box);
+          return;
+        }
+      }
+      t.remove();
     });
   }
 }
