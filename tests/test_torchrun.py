@@ -2,6 +2,7 @@
 
 import csv
 import os
+import socket
 import subprocess
 import sys
 
@@ -19,6 +20,13 @@ def _losses(run_dir):
     return {int(r["step"]): float(r["train/loss_step"]) for r in rows}
 
 
+def _free_port() -> int:
+    """A port no other process listens on (a fixed one collides when pytest -n runs two of these at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.mark.slow
 def test_two_process_torchrun_matches_single_process(tmp_path):
     lv = synthetic_label_vectors(8, dim=8, seed=1)
@@ -32,7 +40,7 @@ def test_two_process_torchrun_matches_single_process(tmp_path):
                             env=env, capture_output=True, text=True, timeout=300)
     assert single.returncode == 0, single.stderr[-2000:]
     ddp = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29533",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(_free_port()),
          "-m", "action2vec.cli.main", *common, "--out", str(tmp_path / "two")],
         env=env, capture_output=True, text=True, timeout=300)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
@@ -54,7 +62,7 @@ def test_two_process_torchrun_trains_without_the_ce_term(tmp_path, lambdas, stra
     store = make_synthetic_store(tmp_path / "s.h5", lv, videos_per_class=8, steps=16, feature_dim=16, seed=1)
     vectors = write_vectors_file(lv, tmp_path / "v.npz")
     ddp = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29534",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(_free_port()),
          "-m", "action2vec.cli.main", "train", "--data.store", str(store), "--data.text", f"vectors:{vectors}",
          "--model.preset", "tiny", "--train.epochs", "2", "--train.batch_size", "8", "--train.progress_bar", "false",
          "--train.accelerator", "cpu", "--loss.lambda_initial", lambdas[0], "--loss.lambda_final", lambdas[1],

@@ -261,27 +261,31 @@ def test_a_setting_lightning_refuses_is_a_config_error(synthetic, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_rerunning_a_finished_run_keeps_its_result_and_model(synthetic, tmp_path):
-    """A finished run rerun with the same command trains nothing and rewrites nothing (it wiped the metrics)."""
-    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+@pytest.mark.parametrize("extra", [[], ["--train.checkpoint_every_n_steps", "1"]])
+def test_rerunning_a_finished_run_keeps_its_result_and_model(synthetic, tmp_path, extra):
+    """A finished run rerun with the same command trains nothing and rewrites nothing (it wiped the metrics).
+    With step checkpoints the last one comes before the final validation: last.ckpt is saved again at the end."""
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], *extra) == 0
     model_json = (tmp_path / "run" / "model" / "config.json").read_text()
     result_json = (tmp_path / "run" / "result.json").read_text()
     assert json.loads(model_json)["metrics"]
-    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], *extra) == 0
     assert (tmp_path / "run" / "model" / "config.json").read_text() == model_json
     assert (tmp_path / "run" / "result.json").read_text() == result_json
     # killed after training, before result.json: the rerun trains nothing and keeps the metrics (from the checkpoint)
     (tmp_path / "run" / "result.json").unlink()
-    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], *extra) == 0
     assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["metrics"] == json.loads(model_json)["metrics"]
     assert json.loads((tmp_path / "run" / "result.json").read_text())["metrics"] == json.loads(result_json)["metrics"]
     # more epochs continue the run, and its result is the new one
-    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], "--train.epochs", "2") == 0
+    assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], *extra, "--train.epochs", "2") == 0
     assert json.loads((tmp_path / "run" / "result.json").read_text())["global_step"] > json.loads(result_json)["global_step"]
     # fewer epochs than the run has trained: refused in one line, nothing rewritten
     longer = (tmp_path / "run" / "model" / "config.json").read_text()
+    config = (tmp_path / "run" / "config.yaml").read_text()
     for gone in (False, True):  # finished, or killed before result.json
         if gone:
             (tmp_path / "run" / "result.json").unlink()
-        assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 2
+        assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], *extra) == 2
         assert (tmp_path / "run" / "model" / "config.json").read_text() == longer
+        assert (tmp_path / "run" / "config.yaml").read_text() == config  # refused before anything is written

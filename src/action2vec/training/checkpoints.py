@@ -31,7 +31,8 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from action2vec.errors import DataError
 from action2vec.signals import Stopped, deferred
 
-__all__ = ["SignalCheckpoint", "stop_gracefully", "resume_checkpoint", "set_aside", "checkpoint_problem", "LAST"]
+__all__ = ["SignalCheckpoint", "stop_gracefully", "resume_checkpoint", "set_aside", "checkpoint_problem",
+           "completed_epochs", "LAST"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ _NEEDED_KEYS = ("state_dict", "loops", "global_step", "epoch")
 
 
 class SignalCheckpoint(Callback):
-    """Saves ``path`` (the run's ``last.ckpt``) when Lightning stops training for SIGTERM."""
+    """Saves ``path`` (the run's ``last.ckpt``) when Lightning stops training for SIGTERM, and once more when
+    training ends (after the final validation), so that it holds the finished run's state and final metrics
+    whatever the step-checkpoint interval (a step checkpoint of the last batch comes before them)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -49,6 +52,9 @@ class SignalCheckpoint(Callback):
         if isinstance(exception, SIGTERMException):
             trainer.save_checkpoint(self.path, weights_only=False)
             log.info("saved %s at step %d before stopping", self.path, trainer.global_step)
+
+    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        trainer.save_checkpoint(self.path, weights_only=False)
 
 
 @contextmanager
@@ -80,6 +86,12 @@ def _inspect(path: Path) -> tuple[str | None, int]:
     if missing:
         return f"is not a complete Lightning checkpoint (no {', '.join(missing)})", -1
     return None, int(state["global_step"])
+
+
+def completed_epochs(path: str | Path) -> int:
+    """How many epochs the run had completed when the (intact) checkpoint at ``path`` was saved."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"])
 
 
 def checkpoint_problem(path: str | Path) -> str | None:

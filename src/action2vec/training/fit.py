@@ -133,6 +133,13 @@ def _check_same_inputs(path: Path, identity: dict[str, Any]) -> None:
                               "folder")
 
 
+def _check_epochs_done(run_dir: Path, done: int, asked: int) -> None:
+    """Refuse a resume that asks for fewer epochs than the run has completed (Lightning would export it as is)."""
+    if done > asked:
+        raise ConfigError(f"{run_dir} holds a run trained for {done} epochs, more than the {asked} of config key "
+                          f"'train.epochs'; ask for at least {done} or use another output folder")
+
+
 def _finished_result(run_dir: Path, cfg: RunConfig) -> TrainResult | None:
     """The recorded result when the run in ``run_dir`` (same config and inputs: checked before) finished at least
     ``train.epochs`` epochs and exported its model; resuming it would train nothing and export empty metrics."""
@@ -237,7 +244,7 @@ def fit(
     ``unlabeled_keys`` (transductive, off by default): videos whose features (never labels) enter the
     manifold term of :mod:`action2vec.training.manifold`, with ``manifold`` (default ``ManifoldConfig()``).
     """
-    from action2vec.training.checkpoints import resume_checkpoint, set_aside, stop_gracefully
+    from action2vec.training.checkpoints import completed_epochs, resume_checkpoint, set_aside, stop_gracefully
     from action2vec.training.module import Action2VecModule, scalar_metrics
 
     run_dir = Path(run_dir)
@@ -254,6 +261,8 @@ def fit(
         if done is not None:
             return done
     resume_from = resume_checkpoint(run_dir / "checkpoints", cfg.train.resume)  # damaged last.ckpt: an older one
+    if resume_from is not None:
+        _check_epochs_done(run_dir, completed_epochs(resume_from), cfg.train.epochs)
     data = _datasets(cfg, store, classes, train_pos, val_pos)
 
     trainer, ckpt_dir = _build_trainer(cfg, final, run_dir, callbacks)
@@ -275,10 +284,7 @@ def fit(
         trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
                     ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
 
-    if trainer.current_epoch > cfg.train.epochs:
-        raise ConfigError(f"{run_dir} holds a run trained for {trainer.current_epoch} epochs, more than the "
-                          f"{cfg.train.epochs} of config key 'train.epochs'; ask for at least {trainer.current_epoch} "
-                          "or use another output folder")
+    _check_epochs_done(run_dir, trainer.current_epoch, cfg.train.epochs)  # checkpoints written before the above
     result = TrainResult(
         run_dir=run_dir, model_dir=run_dir / "model", classes=classes,
         # nothing left to train (a resume after training ended): the metrics the checkpoint recorded
