@@ -2,6 +2,7 @@
 filtering, parallel splits, and (slow) the HRNN with attention beating pooled KRR on temporal data."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -313,6 +314,33 @@ def test_a_finished_result_is_not_reused_for_another_store_or_other_label_vector
     one_class[0] = -one_class[0]  # another text for one class (an override)
     with pytest.raises(ConfigError, match="the label vectors differ"):
         _run(path, LabelVectors(lv.names, one_class, embedder=lv.embedder), tmp_path / "z", ratios=["50/50"], seeds=1)
+
+
+def test_the_label_vector_sketch_sees_a_change_of_any_one_class_and_not_float_noise():
+    """Each class's vector is sketched: moving any one of 101 unit vectors by 0.1 is a different input; noise
+    of 1e-6 on every vector is not."""
+    from action2vec.experiments.zero_shot import ZslJob
+    from action2vec.text import LabelVectors
+
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((101, 384)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    split = random_splits([f"c{i}" for i in range(101)], ["50/50"], [0])[0]
+
+    def job(vectors):
+        return ZslJob("d", split, "pooled_krr", Path("."), "s.h5", LabelVectors([f"c{i}" for i in range(101)], vectors),
+                      ZslConfig(), {})
+
+    done = job(base)
+    result = ZslSplitResult(dataset="d", split=split.name, ratio="50/50", seed=0, variant="pooled_krr", metrics={},
+                            chance={}, seen_classes=[], unseen_classes=[], confusion=np.zeros((1, 1), np.int64),
+                            fingerprint=done.fingerprint(), inputs=done.inputs())
+    assert job(base + np.float32(1e-6) * rng.standard_normal(base.shape).astype(np.float32)).same_inputs(result)
+    for i in range(101):
+        moved = base.copy()
+        direction = rng.standard_normal(384).astype(np.float32)
+        moved[i] += 0.1 * direction / np.linalg.norm(direction)
+        assert not job(moved).same_inputs(result), i
 
 
 def test_how_a_run_computes_is_not_part_of_the_fingerprint_and_a_refusal_names_the_input(flat_store, tmp_path):

@@ -255,11 +255,11 @@ def test_zsl_sigterm_keeps_finished_splits_and_the_rerun_trains_the_same_models(
 @pytest.mark.slow
 def test_zsl_in_worker_processes_stops_its_running_jobs_on_a_sigterm_to_the_main_process(data, tmp_path, capsys):
     """A SIGTERM sent to the main process alone (`kill PID`, Kubernetes) reaches the jobs running in its pool:
-    they stop after their batch with a checkpoint (they trained to the end before), and the rerun trains the
-    same models as an uninterrupted run."""
+    they stop after their batch with a checkpoint (they trained to the end before), the third job, queued,
+    does not start, and the rerun trains the same models as an uninterrupted run."""
     def zsl(out: Path) -> list[str]:
         return ["zsl", "--store", f"toy={data['path']}", "--data.text", f"vectors:{data['vectors']}", "--variants",
-                "hrnn_attention", "--ratios", "50/50", "--seeds", "2", "--workers", "2", "--out", str(out),
+                "hrnn_attention", "--ratios", "50/50", "--seeds", "3", "--workers", "2", "--out", str(out),
                 "--model.preset", "tiny", "--train.epochs", "40", "--train.batch_size", "8",
                 "--train.progress_bar", "false"]
 
@@ -272,8 +272,9 @@ def test_zsl_in_worker_processes_stops_its_running_jobs_on_a_sigterm_to_the_main
         "action2vec zsl: stopped by SIGTERM; rerun the same command to resume")
     assert not (out / "runs/toy/50-50_seed1/hrnn_attention/result.json").exists()  # stopped, not run to the end
     assert (out / "runs/toy/50-50_seed1/hrnn_attention/train/checkpoints/last.ckpt").is_file()
+    assert not (out / "runs/toy/50-50_seed2/hrnn_attention/result.json").exists()  # queued: never started
     assert main(zsl(out)) == 0
-    for split in ("50-50_seed0", "50-50_seed1"):
+    for split in ("50-50_seed0", "50-50_seed1", "50-50_seed2"):
         model = Path("runs/toy") / split / "hrnn_attention/train"
         _assert_same_weights(tmp_path / "straight" / model, out / model)
 

@@ -149,7 +149,8 @@ def embed_nouns(pairs: Sequence[AnalogyPair], spec: str | Any, oov: str = "error
         embedder = create_embedder(spec, oov=oov) if isinstance(spec, str) else spec
         return dict(zip(nouns, embedder.embed(nouns)))
     except Exception as exc:  # an OOV word or a mapping without the noun
-        raise DataError(f"cannot embed the nouns with {spec}: {exc} (give a word embedder with --noun-text, "
+        name = spec if isinstance(spec, str) else getattr(spec, "name", type(spec).__name__)
+        raise DataError(f"cannot embed the nouns with {name}: {exc} (give a word embedder with --noun-text, "
                         "or use --count-only)") from None
 
 

@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,9 +148,9 @@ class ZslJob:
     def same_inputs(self, done: ZslSplitResult) -> bool:
         """Whether a finished result was made from this job's inputs: the same fingerprint, and label vectors
         equal up to float noise (a sentence encoder's vectors move by ~1e-7 with what else is in its batch)."""
-        sketch = done.inputs.get("labels_sketch")
-        return done.fingerprint == self.fingerprint() and sketch is not None and bool(
-            np.allclose(sketch, self.inputs()["labels_sketch"], rtol=1e-4, atol=1e-3))
+        sketch, mine = done.inputs.get("labels_sketch"), self.inputs()["labels_sketch"]
+        return (done.fingerprint == self.fingerprint() and sketch is not None
+                and np.shape(sketch) == np.shape(mine) and bool(np.allclose(sketch, mine, rtol=0, atol=1e-4)))
 
 
 def label_vectors_digest(label_vectors: LabelVectors) -> str:
@@ -159,13 +160,12 @@ def label_vectors_digest(label_vectors: LabelVectors) -> str:
     return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:16]
 
 
-def label_vectors_sketch(label_vectors: LabelVectors, size: int = 4) -> list[float]:
-    """``size`` fixed random projections of the whole (N, D) matrix of label vectors: another text for one class
-    (an override, another embedder file) moves them by about that row's change, float noise by ~1e-5."""
+def label_vectors_sketch(label_vectors: LabelVectors, size: int = 4) -> list[list[float]]:
+    """Each label vector's ``size`` fixed random projections (N, size): another text for one class (an
+    override, another embedder file) moves its row by about that vector's change, float noise by ~1e-7."""
     v = np.asarray(label_vectors.vectors, dtype=np.float64)
-    rng = np.random.default_rng(0)
-    rows, cols = rng.standard_normal(v.shape[0]), rng.standard_normal((v.shape[1], size)) / np.sqrt(v.shape[1])
-    return [round(float(x), 6) for x in (rows @ v) @ cols]
+    cols = np.random.default_rng(0).standard_normal((v.shape[1], size)) / np.sqrt(v.shape[1])
+    return np.round(v @ cols, 6).tolist()
 
 
 def _changed_input(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -445,10 +445,23 @@ def default_workers(n_jobs: int, threads_per_job: int = 2) -> int:
     return max(1, min(n_jobs, cores // threads_per_job))
 
 
-def _worker_init(threads: int) -> None:
+_STOP: Any = None  # in a pool worker: the event the main process sets when it is stopped
+
+
+def _worker_init(threads: int, stop: Any) -> None:
     import torch
 
+    global _STOP
     torch.set_num_threads(threads)
+    _STOP = stop
+
+
+def _run_in_worker(job: ZslJob) -> ZslSplitResult:
+    """A job in a pool worker; none starts once the main process was stopped (the pool hands a worker one job
+    more than it runs, which cancelling cannot take back)."""
+    if _STOP is not None and _STOP.is_set():
+        raise Stopped(signal.SIGTERM)
+    return run_split_variant(job)
 
 
 def _run_jobs(jobs: Sequence[ZslJob], workers: int) -> list[ZslSplitResult]:
@@ -458,15 +471,21 @@ def _run_jobs(jobs: Sequence[ZslJob], workers: int) -> list[ZslSplitResult]:
 
         threads = max(1, (os.cpu_count() or 1) // workers)
         log.info("running %d (split, method) jobs in %d processes", len(jobs), workers)
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                 initargs=(threads,)) as pool:
+        context = mp.get_context("spawn")
+        stop_jobs = context.Event()
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                                 initargs=(threads, stop_jobs)) as pool:
             try:
-                return list(pool.map(run_split_variant, jobs))
+                return list(pool.map(_run_in_worker, jobs))
             except Stopped as stop:
                 # a signal sent to this process alone: the running jobs stop after their batch (each keeps a
-                # checkpoint) instead of training to the end, and no queued job starts
+                # checkpoint) instead of training to the end, and no other job starts
+                stop_jobs.set()
                 for child in mp.active_children():
-                    os.kill(child.pid, stop.signum)
+                    try:
+                        os.kill(child.pid, stop.signum)
+                    except ProcessLookupError:  # it ended in between
+                        pass
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
     return [run_split_variant(job) for job in jobs]
