@@ -229,13 +229,23 @@ def _sigterm_when(path_glob: str, root: Path) -> threading.Thread:
     return thread
 
 
+def _zsl(data, out: Path, seeds: int, workers: int, epochs: int) -> list[str]:
+    return ["zsl", "--store", f"toy={data['path']}", "--data.text", f"vectors:{data['vectors']}", "--variants",
+            "hrnn_attention", "--ratios", "50/50", "--seeds", str(seeds), "--workers", str(workers), "--out", str(out),
+            "--model.preset", "tiny", "--train.epochs", str(epochs), "--train.batch_size", "8",
+            "--train.progress_bar", "false"]
+
+
+def _assert_same_zsl_models(straight: Path, out: Path, seeds: int) -> None:
+    for seed in range(seeds):
+        model = Path("runs/toy") / f"50-50_seed{seed}" / "hrnn_attention/train"
+        _assert_same_weights(straight / model, out / model)
+
+
 @pytest.mark.slow
 def test_zsl_sigterm_keeps_finished_splits_and_the_rerun_trains_the_same_models(data, tmp_path, capsys):
     def zsl(out: Path) -> list[str]:
-        return ["zsl", "--store", f"toy={data['path']}", "--data.text", f"vectors:{data['vectors']}", "--variants",
-                "hrnn_attention", "--ratios", "50/50", "--seeds", "2", "--workers", "1", "--out", str(out),
-                "--model.preset", "tiny", "--train.epochs", "6", "--train.batch_size", "8",
-                "--train.progress_bar", "false"]
+        return _zsl(data, out, seeds=2, workers=1, epochs=6)
 
     assert main(zsl(tmp_path / "straight")) == 0
     out = tmp_path / "run"
@@ -247,9 +257,7 @@ def test_zsl_sigterm_keeps_finished_splits_and_the_rerun_trains_the_same_models(
     assert (out / "runs/toy/50-50_seed0/hrnn_attention/result.json").is_file()  # the finished split is kept
     assert not (out / "runs/toy/50-50_seed1/hrnn_attention/result.json").exists()
     assert main(zsl(out)) == 0
-    for split in ("50-50_seed0", "50-50_seed1"):
-        model = Path("runs/toy") / split / "hrnn_attention/train"
-        _assert_same_weights(tmp_path / "straight" / model, out / model)
+    _assert_same_zsl_models(tmp_path / "straight", out, seeds=2)
 
 
 @pytest.mark.slow
@@ -258,10 +266,7 @@ def test_zsl_in_worker_processes_stops_its_running_jobs_on_a_sigterm_to_the_main
     they stop after their batch with a checkpoint (they trained to the end before), the third job, queued,
     does not start, and the rerun trains the same models as an uninterrupted run."""
     def zsl(out: Path) -> list[str]:
-        return ["zsl", "--store", f"toy={data['path']}", "--data.text", f"vectors:{data['vectors']}", "--variants",
-                "hrnn_attention", "--ratios", "50/50", "--seeds", "3", "--workers", "2", "--out", str(out),
-                "--model.preset", "tiny", "--train.epochs", "40", "--train.batch_size", "8",
-                "--train.progress_bar", "false"]
+        return _zsl(data, out, seeds=3, workers=2, epochs=40)
 
     assert main(zsl(tmp_path / "straight")) == 0
     out = tmp_path / "run"
@@ -274,9 +279,7 @@ def test_zsl_in_worker_processes_stops_its_running_jobs_on_a_sigterm_to_the_main
     assert (out / "runs/toy/50-50_seed1/hrnn_attention/train/checkpoints/last.ckpt").is_file()
     assert not (out / "runs/toy/50-50_seed2/hrnn_attention/result.json").exists()  # queued: never started
     assert main(zsl(out)) == 0
-    for split in ("50-50_seed0", "50-50_seed1", "50-50_seed2"):
-        model = Path("runs/toy") / split / "hrnn_attention/train"
-        _assert_same_weights(tmp_path / "straight" / model, out / model)
+    _assert_same_zsl_models(tmp_path / "straight", out, seeds=3)
 
 
 def test_each_lightning_message_shows_once_without_advertisements(data, tmp_path):

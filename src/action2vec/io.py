@@ -17,7 +17,7 @@ from typing import Any
 
 from action2vec.errors import DataError
 
-__all__ = ["json_safe", "write_json", "read_json", "read_text", "read_lines"]
+__all__ = ["json_safe", "write_json", "read_json", "read_text", "read_lines", "hash_file"]
 
 
 def json_safe(value: Any) -> Any:
@@ -84,3 +84,14 @@ def read_text(path: str | Path, what: str = "file") -> str:
 def read_lines(path: str | Path, what: str = "file") -> list[str]:
     """Non-empty, stripped lines of a text file (UTF-8 with or without BOM, CRLF or LF)."""
     return [line.strip() for line in read_text(path, what).splitlines() if line.strip()]
+
+
+def hash_file(path: str | Path, digest: Any = None) -> Any:
+    """Feed the bytes of ``path`` into ``digest`` (default a new SHA-256) block by block; returns the digest."""
+    import hashlib
+
+    digest = digest if digest is not None else hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest

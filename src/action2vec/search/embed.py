@@ -23,7 +23,7 @@ import numpy as np
 
 from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import DataError
-from action2vec.io import read_json, write_json
+from action2vec.io import hash_file, read_json, write_json
 from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
 from action2vec.store import Store, StoreLock, store_digest
 from action2vec.training.export import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
@@ -55,9 +55,7 @@ def model_fingerprint(model_dir: str | Path) -> str:
         file = model_dir / name
         if file.is_file():
             digest.update(name.encode() + b"\0")
-            with open(file, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
+            hash_file(file, digest)
     return digest.hexdigest()
 
 

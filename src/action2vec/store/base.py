@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from pathlib import Path
 from typing import Any, Protocol, Sequence, runtime_checkable
 
@@ -57,9 +58,23 @@ class Store(Protocol):
     def info(self) -> dict[str, Any]: ...
 
 
-def store_digest(store: Store, samples: int = 8) -> str:
+_DIGESTS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()  # an open store's digest, once
+
+
+def store_digest(store: Store) -> str:
     """The identity of a store's content, wherever it lies: its metadata, its videos (keys, labels, lengths) and
-    the features of up to ``samples`` evenly spaced videos (a store rewritten with other features differs)."""
+    the features of 8 evenly spaced videos (a store rewritten with other features differs). Computed once per
+    open store object (an opened store's index does not change)."""
+    try:
+        digest = _DIGESTS.get(store)
+    except TypeError:  # a store object that cannot be weakly referenced
+        return _digest(store)
+    if digest is None:
+        digest = _DIGESTS[store] = _digest(store)
+    return digest
+
+
+def _digest(store: Store, samples: int = 8) -> str:
     h = hashlib.sha256(json.dumps(json_safe(store.meta), sort_keys=True, default=str).encode())
     h.update("\n".join(store.keys).encode() + b"\0" + "\n".join(store.labels).encode())
     h.update(np.asarray(store.lengths, dtype=np.int64).tobytes())

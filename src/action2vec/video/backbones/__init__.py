@@ -14,7 +14,6 @@ are drawn with a fixed seed, so every process (e.g. every torchrun rank) gets th
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Callable
@@ -22,6 +21,7 @@ from typing import Callable
 import torch
 
 from action2vec.errors import ConfigError
+from action2vec.io import hash_file
 from action2vec.video.backbones.base import Backbone
 
 __all__ = ["Backbone", "register_backbone", "create_backbone", "list_backbones", "backbone_class", "needs_weights"]
@@ -130,16 +130,8 @@ def create_backbone(
     if cls is not None and not isinstance(model, cls):
         raise TypeError(f"backbone factory {name!r} returned {type(model).__name__}, not {cls.__name__}")
     if weights is not None and weights.is_file():
-        model.weights_sha256 = _sha256(weights)  # the store records which weights made its features
+        model.weights_sha256 = hash_file(weights).hexdigest()  # the store records which weights made its features
     return model.eval()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load_builtin() -> None:
