@@ -13,7 +13,9 @@ and deleted at the end. Each measured run is its own process, so its peak RSS (V
   through ``StoreWriter``, the final merge.
 
 Runs alternate (plain, import, plain, import, ...) so a change of load on the machine hits both alike; the
-source stays in the page cache when it fits (both read it from there). Throughput = source bytes / seconds.
+source stays in the page cache when it fits (both read it from there). Before each run the earlier outputs
+are deleted and ``os.sync()`` writes pending pages out (not timed). Throughput = source bytes / seconds; the
+figures are the best run of each phase.
 """
 
 from __future__ import annotations
@@ -86,8 +88,10 @@ def _child(phase: str, source: Path, out: Path) -> None:
 
 
 def _run(phase: str, source: Path, out: Path) -> dict[str, Any]:
-    out.unlink(missing_ok=True)
+    for old in out.parent.glob("*.h5"):  # every earlier output: each run starts with only the source on disk
+        old.unlink()
     shutil.rmtree(out.with_name(out.name + ".parts"), ignore_errors=True)
+    os.sync()  # and with no dirty pages of an earlier run left for it to wait on (not timed)
     proc = subprocess.run([sys.executable, __file__, "--phase", phase, "--source", str(source), "--out", str(out)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs[phase].append(res)
                 print(f"  {phase:<6} run {r + 1}: {res['seconds']:.1f} s, {res['gb_per_s']:.3f} GB/s, "
                       f"peak RSS {res['peak_rss_mb']:.0f} MB", flush=True)
-        same = _check_same(root / "import.h5", root / "source")
+        same = _check_same(root / "import.h5", root / "source")  # the last run was an import
         best = {p: min(x["seconds"] for x in v) for p, v in runs.items()}
         out = {
             "source_videos": made["videos"], "source_gb": round(made["bytes"] / 1e9, 3), "dim": args.dim,
