@@ -429,11 +429,11 @@ def _index_from(buf: list[PendingVideo]) -> StoreIndex:
     )
 
 
-def _create_features(f: h5py.File, rows: int, dim: int, data: np.ndarray | None = None) -> h5py.Dataset:
+def _create_features(f: h5py.File, rows: int, dim: int) -> h5py.Dataset:
     """The (rows, D) float32 feature dataset, chunked in ~1 MiB blocks of whole rows."""
     chunk_rows = max(1, min(max(rows, 1), (1 << 20) // max(4 * dim, 1)))
     return f.create_dataset(
-        "features", shape=(rows, dim), data=data, dtype=np.float32,
+        "features", shape=(rows, dim), dtype=np.float32,
         chunks=(chunk_rows, max(dim, 1)) if dim else None, maxshape=(None, dim),
     )
 
