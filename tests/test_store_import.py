@@ -291,8 +291,8 @@ def test_ambiguous_or_contradicting_formats_are_one_line(tmp_path, capsys):
     _one_line(capsys, "--meta 'fps'", "KEY=VALUE")
 
 
-def test_end_to_end_import_info_train_index_search(tmp_path, capsys):
-    """A folder of .npy files and a labels CSV become a store that `train`, `index` and `search` use."""
+def test_end_to_end_import_info_train_index_search_zsl(tmp_path, capsys):
+    """A folder of .npy files and a labels CSV become a store that `train`, `index`, `search` and `zsl` use."""
     lv = synthetic_label_vectors(4, dim=8, seed=3)
     vectors = write_vectors_file(lv, tmp_path / "vectors.npz")
     rng = np.random.default_rng(5)
@@ -319,3 +319,6 @@ def test_end_to_end_import_info_train_index_search(tmp_path, capsys):
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 3 and all(h["key"].startswith("part") for h in hits)
     assert "part0/clip_1_0" not in [h["key"] for h in hits]  # the query video itself is left out
+    assert main(["zsl", "--store", f"i3d={store}", "--data.text", f"vectors:{vectors}", "--ratios", "50/50",
+                 "--seeds", "1", "--variants", "pooled_krr", "--out", str(tmp_path / "zsl")]) == 0
+    assert "Pooled features + KRR" in capsys.readouterr().out
