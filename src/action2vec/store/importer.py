@@ -19,8 +19,8 @@ Arrays are ``(T, D)`` or ``(D,)`` (one step); any integer or float dtype, stored
 Checks run before anything is written (shapes, dtypes, duplicate keys and labels come from the headers);
 finiteness needs the data and is checked on each batch before it is written; a failure removes the part
 files this run wrote. Writing goes through :class:`~action2vec.store.StoreWriter` part files under the
-store's lock, so an interrupted import resumes where it stopped. Memory is bounded by ``batch_bytes`` plus
-one video, whatever the size of the source.
+store's lock, so an interrupted import resumes where it stopped. Memory is bounded by about two batches of
+``batch_bytes`` (the one being written, the next being read), whatever the size of the source.
 """
 
 from __future__ import annotations
