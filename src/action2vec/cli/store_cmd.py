@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+import json
+from typing import Any
+
 from action2vec.cli.common import add_json_option
 from action2vec.io import write_json
 
@@ -23,6 +26,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "with an empty key. Refused while another process writes the store.")
     merge.add_argument("store")
     merge.set_defaults(func=run_merge)
+    imp = s.add_parser(
+        "import", help="write precomputed per-video features (.npy folder, .npz, HDF5) to a feature store",
+        description="Write precomputed per-video features to a feature store that every command reads "
+        "(docs/import.md). SOURCE is a folder of per-video .npy files (key = path without suffix), one .npz "
+        "(key -> array) or one HDF5 file (one dataset per key, or packed 'keys' + 'features' [+ 'lengths']). "
+        "Bad input is refused in one line before anything is written; rerunning resumes.")
+    imp.add_argument("source", help="folder of .npy files, an .npz file or an HDF5 file")
+    imp.add_argument("--out", required=True, metavar="STORE", help="feature store to create or resume (.h5)")
+    imp.add_argument("--format", metavar="npy|npz|hdf5", help="source format, where the name does not tell")
+    imp.add_argument("--labels", metavar="FILE|from-folder",
+                     help="labels: a CSV 'key,label' or a text file of 'key label' lines, or 'from-folder' (the "
+                     "key's parent folder)")
+    imp.add_argument("--dataset", metavar="NAME", help="labels from a data set adapter (ucf101, hmdb51, kinetics400, "
+                     "custom...) whose video names are the keys (or their last path part)")
+    imp.add_argument("--annotations", metavar="PATH", help="the data set's annotation file or folder")
+    imp.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
+                     help="recorded in the store metadata (backbone, layer, fps, ...); VALUE is read as JSON when "
+                     "it parses (25, true, null), else as text; repeatable")
+    add_json_option(imp)
+    imp.set_defaults(func=run_import)
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -52,4 +75,30 @@ def run_merge(args: argparse.Namespace) -> int:
     merge_parts(args.store)
     info = open_store(args.store).info()
     print(f"{args.store}: {info['videos']} videos, {info['failed']} failed")
+    return 0
+
+
+def _parse_meta(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` options as a dict; values parsed as JSON when they parse, else kept as text."""
+    from action2vec.errors import ConfigError
+
+    meta: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--meta {item!r}: expected KEY=VALUE (e.g. --meta backbone=i3d)")
+        try:
+            meta[key.strip()] = json.loads(value)
+        except ValueError:
+            meta[key.strip()] = value
+    return meta
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from action2vec.store.importer import import_features
+
+    result = import_features(args.source, args.out, fmt=args.format, labels=args.labels, dataset=args.dataset,
+                             annotations=args.annotations, meta=_parse_meta(args.meta))
+    print(result.summary())
+    write_json(result.to_json(), args.json)
     return 0

