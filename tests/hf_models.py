@@ -75,3 +75,19 @@ def save_videomae(folder: Path, seed: int = 0) -> Path:
     VideoMAEModel(cfg).eval().save_pretrained(str(folder))
     VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(str(folder))
     return folder
+
+
+def save_xclip(folder: Path, seed: int = 0) -> Path:
+    """A tiny XCLIPModel taking 4-frame clips, with the VideoMAE image processor X-CLIP folders carry."""
+    from transformers import VideoMAEImageProcessor, XCLIPConfig, XCLIPModel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = _tokenizer(folder)
+    torch.manual_seed(seed)
+    vision = dict(**SMALL, image_size=32, patch_size=8, num_frames=4, mit_hidden_size=32, mit_intermediate_size=37,
+                  mit_num_hidden_layers=1, mit_num_attention_heads=4)
+    cfg = XCLIPConfig(text_config=_text_config(vocab), vision_config=vision, projection_dim=32,
+                      prompt_num_attention_heads=4, prompt_layers=1)
+    XCLIPModel(cfg).eval().save_pretrained(str(folder))
+    VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(str(folder))
+    return folder

@@ -13,7 +13,7 @@ import torch
 
 pytest.importorskip("transformers")
 
-from hf_models import save_clip, save_siglip, save_videomae  # noqa: E402
+from hf_models import save_clip, save_siglip, save_videomae, save_xclip  # noqa: E402
 
 from action2vec.cli.main import main  # noqa: E402
 from action2vec.errors import Action2VecError, DataError  # noqa: E402
@@ -29,7 +29,7 @@ QUIET = ["--compute.workers", "0", "--compute.progress", "false"]
 def folders(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("hf")
     return {"clip": save_clip(root / "clip"), "siglip": save_siglip(root / "siglip"),
-            "videomae": save_videomae(root / "videomae"), "clip_other": save_clip(root / "clip_other", seed=1)}
+            "videomae": save_videomae(root / "videomae"), "xclip": save_xclip(root / "xclip"), "clip_other": save_clip(root / "clip_other", seed=1)}
 
 
 def _frames(n: int, h: int = 40, w: int = 52, seed: int = 0) -> np.ndarray:
@@ -63,22 +63,32 @@ def test_image_text_step_is_mean_of_frames_image_features(folders, kind) -> None
     np.testing.assert_allclose(ours, np.stack(expected), rtol=0, atol=1e-5)
 
 
-def test_videomae_step_is_one_clip_embedding(folders) -> None:
-    from transformers import VideoMAEImageProcessor, VideoMAEModel
+def _videomae_reference(model, pixels: torch.Tensor) -> np.ndarray:
+    return model(pixel_values=pixels).last_hidden_state[0].numpy().mean(axis=0)  # mean over (tokens, 32)
 
-    backbone = create_backbone(f"hf:{folders['videomae']}")
+
+def _xclip_reference(model, pixels: torch.Tensor) -> np.ndarray:
+    out = model.get_video_features(pixel_values=pixels)
+    return (out if isinstance(out, torch.Tensor) else out.pooler_output)[0].numpy()
+
+
+@pytest.mark.parametrize("kind,model_class,reference", [("videomae", "VideoMAEModel", _videomae_reference),
+                                                        ("xclip", "XCLIPModel", _xclip_reference)])
+def test_video_model_step_is_one_clip_embedding(folders, kind, model_class, reference) -> None:
+    import transformers
+
+    backbone = create_backbone(f"hf:{folders[kind]}")
     assert backbone.clip_len == 4  # the model's num_frames
     clips = _frames(8, seed=1).reshape(2, 4, 40, 52, 3)
     with torch.no_grad():
         ours = backbone(backbone.preprocess(clips)).numpy()
-    processor = VideoMAEImageProcessor.from_pretrained(folders["videomae"], local_files_only=True)
-    model = VideoMAEModel.from_pretrained(folders["videomae"], local_files_only=True).eval()
+    processor = transformers.VideoMAEImageProcessor.from_pretrained(folders[kind], local_files_only=True)
+    model = getattr(transformers, model_class).from_pretrained(folders[kind], local_files_only=True).eval()
     expected = []
     for clip in clips:
         pixels = processor(list(clip), return_tensors="pt")["pixel_values"]  # (1, 4, 3, 32, 32)
         with torch.no_grad():
-            hidden = model(pixel_values=pixels).last_hidden_state[0]  # (tokens, 32)
-        expected.append(hidden.numpy().mean(axis=0))
+            expected.append(reference(model, pixels))
     np.testing.assert_allclose(ours, np.stack(expected), rtol=0, atol=1e-5)
 
 

@@ -28,10 +28,10 @@ __all__ = ["HFFolder", "MODEL_CLASSES", "IMAGE_TEXT", "VIDEO", "read_hf_folder",
 
 # model_type of config.json -> the transformers class that loads it, by what a step of a store is
 IMAGE_TEXT = {"clip": "CLIPModel", "siglip": "SiglipModel"}
-VIDEO = {"videomae": "VideoMAEModel", "x_clip": "XCLIPModel"}
+VIDEO = {"videomae": "VideoMAEModel", "xclip": "XCLIPModel"}
 MODEL_CLASSES = {**IMAGE_TEXT, **VIDEO}
 # the towers a text embedder can use: models with get_text_features
-TEXT_TOWERS = {"clip", "siglip", "x_clip"}
+TEXT_TOWERS = {"clip", "siglip", "xclip"}
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
@@ -40,7 +40,7 @@ class HFFolder:
     """A checked model folder and what identifies its model."""
 
     path: Path  # absolute
-    model_type: str  # config.json "model_type" (clip, siglip, videomae, x_clip)
+    model_type: str  # config.json "model_type" (clip, siglip, videomae, xclip)
     architecture: str  # the transformers class action2vec loads it with (CLIPModel, ...)
     config_sha256: str
     weights_sha256: str

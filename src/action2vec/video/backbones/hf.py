@@ -42,9 +42,9 @@ _STEPS = {
     "clip": "mean of clip frames' image embeddings (get_image_features)",
     "siglip": "mean of clip frames' image embeddings (get_image_features)",
     "videomae": "one clip's embedding: mean of the last hidden state over all tokens",
-    "x_clip": "one clip's embedding (get_video_features)",
+    "xclip": "one clip's embedding (get_video_features)",
 }
-_LAYERS = {"clip": "image_embeds", "siglip": "image_embeds", "videomae": "last_hidden_mean", "x_clip": "video_embeds"}
+_LAYERS = {"clip": "image_embeds", "siglip": "image_embeds", "videomae": "last_hidden_mean", "xclip": "video_embeds"}
 
 
 def _pooled(out: Any) -> torch.Tensor:
@@ -113,7 +113,7 @@ class HFBackbone(Backbone):
         if self.image_text:
             frames = _pooled(self.model.get_image_features(pixel_values=x.reshape((n * length,) + tuple(x.shape[2:]))))
             return frames.float().reshape(n, length, -1).mean(dim=1)  # (N, D): the clip's mean frame embedding
-        if self.folder.model_type == "x_clip":
+        if self.folder.model_type == "xclip":
             return _pooled(self.model.get_video_features(pixel_values=x)).float()
         return self.model(pixel_values=x).last_hidden_state.float().mean(dim=1)  # VideoMAE: (N, tokens, D) -> (N, D)
 
