@@ -125,6 +125,15 @@ def test_missing_or_wrong_folder_is_one_line(folders, tmp_path, capsys) -> None:
     (bert / "config.json").write_text('{"model_type": "bert"}')
     with pytest.raises(DataError, match="model_type 'bert' is not supported"):
         create_backbone(f"hf:{bert}")
+    partial = tmp_path / "partial"  # a CLIP config over weights without the image tower
+    shutil.copytree(folders["clip"], partial)
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(partial / "model.safetensors"))
+    save_file({k: v for k, v in state.items() if not k.startswith("vision_model.")}, str(partial / "model.safetensors"),
+              metadata={"format": "pt"})
+    with pytest.raises(DataError, match="its weights lack .* tensor"):
+        create_backbone(f"hf:{partial}")
     with pytest.raises(Action2VecError, match="leave out --weights"):
         create_backbone(f"hf:{folders['clip']}", weights=folders["clip"] / "model.safetensors")
     with pytest.raises(Action2VecError, match="needs a folder"):

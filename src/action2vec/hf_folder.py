@@ -119,10 +119,14 @@ def load_hf_model(folder: HFFolder) -> Any:
     """The folder's model (its ``architecture`` class), read offline, in eval mode on the CPU."""
     cls = getattr(_transformers(), folder.architecture)
     try:
-        model = cls.from_pretrained(str(folder.path), local_files_only=True)
+        model, info = cls.from_pretrained(str(folder.path), local_files_only=True, output_loading_info=True)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{folder.path}: cannot load as {folder.architecture} ({reason})") from None
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:  # transformers would fill them with random values: features that mean nothing
+        raise DataError(f"{folder.path}: its weights lack {len(missing)} tensor(s) of {folder.architecture} "
+                        f"(e.g. {', '.join(missing[:3])})")
     return model.eval()
 
 
