@@ -32,7 +32,9 @@ def toy(tmp_path_factory) -> dict[str, Path]:
     data = generate_toy_dataset(root / "toy", ToyConfig(verbs=["spin", "grow", "slide"], nouns=["ball", "box"],
                                                         videos_per_class=3, min_seconds=1.0, max_seconds=1.5, size=32))
     clip = save_clip(root / "clip")
-    common = ["extract", "--list", str(data.list_path), "--video.fps", "8", "--video.duration", "1.5", *QUIET]
+    # 3 steps of 4 frames (the 1.0 s videos have 2 true steps, then a zero row): the mean over true steps matters
+    common = ["extract", "--list", str(data.list_path), "--video.fps", "8", "--video.duration", "1.5",
+              "--video.clip_len", "4", "--video.stride", "4", *QUIET]
     assert main([*common, "--out", str(root / "clip.h5"), "--backbone", f"hf:{clip}"]) == 0
     assert main([*common, "--out", str(root / "motion.h5"), "--backbone", "motion"]) == 0
     return {"root": root, "clip": clip, "clip_store": root / "clip.h5", "motion_store": root / "motion.h5"}
@@ -74,17 +76,24 @@ def test_pooled_match_score_is_mean_step_feature_cosine_to_class_texts(toy, zsl_
     store = open_store(toy["clip_store"])
     text = build_label_vectors(unseen, f"hf:{toy['clip']}", cache=False).vectors  # (C, 16)
     text = text / np.linalg.norm(text, axis=1, keepdims=True)
-    hits, total = 0, 0
+    confusion = np.zeros((len(unseen), len(unseen)), dtype=int)  # true class x predicted class, counts
     for i, label in enumerate(store.labels):
         if label not in unseen:
             continue
         feats, length = store.get(i)
         video = feats[:length].mean(axis=0)  # the mean of the true steps, raw features
         scores = text @ (video / np.linalg.norm(video))
-        hits += unseen[int(np.argmax(scores))] == label
-        total += 1
-    assert total == 9
-    assert result["metrics"]["top1"] == pytest.approx(hits / total, abs=1e-9)
+        confusion[unseen.index(label), int(np.argmax(scores))] += 1
+    assert confusion.sum() == 9 and store.meta["steps"] == 3 and set(store.lengths) >= {2, 3}
+    np.testing.assert_array_equal(np.array(result["confusion"]), confusion)  # every video's prediction
+
+    # the features the row scores: each video's mean over its true steps (not the zero padding, not one step)
+    from action2vec.experiments.pooled_match import match_embed
+
+    positions = np.arange(len(store))  # every video: some have 2 true steps of 3
+    naive = np.stack([store.get(int(i))[0][: store.get(int(i))[1]].mean(axis=0) for i in positions])
+    np.testing.assert_allclose(match_embed(store, positions), naive, rtol=0, atol=1e-6)
+    assert result["metrics"]["top1"] == pytest.approx(np.trace(confusion) / 9, abs=1e-9)
     assert result["n_train_videos"] >= 0 and result["features"].startswith("pooled hf:")
 
 
