@@ -121,6 +121,7 @@ def test_other_backbone_or_other_text_model_refused_in_one_line(toy, tmp_path, c
 
 def test_top_level_action2vec_loads_a_train_run_folder(toy, zsl_run) -> None:
     from action2vec import Action2Vec
+    from action2vec.text import create_embedder
 
     out, _ = zsl_run
     (train,) = sorted((out / "runs" / "toy").glob("*/hrnn_attention/train"))
@@ -129,3 +130,10 @@ def test_top_level_action2vec_loads_a_train_run_folder(toy, zsl_run) -> None:
     from_model = Action2Vec.from_pretrained(train / "model").encode_store(store, [0, 1])
     np.testing.assert_array_equal(from_run, from_model)
     assert from_run.shape[0] == 2
+
+    # a new label text goes through the text tower the model recorded
+    model = Action2Vec.from_pretrained(train)
+    assert model.text_embedder == f"hf:{toy['clip']}"
+    new = model.encode_text(["play violin"])[0]
+    direct = create_embedder(f"hf:{toy['clip']}", cache=False).embed(["play violin"])[0]
+    assert float(new @ direct / np.linalg.norm(direct)) > 0.999
