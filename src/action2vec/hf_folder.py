@@ -13,12 +13,13 @@ check that the same weights are meant.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from action2vec.errors import ConfigError, DataError
 from action2vec.io import hash_file
@@ -110,16 +111,32 @@ def _transformers() -> Any:
         import transformers
     except ImportError:
         raise ConfigError("hf: models need the transformers package: pip install 'action2vec[hf]'") from None
-    transformers.logging.set_verbosity_error()  # its notes on unused heads are not the user's business
-    transformers.logging.disable_progress_bar()
     return transformers
+
+
+@contextlib.contextmanager
+def _quiet(transformers: Any) -> Iterator[None]:
+    """transformers' loading notes and progress bars off while a folder loads, as they were afterwards
+    (our own checks say what matters: missing weights, a missing processor)."""
+    logging_ = transformers.logging
+    verbosity, bars = logging_.get_verbosity(), logging_.is_progress_bar_enabled()
+    logging_.set_verbosity_error()
+    logging_.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging_.set_verbosity(verbosity)
+        if bars:
+            logging_.enable_progress_bar()
 
 
 def load_hf_model(folder: HFFolder) -> Any:
     """The folder's model (its ``architecture`` class), read offline, in eval mode on the CPU."""
-    cls = getattr(_transformers(), folder.architecture)
+    transformers = _transformers()
+    cls = getattr(transformers, folder.architecture)
     try:
-        model, info = cls.from_pretrained(str(folder.path), local_files_only=True, output_loading_info=True)
+        with _quiet(transformers):
+            model, info = cls.from_pretrained(str(folder.path), local_files_only=True, output_loading_info=True)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{folder.path}: cannot load as {folder.architecture} ({reason})") from None
@@ -138,7 +155,8 @@ def load_hf_processor(folder: HFFolder, kind: str) -> Any:
         "tokenizer": (transformers.AutoTokenizer, "tokenizer_config.json or tokenizer.json"),
     }[kind]
     try:
-        return loader.from_pretrained(str(folder.path), local_files_only=True)
+        with _quiet(transformers):
+            return loader.from_pretrained(str(folder.path), local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{folder.path}: no usable {kind} processor ({wanted}): {reason}") from None

@@ -88,6 +88,8 @@ class HFBackbone(Backbone):
             self.short_side = int(size["shortest_edge"])
         elif "height" in size and "width" in size:
             self.frame_size = (int(size["height"]), int(size["width"]))
+        log.info("hf backbone %s: %s, %d-d, %d frames per clip, one step = %s", folder.path, folder.architecture,
+                 self.dim, self.clip_len, _STEPS[folder.model_type])
 
     def _output_dim(self) -> int:
         config = self.model.config
