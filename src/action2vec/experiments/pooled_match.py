@@ -34,8 +34,9 @@ def check_same_model(meta: Mapping[str, Any], text_spec: str, store_path: str | 
                           "extract with --backbone hf:PATH and use --data.text hf:PATH of the same folder")
     folder_path = hf_spec_path(text_spec or "")
     if folder_path is None:
+        given = text_spec or "label vectors that record no embedder"
         raise ConfigError(f"variant {MATCH_VARIANT}: the label texts must be embedded by the text tower of the store's "
-                          f"model (--data.text {backbone}), not {text_spec or 'minilm'}")
+                          f"model (--data.text {backbone}), not {given}")
     folder = read_hf_folder(folder_path)
     if (folder.config_sha256, folder.weights_sha256) != (meta["hf_config_sha256"], meta["weights_sha256"]):
         raise ConfigError(f"variant {MATCH_VARIANT}: {folder.path} is not the model {store_path} was extracted with "
