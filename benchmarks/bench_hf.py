@@ -125,12 +125,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda [auto]")
     p.add_argument("--quick", action="store_true", help="a tiny tower (64-d, 2 layers, 64x64): checks the script")
     p.add_argument("--batch-size", type=int, default=0, help="clips per batch (0: 32, --quick 4)")
-    p.add_argument("--batches", type=int, default=0, help="batches per round (0: 8, --quick 2)")
+    p.add_argument("--batches", type=int, default=0, help="batches per round (0: 4, --quick 2)")
     p.add_argument("--rounds", type=int, default=3, help="alternating timed rounds [3]")
     p.add_argument("--json", help="also write the figures here")
     args = p.parse_args(argv)
     args.batch_size = args.batch_size or (4 if args.quick else 32)
-    args.batches = args.batches or (2 if args.quick else 8)
+    args.batches = args.batches or (2 if args.quick else 4)
     return args
 
 
