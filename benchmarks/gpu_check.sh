@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU figures of issue 11 in one short run on a one-GPU machine (H100/H200 class, 16 CPU cores).
 #
-#   bash benchmarks/gpu_check.sh               # the GPU run: under 6 minutes, prints every figure
+#   bash benchmarks/gpu_check.sh               # the GPU run: under 6 minutes (+ at most 150 s for hf:), prints every figure
 #   bash benchmarks/gpu_check.sh --cpu-smoke   # the same steps at toy size on a CPU (a few minutes)
 #   bash benchmarks/gpu_check.sh --training-only [--cpu-smoke]   # the training figures alone (no PyAV needed)
 #   bash benchmarks/gpu_check.sh --hf-only [--cpu-smoke]   # the hf: image-tower figure alone (issue 17; --cpu-smoke:
