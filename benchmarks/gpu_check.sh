@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The GPU figures of issue 11 in one short run on a one-GPU machine (H100/H200 class, 16 CPU cores).
 #
-#   bash benchmarks/gpu_check.sh               # the GPU run: under 6 minutes, prints every figure
+#   bash benchmarks/gpu_check.sh               # the GPU run: under 6 minutes (+ at most 150 s for hf:), prints every figure
 #   bash benchmarks/gpu_check.sh --cpu-smoke   # the same steps at toy size on a CPU (a few minutes)
 #   bash benchmarks/gpu_check.sh --training-only [--cpu-smoke]   # the training figures alone (no PyAV needed)
+#   bash benchmarks/gpu_check.sh --hf-only [--cpu-smoke]   # the hf: image-tower figure alone (issue 17; --cpu-smoke:
+#                                                          # a tiny tower, bench_hf.py --quick)
 #
 # The training section stops starting runs when the whole script nears TOTAL_S seconds (default 345; 900
 # with --cpu-smoke); TOTAL_S=560 bash benchmarks/gpu_check.sh --training-only gives every training run time.
@@ -22,13 +24,17 @@ set -euo pipefail
 
 SMOKE=0
 TRAINING_ONLY=0
+HF_ONLY=0
 for arg in "$@"; do
     case "$arg" in
         --cpu-smoke) SMOKE=1 ;;
         --training-only) TRAINING_ONLY=1 ;;
-        *) echo "gpu_check: unknown option $arg (use --cpu-smoke, --training-only)" >&2; exit 2 ;;
+        --hf-only) HF_ONLY=1 ;;
+        *) echo "gpu_check: unknown option $arg (use --cpu-smoke, --training-only, --hf-only)" >&2; exit 2 ;;
     esac
 done
+RUN_HF=$(( TRAINING_ONLY ? 0 : 1 ))  # bench_hf.py needs no PyAV: a missing PyAV leaves it on
+if [[ $HF_ONLY == 1 ]]; then TRAINING_ONLY=1; fi
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(dirname "$HERE")"
 PY="${PYTHON:-python3}"
@@ -38,7 +44,7 @@ rm -f "$RESULTS/extract.json" "$RESULTS/compile.json"
 export PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 
-if [[ $TRAINING_ONLY == 0 ]] && ! "$PY" -c "import av" 2>/dev/null; then
+if [[ $TRAINING_ONLY == 0 && $HF_ONLY == 0 ]] && ! "$PY" -c "import av" 2>/dev/null; then
     wheel="$(ls "$HERE"/wheels/av-*.whl 2>/dev/null | head -n 1 || true)"
     if [[ -z "$wheel" ]]; then
         # benchmarks/wheels/ is not in git: carry it to the GPU machine (the device tool's `carry`)
@@ -83,6 +89,7 @@ timeout "$COMPILE_LIMIT" "$PY" "$HERE/bench_extract.py" --parts model --model-kn
 "$PY" "$HERE/gpu_check_table.py" "$RESULTS/extract.json" "$RESULTS/compile.json"
 fi
 
+if [[ $HF_ONLY == 0 ]]; then
 echo "== training (issue 11): fit() end to end and bench_train.py"
 # ---- TRAINING FIGURES: added by the training helper (python benchmarks/bench_train.py ...) -----------
 # fit() end to end (Lightning, the module's training_step, the device-resident feature bank, bf16) on a
@@ -128,6 +135,16 @@ for run in $T_RUNS; do
 done
 rm -rf "$TSTORE" "$TSTORE.parts"
 "$PY" "$HERE/bench_train.py" --summary "${T_JSONS[@]}"
+fi
 # ---- end of the training section ------------------------------------------------------------------------
+
+if [[ $RUN_HF == 1 ]]; then
+echo "== hf: image tower (issue 17): a ViT-B/16 CLIP folder through extraction's path vs a plain HF script"
+# random weights from a config, saved to a temporary folder; same batches for both; at most 150 s
+HF_ARGS=(--device "$DEVICE" --json "$RESULTS/hf.json")
+if [[ $SMOKE == 1 ]]; then HF_ARGS+=(--quick); fi
+rm -f "$RESULTS/hf.json"
+timeout 150 "$PY" "$HERE/bench_hf.py" "${HF_ARGS[@]}" || echo "gpu_check: bench_hf.py failed or ran past 150 s"
+fi
 
 echo "== gpu_check done; JSON in $RESULTS"

@@ -1,6 +1,7 @@
 """Use a trained model: embed video files, feature sequences and label texts into one space; classify.
 
     model = Action2Vec.from_pretrained("runs/ucf/model", backbone_weights="c3d.pickle")  # alias of load
+    model = Action2Vec.from_pretrained("runs/ucf")             # a train run folder: its model/ is used
     emb = model.encode_video(["a.mp4", "b.avi"])               # (N, E) unit vectors
     text = model.encode_text(["play violin", "ride bike"])      # (M, E) unit vectors
     model.classify(["a.mp4"], ["play violin", "ride bike"], top_k=1)
@@ -139,6 +140,14 @@ def _video_paths(videos: str | Path | Sequence[str | Path]) -> list[Path]:
     return paths
 
 
+def _model_folder(path: str | Path) -> Path:
+    """``path`` itself when it holds a model's config, else the ``model/`` of a train run folder."""
+    path = Path(path)
+    if not (path / CONFIG_FILE).is_file() and (path / "model" / CONFIG_FILE).is_file():
+        return path / "model"
+    return path
+
+
 def _rank(video: np.ndarray, labels: list[str], text: np.ndarray, top_k: int) -> list[Prediction]:
     """Top-k labels per video by cosine: video (N, E), text (M, E), both unit vectors."""
     sims = video @ text.T  # (N, M)
@@ -165,12 +174,13 @@ class Action2Vec:
     @classmethod
     def load(cls, model_dir: str | Path, device: str | torch.device = "cpu", *,
              backbone_weights: str | Path | None = None) -> "Action2Vec":
-        """Read a model folder; every file is checked first (DataError naming a damaged one).
+        """Read a model folder, or a train run folder (its ``model/``); every file is checked first (DataError
+        naming a damaged one).
 
         ``backbone_weights``: the backbone's pretrained weights, which ``encode_video`` needs when the
         training store was extracted with them (C3D); weight-free backbones (``motion``) need none.
         """
-        folder = read_model_folder(model_dir)
+        folder = read_model_folder(_model_folder(model_dir))
         info = folder.info
         try:
             net = build_model(info.model, num_classes=len(info.classes) if info.model.classifier else 0)

@@ -3,7 +3,9 @@ come from this table alone.
 
 The first four are the model architectures of ``model.variant``; ``hrnn_cosine`` is the HRNN trained
 with the ranking loss only; ``pooled_krr`` is the pooled-feature kernel-ridge-regression baseline (no
-network). These are the rows of the paper's Table 1.
+network). These are the rows of the paper's Table 1. ``pooled_match`` is the training-free row of
+CLIP-style papers: a video's mean step feature against the class texts embedded by the same model's
+text tower (``experiments/pooled_match.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ METHODS: dict[str, Method] = {
         Method("stacked_lstm", "Stacked LSTM w/dual loss", ("model.variant=stacked_lstm",)),
         Method("single_lstm", "Single LSTM w/dual loss", ("model.variant=single_lstm",)),
         Method("pooled_krr", "Pooled features + KRR (Laplacian)", None),
+        Method("pooled_match", "Pooled features, text match (no training)", None),
     )
 }
 

@@ -29,7 +29,7 @@ def add_class_source(p: argparse.ArgumentParser, store_help: str) -> None:
     g.add_argument("--classes", type=Path, metavar="FILE", help="class list, one name per line (restricts --store)")
     g.add_argument("--store", type=Path, help=store_help)
     g.add_argument("--text", metavar="SPEC",
-                   help="label-text embedder: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P "
+                   help="label-text embedder: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P, hf:P "
                    "(default: the one --model records, else minilm)")
     g.add_argument("--overrides", type=Path, help="class-name overrides YAML (over the built-in ones)")
     g.add_argument("--oov", choices=["error", "skip", "subword"],

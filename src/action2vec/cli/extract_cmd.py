@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="official split whose train/test subsets are recorded")
     src.add_argument("--limit", type=bounded(int, ge=0), default=0, help="only the first N videos (0: all)")
     bb = p.add_argument_group("backbone")
-    bb.add_argument("--backbone", default="c3d", help="registered backbone name, or MODULE:NAME for a plug-in")
+    bb.add_argument("--backbone", default="c3d", help="registered backbone name, MODULE:NAME for a plug-in, or hf:PATH for a local "
+                    "Hugging Face save_pretrained folder (CLIP, SigLIP, VideoMAE, X-CLIP; docs/bring-your-own.md)")
     bb.add_argument("--layer", help="output layer (C3D: fc6 or fc7, default fc7)")
     bb.add_argument("--weights", metavar="PATH", help="pretrained weights (.pickle/.pt state dict or .safetensors)")
     bb.add_argument("--random-weights", action="store_true",

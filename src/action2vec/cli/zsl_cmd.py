@@ -3,6 +3,8 @@
     action2vec zsl --store ucf101=ucf.h5 --store hmdb51=hmdb.h5 --data.text word2vec:GoogleNews.bin \\
         --variants hrnn_attention,hrnn,hrnn_cosine,stacked_lstm,single_lstm,pooled_krr --out runs/table1
     action2vec zsl --store k.h5 --splits ../shared/data/kinetics/er_zsar --variants pooled_krr --out runs/k
+    action2vec zsl --store ucf_clip.h5 --data.text hf:clip-vit-b16 --variants pooled_match,hrnn_attention,pooled_krr \
+        --out runs/clip      # the store extracted with --backbone hf:clip-vit-b16 (docs/bring-your-own.md)
 
 Rerunning the same command resumes: finished (split, variant) results are reused, an interrupted
 training run continues from its checkpoint.
@@ -144,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.datasets.base import read_class_list
     from action2vec.errors import DataError
     from action2vec.evaluation.splits import save_splits
+    from action2vec.experiments.pooled_match import MATCH_VARIANT, check_same_model
     from action2vec.experiments.zero_shot import plan_jobs, run_zsl
     from action2vec.io import write_json
     from action2vec.reports.tables import zsl_table_markdown
@@ -163,6 +166,10 @@ def run(args: argparse.Namespace) -> int:
 
     jobs, splits_of = [], {}
     for name, path in stores:
+        if MATCH_VARIANT in zcfg.variants:  # before the label texts are embedded (plan_jobs checks it again)
+            from action2vec.store import open_store
+
+            check_same_model(open_store(path).meta, train_cfg.data.text, path)
         classes, splits = _store_splits(args, name, path, split_files, zcfg, pretrain)
         lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}),
                                  train_cfg.data.text, overrides=args.overrides, oov=args.oov,

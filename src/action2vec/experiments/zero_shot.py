@@ -46,6 +46,7 @@ from action2vec.evaluation.results import DataSource, PcaFit, ZslSplitResult, Zs
 from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filter
 from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
 from action2vec.experiments.features import describe_features, pooled_features
+from action2vec.experiments.pooled_match import MATCH_VARIANT, check_same_model, match_embed
 from action2vec.inference import Action2Vec
 from action2vec.io import json_safe, read_json, write_json
 from action2vec.linalg import l2_normalize
@@ -125,6 +126,8 @@ class ZslJob:
         if method(self.variant).overrides is not None:
             skip = EXECUTION_KEYS | {"data.store"}  # the store enters by its content
             train = {k: v for k, v in flatten(self.train_cfg).items() if k not in skip}
+        elif self.variant == MATCH_VARIANT:
+            train = {}  # nothing is trained
         else:
             train = flatten(to_dict(self.zsl.krr))
         doc = {
@@ -304,6 +307,9 @@ def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
 
 def embed_split(job: ZslJob, store: Store, videos: SplitVideos) -> SplitEmbedding:
     """Train the job's method on the split's training videos and embed its test videos."""
+    if job.variant == MATCH_VARIANT:  # no training: each test video's mean step feature, as stored
+        emb = match_embed(store, videos.test_pos)
+        return SplitEmbedding(emb, store_pca_fit(store), describe_features(store.meta, store.dim, pooled=True))
     if method(job.variant).overrides is None:  # pooled features as stored: before any per-split PCA
         emb = _krr_embed(job, store, videos)
         return SplitEmbedding(emb, store_pca_fit(store), describe_features(store.meta, store.dim, pooled=True))
@@ -427,6 +433,8 @@ def plan_jobs(
         if method(variant).overrides is not None:
             resolve_config(variant_run_config(base, variant).model)
     store = open_store(store_path)
+    if MATCH_VARIANT in zsl.variants:  # one model's two towers, or refused before any split runs
+        check_same_model(store.meta, label_vectors.embedder, store_path)
     for split in splits:
         check_store_pca(store.meta, store_path, store.dim, split, zsl)
     store_id = store_digest(store)

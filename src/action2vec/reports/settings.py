@@ -234,6 +234,10 @@ def _method_rows(zsl: ZslSummary | None, models: list[ModelFolder]) -> list[Sett
     for variant in (zsl.variants if zsl else ()):
         if variant == "pooled_krr":
             rows.append(Setting("Methods", title(variant), _krr(zsl.config)))
+        elif variant == "pooled_match":
+            rows.append(Setting("Methods", title(variant), "no training: each test video's mean step feature (the "
+                                "store's raw features), cosine to the unseen classes' text embeddings by the same "
+                                "model's text tower"))
         elif variant in first_model:
             rows.append(Setting("Methods", title(variant), f"{_model_highlights(first_model[variant].info)} "
                                 f"(first split's model, {first_model[variant].path})"))

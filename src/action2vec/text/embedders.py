@@ -11,6 +11,9 @@ One spec string names an embedder (``create_embedder``):
 ``vectors:PATH``                       a mapping file: ``.npz`` (arrays ``names``, ``vectors``), JSON
                                        ``{name: [floats]}``, or ``VECTORS.npy,NAMES`` (names: JSON list
                                        of strings or of dicts with "word"/"name", or one per line)
+``hf:PATH``                            the text tower of an image–text model in a local Hugging Face
+                                       folder (CLIP, SigLIP, X-CLIP): ``get_text_features``, the
+                                       folder's tokenizer (the same folder as ``--backbone hf:PATH``)
 =====================================  ==========================================================
 
 Word-vector embedders average the vectors of a text's words (the paper's rule for multi-word names),
@@ -42,7 +45,7 @@ log = logging.getLogger(__name__)
 
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 OOV_POLICIES = ("error", "skip", "subword")
-SPEC_HELP = "minilm, sentence-transformers:NAME_OR_PATH, word2vec:PATH, glove:PATH, fasttext:PATH, vectors:PATH"
+SPEC_HELP = "minilm, sentence-transformers:NAME_OR_PATH, word2vec:PATH, glove:PATH, fasttext:PATH, vectors:PATH, hf:PATH"
 
 
 @runtime_checkable
@@ -416,6 +419,67 @@ class SentenceEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+class HFTextEmbedder:
+    """The text tower of an image–text model in a local Hugging Face folder (``hf:PATH``).  embed: (N, D)
+
+    Texts are tokenized by the folder's tokenizer (SigLIP: padded to the model's text length, as it was
+    trained; others: to the longest text) and embedded by the model's ``get_text_features`` (projection
+    output, not normalised), in batches of ``batch_size``.
+    """
+
+    sentence_encoder = True  # label prompts ("a video of a person {}") apply
+
+    def __init__(self, path: str | Path, device: str = "cpu", batch_size: int = 64) -> None:
+        from action2vec.hf_folder import TEXT_TOWERS, read_hf_folder
+
+        self.folder = read_hf_folder(path)
+        if self.folder.model_type not in TEXT_TOWERS:
+            raise DataError(f"{self.folder.path}: a {self.folder.architecture} has no text tower "
+                            f"(hf: text embedders: {', '.join(sorted(TEXT_TOWERS))})")
+        self.device, self.batch_size = device, batch_size
+        self.name = self.folder.spec
+        self.identity = f"hf:{self.folder.config_sha256}:{self.folder.weights_sha256}"
+        self._model: Any = None
+        self._tokenizer: Any = None
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._model is None:
+            from action2vec.hf_folder import load_hf_model, load_hf_processor
+
+            self._tokenizer = load_hf_processor(self.folder, "tokenizer")
+            self._model = load_hf_model(self.folder).to(self.device)
+        return self._model, self._tokenizer
+
+    @property
+    def dim(self) -> int:
+        config = self._load()[0].config
+        return int(getattr(config, "projection_dim", None) or config.text_config.hidden_size)
+
+    def missing_words(self, text: str) -> list[str]:
+        return []
+
+    def tokenize(self, texts: list[str]) -> dict[str, Any]:
+        """The model inputs of ``texts`` (input ids, attention mask) as the model expects them."""
+        model, tokenizer = self._load()
+        length = int(model.config.text_config.max_position_embeddings)
+        padding = "max_length" if self.folder.model_type == "siglip" else True
+        return tokenizer(list(texts), padding=padding, truncation=True, max_length=length, return_tensors="pt")
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        model, _ = self._load()
+        parts = [np.zeros((0, self.dim), dtype=np.float32)]
+        for start in range(0, len(texts), self.batch_size):
+            batch = {k: v.to(self.device) for k, v in self.tokenize(texts[start : start + self.batch_size]).items()}
+            batch.pop("token_type_ids", None)
+            with torch.inference_mode():
+                out = model.get_text_features(**batch)
+            out = out if isinstance(out, torch.Tensor) else out.pooler_output  # transformers >= 5: a model output
+            parts.append(out.float().cpu().numpy())
+        return np.concatenate(parts).astype(np.float32)
+
+
 # ---------------------------------------------------------------------------------------------
 # cache
 
@@ -498,6 +562,8 @@ def embedder_spec(spec: str) -> str:
     if kind == "sentence-transformers":
         local = Path(arg).expanduser()
         return f"{kind}:{local.absolute() if local.exists() else arg}"
+    if kind == "hf":
+        return f"hf:{Path(arg).expanduser().absolute()}"
     return spec
 
 
@@ -516,6 +582,8 @@ def create_embedder(spec: str = "minilm", *, oov: str = "error", cache: bool = T
         embedder = SentenceEmbedder(arg, device=device)
     elif kind in ("word2vec", "glove", "fasttext") and arg:
         embedder = WordVectorEmbedder(kind, arg, oov=oov)
+    elif kind == "hf" and arg:
+        embedder = HFTextEmbedder(arg, device=device)
     elif kind == "vectors" and arg:
         path, _, names = arg.partition(",")
         return MappingEmbedder(path, names or None, oov="skip" if oov == "skip" else "error")

@@ -4,7 +4,8 @@ A backbone module registers a factory with ``@register_backbone("name")`` (optio
 ``cls=TheBackboneClass``); the factory has the signature
 ``factory(weights: Path | None, random_weights: bool, layer: str | None) -> Backbone``.
 A name of the form ``package.module:name`` imports that module first, so users can plug in their
-own backbones without touching the package.
+own backbones without touching the package. ``hf:PATH`` is the exception: a local Hugging Face
+``save_pretrained`` folder (``video/backbones/hf.py``), whose folder is its weights.
 
 Backbones that need weights (class attribute ``needs_weights = True``, the default) refuse to start
 without ``weights`` unless ``random_weights`` is asked for explicitly, and then log a warning (the
@@ -32,6 +33,16 @@ Factory = Callable[[Path | None, bool, str | None], Backbone]
 
 _FACTORIES: dict[str, Factory] = {}
 _CLASSES: dict[str, type[Backbone] | None] = {}
+# backbones named ``NAME:PATH`` whose PATH is their weights folder (the factory gets it as ``weights``)
+FOLDER_NAMED = ("hf",)
+
+
+def _folder_spec(name: str) -> tuple[str, str | None]:
+    """``("hf", "PATH")`` for ``hf:PATH`` (``("hf", None)`` for a bare ``hf``); ``(name, None)`` otherwise."""
+    prefix, sep, rest = name.partition(":")
+    if prefix in FOLDER_NAMED:
+        return prefix, (rest or None) if sep else None
+    return name, None
 
 
 def register_backbone(name: str, cls: type[Backbone] | None = None) -> Callable[[Factory], Factory]:
@@ -64,6 +75,7 @@ def list_backbones() -> list[str]:
 
 def _resolve(name: str) -> str:
     """Registered name of ``name``; ``"package.module:name"`` imports a plug-in module first."""
+    name = _folder_spec(name)[0]
     if name in _FACTORIES:
         return name
     if ":" in name:
@@ -102,7 +114,12 @@ def create_backbone(
     untrained model (logged as a warning and recorded in the store metadata). Weight-free backbones
     (``needs_weights = False``) accept neither being given.
     """
-    name = _resolve(name)
+    base, folder = _folder_spec(name)
+    if folder is not None:
+        if weights is not None or random_weights:
+            raise ConfigError(f"backbone '{name}': the folder holds the weights; leave out --weights and --random-weights")
+        weights = folder
+    name = _resolve(base)
     cls = backbone_class(name)
     weights = Path(weights) if weights is not None else None
     if weights is not None and random_weights:
@@ -114,7 +131,7 @@ def create_backbone(
             f"backbone '{name}' needs pretrained weights: pass --weights PATH, or --random-weights "
             "to run it untrained (features are then meaningless for zero-shot work)"
         )
-    if weights is not None and not weights.exists():
+    if weights is not None and not weights.exists() and folder is None:  # hf:PATH says it in one line itself
         raise ConfigError(f"backbone '{name}': weights file {weights} does not exist")
     if wants_weights and random_weights:
         log.warning("backbone '%s' runs with RANDOM weights; the store metadata records random_weights=true", name)
@@ -139,7 +156,7 @@ def _load_builtin() -> None:
     import importlib
 
     importlib.import_module("action2vec.video.backbones.c3d")
-    for optional in ("torchvision_models", "motion"):
+    for optional in ("torchvision_models", "motion", "hf"):
         module = f"action2vec.video.backbones.{optional}"
         try:
             importlib.import_module(module)
