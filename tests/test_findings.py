@@ -7,6 +7,7 @@ import itertools
 import math
 
 import numpy as np
+from scipy import stats
 import pytest
 
 from action2vec.evaluation.findings import class_grouping, neighbour_agreement, paired_gap
@@ -123,23 +124,24 @@ def _summary(a2v, krr) -> ZslSummary:
                                   + [_split("pooled_krr", s, v) for s, v in enumerate(krr)])
 
 
-def test_zsl_finding_against_the_per_split_numbers():
+def test_zsl_finding_says_what_the_paired_test_says():
     a2v, krr = [0.70, 0.80, 0.60], [0.65, 0.70, 0.66]
     (f,) = zsl_findings(_summary(a2v, krr))
     mean, spread, wins, _, n = _naive_gap(a2v, krr)
-    assert f.values["gap"] == pytest.approx(mean) and f.values["spread"] == pytest.approx(spread)
-    assert f.values["wins"] == wins == 2 and f.values["splits"] == n == 3 and f.values["ahead"]
-    assert "is ahead of Pooled features + KRR (Laplacian) by 3.00 points of top-1 accuracy" in f.text
-    assert "(70.00 % against 67.00 %, mean over 3 splits)" in f.text
-    assert f"smaller than the spread over splits (standard deviation of the per-split differences: {100 * spread:.2f} points)" in f.text
-    assert "ahead on 2 of 3 splits" in f.text
+    half = stats.t.ppf(0.975, n - 1) * spread / math.sqrt(n)
+    p = stats.wilcoxon(a2v, krr, method="exact").pvalue
+    assert f.values["difference"] == pytest.approx(mean) and f.values["p"] == pytest.approx(p)
+    assert (f.values["low"], f.values["high"]) == pytest.approx((mean - half, mean + half))
+    assert f.values["wins"] == wins == 2 and f.values["splits"] == n == 3
+    assert f.text.startswith("toy, 50/50: no significant difference at 5 % between Action2Vec")  # ahead on the means
+    assert f"95 % interval −{100 * (half - mean):.2f} to +{100 * (mean + half):.2f} points" in f.text
+    assert f"exact Wilcoxon signed-rank p = {p:.3f}" in f.text and "smallest p this test can give is 0.250" in f.text
 
-    (g,) = zsl_findings(_summary(krr, a2v))  # the numbers flipped: the sentence flips
-    assert "is behind Pooled features + KRR (Laplacian) by 3.00 points" in g.text and not g.values["ahead"]
-    assert "ahead on 1 of 3 splits" in g.text
-
-    (h,) = zsl_findings(_summary([0.9, 0.8, 0.85], [0.2, 0.25, 0.3]))
-    assert "the gap is larger than the spread" in h.text and h.values["beyond_spread"]
+    up, down = [0.9, 0.8, 0.85, 0.7, 0.75, 0.8], [0.2, 0.25, 0.3, 0.2, 0.3, 0.3]
+    (g,) = zsl_findings(_summary(up, down))
+    assert "is better than Pooled features + KRR (Laplacian)" in g.text and g.values["verdict"] == "better"
+    (h,) = zsl_findings(_summary(down, up))  # the numbers flipped: the sentence flips
+    assert "is worse than Pooled features + KRR (Laplacian)" in h.text and "ahead on 0 of 6 splits" in h.text
 
 
 def test_zsl_finding_from_a_summary_without_per_split_scores():
@@ -147,7 +149,7 @@ def test_zsl_finding_from_a_summary_without_per_split_scores():
     for run in doc["splits"]:
         del run["metrics"]  # as zsl.json files written before this record
     (f,) = zsl_findings(ZslSummary.from_json(doc))
-    assert "by 3.00 points" in f.text and "the larger of the two methods'" in f.text and f.values["wins"] is None
+    assert "70.00 % against" in f.text and "no paired test" in f.text and f.values["wins"] is None
     assert zsl_findings(ZslSummary.from_splits([_split("pooled_krr", 0, 0.5)])) == []  # nothing to compare
 
 

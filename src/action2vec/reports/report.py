@@ -34,6 +34,7 @@ from action2vec.reports.tables import (
     md_cell,
     table_html,
     table_markdown,
+    comparison_table,
     wordnet_table,
     zsl_table,
 )
@@ -179,6 +180,20 @@ class _Figures:
         return [rel for rel in self.by_stem.values() if rel not in self.used]
 
 
+def _same_as_top1(zsl: ZslSummary) -> str:
+    """Why the mean per-class table equals the top-1 table, when it does on every split (computed from the runs)."""
+    pairs = [(r.metrics["top1"], r.metrics["mean_class_acc"]) for r in zsl.runs
+             if "top1" in r.metrics and "mean_class_acc" in r.metrics]
+    if pairs and all(abs(a - b) < 1e-9 for a, b in pairs):
+        return (f"Mean per-class accuracy equals top-1 on all {len(pairs)} (split, method) results, as it must when "
+                "every unseen class has the same number of test videos (balanced test sets).")
+    if pairs:
+        differ = sum(abs(a - b) >= 1e-9 for a, b in pairs)
+        return (f"Mean per-class accuracy differs from top-1 on {differ} of {len(pairs)} results: their test sets "
+                "have unequal numbers of videos per class.")
+    return ""
+
+
 def _zsl_section(zsl: ZslSummary, findings: list[Finding], figures: _Figures) -> Section:
     table = zsl_table(zsl, "top1")
     note = (f"Accuracies on the unseen classes' test videos in %, mean ± standard deviation over "
@@ -189,8 +204,11 @@ def _zsl_section(zsl: ZslSummary, findings: list[Finding], figures: _Figures) ->
                          ("gzsl_harmonic", "GZSL harmonic mean")):
         if any(zsl.cell(ds, v, r).get(metric) for ds in zsl.datasets for v in zsl.variants for r in zsl.ratios()):
             extra = zsl_table(zsl, metric)
-            extra.note = ""
+            extra.note = _same_as_top1(zsl) if metric == "mean_class_acc" else ""
             tables.append((f"{name[:1].upper()}{name[1:]} (%)", extra))
+    paired = comparison_table(zsl, "top1")
+    if paired.rows:
+        tables.append(("Paired comparisons, top-1 (same splits)", paired))
     pictures = []
     for ds in zsl.datasets:
         for variant in zsl.variants:

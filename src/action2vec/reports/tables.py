@@ -16,7 +16,7 @@ from action2vec.evaluation.results import AnalogyResult, MeanStd, WordNetResult,
 from action2vec.reports.numbers import percent_cell, rho
 from action2vec.variants import title
 
-__all__ = ["Row", "Table", "fmt_mean_std", "features_note", "zsl_table", "zsl_table_markdown", "wordnet_table",
+__all__ = ["Row", "Table", "fmt_mean_std", "features_note", "zsl_table", "zsl_table_markdown", "comparison_table", "wordnet_table",
            "grouping_table", "analogy_table", "table_markdown", "table_html", "md_cell"]
 
 
@@ -87,6 +87,32 @@ def zsl_table(summary: ZslSummary, metric: str = "top1") -> Table:
         table.note = (f"-: fewer than {k} test classes in that split, where top-{k} accuracy is always 100 % and is "
                       f"not measured. {table.note}").strip()
     return table
+
+
+def _signed_points(value: float) -> str:
+    return "-" if value != value else f"{100 * value:+.2f}"
+
+
+def comparison_table(summary: ZslSummary, metric: str = "top1") -> Table:
+    """The paired comparisons of one metric: per pair, data set and ratio, the mean difference over the splits
+    both ran on (points), its interval, the test's p, n and the verdict the test gives."""
+    rows = []
+    for c in summary.comparisons:
+        if c.metric != metric:
+            continue
+        p = "-" if c.p != c.p else f"{c.p:.3f}"
+        interval = "-" if c.low != c.low else f"{_signed_points(c.low)} to {_signed_points(c.high)}"
+        rows.append(Row([f"{title(c.a, summary.transductive)} − {title(c.b, summary.transductive)}", c.dataset,
+                         c.ratio, _signed_points(c.difference), interval, p, str(c.n), c.verdict]))
+    first = next((c for c in summary.comparisons if c.metric == metric), None)
+    note = ""
+    if first is not None:
+        note = (f"{metric}, paired over the splits both methods ran on; difference in percentage points; "
+                f"{round(100 * first.confidence)} % interval: {first.interval}; p: two-sided {first.test.split(',')[0]} "
+                "(zero differences dropped; with n splits the smallest exact p is 2/2^n, 0.0625 for 5). The verdict "
+                "comes from p < 0.05 alone.")
+    return Table(["comparison", "data set", "ratio", "difference (points)", "interval (points)", "p", "splits",
+                  "verdict"], rows, note)
 
 
 def wordnet_table(wn: WordNetResult) -> Table:
