@@ -159,14 +159,20 @@ def _wordnet(a2v: float, text: float, rows_a=(0.1, 0.2, 0.3), rows_t=(0.2, 0.1, 
                          {"action2vec": list(rows_a), "text": list(rows_t), "pooled": [0.0, 0.1, None]})
 
 
-def test_wordnet_finding_flips():
-    f = wordnet_finding(_wordnet(0.098, 0.171))
-    assert f.text.startswith("Action2Vec's class means correlate with WordNet less than the text vectors do: "
-                             "Spearman ρ 0.098 against 0.171")
-    assert "higher on 1 of 3 rows" in f.text and not f.values["above_text"]
-    g = wordnet_finding(_wordnet(0.171, 0.098, rows_a=(0.2, 0.1, 0.4), rows_t=(0.1, 0.2, 0.3)))
-    assert "correlate with WordNet more than the text vectors do: Spearman ρ 0.171 against 0.098" in g.text
-    assert "higher on 2 of 3 rows" in g.text and g.values["above_text"]
+def test_wordnet_finding_says_what_the_bootstrap_says():
+    f = wordnet_finding(_wordnet(0.098, 0.171))  # 3 rows that disagree: the interval holds 0
+    assert f.text.startswith("Action2Vec's class means correlate with WordNet neither more nor less than the text "
+                             "vectors (no significant difference at 5 %): Spearman ρ 0.098 against 0.171")
+    assert "higher on 1 of 3 rows" in f.text and not f.values["above_text"] and not f.values["significant"]
+    rows_t = tuple(0.1 + 0.01 * i for i in range(12))
+    down = wordnet_finding(_wordnet(0.05, 0.155, rows_a=tuple(r - 0.1 for r in rows_t), rows_t=rows_t))
+    rng = np.random.default_rng(0)  # the documented bootstrap: rows resampled, 2000 draws, seed 0
+    d = np.full(12, -0.1)
+    means = d[rng.integers(0, 12, size=(2000, 12))].mean(axis=1)
+    assert down.values["low"] == pytest.approx(np.percentile(means, 2.5))
+    assert "correlate with WordNet less than the text vectors do: Spearman ρ 0.050 against 0.155" in down.text
+    up = wordnet_finding(_wordnet(0.255, 0.155, rows_a=tuple(r + 0.1 for r in rows_t), rows_t=rows_t))
+    assert "correlate with WordNet more than the text vectors do" in up.text and up.values["significant"]
     assert wordnet_finding(WordNetResult(["a"], {"text": 0.2}, {}, {})) is None
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from action2vec.evaluation.findings import paired_gap
-from action2vec.evaluation.paired import zsl_comparisons
+from action2vec.evaluation.paired import bootstrap_difference, zsl_comparisons
 from action2vec.evaluation.results import (
     SIGNIFICANCE, AnalogyResult, AnalogyScore, PairedComparison, WordNetResult, ZslSummary,
 )
@@ -143,9 +143,19 @@ def wordnet_finding(result: WordNetResult) -> Finding | None:
     rows = paired_gap([float("nan") if v is None else v for v in result.per_row.get(main, [])],
                       [float("nan") if v is None else v for v in result.per_row.get("text", [])]) \
         if len(result.per_row.get(main, [])) == len(result.per_row.get("text", [])) else None
-    relation = "more than" if a > b else "less than" if a < b else "as much as"
-    text = (f"{_capital(vectors_name(main))} correlate with WordNet {relation} the text vectors do: Spearman ρ "
-            f"{rho(a)} against {rho(b)} (mean over the rows of {result.n_classes} classes")
+    diff = next((d.interval for d in result.differences if (d.a, d.b) == (main, "text")), None)
+    if diff is None and rows is not None:
+        diff = bootstrap_difference(result.per_row[main], result.per_row["text"])
+    if diff is not None and diff.n and diff.excludes_zero:
+        relation = "more than" if diff.mean > 0 else "less than"
+        text = f"{_capital(vectors_name(main))} correlate with WordNet {relation} the text vectors do"
+    else:
+        text = (f"{_capital(vectors_name(main))} correlate with WordNet neither more nor less than the text vectors "
+                "(no significant difference at 5 %)")
+    text += f": Spearman ρ {rho(a)} against {rho(b)} (mean over the rows of {result.n_classes} classes"
+    if diff is not None and diff.n:
+        text += (f"; difference {diff.mean:+.3f}, 95 % bootstrap interval over the rows {diff.low:+.3f} to "
+                 f"{diff.high:+.3f}")
     if rows is not None and rows.n:
         text += f"; higher on {rows.wins} of {rows.n} rows"
     text += ")"
@@ -153,6 +163,10 @@ def wordnet_finding(result: WordNetResult) -> Finding | None:
               if k not in (main, "text") and v == v]
     text += f"; {', '.join(others)}." if others else "."
     return Finding("wordnet", text, {"vectors": main, "spearman": a, "text_spearman": b, "above_text": a > b,
+                                     "difference": diff.mean if diff is not None else None,
+                                     "low": diff.low if diff is not None else None,
+                                     "high": diff.high if diff is not None else None,
+                                     "significant": bool(diff is not None and diff.excludes_zero),
                                      "rows_higher": rows.wins if rows is not None else None,
                                      "rows": rows.n if rows is not None else None})
 

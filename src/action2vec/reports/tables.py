@@ -12,7 +12,7 @@ import html
 import math
 from dataclasses import dataclass, field
 
-from action2vec.evaluation.results import AnalogyResult, MeanStd, WordNetResult, ZslSummary
+from action2vec.evaluation.results import AnalogyResult, BootstrapInterval, MeanStd, WordNetResult, ZslSummary
 from action2vec.reports.numbers import percent_cell, rho
 from action2vec.variants import title
 
@@ -115,13 +115,27 @@ def comparison_table(summary: ZslSummary, metric: str = "top1") -> Table:
                   "verdict"], rows, note)
 
 
+def _interval(i: BootstrapInterval | None) -> str:
+    return "-" if i is None or i.n == 0 or i.low != i.low else f"{i.low:.3f} to {i.high:.3f}"
+
+
 def wordnet_table(wn: WordNetResult) -> Table:
-    """Spearman ρ of each set of class vectors with Wu-Palmer: mean and standard deviation over rows."""
-    rows = [Row([name, rho(value), rho(wn.spearman_std.get(name))]) for name, value in wn.spearman_by.items()]
+    """Spearman ρ of each set of class vectors with Wu-Palmer: mean and standard deviation over rows, the
+    bootstrap interval over rows; then each difference between the first set and another on the same rows."""
+    rows = [Row([name, rho(value), rho(wn.spearman_std.get(name)), _interval(wn.intervals.get(name))])
+            for name, value in wn.spearman_by.items()]
+    rows += [Row([f"{d.a} − {d.b} (same rows)", f"{d.interval.mean:+.3f}", "", _interval(d.interval)])
+             for d in wn.differences]
     note = f"{wn.n_classes} classes found in WordNet; one row per class, its similarities with the others."
+    first = next(iter(wn.intervals.values()), None)
+    if first is not None:
+        note += (f" Interval: 95 % percentile bootstrap over the rows (classes), {first.resamples} resamples, "
+                 f"seed {first.seed}; a difference whose interval excludes 0 is one at 5 %.")
     if wn.features and "pooled" in wn.spearman_by:
         note += f" The pooled row read {wn.features}."
-    return Table(["class vectors", "Spearman ρ (mean over rows)", "std over rows"], rows, note)
+    if wn.left_out:
+        note += f" Left out ({len(wn.left_out)}): " + "; ".join(f"{k}: {v}" for k, v in wn.left_out.items()) + "."
+    return Table(["class vectors", "Spearman ρ (mean over rows)", "std over rows", "95 % interval"], rows, note)
 
 
 def grouping_table(wn: WordNetResult) -> Table:
