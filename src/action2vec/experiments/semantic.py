@@ -194,10 +194,16 @@ def analogy_experiment(
         for cv in (main, *others)
     ]
     if figures is not None and result.examples:
-        from action2vec.reports.plots import plot_analogy_examples, save_figure
+        from action2vec.reports.plots import analogy_figure_stem, plot_analogy_examples, save_figure
 
         save_figure(plot_analogy_examples(result.examples), figures / "analogy_examples")
+        for cv in others:  # another model's class vectors (a split's model) get their examples too
+            if cv.name != "text" and cv.pairs is None:
+                shown = run(cv, settings.exclude_query, settings.examples).examples
+                save_figure(plot_analogy_examples(shown, title=f"Vector-arithmetic analogies, {cv.name}"),
+                            figures / analogy_figure_stem(cv.name))
     return result
+
 
 
 def analogy_tests_only(classes: Sequence[str], pairs: Sequence[AnalogyPair]) -> AnalogyResult:

@@ -222,7 +222,22 @@ def analogy_findings(result: AnalogyResult) -> list[Finding]:
         out.append(Finding("analogy", _analogy_sentence(main, text, name), {
             "exclude_query": exclude, "vectors": name, "accuracy": main.accuracy, "text_accuracy": text.accuracy,
             "chance": main.chance, "tests": main.count, "above_text": main.accuracy > text.accuracy}))
+        for other, score in scores.items():  # other models' class vectors (a split's model), beside the main one
+            if other in (name, "text") or score.accuracy != score.accuracy:
+                continue
+            subsets = [s for s in result.scores if s.vectors == other and s.exclude_query == exclude and s.subset]
+            out.append(Finding("analogy", _other_model_sentence(score, main, subsets), {
+                "exclude_query": exclude, "vectors": other, "accuracy": score.accuracy, "tests": score.count,
+                "main_accuracy": main.accuracy, "subsets": {s.subset: s.accuracy for s in subsets}}))
     return out
+
+
+def _other_model_sentence(score: AnalogyScore, main: AnalogyScore, subsets: list[AnalogyScore]) -> str:
+    text = (f"Analogy test ({_reading(score.exclude_query)}): the class means of the {score.vectors.removeprefix('action2vec, ')}"
+            f" answer {percent(score.accuracy)} of {score.count} tests, against {percent(main.accuracy)} for "
+            f"{vectors_name(main.vectors)}")
+    text += "".join(f"; {percent(s.accuracy)} of the {s.count} tests {s.subset}" for s in subsets)
+    return text + "."
 
 
 def run_findings(zsl: ZslSummary | None, wordnet: WordNetResult | None,

@@ -34,6 +34,7 @@ __all__ = [
     "plot_similarity_heatmaps",
     "plot_confusion",
     "plot_analogy_examples",
+    "analogy_figure_stem",
     "plot_training_curves",
 ]
 
@@ -267,6 +268,13 @@ def plot_confusion(confusion: np.ndarray, names: Sequence[str], normalize: bool 
     ax.set_title(title or "zero-shot confusion matrix", fontsize=11)
     fig.colorbar(im, ax=ax, shrink=0.7, label="fraction of the true class" if normalize else "videos")
     return fig
+
+
+def analogy_figure_stem(vectors: str) -> str:
+    """The examples figure of a set of class vectors other than the main one: ``analogy_examples_<slug>``."""
+    import re
+
+    return "analogy_examples_" + re.sub(r"[^a-z0-9]+", "_", vectors.lower()).strip("_")
 
 
 def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vector-arithmetic analogies") -> Figure:

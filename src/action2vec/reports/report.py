@@ -25,6 +25,7 @@ from action2vec.io import read_json, write_json
 from action2vec.reports.findings import Finding, run_findings, vectors_name
 from action2vec.reports.headline import zsl_headline
 from action2vec.reports.numbers import plain
+from action2vec.reports.plots import analogy_figure_stem
 from action2vec.reports.settings import Setting, data_and_settings
 from action2vec.reports.tables import (
     Row,
@@ -251,6 +252,11 @@ def _analogy_section(an: AnalogyResult, findings: list[Finding], figures: _Figur
         "analogy_examples",
         f"Examples of the analogy test on the {an.class_vectors or 'class'} vectors ({reading}): a class minus its "
         "noun plus another noun, and the nearest class; green when it is the expected class, red otherwise.")
+    for vectors in dict.fromkeys(s.vectors for s in an.scores if s.vectors not in (an.class_vectors, "text")):
+        examples += figures.take(
+            analogy_figure_stem(vectors),
+            f"Examples of the analogy test on the class means of the {vectors.removeprefix('action2vec, ')} "
+            f"({reading}), beside those of {an.class_vectors or 'the main'} vectors.")
     table = analogy_table(an)
     return Section("analogy", "Vector-arithmetic analogy test",
                    [Block([("Analogy test: accuracy of each set of class vectors in each reading", table)],
