@@ -8,8 +8,9 @@ Sections (``--skip`` any of them):
 
 * ``demo``: ``action2vec demo`` (full size) into a fresh folder (or ``--demo-dir``), timed per stage and in
   total, then once more in the finished folder (the rerun time); its zero-shot figures (mean ± std over the
-  splits, per split, top-1 and top-5 with their chance levels), both analogy readings, the WordNet figures,
-  and the separability of the extracted features (logistic regression, 4-fold, on per-video descriptors).
+  splits, per split, top-1 and top-5 with their chance levels, the paired comparison with the baseline, the
+  errors between time-reversed verbs such as "appear X" → "vanish X"), both analogy readings, the WordNet
+  figures with their bootstrap intervals, and the separability of the extracted features (logistic regression, 4-fold, on per-video descriptors).
 * ``real``: on the real class lists under ``--data``: analogy test counts and largest verb groups (UCF101,
   HMDB51, Kinetics-400); text-only analogy accuracy with MiniLM in both readings (UCF101, Kinetics-400); the
   WordNet test of the Kinetics-400 GloVe-42B vectors under five match/synset settings; MiniLM's text-only
@@ -77,7 +78,9 @@ def demo_figures(folder: Path | None) -> dict[str, Any]:
            "torch_threads": demo_config("full").threads}
     out.update(zero_shot_figures(result.zsl, folder))
     out["analogy"] = [s.to_json() for s in result.analogy.scores]
-    out["wordnet"] = {"n_classes": result.wordnet.n_classes, "spearman_by": result.wordnet.spearman_by}
+    out["wordnet"] = {"n_classes": result.wordnet.n_classes, "spearman_by": result.wordnet.spearman_by,
+                      "intervals": {k: i.to_json() for k, i in result.wordnet.intervals.items()},
+                      "differences": [d.to_json() for d in result.wordnet.differences]}
     out["separability"] = separability(folder / "features.h5")
     from action2vec.reports.findings import run_findings
 
@@ -97,8 +100,40 @@ def zero_shot_figures(zsl: Any, folder: Path) -> dict[str, Any]:
         path = folder / "zsl" / "runs" / run.dataset / run.split / run.variant / "result.json"
         per_split[run.variant].append(ZslSplitResult.from_json(json.loads(path.read_text())).metrics["top1"])
     chance = {m: zsl.chance(dataset, ratio, m) for m in ("top1", "top5")}
+    paired = [c.to_json() for c in zsl.comparisons if c.metric == "top1"]
     return {"zero_shot": {"ratio": ratio, "splits": zsl.n_splits, "cells": cells, "per_split_top1": per_split,
-                          "chance": chance}}
+                          "chance": chance, "paired_top1": paired,
+                          "reversed_verb_errors": reversed_verb_errors(zsl, folder)}}
+
+
+REVERSED = (("appear", "vanish"), ("grow", "shrink"), ("fall", "rise"))
+
+
+def reversed_verb_errors(zsl: Any, folder: Path) -> dict[str, Any]:
+    """Per method: test videos of a time-reversible verb ("appear X") classified as its reverse with the same
+    noun ("vanish X"), and how many such test videos there were; in the first split and over all splits."""
+    from action2vec.evaluation.results import ZslSplitResult
+
+    reverse = {a: b for a, b in REVERSED} | {b: a for a, b in REVERSED}
+    out: dict[str, Any] = {}
+    first = zsl.runs[0].split if zsl.runs else ""
+    for run in zsl.runs:
+        path = folder / "zsl" / "runs" / run.dataset / run.split / run.variant / "result.json"
+        r = ZslSplitResult.from_json(json.loads(path.read_text()))
+        names = r.unseen_classes
+        counts = out.setdefault(run.variant, {"first_split": first, "first": {}, "all": {}})
+        for i, name in enumerate(names):
+            verb, _, noun = name.partition(" ")
+            if verb not in reverse:
+                continue
+            pair = "/".join(sorted((verb, reverse[verb])))
+            twin = f"{reverse[verb]} {noun}"
+            wrong = int(r.confusion[i, names.index(twin)]) if twin in names else 0
+            for key in (["first", "all"] if run.split == first else ["all"]):
+                cell = counts[key].setdefault(pair, {"errors": 0, "videos": 0})
+                cell["errors"] += wrong
+                cell["videos"] += int(r.confusion[i].sum()) if twin in names else 0
+    return out
 
 
 def separability(store_path: Path) -> dict[str, float]:
@@ -262,11 +297,24 @@ def print_figures(doc: dict[str, Any]) -> None:
             print(f"  {v}: top-1 {_pct(cell['top1']['mean'])} ± {100 * cell['top1']['std']:.1f}, top-5 "
                   f"{_pct(cell['top5']['mean'])}; per split " + ", ".join(f"{100 * t:.1f}" for t in z["per_split_top1"][v]))
         print(f"  chance top-1 {_pct(z['chance']['top1'])}, top-5 {_pct(z['chance']['top5'])}")
+        for c in z.get("paired_top1", []):
+            print(f"  paired {c['a']} − {c['b']}: {100 * c['difference']:+.2f} points over {c['n']} splits, 95 % "
+                  f"interval {100 * c['low']:+.2f} to {100 * c['high']:+.2f} ({c['interval']}), {c['test']} "
+                  f"p = {c['p']:.3f} (smallest possible {c['p_min']:.4f}): {c['verdict']}")
+        for variant, counts in z.get("reversed_verb_errors", {}).items():
+            for key, label in (("first", f"split {counts['first_split']}"), ("all", "all splits")):
+                print(f"  {variant}, {label}: reversed-verb errors " + ", ".join(
+                    f"{pair} {c['errors']} of {c['videos']} test videos whose reverse was a candidate"
+                    for pair, c in sorted(counts[key].items())))
         for s in d["analogy"]:
             print(f"  analogy, query {'left out' if s['exclude_query'] else 'a candidate'}: {s['vectors']}"
                   f"{' (' + s['subset'] + ')' if s['subset'] else ''} {_pct(s['accuracy'])} of {s['count']} "
                   f"(chance {_pct(s['chance'])})")
         print("  WordNet Spearman: " + ", ".join(f"{k} {v:.3f}" for k, v in d["wordnet"]["spearman_by"].items()))
+        for k, i in d["wordnet"].get("intervals", {}).items():
+            print(f"    {k}: 95 % bootstrap interval {i['low']:.3f} to {i['high']:.3f} over {i['n']} rows")
+        for x in d["wordnet"].get("differences", []):
+            print(f"    {x['a']} − {x['b']}: {x['mean']:+.3f}, interval {x['low']:+.3f} to {x['high']:+.3f}")
         print("  separability: " + ", ".join(f"{k} {_pct(v)}" for k, v in d["separability"].items()))
         print("  the report's findings:\n" + "\n".join(f"    {t}" for t in d.get("findings", [])))
     if "real" in doc:

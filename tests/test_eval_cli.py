@@ -109,6 +109,37 @@ def test_zsl_training_then_export_and_model_evals(toy, tmp_path, monkeypatch):
     assert "training_curves" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
+def test_zsl_paired_comparisons_in_json_table_and_report(toy, tmp_path, capsys):
+    """Each trained variant against pooled_krr and the pair named with --compare, over the splits both ran on,
+    with the figures scipy gives on the per-split scores the summary lists."""
+    from scipy import stats
+
+    root, store, text = toy
+    out = tmp_path / "run"
+    assert main(["zsl", "--store", f"toy={store}", "--data.text", text, "--ratios", "50/50", "--seeds", "3",
+                 "--variants", "hrnn_attention,pooled_krr", "--compare", "pooled_krr,hrnn_attention", "--out", str(out),
+                 "--model.preset", "tiny", "--train.epochs", "1", "--train.progress_bar", "false"]) == 0
+    doc = json.loads((out / "zsl.json").read_text())
+    top1 = [c for c in doc["comparisons"] if c["metric"] == "top1"]
+    assert [(c["a"], c["b"]) for c in top1] == [("hrnn_attention", "pooled_krr"), ("pooled_krr", "hrnn_attention")]
+    score = {(r["variant"], r["split"]): r["metrics"]["top1"] for r in doc["splits"]}
+    splits = sorted({s for _, s in score})
+    a = [score["hrnn_attention", s] for s in splits]
+    b = [score["pooled_krr", s] for s in splits]
+    c = top1[0]
+    assert c["n"] == 3 and c["difference"] == pytest.approx(np.mean(np.subtract(a, b)))
+    if np.any(np.subtract(a, b) != 0):
+        ci = stats.ttest_rel(a, b).confidence_interval(0.95)
+        assert (c["low"], c["high"]) == pytest.approx((ci.low, ci.high))
+    assert c["p_min"] >= 0.25 and c["verdict"] == "no significant difference at 5 %"  # 3 splits cannot show one
+    printed = capsys.readouterr().out
+    assert "| comparison |" in printed and "no significant difference at 5 %" in printed
+    assert main(["report", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert "Paired comparisons, top-1" in report and "no significant difference at 5 % between" in report
+
+
 def _analogy_json(store, text, path) -> str:
     assert main(["eval", "analogy", "--store", str(store), "--text", text, "--json", str(path)]) == 0
     return path.read_text()
@@ -139,6 +170,8 @@ def test_analogy_readings_are_a_switch_recorded_in_the_json(toy, tmp_path):
     (["--krr", "neighbors=0"], "config key 'krr.neighbors': 0 is out of range (must be >= 1)"),
     (["--manifold", "batch_size=0"], "config key 'manifold.batch_size': 0 is out of range (must be >= 1)"),
     (["--ratios", ""], "config key 'zsl.ratios': [] is empty"),
+    (["--compare", "hrnn_attention"], "--compare 'hrnn_attention': give two different variants as A,B"),
+    (["--compare", "hrnn,pooled_krr"], "--compare 'hrnn,pooled_krr': hrnn not among --variants"),
 ])
 def test_zsl_settings_out_of_range_are_one_line_before_any_work(toy, tmp_path, capsys, argv, needle):
     root, store, text = toy

@@ -58,7 +58,19 @@ def test_wordnet_lemma_choice_with_a_fake_wordnet():
     assert wordnet_lemma("play violin", "play", fake) == "play"
     assert wordnet_lemma("play violin", "play", fake, match="name") is None
     labels = [SimpleNamespace(phrase="play violin", verb="play"), SimpleNamespace(phrase="zzz", verb="")]
-    assert select_wordnet_classes(labels, fake) == ([0], ["play"])
+    keep, lemmas, left_out = select_wordnet_classes(labels, fake)
+    assert (keep, lemmas) == ([0], ["play"]) and list(left_out) == [1]
+    assert "neither the name 'zzz'" in left_out[1] and "none was found" in left_out[1]
+
+
+def test_hyphenated_and_joined_verbs_are_found_in_the_spelling_wordnet_holds():
+    held = {"blow-dry", "hula_hoop", "bodysurf", "tie-dye"}
+    fake = SimpleNamespace(synsets=lambda w, pos=None: ["x"] if w in held else [])
+    assert wordnet_lemma("blow dry hair", "blow_dry", fake) == "blow-dry"
+    assert wordnet_lemma("hula-hoop", "hula-hoop", fake) == "hula_hoop"
+    assert wordnet_lemma("body surf", "body-surf", fake) == "bodysurf"
+    assert wordnet_lemma("tie dye shirt", "tie_dye", fake, match="verb") == "tie-dye"
+    assert wordnet_lemma("blow dry", "", fake, match="verb") is None
 
 
 def test_wup_matrix_on_real_wordnet():
@@ -91,3 +103,38 @@ def test_the_wordnet_result_says_which_features_the_pooled_row_read(tmp_path):
                                 features=describe_features(store.meta, store.dim, pooled=True))
     assert result.features.startswith("pooled ") and f"({store.dim}-d)" in result.features
     assert WordNetResult.from_json(result.to_json()).features == result.features
+
+
+def test_ucf101_keeps_every_class_and_a_missing_one_is_listed(wn, shared_data):
+    """Issue 19: UCF101's hyphenated verbs (blow-dry, hula-hoop) resolve, so no class leaves the test; a class
+    WordNet lacks in every spelling is listed with its reason."""
+    from action2vec.datasets.base import read_class_list
+    from action2vec.text.normalize import normalize_labels
+
+    names = read_class_list(shared_data / "ucf101/ucfTrainTestlist/classInd.txt")
+    labels = normalize_labels([*names, "zorbling"], wordnet=wn)
+    keep, lemmas, left_out = select_wordnet_classes(labels, wn)
+    assert len(keep) == len(names) == 101 and list(left_out) == [101]
+    assert "'zorbling'" in left_out[101] and "in WordNet" in left_out[101]
+    assert {lemmas[keep.index(names.index(n))] for n in ("BlowDryHair", "HulaHoop")} == {"blow-dry", "hula-hoop"}
+
+
+def test_wordnet_experiment_records_intervals_differences_and_left_out(wn):
+    from action2vec.evaluation.paired import bootstrap_difference, bootstrap_mean
+    from action2vec.evaluation.results import WordNetResult
+    from action2vec.experiments.semantic import WordNetSettings, wordnet_experiment
+    from action2vec.text.normalize import normalize_labels
+
+    names = ["run", "walk", "swim", "jump", "climb", "throw ball", "kick ball", "zorbling"]
+    labels = normalize_labels(names, wordnet=wn)
+    rng = np.random.default_rng(0)
+    vectors = {"text": rng.standard_normal((8, 5)), "pooled": rng.standard_normal((8, 5))}
+    result = wordnet_experiment(names, labels, wn, vectors, WordNetSettings())
+    assert result.n_classes == 7 and list(result.left_out) == ["zorbling"]
+    assert result.intervals["text"] == bootstrap_mean(result.per_row["text"])
+    (d,) = result.differences
+    assert (d.a, d.b) == ("text", "pooled") and d.interval == bootstrap_difference(result.per_row["text"],
+                                                                                   result.per_row["pooled"])
+    assert d.interval.low <= d.interval.mean <= d.interval.high
+    again = WordNetResult.from_json(result.to_json())
+    assert again.left_out == result.left_out and again.differences == result.differences

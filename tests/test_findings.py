@@ -7,6 +7,7 @@ import itertools
 import math
 
 import numpy as np
+from scipy import stats
 import pytest
 
 from action2vec.evaluation.findings import class_grouping, neighbour_agreement, paired_gap
@@ -123,23 +124,24 @@ def _summary(a2v, krr) -> ZslSummary:
                                   + [_split("pooled_krr", s, v) for s, v in enumerate(krr)])
 
 
-def test_zsl_finding_against_the_per_split_numbers():
+def test_zsl_finding_says_what_the_paired_test_says():
     a2v, krr = [0.70, 0.80, 0.60], [0.65, 0.70, 0.66]
     (f,) = zsl_findings(_summary(a2v, krr))
     mean, spread, wins, _, n = _naive_gap(a2v, krr)
-    assert f.values["gap"] == pytest.approx(mean) and f.values["spread"] == pytest.approx(spread)
-    assert f.values["wins"] == wins == 2 and f.values["splits"] == n == 3 and f.values["ahead"]
-    assert "is ahead of Pooled features + KRR (Laplacian) by 3.00 points of top-1 accuracy" in f.text
-    assert "(70.00 % against 67.00 %, mean over 3 splits)" in f.text
-    assert f"smaller than the spread over splits (standard deviation of the per-split differences: {100 * spread:.2f} points)" in f.text
-    assert "ahead on 2 of 3 splits" in f.text
+    half = stats.t.ppf(0.975, n - 1) * spread / math.sqrt(n)
+    p = stats.wilcoxon(a2v, krr, method="exact").pvalue
+    assert f.values["difference"] == pytest.approx(mean) and f.values["p"] == pytest.approx(p)
+    assert (f.values["low"], f.values["high"]) == pytest.approx((mean - half, mean + half))
+    assert f.values["wins"] == wins == 2 and f.values["splits"] == n == 3
+    assert f.text.startswith("toy, 50/50: no significant difference at 5 % between Action2Vec")  # ahead on the means
+    assert f"95 % interval −{100 * (half - mean):.2f} to +{100 * (mean + half):.2f} points" in f.text
+    assert f"exact Wilcoxon signed-rank p = {p:.3f}" in f.text and "smallest p this test can give is 0.250" in f.text
 
-    (g,) = zsl_findings(_summary(krr, a2v))  # the numbers flipped: the sentence flips
-    assert "is behind Pooled features + KRR (Laplacian) by 3.00 points" in g.text and not g.values["ahead"]
-    assert "ahead on 1 of 3 splits" in g.text
-
-    (h,) = zsl_findings(_summary([0.9, 0.8, 0.85], [0.2, 0.25, 0.3]))
-    assert "the gap is larger than the spread" in h.text and h.values["beyond_spread"]
+    up, down = [0.9, 0.8, 0.85, 0.7, 0.75, 0.8], [0.2, 0.25, 0.3, 0.2, 0.3, 0.3]
+    (g,) = zsl_findings(_summary(up, down))
+    assert "is better than Pooled features + KRR (Laplacian)" in g.text and g.values["verdict"] == "better"
+    (h,) = zsl_findings(_summary(down, up))  # the numbers flipped: the sentence flips
+    assert "is worse than Pooled features + KRR (Laplacian)" in h.text and "ahead on 0 of 6 splits" in h.text
 
 
 def test_zsl_finding_from_a_summary_without_per_split_scores():
@@ -147,7 +149,7 @@ def test_zsl_finding_from_a_summary_without_per_split_scores():
     for run in doc["splits"]:
         del run["metrics"]  # as zsl.json files written before this record
     (f,) = zsl_findings(ZslSummary.from_json(doc))
-    assert "by 3.00 points" in f.text and "the larger of the two methods'" in f.text and f.values["wins"] is None
+    assert "70.00 % against" in f.text and "no paired test" in f.text and f.values["wins"] is None
     assert zsl_findings(ZslSummary.from_splits([_split("pooled_krr", 0, 0.5)])) == []  # nothing to compare
 
 
@@ -157,14 +159,20 @@ def _wordnet(a2v: float, text: float, rows_a=(0.1, 0.2, 0.3), rows_t=(0.2, 0.1, 
                          {"action2vec": list(rows_a), "text": list(rows_t), "pooled": [0.0, 0.1, None]})
 
 
-def test_wordnet_finding_flips():
-    f = wordnet_finding(_wordnet(0.098, 0.171))
-    assert f.text.startswith("Action2Vec's class means correlate with WordNet less than the text vectors do: "
-                             "Spearman ρ 0.098 against 0.171")
-    assert "higher on 1 of 3 rows" in f.text and not f.values["above_text"]
-    g = wordnet_finding(_wordnet(0.171, 0.098, rows_a=(0.2, 0.1, 0.4), rows_t=(0.1, 0.2, 0.3)))
-    assert "correlate with WordNet more than the text vectors do: Spearman ρ 0.171 against 0.098" in g.text
-    assert "higher on 2 of 3 rows" in g.text and g.values["above_text"]
+def test_wordnet_finding_says_what_the_bootstrap_says():
+    f = wordnet_finding(_wordnet(0.098, 0.171))  # 3 rows that disagree: the interval holds 0
+    assert f.text.startswith("Action2Vec's class means correlate with WordNet neither more nor less than the text "
+                             "vectors (no significant difference at 5 %): Spearman ρ 0.098 against 0.171")
+    assert "higher on 1 of 3 rows" in f.text and not f.values["above_text"] and not f.values["significant"]
+    rows_t = tuple(0.1 + 0.01 * i for i in range(12))
+    down = wordnet_finding(_wordnet(0.05, 0.155, rows_a=tuple(r - 0.1 for r in rows_t), rows_t=rows_t))
+    rng = np.random.default_rng(0)  # the documented bootstrap: rows resampled, 2000 draws, seed 0
+    d = np.full(12, -0.1)
+    means = d[rng.integers(0, 12, size=(2000, 12))].mean(axis=1)
+    assert down.values["low"] == pytest.approx(np.percentile(means, 2.5))
+    assert "correlate with WordNet less than the text vectors do: Spearman ρ 0.050 against 0.155" in down.text
+    up = wordnet_finding(_wordnet(0.255, 0.155, rows_a=tuple(r + 0.1 for r in rows_t), rows_t=rows_t))
+    assert "correlate with WordNet more than the text vectors do" in up.text and up.values["significant"]
     assert wordnet_finding(WordNetResult(["a"], {"text": 0.2}, {}, {})) is None
 
 
@@ -191,12 +199,23 @@ def _analogy(main: float, text: float) -> AnalogyResult:
 
 
 def test_analogy_findings_flip():
-    found = analogy_findings(_analogy(0.85, 1.0))
+    found = [f for f in analogy_findings(_analogy(0.85, 1.0)) if f.values["vectors"] == "action2vec"]
     assert [f.values["exclude_query"] for f in found] == [True, False]
     assert found[0].text == ("Analogy test (query class left out): Action2Vec's class means answer 85.00 % of 240 "
                              "tests, 15.00 points fewer than the text vectors alone (100.00 %; chance 1.69 %).")
     assert "every class a candidate, the paper's reading" in found[1].text
     assert "15.00 points more than the text vectors alone (85.00 %" in analogy_findings(_analogy(1.0, 0.85))[0].text
+
+
+def test_the_split_model_stands_beside_the_all_classes_model():
+    result = _analogy(1.0, 1.0)
+    result.scores.insert(3, AnalogyScore("action2vec, model of split s", True, 62, 0.774, float("nan"),
+                                         subset="between its unseen classes"))
+    split = [f for f in analogy_findings(result) if f.values["vectors"] != "action2vec"]
+    assert [f.values["exclude_query"] for f in split] == [True, False]
+    assert split[0].text == ("Analogy test (query class left out): the class means of the model of split s answer "
+                             "10.00 % of 240 tests, against 100.00 % for Action2Vec's class means; 77.40 % of the 62 "
+                             "tests between its unseen classes.")
     assert "as many as the text vectors alone" in analogy_findings(_analogy(1.0, 1.0))[0].text
 
 
@@ -204,7 +223,7 @@ def test_every_finding_reaches_the_console_headline():
     zsl, wn, an = _summary([0.7, 0.8], [0.6, 0.7]), _wordnet(0.1, 0.2), _analogy(0.9, 1.0)
     text = headline_text(zsl, wn, an)
     found = run_findings(zsl, wn, an)
-    assert [f.topic for f in found] == ["zsl", "wordnet", "analogy", "analogy"]
+    assert [f.topic for f in found] == ["zsl", "wordnet", "analogy", "analogy", "analogy", "analogy"]
     assert all(f.text in text for f in found)
 
 

@@ -1,5 +1,6 @@
 """The explorer page in a real headless Chromium (Debian's ``chromium``, driven by Playwright): the server runs
-on the test's own small model, and the page's search, analogy, map and upload show what the model says.
+on the demo's own model (``action2vec demo --size quick``, made once per module), whose videos lie close to their
+class means, and the page's search, analogy, map and upload show what the model says.
 
 Skips, saying why, where Playwright or Chromium is missing (`.ci/run` installs Chromium; never
 `playwright install`: the browser is the system's)."""
@@ -34,8 +35,18 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def explorer(toy_run):
-    explorer = Explorer.open(explorer_paths(toy_run), ServeSettings(map_videos=12, max_upload_mb=UPLOAD_MB))
+def demo_run(tmp_path_factory) -> Path:
+    """The demo at its quick size (18 classes, 72 videos): the model the explorer serves after `action2vec demo`."""
+    from action2vec.experiments.demo import demo_config, run_demo
+
+    out = tmp_path_factory.mktemp("demo_quick")
+    run_demo(out, demo_config("quick"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def explorer(demo_run):
+    explorer = Explorer.open(explorer_paths(demo_run), ServeSettings(max_upload_mb=UPLOAD_MB))
     yield explorer
     explorer.close()
 
@@ -112,6 +123,42 @@ def test_an_analogy_shows_the_nearest_classes(page, explorer):
     assert "term C is empty" in page.inner_text("#analogy-error")
 
 
+def test_every_video_of_the_demo_map_can_be_hovered_and_clicked(page, explorer, tmp_path):
+    """Issue 19: on the demo's model the videos lay within 5 px of their class mean, drawn under it. Now every
+    dot is the topmost element at its centre, no two video dots are within a few pixels, each class is named or
+    named on hover, and the page says how many points it shows."""
+    videos = [p for p in explorer.map if p.kind == "video"]
+    classes = [p for p in explorer.map if p.kind == "class"]
+    assert len(videos) == len(explorer.index) and len(classes) == len(explorer.space.classes)
+    page.locator("#map").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "map.png"), full_page=True)
+    centres = page.locator("#map circle").evaluate_all(
+        "cs => cs.map(c => { const b = c.getBoundingClientRect(); const x = b.left + b.width / 2, "
+        "y = b.top + b.height / 2; const top = document.elementFromPoint(x, y); "
+        "return [c.dataset.kind, c.dataset.name, x, y, top === c]; })")
+    assert [c for c in centres if not c[4]] == []  # nothing covers any dot's centre
+    xy = np.array([[c[2], c[3]] for c in centres if c[0] == "video"])
+    gaps = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)) + np.eye(len(xy)) * 1e9
+    assert gaps.min() >= 4.0  # CSS pixels between video centres
+    named = set(page.locator("#map text").all_inner_texts())
+    for point in classes:
+        if point.name not in named:
+            page.locator(f"#map circle.class[data-name='{point.name}']").hover()
+            page.wait_for_selector("#map-tooltip:not([hidden])")
+            assert page.inner_text("#map-tooltip") == f"class: {point.name}"
+    assert f"{len(classes)} class means, {len(videos)} of {len(explorer.index)} videos" in page.inner_text("#map-method")
+    video = videos[len(videos) // 2]
+    dot = page.locator(f"#map circle.video[data-name='{video.name}']")
+    dot.hover()
+    page.wait_for_selector("#map-tooltip:not([hidden])")
+    assert page.inner_text("#map-tooltip") == f"video: {video.name} ({video.class_})"
+    dot.click()
+    page.wait_for_function(f"() => document.querySelector('#neighbours-title').textContent.includes('{video.name}')")
+    page.wait_for_selector("#neighbours-videos .video")
+    keys = page.locator("#neighbours-videos .video").evaluate_all("cards => cards.map(c => c.dataset.key)")
+    assert keys == [v.key for v in explorer.neighbours_of_video(video.name, 10).videos]
+
+
 def test_the_map_names_a_point_on_hover_and_shows_its_neighbours_on_click(page, explorer):
     assert page.locator("#map circle").count() == len(explorer.map)
     boxes = page.locator("#map text").evaluate_all(
@@ -138,10 +185,10 @@ def test_the_map_names_a_point_on_hover_and_shows_its_neighbours_on_click(page, 
     assert keys == [v.key for v in explorer.neighbours_of_video(video.name, 10).videos]
 
 
-def test_an_uploaded_video_ranks_the_label_texts_typed(page, explorer, toy_run, tmp_path):
+def test_an_uploaded_video_ranks_the_label_texts_typed(page, explorer, demo_run, tmp_path):
     sent: list[str] = []
     page.on("request", lambda request: sent.append(request.url))
-    video = toy_run.parent / "toy" / "videos" / "slide_box" / "slide_box_002.mp4"
+    video = demo_run / "toy" / "videos" / "slide_box" / "slide_box_002.mp4"
     labels = ["spin ball", "a box moving sideways", "slide box", "grow ball"]
     page.fill("#upload-labels", "\n".join(labels))
     page.set_input_files("#upload-file", str(video))
@@ -150,7 +197,7 @@ def test_an_uploaded_video_ranks_the_label_texts_typed(page, explorer, toy_run, 
     want = [labels[i] for i in np.argsort(-(explorer.model.encode_text(labels) @ emb), kind="stable")]
     assert _texts(page, "#upload-ranking li .name") == want and want[0] == "slide box"
     first = page.locator("#upload-videos .video").first.get_attribute("data-key")
-    assert first == "videos/slide_box/slide_box_002.mp4"
+    assert first.endswith("slide_box/slide_box_002.mp4")  # the video itself is its nearest
     # a file that is not a video, and one over the limit (refused before it is sent)
     (tmp_path / "notes.txt").write_text("no video here")
     page.set_input_files("#upload-file", str(tmp_path / "notes.txt"))

@@ -179,7 +179,17 @@ def run_wordnet(args: argparse.Namespace) -> int:
     _say(args, f"WordNet test: {result.n_classes} of {len(names)} classes in WordNet (synsets={args.synsets}, "
                f"match={args.match})")
     for key, value in result.spearman_by.items():
-        _say(args, f"  WordNet vs {key:<10} Spearman {value:.4f} (± {result.spearman_std[key]:.4f} over rows)")
+        ci = result.intervals.get(key)
+        around = f", 95 % bootstrap interval {ci.low:.4f} to {ci.high:.4f}" if ci is not None and ci.n else ""
+        _say(args, f"  WordNet vs {key:<10} Spearman {value:.4f} (± {result.spearman_std[key]:.4f} over rows{around})")
+    for d in result.differences:
+        i = d.interval
+        _say(args, f"  {d.a} − {d.b}: {i.mean:+.4f} over {i.n} rows, 95 % bootstrap interval {i.low:+.4f} to "
+                   f"{i.high:+.4f} ({i.resamples} resamples of the rows, seed {i.seed})")
+    if result.left_out:
+        _say(args, f"  left out ({len(result.left_out)}):")
+        for name, reason in result.left_out.items():
+            _say(args, f"    {name}: {reason}")
     for finding in (wordnet_finding(result), grouping_finding(result)):
         if finding is not None:
             _say(args, f"  {finding.text}")

@@ -77,6 +77,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="KRR baseline setting (kernel, sigma_scale, gamma_a, gamma_i, neighbors, max_train, seed)")
     p.add_argument("--config", metavar="YAML", help="training config file (sections data/model/loss/train)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[], help="override a training config key")
+    p.add_argument("--compare", action="append", default=[], metavar="A,B",
+                   help="also compare variant A with variant B, paired over the splits both ran on (repeatable; each "
+                   "variant is compared with pooled_krr anyway): mean difference, 95 %% Student-t interval, exact "
+                   "Wilcoxon signed-rank p")
     p.add_argument("--json", metavar="FILE", help="also write the summary (mean and std per variant, ratio, metric)")
     add_config_arguments(p, RunConfig)
     p.set_defaults(func=run)
@@ -115,6 +119,22 @@ def _zsl_config(args: argparse.Namespace) -> Any:
     return zcfg
 
 
+def _compare_pairs(items: list[str], variants: list[str]) -> list[tuple[str, str]]:
+    """--compare A,B options as (A, B) pairs of variants that run, or ConfigError naming the bad one."""
+    from action2vec.errors import ConfigError
+
+    pairs = []
+    for item in items:
+        names = [x.strip() for x in item.split(",")]
+        if len(names) != 2 or not all(names) or names[0] == names[1]:
+            raise ConfigError(f"--compare {item!r}: give two different variants as A,B")
+        unknown = [n for n in names if n not in variants]
+        if unknown:
+            raise ConfigError(f"--compare {item!r}: {', '.join(unknown)} not among --variants ({', '.join(variants)})")
+        pairs.append((names[0], names[1]))
+    return pairs
+
+
 def _store_splits(args: argparse.Namespace, name: str, path: str, split_files: dict[str, str], zcfg: Any,
                   pretrain: list[str]) -> tuple[Any, list[Any]]:
     """The store's classes (those asked for that have videos) and its splits, restricted to them."""
@@ -149,11 +169,12 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.experiments.pooled_match import MATCH_VARIANT, check_same_model
     from action2vec.experiments.zero_shot import plan_jobs, run_zsl
     from action2vec.io import write_json
-    from action2vec.reports.tables import zsl_table_markdown
+    from action2vec.reports.tables import comparison_table, table_markdown, zsl_table_markdown
     from action2vec.text import build_label_vectors
     from action2vec.training.config import RunConfig
 
     zcfg = _zsl_config(args)
+    compare = _compare_pairs(args.compare, zcfg.variants)
     train_cfg = config_from_args(RunConfig, args, args.config)
     stores = _named(args.store)
     split_files = dict(_named(args.splits)) if args.splits else {}
@@ -180,9 +201,12 @@ def run(args: argparse.Namespace) -> int:
     for name, splits in splits_of.items():
         save_splits(splits, args.out / "splits" / f"{name}.json")
 
-    summary = run_zsl(jobs, args.out, workers=zcfg.workers, figures=args.out / "figures")
+    summary = run_zsl(jobs, args.out, workers=zcfg.workers, figures=args.out / "figures", compare=compare)
     write_json(summary.to_json(), args.json)
     print(zsl_table_markdown(summary))
+    paired = comparison_table(summary)
+    if paired.rows:
+        print(table_markdown(paired))
     print(f"results in {args.out / 'zsl.json'}; table in {args.out / 'zsl_table.md'}; "
           f"`action2vec report {args.out}` writes the report")
     return 0

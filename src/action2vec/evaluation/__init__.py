@@ -1,6 +1,6 @@
 """Evaluation as pure functions over arrays and the result types (SPEC steps 7–8): metrics and chance
 levels, zero-shot classification, class splits, the pooled-feature KRR baseline, the WordNet correlation
-test, the analogy test, the numbers behind the report's findings, and ``results`` (one dataclass with one JSON form per result). Nothing here trains,
+test, the analogy test, paired comparisons and bootstrap intervals (``paired``), the numbers behind the report's findings, and ``results`` (one dataclass with one JSON form per result). Nothing here trains,
 reads a model or writes a report: the experiment runners in :mod:`action2vec.experiments` do. See
 docs/evaluation.md.
 """
@@ -9,6 +9,7 @@ from action2vec.evaluation.analogy import AnalogyPair, analogy_pairs, analogy_te
 from action2vec.evaluation.class_vectors import class_means
 from action2vec.evaluation.findings import class_grouping, neighbour_agreement, paired_gap
 from action2vec.evaluation.krr import KRRConfig, LaplacianKRR
+from action2vec.evaluation.paired import bootstrap_difference, bootstrap_mean, paired_comparison, zsl_comparisons
 from action2vec.evaluation.metrics import (
     chance_levels,
     classification_metrics,
@@ -20,7 +21,9 @@ from action2vec.evaluation.metrics import (
 )
 from action2vec.evaluation.results import (
     AnalogyResult,
+    BootstrapInterval,
     MeanStd,
+    PairedComparison,
     WordNetResult,
     ZslSplitResult,
     ZslSummary,
@@ -38,6 +41,12 @@ __all__ = [
     "class_grouping",
     "neighbour_agreement",
     "paired_gap",
+    "paired_comparison",
+    "zsl_comparisons",
+    "bootstrap_mean",
+    "bootstrap_difference",
+    "PairedComparison",
+    "BootstrapInterval",
     "KRRConfig",
     "LaplacianKRR",
     "chance_levels",

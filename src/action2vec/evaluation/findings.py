@@ -15,6 +15,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from action2vec.evaluation.paired import finite_pairs
 from action2vec.evaluation.results import ClassGrouping, GroupAgreement
 from action2vec.linalg import l2_normalize
 
@@ -36,12 +37,7 @@ class PairedGap:
 
 def paired_gap(a: Sequence[float], b: Sequence[float]) -> PairedGap:
     """Compare two scores item by item. (N,), (N,) -> PairedGap (NaN means for N = 0 after dropping NaNs)."""
-    x = np.asarray(a, np.float64)
-    y = np.asarray(b, np.float64)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"paired_gap needs two vectors of one length, got {x.shape} and {y.shape}")
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
+    x, y = finite_pairs(a, b)
     d = x - y
     nan = float("nan")
     return PairedGap(

@@ -2,6 +2,8 @@
 
     ZslSplitResult   one (split, method) of the zero-shot protocol     OUT/runs/<ds>/<split>/<method>/result.json
     ZslSummary       mean ± std over splits per data set, method, ratio  OUT/zsl.json (kind "zsl", version 2)
+    PairedComparison two methods on the same splits: difference, interval, p  in ZslSummary
+    BootstrapInterval a mean with its bootstrap interval                 in WordNetResult
     DataSource       a data set's store, its counts and label texts        in ZslSummary
     WordNetResult    the WordNet test (paper Table 3)                     eval wordnet --json (kind "wordnet")
     ClassGrouping    do the class vectors group by verb or by noun?       in WordNetResult
@@ -32,6 +34,9 @@ __all__ = [
     "DataSource",
     "ZslDataset",
     "ZslSummary",
+    "PairedComparison",
+    "BootstrapInterval",
+    "SpearmanDifference",
     "WordNetResult",
     "GroupAgreement",
     "ClassGrouping",
@@ -252,6 +257,100 @@ class ZslDataset:
         return cls(results, chance, dict(doc.get("features", {})), DataSource.from_json(doc.get("source")))
 
 
+SIGNIFICANCE = 0.05
+
+
+@dataclass
+class PairedComparison:
+    """Method ``a`` against method ``b`` on the same ``n`` splits (:func:`action2vec.evaluation.paired.paired_comparison`):
+    the mean paired difference a − b, its interval (``interval`` says how), the two-sided p of ``test``."""
+
+    a: str
+    b: str
+    dataset: str
+    ratio: str
+    metric: str
+    n: int  # splits both ran on (with a finite score)
+    mean_a: float
+    mean_b: float
+    difference: float  # mean of a − b over the splits
+    low: float  # interval of the difference (NaN for n < 2)
+    high: float
+    confidence: float
+    p: float  # two-sided p-value (NaN for n < 2)
+    p_min: float  # the smallest p the exact test can give with these splits (2 / 2^nonzero)
+    nonzero: int  # splits with a non-zero difference (the test's m)
+    wins: int  # splits where a > b
+    losses: int
+    test: str  # e.g. "exact Wilcoxon signed-rank"
+    interval: str  # e.g. "Student t over splits"
+
+    @property
+    def verdict(self) -> Literal["better", "worse", "no significant difference at 5 %"]:
+        """From the test alone (never the means): a better / worse than b when p < 0.05."""
+        if self.p == self.p and self.p < SIGNIFICANCE and self.difference == self.difference and self.difference != 0:
+            return "better" if self.difference > 0 else "worse"
+        return "no significant difference at 5 %"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "dataset": self.dataset, "ratio": self.ratio, "metric": self.metric,
+                "n": self.n, "mean_a": self.mean_a, "mean_b": self.mean_b, "difference": self.difference,
+                "low": self.low, "high": self.high, "confidence": self.confidence, "p": self.p, "p_min": self.p_min,
+                "nonzero": self.nonzero, "wins": self.wins, "losses": self.losses, "test": self.test,
+                "interval": self.interval, "verdict": self.verdict}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "PairedComparison":
+        return cls(doc["a"], doc["b"], doc.get("dataset", ""), doc.get("ratio", ""), doc.get("metric", ""),
+                   int(doc["n"]), _number(doc.get("mean_a")), _number(doc.get("mean_b")), _number(doc.get("difference")),
+                   _number(doc.get("low")), _number(doc.get("high")), float(doc.get("confidence", 0.95)),
+                   _number(doc.get("p")), _number(doc.get("p_min")), int(doc.get("nonzero", 0)),
+                   int(doc.get("wins", 0)), int(doc.get("losses", 0)), doc.get("test", ""), doc.get("interval", ""))
+
+
+@dataclass
+class BootstrapInterval:
+    """A mean over ``n`` items with its percentile bootstrap interval (``resamples`` draws, ``seed``)."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    resamples: int
+    seed: int
+    confidence: float = 0.95
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low == self.low and (self.low > 0 or self.high < 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mean": self.mean, "low": self.low, "high": self.high, "n": self.n, "resamples": self.resamples,
+                "seed": self.seed, "confidence": self.confidence}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "BootstrapInterval":
+        return cls(_number(doc.get("mean")), _number(doc.get("low")), _number(doc.get("high")), int(doc.get("n", 0)),
+                   int(doc.get("resamples", 0)), int(doc.get("seed", 0)), float(doc.get("confidence", 0.95)))
+
+
+@dataclass
+class SpearmanDifference:
+    """Class vectors ``a`` against ``b`` in the WordNet test: the mean over rows of their row correlations'
+    difference a − b, on the rows both define, with its bootstrap interval."""
+
+    a: str
+    b: str
+    interval: BootstrapInterval
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, **self.interval.to_json()}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "SpearmanDifference":
+        return cls(doc["a"], doc["b"], BootstrapInterval.from_json(doc))
+
+
 def _averaged(metric: str) -> bool:
     """A score averaged over splits (not a count such as ``n``, ``n_classes``, ``gzsl_n_seen``)."""
     return not metric.startswith("n") and not metric.startswith("gzsl_n")
@@ -270,6 +369,7 @@ class ZslSummary:
     transductive: bool = False  # some result used the unlabelled test videos
     runs: list[ZslRun] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)  # the protocol's settings (ZslConfig as a dict), when recorded
+    comparisons: list[PairedComparison] = field(default_factory=list)  # paired tests ([] in files written before)
 
     @classmethod
     def from_splits(cls, results: Sequence[ZslSplitResult]) -> "ZslSummary":
@@ -323,7 +423,8 @@ class ZslSummary:
         return {"kind": self.KIND, "version": self.VERSION,
                 "datasets": {name: ds.to_json() for name, ds in self.datasets.items()},
                 "variants": list(self.variants), "n_splits": self.n_splits, "transductive": self.transductive,
-                "splits": [r.to_json() for r in self.runs], "config": dict(self.config)}
+                "splits": [r.to_json() for r in self.runs], "config": dict(self.config),
+                "comparisons": [c.to_json() for c in self.comparisons]}
 
     @classmethod
     def from_json(cls, doc: Any, source: str = "zero-shot summary") -> "ZslSummary":
@@ -333,7 +434,13 @@ class ZslSummary:
         datasets = {name: ZslDataset.from_json(ds) for name, ds in d["datasets"].items()}
         variants = list(d.get("variants") or dict.fromkeys(v for ds in datasets.values() for v in ds.results))
         return cls(datasets, variants, int(d.get("n_splits", 0)), bool(d.get("transductive", False)),
-                   [ZslRun.from_json(r) for r in d.get("splits", [])], dict(d.get("config") or {}))
+                   [ZslRun.from_json(r) for r in d.get("splits", [])], dict(d.get("config") or {}),
+                   [PairedComparison.from_json(c) for c in d.get("comparisons") or []])
+
+    def comparison(self, a: str, b: str, dataset: str, ratio: str, metric: str = "top1") -> PairedComparison | None:
+        """The paired comparison of ``a`` against ``b`` in one cell (None when not computed)."""
+        return next((c for c in self.comparisons if (c.a, c.b, c.dataset, c.ratio, c.metric) == (a, b, dataset, ratio, metric)),
+                    None)
 
 
 @dataclass
@@ -400,6 +507,9 @@ class WordNetResult:
     grouping: dict[str, ClassGrouping] = field(default_factory=dict)  # embedding -> by verb / by noun, every class
     map_grouping: dict[str, ClassGrouping] = field(default_factory=dict)  # the same in the 2-D maps drawn (t-SNE)
     features: str = ""  # what the "pooled" row read, e.g. "pooled c3d fc7 (4096-d)" or "pooled c3d fc7 PCA-500 features"
+    left_out: dict[str, str] = field(default_factory=dict)  # class -> why the test left it out
+    intervals: dict[str, BootstrapInterval] = field(default_factory=dict)  # embedding -> bootstrap over rows
+    differences: list[SpearmanDifference] = field(default_factory=list)  # the model's rows against the others'
 
     @property
     def n_classes(self) -> int:
@@ -416,7 +526,9 @@ class WordNetResult:
                 "spearman_std": dict(self.spearman_std), "per_row": dict(self.per_row), "lemmas": list(self.lemmas),
                 "synsets": self.synsets, "match": self.match, "text": self.text, "n_classes_given": self.n_classes_given,
                 "grouping": {k: g.to_json() for k, g in self.grouping.items()},
-                "map_grouping": {k: g.to_json() for k, g in self.map_grouping.items()}, "features": self.features}
+                "map_grouping": {k: g.to_json() for k, g in self.map_grouping.items()}, "features": self.features,
+                "left_out": dict(self.left_out), "intervals": {k: i.to_json() for k, i in self.intervals.items()},
+                "differences": [x.to_json() for x in self.differences]}
 
     @classmethod
     def from_json(cls, doc: Any, source: str = "WordNet result") -> "WordNetResult":
@@ -428,7 +540,9 @@ class WordNetResult:
                    d.get("text", ""), d.get("n_classes_given"),
                    {k: ClassGrouping.from_json(g) for k, g in (d.get("grouping") or {}).items()},
                    {k: ClassGrouping.from_json(g) for k, g in (d.get("map_grouping") or {}).items()},
-                   str(d.get("features") or ""))
+                   str(d.get("features") or ""), dict(d.get("left_out") or {}),
+                   {k: BootstrapInterval.from_json(i) for k, i in (d.get("intervals") or {}).items()},
+                   [SpearmanDifference.from_json(x) for x in d.get("differences") or []])
 
 
 @dataclass

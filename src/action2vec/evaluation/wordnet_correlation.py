@@ -27,12 +27,32 @@ __all__ = [
     "rowwise_spearman",
     "wordnet_test",
     "select_wordnet_classes",
+    "lemma_forms",
+    "left_out_reason",
 ]
 
 
-def _lemma_forms(text: str) -> list[str]:
-    words = text.lower().replace("-", " ").split()
-    return ["_".join(words)] if words else []
+def lemma_forms(text: str) -> list[str]:
+    """The spellings WordNet may hold a phrase or compound verb under, as written first: "blow-dry" ->
+    ["blow-dry", "blow_dry", "blowdry"]; "hula hoop" -> ["hula_hoop", "hula-hoop", "hulahoop"]."""
+    text = text.lower().strip()
+    kept = text.replace("_", " ").split()  # hyphens as written
+    parts = text.replace("-", " ").replace("_", " ").split()
+    if not parts:
+        return []
+    forms = ["_".join(kept), "_".join(parts), "-".join(parts), "".join(parts)]
+    return list(dict.fromkeys(forms))
+
+
+def left_out_reason(phrase: str, verb: str, match: str = "name-or-verb") -> str:
+    """Why :func:`wordnet_lemma` found no lemma for a class (the forms it tried)."""
+    name = f"the name {phrase!r}" + f" ({', '.join(lemma_forms(phrase))})"
+    said = f"its verb {verb!r} ({', '.join(lemma_forms(verb))})" if verb else "a verb (none was found in the name)"
+    if match == "name":
+        return f"{name} is not a WordNet lemma (match: name)"
+    if match == "verb":
+        return f"{said} is not in WordNet" if verb else "no verb was found in the name (match: verb)"
+    return f"neither {name} nor {said} is in WordNet"
 
 
 def wordnet_lemma(phrase: str, verb: str, wordnet: Any, match: str = "name-or-verb") -> str | None:
@@ -40,14 +60,15 @@ def wordnet_lemma(phrase: str, verb: str, wordnet: Any, match: str = "name-or-ve
 
     ``match``: ``name`` = the whole phrase must be a WordNet lemma ("rock climbing" -> rock_climbing);
     ``verb`` = the class's verb; ``name-or-verb`` (default) = the phrase when WordNet has it, else the verb.
+    Each is tried in every spelling WordNet uses (:func:`lemma_forms`: hyphen, underscore, joined).
     """
     if match not in ("name", "verb", "name-or-verb"):
         raise ValueError(f"unknown WordNet match {match!r} (name, verb, name-or-verb)")
     candidates = []
     if match in ("name", "name-or-verb"):
-        candidates += _lemma_forms(phrase)
+        candidates += lemma_forms(phrase)
     if match in ("verb", "name-or-verb") and verb:
-        candidates += _lemma_forms(verb)
+        candidates += lemma_forms(verb)
     for cand in candidates:
         if wordnet.synsets(cand):
             return cand
@@ -178,12 +199,15 @@ def wordnet_test(
 
 def select_wordnet_classes(
     labels: Iterable[Any], wordnet: Any, match: str = "name-or-verb"
-) -> tuple[list[int], list[str]]:
-    """Positions and WordNet lemmas of the labels (NormalizedLabel-like: .phrase, .verb) found in WordNet."""
-    keep, lemmas = [], []
+) -> tuple[list[int], list[str], dict[int, str]]:
+    """Positions and WordNet lemmas of the labels (NormalizedLabel-like: .phrase, .verb) found in WordNet, and
+    the positions of the others with the reason each was left out."""
+    keep, lemmas, left_out = [], [], {}
     for i, label in enumerate(labels):
         lemma = wordnet_lemma(label.phrase, label.verb, wordnet, match)
         if lemma is not None:
             keep.append(i)
             lemmas.append(lemma)
-    return keep, lemmas
+        else:
+            left_out[i] = left_out_reason(label.phrase, label.verb, match)
+    return keep, lemmas, left_out

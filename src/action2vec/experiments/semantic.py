@@ -22,7 +22,8 @@ from action2vec.config import option
 from action2vec.errors import DataError
 from action2vec.evaluation.analogy import AnalogyPair, analogy_test
 from action2vec.evaluation.findings import class_grouping
-from action2vec.evaluation.results import AnalogyResult, ClassGrouping, WordNetResult
+from action2vec.evaluation.paired import bootstrap_difference, bootstrap_mean
+from action2vec.evaluation.results import AnalogyResult, ClassGrouping, SpearmanDifference, WordNetResult
 from action2vec.evaluation.wordnet_correlation import cosine_matrix, select_wordnet_classes, wordnet_test, wup_matrix
 from action2vec.experiments.features import store_class_means
 from action2vec.inference import Action2Vec
@@ -109,9 +110,12 @@ def wordnet_experiment(
     ``map_grouping``: the same in the t-SNE map drawn (with ``figures``), which can tell another story.
     ``features``: what the ``pooled`` vectors read (:func:`describe_features`). ``figures``: also draw the Wu-Palmer and cosine heatmaps and a t-SNE of the first vectors (every class,
     colour: verb, marker: noun)."""
-    keep, lemmas = select_wordnet_classes(labels, wordnet, settings.match)
+    keep, lemmas, missed = select_wordnet_classes(labels, wordnet, settings.match)
     kept = [classes[i] for i in keep]
+    left_out = {classes[i]: reason for i, reason in missed.items()}
     log.info("%d of %d classes found in WordNet", len(kept), len(classes))
+    for name, reason in left_out.items():
+        log.info("left out of the WordNet test: %s: %s", name, reason)
     if len(kept) < 2:
         raise DataError(f"only {len(kept)} of {len(classes)} classes are in WordNet: the test needs 2")
     reference = wup_matrix(lemmas, wordnet, settings.synsets)
@@ -119,6 +123,11 @@ def wordnet_experiment(
     result = wordnet_test(kept, reference, rows, exclude_diagonal=not settings.keep_diagonal)
     result.lemmas, result.synsets, result.match = lemmas, settings.synsets, settings.match
     result.text, result.n_classes_given, result.features = text, len(classes), features
+    result.left_out = left_out
+    result.intervals = {name: bootstrap_mean(r) for name, r in result.per_row.items()}
+    first = next(iter(result.per_row), None)
+    result.differences = [SpearmanDifference(first, other, bootstrap_difference(result.per_row[first], r))
+                          for other, r in result.per_row.items() if other != first]
     verbs, nouns = [label.verb for label in labels], [label.nouns[0] if label.nouns else "" for label in labels]
     result.grouping = {name: class_grouping(v, verbs, nouns) for name, v in vectors.items()}
     if figures is not None:
@@ -185,10 +194,16 @@ def analogy_experiment(
         for cv in (main, *others)
     ]
     if figures is not None and result.examples:
-        from action2vec.reports.plots import plot_analogy_examples, save_figure
+        from action2vec.reports.plots import analogy_figure_stem, plot_analogy_examples, save_figure
 
         save_figure(plot_analogy_examples(result.examples), figures / "analogy_examples")
+        for cv in others:  # another model's class vectors (a split's model) get their examples too
+            if cv.name != "text" and cv.pairs is None:
+                shown = run(cv, settings.exclude_query, settings.examples).examples
+                save_figure(plot_analogy_examples(shown, title=f"Vector-arithmetic analogies, {cv.name}"),
+                            figures / analogy_figure_stem(cv.name))
     return result
+
 
 
 def analogy_tests_only(classes: Sequence[str], pairs: Sequence[AnalogyPair]) -> AnalogyResult:

@@ -504,9 +504,12 @@ def run_zsl(
     out_dir: str | Path,
     workers: int = 0,
     figures: str | Path | None = None,
+    compare: Sequence[tuple[str, str]] = (),
 ) -> ZslSummary:
     """Run every job, then write zsl.json and zsl_table.md into ``out_dir`` (and the confusion figures into
-    ``figures`` when given)."""
+    ``figures`` when given). The summary holds the paired comparisons of each method against ``pooled_krr`` and
+    of the pairs in ``compare`` (:func:`action2vec.evaluation.paired.zsl_comparisons`)."""
+    from action2vec.evaluation.paired import zsl_comparisons
     from action2vec.reports.tables import table_markdown, zsl_table
 
     out_dir = Path(out_dir)
@@ -514,11 +517,20 @@ def run_zsl(
     results = _run_jobs(jobs, workers or default_workers(len(jobs)))
     summary = ZslSummary.from_splits(results)
     record_inputs(summary, jobs)
+    summary.comparisons = zsl_comparisons(summary, compare)
     write_json(summary.to_json(), out_dir / "zsl.json")
-    (out_dir / "zsl_table.md").write_text(table_markdown(zsl_table(summary)))
+    (out_dir / "zsl_table.md").write_text(table_markdown(zsl_table(summary)) + _comparisons_markdown(summary))
     if figures is not None:
         write_confusion_figures(results, Path(figures))
     return summary
+
+
+def _comparisons_markdown(summary: ZslSummary) -> str:
+    """The paired-comparison table under the zero-shot table ("" when there is none)."""
+    from action2vec.reports.tables import comparison_table, table_markdown
+
+    table = comparison_table(summary)
+    return "\n" + table_markdown(table) if table.rows else ""
 
 
 STORE_FACTS = ("backbone", "layer", "dim", "pca", "pretrained", "random_weights", "clip_len", "fps", "stride", "steps")

@@ -12,13 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from action2vec.evaluation.findings import PairedGap, paired_gap
-from action2vec.evaluation.results import AnalogyResult, AnalogyScore, WordNetResult, ZslSummary
+from action2vec.evaluation.findings import paired_gap
+from action2vec.evaluation.paired import bootstrap_difference, zsl_comparisons
+from action2vec.evaluation.results import (
+    SIGNIFICANCE, AnalogyResult, AnalogyScore, PairedComparison, WordNetResult, ZslSummary,
+)
 from action2vec.reports.numbers import percent, points, rho
 from action2vec.variants import title
 
 __all__ = ["Finding", "zsl_findings", "wordnet_finding", "grouping_finding", "analogy_findings", "run_findings",
-           "vectors_name", "BASELINE"]
+           "vectors_name", "comparison_sentence", "BASELINE"]
 
 BASELINE = "pooled_krr"
 METRIC_NAMES = {"top1": "top-1 accuracy", "top5": "top-5 accuracy", "mean_class_acc": "mean per-class accuracy"}
@@ -53,58 +56,78 @@ def _main_method(summary: ZslSummary) -> str | None:
     return next((v for v in summary.variants if v != BASELINE), None)
 
 
-def _split_values(summary: ZslSummary, dataset: str, ratio: str, variant: str, metric: str) -> dict[str, float]:
-    return {r.split: r.metrics[metric] for r in summary.runs
-            if r.dataset == dataset and r.ratio_key == ratio and r.variant == variant and metric in r.metrics}
+def _comparison(summary: ZslSummary, dataset: str, ratio: str, main: str, metric: str) -> PairedComparison | None:
+    """main against the baseline: the summary's paired comparison, else one computed from its per-split scores
+    (files written before comparisons were stored); None when no split has both."""
+    found = summary.comparison(main, BASELINE, dataset, ratio, metric)
+    if found is None:
+        found = next((c for c in zsl_comparisons(summary, metrics=(metric,))
+                      if (c.a, c.b, c.dataset, c.ratio) == (main, BASELINE, dataset, ratio)), None)
+    return found if found is not None and found.n else None
 
 
-def _gap(summary: ZslSummary, dataset: str, ratio: str, main: str, metric: str) -> tuple[PairedGap, bool] | None:
-    """main against the baseline on the splits both ran, and whether split by split (True) or from the means
-    and standard deviations of a summary written before it listed each split's scores (False)."""
-    a = _split_values(summary, dataset, ratio, main, metric)
-    b = _split_values(summary, dataset, ratio, BASELINE, metric)
-    common = [s for s in a if s in b]
-    if common:
-        return paired_gap([a[s] for s in common], [b[s] for s in common]), True
-    ca, cb = summary.cell(dataset, main, ratio).get(metric), summary.cell(dataset, BASELINE, ratio).get(metric)
-    if ca is None or cb is None:
-        return None
-    spread = max(ca.std, cb.std) if min(ca.n, cb.n) > 1 else float("nan")
-    return PairedGap(ca.mean, cb.mean, ca.mean - cb.mean, spread, 0, 0, min(ca.n, cb.n)), False
+def _p(value: float) -> str:
+    return "-" if value != value else f"{value:.3f}" if value >= 0.001 else "< 0.001"
 
 
-def _zsl_sentence(where: str, a: str, b: str, metric: str, g: PairedGap, paired: bool) -> str:
-    side = "ahead of" if g.gap > 0 else "behind" if g.gap < 0 else "level with"
-    by = f" by {points(g.gap)}" if g.gap != 0 else ""
-    text = (f"{where}: {a} is {side} {b}{by} of {METRIC_NAMES.get(metric, metric)} ({percent(g.mean_a)} against "
-            f"{percent(g.mean_b)}, mean over {g.n} split{'s' if g.n != 1 else ''})")
-    if g.n > 1 and g.spread == g.spread:
-        per_split = "of the per-split differences" if paired else "over splits, the larger of the two methods'"
-        size = "larger" if abs(g.gap) > g.spread else "smaller"
-        text += f"; the gap is {size} than the spread over splits (standard deviation {per_split}: {points(g.spread)})"
-    if paired and g.n > 1:
-        text += f"; {a} is ahead on {g.wins} of {g.n} splits"
-    return text + "."
+def comparison_sentence(where: str, c: PairedComparison, transductive: bool = False) -> str:
+    """One paired comparison as a sentence whose verdict comes from its test, never from the means alone."""
+    a, b = title(c.a, transductive), title(c.b, transductive)
+    metric = METRIC_NAMES.get(c.metric, c.metric)
+    if c.verdict in ("better", "worse"):
+        text = f"{where}: {a} is {c.verdict} than {b} in {metric}"
+    else:
+        text = f"{where}: no significant difference at 5 % between {a} and {b} in {metric}"
+    text += (f" ({percent(c.mean_a)} against {percent(c.mean_b)}; paired difference "
+             f"{'+' if c.difference >= 0 else '−'}{points(c.difference)} over {c.n} split{'s' if c.n != 1 else ''}")
+    if c.n > 1:
+        text += (f", {round(100 * c.confidence)} % interval {_signed(c.low)} to {_signed(c.high)} points "
+                 f"({c.interval}), {c.test} p = {_p(c.p)}; {a} ahead on {c.wins} of {c.n} splits")
+    else:
+        text += ": too few splits for an interval or a test"
+    text += ")."
+    if c.n > 1 and c.p_min >= SIGNIFICANCE:
+        text += (f" With {c.nonzero} split{'s' if c.nonzero != 1 else ''} that differ, the smallest p this test can "
+                 f"give is {_p(c.p_min)}: more splits are needed to show a difference at 5 %.")
+    return text
+
+
+def _signed(value: float) -> str:
+    return "-" if value != value else f"{100 * value:+.2f}".replace("-", "−")
+
+
+def _means_sentence(where: str, a: str, b: str, metric: str, mean_a: float, mean_b: float, n: int) -> str:
+    return (f"{where}: {a} {percent(mean_a)} against {b} {percent(mean_b)} of {METRIC_NAMES.get(metric, metric)} "
+            f"(mean over {n} split{'s' if n != 1 else ''}); this zsl.json holds no per-split scores, so no paired "
+            "test says whether the difference is real.")
 
 
 def zsl_findings(summary: ZslSummary, metric: str = "top1") -> list[Finding]:
-    """Per data set and ratio: the Action2Vec method against the pooled baseline (none when either is missing)."""
+    """Per data set and ratio: the Action2Vec method against the pooled baseline by their paired comparison
+    (means only, said so, for files without per-split scores; none when either method is missing)."""
     main = _main_method(summary)
     if main is None or BASELINE not in summary.variants:
         return []
     out = []
     for dataset in summary.datasets:
         for ratio in summary.ratios():
-            found = _gap(summary, dataset, ratio, main, metric)
-            if found is None or found[0].n == 0 or found[0].gap != found[0].gap:
+            where = f"{dataset}, {ratio}"
+            c = _comparison(summary, dataset, ratio, main, metric)
+            if c is not None and c.difference == c.difference:
+                out.append(Finding("zsl", comparison_sentence(where, c, summary.transductive), {
+                    "dataset": dataset, "ratio": ratio, "metric": metric, "method": main, "baseline": BASELINE,
+                    "mean": c.mean_a, "baseline_mean": c.mean_b, "difference": c.difference, "low": c.low,
+                    "high": c.high, "p": c.p, "test": c.test, "interval": c.interval, "splits": c.n,
+                    "wins": c.wins, "verdict": c.verdict}))
                 continue
-            g, paired = found
+            ca, cb = summary.cell(dataset, main, ratio).get(metric), summary.cell(dataset, BASELINE, ratio).get(metric)
+            if ca is None or cb is None or ca.mean != ca.mean or cb.mean != cb.mean:
+                continue
             a, b = title(main, summary.transductive), title(BASELINE, summary.transductive)
-            out.append(Finding("zsl", _zsl_sentence(f"{dataset}, {ratio}", a, b, metric, g, paired), {
+            out.append(Finding("zsl", _means_sentence(where, a, b, metric, ca.mean, cb.mean, min(ca.n, cb.n)), {
                 "dataset": dataset, "ratio": ratio, "metric": metric, "method": main, "baseline": BASELINE,
-                "mean": g.mean_a, "baseline_mean": g.mean_b, "gap": g.gap, "spread": g.spread, "splits": g.n,
-                "wins": g.wins if paired else None, "ahead": g.gap > 0,
-                "beyond_spread": bool(g.spread == g.spread and abs(g.gap) > g.spread)}))
+                "mean": ca.mean, "baseline_mean": cb.mean, "difference": ca.mean - cb.mean, "splits": min(ca.n, cb.n),
+                "wins": None, "verdict": None}))
     return out
 
 
@@ -120,9 +143,19 @@ def wordnet_finding(result: WordNetResult) -> Finding | None:
     rows = paired_gap([float("nan") if v is None else v for v in result.per_row.get(main, [])],
                       [float("nan") if v is None else v for v in result.per_row.get("text", [])]) \
         if len(result.per_row.get(main, [])) == len(result.per_row.get("text", [])) else None
-    relation = "more than" if a > b else "less than" if a < b else "as much as"
-    text = (f"{_capital(vectors_name(main))} correlate with WordNet {relation} the text vectors do: Spearman ρ "
-            f"{rho(a)} against {rho(b)} (mean over the rows of {result.n_classes} classes")
+    diff = next((d.interval for d in result.differences if (d.a, d.b) == (main, "text")), None)
+    if diff is None and rows is not None:
+        diff = bootstrap_difference(result.per_row[main], result.per_row["text"])
+    if diff is not None and diff.n and diff.excludes_zero:
+        relation = "more than" if diff.mean > 0 else "less than"
+        text = f"{_capital(vectors_name(main))} correlate with WordNet {relation} the text vectors do"
+    else:
+        text = (f"{_capital(vectors_name(main))} correlate with WordNet neither more nor less than the text vectors "
+                "(no significant difference at 5 %)")
+    text += f": Spearman ρ {rho(a)} against {rho(b)} (mean over the rows of {result.n_classes} classes"
+    if diff is not None and diff.n:
+        text += (f"; difference {diff.mean:+.3f}, 95 % bootstrap interval over the rows {diff.low:+.3f} to "
+                 f"{diff.high:+.3f}")
     if rows is not None and rows.n:
         text += f"; higher on {rows.wins} of {rows.n} rows"
     text += ")"
@@ -130,6 +163,10 @@ def wordnet_finding(result: WordNetResult) -> Finding | None:
               if k not in (main, "text") and v == v]
     text += f"; {', '.join(others)}." if others else "."
     return Finding("wordnet", text, {"vectors": main, "spearman": a, "text_spearman": b, "above_text": a > b,
+                                     "difference": diff.mean if diff is not None else None,
+                                     "low": diff.low if diff is not None else None,
+                                     "high": diff.high if diff is not None else None,
+                                     "significant": bool(diff is not None and diff.excludes_zero),
                                      "rows_higher": rows.wins if rows is not None else None,
                                      "rows": rows.n if rows is not None else None})
 
@@ -185,7 +222,22 @@ def analogy_findings(result: AnalogyResult) -> list[Finding]:
         out.append(Finding("analogy", _analogy_sentence(main, text, name), {
             "exclude_query": exclude, "vectors": name, "accuracy": main.accuracy, "text_accuracy": text.accuracy,
             "chance": main.chance, "tests": main.count, "above_text": main.accuracy > text.accuracy}))
+        for other, score in scores.items():  # other models' class vectors (a split's model), beside the main one
+            if other in (name, "text") or score.accuracy != score.accuracy:
+                continue
+            subsets = [s for s in result.scores if s.vectors == other and s.exclude_query == exclude and s.subset]
+            out.append(Finding("analogy", _other_model_sentence(score, main, subsets), {
+                "exclude_query": exclude, "vectors": other, "accuracy": score.accuracy, "tests": score.count,
+                "main_accuracy": main.accuracy, "subsets": {s.subset: s.accuracy for s in subsets}}))
     return out
+
+
+def _other_model_sentence(score: AnalogyScore, main: AnalogyScore, subsets: list[AnalogyScore]) -> str:
+    text = (f"Analogy test ({_reading(score.exclude_query)}): the class means of the {score.vectors.removeprefix('action2vec, ')}"
+            f" answer {percent(score.accuracy)} of {score.count} tests, against {percent(main.accuracy)} for "
+            f"{vectors_name(main.vectors)}")
+    text += "".join(f"; {percent(s.accuracy)} of the {s.count} tests {s.subset}" for s in subsets)
+    return text + "."
 
 
 def run_findings(zsl: ZslSummary | None, wordnet: WordNetResult | None,

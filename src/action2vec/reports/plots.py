@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import matplotlib
 import numpy as np
@@ -27,10 +27,14 @@ __all__ = [
     "save_figure",
     "embedding_2d",
     "plot_class_map",
+    "place_labels",
+    "CLASS_NAME_GID",
+    "UNPLACED_GID",
     "heatmap_order",
     "plot_similarity_heatmaps",
     "plot_confusion",
     "plot_analogy_examples",
+    "analogy_figure_stem",
     "plot_training_curves",
 ]
 
@@ -70,17 +74,28 @@ def embedding_2d(vectors: np.ndarray, method: str = "tsne", seed: int = 0) -> np
 MARKERS = "o^sDvP*Xh<>p"
 
 
+CLASS_NAME_GID = "class-name"  # the gid of each class name drawn on a class map
+UNPLACED_GID = "unplaced-names"  # the gid of the list of names that found no free place
+
+
 def plot_class_map(
     vectors: np.ndarray, names: Sequence[str], method: str = "tsne", seed: int = 0, title: str | None = None,
     groups: Sequence[str] | None = None, shapes: Sequence[str] | None = None, xy: np.ndarray | None = None,
 ) -> Figure:
     """Scatter of class means in 2-D with their names (paper Figure 2). ``groups`` colours the points (e.g.
     verbs), ``shapes`` picks their markers (e.g. nouns; when there are at most 11); both get a legend.
-    ``xy``: the 2-D layout (C, 2) when already computed (else :func:`embedding_2d` of ``vectors``)."""
+    ``xy``: the 2-D layout (C, 2) when already computed (else :func:`embedding_2d` of ``vectors``).
+
+    Names never overlap: each is put at the first free place around its point (:func:`place_labels`); those
+    that find none are listed beside the map (the text with gid ``UNPLACED_GID``)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     xy = embedding_2d(vectors, method, seed) if xy is None else np.asarray(xy)
-    size = min(13.0, 5.5 + len(names) / 10)
-    fig = Figure(figsize=(size, size * 0.68), layout="constrained")
-    ax = fig.subplots()
+    size = min(15.0, 6.5 + len(names) / 9)
+    fig = Figure(figsize=(size, size * 0.62), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax, side = fig.subplots(1, 2, width_ratios=[4, 1])
+    side.set_axis_off()
     colour_of = {g: i for i, g in enumerate(dict.fromkeys(sorted(set(groups))))} if groups is not None else {}
     cmap = matplotlib.colormaps["tab20" if len(colour_of) > 10 else "tab10"]
     kinds = sorted(set(shapes)) if shapes is not None and len(set(shapes)) <= len(MARKERS) else []
@@ -89,18 +104,78 @@ def plot_class_map(
         colour = cmap(colour_of[groups[i]] % cmap.N) if groups is not None else "tab:blue"
         ax.scatter([x], [y], color=colour, marker=marker_of.get(shapes[i], "o") if kinds else "o", s=36,
                    edgecolors="black", linewidths=0.3)
-    font = 9 if len(names) <= 40 else 8 if len(names) <= 80 else 6 if len(names) <= 160 else 4.5
-    for (x, y), name in zip(xy, names):
-        ax.annotate(name, (x, y), fontsize=font, xytext=(3, 3), textcoords="offset points")
+    span = np.ptp(xy, axis=0) if len(xy) else np.ones(2)
+    lo, hi = xy.min(axis=0) - 0.08 * span, xy.max(axis=0) + 0.08 * span
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
     handles = [Line2D([], [], ls="", marker="o", color=cmap(i % cmap.N), label=g) for g, i in colour_of.items()]
     handles += [Line2D([], [], ls="", marker=m, color="grey", label=k) for k, m in marker_of.items()]
     if handles and len(handles) <= 40:
-        fig.legend(handles=handles, loc="outside right upper", fontsize=9, frameon=False,
-                  title=" / ".join(t for t, on in (("colour: verb", bool(colour_of)), ("marker: noun", bool(kinds))) if on))
+        side.legend(handles=handles, loc="upper left", fontsize=8, frameon=False,
+                    title=" / ".join(t for t, on in (("colour: verb", bool(colour_of)), ("marker: noun", bool(kinds))) if on))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"{method.upper()} of class embeddings ({len(names)} classes)")
+    fig.canvas.draw()  # lay the figure out once, then keep that layout while the names are placed
+    fig.set_layout_engine("none")
+    font = 9 if len(names) <= 40 else 8 if len(names) <= 80 else 6.5 if len(names) <= 160 else 5
+    unplaced = place_labels(ax, xy, list(names), font)
+    if unplaced:
+        shown = ", ".join(unplaced)
+        side.text(0.0, 0.0, f"Not placed on the map ({len(unplaced)}): {shown}", transform=side.transAxes,
+                  fontsize=7, va="bottom", ha="left", wrap=True, gid=UNPLACED_GID)
     return fig
+
+
+# offsets (points) around a point, nearest first: right, left, above, below, then the diagonals, further out
+_DIRECTIONS = [(1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
+               (0, -1, "center", "top"), (1, 1, "left", "bottom"), (-1, 1, "right", "bottom"),
+               (1, -1, "left", "top"), (-1, -1, "right", "top")]
+
+
+def place_labels(ax: Axes, xy: np.ndarray, names: list[str], fontsize: float,
+                 radii: Sequence[float] = (4, 9, 16, 26, 38)) -> list[str]:
+    """Annotate each point with its name where the text's box (the renderer's extent) meets no name placed
+    before and stays inside the axes, preferring places that cover no other point; names of crowded points go
+    first. Returns the names not placed."""
+    from matplotlib.transforms import Bbox
+
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    points = ax.transData.transform(xy) if len(xy) else np.zeros((0, 2))
+    dots = [Bbox.from_extents(x - 3, y - 3, x + 3, y + 3) for x, y in points]
+    crowd = [int((np.hypot(*(points - p).T) < 40).sum()) for p in points]
+    taken: list = []
+    unplaced = set()
+
+    def free(box: Any, i: int, avoid_dots: bool) -> bool:
+        if not (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1):
+            return False
+        if any(box.overlaps(other) for other in taken):
+            return False
+        return not avoid_dots or not any(box.overlaps(d) for j, d in enumerate(dots) if j != i)
+
+    for i in sorted(range(len(names)), key=lambda k: -crowd[k]):
+        spot = None
+        for avoid_dots in (True, False):
+            for r in radii:
+                for dx, dy, ha, va in _DIRECTIONS:
+                    text = ax.annotate(names[i], tuple(xy[i]), xytext=(dx * r, dy * r), textcoords="offset points",
+                                       fontsize=fontsize, ha=ha, va=va, gid=CLASS_NAME_GID)
+                    box = text.get_window_extent(renderer).padded(1)
+                    if free(box, i, avoid_dots):
+                        spot = box
+                        break
+                    text.remove()
+                if spot is not None:
+                    break
+            if spot is not None:
+                break
+        if spot is None:
+            unplaced.add(names[i])
+        else:
+            taken.append(spot)
+    return [n for n in names if n in unplaced]
 
 
 def heatmap_order(reference: np.ndarray) -> np.ndarray:
@@ -193,6 +268,13 @@ def plot_confusion(confusion: np.ndarray, names: Sequence[str], normalize: bool 
     ax.set_title(title or "zero-shot confusion matrix", fontsize=11)
     fig.colorbar(im, ax=ax, shrink=0.7, label="fraction of the true class" if normalize else "videos")
     return fig
+
+
+def analogy_figure_stem(vectors: str) -> str:
+    """The examples figure of a set of class vectors other than the main one: ``analogy_examples_<slug>``."""
+    import re
+
+    return "analogy_examples_" + re.sub(r"[^a-z0-9]+", "_", vectors.lower()).strip("_")
 
 
 def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vector-arithmetic analogies") -> Figure:

@@ -25,6 +25,7 @@ from action2vec.io import read_json, write_json
 from action2vec.reports.findings import Finding, run_findings, vectors_name
 from action2vec.reports.headline import zsl_headline
 from action2vec.reports.numbers import plain
+from action2vec.reports.plots import analogy_figure_stem
 from action2vec.reports.settings import Setting, data_and_settings
 from action2vec.reports.tables import (
     Row,
@@ -34,6 +35,7 @@ from action2vec.reports.tables import (
     md_cell,
     table_html,
     table_markdown,
+    comparison_table,
     wordnet_table,
     zsl_table,
 )
@@ -179,6 +181,20 @@ class _Figures:
         return [rel for rel in self.by_stem.values() if rel not in self.used]
 
 
+def _same_as_top1(zsl: ZslSummary) -> str:
+    """Why the mean per-class table equals the top-1 table, when it does on every split (computed from the runs)."""
+    pairs = [(r.metrics["top1"], r.metrics["mean_class_acc"]) for r in zsl.runs
+             if "top1" in r.metrics and "mean_class_acc" in r.metrics]
+    if pairs and all(abs(a - b) < 1e-9 for a, b in pairs):
+        return (f"Mean per-class accuracy equals top-1 on all {len(pairs)} (split, method) results, as it must when "
+                "every unseen class has the same number of test videos (balanced test sets).")
+    if pairs:
+        differ = sum(abs(a - b) >= 1e-9 for a, b in pairs)
+        return (f"Mean per-class accuracy differs from top-1 on {differ} of {len(pairs)} results: their test sets "
+                "have unequal numbers of videos per class.")
+    return ""
+
+
 def _zsl_section(zsl: ZslSummary, findings: list[Finding], figures: _Figures) -> Section:
     table = zsl_table(zsl, "top1")
     note = (f"Accuracies on the unseen classes' test videos in %, mean ± standard deviation over "
@@ -189,8 +205,11 @@ def _zsl_section(zsl: ZslSummary, findings: list[Finding], figures: _Figures) ->
                          ("gzsl_harmonic", "GZSL harmonic mean")):
         if any(zsl.cell(ds, v, r).get(metric) for ds in zsl.datasets for v in zsl.variants for r in zsl.ratios()):
             extra = zsl_table(zsl, metric)
-            extra.note = ""
+            extra.note = _same_as_top1(zsl) if metric == "mean_class_acc" else ""
             tables.append((f"{name[:1].upper()}{name[1:]} (%)", extra))
+    paired = comparison_table(zsl, "top1")
+    if paired.rows:
+        tables.append(("Paired comparisons, top-1 (same splits)", paired))
     pictures = []
     for ds in zsl.datasets:
         for variant in zsl.variants:
@@ -233,6 +252,11 @@ def _analogy_section(an: AnalogyResult, findings: list[Finding], figures: _Figur
         "analogy_examples",
         f"Examples of the analogy test on the {an.class_vectors or 'class'} vectors ({reading}): a class minus its "
         "noun plus another noun, and the nearest class; green when it is the expected class, red otherwise.")
+    for vectors in dict.fromkeys(s.vectors for s in an.scores if s.vectors not in (an.class_vectors, "text")):
+        examples += figures.take(
+            analogy_figure_stem(vectors),
+            f"Examples of the analogy test on the class means of the {vectors.removeprefix('action2vec, ')} "
+            f"({reading}), beside those of {an.class_vectors or 'the main'} vectors.")
     table = analogy_table(an)
     return Section("analogy", "Vector-arithmetic analogy test",
                    [Block([("Analogy test: accuracy of each set of class vectors in each reading", table)],

@@ -117,7 +117,16 @@ def _resolved(path: str) -> str:
     return str(Path(path).resolve())
 
 
-def _data_rows(zsl: ZslSummary | None, models: list[ModelFolder]) -> list[Setting]:
+def shown_path(path: str, run_dir: Path) -> str:
+    """A recorded path as the report shows it: relative to the run folder when it lies inside it (a report
+    stays true when the folder moves), else as recorded."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(run_dir).resolve()))
+    except ValueError:
+        return path
+
+
+def _data_rows(zsl: ZslSummary | None, models: list[ModelFolder], run_dir: Path) -> list[Setting]:
     rows: list[Setting] = []
     stores: dict[str, str] = {}
     for name, ds in (zsl.datasets.items() if zsl else ()):
@@ -126,13 +135,14 @@ def _data_rows(zsl: ZslSummary | None, models: list[ModelFolder]) -> list[Settin
             continue
         counts = ", ".join(x for x in (f"{src.videos} videos" if src.videos is not None else "",
                                        f"splits drawn from {src.classes} classes" if src.classes else "") if x)
-        rows.append(Setting("Data", f"zero-shot data set {name}", f"{src.store} ({counts})" if counts else src.store))
+        store = shown_path(src.store, run_dir)
+        rows.append(Setting("Data", f"zero-shot data set {name}", f"{store} ({counts})" if counts else store))
         rows.append(Setting("Data", f"features of {name}", _features(src.meta)))
         stores[_resolved(src.store)] = name
     for m in models:
         if m.zsl_variant is None and m.info.data.store and _resolved(m.info.data.store) not in stores:
             stores[_resolved(m.info.data.store)] = m.path
-            rows.append(Setting("Data", f"store of {m.path}", m.info.data.store))
+            rows.append(Setting("Data", f"store of {m.path}", shown_path(m.info.data.store, run_dir)))
             rows.append(Setting("Data", f"features of {m.path}", _features(m.info.features)))
     return rows
 
@@ -268,7 +278,7 @@ def data_and_settings(run_dir: str | Path, zsl: ZslSummary | None = None, wordne
                       analogy: AnalogyResult | None = None, now: datetime.datetime | None = None) -> list[Setting]:
     """The "data and settings" lines of a run folder's report, in table order."""
     models = find_model_folders(Path(run_dir))
-    rows = _data_rows(zsl, models) + _text_rows(zsl, models, wordnet, analogy)
+    rows = _data_rows(zsl, models, Path(run_dir)) + _text_rows(zsl, models, wordnet, analogy)
     if zsl is not None:
         rows += _zsl_rows(zsl)
     rows += _method_rows(zsl, models) + _semantic_rows(wordnet, analogy)

@@ -12,11 +12,11 @@ import html
 import math
 from dataclasses import dataclass, field
 
-from action2vec.evaluation.results import AnalogyResult, MeanStd, WordNetResult, ZslSummary
+from action2vec.evaluation.results import AnalogyResult, BootstrapInterval, MeanStd, WordNetResult, ZslSummary
 from action2vec.reports.numbers import percent_cell, rho
 from action2vec.variants import title
 
-__all__ = ["Row", "Table", "fmt_mean_std", "features_note", "zsl_table", "zsl_table_markdown", "wordnet_table",
+__all__ = ["Row", "Table", "fmt_mean_std", "features_note", "zsl_table", "zsl_table_markdown", "comparison_table", "wordnet_table",
            "grouping_table", "analogy_table", "table_markdown", "table_html", "md_cell"]
 
 
@@ -89,13 +89,53 @@ def zsl_table(summary: ZslSummary, metric: str = "top1") -> Table:
     return table
 
 
+def _signed_points(value: float) -> str:
+    return "-" if value != value else f"{100 * value:+.2f}"
+
+
+def comparison_table(summary: ZslSummary, metric: str = "top1") -> Table:
+    """The paired comparisons of one metric: per pair, data set and ratio, the mean difference over the splits
+    both ran on (points), its interval, the test's p, n and the verdict the test gives."""
+    rows = []
+    for c in summary.comparisons:
+        if c.metric != metric:
+            continue
+        p = "-" if c.p != c.p else f"{c.p:.3f}"
+        interval = "-" if c.low != c.low else f"{_signed_points(c.low)} to {_signed_points(c.high)}"
+        rows.append(Row([f"{title(c.a, summary.transductive)} − {title(c.b, summary.transductive)}", c.dataset,
+                         c.ratio, _signed_points(c.difference), interval, p, str(c.n), c.verdict]))
+    first = next((c for c in summary.comparisons if c.metric == metric), None)
+    note = ""
+    if first is not None:
+        note = (f"{metric}, paired over the splits both methods ran on; difference in percentage points; "
+                f"{round(100 * first.confidence)} % interval: {first.interval}; p: two-sided {first.test.split(',')[0]} "
+                "(zero differences dropped; with n splits the smallest exact p is 2/2^n, 0.0625 for 5). The verdict "
+                "comes from p < 0.05 alone.")
+    return Table(["comparison", "data set", "ratio", "difference (points)", "interval (points)", "p", "splits",
+                  "verdict"], rows, note)
+
+
+def _interval(i: BootstrapInterval | None) -> str:
+    return "-" if i is None or i.n == 0 or i.low != i.low else f"{i.low:.3f} to {i.high:.3f}"
+
+
 def wordnet_table(wn: WordNetResult) -> Table:
-    """Spearman ρ of each set of class vectors with Wu-Palmer: mean and standard deviation over rows."""
-    rows = [Row([name, rho(value), rho(wn.spearman_std.get(name))]) for name, value in wn.spearman_by.items()]
+    """Spearman ρ of each set of class vectors with Wu-Palmer: mean and standard deviation over rows, the
+    bootstrap interval over rows; then each difference between the first set and another on the same rows."""
+    rows = [Row([name, rho(value), rho(wn.spearman_std.get(name)), _interval(wn.intervals.get(name))])
+            for name, value in wn.spearman_by.items()]
+    rows += [Row([f"{d.a} − {d.b} (same rows)", f"{d.interval.mean:+.3f}", "", _interval(d.interval)])
+             for d in wn.differences]
     note = f"{wn.n_classes} classes found in WordNet; one row per class, its similarities with the others."
+    first = next(iter(wn.intervals.values()), None)
+    if first is not None:
+        note += (f" Interval: 95 % percentile bootstrap over the rows (classes), {first.resamples} resamples, "
+                 f"seed {first.seed}; a difference whose interval excludes 0 is one at 5 %.")
     if wn.features and "pooled" in wn.spearman_by:
         note += f" The pooled row read {wn.features}."
-    return Table(["class vectors", "Spearman ρ (mean over rows)", "std over rows"], rows, note)
+    if wn.left_out:
+        note += f" Left out ({len(wn.left_out)}): " + "; ".join(f"{k}: {v}" for k, v in wn.left_out.items()) + "."
+    return Table(["class vectors", "Spearman ρ (mean over rows)", "std over rows", "95 % interval"], rows, note)
 
 
 def grouping_table(wn: WordNetResult) -> Table:

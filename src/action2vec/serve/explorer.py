@@ -187,7 +187,7 @@ class MapPoint:
     kind: Literal["class", "video"]
     name: str
     class_: str | None
-    x: float  # in [0, 1]
+    x: float  # in [0, 1]; dots spread apart (spread_points)
     y: float  # in [0, 1]
 
     def to_json(self) -> dict[str, Any]:
@@ -331,8 +331,7 @@ class Explorer:
         # more on a busy machine (0.5 s against 3-30 s for the quick demo's 90 points on 2 shared cores).
         with threadpool_limits(1):
             xy = np.asarray(embedding_2d(vectors, self.settings.map_method, self.settings.seed), dtype=np.float64)
-        xy = xy - xy.min(axis=0)
-        xy = xy / max(float(xy.max()), 1e-12)  # one scale on both axes, so distances keep their proportions
+        xy = spread_points(_unit_square(xy), len(self.space.classes), seed=self.settings.seed)
         points = [MapPoint("class", c, c, float(x), float(y)) for c, (x, y) in zip(self.space.classes, xy)]
         for i, (x, y) in zip(picked, xy[len(self.space.classes):]):
             points.append(MapPoint("video", self.index.keys[i], self.index.classes[i] or None, float(x), float(y)))
@@ -515,6 +514,52 @@ class Explorer:
             raise ConfigError(f"at most {MAX_LABELS} label texts of at most {MAX_TEXT} characters each")
         scores = self.embed_text(cleaned) @ upload.vector  # (M,)
         return [LabelScore(cleaned[i], float(scores[i])) for i in _top(scores, len(cleaned))]
+
+
+# The smallest distances between dots on the map, as fractions of its width (the page draws it 1000 units wide,
+# class dots of radius 10, video dots of radius 5): a video never hides under another dot.
+MAP_GAP_VIDEOS = 0.014
+MAP_GAP_CLASS = 0.02
+
+
+def _unit_square(xy: np.ndarray) -> np.ndarray:
+    """Shift and scale a layout (N, 2) into [0, 1] with one scale on both axes (distances keep proportions)."""
+    xy = xy - xy.min(axis=0)
+    return xy / max(float(xy.max()), 1e-12)
+
+
+def spread_points(xy: np.ndarray, n_classes: int, *, seed: int = 0, iterations: int = 500) -> np.ndarray:
+    """Push apart the points of a map (N, 2) in [0, 1], the first ``n_classes`` being class means, until no two
+    videos are closer than MAP_GAP_VIDEOS and no video or class is closer than MAP_GAP_CLASS to a class; the
+    layout is rescaled into [0, 1] on the way. Points that coincide part in seeded random directions. -> (N, 2)"""
+    from scipy.spatial import cKDTree
+
+    p = np.asarray(xy, np.float64).copy()
+    if len(p) < 2:
+        return p
+    rng = np.random.default_rng(seed)
+    is_class = np.arange(len(p)) < n_classes
+    for _ in range(iterations):
+        pairs = cKDTree(p).query_pairs(MAP_GAP_CLASS * 1.02, output_type="ndarray")  # (M, 2) candidates
+        if len(pairs) == 0:
+            break
+        i, j = pairs[:, 0], pairs[:, 1]
+        need = np.where(is_class[i] | is_class[j], MAP_GAP_CLASS, MAP_GAP_VIDEOS) * 1.02
+        d = p[i] - p[j]
+        dist = np.hypot(d[:, 0], d[:, 1])
+        close = dist < need
+        if not close.any():
+            break
+        i, j, d, dist, need = i[close], j[close], d[close], dist[close], need[close]
+        same = dist < 1e-9
+        d[same] = rng.normal(size=(int(same.sum()), 2))
+        dist[same] = np.hypot(d[same, 0], d[same, 1])
+        step = ((need - dist) / 2 / np.maximum(dist, 1e-12))[:, None] * d
+        move = np.zeros_like(p)
+        np.add.at(move, i, step)
+        np.add.at(move, j, -step)
+        p = _unit_square(p + move)
+    return p
 
 
 def _usable_index(paths: ExplorerPaths, store: Store | None) -> tuple[VideoIndex | None, str]:

@@ -19,9 +19,12 @@ Rules, in order (docs/labels.md has examples and the audit over the real class l
 5. ``A or B`` (and ``A and B``) verb forms: ``verbs`` lists every one ("catching or throwing baseball" →
    ("catch", "throw")); ``verb`` is the first.
 6. Phrase: the words, with the verb's and the coordinated verbs' ``-ing`` forms replaced by their lemmas
-   ("PlayingViolin" → "play violin"); other ``-ing`` words are nouns and stay ("getting a piercing" → "get a
-   piercing", "BoxingPunchingBag" → "box punching bag").
-7. Nouns: the remaining words, less function words ("a", "or", "with", "be", "go", "something", …).
+   ("PlayingViolin" → "play violin"; an ``-ing`` form WordNet lacks by its lemma's words: "breadcrumbing" →
+   "breadcrumb", "blowdrying" → "blow dry"); other ``-ing`` words are nouns and stay ("getting a piercing" →
+   "get a piercing", "BoxingPunchingBag" → "box punching bag").
+7. Nouns: the remaining words, less function words ("a", "or", "with", "be", "go", "something", …) and words
+   WordNet knows only as adjectives or adverbs ("RockClimbingIndoor" has the noun "rock", not "indoor"; -ing
+   and -ed forms stay: "a piercing").
 
 A name without a verb keeps ``verb == ""``: add it to an overrides file. Overrides are YAML, one entry
 per class: ``Name: phrase`` or ``Name: {phrase: ..., verb: ..., verbs: [...], nouns: [...]}`` (what is
@@ -383,18 +386,36 @@ def _coordinated_verbs(words: list[str], at: int, wordnet: Any) -> list[tuple[in
 
 def _analyse(words: list[str], wordnet: Any) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """(phrase, verbs, nouns) of split ``words`` by the rules in the module docstring."""
-    at, verb, gerund = _find_verb(words, wordnet)
+    at, found, gerund = _find_verb(words, wordnet)
     if at is None:
-        return " ".join(words), (), tuple(w for w in words if w.lower() not in NOT_NOUNS)
+        return " ".join(words), (), tuple(w for w in words if _noun_word(w, wordnet))
+    verb = found
     positions, verb = _whole_verb(words, at, verb, gerund, wordnet)
     others = _coordinated_verbs(words, at, wordnet) if gerund else []
     verbs = tuple(dict.fromkeys([verb] + [lemma for _, lemma in others]))
     phrase_words = list(words)
-    for i in [at] + [i for i, _ in others]:
-        phrase_words[i] = _gerund_lemma(words[i], wordnet) or words[i]  # unknown -ing words keep their spelling
+    for i, lemma in [(at, found)] + others:
+        plain = _gerund_lemma(words[i], wordnet)
+        if plain:
+            phrase_words[i] = plain
+        elif gerund and (i != at or _is_verb_lemma(lemma, wordnet)):
+            # an -ing form WordNet lacks reads as its lemma's words when WordNet has the verb ("blowdrying" ->
+            # "blow dry") and in "A or B" ("breadcrumbing" -> "breadcrumb"); else it keeps its spelling
+            phrase_words[i] = re.sub(r"[-_]", " ", lemma)
     skip = set(positions) | {i for i, _ in others}
-    nouns = tuple(w for i, w in enumerate(words) if i not in skip and w.lower() not in NOT_NOUNS)
+    nouns = tuple(w for i, w in enumerate(words) if i not in skip and _noun_word(w, wordnet))
     return " ".join(phrase_words), verbs, nouns
+
+
+def _noun_word(word: str, wordnet: Any) -> bool:
+    """A word that can be a label's noun: not a function word, and a noun in WordNet when WordNet knows it at
+    all (an adjective or adverb alone, "indoor", is no object; a word WordNet lacks, "zumba", stays)."""
+    w = word.lower()
+    if w in NOT_NOUNS:
+        return False
+    if w.endswith(("ing", "ed")):  # participles name things ("a piercing", "punching bag")
+        return True
+    return bool(wordnet.synsets(w, "n")) or not wordnet.synsets(w)
 
 
 def normalize_label(

@@ -164,8 +164,20 @@ async function showNeighbours(what) {
 
 // -------------------------------------------------------------------------------------------- map
 
-function hue(group, groups) {
-  return Math.round((groups.indexOf(group) * 137.508) % 360);
+// one colour per verb (first word of the class name): twelve qualitative colours that stay apart, then the same
+// hues again darker and lighter, so that up to 36 verbs keep distinct colours
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+  "#bcbd22", "#7f7f7f", "#393b79", "#e6ab02"];
+
+function colour(group, groups) {
+  const i = groups.indexOf(group);
+  if (i < 0) return "#888";
+  const base = PALETTE[i % PALETTE.length];
+  const round = Math.floor(i / PALETTE.length) % 3;
+  if (round === 0) return base;
+  const toward = round === 1 ? 0 : 255;
+  const rgb = [1, 3, 5].map((k) => Math.round(parseInt(base.slice(k, k + 2), 16) * 0.62 + toward * 0.38));
+  return `rgb(${rgb.join(",")})`;
 }
 
 function drawMap(points) {
@@ -180,8 +192,10 @@ function drawMap(points) {
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const groups = [...new Set(points.map((p) => (p.class || "").split(/[\s_]+/)[0]))].sort();
   const classes = points.filter((p) => p.kind === "class");
-  const layers = { lines: document.createElementNS(SVG, "g"), videos: document.createElementNS(SVG, "g"),
-    classes: document.createElementNS(SVG, "g"), labels: document.createElementNS(SVG, "g") };
+  // videos above the class means, so every video can be hovered and clicked; names above both (they let the
+  // pointer through)
+  const layers = { lines: document.createElementNS(SVG, "g"), classes: document.createElementNS(SVG, "g"),
+    videos: document.createElementNS(SVG, "g"), labels: document.createElementNS(SVG, "g") };
   Object.values(layers).forEach((g) => svg.append(g));
   state.layers = layers;
   state.byName = new Map();
@@ -193,7 +207,7 @@ function drawMap(points) {
     c.setAttribute("cy", p.py.toFixed(1));
     c.setAttribute("r", p.kind === "class" ? 10 : 5);
     c.setAttribute("class", p.kind);
-    c.setAttribute("fill", p.class ? `hsl(${hue((p.class || "").split(/[\s_]+/)[0], groups)} 65% 50%)` : "#888");
+    c.setAttribute("fill", p.class ? colour((p.class || "").split(/[\s_]+/)[0], groups) : "#888");
     c.dataset.kind = p.kind;
     c.dataset.name = p.name;
     c.addEventListener("mouseenter", (e) => hover(p, c, e));
@@ -204,10 +218,10 @@ function drawMap(points) {
   });
   if (classes.length <= 60) {
     // a name beside its dot, right or left (left first near the right edge), where it overlaps no name already
-    // placed; a name with room on neither side is left out (hovering its dot names it)
-    const placed = [];
-    const free = (b) => !placed.some((q) => b.x < q.x + q.width && q.x < b.x + b.width &&
-                                            b.y < q.y + q.height && q.y < b.y + b.height);
+    // placed and no other class's dot; a name with room on neither side is left out (hovering its dot names it)
+    const placed = classes.map((p) => ({ x: p.px - 11, y: p.py - 11, width: 22, height: 22, dot: p }));
+    const free = (b, own) => !placed.some((q) => q.dot !== own && b.x < q.x + q.width && q.x < b.x + b.width &&
+                                                 b.y < q.y + q.height && q.y < b.y + b.height);
     classes.forEach((p) => {
       const t = document.createElementNS(SVG, "text");
       t.setAttribute("y", (p.py + 6).toFixed(1));
@@ -219,7 +233,7 @@ function drawMap(points) {
         t.setAttribute("x", (p.px + (left ? -14 : 14)).toFixed(1));
         t.setAttribute("text-anchor", left ? "end" : "start");
         const box = t.getBBox();
-        if (free(box) && box.x >= 0 && box.x + box.width <= width) {
+        if (free(box, p) && box.x >= 0 && box.x + box.width <= width) {
           placed.push(box);
           return;
         }
@@ -358,7 +372,9 @@ async function start() {
       `text: ${info.text_embedder || "given vectors"} · model ${info.model}`;
     $("upload-limit").textContent = `(at most ${mib(info.max_upload_bytes)} MiB)`;
     $("class-names").replaceChildren(...classes.map((c) => el("option", { value: c.class })));
-    $("map-method").textContent = `(${layout.method}, ${layout.points.length} points)`;
+    const shown = (kind) => layout.points.filter((p) => p.kind === kind).length;
+    $("map-method").textContent = `(${layout.method}: ${shown("class")} class means, ${shown("video")} of ` +
+      `${info.videos} videos)`;
     drawMap(layout.points);
     document.body.dataset.ready = "1";
   } catch (err) {
