@@ -107,6 +107,7 @@ def test_other_backbone_or_other_text_model_refused_in_one_line(toy, tmp_path, c
     assert not out.exists()  # nothing written
 
     other = save_clip(tmp_path / "clip_other", seed=1)
+    capsys.readouterr()  # transformers' save_pretrained may draw a progress bar on stderr
     out = tmp_path / "other_zsl"
     code = main(["zsl", "--store", f"toy={toy['clip_store']}", "--data.text", f"hf:{other}",
                  "--variants", "pooled_match", "--out", str(out), *ZSL])
