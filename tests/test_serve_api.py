@@ -263,6 +263,9 @@ def test_bad_uploads_are_one_line_errors(client, explorer, monkeypatch):
     message = _error(client.post("/api/upload", params={"name": "notes.txt"}, content=b"not a video at all",
                                  headers=octet), 400)
     assert message.startswith("notes.txt: not a readable video (cannot open")
+    notes = b"A page of notes about the videos, long enough for FFmpeg's teletype demuxer.\n" * 40
+    message = _error(client.post("/api/upload", params={"name": "notes.txt"}, content=notes, headers=octet), 400)
+    assert message == "notes.txt: not a video (format tty: text, which FFmpeg would render as frames)"
     assert "empty" in _error(client.post("/api/upload", content=b"", headers=octet), 400)
     assert "not as a form" in _error(client.post("/api/upload", files={"f": ("a.mp4", b"x")}), 415)
     monkeypatch.setattr(explorer.settings, "max_upload_mb", 0.01)  # 10 KiB
