@@ -258,6 +258,12 @@ def test_upload_ranks_label_texts_by_cosine(client, naive, toy_run):
     assert "unknown upload" in _error(client.post("/api/rank", json={"upload": "x", "labels": ["a"]}), 404)
 
 
+def test_a_malformed_json_body_is_invalid_json_not_a_decode_error_position(client):
+    for body, at in ((b'{"upload": "x", "labels": [', 27), (b"not json", 0)):
+        message = _error(client.post("/api/rank", content=body, headers={"Content-Type": "application/json"}), 400)
+        assert message == f"invalid JSON body: Expecting value (at character {at})", message
+
+
 def test_bad_uploads_are_one_line_errors(client, explorer, monkeypatch):
     octet = {"Content-Type": "application/octet-stream"}
     message = _error(client.post("/api/upload", params={"name": "notes.txt"}, content=b"not a video at all",
