@@ -157,3 +157,21 @@ def test_index_out_naming_an_existing_file_is_one_line(small, tmp_path, capsys):
     line = _one_line(capsys)
     assert "taken.txt" in line, line
     assert taken.read_text() == "mine\n"
+
+
+def test_refusals_are_found_however_the_libraries_wrap_them():
+    from action2vec.cli.main import os_refusal
+
+    h5py_style = OSError("Unable to synchronously create file (unable to open file: name = '/data/s.h5', errno = 28, "
+                         "error message = 'No space left on device', flags = 13, o_flags = 242)")
+    assert os_refusal(h5py_style).startswith("/data/s.h5: no space left on the device; ")
+    try:
+        try:
+            raise _refusal(errno.EROFS, "/ro/run/checkpoints/last.ckpt")
+        except OSError as exc:
+            raise RuntimeError("saving the checkpoint failed") from exc
+    except RuntimeError as wrapped:
+        assert os_refusal(wrapped).startswith("/ro/run/checkpoints/last.ckpt: read-only file system; ")
+    assert os_refusal(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))).startswith("disk quota exceeded; ")
+    assert os_refusal(OSError(errno.ECONNRESET, "reset")) is None  # not a refused output: still a bug's traceback
+    assert os_refusal(ValueError("no")) is None
