@@ -45,7 +45,7 @@ def test_a_diverging_run_stops_with_one_line_and_exports_nothing(data, tmp_path,
     run = tmp_path / "run"
     assert main(_argv(data, run, "--train.lr", "1e30")) == 2
     line = _error(capsys)
-    assert "training diverged at step 2 (epoch 0): the loss is nan" in line and "train.lr=1e+30" in line, line
+    assert "training diverged at step 2 (epoch 1): the loss is nan" in line and "train.lr=1e+30" in line, line
     assert not (run / "model").exists() and not (run / "result.json").exists()
     kept = list((run / "checkpoints").glob("*.ckpt"))
     assert all(_finite_checkpoint(p) for p in kept), kept

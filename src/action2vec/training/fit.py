@@ -378,8 +378,9 @@ def _check_memory(cfg: RunConfig, final: RunConfig, store: Store, num_classes: i
     device = trainer.strategy.root_device
     host_features = in_mem and device.type == "cpu"  # a GPU run holds them in host memory (a bank only if it fits)
     features = int(store.rows[np.concatenate([train_pos, val_pos])].sum()) * store.dim * 4 if host_features else 0
-    estimate = estimate_training_memory(final.model, num_classes, max(1, cfg.train.batch_size // trainer.world_size),
-                                        int(store.rows[train_pos].max()), features)
+    world = trainer.world_size
+    batch = max(1, min(cfg.train.batch_size // world, -(-len(train_pos) // world)))  # no larger than the data
+    estimate = estimate_training_memory(final.model, num_classes, batch, int(store.rows[train_pos].max()), features)
     check_training_memory(estimate, final.model, device)
 
 
