@@ -131,6 +131,14 @@ def test_video_problems_are_one_line_before_any_decoding(video_model, tmp_path, 
         model.encode_video([video_model["videos"][0], not_video])
     with pytest.raises(DataError, match="missing.mp4: video file not found"):
         model.encode_video([video_model["videos"][0], tmp_path / "missing.mp4"])
+    notes = tmp_path / "notes.txt"  # FFmpeg's teletype demuxer would render it as frames
+    notes.write_text("notes on the clips, one line after another\n" * 40)
+    with pytest.raises(DataError, match=r"notes.txt: not a video \(format tty"):
+        model.encode_video([notes])
+    capsys.readouterr()
+    assert main(["classify", "--model", str(video_model["model"]), "--video", str(notes)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a video (format tty" in err[0], err
     # a recipe whose backbone needs pretrained weights refuses to start without them
     folder = shutil.copytree(video_model["model"], tmp_path / "model")
     doc = json.loads((folder / "config.json").read_text())

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import typing
 from pathlib import Path
 
 import pytest
 
 from action2vec.cli.main import main
-from action2vec.config import bounded, load_config, range_text
+from action2vec.config import bounded, check_ranges, load_config, option, range_text
 from action2vec.datasets.toy import ToyConfig
 from action2vec.errors import ConfigError, DataError
 from action2vec.testing import make_synthetic_store, synthetic_label_vectors, write_vectors_file
@@ -158,3 +159,62 @@ def test_bounded_option_type_gives_one_line_errors_and_documents_its_range(capsy
     with pytest.raises(argparse.ArgumentTypeError, match="out of range"):
         parse("-1e-9")
     assert parse("0") == 0.0
+
+
+@pytest.mark.parametrize(("option_name", "value"), [
+    ("--train.lr", "inf"), ("--train.lr", ".inf"), ("--train.lr", "nan"), ("--train.weight_decay", "inf"),
+    ("--train.grad_clip", "Infinity"), ("--data.memory_budget_gb", "inf"),
+])
+def test_non_finite_settings_are_refused_before_the_run_folder_exists(small, tmp_path, capsys, option_name, value):
+    assert _train(small, tmp_path / "run", option_name, value) == 2
+    line = _error_line(capsys)
+    assert option_name[2:] in line and "finite" in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_non_finite_values_in_yaml_are_refused_naming_the_key(tmp_path):
+    from action2vec.training import RunConfig
+
+    path = tmp_path / "run.yaml"
+    path.write_text("train:\n  lr: .inf\n")
+    with pytest.raises(ConfigError, match=r"'train\.lr'.*not a finite number"):
+        load_config(RunConfig, path)
+    path.write_text("train:\n  weight_decay: .nan\n")
+    with pytest.raises(ConfigError, match=r"'train\.weight_decay'"):
+        load_config(RunConfig, path)
+
+
+def test_a_float_without_a_declared_range_must_be_finite_too_unless_it_allows_inf():
+    @dataclasses.dataclass
+    class Cfg:
+        plain: float = option(1.0, "no range declared")
+        listed: list[float] = option([1.0], "numbers")
+        limit: float = option(math.inf, "may be infinite", ge=0, allow_inf=True)
+
+    check_ranges(Cfg())  # the declared default inf is fine
+    for bad in (Cfg(plain=math.inf), Cfg(plain=math.nan), Cfg(listed=[1.0, -math.inf]), Cfg(limit=math.nan),
+                Cfg(limit=-math.inf)):
+        with pytest.raises(ConfigError, match="finite|out of range"):
+            check_ranges(bad)
+
+
+def test_bounded_float_options_refuse_inf_and_nan():
+    parse = bounded(float, gt=0)
+    assert parse("0.5") == 0.5
+    for text in ("inf", "nan", "-inf", "1e999"):
+        with pytest.raises(argparse.ArgumentTypeError, match="finite"):
+            parse(text)
+
+
+@pytest.mark.parametrize("seed", [str(2**32), str(2**40)])
+def test_a_seed_the_libraries_cannot_take_is_refused_in_one_line(small, tmp_path, capsys, seed):
+    assert _train(small, tmp_path / "run", "--train.seed", seed) == 2
+    line = _error_line(capsys)
+    assert "train.seed" in line and "4294967295" in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_integers_beyond_64_bits_are_refused_by_the_config_layer(small, tmp_path, capsys):
+    assert _train(small, tmp_path / "run", "--train.batch_size", "1e30") == 2
+    line = _error_line(capsys)
+    assert "train.batch_size" in line and "64-bit" in line, line

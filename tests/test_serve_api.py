@@ -258,11 +258,20 @@ def test_upload_ranks_label_texts_by_cosine(client, naive, toy_run):
     assert "unknown upload" in _error(client.post("/api/rank", json={"upload": "x", "labels": ["a"]}), 404)
 
 
+def test_a_malformed_json_body_is_invalid_json_not_a_decode_error_position(client):
+    for body, at in ((b'{"upload": "x", "labels": [', 27), (b"not json", 0)):
+        message = _error(client.post("/api/rank", content=body, headers={"Content-Type": "application/json"}), 400)
+        assert message == f"invalid JSON body: Expecting value (at character {at})", message
+
+
 def test_bad_uploads_are_one_line_errors(client, explorer, monkeypatch):
     octet = {"Content-Type": "application/octet-stream"}
     message = _error(client.post("/api/upload", params={"name": "notes.txt"}, content=b"not a video at all",
                                  headers=octet), 400)
     assert message.startswith("notes.txt: not a readable video (cannot open")
+    notes = b"A page of notes about the videos, long enough for FFmpeg's teletype demuxer.\n" * 40
+    message = _error(client.post("/api/upload", params={"name": "notes.txt"}, content=notes, headers=octet), 400)
+    assert message == "notes.txt: not a video (format tty: text, which FFmpeg would render as frames)"
     assert "empty" in _error(client.post("/api/upload", content=b"", headers=octet), 400)
     assert "not as a form" in _error(client.post("/api/upload", files={"f": ("a.mp4", b"x")}), 415)
     monkeypatch.setattr(explorer.settings, "max_upload_mb", 0.01)  # 10 KiB

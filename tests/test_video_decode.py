@@ -162,14 +162,13 @@ def test_real_clips_frame_arithmetic(name: str, native_frames: int, native_fps: 
 
 
 def _install_fake_torchcodec(monkeypatch: pytest.MonkeyPatch, decoder: type, tmp_path: Path) -> Path:
-    """Make ``torchcodec.decoders.VideoDecoder`` import as ``decoder``; return a placeholder video path."""
+    """Make ``torchcodec.decoders.VideoDecoder`` import as ``decoder``; return a real video's path (the file is
+    checked to be a video before torchcodec sees it; the stand-in decoder ignores its content)."""
     module = types.ModuleType("torchcodec.decoders")
     module.VideoDecoder = decoder  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "torchcodec", types.ModuleType("torchcodec"))
     monkeypatch.setitem(sys.modules, "torchcodec.decoders", module)
-    path = tmp_path / "any.mp4"
-    path.write_bytes(b"x")
-    return path
+    return write_video(tmp_path / "any.mp4", level_frames(2, 16, 16), fps=10)
 
 
 def test_torchcodec_path_requests_frames_at_k_over_fps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

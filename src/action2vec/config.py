@@ -8,15 +8,19 @@ its valid range (``option(30, "training epochs", ge=1)``), checked whenever a co
     save_config(cfg, run_dir / "config.yaml")
 
 Unknown keys, values of the wrong type and values out of their declared range raise :class:`ConfigError`
-naming the dotted key, the value and what is allowed. Plain command-line options that are not config
-fields declare their range with :func:`bounded` (``type=bounded(int, ge=1)``), so argparse names the
-option, the value and the range in one line.
+naming the dotted key, the value and what is allowed. Two rules hold for every field without being
+declared: a float is finite (``inf`` and ``nan`` are refused, from YAML's ``.inf`` as from the command line,
+unless the field says ``allow_inf=True``), and an integer fits in 64 bits (what the libraries underneath
+take); seeds declare ``le=MAX_SEED``. Plain command-line options that are not config fields declare their
+range with :func:`bounded` (``type=bounded(int, ge=1)``), so argparse names the option, the value and the
+range in one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -29,6 +33,7 @@ from action2vec.errors import ConfigError
 T = TypeVar("T")
 
 __all__ = [
+    "MAX_SEED",
     "option",
     "bounded",
     "check_ranges",
@@ -44,6 +49,8 @@ __all__ = [
 
 
 _RANGE_KEYS = ("ge", "gt", "le", "lt", "nonempty")
+_INT64 = (-(2**63), 2**63 - 1)  # what NumPy and PyTorch take as an integer
+MAX_SEED = 2**32 - 1  # the largest seed NumPy's legacy generator and Lightning's seed_everything accept
 
 
 def option(
@@ -55,16 +62,20 @@ def option(
     le: float | None = None,
     lt: float | None = None,
     nonempty: bool = False,
+    allow_inf: bool = False,
     **kwargs: Any,
 ) -> Any:
     """A dataclass field with a default, a help text (shown by ``--help``) and its valid range.
 
     ``ge``/``gt``/``le``/``lt`` bound a number (or every number of a list); ``nonempty`` refuses an empty
-    string or list. None values of optional fields are always allowed.
+    string or list; ``allow_inf`` lets a float be infinite (say in the help what that means). None values
+    of optional fields are always allowed.
     """
-    bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    bounds: dict[str, Any] = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
     if nonempty:
         bounds["nonempty"] = True
+    if allow_inf:
+        bounds["allow_inf"] = True
     meta = {"help": help, **bounds, **kwargs}
     if isinstance(default, (list, dict, set)):
         factory = type(default)
@@ -75,19 +86,35 @@ def option(
 
 def range_text(meta: Any) -> str:
     """The declared range of a field as text (``">= 1"``, ``"> 0 and <= 1"``, ``"not empty"``), or ""."""
-    parts = [f"{op} {meta[k]:g}" for k, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in meta]
+    parts = [f"{op} {_number_text(meta[k])}" for k, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in meta]
     if meta.get("nonempty"):
         parts.append("not empty")
     return " and ".join(parts)
 
 
+def _number_text(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 2**64 else f"{x:g}"
+
+
+def _numbers(value: Any) -> list[int | float]:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def _representable(value: Any, meta: Any) -> str | None:
+    """Why ``value`` breaks the rules every field follows (a float is finite, an integer fits in 64 bits), or None."""
+    for v in _numbers(value):
+        if isinstance(v, float) and (v != v or (math.isinf(v) and not meta.get("allow_inf"))):
+            return f"{v!r} is not a finite number" + ("" if v != v else " (this setting takes finite values only)")
+        if isinstance(v, int) and not _INT64[0] <= v <= _INT64[1]:
+            return f"{v} does not fit in a 64-bit integer"
+    return None
+
+
 def _in_range(value: Any, meta: Any) -> bool:
     if meta.get("nonempty") and isinstance(value, (str, list, tuple, dict)) and len(value) == 0:
         return False
-    numbers = value if isinstance(value, (list, tuple)) else [value]
-    for v in numbers:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            continue
+    for v in _numbers(value):
         if v != v:  # NaN is in no range
             return False
         if ("ge" in meta and not v >= meta["ge"]) or ("gt" in meta and not v > meta["gt"]):
@@ -121,6 +148,9 @@ def bounded(
             value = kind(text)
         except (TypeError, ValueError):
             raise argparse.ArgumentTypeError(f"{text!r} is not {noun}" + (f" ({allowed})" if allowed else "")) from None
+        problem = _representable(value, bounds)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem + (f" (must be {allowed})" if allowed else ""))
         if not _in_range(value, bounds):
             raise argparse.ArgumentTypeError(f"{text} is out of range (must be {allowed})")
         return value
@@ -131,13 +161,19 @@ def bounded(
 
 
 def check_ranges(cfg: Any, prefix: str = "") -> None:
-    """Raise ConfigError for the first field of ``cfg`` (recursively) outside its declared range."""
+    """Raise ConfigError for the first field of ``cfg`` (recursively) outside its declared range, or holding
+    a non-finite float (unless declared ``allow_inf``) or an integer beyond 64 bits."""
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
         dotted = f"{prefix}.{f.name}" if prefix else f.name
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             check_ranges(value, dotted)
-        elif value is not None and any(k in f.metadata for k in _RANGE_KEYS) and not _in_range(value, f.metadata):
+            continue
+        problem = None if value is None else _representable(value, f.metadata)
+        if problem is not None:
+            allowed = range_text(f.metadata)
+            raise ConfigError(f"config key '{dotted}': {problem}" + (f" (must be {allowed})" if allowed else ""))
+        if value is not None and any(k in f.metadata for k in _RANGE_KEYS) and not _in_range(value, f.metadata):
             if f.metadata.get("nonempty") and isinstance(value, (str, list, tuple, dict)) and len(value) == 0:
                 raise ConfigError(f"config key '{dotted}': {value!r} is empty (give at least one value, or leave the "
                                   "key out for its default)")

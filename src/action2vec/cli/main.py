@@ -7,7 +7,9 @@ Exit status, the same for every command (README, "Exit codes"):
 
     0    done (extraction included, when some videos were unreadable: they are recorded)
     2    bad input: a setting out of range, a missing or damaged file, a store another process writes;
-         one line names the key or file, and nothing was written
+         one line names the key or file, and nothing was written. Also an output the operating system
+         refuses (no space left, permission denied, a read-only file system): one line names the path,
+         and what was finished is kept, so the same command resumes once the cause is fixed
     130  Ctrl-C; 143 SIGTERM: what was finished is kept, rerunning the same command resumes
     1    a bug (a traceback)
 """
@@ -15,8 +17,11 @@ Exit status, the same for every command (README, "Exit codes"):
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import os
+import re
 import sys
 import warnings
 from contextlib import contextmanager
@@ -153,6 +158,44 @@ def warnings_through_logging() -> Iterator[None]:
             logging.captureWarnings(False)
 
 
+# Operating-system refusals of an output, each with what to do about it. The work finished before is kept
+# (stores keep complete part files, training its checkpoints, index builds their staging folder).
+_OS_REFUSALS = {
+    errno.ENOSPC: ("no space left on the device", "free some space"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space"),
+    errno.EACCES: ("permission denied", "give this user write access or choose another output"),
+    errno.EPERM: ("operation not permitted", "give this user write access or choose another output"),
+    errno.EROFS: ("read-only file system", "choose an output on a writable file system"),
+    errno.ENOTDIR: ("a file stands where an output folder must be", "name another output"),
+    errno.EISDIR: ("a folder stands where an output file must be", "name another output"),
+}
+# h5py and torch report some of them as text only ("errno = 28", "No space left on device").
+_ERRNO_TEXT = re.compile(r"errno\s*=\s*(\d+)")
+_FILE_TEXT = re.compile(r"name = '([^']+)'")
+
+
+def os_refusal(exc: BaseException) -> str | None:
+    """One line for an operating-system refusal (no space, permission, read-only) anywhere in the chain of
+    ``exc`` (libraries wrap them), naming the path; None for anything else."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc)
+        code = getattr(exc, "errno", None) if isinstance(exc, OSError) else None
+        if code is None:
+            match = _ERRNO_TEXT.search(text)
+            code = int(match.group(1)) if match else next(
+                (c for c in _OS_REFUSALS if os.strerror(c) in text), None)
+        if code in _OS_REFUSALS:
+            what, remedy = _OS_REFUSALS[code]
+            path = getattr(exc, "filename", None) or (m.group(1) if (m := _FILE_TEXT.search(text)) else None)
+            where = f"{path}: " if path else ""
+            return (f"{where}{what}; what was finished before is kept: {remedy}, then rerun the same command "
+                    "to resume")
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
+
+
 def _stopped(command: str, exc: Stopped) -> int:
     print(f"action2vec {command}: {exc}", file=sys.stderr)
     return exc.exit_code
@@ -170,10 +213,15 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"action2vec {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BaseException:
+    except BaseException as exc:
         signum = received_signal()
         if signum is None:
-            raise
+            refusal = os_refusal(exc) if isinstance(exc, Exception) else None
+            if refusal is None:
+                raise
+            log.debug("the operating system refused an output", exc_info=True)
+            print(f"action2vec {args.command}: error: {refusal}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         # e.g. a DataLoader worker ended by the same SIGTERM: the signal is the cause, not a bug
         log.debug("error while stopping for signal %d", signum, exc_info=True)
         return _stopped(args.command, Stopped(signum))

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from action2vec.errors import Action2VecError
 from action2vec.serve.explorer import Explorer, Neighbours, TooLarge
@@ -118,6 +119,10 @@ def _add_errors(app: FastAPI, hosts: set[str] | None) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":  # FastAPI says "27: JSON decode error" (27: the character)
+            at = next((p for p in first.get("loc", ()) if isinstance(p, int)), None)
+            reason = (first.get("ctx") or {}).get("error") or "not JSON"
+            return _error(400, f"invalid JSON body: {reason}" + (f" (at character {at})" if at is not None else ""))
         where = " ".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body"))
         return _error(400, f"{where or 'request'}: {first.get('msg', 'invalid')}")
 
@@ -125,6 +130,13 @@ def _add_errors(app: FastAPI, hosts: set[str] | None) -> None:
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         message = f"no such page or API endpoint: {request.url.path}" if exc.status_code == 404 else str(exc.detail)
         return _error(exc.status_code, message)
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, exc: ClientDisconnect) -> Response:
+        # the client went away before sending the whole request (a closed tab, a cancelled upload): not an
+        # error of the server, and nobody is left to answer
+        log.info("the client went away during %s %s", request.method, request.url.path)
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:

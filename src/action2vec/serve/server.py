@@ -11,7 +11,9 @@ work), then uvicorn serves the app on it.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -20,7 +22,13 @@ from typing import Any, Iterator, Sequence
 
 from action2vec.errors import ConfigError
 
-__all__ = ["bind", "url_of", "is_loopback", "allowed_hosts", "make_server", "serve_in_thread"]
+log = logging.getLogger(__name__)
+
+__all__ = ["bind", "url_of", "is_loopback", "allowed_hosts", "make_server", "serve_in_thread", "SHUTDOWN_GRACE_S"]
+
+# Seconds a stopping server (Ctrl-C, SIGTERM) lets requests in flight finish before it cancels them: a client
+# that never sends the rest of its upload must not keep the server alive.
+SHUTDOWN_GRACE_S = 2.0
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -68,13 +76,59 @@ def allowed_hosts(sock: socket.socket, names: Sequence[str] = ()) -> tuple[str, 
 
 
 def make_server(app: Any, sock: socket.socket, access_log: bool = False) -> Any:
-    """A uvicorn server for ``app`` on the bound ``sock``, logging through the root logger."""
+    """A uvicorn server for ``app`` on the bound ``sock``, logging through the root logger; on Ctrl-C or
+    SIGTERM it stops within ``SHUTDOWN_GRACE_S`` seconds (and a little more), whatever is in flight."""
     import uvicorn
 
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=access_log,
-                            log_level="info" if access_log else "warning", lifespan="off")
+    config = uvicorn.Config(_QuietWhenCancelled(app), host=host, port=port, log_config=None, access_log=access_log,
+                            log_level="info" if access_log else "warning", lifespan="off",
+                            timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    _cancelled_requests_are_news()
     return uvicorn.Server(config)
+
+
+class _QuietWhenCancelled:
+    """The app, whose requests cancelled by a stopping server end quietly: uvicorn cancels the requests still
+    in flight ``SHUTDOWN_GRACE_S`` after Ctrl-C or SIGTERM (and only then), and would log each as an "Exception
+    in ASGI application" with its traceback."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        started = False
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message.get("type") == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except asyncio.CancelledError:
+            log.info("stopped answering %s %s: the server is stopping", scope.get("method", ""), scope.get("path", ""))
+            if scope.get("type") == "http" and not started:  # tell the client, if it still listens
+                body = b'{"error": "the server is stopping"}'
+                await send({"type": "http.response.start", "status": 503,
+                            "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+
+
+class _CancelIsNotAnError(logging.Filter):
+    """uvicorn logs the requests it cancels at shutdown as an ERROR; cancelling them is what was asked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and str(record.msg).startswith("Cancel %s running task"):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _cancelled_requests_are_news() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _CancelIsNotAnError) for f in logger.filters):
+        logger.addFilter(_CancelIsNotAnError())
 
 
 @contextmanager

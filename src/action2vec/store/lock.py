@@ -8,7 +8,10 @@ holder (pid, host, command, since when), which the lock file records.
 * The kernel drops the lock when its holder dies, even by ``kill -9``: the next writer simply gets it
   (and logs whose stale record it replaced). Nothing has to be cleaned up by hand.
 * Forked children (decoding workers) do not inherit the hold, so a killed writer's orphaned workers do
-  not keep its store locked.
+  not keep its store locked. A child drops its copy of the lock when it first runs after the fork; a writer
+  killed right after forking (on a loaded machine, before the child ran) leaves the lock held for that
+  moment, so a lock whose record names a process of this host that no longer runs is waited for (up to
+  ``_ORPHAN_WAIT_S``) rather than reported as a live writer.
 * A process may lock a store it already holds (``extract`` locks, then its writer and merge lock
   again): the inner acquisitions are no-ops and the outermost release unlocks.
 * The ranks of one ``torchrun`` job share the lock: the first rank takes it, the others find their own
@@ -42,6 +45,7 @@ __all__ = ["StoreLock", "StoreLockedError", "lock_path"]
 log = logging.getLogger(__name__)
 
 _RECORD_WAIT_S = 5.0  # how long to wait for a just-started holder to write its record
+_ORPHAN_WAIT_S = 30.0  # how long a dead holder's just-forked children may take to drop their copy of the lock
 
 
 class StoreLockedError(DataError):
@@ -99,6 +103,19 @@ def _describe(record: dict[str, Any] | None) -> str:
             f"{record.get('command')}")
 
 
+def _dead_here(record: dict[str, Any] | None) -> bool:
+    """Whether ``record`` names a process of this host that no longer runs."""
+    if not record or record.get("host") != socket.gethostname() or not isinstance(record.get("pid"), int):
+        return False
+    try:
+        os.kill(record["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by another user
+        return False
+    return False
+
+
 def _same_file(fd: int, path: Path) -> bool:
     try:
         a, b = os.fstat(fd), os.stat(path)
@@ -121,7 +138,7 @@ class StoreLock:
         if self._key in _HELD:
             return self  # this process holds it already: nested, released by the outermost owner
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + _RECORD_WAIT_S
+        start = time.monotonic()
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -129,9 +146,18 @@ class StoreLock:
             except BlockingIOError:
                 record = _read_record(fd)
                 os.close(fd)
-                if record is None and time.monotonic() < deadline:
+                waited = time.monotonic() - start
+                if record is None and waited < _RECORD_WAIT_S:
                     time.sleep(0.05)  # the holder has just locked and not yet written its record
                     continue
+                if _dead_here(record):
+                    if waited < _ORPHAN_WAIT_S:
+                        time.sleep(0.05)  # a child forked just before the holder died has not dropped its copy yet
+                        continue
+                    raise StoreLockedError(
+                        f"{self.store}: its lock {self.path} is still held by processes forked by {_describe(record)}, "
+                        "which no longer runs; stop them (fuser -k on the lock file) and rerun"
+                    ) from None
                 job = process_layout().job
                 if record is not None and job is not None and record.get("job") == job:
                     _HELD[self._key] = _Held(None)

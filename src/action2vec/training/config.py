@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from action2vec.config import option
+from action2vec.config import MAX_SEED, option
 from action2vec.losses import LossConfig
 from action2vec.models import ModelConfig
 
@@ -43,7 +43,7 @@ class TrainConfig:
     lr: float = option(1e-3, "Adam learning rate", gt=0)
     weight_decay: float = option(0.0, "Adam weight decay", ge=0)
     grad_clip: float = option(5.0, "gradient-norm clipping (0: off)", ge=0)
-    seed: int = option(0, "random seed (splits, initialisation, shuffling, dropout)", ge=0)
+    seed: int = option(0, "random seed (splits, initialisation, shuffling, dropout)", ge=0, le=MAX_SEED)
     num_workers: int = option(0, "DataLoader worker processes (they read streamed batches ahead of the step)", ge=0)
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = option("auto", "Lightning accelerator")
     devices: str = option("auto", "devices per node ('auto', a count, or a list)", nonempty=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import torch
 import yaml
 from torch import nn
 
@@ -164,6 +165,8 @@ def export_model(
     from safetensors.torch import save_file
 
     model_dir = Path(model_dir)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    check_finite(state, f"{model_dir / WEIGHTS_FILE} (not written)")  # a diverged network is never exported
     model_dir.mkdir(parents=True, exist_ok=True)
     pca = pca if pca is not None else (PCA.from_store(store) if store is not None else None)
     features = dict(store.meta) if store is not None else {}
@@ -173,7 +176,6 @@ def export_model(
                  "components": np.ascontiguousarray(pca.components, np.float32),
                  "explained_variance": np.ascontiguousarray(pca.explained_variance, np.float32)},
                 str(model_dir / PCA_FILE))
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     save_file(state, str(model_dir / WEIGHTS_FILE), metadata={"format": FORMAT})
     label_vectors.save(model_dir)
     info = ModelInfo(
@@ -233,8 +235,8 @@ class ModelFolder:
 
 
 def read_model_folder(model_dir: str | Path) -> ModelFolder:
-    """Read and cross-check every file of a model folder; each damaged or mismatched file raises one
-    DataError naming it. A version-1 folder's embedder (config.json ``"text"``) moves to its label vectors."""
+    """Read and cross-check every file of a model folder; each damaged or mismatched file, or one holding
+    non-finite numbers, raises one DataError naming it. A version-1 folder's embedder (config.json ``"text"``) moves to its label vectors."""
     model_dir = Path(model_dir)
     doc, info = _read_config(model_dir)
     dim = info.features.get("dim")
@@ -249,7 +251,21 @@ def read_model_folder(model_dir: str | Path) -> ModelFolder:
     if not weights_path.is_file():
         raise DataError(f"{weights_path}: network weights file not found")
     weights = read_tensor_file(weights_path, "weights", as_torch=True)
+    check_finite(weights, str(weights_path))
+    check_finite({"vectors": label_vectors.vectors}, str(model_dir / "label_vectors.safetensors"))
+    if pca is not None:
+        check_finite({"mean": pca.mean, "components": pca.components}, str(model_dir / PCA_FILE))
     return ModelFolder(model_dir, info, label_vectors, pca, weights)
+
+
+def check_finite(tensors: Mapping[str, Any], where: str) -> None:
+    """DataError naming ``where`` and the first tensor (NumPy or torch) holding NaN or inf: the weights of a
+    diverged training run, which would score every video NaN."""
+    for name, value in tensors.items():
+        finite = torch.isfinite(value) if isinstance(value, torch.Tensor) else torch.from_numpy(np.isfinite(value))
+        if not bool(finite.all()):
+            raise DataError(f"{where}: {name} holds {int((~finite).sum())} non-finite value(s) (NaN or inf) of "
+                            f"{finite.numel()}; the training that made them diverged, and the model cannot be used")
 
 
 def check_label_vectors(model_dir: Path, info: ModelInfo, label_vectors: LabelVectors) -> None:

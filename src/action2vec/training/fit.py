@@ -263,11 +263,13 @@ def fit(
     resume_from = resume_checkpoint(run_dir / "checkpoints", cfg.train.resume)  # damaged last.ckpt: an older one
     if resume_from is not None:
         _check_epochs_done(run_dir, completed_epochs(resume_from), cfg.train.epochs)
-    data = _datasets(cfg, store, classes, train_pos, val_pos)
-
     trainer, ckpt_dir = _build_trainer(cfg, final, run_dir, callbacks)
     _check_batch_size(cfg, trainer.world_size)
     _check_compiler(cfg.train.compile, trainer.strategy.root_device)
+    in_mem = should_load_in_memory(store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory,
+                                   cfg.data.memory_budget_gb)
+    _check_memory(cfg, final, store, len(classes), train_pos, val_pos, in_mem, trainer)  # before it is allocated
+    data = _datasets(store, classes, train_pos, val_pos, in_mem)
     if trainer.is_global_zero:  # only now that every setting is known to be valid
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(final, run_dir / "config.yaml")
@@ -367,12 +369,25 @@ def _final_config(cfg: RunConfig, store: Store, classes: list[str], label_vector
     return replace(cfg, model=model_cfg, data=replace(data_cfg, store=str(store.path), classes=classes, classes_file=""))
 
 
-def _datasets(cfg: RunConfig, store: Store, classes: list[str], train_pos: np.ndarray, val_pos: np.ndarray
+def _check_memory(cfg: RunConfig, final: RunConfig, store: Store, num_classes: int, train_pos: np.ndarray,
+                  val_pos: np.ndarray, in_mem: bool, trainer: Any) -> None:
+    """ConfigError (one line, with the estimate and what fits) when training would not fit in the memory of
+    the device (:mod:`action2vec.training.memory`)."""
+    from action2vec.training.memory import check_training_memory, estimate_training_memory
+
+    device = trainer.strategy.root_device
+    host_features = in_mem and device.type == "cpu"  # a GPU run holds them in host memory (a bank only if it fits)
+    features = int(store.rows[np.concatenate([train_pos, val_pos])].sum()) * store.dim * 4 if host_features else 0
+    world = trainer.world_size
+    batch = max(1, min(cfg.train.batch_size // world, -(-len(train_pos) // world)))  # no larger than the data
+    estimate = estimate_training_memory(final.model, num_classes, batch, int(store.rows[train_pos].max()), features)
+    check_training_memory(estimate, final.model, device)
+
+
+def _datasets(store: Store, classes: list[str], train_pos: np.ndarray, val_pos: np.ndarray, in_mem: bool
               ) -> _TrainingData:
-    """The training and validation datasets (read into memory when they fit)."""
+    """The training and validation datasets (read into memory when ``in_mem``)."""
     class_to_idx = {c: i for i, c in enumerate(classes)}
-    in_mem = should_load_in_memory(store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory,
-                                   cfg.data.memory_budget_gb)
     val = SequenceDataset(store, val_pos, class_to_idx, in_mem) if len(val_pos) else None
     return _TrainingData(SequenceDataset(store, train_pos, class_to_idx, in_mem), val, in_mem)
 

@@ -1,4 +1,10 @@
-"""The Lightning module: the network, the dual loss, the lambda schedule and validation metrics."""
+"""The Lightning module: the network, the dual loss, the lambda schedule and validation metrics.
+
+Finite or stopped: before every optimiser step the loss and the gradient norm are checked (one host sync per
+step); a NaN or inf stops training with :class:`TrainingDiverged`, naming the step and the settings that most
+likely caused it, before the step reaches the weights. A checkpoint is never written with non-finite weights,
+so the run's checkpoints stay usable; the model is not exported.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,33 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
+from action2vec.errors import Action2VecError
 from action2vec.losses import DualLoss, LossConfig, lambda_at
 from action2vec.models import ModelConfig, build_model
 from action2vec.training.config import TrainConfig
 from action2vec.training.data import ResumableLoader
 from action2vec.training.manifold import manifold_loss
+
+
+class TrainingDiverged(Action2VecError):
+    """The loss, a gradient or a weight became NaN or inf; the message names the step and the likely setting."""
+
+
+def likely_causes(train_cfg: TrainConfig) -> str:
+    """The settings that most likely made training diverge, as text for the message."""
+    t = train_cfg
+    causes = []
+    if t.lr >= 0.1:
+        causes.append(f"train.lr={t.lr:g} is far too large (the default is {TrainConfig.lr:g})")
+    if t.weight_decay >= 1:
+        causes.append(f"train.weight_decay={t.weight_decay:g} is far too large")
+    if not causes:
+        causes.append(f"train.lr={t.lr:g} may be too large")
+    if t.grad_clip == 0:
+        causes.append("train.grad_clip=0 leaves gradients unclipped")
+    if "16" in t.precision and "bf16" not in t.precision:
+        causes.append(f"train.precision={t.precision} overflows easily")
+    return "; ".join(causes)
 
 
 def scalar_metrics(metrics: dict) -> dict[str, float]:
@@ -49,10 +77,35 @@ class Action2VecModule(L.LightningModule):
         self.compiled_forward = None if train_cfg.compile == "eager" else torch.compile(
             self.net.forward, mode=None if train_cfg.compile == "default" else train_cfg.compile, dynamic=False
         )
+        self._step_loss: torch.Tensor | None = None  # the current step's loss, checked before the optimiser step
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        return TrainingDiverged(
+            f"training diverged at step {self.global_step + 1} (epoch {self.current_epoch + 1}): {what}; nothing was "
+            f"exported. Likely cause: {likely_causes(self.train_cfg)}. The checkpoints in "
+            f"{self.trainer.default_root_dir}/checkpoints hold only finite weights")
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Stop before a non-finite loss or gradient reaches the weights (a fp16 scaler's overflow excepted)."""
+        loss = self._step_loss
+        grads = [p.grad for p in self.parameters() if p.grad is not None]
+        check_grads = bool(grads) and "16-mixed" not in str(self.trainer.precision).replace("bf16", "")
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])) \
+            if check_grads else None
+        values = [v for v in (loss, norm) if v is not None]
+        if not values or bool(torch.isfinite(torch.stack([v.float() for v in values])).all()):
+            return
+        if loss is not None and not bool(torch.isfinite(loss)):
+            raise self._diverged(f"the loss is {float(loss)}")
+        raise self._diverged(f"the gradient norm is {float(norm)}")
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep the run's scalar metrics in the checkpoint: a resume that has nothing left to train (killed after
-        training, before its result was written) exports them instead of none."""
+        training, before its result was written) exports them instead of none. Weights that are no longer
+        finite are never saved (TrainingDiverged instead), so every checkpoint can be resumed from."""
+        for name, param in self.net.named_parameters():
+            if not bool(torch.isfinite(param).all()):
+                raise self._diverged(f"the weight {name} holds NaN or inf")
         checkpoint["action2vec_metrics"] = scalar_metrics(self.trainer.callback_metrics)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -135,6 +188,7 @@ class Action2VecModule(L.LightningModule):
         self.log_dict({f"train/{k}": v.detach().float() for k, v in terms.items()}, on_step=True, on_epoch=True,
                       batch_size=len(labels), prog_bar=False)
         self.log("loss", terms["loss"].detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False)
+        self._step_loss = terms["loss"].detach()
         return terms["loss"]
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:

@@ -8,7 +8,12 @@ converted to RGB in one pass of FFmpeg's scaler (one scaler per video, reused fo
 turned upright according to the rotation metadata. Each shown frame is converted once and written
 straight into one preallocated ``(F, H, W, 3)`` buffer, which the caller may place in shared memory.
 
-Still images (PNG, JPEG, ...) are refused, though FFmpeg reads them as one-frame videos.
+Only videos are videos: a file whose demuxer is not a video container is refused as ``not a video (format
+X)``, though FFmpeg reads many such files as video streams: text (the ``tty`` demuxer renders ``*.txt`` and
+``*.nfo`` files as frames, and the ANSI-art ones), still images (PNG, JPEG, ...: ``*_pipe``, ``image2``), and
+files with no video stream but cover art (audio with an attached picture), subtitles, audio or data. This
+check (:func:`check_container`) is the one place every path from a file to frames goes through: extraction,
+``classify --video``, ``search --video``, ``encode_video`` and the explorer's uploads.
 
 The true number of frames of a short video is ``ceil(duration_s * fps)``; e.g. 164 frames at 25 fps
 (6.56 s) give 197 frames at 30 fps.
@@ -40,6 +45,7 @@ __all__ = [
     "probe_video",
     "output_size",
     "check_decoder",
+    "check_container",
     "DECODERS",
     "TRUNCATION_TOLERANCE",
 ]
@@ -133,9 +139,7 @@ def probe_video(path: str | Path) -> dict[str, Any]:
     _check_file(path)
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            if not container.streams.video:
-                raise DecodeError("not a video: the file has no video stream")
-            stream = container.streams.video[0]
+            stream = check_container(container)
             rate = stream.average_rate or stream.guessed_rate
             duration = (
                 float(stream.duration * stream.time_base)
@@ -155,9 +159,37 @@ def probe_video(path: str | Path) -> dict[str, Any]:
         raise DecodeError(f"cannot open: {_ffmpeg_reason(exc)}") from None
 
 
-def _is_still_image(format_name: str) -> bool:
-    """FFmpeg's single-image demuxers (``png_pipe``, ``jpeg_pipe``, ``image2``, ...)."""
-    return format_name.endswith("_pipe") or format_name in ("image2", "image2pipe")
+# FFmpeg demuxers that show something other than a video as a video stream: text and ANSI art rendered as
+# frames, and single images (besides every ``*_pipe`` image demuxer).
+_TEXT_DEMUXERS = frozenset({"tty", "bin", "xbin", "adf", "idf"})
+_IMAGE_DEMUXERS = frozenset({"image2", "image2pipe", "alias_pix", "brender_pix", "fits"})
+
+
+def _not_a_video(format_name: str) -> str | None:
+    """Why a file of demuxer ``format_name`` is not a video, or None when it may be one."""
+    if format_name in _TEXT_DEMUXERS:
+        return "text, which FFmpeg would render as frames"
+    if format_name.endswith("_pipe") or format_name in _IMAGE_DEMUXERS:
+        return "a still image"
+    return None
+
+
+def check_container(container: Any) -> Any:
+    """The first real video stream of an opened PyAV ``container``, or :class:`DecodeError` ``not a video
+    (format X: why)`` when its demuxer is not a video container or it holds no video stream (cover art,
+    an attached picture, does not count)."""
+    import av
+
+    name = container.format.name
+    why = _not_a_video(name)
+    if why is None:
+        attached = av.stream.Disposition.attached_pic
+        streams = [s for s in container.streams.video if not (s.disposition & attached)]
+        if streams:
+            return streams[0]
+        kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+        why = f"no video stream, only {', '.join(kinds)}" if container.streams else "no streams at all"
+    raise DecodeError(f"not a video (format {name}: {why})")
 
 
 def _ffmpeg_reason(exc: Exception) -> str:
@@ -207,13 +239,11 @@ def _open_video(path: Path, threads: int) -> tuple[Any, Any]:
         raise DecodeError(f"cannot open: {_ffmpeg_reason(exc)}") from None
     except (OSError, ValueError) as exc:  # e.g. a folder, or a name FFmpeg cannot handle
         raise DecodeError(f"cannot open: {exc}") from None
-    if not container.streams.video:
+    try:
+        stream = check_container(container)
+    except DecodeError:
         container.close()
-        raise DecodeError("not a video: the file has no video stream")
-    if _is_still_image(container.format.name):
-        container.close()
-        raise DecodeError(f"not a video: a still image ({container.format.name})")
-    stream = container.streams.video[0]
+        raise
     if threads == 1:
         stream.codec_context.thread_count = 1  # no decoder threads: the worker processes are the parallelism
     else:
@@ -421,7 +451,8 @@ def _decode_torchcodec(
     import torch
     import torch.nn.functional as F
 
-    _check_file(path)
+    container, _ = _open_video(path, threads)  # the same checks as PyAV's path: only videos are videos
+    container.close()
     try:
         kwargs: dict[str, Any] = {"dimension_order": "NHWC", "num_ffmpeg_threads": threads}
         if device != "cpu":
