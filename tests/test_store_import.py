@@ -86,7 +86,7 @@ def test_folder_of_npy_files_imports_exactly(tmp_path, capsys):
         assert feats.dtype == np.float32 and np.array_equal(feats, expect)
         assert length == expect.shape[0]
         assert label == key.split("/")[-2]  # the immediate parent folder: Walk, Run, deep
-        assert source["path"] == str((tmp_path / "src" / f"{key}.npy").absolute())
+        assert source["feature_file"] == str((tmp_path / "src" / f"{key}.npy").absolute())
     meta = _meta(out)
     assert EXTRACT_META_KEYS <= set(meta)
     assert meta["backbone"] == "i3d" and meta["fps"] == 25 and meta["layer"] == "mixed_5c" and meta["dim"] == 6
@@ -322,3 +322,54 @@ def test_end_to_end_import_info_train_index_search_zsl(tmp_path, capsys):
     assert main(["zsl", "--store", f"i3d={store}", "--data.text", f"vectors:{vectors}", "--ratios", "50/50",
                  "--seeds", "1", "--variants", "pooled_krr", "--out", str(tmp_path / "zsl")]) == 0
     assert "Pooled features + KRR" in capsys.readouterr().out
+
+
+def test_a_failed_import_leaves_no_folder_it_created(tmp_path, capsys):
+    """A NaN is found only while writing, after the lock made --out's folders: they go too."""
+    src, _, _ = _bad_folder(tmp_path, "nan")
+    out = tmp_path / "new" / "deeper" / "s.h5"
+    assert main(["store", "import", str(src), "--out", str(out)]) == 2
+    _one_line(capsys, "non-finite")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "kept").mkdir()  # a folder that was there before stays
+    assert main(["store", "import", str(src), "--out", str(tmp_path / "kept" / "s.h5")]) == 2
+    assert (tmp_path / "kept").is_dir() and not any((tmp_path / "kept").iterdir())
+
+
+@pytest.mark.parametrize("written", ["name", "name.avi", "nested.npy"])
+def test_labels_file_keys_match_by_video_name_or_with_a_suffix(tmp_path, written):
+    """Files nested in class folders, a labels CSV keyed by the bare video name (or with the video's or the
+    feature file's suffix): every video gets its label, as the data set adapters match keys."""
+    arrays = {"Walk/v_Walk_g01_c01": np.ones((2, 3), np.float32), "Run/v_Run_g01_c01": np.zeros((1, 3), np.float32)}
+    for key, arr in arrays.items():
+        (tmp_path / "src" / key).parent.mkdir(parents=True, exist_ok=True)
+        np.save(tmp_path / "src" / f"{key}.npy", arr)
+    row = {"name": lambda k: k.split("/")[1], "name.avi": lambda k: k.split("/")[1] + ".avi",
+           "nested.npy": lambda k: k + ".npy"}[written]
+    (tmp_path / "l.csv").write_text("video,label\n" + "".join(f"{row(k)},{k.split('/')[0]}\n" for k in arrays))
+    res = import_features(tmp_path / "src", tmp_path / "s.h5", labels=tmp_path / "l.csv")
+    got = _read_store(tmp_path / "s.h5")
+    assert {k: got[k][2] for k in arrays} == {"Walk/v_Walk_g01_c01": "Walk", "Run/v_Run_g01_c01": "Run"}
+    assert res.unmatched_labels == 0
+
+
+def test_a_video_name_in_two_folders_is_not_labelled_by_its_name(tmp_path, capsys):
+    """`train/a` and `val/a` with a labels row `a,walk`: which video is meant is unknown, so one line."""
+    for key in ("train/a", "val/a"):
+        (tmp_path / "src" / key).parent.mkdir(parents=True, exist_ok=True)
+        np.save(tmp_path / "src" / f"{key}.npy", np.ones((2, 3), np.float32))
+    (tmp_path / "l.csv").write_text("a,walk\n")
+    out = tmp_path / "s.h5"
+    assert main(["store", "import", str(tmp_path / "src"), "--out", str(out), "--labels", str(tmp_path / "l.csv")]) == 2
+    _one_line(capsys, "l.csv", "'a'", "train/a", "val/a")
+    assert _nothing_written(out)
+
+
+def test_the_feature_file_is_not_recorded_as_the_video_file(tmp_path):
+    """A source record's `path` is the video file (the explorer decodes it for previews); an import knows
+    only the feature file, which it records under its own name."""
+    _make_folder(tmp_path / "src")
+    import_features(tmp_path / "src", tmp_path / "s.h5")
+    source = _read_store(tmp_path / "s.h5")["Walk/a"][3]
+    assert "path" not in source
+    assert source["feature_file"] == str((tmp_path / "src" / "Walk" / "a.npy").absolute())

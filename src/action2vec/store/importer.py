@@ -36,6 +36,7 @@ from typing import Any, Iterator
 import h5py
 import numpy as np
 
+from action2vec.datasets.base import VIDEO_SUFFIXES
 from action2vec.errors import ConfigError, DataError
 from action2vec.store.hdf5 import FORMAT, FeatureStore, StoreWriter, merge_parts, parts_dir
 from action2vec.store.lock import StoreLock
@@ -48,6 +49,8 @@ FORMATS = ("npy", "npz", "hdf5")
 FROM_FOLDER = "from-folder"
 _HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
 _HEADER_KEYS = {"key", "video", "video_id", "id", "name", "path", "file"}
+# suffixes a labels file may write after a video name: the video's own, or the feature file's
+_FILE_SUFFIXES = (".npy", ".npz", *VIDEO_SUFFIXES)
 _HEADER_LABELS = {"label", "class", "class_name", "classname", "action", "category"}
 # the metadata keys `extract` writes; an import records the same keys (None where it cannot know them)
 _EXTRACT_META = ("backbone", "layer", "dim", "clip_len", "pretrained", "random_weights", "weights_sha256", "fps",
@@ -337,21 +340,46 @@ def _check_headers(videos: list[SourceVideo]) -> None:
 # ---------------------------------------------------------------------------------------------- labels
 @dataclass
 class _Labels:
-    """Label (and subset) per key, and where they came from."""
+    """Label (and subset) per labels entry, where they came from, and which entry names which video."""
 
     by_key: dict[str, str]
     subsets: dict[str, str]
     origin: str  # for messages and the result: the file, "from-folder" or "ucf101 DIR"
-    by_name: bool = False  # dataset adapters also match a key's last path part (UCF101 video names)
+    adapter: bool = False  # a data set adapter lists the whole data set; a part of it in the source is normal
+    entry_of: dict[str, str] = field(default_factory=dict)  # video key -> the entry naming it (see `match`)
+
+    def match(self, videos: list[SourceVideo]) -> list[SourceVideo]:
+        """Find each video's entry: its key, else its last path part (a video name, as data sets list them),
+        each compared with the entries as written and without a video or feature file suffix
+        (``v_x.avi``, ``Walk/v_x.npy``). Returns the videos no entry names; an entry naming two videos is
+        a :class:`DataError`."""
+        index: dict[str, str] = {}
+        for entry in self.by_key:
+            bare = PurePosixPath(entry)
+            if bare.suffix.lower() in _FILE_SUFFIXES:
+                index.setdefault(str(bare.with_suffix("")), entry)
+        index.update({entry: entry for entry in self.by_key})  # as written wins over a stripped suffix
+        missing, named_by = [], {}
+        for v in videos:
+            entry = index.get(v.key) or index.get(PurePosixPath(v.key).name)
+            if entry is None:
+                missing.append(v)
+                continue
+            if entry in named_by:
+                other = named_by[entry]
+                raise DataError(f"{self.origin}: key {entry!r} names two videos, {other.key!r} ({other.name}) and "
+                                f"{v.key!r} ({v.name}); give each its full key (path relative to the source)")
+            named_by[entry] = v
+            self.entry_of[v.key] = entry
+        return missing
 
     def label(self, key: str) -> str | None:
-        found = self.by_key.get(key)
-        if found is None and self.by_name:
-            found = self.by_key.get(PurePosixPath(key).name)
-        return found
+        entry = self.entry_of.get(key)
+        return None if entry is None else self.by_key[entry]
 
     def subset(self, key: str) -> str:
-        return self.subsets.get(key) or (self.subsets.get(PurePosixPath(key).name, "") if self.by_name else "")
+        entry = self.entry_of.get(key)
+        return "" if entry is None else self.subsets.get(entry, "")
 
 
 def read_label_file(path: str | Path) -> dict[str, str]:
@@ -403,7 +431,7 @@ def _resolve_labels(labels: str | Path | None, dataset: str | None, annotations:
 
         records = load_dataset(dataset, Path(annotations))
         return _Labels({r.key: r.label for r in records}, {r.key: r.subset for r in records},
-                       f"{dataset} {annotations}", by_name=True)
+                       f"{dataset} {annotations}", adapter=True)
     if labels is None:
         return None
     if str(labels) == FROM_FOLDER:
@@ -415,15 +443,12 @@ def _resolve_labels(labels: str | Path | None, dataset: str | None, annotations:
 def _check_labels(labels: _Labels, videos: list[SourceVideo]) -> int:
     """Refuse keys without a label (count and first five); warn about labels for keys not in the source.
     Returns the number of such unmatched label entries."""
-    missing = [v for v in videos if labels.label(v.key) is None]
+    missing = labels.match(videos)
     if missing:
         first = ", ".join(f"{v.key!r} ({v.name})" for v in missing[:5])
         raise DataError(f"{labels.origin}: {len(missing)} of {len(videos)} keys have no label, first: {first}")
-    if labels.origin == FROM_FOLDER:
-        return 0
-    present = {v.key for v in videos} | ({PurePosixPath(v.key).name for v in videos} if labels.by_name else set())
-    unmatched = [k for k in labels.by_key if k not in present]
-    if unmatched and not labels.by_name:  # an adapter lists the whole data set; a subset of it is normal
+    unmatched = [k for k in labels.by_key if k not in set(labels.entry_of.values())]
+    if unmatched and not labels.adapter:
         log.warning("%s: %d labelled keys are not in the source (first: %s)", labels.origin, len(unmatched),
                     ", ".join(map(repr, unmatched[:5])))
     return len(unmatched)
@@ -456,6 +481,15 @@ def _check_resume(out: Path, store: FeatureStore, meta: dict[str, Any]) -> None:
                         "use another --out")
     if store.dim and store.dim != meta["dim"]:
         raise DataError(f"{out}: holds D={store.dim} features, the source has D={meta['dim']}; use another --out")
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) where they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _as_features(arr: np.ndarray, video: SourceVideo) -> np.ndarray:
@@ -522,15 +556,20 @@ def import_features(
         table = _resolve_labels(labels, dataset, annotations, [v.key for v in videos])
         unmatched = _check_labels(table, videos) if table is not None else 0
         store_meta = _store_meta(src, videos[0].dim, meta)
-        with StoreLock(out):
-            existing = _existing_store(out)
-            if existing is not None:
-                _check_resume(out, existing, store_meta)
-            done = set(existing.keys) if existing is not None else set()
-            todo = [v for v in videos if v.key not in done]
-            if todo:
-                _write(src, out, todo, table, store_meta, batch_bytes)
-                merge_parts(out)
+        created = [d for d in out.absolute().parents if not d.exists()]
+        try:
+            with StoreLock(out):
+                existing = _existing_store(out)
+                if existing is not None:
+                    _check_resume(out, existing, store_meta)
+                done = set(existing.keys) if existing is not None else set()
+                todo = [v for v in videos if v.key not in done]
+                if todo:
+                    _write(src, out, todo, table, store_meta, batch_bytes)
+                    merge_parts(out)
+        except DataError:
+            _remove_empty(created)  # the lock made them; a refused import leaves no trace
+            raise
     finally:
         src.close()
     store = FeatureStore(out)
@@ -556,7 +595,8 @@ def _write(src: _Source, out: Path, todo: list[SourceVideo], table: _Labels | No
     try:
         for batch in _batches(src, todo, batch_bytes):
             for v, feats in batch:
-                source = {"path": str(v.file.absolute()), "entry": v.where, "length": v.length}
+                # not "path": that is the video file (the explorer decodes it for previews); this is the features'
+                source = {"feature_file": str(v.file.absolute()), "entry": v.where, "length": v.length}
                 if table is not None and table.subset(v.key):
                     source["subset"] = table.subset(v.key)
                 label = (table.label(v.key) or "") if table is not None else ""
