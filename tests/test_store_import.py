@@ -373,3 +373,25 @@ def test_the_feature_file_is_not_recorded_as_the_video_file(tmp_path):
     source = _read_store(tmp_path / "s.h5")["Walk/a"][3]
     assert "path" not in source
     assert source["feature_file"] == str((tmp_path / "src" / "Walk" / "a.npy").absolute())
+
+
+@pytest.mark.parametrize("change", ["relabel", "no-labels", "meta"])
+def test_a_rerun_with_other_labels_or_meta_is_refused_not_reported_as_done(tmp_path, capsys, change):
+    """After a finished import, rerunning with a corrected labels file (or other --meta) printed "60 labelled
+    (new.csv)" while the store kept the first labels; a resume must be the same command."""
+    _make_folder(tmp_path / "src")
+    out = tmp_path / "s.h5"
+    first = ["store", "import", str(tmp_path / "src"), "--out", str(out), "--labels", "from-folder",
+             "--meta", "backbone=i3d"]
+    assert main(first) == 0
+    assert main(first) == 0  # the same command again: nothing to do, and said so
+    assert "0 written now, 4 already there" in capsys.readouterr().out
+    (tmp_path / "new.csv").write_text("Walk/a,stroll\nWalk/b,Walk\nRun/c,Run\nRun/deep/d,deep\n")
+    again = {"relabel": first[:5] + ["--labels", str(tmp_path / "new.csv"), "--meta", "backbone=i3d"],
+             "no-labels": first[:5] + ["--meta", "backbone=i3d"],
+             "meta": first[:7] + ["--meta", "backbone=clip"]}[change]
+    assert main(again) == 2
+    needles = {"relabel": ("'Walk/a'", "'Walk'", "'stroll'"), "no-labels": ("no labels", "gives ''"),
+               "meta": ("backbone", "'i3d'", "'clip'")}[change]
+    _one_line(capsys, str(out), "another --out", *needles)
+    assert {k: v[2] for k, v in _read_store(out).items()}["Walk/a"] == "Walk" and _meta(out)["backbone"] == "i3d"

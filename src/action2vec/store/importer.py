@@ -26,6 +26,7 @@ store's lock, so an interrupted import resumes where it stopped. Memory is bound
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import time
 import zipfile
@@ -474,13 +475,28 @@ def _existing_store(out: Path) -> FeatureStore | None:
     return FeatureStore(out) if out.is_file() else None
 
 
-def _check_resume(out: Path, store: FeatureStore, meta: dict[str, Any]) -> None:
+def _check_resume(out: Path, store: FeatureStore, meta: dict[str, Any], table: _Labels | None,
+                  videos: list[SourceVideo]) -> None:
+    """A store already at ``out`` is resumed only by the same import: same source, ``D``, metadata, and the
+    label this run would give each video it already holds (a rerun with a corrected labels file would
+    otherwise report the new labels while the store keeps the old ones)."""
+    again = "; rerun the first import's command to resume, or use another --out"
     if store.meta.get("imported_from") != meta["imported_from"]:
         origin = store.meta.get("imported_from") or "`extract` (videos)"
         raise DataError(f"{out}: holds features from {origin}, this import reads {meta['imported_from']}; "
                         "use another --out")
     if store.dim and store.dim != meta["dim"]:
         raise DataError(f"{out}: holds D={store.dim} features, the source has D={meta['dim']}; use another --out")
+    wanted = json.loads(json.dumps(meta, default=str))  # as the store's JSON metadata holds them
+    for k, value in wanted.items():
+        if store.meta.get(k) != value:
+            raise DataError(f"{out}: was imported with {k}={store.meta.get(k)!r}, this run gives {k}={value!r}{again}")
+    in_source = {v.key for v in videos}
+    for key, stored in zip(store.keys, store.labels):
+        now = (table.label(key) or "") if table is not None else ""
+        if key in in_source and (stored or "") != now:
+            given = table.origin if table is not None else "this run (no labels)"
+            raise DataError(f"{out}: key {key!r} is stored with label {stored!r}, {given} gives {now!r}{again}")
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -561,7 +577,7 @@ def import_features(
             with StoreLock(out):
                 existing = _existing_store(out)
                 if existing is not None:
-                    _check_resume(out, existing, store_meta)
+                    _check_resume(out, existing, store_meta, table, videos)
                 done = set(existing.keys) if existing is not None else set()
                 todo = [v for v in videos if v.key not in done]
                 if todo:
