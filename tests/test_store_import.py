@@ -395,3 +395,15 @@ def test_a_rerun_with_other_labels_or_meta_is_refused_not_reported_as_done(tmp_p
                "meta": ("backbone", "'i3d'", "'clip'")}[change]
     _one_line(capsys, str(out), "another --out", *needles)
     assert {k: v[2] for k, v in _read_store(out).items()}["Walk/a"] == "Walk" and _meta(out)["backbone"] == "i3d"
+
+
+def test_store_info_of_an_import_without_meta_says_what_it_knows(tmp_path, capsys):
+    """`store info` printed "backbone None (None)" for an import without --meta; it names the source instead."""
+    _make_folder(tmp_path / "src")
+    out = tmp_path / "s.h5"
+    assert main(["store", "import", str(tmp_path / "src"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["store", "info", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "None" not in printed and "backbone not recorded" in printed
+    assert f"imported from {(tmp_path / 'src').absolute()} (npy)" in printed

@@ -53,8 +53,13 @@ def run_info(args: argparse.Namespace) -> int:
 
     store = open_store(args.store, args.annotations)
     info = store.info()
+    backbone = f"backbone {info['backbone'] or 'not recorded'}" + (f" ({info['layer']})" if info.get("layer") else "")
+    pca = f", pca {info['pca']}" if info.get("pca") else ""
     print(f"{info['path']}: {info['videos']} videos, {info['failed']} failed, {info['classes']} classes, "
-          f"dim {info['dim']}, backbone {info['backbone']} ({info.get('layer')}), pca {info.get('pca')}")
+          f"dim {info['dim']}, {backbone}{pca}")
+    meta = info.get("meta") or {}
+    if meta.get("imported_from"):
+        print(f"imported from {meta['imported_from']} ({meta.get('import_format')})")
     if info["random_weights"]:
         print("WARNING: features come from a backbone with random weights")
     empty = info.get("empty_keys") or []
