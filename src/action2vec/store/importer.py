@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -167,11 +168,27 @@ class _Source:
         pass
 
 
+def _feature_files(root: Path) -> Iterator[Path]:
+    """Every ``.npy``/``.npz`` file below ``root``, through linked folders too (a features folder is often
+    assembled from links), each real folder once (a link back up does not loop)."""
+    seen: set[str] = set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subfolders.clear()
+            continue
+        seen.add(real)
+        for name in names:
+            path = Path(folder) / name
+            if path.suffix in (".npy", ".npz") and path.is_file():
+                yield path
+
+
 class _FolderSource(_Source):
     format = "npy"
 
     def videos(self) -> list[SourceVideo]:
-        files = sorted(p for p in self.path.rglob("*") if p.suffix in (".npy", ".npz") and p.is_file())
+        files = sorted(_feature_files(self.path))
         if not files:
             raise DataError(f"{self.path}: no .npy (or one-array .npz) files in this folder or below")
         out = []
