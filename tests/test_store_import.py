@@ -421,3 +421,25 @@ def test_a_symlinked_class_folder_is_read_not_skipped(tmp_path):
     (src / "Run" / "loop").symlink_to(src, target_is_directory=True)
     import_features(src, tmp_path / "s.h5")
     assert set(_read_store(tmp_path / "s.h5")) == {"Walk/a", "Walk/b", "Run/c"}
+
+
+def test_a_store_an_interrupted_import_left_as_parts_is_named_as_such(tmp_path, monkeypatch, capsys):
+    """After Ctrl-C only part files exist; `store info` said "feature store not found", as if nothing was there."""
+    _make_folder(tmp_path / "src")
+    out = tmp_path / "s.h5"
+    real_load, calls = np.load, []
+
+    def dying_load(path, *a, **kw):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_load(path, *a, **kw)
+
+    monkeypatch.setattr(np, "load", dying_load)
+    with pytest.raises(KeyboardInterrupt):
+        import_features(tmp_path / "src", out, batch_bytes=1)
+    monkeypatch.setattr(np, "load", real_load)
+    assert main(["store", "info", str(out)]) == 2
+    _one_line(capsys, str(out), "part file", "store merge")
+    assert main(["store", "merge", str(out)]) == 0  # what the line offers works
+    assert "1 videos, 0 failed" in capsys.readouterr().out
