@@ -443,3 +443,14 @@ def test_a_store_an_interrupted_import_left_as_parts_is_named_as_such(tmp_path, 
     _one_line(capsys, str(out), "part file", "store merge")
     assert main(["store", "merge", str(out)]) == 0  # what the line offers works
     assert "1 videos, 0 failed" in capsys.readouterr().out
+
+
+def test_a_packed_file_under_other_names_says_which_names_it_needs(tmp_path, capsys):
+    """`video_ids` + `feats` was read as one video per dataset and refused as "key 'video_ids' has dtype
+    object", which says nothing of the packed layout the user meant."""
+    with h5py.File(tmp_path / "p.h5", "w") as f:
+        f.create_dataset("video_ids", data=np.array(["a", "b"], dtype=object), dtype=h5py.string_dtype())
+        f.create_dataset("feats", data=np.ones((2, 4), np.float32))
+    assert main(["store", "import", str(tmp_path / "p.h5"), "--out", str(tmp_path / "s.h5")]) == 2
+    _one_line(capsys, "p.h5", "'video_ids'", "'keys'", "'features'")
+    assert _nothing_written(tmp_path / "s.h5")

@@ -260,6 +260,11 @@ class _Hdf5Source(_Source):
         root.visititems(lambda name, obj: found.append((name, obj)) if isinstance(obj, h5py.Dataset) else None)
         if not found:
             raise DataError(f"{self.path}: the HDF5 file holds no datasets")
+        names = [name for name, ds in found if ds.dtype.kind in "SUO"]
+        if names:  # a key list under another name: the packed layout was meant
+            raise DataError(f"{self.path}: dataset {names[0]!r} holds text, not features; a packed file names its key "
+                            "list 'keys' and its arrays 'features' (docs/import.md), a file of one dataset per "
+                            "video holds only numbers")
         leaves = {PurePosixPath(name).name for name, _ in found}
         by_group = len(leaves) == 1 and len(found) > 1 and all("/" in name for name, _ in found)
         return [SourceVideo(str(PurePosixPath(name).parent) if by_group else name, self.path, name,
