@@ -454,3 +454,15 @@ def test_a_packed_file_under_other_names_says_which_names_it_needs(tmp_path, cap
     assert main(["store", "import", str(tmp_path / "p.h5"), "--out", str(tmp_path / "s.h5")]) == 2
     _one_line(capsys, "p.h5", "'video_ids'", "'keys'", "'features'")
     assert _nothing_written(tmp_path / "s.h5")
+
+
+def test_keys_without_a_label_are_shown_beside_what_the_labels_file_holds(tmp_path, capsys):
+    """When no row names a video (labels keyed 'ApplyEyeMakeup_g01_c01', files 'v_ApplyEyeMakeup_g01_c01'),
+    the line shows a key of each side, so the mismatch is seen without opening the files."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for k in ("v_Walk_g01_c01", "v_Walk_g01_c02"):
+        np.save(src / f"{k}.npy", np.ones((2, 3), np.float32))
+    (tmp_path / "l.csv").write_text("Walk_g01_c01,Walk\nWalk_g01_c02,Walk\n")
+    assert main(["store", "import", str(src), "--out", str(tmp_path / "s.h5"), "--labels", str(tmp_path / "l.csv")]) == 2
+    _one_line(capsys, "2 of 2 keys have no label", "'v_Walk_g01_c01'", "'Walk_g01_c01'")

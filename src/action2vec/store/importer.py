@@ -464,13 +464,15 @@ def _resolve_labels(labels: str | Path | None, dataset: str | None, annotations:
 
 
 def _check_labels(labels: _Labels, videos: list[SourceVideo]) -> int:
-    """Refuse keys without a label (count and first five); warn about labels for keys not in the source.
-    Returns the number of such unmatched label entries."""
+    """Refuse keys without a label (count and first five, and a key of the labels no video matched); warn
+    about labels for keys not in the source. Returns the number of such unmatched label entries."""
     missing = labels.match(videos)
+    used = set(labels.entry_of.values())
+    unmatched = [k for k in labels.by_key if k not in used]
     if missing:
         first = ", ".join(f"{v.key!r} ({v.name})" for v in missing[:5])
-        raise DataError(f"{labels.origin}: {len(missing)} of {len(videos)} keys have no label, first: {first}")
-    unmatched = [k for k in labels.by_key if k not in set(labels.entry_of.values())]
+        beside = f"; its keys not matched look like {unmatched[0]!r}" if unmatched else ""
+        raise DataError(f"{labels.origin}: {len(missing)} of {len(videos)} keys have no label, first: {first}{beside}")
     if unmatched and not labels.adapter:
         log.warning("%s: %d labelled keys are not in the source (first: %s)", labels.origin, len(unmatched),
                     ", ".join(map(repr, unmatched[:5])))
