@@ -466,3 +466,16 @@ def test_keys_without_a_label_are_shown_beside_what_the_labels_file_holds(tmp_pa
     (tmp_path / "l.csv").write_text("Walk_g01_c01,Walk\nWalk_g01_c02,Walk\n")
     assert main(["store", "import", str(src), "--out", str(tmp_path / "s.h5"), "--labels", str(tmp_path / "l.csv")]) == 2
     _one_line(capsys, "2 of 2 keys have no label", "'v_Walk_g01_c01'", "'Walk_g01_c01'")
+
+
+def test_json_to_stdout_is_json_alone(tmp_path, capsys):
+    """`--json -` printed the summary line before the JSON on stdout, so `| jq` failed (as `search` does, the
+    human line goes to stderr then)."""
+    _make_folder(tmp_path / "src")
+    out = tmp_path / "s.h5"
+    assert main(["store", "import", str(tmp_path / "src"), "--out", str(out), "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["kind"] == "store_import" and "4 videos imported" in captured.err
+    assert main(["store", "info", str(out), "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["videos"] == 4 and "imported from" in captured.err

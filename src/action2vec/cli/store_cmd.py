@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-
 import json
+import sys
 from typing import Any
 
 from action2vec.cli.common import add_json_option
@@ -53,23 +53,24 @@ def run_info(args: argparse.Namespace) -> int:
 
     store = open_store(args.store, args.annotations)
     info = store.info()
+    out = sys.stderr if args.json == "-" else sys.stdout  # stdout holds the JSON alone then
     backbone = f"backbone {info['backbone'] or 'not recorded'}" + (f" ({info['layer']})" if info.get("layer") else "")
     pca = f", pca {info['pca']}" if info.get("pca") else ""
     print(f"{info['path']}: {info['videos']} videos, {info['failed']} failed, {info['classes']} classes, "
-          f"dim {info['dim']}, {backbone}{pca}")
+          f"dim {info['dim']}, {backbone}{pca}", file=out)
     meta = info.get("meta") or {}
     if meta.get("imported_from"):
-        print(f"imported from {meta['imported_from']} ({meta.get('import_format')})")
+        print(f"imported from {meta['imported_from']} ({meta.get('import_format')})", file=out)
     if info["random_weights"]:
-        print("WARNING: features come from a backbone with random weights")
+        print("WARNING: features come from a backbone with random weights", file=out)
     empty = info.get("empty_keys") or []
     if empty:
         print(f"WARNING: {len(empty)} entr{'y' if len(empty) == 1 else 'ies'} with an empty key (index position "
               f"{', '.join(map(str, empty[:10]))}), left by concurrent writers of an older version; "
-              f"`action2vec store merge {args.store}` drops them")
+              f"`action2vec store merge {args.store}` drops them", file=out)
     if args.failures:
         for key, reason in store.failures.items():
-            print(f"failed\t{key}\t{reason}")
+            print(f"failed\t{key}\t{reason}", file=out)
     write_json(info, args.json)
     return 0
 
@@ -104,6 +105,6 @@ def run_import(args: argparse.Namespace) -> int:
 
     result = import_features(args.source, args.out, fmt=args.format, labels=args.labels, dataset=args.dataset,
                              annotations=args.annotations, meta=_parse_meta(args.meta))
-    print(result.summary())
+    print(result.summary(), file=sys.stderr if args.json == "-" else sys.stdout)
     write_json(result.to_json(), args.json)
     return 0
