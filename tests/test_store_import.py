@@ -479,3 +479,31 @@ def test_json_to_stdout_is_json_alone(tmp_path, capsys):
     assert main(["store", "info", str(out), "--json", "-"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["videos"] == 4 and "imported from" in captured.err
+
+
+def test_the_dataset_split_whose_subsets_are_recorded_is_chosen(tmp_path, capsys):
+    """`extract --split 2` records split 2's train/test subsets; the import had no --split and always took
+    split 1, so `pca --fit-subset train` fitted on split 1's training videos whatever the user evaluated."""
+    ann = tmp_path / "ucfTrainTestlist"
+    ann.mkdir()
+    (ann / "classInd.txt").write_text("1 YoYo\n")
+    (ann / "trainlist01.txt").write_text("YoYo/v_YoYo_g08_c01.avi 1\n")
+    (ann / "testlist01.txt").write_text("YoYo/v_YoYo_g01_c01.avi\n")
+    (ann / "trainlist02.txt").write_text("YoYo/v_YoYo_g01_c01.avi 1\n")
+    (ann / "testlist02.txt").write_text("YoYo/v_YoYo_g08_c01.avi\n")
+    src = tmp_path / "src"
+    src.mkdir()
+    for k in ("v_YoYo_g01_c01", "v_YoYo_g08_c01"):
+        np.save(src / f"{k}.npy", np.ones((2, 3), np.float32))
+    for split, subsets in (("1", ("test", "train")), ("2", ("train", "test"))):
+        out = tmp_path / f"s{split}.h5"
+        assert main(["store", "import", str(src), "--out", str(out), "--dataset", "ucf101", "--annotations", str(ann),
+                     "--split", split]) == 0
+        got = _read_store(out)
+        assert (got["v_YoYo_g01_c01"][3]["subset"], got["v_YoYo_g08_c01"][3]["subset"]) == subsets
+    capsys.readouterr()
+    assert main(["store", "import", str(src), "--out", str(tmp_path / "t.h5"), "--split", "2"]) == 2
+    _one_line(capsys, "--split", "--dataset")
+    assert main(["store", "import", str(src), "--out", str(tmp_path / "s1.h5"), "--dataset", "ucf101",
+                 "--annotations", str(ann), "--split", "2"]) == 2  # s1.h5 holds split 1's subsets
+    _one_line(capsys, "s1.h5", "subset", "'test'", "'train'")

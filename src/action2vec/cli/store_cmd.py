@@ -12,6 +12,8 @@ from action2vec.io import write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from action2vec.config import bounded
+
     p = sub.add_parser("store", help="inspect and maintain feature stores",
                        description="Inspect and maintain feature stores.")
     s = p.add_subparsers(dest="store_command", metavar="ACTION", required=True)
@@ -41,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--dataset", metavar="NAME", help="labels from a data set adapter (ucf101, hmdb51, kinetics400, "
                      "custom...) whose video names are the keys (or their last path part)")
     imp.add_argument("--annotations", metavar="PATH", help="the data set's annotation file or folder")
+    imp.add_argument("--split", type=bounded(int, ge=1), default=None,
+                     help="with --dataset: the official split whose train/test subsets are recorded (default: 1)")
     imp.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
                      help="recorded in the store metadata (backbone, layer, fps, ...); VALUE is read as JSON when "
                      "it parses (25, true, null), else as text; repeatable")
@@ -104,7 +108,7 @@ def run_import(args: argparse.Namespace) -> int:
     from action2vec.store.importer import import_features
 
     result = import_features(args.source, args.out, fmt=args.format, labels=args.labels, dataset=args.dataset,
-                             annotations=args.annotations, meta=_parse_meta(args.meta))
+                             annotations=args.annotations, split=args.split, meta=_parse_meta(args.meta))
     print(result.summary(), file=sys.stderr if args.json == "-" else sys.stdout)
     write_json(result.to_json(), args.json)
     return 0

@@ -443,7 +443,10 @@ def read_label_file(path: str | Path) -> dict[str, str]:
 
 
 def _resolve_labels(labels: str | Path | None, dataset: str | None, annotations: str | Path | None,
-                    keys: list[str]) -> _Labels | None:
+                    split: int | None, keys: list[str]) -> _Labels | None:
+    if split is not None and dataset is None:
+        raise ConfigError("store import: --split chooses the official split of a --dataset; give --dataset and "
+                          "--annotations with it")
     if dataset is not None or annotations is not None:
         if labels is not None:
             raise ConfigError("store import: give --labels or --dataset with --annotations, not both")
@@ -452,7 +455,7 @@ def _resolve_labels(labels: str | Path | None, dataset: str | None, annotations:
                               "--annotations ucfTrainTestlist)")
         from action2vec.datasets import load_dataset
 
-        records = load_dataset(dataset, Path(annotations))
+        records = load_dataset(dataset, Path(annotations), split=1 if split is None else split)
         return _Labels({r.key: r.label for r in records}, {r.key: r.subset for r in records},
                        f"{dataset} {annotations}", adapter=True)
     if labels is None:
@@ -516,11 +519,17 @@ def _check_resume(out: Path, store: FeatureStore, meta: dict[str, Any], table: _
         if store.meta.get(k) != value:
             raise DataError(f"{out}: was imported with {k}={store.meta.get(k)!r}, this run gives {k}={value!r}{again}")
     in_source = {v.key for v in videos}
-    for key, stored in zip(store.keys, store.labels):
+    given = table.origin if table is not None else "this run (no labels)"
+    for i, (key, stored) in enumerate(zip(store.keys, store.labels)):
+        if key not in in_source:
+            continue
         now = (table.label(key) or "") if table is not None else ""
-        if key in in_source and (stored or "") != now:
-            given = table.origin if table is not None else "this run (no labels)"
+        if (stored or "") != now:
             raise DataError(f"{out}: key {key!r} is stored with label {stored!r}, {given} gives {now!r}{again}")
+        stored_subset, subset = store.source(i).get("subset", ""), table.subset(key) if table is not None else ""
+        if stored_subset != subset:
+            raise DataError(f"{out}: key {key!r} is stored in subset {stored_subset!r}, {given} puts it in "
+                            f"{subset!r}{again}")
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -571,6 +580,7 @@ def import_features(
     labels: str | Path | None = None,
     dataset: str | None = None,
     annotations: str | Path | None = None,
+    split: int | None = None,
     meta: dict[str, Any] | None = None,
     batch_bytes: int = 64 << 20,
 ) -> ImportResult:
@@ -579,7 +589,7 @@ def import_features(
     ``fmt``: "npy" (a folder), "npz" or "hdf5"; None guesses from the path. ``labels``: a labels file (see
     :func:`read_label_file`), ``"from-folder"`` (the key's parent folder), or None; or ``dataset`` with
     ``annotations`` (a data set adapter, e.g. ``ucf101``: keys, or their last path part, are its video names;
-    its train/test subset is recorded per video). ``meta``: recorded in the store's metadata (backbone, layer,
+    the train/test subset of its official split ``split``, 1 when None, is recorded per video). ``meta``: recorded in the store's metadata (backbone, layer,
     fps...). Every check raises :class:`DataError`/:class:`ConfigError` before the store is touched, except a
     non-finite value, which is found while reading: the part files this run wrote are then removed.
     """
@@ -593,7 +603,7 @@ def import_features(
     try:
         videos = src.videos()
         _check_headers(videos)
-        table = _resolve_labels(labels, dataset, annotations, [v.key for v in videos])
+        table = _resolve_labels(labels, dataset, annotations, split, [v.key for v in videos])
         unmatched = _check_labels(table, videos) if table is not None else 0
         store_meta = _store_meta(src, videos[0].dim, meta)
         created = [d for d in out.absolute().parents if not d.exists()]
