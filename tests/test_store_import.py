@@ -507,3 +507,14 @@ def test_the_dataset_split_whose_subsets_are_recorded_is_chosen(tmp_path, capsys
     assert main(["store", "import", str(src), "--out", str(tmp_path / "s1.h5"), "--dataset", "ucf101",
                  "--annotations", str(ann), "--split", "2"]) == 2  # s1.h5 holds split 1's subsets
     _one_line(capsys, "s1.h5", "subset", "'test'", "'train'")
+
+
+def test_source_keys_that_are_video_file_names_match_bare_label_keys(tmp_path):
+    """An .npz keyed by video file name (`v_Walk_g01_c01.avi`, as feature dumps often are) and a labels file or
+    a data set adapter keyed by the bare video name."""
+    np.savez(tmp_path / "clip.npz", **{"v_Walk_g01_c01.avi": np.ones(4, np.float32),
+                                        "v_Run_g01_c01.mp4": np.zeros(4, np.float32)})
+    (tmp_path / "l.txt").write_text("v_Walk_g01_c01 Walk\nv_Run_g01_c01 Run\n")
+    import_features(tmp_path / "clip.npz", tmp_path / "s.h5", labels=tmp_path / "l.txt")
+    got = _read_store(tmp_path / "s.h5")
+    assert (got["v_Walk_g01_c01.avi"][2], got["v_Run_g01_c01.mp4"][2]) == ("Walk", "Run")

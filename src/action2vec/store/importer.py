@@ -361,6 +361,12 @@ def _check_headers(videos: list[SourceVideo]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- labels
+def _bare(key: str) -> str:
+    """``key`` without a video or feature file suffix (``Walk/v_x.avi`` -> ``Walk/v_x``)."""
+    path = PurePosixPath(key)
+    return str(path.with_suffix("")) if path.suffix.lower() in _FILE_SUFFIXES else key
+
+
 @dataclass
 class _Labels:
     """Label (and subset) per labels entry, where they came from, and which entry names which video."""
@@ -373,18 +379,15 @@ class _Labels:
 
     def match(self, videos: list[SourceVideo]) -> list[SourceVideo]:
         """Find each video's entry: its key, else its last path part (a video name, as data sets list them),
-        each compared with the entries as written and without a video or feature file suffix
-        (``v_x.avi``, ``Walk/v_x.npy``). Returns the videos no entry names; an entry naming two videos is
-        a :class:`DataError`."""
-        index: dict[str, str] = {}
-        for entry in self.by_key:
-            bare = PurePosixPath(entry)
-            if bare.suffix.lower() in _FILE_SUFFIXES:
-                index.setdefault(str(bare.with_suffix("")), entry)
+        each as it is, then without a video or feature file suffix, compared with the entries as written and
+        without such a suffix (``v_x.avi``, ``Walk/v_x.npy``). Returns the videos no entry names; an entry
+        naming two videos is a :class:`DataError`."""
+        index = {_bare(entry): entry for entry in self.by_key}
         index.update({entry: entry for entry in self.by_key})  # as written wins over a stripped suffix
         missing, named_by = [], {}
         for v in videos:
-            entry = index.get(v.key) or index.get(PurePosixPath(v.key).name)
+            name = PurePosixPath(v.key).name
+            entry = next((index[k] for k in (v.key, name, _bare(v.key), _bare(name)) if k in index), None)
             if entry is None:
                 missing.append(v)
                 continue
