@@ -518,3 +518,17 @@ def test_source_keys_that_are_video_file_names_match_bare_label_keys(tmp_path):
     import_features(tmp_path / "clip.npz", tmp_path / "s.h5", labels=tmp_path / "l.txt")
     got = _read_store(tmp_path / "s.h5")
     assert (got["v_Walk_g01_c01.avi"][2], got["v_Run_g01_c01.mp4"][2]) == ("Walk", "Run")
+
+
+def test_the_same_source_named_from_another_folder_is_the_same_source(tmp_path, monkeypatch, capsys):
+    """`imported_from` was the path made absolute but not normalised (`/w/run/../i3d`), so a rerun from another
+    folder was refused as another source, and `store info` printed the `..`."""
+    _make_folder(tmp_path / "i3d")
+    (tmp_path / "run").mkdir()
+    monkeypatch.chdir(tmp_path / "run")
+    assert main(["store", "import", "../i3d", "--out", "../s.h5"]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["store", "import", "i3d", "--out", "s.h5"]) == 0
+    assert "0 written now, 4 already there" in capsys.readouterr().out
+    assert _meta(tmp_path / "s.h5")["imported_from"] == str(tmp_path / "i3d")
+    assert _read_store(tmp_path / "s.h5")["Walk/a"][3]["feature_file"] == str(tmp_path / "i3d" / "Walk" / "a.npy")

@@ -489,7 +489,7 @@ def _check_labels(labels: _Labels, videos: list[SourceVideo]) -> int:
 def _store_meta(source: _Source, dim: int, meta: dict[str, Any] | None) -> dict[str, Any]:
     """The metadata `extract` records (None where unknown), the source, then the user's ``meta``."""
     out: dict[str, Any] = {k: None for k in _EXTRACT_META}
-    out.update(random_weights=False, amp=False, dim=dim, imported_from=str(source.path.absolute()),
+    out.update(random_weights=False, amp=False, dim=dim, imported_from=os.path.abspath(source.path),
                import_format=source.format)
     for k, v in (meta or {}).items():
         if k in ("dim", "imported_from", "import_format"):
@@ -609,7 +609,7 @@ def import_features(
         table = _resolve_labels(labels, dataset, annotations, split, [v.key for v in videos])
         unmatched = _check_labels(table, videos) if table is not None else 0
         store_meta = _store_meta(src, videos[0].dim, meta)
-        created = [d for d in out.absolute().parents if not d.exists()]
+        created = [d for d in Path(os.path.abspath(out)).parents if not d.exists()]
         try:
             with StoreLock(out):
                 existing = _existing_store(out)
@@ -649,7 +649,7 @@ def _write(src: _Source, out: Path, todo: list[SourceVideo], table: _Labels | No
         for batch in _batches(src, todo, batch_bytes):
             for v, feats in batch:
                 # not "path": that is the video file (the explorer decodes it for previews); this is the features'
-                source = {"feature_file": str(v.file.absolute()), "entry": v.where, "length": v.length}
+                source = {"feature_file": os.path.abspath(v.file), "entry": v.where, "length": v.length}
                 if table is not None and table.subset(v.key):
                     source["subset"] = table.subset(v.key)
                 label = (table.label(v.key) or "") if table is not None else ""
