@@ -532,3 +532,12 @@ def test_the_same_source_named_from_another_folder_is_the_same_source(tmp_path, 
     assert "0 written now, 4 already there" in capsys.readouterr().out
     assert _meta(tmp_path / "s.h5")["imported_from"] == str(tmp_path / "i3d")
     assert _read_store(tmp_path / "s.h5")["Walk/a"][3]["feature_file"] == str(tmp_path / "i3d" / "Walk" / "a.npy")
+
+
+def test_one_npy_file_as_source_says_what_to_give_instead(tmp_path, capsys):
+    """A single (N, D) .npy was refused with "cannot tell its format ... give --format npz or hdf5", which
+    neither is nor helps; the line says a .npy is one array and how a packed array with keys is given."""
+    np.save(tmp_path / "all.npy", np.ones((5, 8), np.float32))
+    assert main(["store", "import", str(tmp_path / "all.npy"), "--out", str(tmp_path / "s.h5")]) == 2
+    line = _one_line(capsys, "all.npy", "folder", "'keys'", "'features'")
+    assert "cannot tell" not in line

@@ -325,6 +325,10 @@ def _open_source(source: Path, fmt: str | None) -> _Source:
         suffix = source.suffix.lower()
         with open(source, "rb") as fh:
             magic = fh.read(8)
+        if suffix == ".npy" or magic.startswith(b"\x93NUMPY"):
+            raise DataError(f"{source}: one .npy file is one array; give the folder of per-video .npy files, or "
+                            "write an (N, D) array with its key list as an HDF5 file with datasets 'keys' and "
+                            "'features' (docs/import.md)")
         if suffix == ".npz" or (suffix not in _HDF5_SUFFIXES and magic.startswith(b"PK")):
             fmt = "npz"
         elif suffix in _HDF5_SUFFIXES or magic == b"\x89HDF\r\n\x1a\n":
