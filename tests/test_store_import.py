@@ -292,7 +292,8 @@ def test_ambiguous_or_contradicting_formats_are_one_line(tmp_path, capsys):
 
 
 def test_end_to_end_import_info_train_index_search_zsl(tmp_path, capsys):
-    """A folder of .npy files and a labels CSV become a store that `train`, `index`, `search` and `zsl` use."""
+    """A folder of .npy files and a labels CSV become a store that `train`, `index`, `search`, `zsl` and `serve`
+    use."""
     lv = synthetic_label_vectors(4, dim=8, seed=3)
     vectors = write_vectors_file(lv, tmp_path / "vectors.npz")
     rng = np.random.default_rng(5)
@@ -322,6 +323,24 @@ def test_end_to_end_import_info_train_index_search_zsl(tmp_path, capsys):
     assert main(["zsl", "--store", f"i3d={store}", "--data.text", f"vectors:{vectors}", "--ratios", "50/50",
                  "--seeds", "1", "--variants", "pooled_krr", "--out", str(tmp_path / "zsl")]) == 0
     assert "Pooled features + KRR" in capsys.readouterr().out
+    # serve: the explorer over the run answers from the imported store and offers no preview of a .npy file
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    from action2vec.serve import Explorer, ServeSettings, explorer_paths
+    from action2vec.serve.app import create_app
+
+    explorer = Explorer.open(explorer_paths(run), ServeSettings(map_videos=0))
+    try:
+        with TestClient(create_app(explorer), base_url="http://127.0.0.1") as client:
+            assert client.get("/api/info").json()["videos"] == 24
+            found = client.get("/api/neighbours", params={"key": "part0/clip_1_0", "k": 3}).json()["videos"]
+            assert len(found) == 3 and "part0/clip_1_0" not in [v["key"] for v in found]
+            assert all(v["preview"] is None for v in found)
+            assert client.get("/api/preview", params={"key": "part0/clip_1_0"}).status_code == 404
+    finally:
+        explorer.close()
 
 
 def test_a_failed_import_leaves_no_folder_it_created(tmp_path, capsys):
