@@ -483,7 +483,8 @@ def test_keys_without_a_label_are_shown_beside_what_the_labels_file_holds(tmp_pa
     for k in ("v_Walk_g01_c01", "v_Walk_g01_c02"):
         np.save(src / f"{k}.npy", np.ones((2, 3), np.float32))
     (tmp_path / "l.csv").write_text("Walk_g01_c01,Walk\nWalk_g01_c02,Walk\n")
-    assert main(["store", "import", str(src), "--out", str(tmp_path / "s.h5"), "--labels", str(tmp_path / "l.csv")]) == 2
+    assert main(["store", "import", str(src), "--out", str(tmp_path / "s.h5"),
+                 "--labels", str(tmp_path / "l.csv")]) == 2
     _one_line(capsys, "2 of 2 keys have no label", "'v_Walk_g01_c01'", "'Walk_g01_c01'")
 
 

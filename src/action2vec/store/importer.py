@@ -596,9 +596,11 @@ def import_features(
     ``fmt``: "npy" (a folder), "npz" or "hdf5"; None guesses from the path. ``labels``: a labels file (see
     :func:`read_label_file`), ``"from-folder"`` (the key's parent folder), or None; or ``dataset`` with
     ``annotations`` (a data set adapter, e.g. ``ucf101``: keys, or their last path part, are its video names;
-    the train/test subset of its official split ``split``, 1 when None, is recorded per video). ``meta``: recorded in the store's metadata (backbone, layer,
-    fps...). Every check raises :class:`DataError`/:class:`ConfigError` before the store is touched, except a
-    non-finite value, which is found while reading: the part files this run wrote are then removed.
+    the train/test subset of its official split ``split``, 1 when None, is recorded per video). ``meta``:
+    recorded in the store's metadata (backbone, layer, fps...). Every check raises
+    :class:`DataError`/:class:`ConfigError` before the store is touched, except a non-finite value, which is
+    found while reading: the part files this run wrote, and the folders it made for ``out``, are then removed.
+    A store already at ``out`` is resumed only by the same import (source, metadata, labels and subsets).
     """
     t0 = time.perf_counter()
     source, out = Path(source), Path(out)
