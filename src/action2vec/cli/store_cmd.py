@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--out", required=True, metavar="STORE", help="feature store to create or resume (.h5)")
     imp.add_argument("--format", metavar="npy|npz|hdf5", help="source format, where the name does not tell")
     imp.add_argument("--labels", metavar="FILE|from-folder",
-                     help="labels: a CSV 'key,label' or a text file of 'key label' lines, or 'from-folder' (the "
-                     "key's parent folder)")
+                     help="labels: a CSV 'key,label' or a text file of 'key label' lines (a key may also be the "
+                     "video's name alone, with or without a file suffix), or 'from-folder' (the key's parent folder)")
     imp.add_argument("--dataset", metavar="NAME", help="labels from a data set adapter (ucf101, hmdb51, kinetics400, "
                      "custom...) whose video names are the keys (or their last path part)")
     imp.add_argument("--annotations", metavar="PATH", help="the data set's annotation file or folder")
