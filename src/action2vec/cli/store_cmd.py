@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--dataset", metavar="NAME", help="labels from a data set adapter (ucf101, hmdb51, kinetics400, "
                      "custom...) whose video names are the keys (or their last path part)")
     imp.add_argument("--annotations", metavar="PATH", help="the data set's annotation file or folder")
-    imp.add_argument("--split", type=bounded(int, ge=1), default=None,
+    imp.add_argument("--split", type=bounded(int, ge=1), default=None, metavar="N",
                      help="with --dataset: the official split whose train/test subsets are recorded (default: 1)")
     imp.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
                      help="recorded in the store metadata (backbone, layer, fps, ...); VALUE is read as JSON when "
