@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-
 import json
+import sys
 from typing import Any
 
 from action2vec.cli.common import add_json_option
@@ -12,6 +12,8 @@ from action2vec.io import write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from action2vec.config import bounded
+
     p = sub.add_parser("store", help="inspect and maintain feature stores",
                        description="Inspect and maintain feature stores.")
     s = p.add_subparsers(dest="store_command", metavar="ACTION", required=True)
@@ -36,11 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--out", required=True, metavar="STORE", help="feature store to create or resume (.h5)")
     imp.add_argument("--format", metavar="npy|npz|hdf5", help="source format, where the name does not tell")
     imp.add_argument("--labels", metavar="FILE|from-folder",
-                     help="labels: a CSV 'key,label' or a text file of 'key label' lines, or 'from-folder' (the "
-                     "key's parent folder)")
+                     help="labels: a CSV 'key,label' or a text file of 'key label' lines (a key may also be the "
+                     "video's name alone, with or without a file suffix), or 'from-folder' (the key's parent folder)")
     imp.add_argument("--dataset", metavar="NAME", help="labels from a data set adapter (ucf101, hmdb51, kinetics400, "
                      "custom...) whose video names are the keys (or their last path part)")
     imp.add_argument("--annotations", metavar="PATH", help="the data set's annotation file or folder")
+    imp.add_argument("--split", type=bounded(int, ge=1), default=None, metavar="N",
+                     help="with --dataset: the official split whose train/test subsets are recorded (default: 1)")
     imp.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
                      help="recorded in the store metadata (backbone, layer, fps, ...); VALUE is read as JSON when "
                      "it parses (25, true, null), else as text; repeatable")
@@ -53,18 +57,24 @@ def run_info(args: argparse.Namespace) -> int:
 
     store = open_store(args.store, args.annotations)
     info = store.info()
+    out = sys.stderr if args.json == "-" else sys.stdout  # stdout holds the JSON alone then
+    backbone = f"backbone {info['backbone'] or 'not recorded'}" + (f" ({info['layer']})" if info.get("layer") else "")
+    pca = f", pca {info['pca']}" if info.get("pca") else ""
     print(f"{info['path']}: {info['videos']} videos, {info['failed']} failed, {info['classes']} classes, "
-          f"dim {info['dim']}, backbone {info['backbone']} ({info.get('layer')}), pca {info.get('pca')}")
+          f"dim {info['dim']}, {backbone}{pca}", file=out)
+    meta = info.get("meta") or {}
+    if meta.get("imported_from"):
+        print(f"imported from {meta['imported_from']} ({meta.get('import_format')})", file=out)
     if info["random_weights"]:
-        print("WARNING: features come from a backbone with random weights")
+        print("WARNING: features come from a backbone with random weights", file=out)
     empty = info.get("empty_keys") or []
     if empty:
         print(f"WARNING: {len(empty)} entr{'y' if len(empty) == 1 else 'ies'} with an empty key (index position "
               f"{', '.join(map(str, empty[:10]))}), left by concurrent writers of an older version; "
-              f"`action2vec store merge {args.store}` drops them")
+              f"`action2vec store merge {args.store}` drops them", file=out)
     if args.failures:
         for key, reason in store.failures.items():
-            print(f"failed\t{key}\t{reason}")
+            print(f"failed\t{key}\t{reason}", file=out)
     write_json(info, args.json)
     return 0
 
@@ -98,7 +108,7 @@ def run_import(args: argparse.Namespace) -> int:
     from action2vec.store.importer import import_features
 
     result = import_features(args.source, args.out, fmt=args.format, labels=args.labels, dataset=args.dataset,
-                             annotations=args.annotations, meta=_parse_meta(args.meta))
-    print(result.summary())
+                             annotations=args.annotations, split=args.split, meta=_parse_meta(args.meta))
+    print(result.summary(), file=sys.stderr if args.json == "-" else sys.stdout)
     write_json(result.to_json(), args.json)
     return 0

@@ -28,6 +28,9 @@ def open_store(path: str | Path, annotations: str | Path | None = None) -> Store
 
     path = Path(path)
     if not path.is_file():
+        if parts_dir(path).is_dir() and any(parts_dir(path).glob("*.h5")):
+            raise DataError(f"{path}: not written yet; an interrupted run left its part files in {parts_dir(path)}: "
+                            f"rerun it to finish, or `action2vec store merge {path}` to use what it wrote")
         raise DataError(f"feature store not found: {path}")
     try:
         with h5py.File(path, "r") as f:

@@ -26,7 +26,9 @@ store's lock, so an interrupted import resumes where it stopped. Memory is bound
 from __future__ import annotations
 
 import csv
+import json
 import logging
+import os
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -36,6 +38,7 @@ from typing import Any, Iterator
 import h5py
 import numpy as np
 
+from action2vec.datasets.base import VIDEO_SUFFIXES
 from action2vec.errors import ConfigError, DataError
 from action2vec.store.hdf5 import FORMAT, FeatureStore, StoreWriter, merge_parts, parts_dir
 from action2vec.store.lock import StoreLock
@@ -48,6 +51,8 @@ FORMATS = ("npy", "npz", "hdf5")
 FROM_FOLDER = "from-folder"
 _HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
 _HEADER_KEYS = {"key", "video", "video_id", "id", "name", "path", "file"}
+# suffixes a labels file may write after a video name: the video's own, or the feature file's
+_FILE_SUFFIXES = (".npy", ".npz", *VIDEO_SUFFIXES)
 _HEADER_LABELS = {"label", "class", "class_name", "classname", "action", "category"}
 # the metadata keys `extract` writes; an import records the same keys (None where it cannot know them)
 _EXTRACT_META = ("backbone", "layer", "dim", "clip_len", "pretrained", "random_weights", "weights_sha256", "fps",
@@ -163,11 +168,27 @@ class _Source:
         pass
 
 
+def _feature_files(root: Path) -> Iterator[Path]:
+    """Every ``.npy``/``.npz`` file below ``root``, through linked folders too (a features folder is often
+    assembled from links), each real folder once (a link back up does not loop)."""
+    seen: set[str] = set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subfolders.clear()
+            continue
+        seen.add(real)
+        for name in names:
+            path = Path(folder) / name
+            if path.suffix in (".npy", ".npz") and path.is_file():
+                yield path
+
+
 class _FolderSource(_Source):
     format = "npy"
 
     def videos(self) -> list[SourceVideo]:
-        files = sorted(p for p in self.path.rglob("*") if p.suffix in (".npy", ".npz") and p.is_file())
+        files = sorted(_feature_files(self.path))
         if not files:
             raise DataError(f"{self.path}: no .npy (or one-array .npz) files in this folder or below")
         out = []
@@ -239,6 +260,11 @@ class _Hdf5Source(_Source):
         root.visititems(lambda name, obj: found.append((name, obj)) if isinstance(obj, h5py.Dataset) else None)
         if not found:
             raise DataError(f"{self.path}: the HDF5 file holds no datasets")
+        names = [name for name, ds in found if ds.dtype.kind in "SUO"]
+        if names:  # a key list under another name: the packed layout was meant
+            raise DataError(f"{self.path}: dataset {names[0]!r} holds text, not features; a packed file names its key "
+                            "list 'keys' and its arrays 'features' (docs/import.md), a file of one dataset per "
+                            "video holds only numbers")
         leaves = {PurePosixPath(name).name for name, _ in found}
         by_group = len(leaves) == 1 and len(found) > 1 and all("/" in name for name, _ in found)
         return [SourceVideo(str(PurePosixPath(name).parent) if by_group else name, self.path, name,
@@ -299,6 +325,10 @@ def _open_source(source: Path, fmt: str | None) -> _Source:
         suffix = source.suffix.lower()
         with open(source, "rb") as fh:
             magic = fh.read(8)
+        if suffix == ".npy" or magic.startswith(b"\x93NUMPY"):
+            raise DataError(f"{source}: one .npy file is one array; give the folder of per-video .npy files, or "
+                            "write an (N, D) array with its key list as an HDF5 file with datasets 'keys' and "
+                            "'features' (docs/import.md)")
         if suffix == ".npz" or (suffix not in _HDF5_SUFFIXES and magic.startswith(b"PK")):
             fmt = "npz"
         elif suffix in _HDF5_SUFFIXES or magic == b"\x89HDF\r\n\x1a\n":
@@ -335,23 +365,51 @@ def _check_headers(videos: list[SourceVideo]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- labels
+def _bare(key: str) -> str:
+    """``key`` without a video or feature file suffix (``Walk/v_x.avi`` -> ``Walk/v_x``)."""
+    path = PurePosixPath(key)
+    return str(path.with_suffix("")) if path.suffix.lower() in _FILE_SUFFIXES else key
+
+
 @dataclass
 class _Labels:
-    """Label (and subset) per key, and where they came from."""
+    """Label (and subset) per labels entry, where they came from, and which entry names which video."""
 
     by_key: dict[str, str]
     subsets: dict[str, str]
     origin: str  # for messages and the result: the file, "from-folder" or "ucf101 DIR"
-    by_name: bool = False  # dataset adapters also match a key's last path part (UCF101 video names)
+    adapter: bool = False  # a data set adapter lists the whole data set; a part of it in the source is normal
+    entry_of: dict[str, str] = field(default_factory=dict)  # video key -> the entry naming it (see `match`)
+
+    def match(self, videos: list[SourceVideo]) -> list[SourceVideo]:
+        """Find each video's entry: its key, else its last path part (a video name, as data sets list them),
+        each as it is, then without a video or feature file suffix, compared with the entries as written and
+        without such a suffix (``v_x.avi``, ``Walk/v_x.npy``). Returns the videos no entry names; an entry
+        naming two videos is a :class:`DataError`."""
+        index = {_bare(entry): entry for entry in self.by_key}
+        index.update({entry: entry for entry in self.by_key})  # as written wins over a stripped suffix
+        missing, named_by = [], {}
+        for v in videos:
+            name = PurePosixPath(v.key).name
+            entry = next((index[k] for k in (v.key, name, _bare(v.key), _bare(name)) if k in index), None)
+            if entry is None:
+                missing.append(v)
+                continue
+            if entry in named_by:
+                other = named_by[entry]
+                raise DataError(f"{self.origin}: key {entry!r} names two videos, {other.key!r} ({other.name}) and "
+                                f"{v.key!r} ({v.name}); give each its full key (path relative to the source)")
+            named_by[entry] = v
+            self.entry_of[v.key] = entry
+        return missing
 
     def label(self, key: str) -> str | None:
-        found = self.by_key.get(key)
-        if found is None and self.by_name:
-            found = self.by_key.get(PurePosixPath(key).name)
-        return found
+        entry = self.entry_of.get(key)
+        return None if entry is None else self.by_key[entry]
 
     def subset(self, key: str) -> str:
-        return self.subsets.get(key) or (self.subsets.get(PurePosixPath(key).name, "") if self.by_name else "")
+        entry = self.entry_of.get(key)
+        return "" if entry is None else self.subsets.get(entry, "")
 
 
 def read_label_file(path: str | Path) -> dict[str, str]:
@@ -392,7 +450,10 @@ def read_label_file(path: str | Path) -> dict[str, str]:
 
 
 def _resolve_labels(labels: str | Path | None, dataset: str | None, annotations: str | Path | None,
-                    keys: list[str]) -> _Labels | None:
+                    split: int | None, keys: list[str]) -> _Labels | None:
+    if split is not None and dataset is None:
+        raise ConfigError("store import: --split chooses the official split of a --dataset; give --dataset and "
+                          "--annotations with it")
     if dataset is not None or annotations is not None:
         if labels is not None:
             raise ConfigError("store import: give --labels or --dataset with --annotations, not both")
@@ -401,9 +462,9 @@ def _resolve_labels(labels: str | Path | None, dataset: str | None, annotations:
                               "--annotations ucfTrainTestlist)")
         from action2vec.datasets import load_dataset
 
-        records = load_dataset(dataset, Path(annotations))
+        records = load_dataset(dataset, Path(annotations), split=1 if split is None else split)
         return _Labels({r.key: r.label for r in records}, {r.key: r.subset for r in records},
-                       f"{dataset} {annotations}", by_name=True)
+                       f"{dataset} {annotations}", adapter=True)
     if labels is None:
         return None
     if str(labels) == FROM_FOLDER:
@@ -413,17 +474,16 @@ def _resolve_labels(labels: str | Path | None, dataset: str | None, annotations:
 
 
 def _check_labels(labels: _Labels, videos: list[SourceVideo]) -> int:
-    """Refuse keys without a label (count and first five); warn about labels for keys not in the source.
-    Returns the number of such unmatched label entries."""
-    missing = [v for v in videos if labels.label(v.key) is None]
+    """Refuse keys without a label (count and first five, and a key of the labels no video matched); warn
+    about labels for keys not in the source. Returns the number of such unmatched label entries."""
+    missing = labels.match(videos)
+    used = set(labels.entry_of.values())
+    unmatched = [k for k in labels.by_key if k not in used]
     if missing:
         first = ", ".join(f"{v.key!r} ({v.name})" for v in missing[:5])
-        raise DataError(f"{labels.origin}: {len(missing)} of {len(videos)} keys have no label, first: {first}")
-    if labels.origin == FROM_FOLDER:
-        return 0
-    present = {v.key for v in videos} | ({PurePosixPath(v.key).name for v in videos} if labels.by_name else set())
-    unmatched = [k for k in labels.by_key if k not in present]
-    if unmatched and not labels.by_name:  # an adapter lists the whole data set; a subset of it is normal
+        beside = f"; its keys not matched look like {unmatched[0]!r}" if unmatched else ""
+        raise DataError(f"{labels.origin}: {len(missing)} of {len(videos)} keys have no label, first: {first}{beside}")
+    if unmatched and not labels.adapter:
         log.warning("%s: %d labelled keys are not in the source (first: %s)", labels.origin, len(unmatched),
                     ", ".join(map(repr, unmatched[:5])))
     return len(unmatched)
@@ -433,7 +493,7 @@ def _check_labels(labels: _Labels, videos: list[SourceVideo]) -> int:
 def _store_meta(source: _Source, dim: int, meta: dict[str, Any] | None) -> dict[str, Any]:
     """The metadata `extract` records (None where unknown), the source, then the user's ``meta``."""
     out: dict[str, Any] = {k: None for k in _EXTRACT_META}
-    out.update(random_weights=False, amp=False, dim=dim, imported_from=str(source.path.absolute()),
+    out.update(random_weights=False, amp=False, dim=dim, imported_from=os.path.abspath(source.path),
                import_format=source.format)
     for k, v in (meta or {}).items():
         if k in ("dim", "imported_from", "import_format"):
@@ -449,13 +509,43 @@ def _existing_store(out: Path) -> FeatureStore | None:
     return FeatureStore(out) if out.is_file() else None
 
 
-def _check_resume(out: Path, store: FeatureStore, meta: dict[str, Any]) -> None:
+def _check_resume(out: Path, store: FeatureStore, meta: dict[str, Any], table: _Labels | None,
+                  videos: list[SourceVideo]) -> None:
+    """A store already at ``out`` is resumed only by the same import: same source, ``D``, metadata, and the
+    label this run would give each video it already holds (a rerun with a corrected labels file would
+    otherwise report the new labels while the store keeps the old ones)."""
+    again = "; rerun the first import's command to resume, or use another --out"
     if store.meta.get("imported_from") != meta["imported_from"]:
         origin = store.meta.get("imported_from") or "`extract` (videos)"
         raise DataError(f"{out}: holds features from {origin}, this import reads {meta['imported_from']}; "
                         "use another --out")
     if store.dim and store.dim != meta["dim"]:
         raise DataError(f"{out}: holds D={store.dim} features, the source has D={meta['dim']}; use another --out")
+    wanted = json.loads(json.dumps(meta, default=str))  # as the store's JSON metadata holds them
+    for k, value in wanted.items():
+        if store.meta.get(k) != value:
+            raise DataError(f"{out}: was imported with {k}={store.meta.get(k)!r}, this run gives {k}={value!r}{again}")
+    in_source = {v.key for v in videos}
+    given = table.origin if table is not None else "this run (no labels)"
+    for i, (key, stored) in enumerate(zip(store.keys, store.labels)):
+        if key not in in_source:
+            continue
+        now = (table.label(key) or "") if table is not None else ""
+        if (stored or "") != now:
+            raise DataError(f"{out}: key {key!r} is stored with label {stored!r}, {given} gives {now!r}{again}")
+        stored_subset, subset = store.source(i).get("subset", ""), table.subset(key) if table is not None else ""
+        if stored_subset != subset:
+            raise DataError(f"{out}: key {key!r} is stored in subset {stored_subset!r}, {given} puts it in "
+                            f"{subset!r}{again}")
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) where they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _as_features(arr: np.ndarray, video: SourceVideo) -> np.ndarray:
@@ -497,6 +587,7 @@ def import_features(
     labels: str | Path | None = None,
     dataset: str | None = None,
     annotations: str | Path | None = None,
+    split: int | None = None,
     meta: dict[str, Any] | None = None,
     batch_bytes: int = 64 << 20,
 ) -> ImportResult:
@@ -505,9 +596,11 @@ def import_features(
     ``fmt``: "npy" (a folder), "npz" or "hdf5"; None guesses from the path. ``labels``: a labels file (see
     :func:`read_label_file`), ``"from-folder"`` (the key's parent folder), or None; or ``dataset`` with
     ``annotations`` (a data set adapter, e.g. ``ucf101``: keys, or their last path part, are its video names;
-    its train/test subset is recorded per video). ``meta``: recorded in the store's metadata (backbone, layer,
-    fps...). Every check raises :class:`DataError`/:class:`ConfigError` before the store is touched, except a
-    non-finite value, which is found while reading: the part files this run wrote are then removed.
+    the train/test subset of its official split ``split``, 1 when None, is recorded per video). ``meta``:
+    recorded in the store's metadata (backbone, layer, fps...). Every check raises
+    :class:`DataError`/:class:`ConfigError` before the store is touched, except a non-finite value, which is
+    found while reading: the part files this run wrote, and the folders it made for ``out``, are then removed.
+    A store already at ``out`` is resumed only by the same import (source, metadata, labels and subsets).
     """
     t0 = time.perf_counter()
     source, out = Path(source), Path(out)
@@ -519,18 +612,23 @@ def import_features(
     try:
         videos = src.videos()
         _check_headers(videos)
-        table = _resolve_labels(labels, dataset, annotations, [v.key for v in videos])
+        table = _resolve_labels(labels, dataset, annotations, split, [v.key for v in videos])
         unmatched = _check_labels(table, videos) if table is not None else 0
         store_meta = _store_meta(src, videos[0].dim, meta)
-        with StoreLock(out):
-            existing = _existing_store(out)
-            if existing is not None:
-                _check_resume(out, existing, store_meta)
-            done = set(existing.keys) if existing is not None else set()
-            todo = [v for v in videos if v.key not in done]
-            if todo:
-                _write(src, out, todo, table, store_meta, batch_bytes)
-                merge_parts(out)
+        created = [d for d in Path(os.path.abspath(out)).parents if not d.exists()]
+        try:
+            with StoreLock(out):
+                existing = _existing_store(out)
+                if existing is not None:
+                    _check_resume(out, existing, store_meta, table, videos)
+                done = set(existing.keys) if existing is not None else set()
+                todo = [v for v in videos if v.key not in done]
+                if todo:
+                    _write(src, out, todo, table, store_meta, batch_bytes)
+                    merge_parts(out)
+        except DataError:
+            _remove_empty(created)  # the lock made them; a refused import leaves no trace
+            raise
     finally:
         src.close()
     store = FeatureStore(out)
@@ -556,7 +654,8 @@ def _write(src: _Source, out: Path, todo: list[SourceVideo], table: _Labels | No
     try:
         for batch in _batches(src, todo, batch_bytes):
             for v, feats in batch:
-                source = {"path": str(v.file.absolute()), "entry": v.where, "length": v.length}
+                # not "path": that is the video file (the explorer decodes it for previews); this is the features'
+                source = {"feature_file": os.path.abspath(v.file), "entry": v.where, "length": v.length}
                 if table is not None and table.subset(v.key):
                     source["subset"] = table.subset(v.key)
                 label = (table.label(v.key) or "") if table is not None else ""
