@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import weakref
 from pathlib import Path
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from action2vec.io import json_safe
+from action2vec.io import json_safe, write_json
 
-__all__ = ["Store", "store_digest"]
+log = logging.getLogger(__name__)
+
+__all__ = ["Store", "store_digest", "video_digest", "content_digest", "features_digest", "record_digest",
+           "digest_record_path"]
 
 
 @runtime_checkable
@@ -58,27 +62,117 @@ class Store(Protocol):
     def info(self) -> dict[str, Any]: ...
 
 
-_DIGESTS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()  # an open store's digest, once
+DIGEST_SUFFIX = ".digest.json"  # STORE.h5.digest.json: the content digest verified at a file state (size, mtime, inode)
+
+_DIGESTS: "weakref.WeakKeyDictionary[Any, tuple[Any, str]]" = weakref.WeakKeyDictionary()  # per open store
+
+
+def video_digest(features: np.ndarray) -> str:
+    """The digest of one video's stored feature rows (T, D), as the store records it (``/index/digest``)."""
+    return hashlib.sha256(np.ascontiguousarray(features, dtype=np.float32).tobytes()).hexdigest()[:32]
+
+
+def features_digest(video_digests: Sequence[str]) -> str:
+    """The digest of every video's features: of their :func:`video_digest` values, in store order."""
+    return hashlib.sha256("\n".join(video_digests).encode()).hexdigest()[:32]
+
+
+def content_digest(meta: dict[str, Any], keys: Sequence[str], labels: Sequence[str], lengths: Any,
+                   features: str, pca: dict[str, np.ndarray] | None) -> str:
+    """A store's content digest from its parts: metadata, videos (keys, labels, lengths), the digest of every
+    video's features (:func:`features_digest`) and the PCA arrays. Writers compute it when they write a store
+    (attribute ``content_digest``); :func:`store_digest` from what it reads and the verified features digest."""
+    h = hashlib.sha256(json.dumps(json_safe(meta), sort_keys=True, default=str).encode())
+    h.update("\n".join(keys).encode() + b"\0" + "\n".join(labels).encode() + b"\0")
+    h.update(np.asarray(lengths, dtype=np.int64).tobytes())
+    h.update(features.encode() + b"\0")
+    for name in sorted(pca or {}):
+        h.update(name.encode() + np.ascontiguousarray((pca or {})[name], dtype=np.float32).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [int(st.st_size), int(st.st_mtime_ns), int(st.st_ino)]
+
+
+def digest_record_path(path: str | Path) -> Path:
+    """The file beside store ``path`` that records its verified features digest and the file state it holds for."""
+    path = Path(path)
+    return path.with_name(path.name + DIGEST_SUFFIX)
+
+
+def record_digest(path: str | Path, features: str, stamp: list[int] | None = None) -> None:
+    """Record that the features of store file ``path`` as it is now (or at ``stamp``) have digest ``features``
+    (:func:`features_digest`; best effort: a folder that cannot be written means the next reader hashes again)."""
+    path = Path(path)
+    stamp = stamp or _stamp(path)
+    if stamp is None:
+        return
+    try:
+        write_json({"store": path.name, "stamp": stamp, "features": features}, digest_record_path(path))
+    except OSError as exc:
+        log.info("could not record the content digest of %s beside it (%s)", path, exc.strerror)
+
+
+def _recorded(path: Path, stamp: list[int] | None) -> str | None:
+    record = digest_record_path(path)
+    if stamp is None or not record.is_file():
+        return None
+    try:
+        doc = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    return str(doc["features"]) if isinstance(doc, dict) and doc.get("stamp") == stamp and "features" in doc else None
 
 
 def store_digest(store: Store) -> str:
-    """The identity of a store's content, wherever it lies: its metadata, its videos (keys, labels, lengths) and
-    the features of 8 evenly spaced videos (a store rewritten with other features differs). Computed once per
-    open store object (an opened store's index does not change)."""
+    """The identity of a store's content, wherever it lies: its metadata, its videos (keys, labels, lengths), every
+    video's features and its PCA. Any change of any video's features changes it, also one made in place.
+
+    Writers record the digest of every video's features when they write a store (nothing to hash when it is
+    read). What catches an edit that bypassed them (h5py writing ``/features``): that digest counts only for the
+    file state (size, modification time, inode) it was verified at, kept in ``STORE.h5.digest.json`` beside the
+    store; a store in another state (edited, copied, or written before digests were kept, like ActivityNet files)
+    has every video's features hashed once more, compared with the digests recorded at write time (a changed video
+    is named in a warning), and the result recorded for that state. A store that wraps another (``base``, e.g. a store read through a per-split PCA) is the base's
+    digest with its own metadata and PCA."""
+    base = getattr(store, "base", None)
+    if base is not None:
+        return content_digest(store.meta, [], [], [], store_digest(base), store.pca)
+    path = Path(store.path)
+    stamp = _stamp(path)
     try:
-        digest = _DIGESTS.get(store)
+        cached = _DIGESTS.get(store)
     except TypeError:  # a store object that cannot be weakly referenced
-        return _digest(store)
-    if digest is None:
-        digest = _DIGESTS[store] = _digest(store)
+        cached = None
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    features = _recorded(path, stamp) or _verified_features(store, path, stamp)
+    digest = content_digest(store.meta, store.keys, store.labels, store.lengths, features, store.pca)
+    try:
+        _DIGESTS[store] = (stamp, digest)
+    except TypeError:
+        pass
     return digest
 
 
-def _digest(store: Store, samples: int = 8) -> str:
-    h = hashlib.sha256(json.dumps(json_safe(store.meta), sort_keys=True, default=str).encode())
-    h.update("\n".join(store.keys).encode() + b"\0" + "\n".join(store.labels).encode())
-    h.update(np.asarray(store.lengths, dtype=np.int64).tobytes())
-    for i in sorted({int(i) for i in np.linspace(0, len(store) - 1, min(len(store), samples))}):
-        feats, length = store.get(i)
-        h.update(np.ascontiguousarray(feats[:length], dtype=np.float32).tobytes())
-    return h.hexdigest()[:16]
+def _verified_features(store: Store, path: Path, stamp: list[int] | None) -> str:
+    """Hash every video's features (once per file state); warn about videos that differ from the digests
+    recorded when the store was written; record the result beside the store."""
+    compute = getattr(store, "compute_video_digests", None)
+    digests = compute() if compute is not None else [video_digest(store.get(i)[0]) for i in range(len(store))]
+    recorded = getattr(store, "recorded_video_digests", None)
+    if recorded:
+        changed = [k for k, a, b in zip(store.keys, recorded, digests) if a != b]
+        if changed:
+            log.warning("%s: the features of %d video(s) differ from those recorded when it was written (first: %r): "
+                        "the store was edited in place; what was made from it before is not reused", path,
+                        len(changed), changed[0])
+    features = features_digest(digests)
+    if stamp is not None and stamp == _stamp(path):  # unchanged while it was read
+        record_digest(path, features, stamp)
+    return features
