@@ -34,10 +34,10 @@ import numpy as np
 
 from action2vec.config import execution_keys, to_dict
 from action2vec.errors import DataError
-from action2vec.io import json_safe, read_json, write_json
+from action2vec.io import hash_file, json_safe, read_json, write_json
 
 __all__ = ["Input", "Provenance", "Decision", "decide", "split_settings", "read_provenance", "write_provenance",
-           "keys_digest", "sketch", "PROVENANCE_FILE"]
+           "keys_digest", "sketch", "file_digest", "folder_digest", "PROVENANCE_FILE"]
 
 PROVENANCE_FILE = "provenance.json"
 _VERSION = 1
@@ -123,7 +123,7 @@ def difference(recorded: Provenance, current: Provenance) -> str:
             where = (new or old).where  # type: ignore[union-attr]
             there = old.digest[:12] if old else "none"
             now = new.digest[:12] if new else "none"
-            return f"the {name} differs ({where + ': ' if where else ''}content {there} recorded, {now} now)"
+            return f"the {name} changed ({where + ': ' if where else ''}content {there} recorded, {now} now)"
     old_s, new_s = current_settings(recorded), current_settings(current)
     for key in sorted(set(old_s) | set(new_s)):
         if old_s.get(key) != new_s.get(key):
@@ -214,3 +214,44 @@ def write_provenance(record: Provenance, path: str | Path) -> Path:
 def replace_inputs(record: Provenance, **inputs: Input) -> Provenance:
     """``record`` with some inputs replaced (e.g. a store known only by the current digest)."""
     return dataclasses.replace(record, inputs={**record.inputs, **inputs})
+
+
+_FILE_DIGESTS: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, inode) -> digest, this process
+
+
+def file_digest(path: str | Path, memo_dir: str | Path | None = None) -> str:
+    """The SHA-256 of a file's bytes (hex), hashed once per file state (size, modification time, inode): kept in
+    this process and, with ``memo_dir``, in a small JSON file there (so a word-vector file of gigabytes is read
+    once, not at every run). An edit, even one that keeps the size, changes the state and so is hashed again."""
+    path = Path(path).resolve()
+    st = path.stat()
+    state = (str(path), int(st.st_size), int(st.st_mtime_ns), int(st.st_ino))
+    if state in _FILE_DIGESTS:
+        return _FILE_DIGESTS[state]
+    memo = Path(memo_dir) / (hashlib.sha256(str(path).encode()).hexdigest()[:24] + ".json") if memo_dir else None
+    digest = None
+    if memo is not None and memo.is_file():
+        try:
+            doc = json.loads(memo.read_text())
+            digest = doc["digest"] if doc.get("state") == list(state) else None
+        except (OSError, ValueError, KeyError, AttributeError):
+            digest = None
+    if digest is None:
+        digest = hash_file(path).hexdigest()
+        if memo is not None:
+            try:
+                write_json({"state": list(state), "digest": digest}, memo)
+            except OSError:
+                pass  # an unwritable memo folder only means hashing again next time
+    _FILE_DIGESTS[state] = digest
+    return digest
+
+
+def folder_digest(folder: str | Path, memo_dir: str | Path | None = None) -> str:
+    """The digest of every file under ``folder`` (names and contents; hidden files left out)."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file() and not any(
+            part.startswith(".") for part in p.relative_to(folder).parts)):
+        h.update(str(file.relative_to(folder)).encode() + b"\0" + file_digest(file, memo_dir).encode())
+    return h.hexdigest()

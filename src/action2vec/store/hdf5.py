@@ -35,6 +35,7 @@ import h5py
 import numpy as np
 
 from action2vec.errors import DataError
+from action2vec.provenance import Provenance, decide
 from action2vec.store.base import content_digest, features_digest, record_digest, video_digest
 from action2vec.store.lock import StoreLock
 
@@ -523,18 +524,23 @@ def _existing_meta(path: Path, parts: Path) -> dict[str, Any] | None:
     return None
 
 
-# what decides a video's features: a resume that changes one of them would mix two kinds of features in a store
+# what decides a video's features (store metadata, not config options): a resume that changes one of them would mix
+# two kinds of features in a store
 _IDENTITY_KEYS = ("backbone", "layer", "clip_len", "stride", "fps", "duration", "pca", "random_weights",
                   "weights_sha256", "preprocess", "decoder", "frame_size", "short_side", "amp", "pca_fit_keys_sha256")
 
 
+def _features_record(meta: dict[str, Any], keys: Iterable[str]) -> Provenance:
+    return Provenance("store", settings={k: meta[k] for k in keys})
+
+
 def _check_meta_compatible(old: dict[str, Any], new: dict[str, Any], path: Path) -> None:
-    for k in _IDENTITY_KEYS:
-        if k in old and k in new and old[k] != new[k]:
-            raise DataError(
-                f"{path} was written with {k}={old[k]!r}, this run asks for {k}={new[k]!r}; "
-                "use another --out or the same settings"
-            )
+    """Refuse to add features made otherwise to a store (the keys both record are compared)."""
+    shared = [k for k in _IDENTITY_KEYS if k in old and k in new]
+    decision = decide(_features_record(old, shared), _features_record(new, shared), finished=False)
+    if decision.action == "refuse":
+        raise DataError(f"{path} holds features made otherwise ({decision.reason}); use another --out or the same "
+                        "settings")
 
 
 def _done_keys(path: Path, parts: Path) -> set[str]:
