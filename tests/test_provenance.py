@@ -52,7 +52,7 @@ def test_the_decision_names_the_first_input_or_setting_that_differs():
     assert "training videos" in decide(old, _record(inputs={"store": Input("a" * 16)})).reason
     # a setting: key, old and new value
     d = decide(old, _record(settings={"train.lr": 0.01, "model.variant": "hrnn"}))
-    assert d.reason == "train.lr: 0.001 there, 0.01 now"
+    assert d.reason == "train.lr=0.001 there, 0.01 now"
     assert "model.dropout" in decide(old, _record(settings={**old.settings, "model.dropout": 0.1})).reason
     # execution-only settings are recorded, never compared
     assert decide(old, _record(execution={"train.num_workers": 4, "train.compile": "default"})).same
@@ -242,7 +242,7 @@ def test_execution_only_settings_do_not_block_a_resume_and_a_result_setting_does
         label_vectors=trained["lv"])
     assert json.loads((run / "result.json").read_text())["global_step"] > 0
     (run / "result.json").unlink()
-    with pytest.raises(ConfigError, match="train.lr: 0.003 there, 0.01 now"):
+    with pytest.raises(ConfigError, match="train.lr=0.003 there, 0.01 now"):
         fit(_cfg("train.epochs=2", "train.lr=0.01"), run, store=open_store(path), label_vectors=trained["lv"])
 
 

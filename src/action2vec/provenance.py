@@ -23,7 +23,6 @@ differs, which callers put into their messages verbatim::
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from action2vec.config import execution_keys, to_dict
 from action2vec.errors import DataError
 from action2vec.io import hash_file, json_safe, read_json, write_json
 
-__all__ = ["Input", "Provenance", "Decision", "decide", "split_settings", "read_provenance", "write_provenance",
+__all__ = ["Input", "Provenance", "Decision", "decide", "difference", "split_settings", "read_provenance", "write_provenance",
            "keys_digest", "sketch", "file_digest", "folder_digest", "PROVENANCE_FILE"]
 
 PROVENANCE_FILE = "provenance.json"
@@ -124,10 +123,10 @@ def difference(recorded: Provenance, current: Provenance) -> str:
             there = old.digest[:12] if old else "none"
             now = new.digest[:12] if new else "none"
             return f"the {name} changed ({where + ': ' if where else ''}content {there} recorded, {now} now)"
-    old_s, new_s = current_settings(recorded), current_settings(current)
+    old_s, new_s = _compared_settings(recorded), _compared_settings(current)
     for key in sorted(set(old_s) | set(new_s)):
         if old_s.get(key) != new_s.get(key):
-            return f"{key}: {_short(old_s.get(key))} there, {_short(new_s.get(key))} now"
+            return f"{key}={_short(old_s.get(key))} there, {_short(new_s.get(key))} now"
     for name in sorted(set(recorded.sketches) | set(current.sketches)):
         a, b = recorded.sketches.get(name), current.sketches.get(name)
         if a is None or b is None or np.shape(a) != np.shape(b) or not np.allclose(a, b, rtol=0, atol=_SKETCH_ATOL):
@@ -135,8 +134,8 @@ def difference(recorded: Provenance, current: Provenance) -> str:
     return ""
 
 
-def current_settings(record: Provenance) -> dict[str, Any]:
-    """The settings of ``record`` as JSON values (tuples as lists, paths as text): what is compared."""
+def _compared_settings(record: Provenance) -> dict[str, Any]:
+    """The settings of ``record`` as JSON values (tuples as lists, paths as text), as they are compared."""
     return dict(record.to_json()["settings"])
 
 
@@ -210,10 +209,6 @@ def write_provenance(record: Provenance, path: str | Path) -> Path:
     assert out is not None
     return out
 
-
-def replace_inputs(record: Provenance, **inputs: Input) -> Provenance:
-    """``record`` with some inputs replaced (e.g. a store known only by the current digest)."""
-    return dataclasses.replace(record, inputs={**record.inputs, **inputs})
 
 
 _FILE_DIGESTS: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, inode) -> digest, this process
