@@ -385,7 +385,7 @@ def run_split_variant(job: ZslJob) -> ZslSplitResult:
         if not why:
             log.info("%s/%s/%s: finished before, reusing %s", job.dataset, job.split.name, job.variant, result_path)
             return done
-        raise ConfigError(f"{result_path} holds a result of another configuration ({why}); use another output folder")
+        raise ConfigError(f"{result_path} holds a result of another configuration: {why}; use another output folder")
     method(job.variant)  # ConfigError for an unknown identifier
 
     store = open_store(job.store_path)

@@ -143,7 +143,7 @@ def _check_same_run(run_dir: Path, current: Provenance) -> None:
     recorded = read_provenance(run_dir / PROVENANCE_FILE) or _legacy_provenance(run_dir, current)
     decision = decide(recorded, current, finished=False, on_change="refuse", unrecorded="accept")
     if decision.action == "refuse":
-        raise ConfigError(f"{run_dir} holds another run ({decision.reason}); use another output folder")
+        raise ConfigError(f"{run_dir} holds another run: {decision.reason}; use another output folder")
 
 
 def _commit_identity(run_dir: Path, final: RunConfig, record: Provenance) -> None:
