@@ -102,9 +102,9 @@ def test_sketch_sees_one_class_and_not_noise():
 def test_file_digest_is_the_content_hash_and_sees_an_edit_of_the_same_size(tmp_path):
     f = tmp_path / "words.txt"
     f.write_bytes(b"abc 1 2\n")
-    assert file_digest(f, tmp_path / "memo") == hashlib.sha256(b"abc 1 2\n").hexdigest()
+    assert file_digest(f) == hashlib.sha256(b"abc 1 2\n").hexdigest()
     f.write_bytes(b"abd 1 2\n")  # same size
-    assert file_digest(f, tmp_path / "memo") == hashlib.sha256(b"abd 1 2\n").hexdigest()
+    assert file_digest(f) == hashlib.sha256(b"abd 1 2\n").hexdigest()
 
 
 # --------------------------------------------------------------------------- the store's digest
@@ -140,14 +140,14 @@ def test_the_store_digest_covers_every_video_and_sees_an_in_place_edit(tmp_path)
     store = open_store(path)
     before = store_digest(store)
     store.close()
-    assert store_digest(open_store(path)) == before  # reopened, unchanged: the same (recorded, not recomputed)
+    assert store_digest(open_store(path)) == before  # reopened, unchanged: the same (remembered, not recomputed)
     target = next(i for i in range(30) if i not in _sampled(30))
     _edit_in_place(path, target, _rows(path, target) + np.float32(0.5))
     after = store_digest(open_store(path))
     assert after != before
     _edit_in_place(path, target, items[target][1])  # back to the original bytes: the original digest
     assert store_digest(open_store(path)) == before
-    # a copy elsewhere (no record beside it) has the same content
+    # a copy elsewhere (another file state, nothing remembered for it) has the same content
     shutil.copy(path, tmp_path / "copy.h5")
     assert store_digest(open_store(tmp_path / "copy.h5")) == before
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -33,10 +35,10 @@ import numpy as np
 
 from action2vec.config import execution_keys, to_dict
 from action2vec.errors import DataError
-from action2vec.io import hash_file, json_safe, read_json, write_json
+from action2vec.io import cache_dir, hash_file, json_safe, read_json, write_json
 
 __all__ = ["Input", "Provenance", "Decision", "decide", "difference", "split_settings", "read_provenance", "write_provenance",
-           "keys_digest", "sketch", "file_digest", "folder_digest", "PROVENANCE_FILE"]
+           "keys_digest", "sketch", "file_digest", "folder_digest", "file_state", "remember", "remembered", "PROVENANCE_FILE"]
 
 PROVENANCE_FILE = "provenance.json"
 _VERSION = 1
@@ -211,42 +213,79 @@ def write_provenance(record: Provenance, path: str | Path) -> Path:
 
 
 
-_FILE_DIGESTS: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, inode) -> digest, this process
+_REMEMBERED: dict[tuple[str, str, tuple[int, ...]], str] = {}  # (what, path, file state) -> value, this process
+# File times move by clock ticks (a few ms): a file written again within the tick of its last write keeps its state.
+# A value is remembered only for a file last written longer ago than this; writers that record what they just wrote
+# set the file's modification time back by it (``remember(..., settle=True)``), so a later write changes the state.
+_RACY_NS = 1_000_000_000
 
 
-def file_digest(path: str | Path, memo_dir: str | Path | None = None) -> str:
-    """The SHA-256 of a file's bytes (hex), hashed once per file state (size, modification time, inode): kept in
-    this process and, with ``memo_dir``, in a small JSON file there (so a word-vector file of gigabytes is read
-    once, not at every run). An edit, even one that keeps the size, changes the state and so is hashed again."""
+def file_state(path: str | Path) -> tuple[int, ...] | None:
+    """What changes whenever a file is written: its size, modification time (ns) and inode (None: no file)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return (int(st.st_size), int(st.st_mtime_ns), int(st.st_ino))
+
+
+def _memo_file(what: str, path: Path) -> Path:
+    return cache_dir("digests") / (hashlib.sha256(f"{what}\0{path}".encode()).hexdigest()[:24] + ".json")
+
+
+def remember(path: str | Path, what: str, value: str, state: tuple[int, ...] | None = None, *,
+             settle: bool = False) -> None:
+    """Remember ``value`` (a digest called ``what``) for the file ``path`` as it is now (or was at ``state``): in
+    this process and in ``$ACTION2VEC_CACHE/digests`` (an unwritable cache only means computing it again).
+    ``settle``: the caller has just written the file; its modification time is set back by a second first, so that
+    a write within the same clock tick still changes its state."""
     path = Path(path).resolve()
-    st = path.stat()
-    state = (str(path), int(st.st_size), int(st.st_mtime_ns), int(st.st_ino))
-    if state in _FILE_DIGESTS:
-        return _FILE_DIGESTS[state]
-    memo = Path(memo_dir) / (hashlib.sha256(str(path).encode()).hexdigest()[:24] + ".json") if memo_dir else None
-    digest = None
-    if memo is not None and memo.is_file():
+    if settle:
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - _RACY_NS))
+    state = state or file_state(path)
+    if state is None or (not settle and time.time_ns() - state[1] <= _RACY_NS):
+        return
+    _REMEMBERED[(what, str(path), state)] = value
+    try:
+        write_json({"what": what, "path": str(path), "state": list(state), "value": value}, _memo_file(what, path))
+    except OSError:
+        pass
+
+
+def remembered(path: str | Path, what: str, compute: Any) -> str:
+    """The digest ``what`` of file ``path``, computed by ``compute()`` once per file state (see :func:`remember`);
+    a value computed while the file changed is returned but not remembered."""
+    path = Path(path).resolve()
+    state = file_state(path)
+    if state is not None:
+        if (what, str(path), state) in _REMEMBERED:
+            return _REMEMBERED[(what, str(path), state)]
         try:
-            doc = json.loads(memo.read_text())
-            digest = doc["digest"] if doc.get("state") == list(state) else None
-        except (OSError, ValueError, KeyError, AttributeError):
-            digest = None
-    if digest is None:
-        digest = hash_file(path).hexdigest()
-        if memo is not None:
-            try:
-                write_json({"state": list(state), "digest": digest}, memo)
-            except OSError:
-                pass  # an unwritable memo folder only means hashing again next time
-    _FILE_DIGESTS[state] = digest
-    return digest
+            doc = json.loads(_memo_file(what, path).read_text())
+            if isinstance(doc, dict) and doc.get("state") == list(state) and doc.get("path") == str(path):
+                _REMEMBERED[(what, str(path), state)] = str(doc["value"])
+                return str(doc["value"])
+        except (OSError, ValueError, KeyError):
+            pass
+    value = compute()
+    if state is not None and file_state(path) == state:
+        remember(path, what, value, state)  # not when the file was written within the last second
+    return value
 
 
-def folder_digest(folder: str | Path, memo_dir: str | Path | None = None) -> str:
+def file_digest(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (hex), hashed once per file state (size, modification time, inode; see
+    :func:`remembered`), so a word-vector file of gigabytes is read once, not at every run. An edit, even one that
+    keeps the size, changes the state and so is hashed again."""
+    return remembered(path, "sha256", lambda: hash_file(path).hexdigest())
+
+
+def folder_digest(folder: str | Path) -> str:
     """The digest of every file under ``folder`` (names and contents; hidden files left out)."""
     folder = Path(folder)
     h = hashlib.sha256()
     for file in sorted(p for p in folder.rglob("*") if p.is_file() and not any(
             part.startswith(".") for part in p.relative_to(folder).parts)):
-        h.update(str(file.relative_to(folder)).encode() + b"\0" + file_digest(file, memo_dir).encode())
+        h.update(str(file.relative_to(folder)).encode() + b"\0" + file_digest(file).encode())
     return h.hexdigest()

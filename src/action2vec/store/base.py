@@ -12,12 +12,12 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from action2vec.io import json_safe, write_json
+from action2vec.io import json_safe
+from action2vec.provenance import file_state, remember, remembered
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Store", "store_digest", "video_digest", "content_digest", "features_digest", "record_digest",
-           "digest_record_path"]
+__all__ = ["Store", "store_digest", "video_digest", "content_digest", "features_digest", "record_digest"]
 
 
 @runtime_checkable
@@ -62,7 +62,7 @@ class Store(Protocol):
     def info(self) -> dict[str, Any]: ...
 
 
-DIGEST_SUFFIX = ".digest.json"  # STORE.h5.digest.json: the content digest verified at a file state (size, mtime, inode)
+_FEATURES = "store features"  # what a store's features digest is remembered as (action2vec.provenance.remember)
 
 _DIGESTS: "weakref.WeakKeyDictionary[Any, tuple[Any, str]]" = weakref.WeakKeyDictionary()  # per open store
 
@@ -91,42 +91,11 @@ def content_digest(meta: dict[str, Any], keys: Sequence[str], labels: Sequence[s
     return h.hexdigest()[:16]
 
 
-def _stamp(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [int(st.st_size), int(st.st_mtime_ns), int(st.st_ino)]
-
-
-def digest_record_path(path: str | Path) -> Path:
-    """The file beside store ``path`` that records its verified features digest and the file state it holds for."""
-    path = Path(path)
-    return path.with_name(path.name + DIGEST_SUFFIX)
-
-
-def record_digest(path: str | Path, features: str, stamp: list[int] | None = None) -> None:
-    """Record that the features of store file ``path`` as it is now (or at ``stamp``) have digest ``features``
-    (:func:`features_digest`; best effort: a folder that cannot be written means the next reader hashes again)."""
-    path = Path(path)
-    stamp = stamp or _stamp(path)
-    if stamp is None:
-        return
-    try:
-        write_json({"store": path.name, "stamp": stamp, "features": features}, digest_record_path(path))
-    except OSError as exc:
-        log.info("could not record the content digest of %s beside it (%s)", path, exc.strerror)
-
-
-def _recorded(path: Path, stamp: list[int] | None) -> str | None:
-    record = digest_record_path(path)
-    if stamp is None or not record.is_file():
-        return None
-    try:
-        doc = json.loads(record.read_text())
-    except (OSError, ValueError):
-        return None
-    return str(doc["features"]) if isinstance(doc, dict) and doc.get("stamp") == stamp and "features" in doc else None
+def record_digest(path: str | Path, features: str) -> None:
+    """Record that the features of the store file ``path`` as it is now have digest ``features``
+    (:func:`features_digest`): what a writer calls once it has written the file (its modification time is set
+    back by a second, so that a later write changes the file's state however soon it comes)."""
+    remember(path, _FEATURES, features, settle=True)
 
 
 def store_digest(store: Store) -> str:
@@ -135,34 +104,35 @@ def store_digest(store: Store) -> str:
 
     Writers record the digest of every video's features when they write a store (nothing to hash when it is
     read). What catches an edit that bypassed them (h5py writing ``/features``): that digest counts only for the
-    file state (size, modification time, inode) it was verified at, kept in ``STORE.h5.digest.json`` beside the
-    store; a store in another state (edited, copied, or written before digests were kept, like ActivityNet files)
-    has every video's features hashed once more, compared with the digests recorded at write time (a changed video
-    is named in a warning), and the result recorded for that state. A store that wraps another (``base``, e.g. a store read through a per-split PCA) is the base's
-    digest with its own metadata and PCA."""
+    file state (size, modification time, inode) it was recorded or verified at
+    (:func:`action2vec.provenance.remembered`, kept in ``$ACTION2VEC_CACHE/digests``); a store in another state
+    (edited, copied, or written before digests were kept, like ActivityNet files) has every video's features
+    hashed once more, compared with the digests recorded at write time (a changed video is named in a warning),
+    and the result remembered for that state. A store that wraps another (``base``, e.g. a store read through a
+    per-split PCA) is the base's digest with its own metadata and PCA."""
     base = getattr(store, "base", None)
     if base is not None:
         return content_digest(store.meta, [], [], [], store_digest(base), store.pca)
     path = Path(store.path)
-    stamp = _stamp(path)
+    state = file_state(path)
     try:
         cached = _DIGESTS.get(store)
     except TypeError:  # a store object that cannot be weakly referenced
         cached = None
-    if cached is not None and cached[0] == stamp:
+    if cached is not None and cached[0] == state:
         return cached[1]
-    features = _recorded(path, stamp) or _verified_features(store, path, stamp)
+    features = remembered(path, _FEATURES, lambda: _verified_features(store, path))
     digest = content_digest(store.meta, store.keys, store.labels, store.lengths, features, store.pca)
     try:
-        _DIGESTS[store] = (stamp, digest)
+        _DIGESTS[store] = (state, digest)
     except TypeError:
         pass
     return digest
 
 
-def _verified_features(store: Store, path: Path, stamp: list[int] | None) -> str:
-    """Hash every video's features (once per file state); warn about videos that differ from the digests
-    recorded when the store was written; record the result beside the store."""
+def _verified_features(store: Store, path: Path) -> str:
+    """Hash every video's features; warn about videos that differ from the digests recorded when the store was
+    written."""
     compute = getattr(store, "compute_video_digests", None)
     digests = compute() if compute is not None else [video_digest(store.get(i)[0]) for i in range(len(store))]
     recorded = getattr(store, "recorded_video_digests", None)
@@ -172,7 +142,4 @@ def _verified_features(store: Store, path: Path, stamp: list[int] | None) -> str
             log.warning("%s: the features of %d video(s) differ from those recorded when it was written (first: %r): "
                         "the store was edited in place; what was made from it before is not reused", path,
                         len(changed), changed[0])
-    features = features_digest(digests)
-    if stamp is not None and stamp == _stamp(path):  # unchanged while it was read
-        record_digest(path, features, stamp)
-    return features
+    return features_digest(digests)

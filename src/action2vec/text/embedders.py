@@ -74,7 +74,7 @@ def tokenize(text: str) -> list[str]:
 def file_identity(path: Path) -> str:
     """The file's content digest (:func:`action2vec.provenance.file_digest`, hashed once per file state): the
     text-vector cache follows the file's bytes, not its name or modification time."""
-    return file_digest(path, cache_dir("digests"))
+    return file_digest(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,7 +373,7 @@ class SentenceEmbedder:
         path = Path(model).expanduser()
         self.is_path = path.exists()
         self.name = f"sentence-transformers:{model}"
-        self.identity = f"st:{folder_digest(path, cache_dir('digests')) if path.is_dir() else model}"
+        self.identity = f"st:{folder_digest(path) if path.is_dir() else model}"
         self._model: Any = None
 
     @property
