@@ -22,7 +22,6 @@ from action2vec.errors import ConfigError
 from action2vec.evaluation.splits import random_splits
 from action2vec.experiments.zero_shot import ZslConfig, plan_jobs, run_zsl, split_pca
 from action2vec.provenance import Input, Provenance, decide, file_digest, sketch
-from action2vec.search import index_store
 from action2vec.store import open_store, store_digest, write_store
 from action2vec.testing import make_synthetic_store, synthetic_label_vectors
 from action2vec.training import RunConfig, fit

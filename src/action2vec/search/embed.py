@@ -61,20 +61,21 @@ def model_fingerprint(model_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _chunk_plan(chunk_dir: Path, plan: dict) -> None:
+def _chunk_plan(chunk_dir: Path, plan: Provenance) -> None:
     """Keep ``chunk_dir``'s chunks when they were made under ``plan``; otherwise start it empty."""
     plan_file = chunk_dir / "plan.json"
     if plan_file.is_file():
         try:
-            old = read_json(plan_file, "embedding plan")
+            old = Provenance.from_json(read_json(plan_file, "embedding plan"), str(plan_file))
         except DataError:
-            old = None
-        if old == plan:
+            old = None  # damaged, or a plan from before provenance records
+        decision = decide(old, plan, finished=False, on_change="rebuild", unrecorded="rebuild")
+        if decision.same:
             return
-        log.warning("%s holds chunks of another model, store or chunk size; discarding them", chunk_dir)
+        log.warning("%s holds chunks made otherwise (%s); discarding them", chunk_dir, decision.reason)
         shutil.rmtree(chunk_dir)
     chunk_dir.mkdir(parents=True, exist_ok=True)
-    write_json(plan, plan_file)
+    write_json(plan.to_json(), plan_file)
 
 
 def embed_store(
@@ -98,8 +99,9 @@ def embed_store(
     chunk_videos = settings.chunk_videos
     chunk_dir = Path(chunk_dir)
     n = len(store)
-    plan = {"model_fingerprint": fingerprint, "store": str(Path(store.path).resolve()), "videos": n,
-            "store_digest": store_digest(store), "chunk_videos": chunk_videos, "dim": model.embed_dim}
+    plan = Provenance("embedding chunks", {"model": Input(fingerprint),
+                                           "store": Input(store_digest(store), str(Path(store.path).resolve()))},
+                      {"videos": n, "chunk_videos": chunk_videos, "dim": model.embed_dim})
     _chunk_plan(chunk_dir, plan)
     starts = list(range(0, n, chunk_videos))
     done = {s for s in starts if _chunk_ok(chunk_dir, s, min(chunk_videos, n - s), model.embed_dim)}

@@ -5,14 +5,14 @@ Run folder layout::
     RUN_DIR/config.yaml                   the final config (every default filled in)
     RUN_DIR/provenance.json               what the run trains on: the store's content, the training/validation/
                                           unlabelled videos, label vectors and settings (checked on resume)
-
-config.yaml and provenance.json are the run's identity; they are written once the first training step has
-finished, so a command refused or crashed before it never blocks a corrected command in the same folder.
-Run folders from before provenance records (config.yaml and run_identity.json) are still checked by them.
     RUN_DIR/checkpoints/last.ckpt         Lightning checkpoint for exact resume
     RUN_DIR/logs/csv/version_*/metrics.csv, RUN_DIR/logs/tensorboard/   training curves
     RUN_DIR/model/                        the shareable model (see action2vec.training.export)
     RUN_DIR/result.json                   final metrics and the train/val video keys
+
+config.yaml and provenance.json are the run's identity; they are written once the first training step has
+finished, so a command refused or crashed before it never blocks a corrected command in the same folder.
+Run folders from before provenance records (config.yaml and run_identity.json) are still checked by them.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class TrainResult:
 
 
 IDENTITY_FILE = "run_identity.json"  # the record of run folders from before provenance.json (read, never written)
-_LEGACY_INPUTS = {"store": "store", "train_videos": "training videos", "val_videos": "validation videos",
+_LEGACY_INPUTS = {"train_videos": "training videos", "val_videos": "validation videos",
                   "unlabeled_videos": "unlabelled videos"}
 
 
@@ -131,7 +131,7 @@ def _legacy_provenance(run_dir: Path, current: Provenance) -> Provenance | None:
         inputs = dict(current.inputs)
     else:
         for old, name in _LEGACY_INPUTS.items():
-            if old != "store" and identity.get(old):
+            if identity.get(old):
                 inputs[name] = Input(str(identity[old]))
         if identity.get("manifold"):
             settings.update({f"manifold.{k}": v for k, v in flatten(identity["manifold"]).items()})
