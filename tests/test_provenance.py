@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +151,37 @@ def test_the_store_digest_covers_every_video_and_sees_an_in_place_edit(tmp_path)
     # a copy elsewhere (another file state, nothing remembered for it) has the same content
     shutil.copy(path, tmp_path / "copy.h5")
     assert store_digest(open_store(tmp_path / "copy.h5")) == before
+
+
+def test_a_store_written_before_digests_and_an_activitynet_file_are_hashed_once_per_file_state(tmp_path, monkeypatch):
+    from action2vec.store.activitynet import ActivityNetStore
+    from action2vec.store.hdf5 import FeatureStore
+
+    rng = np.random.default_rng(1)
+    items = [(f"v{i}", rng.standard_normal((3, 4)).astype(np.float32), 3, "a") for i in range(12)]
+    path = write_store(tmp_path / "old.h5", items)
+    with h5py.File(path, "r+") as f:  # as written before digests were kept
+        del f["index/digest"]
+        for name in ("features_digest", "content_digest"):
+            del f.attrs[name]
+    os.utime(path, (time.time() - 60, time.time() - 60))  # written a minute ago (a file just written is hashed again)
+    old = store_digest(open_store(path))
+    calls = []
+    real = FeatureStore.compute_video_digests
+    monkeypatch.setattr(FeatureStore, "compute_video_digests", lambda self: calls.append(1) or real(self))
+    assert store_digest(open_store(path)) == old and not calls  # computed once, remembered for this file state
+    _edit_in_place(path, 7, _rows(path, 7) * 2)
+    assert store_digest(open_store(path)) != old and calls == [1]
+
+    anet = tmp_path / "anet.h5"
+    with h5py.File(anet, "w") as f:
+        for i in range(10):
+            f.create_dataset(f"v_{i:03d}/c3d_features", data=rng.standard_normal((5, 6)).astype(np.float32))
+    first = store_digest(ActivityNetStore(anet))
+    assert store_digest(ActivityNetStore(anet)) == first
+    with h5py.File(anet, "r+") as f:
+        f["v_004/c3d_features"][2, 1] += 1.0
+    assert store_digest(ActivityNetStore(anet)) != first
 
 
 # --------------------------------------------------------------------------- artefacts made from an edited store
