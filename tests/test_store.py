@@ -81,7 +81,7 @@ def test_bad_features_are_refused(tmp_path):
     with pytest.raises(DataError, match="dim 7"):
         w.add("wide", np.zeros((3, 7), np.float32))
     w.close()
-    with pytest.raises(DataError, match="asks for backbone='other'"):
+    with pytest.raises(DataError, match="backbone='b' there, 'other' now"):
         StoreWriter(tmp_path / "s.h5", meta={"backbone": "other"})
 
 

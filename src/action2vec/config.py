@@ -45,6 +45,7 @@ __all__ = [
     "apply_overrides",
     "add_config_arguments",
     "config_from_args",
+    "execution_keys",
 ]
 
 
@@ -69,7 +70,9 @@ def option(
 
     ``ge``/``gt``/``le``/``lt`` bound a number (or every number of a list); ``nonempty`` refuses an empty
     string or list; ``allow_inf`` lets a float be infinite (say in the help what that means). None values
-    of optional fields are always allowed.
+    of optional fields are always allowed. ``execution=True`` marks a setting that changes only how a result
+    is computed, not the result (workers, devices, progress bars): artefacts made under another value are
+    reused and resumed (:func:`execution_keys`, :mod:`action2vec.provenance`).
     """
     bounds: dict[str, Any] = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
     if nonempty:
@@ -422,3 +425,16 @@ def config_from_args(
         return load_config(cls, path, overrides)
     data = apply_overrides({}, overrides)
     return from_dict(cls, data, prefix=prefix)
+
+
+def execution_keys(cls: type, prefix: str = "") -> frozenset[str]:
+    """The dotted keys of the fields of config class ``cls`` (recursively) declared ``option(..., execution=True)``."""
+    keys: set[str] = set()
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        dotted = f"{prefix}.{f.name}" if prefix else f.name
+        if _is_dataclass_type(hints[f.name]):
+            keys |= execution_keys(hints[f.name], dotted)
+        elif f.metadata.get("execution"):
+            keys.add(dotted)
+    return frozenset(keys)

@@ -17,7 +17,7 @@ from typing import Any
 
 from action2vec.errors import DataError
 
-__all__ = ["json_safe", "write_json", "read_json", "read_text", "read_lines", "hash_file"]
+__all__ = ["json_safe", "write_json", "read_json", "read_text", "read_lines", "hash_file", "cache_dir"]
 
 
 def json_safe(value: Any) -> Any:
@@ -95,3 +95,13 @@ def hash_file(path: str | Path, digest: Any = None) -> Any:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
     return digest
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder under the cache root of derived files (created): ``$ACTION2VEC_CACHE`` or ``~/.cache/action2vec``,
+    e.g. ``cache_dir("text")``."""
+    root = os.environ.get("ACTION2VEC_CACHE")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "action2vec"
+    path = base.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -56,7 +56,6 @@ from action2vec.text import LabelVectors, build_label_vectors, load_wordnet
 from action2vec.text.normalize import normalize_labels
 from action2vec.training import fit
 from action2vec.training.config import DataConfig, RunConfig, TrainConfig
-from action2vec.training.export import CONFIG_FILE
 from action2vec.video.backbones import create_backbone
 from action2vec.video.config import ClipConfig, ComputeConfig, ExtractConfig
 from action2vec.video.extract import extract_videos, read_video_list
@@ -237,11 +236,8 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
 
 
 def _train_full(run_dir: Path, run: RunConfig, store: Store, vectors: LabelVectors) -> Path:
-    """Action2Vec on every class (the model of the semantic tests); reuses a finished run."""
-    model_dir = run_dir / "model"
-    if (run_dir / "result.json").is_file() and (model_dir / CONFIG_FILE).is_file():
-        log.info("full model finished before, reusing %s", model_dir)
-        return model_dir
+    """Action2Vec on every class (the model of the semantic tests). fit() reuses a finished run made from the same
+    store content, videos, label vectors and settings (its provenance record), and refuses one made otherwise."""
     return fit(run, run_dir, store=store, label_vectors=vectors).model_dir
 
 

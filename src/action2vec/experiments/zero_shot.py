@@ -51,12 +51,13 @@ from action2vec.inference import Action2Vec
 from action2vec.io import json_safe, read_json, write_json
 from action2vec.linalg import l2_normalize
 from action2vec.models import resolve_config
+from action2vec.provenance import Input, Provenance, decide, keys_digest, sketch, split_settings
 from action2vec.signals import Stopped
 from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
 from action2vec.text.vectors import LabelVectors
 from action2vec.training import fit
-from action2vec.training.config import EXECUTION_KEYS, RunConfig, flatten
+from action2vec.training.config import RunConfig, flatten
 from action2vec.training.data import stratified_holdout
 from action2vec.training.manifold import ManifoldConfig
 from action2vec.variants import METHODS, method, title
@@ -67,7 +68,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "check_store_pca", "plan_jobs",
     "select_split_videos", "split_pca", "variant_run_config", "embed_split", "score_split", "run_split_variant", "run_zsl",
-    "record_inputs", "write_confusion_figures", "label_vectors_digest", "label_vectors_sketch",
+    "record_inputs", "write_confusion_figures", "label_vectors_digest",
 ]
 
 # What each backbone's weights were trained on: the test classes of a zero-shot split that are also
@@ -119,68 +120,59 @@ class ZslJob:
     def folder(self) -> Path:
         return self.out_dir / "runs" / self.dataset / self.split.name / self.variant
 
-    def inputs(self) -> dict[str, Any]:
-        """Everything that decides the result: the split, the method and its settings, the store's content and
-        the label vectors (names, vectors, embedder, prompts). Training settings that say how, not what, a run
-        computes (EXECUTION_KEYS) are left out."""
-        if method(self.variant).overrides is not None:
-            skip = EXECUTION_KEYS | {"data.store"}  # the store enters by its content
-            train = {k: v for k, v in flatten(self.train_cfg).items() if k not in skip}
-        elif self.variant == MATCH_VARIANT:
-            train = {}  # nothing is trained
-        else:
-            train = flatten(to_dict(self.zsl.krr))
-        doc = {
+    def provenance(self) -> Provenance:
+        """Everything that decides the result: the store's content and the label vectors (names, embedder,
+        prompts, oov exactly; the vectors by a sketch within float noise), the split, the method and its settings.
+        Training settings declared execution-only (``option(..., execution=True)``) are kept apart."""
+        settings: dict[str, Any] = {
             "seen": sorted(self.split.seen), "unseen": sorted(self.split.unseen), "variant": self.variant,
             "overlap": self.zsl.overlap_threshold, "holdout": self.zsl.seen_holdout, "top_k": self.zsl.top_k,
-            "train": train, "seed": self.split.seed, "store": self.store_id,
-            "labels": label_vectors_digest(self.label_vectors), "labels_sketch": label_vectors_sketch(self.label_vectors),
+            "seed": self.split.seed,
         }
-        if self.zsl.pca_dim:  # settings enter only when used: a run without them keeps its fingerprint
-            doc["pca_dim"] = self.zsl.pca_dim
+        execution: dict[str, Any] = {}
+        if method(self.variant).overrides is not None:
+            train, execution = split_settings(from_dict(RunConfig, self.train_cfg), skip={"data.store"})
+            settings.update({f"train.{k}": v for k, v in train.items()})
+        else:
+            settings.update({f"krr.{k}": v for k, v in flatten(to_dict(self.zsl.krr)).items()})
+        if self.zsl.pca_dim:  # settings enter only when used
+            settings["pca_dim"] = self.zsl.pca_dim
         if self.zsl.transductive:
-            doc["transductive"] = to_dict(self.zsl.manifold)
-        return json.loads(json.dumps(json_safe(doc), default=str))
+            settings.update({f"transductive.{k}": v for k, v in flatten(to_dict(self.zsl.manifold)).items()})
+        inputs = {"store": Input(self.store_id, self.store_path),
+                  "label vectors": Input(label_vectors_digest(self.label_vectors), self.label_vectors.embedder)}
+        return Provenance("zsl result", inputs, settings, execution,
+                          {"label vectors": sketch(self.label_vectors.vectors)})
+
+    def inputs(self) -> dict[str, Any]:
+        """The JSON form of :meth:`provenance` (``ZslSplitResult.inputs``)."""
+        return self.provenance().to_json()
 
     def fingerprint(self) -> str:
-        """Hash of :meth:`inputs` but the label vectors' sketch, which :meth:`same_inputs` compares within a
-        tolerance (a rerun with anything else is refused in the same folder)."""
-        exact = {k: v for k, v in self.inputs().items() if k != "labels_sketch"}
-        return hashlib.sha256(json.dumps(exact, sort_keys=True).encode()).hexdigest()[:16]
+        """The digest of what :meth:`provenance` holds exactly (not the label vectors' sketch)."""
+        return self.provenance().digest()
+
+    def reuse(self, done: ZslSplitResult) -> str:
+        """"" when a finished result was made from this job's inputs (label vectors equal up to float noise: a
+        sentence encoder's vectors move by ~1e-7 with what else is in its batch), else the first input that
+        differs (a result from before provenance records: refused, it names none)."""
+        try:
+            recorded = Provenance.from_json(done.inputs) if done.inputs else None
+        except DataError:
+            recorded = None
+        decision = decide(recorded, self.provenance(), on_change="refuse", unrecorded="refuse")
+        return decision.reason
 
     def same_inputs(self, done: ZslSplitResult) -> bool:
-        """Whether a finished result was made from this job's inputs: the same fingerprint, and label vectors
-        equal up to float noise (a sentence encoder's vectors move by ~1e-7 with what else is in its batch)."""
-        sketch, mine = done.inputs.get("labels_sketch"), self.inputs()["labels_sketch"]
-        return (done.fingerprint == self.fingerprint() and sketch is not None
-                and np.shape(sketch) == np.shape(mine) and bool(np.allclose(sketch, mine, rtol=0, atol=1e-4)))
+        """Whether a finished result was made from this job's inputs (see :meth:`reuse`)."""
+        return not self.reuse(done)
 
 
 def label_vectors_digest(label_vectors: LabelVectors) -> str:
     """What made the label vectors, exactly: their names, embedder, prompts and oov policy (the vectors themselves
-    enter through :func:`label_vectors_sketch`, compared within a tolerance)."""
+    enter through a sketch, compared within a tolerance: :func:`action2vec.provenance.sketch`)."""
     doc = [label_vectors.names, label_vectors.embedder, list(label_vectors.prompts), label_vectors.oov]
     return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:16]
-
-
-def label_vectors_sketch(label_vectors: LabelVectors, size: int = 4) -> list[list[float]]:
-    """Each label vector's ``size`` fixed random projections (N, size): another text for one class (an
-    override, another embedder file) moves its row by about that vector's change, float noise by ~1e-7."""
-    v = np.asarray(label_vectors.vectors, dtype=np.float64)
-    cols = np.random.default_rng(0).standard_normal((v.shape[1], size)) / np.sqrt(v.shape[1])
-    return np.round(v @ cols, 6).tolist()
-
-
-def _changed_input(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """The first input that differs between two :meth:`ZslJob.inputs` documents, as ``key: old -> new``."""
-    if not old:
-        return "it records no inputs (written by an older action2vec)"
-    a, b = flatten(old), flatten(new)
-    for key in sorted((set(a) | set(b)) - {"labels_sketch"}):
-        if a.get(key) != b.get(key):
-            shown = {"store": "the store's content differs", "labels": "the label vectors differ"}.get(key)
-            return shown or f"{key}: {a.get(key)!r} there, {b.get(key)!r} now"
-    return "the label vectors differ"  # only their sketch, beyond float noise
 
 
 def check_store_pca(meta: dict[str, Any], store_path: str | Path, dim: int, split: ClassSplit, zsl: ZslConfig) -> None:
@@ -287,20 +279,28 @@ def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
     from safetensors.numpy import load_file, save_file
 
     path = job.folder.parent / f"pca{job.zsl.pca_dim}.safetensors"
-    keys = "\n".join([job.store_id or store_digest(store), *sorted(store.keys[i] for i in train_pos)])
-    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
+    record = Provenance("pca cache", {"store": Input(job.store_id or store_digest(store), job.store_path),
+                                      "training videos": Input(keys_digest(store.keys[i] for i in train_pos))},
+                        {"pca_dim": job.zsl.pca_dim})
     if path.is_file():
         from safetensors import safe_open
 
         with safe_open(str(path), "numpy") as fh:
-            cached = (fh.metadata() or {}).get("fit_videos") == digest
-        if cached:
+            text = (fh.metadata() or {}).get("provenance")
+        try:  # a cache from before provenance records (or a damaged one) is fitted again
+            recorded = Provenance.from_json(json.loads(text), str(path)) if text else None
+        except (DataError, ValueError):
+            recorded = None
+        decision = decide(recorded, record, on_change="rebuild", unrecorded="rebuild")
+        if decision.same:
             arrays = load_file(str(path))
             return PCA(arrays["mean"], arrays["components"], arrays["explained_variance"])
+        log.info("%s: fitting the PCA again: %s", path, decision.reason)
     pca = fit_pca(store, train_pos, job.zsl.pca_dim)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: np.ascontiguousarray(v) for k, v in pca.arrays().items()}, str(tmp), metadata={"fit_videos": digest})
+    save_file({k: np.ascontiguousarray(v) for k, v in pca.arrays().items()}, str(tmp),
+              metadata={"provenance": json.dumps(record.to_json())})
     tmp.replace(path)  # parallel variants of one split write the same arrays; the last rename wins
     return pca
 
@@ -382,15 +382,14 @@ def score_split(job: ZslJob, store: Store, videos: SplitVideos, emb: np.ndarray)
 def run_split_variant(job: ZslJob) -> ZslSplitResult:
     """Train and evaluate one (split, method); reuse its result.json when it was already finished."""
     result_path = job.folder / "result.json"
-    inputs = job.inputs()
-    fingerprint = job.fingerprint()
+    record = job.provenance()
     if result_path.is_file():
         done = ZslSplitResult.from_json(read_json(result_path, "zero-shot split result"), str(result_path))
-        if job.same_inputs(done):
+        why = job.reuse(done)
+        if not why:
             log.info("%s/%s/%s: finished before, reusing %s", job.dataset, job.split.name, job.variant, result_path)
             return done
-        raise ConfigError(f"{result_path} holds a result of another configuration ({_changed_input(done.inputs, inputs)});"
-                          " use another output folder")
+        raise ConfigError(f"{result_path} holds a result of another configuration: {why}; use another output folder")
     method(job.variant)  # ConfigError for an unknown identifier
 
     store = open_store(job.store_path)
@@ -404,7 +403,7 @@ def run_split_variant(job: ZslJob) -> ZslSplitResult:
         seen_classes=videos.seen, unseen_classes=videos.unseen, confusion=confusion,
         n_train_videos=int(len(videos.train_pos)), dropped_by_overlap=videos.dropped,
         pretrain_overlap=videos.pretrain_overlap, pca=embedded.pca, features=embedded.features,
-        transductive=job.zsl.transductive, fingerprint=fingerprint, inputs=inputs,
+        transductive=job.zsl.transductive, fingerprint=record.digest(), inputs=record.to_json(),
     )
     write_json(result.to_json(), result_path)
     log.info("%s/%s/%s: top1 %.4f", job.dataset, job.split.name, job.variant, metrics["top1"])

@@ -21,14 +21,15 @@ from typing import Callable
 
 import numpy as np
 
-from action2vec.config import check_ranges, option, to_dict
+from action2vec.config import check_ranges, option
 from action2vec.errors import DataError
 from action2vec.io import hash_file, read_json, write_json
+from action2vec.provenance import Input, Provenance, decide, split_settings
 from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
 from action2vec.store import Store, StoreLock, store_digest
 from action2vec.training.export import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 
-__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "MODEL_FILES"]
+__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "index_provenance", "MODEL_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,11 @@ log = logging.getLogger(__name__)
 class EmbedSettings:
     """How the videos of a store are embedded for an index."""
 
-    batch_size: int = option(256, "videos per forward pass", ge=1)
-    chunk_videos: int = option(4096, "videos per chunk kept on disk (an interrupted run resumes by chunk)", ge=1)
-    device: str = option("cpu", "torch device of the model", nonempty=True)
-    progress: bool = option(True, "show a progress bar")
+    batch_size: int = option(256, "videos per forward pass", ge=1, execution=True)
+    chunk_videos: int = option(4096, "videos per chunk kept on disk (an interrupted run resumes by chunk)", ge=1,
+                               execution=True)
+    device: str = option("cpu", "torch device of the model", nonempty=True, execution=True)
+    progress: bool = option(True, "show a progress bar", execution=True)
 
 MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, PCA_FILE)  # what decides a video's embedding
 
@@ -59,20 +61,21 @@ def model_fingerprint(model_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _chunk_plan(chunk_dir: Path, plan: dict) -> None:
+def _chunk_plan(chunk_dir: Path, plan: Provenance) -> None:
     """Keep ``chunk_dir``'s chunks when they were made under ``plan``; otherwise start it empty."""
     plan_file = chunk_dir / "plan.json"
     if plan_file.is_file():
         try:
-            old = read_json(plan_file, "embedding plan")
+            old = Provenance.from_json(read_json(plan_file, "embedding plan"), str(plan_file))
         except DataError:
-            old = None
-        if old == plan:
+            old = None  # damaged, or a plan from before provenance records
+        decision = decide(old, plan, finished=False, on_change="rebuild", unrecorded="rebuild")
+        if decision.same:
             return
-        log.warning("%s holds chunks of another model, store or chunk size; discarding them", chunk_dir)
+        log.warning("%s holds chunks made otherwise (%s); discarding them", chunk_dir, decision.reason)
         shutil.rmtree(chunk_dir)
     chunk_dir.mkdir(parents=True, exist_ok=True)
-    write_json(plan, plan_file)
+    write_json(plan.to_json(), plan_file)
 
 
 def embed_store(
@@ -96,8 +99,9 @@ def embed_store(
     chunk_videos = settings.chunk_videos
     chunk_dir = Path(chunk_dir)
     n = len(store)
-    plan = {"model_fingerprint": fingerprint, "store": str(Path(store.path).resolve()), "videos": n,
-            "store_digest": store_digest(store), "chunk_videos": chunk_videos, "dim": model.embed_dim}
+    plan = Provenance("embedding chunks", {"model": Input(fingerprint),
+                                           "store": Input(store_digest(store), str(Path(store.path).resolve()))},
+                      {"videos": n, "chunk_videos": chunk_videos, "dim": model.embed_dim})
     _chunk_plan(chunk_dir, plan)
     starts = list(range(0, n, chunk_videos))
     done = {s for s in starts if _chunk_ok(chunk_dir, s, min(chunk_videos, n - s), model.embed_dim)}
@@ -172,9 +176,14 @@ def index_store(
         raise DataError(f"{store_path}: {store.dim}-d features, but the model in {model_dir} takes "
                         f"{' or '.join(f'{d}-d' for d in model.feature_dims)}")
     check_build(len(store), model.embed_dim, settings)  # FAISS and pq_bytes checked before any video is embedded
-    if not force and _up_to_date(out_dir, fingerprint, store, settings):
-        log.info("%s is up to date (same model, store and settings); --force rebuilds it", out_dir)
-        return VideoIndex.open(out_dir, model_fingerprint=fingerprint)
+    record = index_provenance(model_dir, fingerprint, store, settings, embed)
+    if not force:
+        why = _rebuild_reason(out_dir, fingerprint, record)
+        if not why:
+            log.info("%s is up to date (same model, store and settings); --force rebuilds it", out_dir)
+            return VideoIndex.open(out_dir, model_fingerprint=fingerprint)
+        if (out_dir / "index.json").is_file():
+            log.info("rebuilding %s: %s", out_dir, why)
     with StoreLock(out_dir):  # one writer per index (INDEX.lock beside it), refused at once like a store's
         for stale in out_dir.glob(".building-*"):  # left by a build that was killed: no writer is alive now
             shutil.rmtree(stale, ignore_errors=True)
@@ -182,18 +191,34 @@ def index_store(
         emb = embed_store(model, store, chunk_dir, fingerprint=fingerprint, settings=embed, on_chunk=on_chunk)
         index = build_index(emb, store.keys, store.labels, out_dir, settings=settings, model_fingerprint=fingerprint,
                             model_dir=Path(model_dir).resolve(), store_path=Path(store.path).resolve(),
-                            store_videos=len(store), store_digest=store_digest(store))
+                            store_videos=len(store), store_digest=store_digest(store), provenance=record.to_json())
         shutil.rmtree(chunk_dir, ignore_errors=True)
     return index
 
 
-def _up_to_date(out_dir: Path, fingerprint: str, store: Store, settings: IndexSettings) -> bool:
+def index_provenance(model_dir: str | Path, fingerprint: str, store: Store, settings: IndexSettings,
+                     embed: EmbedSettings) -> Provenance:
+    """What an index is made from: the model's files, the store's content (and where it lies: the explorer finds
+    it there), the index settings (kind resolved for the store's size); how it embeds is kept apart."""
+    index_settings, _ = split_settings(settings)
+    _, execution = split_settings(embed)
+    return Provenance(
+        "index", {"model": Input(fingerprint, str(Path(model_dir).resolve())),
+                  "store": Input(store_digest(store), str(Path(store.path).resolve()))},
+        {**{f"index.{k}": v for k, v in index_settings.items()}, "index.kind": choose_kind(len(store), settings),
+         "store path": str(Path(store.path).resolve())},
+        execution)
+
+
+def _rebuild_reason(out_dir: Path, fingerprint: str, record: Provenance) -> str:
+    """"" when the index in ``out_dir`` was made from ``record``'s inputs, else why it is rebuilt (an index from
+    before provenance records, or one that cannot be opened, is rebuilt)."""
     try:
         index = VideoIndex.open(out_dir, model_fingerprint=fingerprint)
+    except DataError as exc:
+        return str(exc)
+    try:
+        recorded = Provenance.from_json(index.info.provenance) if index.info.provenance else None
     except DataError:
-        return False
-    info = index.info
-    wanted = {**to_dict(settings), "kind": choose_kind(len(store), settings)}
-    built = {k: info.settings.get(k) for k in wanted}
-    return (info.store_path == str(Path(store.path).resolve()) and info.store_videos == len(store)
-            and info.store_digest == store_digest(store) and index.keys == list(store.keys) and built == wanted)
+        recorded = None
+    return decide(recorded, record, on_change="rebuild", unrecorded="rebuild").reason

@@ -8,8 +8,8 @@
 The index is a folder; nothing in it is pickled::
 
     INDEX/index.json      what made it: model fingerprint and folder, store (its video count and content
-                          digest), dim, kind and parameters, byte size of every other file
-                          (written last)
+                          digest), dim, kind and parameters, its provenance record (action2vec.provenance),
+                          byte size of every other file (written last)
     INDEX/vectors.npy     (N, E) float32 unit embeddings, row i is video i (read memory-mapped)
     INDEX/videos.json     {"keys": [...], "classes": [... or null]}
     INDEX/faiss.index     the approximate index in FAISS's own binary format (approximate kinds only)
@@ -98,6 +98,7 @@ class IndexInfo:
     store_path: str = ""
     store_videos: int = 0
     store_digest: str = ""  # the store's content (action2vec.store.store_digest): a rewritten store is not reused
+    provenance: dict[str, Any] = field(default_factory=dict)  # what made it (action2vec.provenance), JSON form
     created: str = ""
     action2vec_version: str = __version__
     files: dict[str, int] = field(default_factory=dict)  # file name -> bytes
@@ -187,11 +188,12 @@ def build_index(
     store_path: str | Path = "",
     store_videos: int | None = None,
     store_digest: str = "",
+    provenance: dict[str, Any] | None = None,
 ) -> "VideoIndex":
     """Write an index of ``embeddings`` (N, E) for videos ``keys`` (N) of ``classes`` (N; "" or None: unknown).
 
-    Rows are L2-normalised here. ``out_dir`` is created; an index already there is replaced. Returns the
-    opened index.
+    Rows are L2-normalised here. ``out_dir`` is created; an index already there is replaced. ``provenance``:
+    the JSON form of the record of what made it (``index_store`` writes one). Returns the opened index.
     """
     settings = settings or IndexSettings()
     emb = np.asarray(embeddings)
@@ -224,6 +226,7 @@ def build_index(
             settings={**to_dict(settings), "kind": kind}, params=params,
             model_fingerprint=model_fingerprint, model_dir=str(model_dir), store_path=str(store_path),
             store_videos=len(keys) if store_videos is None else int(store_videos), store_digest=store_digest,
+            provenance=dict(provenance or {}),
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             files={name: (staging / name).stat().st_size for name in names},
         )

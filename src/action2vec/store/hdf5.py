@@ -3,10 +3,14 @@
 Layout (one file, see docs/architecture.md)::
 
     /features          float32 (total_rows, D), rows of all videos concatenated (chunked)
-    /index/{key,offset,rows,length,label,source}
+    /index/{key,offset,rows,length,label,source,digest}
     /failures/{key,reason,source}
     /pca/{mean,components,explained_variance}      (optional)
-    attrs: format, version, meta (JSON)
+    attrs: format, version, meta (JSON), features_digest, content_digest
+
+Every video's feature digest (``/index/digest``, :func:`action2vec.store.base.video_digest`) is computed when
+the video is added, and the digests of the store's features and content (attributes ``features_digest``,
+``content_digest``) when a store is merged, from the rows it copies: reading a store's identity costs nothing (:func:`action2vec.store.store_digest`).
 
 The main file is only ever replaced whole (write a temporary file, then rename), so a crash never
 leaves it half-written. Writers append finished videos to small part files beside it
@@ -31,6 +35,8 @@ import h5py
 import numpy as np
 
 from action2vec.errors import DataError
+from action2vec.provenance import Provenance, decide
+from action2vec.store.base import content_digest, features_digest, record_digest, video_digest
 from action2vec.store.lock import StoreLock
 
 log = logging.getLogger(__name__)
@@ -59,11 +65,12 @@ class StoreIndex:
     lengths: np.ndarray  # (N,) int32
     labels: list[str]
     sources: list[str]  # JSON strings
+    digests: list[str] | None = None  # each video's feature digest (None: a store written before they were kept)
 
     @classmethod
     def empty(cls) -> "StoreIndex":
         z = np.zeros(0, dtype=np.int64)
-        return cls([], z, z.astype(np.int32), z.astype(np.int32), [], [])
+        return cls([], z, z.astype(np.int32), z.astype(np.int32), [], [], [])
 
 
 def _read_str(ds: h5py.Dataset) -> list[str]:
@@ -81,6 +88,7 @@ def _read_index(f: h5py.File) -> StoreIndex:
         lengths=g["length"][()].astype(np.int32),
         labels=_read_str(g["label"]),
         sources=_read_str(g["source"]),
+        digests=_read_str(g["digest"]) if "digest" in g else None,
     )
 
 
@@ -125,6 +133,7 @@ class FeatureStore:
             self._failures = {x.key: x.reason for x in _read_failures(f)}
             self.dim = int(f["features"].shape[1]) if "features" in f else int(self.meta.get("dim", 0))
             self.pca = {k: f["pca"][k][()] for k in f["pca"]} if "pca" in f else None
+            self.recorded_digest: str | None = f.attrs.get("content_digest")  # as written (see store_digest)
         self._key_to_pos = {k: i for i, k in enumerate(self._index.keys)}
         self._file: h5py.File | None = None
         self._pid: int | None = None
@@ -175,6 +184,33 @@ class FeatureStore:
     def indices_of_classes(self, classes: Iterable[str]) -> np.ndarray:
         wanted = set(classes)
         return np.array([i for i, lab in enumerate(self._index.labels) if lab in wanted], dtype=np.int64)
+
+    @property
+    def recorded_video_digests(self) -> list[str] | None:
+        """Each video's feature digest as recorded when it was written (None for stores written before)."""
+        return self._index.digests
+
+    def compute_video_digests(self, block_bytes: int = 1 << 26) -> list[str]:
+        """Each video's feature digest computed from the features now in the file (one pass in file order)."""
+        if len(self) == 0:
+            return []
+        order = np.argsort(self._index.offsets, kind="stable")
+        out: list[str] = [""] * len(self)
+        feats = self._h5()["features"]
+        row_bytes = 4 * max(self.dim, 1)
+        j = 0
+        while j < len(order):
+            lo = int(self._index.offsets[order[j]])
+            hi, k = lo, j
+            while k < len(order) and (k == j or (hi - lo) * row_bytes < block_bytes):
+                hi = max(hi, int(self._index.offsets[order[k]]) + int(self._index.rows[order[k]]))
+                k += 1
+            block = feats[lo:hi]
+            for p in order[j:k]:
+                a = int(self._index.offsets[p]) - lo
+                out[p] = video_digest(block[a : a + int(self._index.rows[p])])
+            j = k
+        return out
 
     # ------------------------------------------------------------------ data
     def _h5(self) -> h5py.File:
@@ -260,6 +296,7 @@ class PendingVideo:
     length: int  # true steps
     label: str
     source: str  # JSON
+    digest: str = ""  # video_digest(features)
 
 
 @dataclass
@@ -344,7 +381,8 @@ class StoreWriter:
         n = int(feats.shape[0]) if length is None else int(length)
         if not 0 <= n <= feats.shape[0]:
             raise DataError(f"video {key!r}: length {n} outside 0..{feats.shape[0]}")
-        self._buf.append(PendingVideo(key, feats, n, label or "", json.dumps(source or {}, default=str)))
+        self._buf.append(PendingVideo(key, feats, n, label or "", json.dumps(source or {}, default=str),
+                                      video_digest(feats)))
         self._done.add(key)
         if len(self._buf) + len(self._fail_buf) >= self.flush_every:
             self.flush()
@@ -426,6 +464,7 @@ def _index_from(buf: list[PendingVideo]) -> StoreIndex:
         lengths=np.array([b.length for b in buf], dtype=np.int32),
         labels=[b.label for b in buf],
         sources=[b.source for b in buf],
+        digests=[b.digest for b in buf],
     )
 
 
@@ -445,10 +484,15 @@ def _write_tables(
     failures: list[Failure],
     pca: dict[str, np.ndarray] | None,
 ) -> None:
-    """Header attributes, the index, the failures and the optional PCA of a store file."""
+    """Header attributes, the index, the failures and the optional PCA of a store file; with every video's
+    digest, the content digest too."""
     f.attrs["format"] = FORMAT
     f.attrs["version"] = VERSION
     f.attrs["meta"] = json.dumps(meta, default=str)
+    if index.digests is not None:
+        f.attrs["features_digest"] = features_digest(index.digests)
+        f.attrs["content_digest"] = content_digest(json.loads(f.attrs["meta"]), index.keys, index.labels,
+                                                   index.lengths, f.attrs["features_digest"], pca)
     g = f.create_group("index")
     g.create_dataset("key", data=np.array(index.keys, dtype=object), dtype=_STR)
     g.create_dataset("offset", data=index.offsets.astype(np.int64))
@@ -456,6 +500,8 @@ def _write_tables(
     g.create_dataset("length", data=index.lengths.astype(np.int32))
     g.create_dataset("label", data=np.array(index.labels, dtype=object), dtype=_STR)
     g.create_dataset("source", data=np.array(index.sources, dtype=object), dtype=_STR)
+    if index.digests is not None:
+        g.create_dataset("digest", data=np.array(index.digests, dtype=object), dtype=_STR)
     fg = f.create_group("failures")
     for name in ("key", "reason", "source"):
         fg.create_dataset(name, data=np.array([getattr(x, name) for x in failures], dtype=object), dtype=_STR)
@@ -481,18 +527,23 @@ def _existing_meta(path: Path, parts: Path) -> dict[str, Any] | None:
     return None
 
 
-# what decides a video's features: a resume that changes one of them would mix two kinds of features in a store
+# what decides a video's features (store metadata, not config options): a resume that changes one of them would mix
+# two kinds of features in a store
 _IDENTITY_KEYS = ("backbone", "layer", "clip_len", "stride", "fps", "duration", "pca", "random_weights",
                   "weights_sha256", "preprocess", "decoder", "frame_size", "short_side", "amp", "pca_fit_keys_sha256")
 
 
+def _features_record(meta: dict[str, Any], keys: Iterable[str]) -> Provenance:
+    return Provenance("store", settings={k: meta[k] for k in keys})
+
+
 def _check_meta_compatible(old: dict[str, Any], new: dict[str, Any], path: Path) -> None:
-    for k in _IDENTITY_KEYS:
-        if k in old and k in new and old[k] != new[k]:
-            raise DataError(
-                f"{path} was written with {k}={old[k]!r}, this run asks for {k}={new[k]!r}; "
-                "use another --out or the same settings"
-            )
+    """Refuse to add features made otherwise to a store (the keys both record are compared)."""
+    shared = [k for k in _IDENTITY_KEYS if k in old and k in new]
+    decision = decide(_features_record(old, shared), _features_record(new, shared), finished=False)
+    if decision.action == "refuse":
+        raise DataError(f"{path} holds features made otherwise ({decision.reason}); use another --out or the same "
+                        "settings")
 
 
 def _done_keys(path: Path, parts: Path) -> set[str]:
@@ -559,6 +610,7 @@ def _write_merged(out: h5py.File, plan: _MergePlan) -> StoreIndex:
     rows: list[int] = []
     lengths: list[int] = []
     offsets: list[int] = []
+    digests: list[str] = []
     cursor = 0
     for p, idx, take in plan.sources:
         if not take:
@@ -567,7 +619,9 @@ def _write_merged(out: h5py.File, plan: _MergePlan) -> StoreIndex:
             src = f["features"]
             for i in take:
                 o, n = int(idx.offsets[i]), int(idx.rows[i])
-                out_feats[cursor : cursor + n] = src[o : o + n]
+                rows_i = src[o : o + n]
+                out_feats[cursor : cursor + n] = rows_i
+                digests.append(video_digest(rows_i))  # of the rows copied: a part file's record is not trusted
                 keys.append(idx.keys[i])
                 labels.append(idx.labels[i])
                 sources.append(idx.sources[i])
@@ -576,7 +630,7 @@ def _write_merged(out: h5py.File, plan: _MergePlan) -> StoreIndex:
                 offsets.append(cursor)
                 cursor += n
     index = StoreIndex(keys, np.array(offsets, np.int64), np.array(rows, np.int32), np.array(lengths, np.int32),
-                       labels, sources)
+                       labels, sources, digests)
     _write_tables(out, plan.meta, index, plan.failures, plan.pca)
     return index
 
@@ -616,7 +670,9 @@ def merge_parts(path: str | Path) -> Path:
         tmp = path.with_name(path.name + ".merge.tmp")
         with h5py.File(tmp, "w") as out:
             index = _write_merged(out, plan)
+            features = str(out.attrs["features_digest"])
         os.replace(tmp, path)
+        record_digest(path, features)  # the file as merged: its readers need not hash it again
         _remove_parts(path, files)
     if plan.dropped:
         log.warning("%s: dropped %d entr%s with an empty key (left by concurrent writers of an older version)",

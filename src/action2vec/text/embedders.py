@@ -38,6 +38,7 @@ from typing import Any, Iterator, Protocol, runtime_checkable
 import numpy as np
 
 from action2vec.errors import DataError
+from action2vec.provenance import file_digest, folder_digest
 from action2vec.text.cache import cache_dir
 from action2vec.text.normalize import FUNCTION_WORDS, override_key
 
@@ -74,9 +75,9 @@ def tokenize(text: str) -> list[str]:
 
 
 def file_identity(path: Path) -> str:
-    """Path, size and modification time: changes when the file does."""
-    stat = path.stat()
-    return f"{path.resolve()}:{stat.st_size}:{int(stat.st_mtime)}"
+    """The file's content digest (:func:`action2vec.provenance.file_digest`, hashed once per file state): the
+    text-vector cache follows the file's bytes, not its name or modification time."""
+    return file_digest(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +376,7 @@ class SentenceEmbedder:
         path = Path(model).expanduser()
         self.is_path = path.exists()
         self.name = f"sentence-transformers:{model}"
-        self.identity = f"st:{file_identity(path / 'config.json') if (path / 'config.json').is_file() else model}"
+        self.identity = f"st:{folder_digest(path) if path.is_dir() else model}"
         self._model: Any = None
 
     @property

@@ -31,7 +31,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from action2vec.errors import DataError
 from action2vec.signals import Stopped, deferred
 
-__all__ = ["SignalCheckpoint", "stop_gracefully", "resume_checkpoint", "set_aside", "checkpoint_problem",
+__all__ = ["CommitOnFirstStep", "SignalCheckpoint", "stop_gracefully", "resume_checkpoint", "set_aside", "checkpoint_problem",
            "completed_epochs", "LAST"]
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,21 @@ class SignalCheckpoint(Callback):
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         trainer.save_checkpoint(self.path, weights_only=False)
+
+
+class CommitOnFirstStep(Callback):
+    """Calls ``commit()`` once, on global rank 0, when the first training batch of this process has finished
+    (before any checkpoint of it: Lightning runs checkpoint callbacks last). fit() writes the run's identity so,
+    and a command refused or crashed before training started leaves nothing that blocks its corrected rerun."""
+
+    def __init__(self, commit: Any) -> None:
+        self._commit = commit
+        self.done = False
+
+    def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
+        if not self.done and trainer.is_global_zero:
+            self._commit()
+        self.done = True
 
 
 @contextmanager

@@ -26,13 +26,14 @@ class DataConfig:
     val_fraction: float = option(0.1, "held-out fraction of each seen class's videos for validation", ge=0, lt=1)
     in_memory: Literal["auto", "yes", "no"] = option(
         "auto", "load the selected features into RAM (auto: when they fit in data.memory_budget_gb); otherwise "
-        "they stream from the store, a batch at a time"
+        "they stream from the store, a batch at a time", execution=True,
     )
     memory_budget_gb: float = option(
-        0.0, "RAM the training features may take, in GB, for data.in_memory=auto (0: a quarter of the machine's)", ge=0
+        0.0, "RAM the training features may take, in GB, for data.in_memory=auto (0: a quarter of the machine's)", ge=0,
+        execution=True,
     )
     device_cache: Literal["auto", "yes", "no"] = option(
-        "auto", "keep the training features in accelerator memory and gather batches there (auto: on a GPU when they fit in half its free memory)"
+        "auto", "keep the training features in accelerator memory and gather batches there (auto: on a GPU when they fit in half its free memory)", execution=True,
     )
 
 
@@ -44,25 +45,25 @@ class TrainConfig:
     weight_decay: float = option(0.0, "Adam weight decay", ge=0)
     grad_clip: float = option(5.0, "gradient-norm clipping (0: off)", ge=0)
     seed: int = option(0, "random seed (splits, initialisation, shuffling, dropout)", ge=0, le=MAX_SEED)
-    num_workers: int = option(0, "DataLoader worker processes (they read streamed batches ahead of the step)", ge=0)
-    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = option("auto", "Lightning accelerator")
-    devices: str = option("auto", "devices per node ('auto', a count, or a list)", nonempty=True)
-    num_nodes: int = option(1, "nodes (under torchrun)", ge=1)
+    num_workers: int = option(0, "DataLoader worker processes (they read streamed batches ahead of the step)", ge=0, execution=True)
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = option("auto", "Lightning accelerator", execution=True)
+    devices: str = option("auto", "devices per node ('auto', a count, or a list)", nonempty=True, execution=True)
+    num_nodes: int = option(1, "nodes (under torchrun)", ge=1, execution=True)
     strategy: Literal["auto", "ddp", "ddp_find_unused_parameters_true", "ddp_spawn", "fsdp", "single_device"] = option(
-        "auto", "Lightning strategy (auto: DDP when there are several processes)")
+        "auto", "Lightning strategy (auto: DDP when there are several processes)", execution=True)
     compile: Literal["eager", "default", "reduce-overhead", "max-autotune-no-cudagraphs"] = option(
         "eager", "torch.compile the network's training forward with this mode (static batch shapes; "
-        "reduce-overhead adds CUDA graphs); eager: not compiled"
+        "reduce-overhead adds CUDA graphs); eager: not compiled", execution=True,
     )
     precision: Literal["auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true"] = option(
         "auto", "auto (bf16-mixed on a GPU that supports it, else 32-true) or a Lightning precision")
-    checkpoint_every_n_steps: int = option(0, "also checkpoint every N optimiser steps (0: each epoch only)", ge=0)
+    checkpoint_every_n_steps: int = option(0, "also checkpoint every N optimiser steps (0: each epoch only)", ge=0, execution=True)
     resume: bool = option(
         True, "resume from RUN_DIR/checkpoints/last.ckpt when present (a damaged one: from the newest intact "
-        "checkpoint); false starts over"
+        "checkpoint); false starts over", execution=True,
     )
-    log_every_n_steps: int = option(10, "logging interval in steps", ge=1)
-    progress_bar: bool = option(True, "show a progress bar")
+    log_every_n_steps: int = option(10, "logging interval in steps", ge=1, execution=True)
+    progress_bar: bool = option(True, "show a progress bar", execution=True)
 
 
 @dataclass
@@ -71,15 +72,6 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-
-
-# Keys that say how a run computes, not what it computes: they may differ between a run and its resumption or
-# rerun (fit() resumes across them; the zero-shot protocol reuses a finished result across them).
-EXECUTION_KEYS = frozenset({
-    "train.num_workers", "train.devices", "train.num_nodes", "train.accelerator", "train.strategy",
-    "train.progress_bar", "train.log_every_n_steps", "train.resume", "train.compile", "train.checkpoint_every_n_steps",
-    "data.in_memory", "data.memory_budget_gb", "data.device_cache",
-})
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -3,16 +3,20 @@
 Run folder layout::
 
     RUN_DIR/config.yaml                   the final config (every default filled in)
-    RUN_DIR/run_identity.json             the store's content, the training/validation/unlabelled videos (checked on resume)
+    RUN_DIR/provenance.json               what the run trains on: the store's content, the training/validation/
+                                          unlabelled videos, label vectors and settings (checked on resume)
     RUN_DIR/checkpoints/last.ckpt         Lightning checkpoint for exact resume
     RUN_DIR/logs/csv/version_*/metrics.csv, RUN_DIR/logs/tensorboard/   training curves
     RUN_DIR/model/                        the shareable model (see action2vec.training.export)
     RUN_DIR/result.json                   final metrics and the train/val video keys
+
+config.yaml and provenance.json are the run's identity; they are written once the first training step has
+finished, so a command refused or crashed before it never blocks a corrected command in the same folder.
+Run folders from before provenance records (config.yaml and run_identity.json) are still checked by them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import shutil
@@ -24,15 +28,17 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import torch
 
-from action2vec.config import save_config, to_dict
+from action2vec.config import execution_keys, save_config, to_dict
 from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
 from action2vec.io import read_json, write_json
 from action2vec.models import resolve_config
+from action2vec.provenance import (PROVENANCE_FILE, Input, Provenance, decide, keys_digest, read_provenance,
+                                   sketch, split_settings, write_provenance)
 from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, build_label_vectors
-from action2vec.training.config import EXECUTION_KEYS, RunConfig, flatten
+from action2vec.training.config import RunConfig, flatten
 from action2vec.training.export import CONFIG_FILE, export_model, recorded_text
 from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
 from action2vec.training.data import (
@@ -53,9 +59,9 @@ if TYPE_CHECKING:  # Lightning is imported when a run starts, not with the packa
 
 log = logging.getLogger(__name__)
 
-# Keys that may change when a run is resumed: how it computes, more epochs, the store at another path (its
-# content is checked by the run identity, see _check_same_inputs).
-_RESUMABLE_CHANGES = EXECUTION_KEYS | {"train.epochs", "data.store"}
+# Settings that may change when a run is resumed besides those declared execution-only: more epochs (checked
+# against the checkpoint), the store at another path (it enters by its content).
+_RESUMABLE_CHANGES = frozenset({"train.epochs", "data.store"})
 
 
 @dataclass
@@ -86,51 +92,64 @@ class TrainResult:
                    doc.get("transductive"))
 
 
-def _check_same_run(path: Path, cfg: RunConfig) -> None:
+IDENTITY_FILE = "run_identity.json"  # the record of run folders from before provenance.json (read, never written)
+_LEGACY_INPUTS = {"train_videos": "training videos", "val_videos": "validation videos",
+                  "unlabeled_videos": "unlabelled videos"}
+
+
+def run_provenance(final: RunConfig, store: Store, train_pos: np.ndarray, val_pos: np.ndarray,
+                   unlabeled_keys: Sequence[str] | None, manifold: ManifoldConfig | None,
+                   class_vectors: np.ndarray) -> Provenance:
+    """What a run trains on (``RUN_DIR/provenance.json``; checked on resume): the store's content, its training,
+    validation and unlabelled videos, its final config but the execution-only settings, the manifold settings,
+    and a sketch of the training classes' label vectors."""
+    inputs = {"store": Input(store_digest(store), str(store.path)),
+              "training videos": Input(keys_digest(store.keys[i] for i in train_pos)),
+              "validation videos": Input(keys_digest(store.keys[i] for i in val_pos))}
+    settings, execution = split_settings(final, skip=_RESUMABLE_CHANGES)
+    if unlabeled_keys:
+        inputs["unlabelled videos"] = Input(keys_digest(unlabeled_keys))
+        settings.update({f"manifold.{k}": v for k, v in flatten(to_dict(manifold or ManifoldConfig())).items()})
+    return Provenance("train run", inputs, settings, execution, {"label vectors": sketch(class_vectors)})
+
+
+def _legacy_provenance(run_dir: Path, current: Provenance) -> Provenance | None:
+    """The record of a run folder written before provenance.json: its config.yaml and run_identity.json. Its store
+    digest (of 8 sampled videos) cannot be compared with today's and is taken as the same, as it was then; so is
+    a label-vector sketch it never kept."""
     import yaml
 
-    old = flatten(yaml.safe_load(path.read_text()) or {})
-    new = flatten(to_dict(cfg))
-    for key in sorted(set(old) | set(new)):
-        if key not in _RESUMABLE_CHANGES and old.get(key) != new.get(key):
-            raise ConfigError(
-                f"{path.parent} holds a run with {key}={old.get(key)!r}, this one asks for {new.get(key)!r}; "
-                "use another output folder"
-            )
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        return None
+    flat = flatten(yaml.safe_load(config.read_text()) or {})
+    skip = execution_keys(RunConfig) | _RESUMABLE_CHANGES
+    settings = {k: v for k, v in flat.items() if k not in skip}
+    inputs = {"store": current.inputs["store"]}
+    identity = read_json(run_dir / IDENTITY_FILE, "run identity") if (run_dir / IDENTITY_FILE).is_file() else None
+    if identity is None:  # older still: accepted on its config alone, as it was then
+        inputs = dict(current.inputs)
+    else:
+        for old, name in _LEGACY_INPUTS.items():
+            if identity.get(old):
+                inputs[name] = Input(str(identity[old]))
+        if identity.get("manifold"):
+            settings.update({f"manifold.{k}": v for k, v in flatten(identity["manifold"]).items()})
+    return Provenance("train run", inputs, settings, sketches=current.sketches)
 
 
-IDENTITY_FILE = "run_identity.json"
-_IDENTITY_NAMES = {"store": "another store content (data.store)", "train_videos": "other training videos",
-                   "val_videos": "other validation videos", "unlabeled_videos": "other unlabelled (transductive) videos",
-                   "manifold": "other manifold settings"}
+def _check_same_run(run_dir: Path, current: Provenance) -> None:
+    """Refuse to resume (or reuse) a run whose record names other inputs or settings, naming the first."""
+    recorded = read_provenance(run_dir / PROVENANCE_FILE) or _legacy_provenance(run_dir, current)
+    decision = decide(recorded, current, finished=False, on_change="refuse", unrecorded="accept")
+    if decision.action == "refuse":
+        raise ConfigError(f"{run_dir} holds another run: {decision.reason}; use another output folder")
 
 
-def _key_digest(keys: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
-
-
-def run_identity(store: Store, train_pos: np.ndarray, val_pos: np.ndarray, unlabeled_keys: Sequence[str] | None,
-                 manifold: ManifoldConfig | None) -> dict[str, Any]:
-    """What a run trains on besides its config: the store's content, digests of its training, validation and
-    unlabelled video keys, and the manifold settings (``RUN_DIR/run_identity.json``; checked on resume)."""
-    return {
-        "store": store_digest(store),
-        "train_videos": _key_digest([store.keys[i] for i in train_pos]),
-        "val_videos": _key_digest([store.keys[i] for i in val_pos]),
-        "unlabeled_videos": _key_digest(unlabeled_keys) if unlabeled_keys else None,
-        "manifold": to_dict(manifold or ManifoldConfig()) if unlabeled_keys else None,
-    }
-
-
-def _check_same_inputs(path: Path, identity: dict[str, Any]) -> None:
-    """Refuse to resume a run whose recorded identity differs (a run folder from before it was recorded: accepted)."""
-    if not path.is_file():
-        return
-    old = read_json(path, "run identity")
-    for key, name in _IDENTITY_NAMES.items():
-        if old.get(key) != identity.get(key):
-            raise ConfigError(f"{path.parent} holds a run on {name} than this one asks for; use another output "
-                              "folder")
+def _commit_identity(run_dir: Path, final: RunConfig, record: Provenance) -> None:
+    """Write the run's identity: its final config and its provenance record."""
+    save_config(final, run_dir / "config.yaml")
+    write_provenance(record, run_dir / PROVENANCE_FILE)
 
 
 def _check_epochs_done(run_dir: Path, done: int, asked: int) -> None:
@@ -244,7 +263,8 @@ def fit(
     ``unlabeled_keys`` (transductive, off by default): videos whose features (never labels) enter the
     manifold term of :mod:`action2vec.training.manifold`, with ``manifold`` (default ``ManifoldConfig()``).
     """
-    from action2vec.training.checkpoints import completed_epochs, resume_checkpoint, set_aside, stop_gracefully
+    from action2vec.training.checkpoints import (CommitOnFirstStep, completed_epochs, resume_checkpoint, set_aside,
+                                                 stop_gracefully)
     from action2vec.training.module import Action2VecModule, scalar_metrics
 
     run_dir = Path(run_dir)
@@ -253,17 +273,17 @@ def fit(
     train_pos, val_pos = _select_videos(cfg, store, classes, train_keys, val_keys)
     label_vectors, class_vectors = _label_vectors(cfg, classes, label_vectors)
     final = _final_config(cfg, store, classes, label_vectors, class_vectors)
-    identity = run_identity(store, train_pos, val_pos, unlabeled_keys, manifold)
-    if (run_dir / "config.yaml").is_file():
-        _check_same_run(run_dir / "config.yaml", final)
-        _check_same_inputs(run_dir / IDENTITY_FILE, identity)
+    record = run_provenance(final, store, train_pos, val_pos, unlabeled_keys, manifold, class_vectors)
+    if (run_dir / "config.yaml").is_file() or (run_dir / PROVENANCE_FILE).is_file():
+        _check_same_run(run_dir, record)
         done = _finished_result(run_dir, cfg)
         if done is not None:
             return done
     resume_from = resume_checkpoint(run_dir / "checkpoints", cfg.train.resume)  # damaged last.ckpt: an older one
     if resume_from is not None:
         _check_epochs_done(run_dir, completed_epochs(resume_from), cfg.train.epochs)
-    trainer, ckpt_dir = _build_trainer(cfg, final, run_dir, callbacks)
+    commit = CommitOnFirstStep(partial(_commit_identity, run_dir, final, record))
+    trainer, ckpt_dir = _build_trainer(cfg, final, run_dir, [commit, *(callbacks or [])])
     _check_batch_size(cfg, trainer.world_size)
     _check_compiler(cfg.train.compile, trainer.strategy.root_device)
     in_mem = should_load_in_memory(store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory,
@@ -271,9 +291,7 @@ def fit(
     _check_memory(cfg, final, store, len(classes), train_pos, val_pos, in_mem, trainer)  # before it is allocated
     data = _datasets(store, classes, train_pos, val_pos, in_mem)
     if trainer.is_global_zero:  # only now that every setting is known to be valid
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(final, run_dir / "config.yaml")
-        write_json(identity, run_dir / IDENTITY_FILE)
+        run_dir.mkdir(parents=True, exist_ok=True)  # config.yaml and provenance.json: once training has started
         (run_dir / "result.json").unlink(missing_ok=True)  # present only once this config's run has finished
         if not cfg.train.resume:
             set_aside(ckpt_dir)  # starting over: the old run's checkpoints must not mix with this one's
