@@ -51,12 +51,14 @@ def test_a_diverging_run_stops_with_one_line_and_exports_nothing(data, tmp_path,
     assert all(_finite_checkpoint(p) for p in kept), kept
 
 
-@pytest.mark.xfail(strict=True, reason="fit() refuses another train.lr in a folder whose run has started ('RUN holds a "
-                   "run with train.lr=1e+30'); deciding that a diverged run may be started over is the run identity's")
 def test_the_corrected_command_then_runs(data, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(_argv(data, run, "--train.lr", "1e30")) == 2
-    capsys.readouterr()
+    line = _error(capsys)
+    aside = list(run.glob("diverged-*"))
+    assert len(aside) == 1 and str(aside[0]) in line and "starts over" in line, line
+    assert (aside[0] / "config.yaml").is_file() and not (run / "config.yaml").exists()
+    assert not list((run / "checkpoints").glob("*.ckpt"))  # the diverged run's checkpoints are not resumed
     assert main(_argv(data, run)) == 0
     assert (run / "model" / "model.safetensors").is_file()
 

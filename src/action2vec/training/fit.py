@@ -41,6 +41,7 @@ from action2vec.text import LabelVectors, build_label_vectors
 from action2vec.training.config import RunConfig, flatten
 from action2vec.training.export import CONFIG_FILE, export_model, recorded_text
 from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
+from action2vec.training.module import TrainingDiverged
 from action2vec.training.data import (
     IndexDataset,
     ResumableLoader,
@@ -150,6 +151,21 @@ def _commit_identity(run_dir: Path, final: RunConfig, record: Provenance) -> Non
     """Write the run's identity: its final config and its provenance record."""
     save_config(final, run_dir / "config.yaml")
     write_provenance(record, run_dir / PROVENANCE_FILE)
+
+
+def _set_aside_diverged(run_dir: Path, ckpt_dir: Path) -> Path:
+    """Move a diverged run's identity (config.yaml, its provenance record) and its checkpoints into
+    ``run_dir/diverged-<time>/``: the settings that diverged must not block the corrected command, and their
+    checkpoints must not be resumed under other settings."""
+    import datetime
+
+    aside = run_dir / f"diverged-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    aside.mkdir(parents=True, exist_ok=True)
+    for path in [run_dir / "config.yaml", run_dir / PROVENANCE_FILE, run_dir / IDENTITY_FILE,
+                 *sorted(Path(ckpt_dir).glob("*.ckpt"))]:
+        if path.is_file():
+            path.rename(aside / path.name)
+    return aside
 
 
 def _check_epochs_done(run_dir: Path, done: int, asked: int) -> None:
@@ -301,8 +317,15 @@ def fit(
     if resume_from:
         log.info("resuming from %s", resume_from)
     with stop_gracefully():  # SIGTERM: Lightning ends the batch, SignalCheckpoint saves last.ckpt, Stopped is raised
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
-                    ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
+        try:
+            trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
+                        ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
+        except TrainingDiverged as err:
+            if trainer.is_global_zero:
+                aside = _set_aside_diverged(run_dir, ckpt_dir)
+                raise TrainingDiverged(f"{err}; they and the run's settings are set aside in {aside}, so a corrected "
+                                       "command in the same folder starts over") from None
+            raise
 
     _check_epochs_done(run_dir, trainer.current_epoch, cfg.train.epochs)  # checkpoints written before the above
     result = TrainResult(
