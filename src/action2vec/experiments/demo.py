@@ -101,7 +101,9 @@ class DemoConfig:
                            metadata={"help": "Action2Vec training (run.data.text: the label-text embedder; minilm needs no download)"})
     krr: KRRConfig = field(default_factory=KRRConfig, metadata={"help": "the pooled-feature KRR baseline"})
     ratio: str = option("50/50", "seen/unseen class ratio of the zero-shot splits", nonempty=True)
-    splits: int = option(5, "random class splits (seeds 0..N-1); results are mean ± std over them", ge=1)
+    splits: int = option(6, "random class splits (seeds 0..N-1); results are mean ± std over them, and the paired "
+                         "test against the baseline is over them (an exact test over 5 or fewer cannot reach p < 0.05)",
+                         ge=1)
     workers: int = option(0, "parallel zero-shot jobs (0: as the cores allow at 2 threads each)", ge=0)
     threads: int = option(1, "torch threads (0: torch's default); the demo's models are small, so on a busy "
                           "CPU more threads cost more than they give", ge=0)
