@@ -580,7 +580,8 @@ def _usable_index(paths: ExplorerPaths, store: Store | None) -> tuple[VideoIndex
                     paths.run_index, paths.store)
         return None, ""
     if store is not None and index.info.store_digest != store_digest(store):
-        why = ("it records no store identity (made by an older action2vec)" if not index.info.store_digest
+        why = ("it was built by an older action2vec, whose store identity cannot be checked against today's"
+               if not (index.info.store_digest and index.info.provenance)
                else f"{paths.store} holds other features than when it was indexed")
         log.warning("not using %s: %s; rerun `action2vec index` to keep one for the next start", paths.run_index, why)
         return None, ""
