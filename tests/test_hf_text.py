@@ -82,3 +82,11 @@ def test_folder_without_tokenizer_files_is_refused_not_embedded_as_unknown_token
     with pytest.raises(DataError, match="tokenizer") as err:
         create_embedder(f"hf:{folder}", cache=False).embed(["spin ball", "grow box"])
     assert str(folder) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_labels_help_names_the_hf_text_spec(capsys) -> None:
+    from action2vec.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["labels", "--help"])
+    assert "hf:PATH" in " ".join(capsys.readouterr().out.split())
