@@ -198,3 +198,20 @@ def test_new_videos_embed_only_with_the_stores_weights(folders, tmp_path) -> Non
     shutil.copy(folders["clip_other"] / "model.safetensors", copy / "model.safetensors")
     with pytest.raises(DataError, match="not the weights the training store was extracted with"):
         recipe.create_backbone()
+
+
+def test_a_models_hf_folder_changed_or_moved_is_named_in_the_line(folders, tmp_path) -> None:
+    """Embedding new videos through the folder the training store recorded: the line names that folder (not
+    'None', as there are no --weights with hf:) and says it comes from the training store's record."""
+    copy = tmp_path / "clip"
+    shutil.copytree(folders["clip"], copy)
+    recipe = VideoRecipe.from_features({**create_backbone(f"hf:{copy}").meta(), "fps": 12.0, "duration": 1.5,
+                                        "stride": 8})
+    shutil.copy(folders["clip_other"] / "model.safetensors", copy / "model.safetensors")
+    with pytest.raises(DataError) as err:
+        recipe.create_backbone()
+    assert str(err.value).startswith(f"hf:{copy}") and "None" not in str(err.value)
+    shutil.rmtree(copy)
+    with pytest.raises(DataError) as err:
+        recipe.create_backbone()
+    assert f"hf:{copy}" in str(err.value) and "training store" in str(err.value) and "\n" not in str(err.value)
