@@ -35,8 +35,8 @@ from scipy import stats
 
 from action2vec.evaluation.results import BootstrapInterval, PairedComparison, ZslSummary
 
-__all__ = ["finite_pairs", "EXACT_MAX", "BASELINE", "TRAINING_FREE", "RESAMPLES", "paired_comparison", "signed_rank_p", "zsl_comparisons",
-           "bootstrap_mean", "bootstrap_difference"]
+__all__ = ["finite_pairs", "EXACT_MAX", "BASELINE", "TRAINING_FREE", "RESAMPLES", "paired_comparison",
+           "signed_rank_p", "zsl_comparisons", "bootstrap_mean", "bootstrap_difference"]
 
 EXACT_MAX = 20  # the exact signed-rank distribution is enumerated up to this many non-zero differences
 BASELINE = "pooled_krr"

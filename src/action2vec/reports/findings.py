@@ -1,7 +1,8 @@
 """What a run found, as sentences computed from its results (never written by hand): whether Action2Vec beats
 the pooled baseline (and the training-free text match, when it ran) over the zero-shot splits, whether its class
 vectors correlate with WordNet more or less than the text vectors, whether they group by verb or by noun, and how
-its analogy accuracy compares with the text vectors alone. Each :class:`Finding` carries the numbers its sentence states (fractions, as in report.json).
+its analogy accuracy compares with the text vectors alone. Each :class:`Finding` carries the numbers its sentence
+states (fractions, as in report.json).
 
     for f in run_findings(zsl, wordnet, analogy):
         print(f.topic, f.text)
