@@ -198,3 +198,37 @@ def test_new_videos_embed_only_with_the_stores_weights(folders, tmp_path) -> Non
     shutil.copy(folders["clip_other"] / "model.safetensors", copy / "model.safetensors")
     with pytest.raises(DataError, match="not the weights the training store was extracted with"):
         recipe.create_backbone()
+
+
+def test_a_models_hf_folder_changed_or_moved_is_named_in_the_line(folders, tmp_path) -> None:
+    """Embedding new videos through the folder the training store recorded: the line names that folder (not
+    'None', as there are no --weights with hf:) and says it comes from the training store's record."""
+    copy = tmp_path / "clip"
+    shutil.copytree(folders["clip"], copy)
+    recipe = VideoRecipe.from_features({**create_backbone(f"hf:{copy}").meta(), "fps": 12.0, "duration": 1.5,
+                                        "stride": 8})
+    shutil.copy(folders["clip_other"] / "model.safetensors", copy / "model.safetensors")
+    with pytest.raises(DataError) as err:
+        recipe.create_backbone()
+    assert str(err.value).startswith(f"hf:{copy}") and "None" not in str(err.value)
+    shutil.rmtree(copy)
+    with pytest.raises(DataError) as err:
+        recipe.create_backbone()
+    assert f"hf:{copy}" in str(err.value) and "training store" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_video_model_clip_length_other_than_its_frames_is_one_line(folders, tmp_path, capsys) -> None:
+    """VideoMAE takes exactly its config's num_frames (4 here): --video.clip_len 8 was a traceback mid-run."""
+    videos = tmp_path / "v"
+    videos.mkdir()
+    write_video(videos / "a.mp4", _frames(12), fps=12)
+    (videos / "list.txt").write_text("a.mp4 spin ball\n")
+    out = tmp_path / "x.h5"
+    argv = ["extract", "--list", str(videos / "list.txt"), "--out", str(out), "--backbone", f"hf:{folders['videomae']}",
+            *QUIET]
+    capsys.readouterr()
+    assert main([*argv, "--video.clip_len", "8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "video.clip_len" in err[0] and "4" in err[0] and not out.exists()
+    assert not (tmp_path / "x.h5.log").exists()  # the backbone's loading line must not leave a log of a refused run
+    assert main([*argv, "--video.clip_len", "4"]) == 0  # its own length, said explicitly, is fine

@@ -68,3 +68,25 @@ def test_folders_without_a_text_tower_or_missing_are_refused(folders, tmp_path) 
         create_embedder(f"hf:{folders['videomae']}")
     with pytest.raises(DataError, match="not a folder"):
         create_embedder(f"hf:{tmp_path / 'absent'}")
+
+
+def test_folder_without_tokenizer_files_is_refused_not_embedded_as_unknown_tokens(folders, tmp_path) -> None:
+    """transformers builds an empty-vocabulary tokenizer for a CLIP folder without tokenizer files: every text
+    would become the same unknown tokens and every label the same vector. It must be one line instead."""
+    import shutil
+
+    folder = tmp_path / "clip_without_tokenizer"
+    shutil.copytree(folders["clip"], folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (folder / name).unlink(missing_ok=True)
+    with pytest.raises(DataError, match="tokenizer") as err:
+        create_embedder(f"hf:{folder}", cache=False).embed(["spin ball", "grow box"])
+    assert str(folder) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_labels_help_names_the_hf_text_spec(capsys) -> None:
+    from action2vec.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["labels", "--help"])
+    assert "hf:PATH" in " ".join(capsys.readouterr().out.split())

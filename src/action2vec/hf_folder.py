@@ -156,7 +156,13 @@ def load_hf_processor(folder: HFFolder, kind: str) -> Any:
     }[kind]
     try:
         with _quiet(transformers):
-            return loader.from_pretrained(str(folder.path), local_files_only=True)
+            processor = loader.from_pretrained(str(folder.path), local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{folder.path}: no usable {kind} processor ({wanted}): {reason}") from None
+    # without its vocabulary files transformers still builds a tokenizer, of the special tokens alone: every
+    # text would become the same unknown tokens and every label the same vector
+    if kind == "tokenizer" and len(processor) <= len(set(processor.all_special_ids)):
+        raise DataError(f"{folder.path}: its tokenizer has no vocabulary beyond the special tokens "
+                        f"({wanted} and the vocabulary files save_pretrained writes are missing)")
+    return processor

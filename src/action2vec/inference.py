@@ -91,12 +91,22 @@ class VideoRecipe:
         """The backbone in eval mode (its seeded random weights when the store was made with them)."""
         from action2vec.video.backbones import create_backbone
 
+        from action2vec.hf_folder import hf_spec_path
+
         self.check_weights(weights)
-        backbone = create_backbone(self.backbone, weights=weights, random_weights=self.random_weights, layer=self.layer)
+        folder = hf_spec_path(self.backbone)  # hf:PATH: the folder the training store recorded holds the weights
+        try:
+            backbone = create_backbone(self.backbone, weights=weights, random_weights=self.random_weights,
+                                       layer=self.layer)
+        except DataError as exc:
+            if folder is None:
+                raise
+            raise DataError(f"backbone hf:{folder} (the training store's record): {exc}") from None
         given = getattr(backbone, "weights_sha256", None)
         if self.weights_sha256 and given and given != self.weights_sha256:
-            raise DataError(f"{weights}: not the weights the training store was extracted with (SHA-256 "
-                            f"{given[:12]}…, the store's {self.weights_sha256[:12]}…); its features would differ")
+            raise DataError(f"{weights if folder is None else f'hf:{folder}'}: not the weights the training store "
+                            f"was extracted with (SHA-256 {given[:12]}…, the store's {self.weights_sha256[:12]}…); "
+                            "its features would differ")
         return backbone
 
     def features(self, path: str | Path, backbone: Any, device: str | torch.device = "cpu") -> tuple[np.ndarray, int]:

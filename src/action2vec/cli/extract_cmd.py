@@ -117,6 +117,7 @@ def _check_store_path(path: Path, option: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from action2vec.config import config_from_args
     from action2vec.distributed import process_layout
+    from action2vec.errors import Action2VecError
     from action2vec.store import StoreLock
     from action2vec.video.config import ExtractConfig
     from action2vec.video.decode import check_decoder
@@ -137,9 +138,15 @@ def run(args: argparse.Namespace) -> int:
         held.enter_context(StoreLock(out))
         if args.pca_dim and layout.rank == 0:
             held.enter_context(StoreLock(_pca_out(args, out)))
+        fresh = not log_path.exists() and not out.exists()
         handler = _add_log_file(log_path)
         try:
             return _extract(args, cfg, out, log_path, layout.rank, layout.world_size, fit_keys)
+        except Action2VecError:
+            if fresh and not out.exists():  # refused before any video (e.g. after the backbone's loading line)
+                handler.close()
+                log_path.unlink(missing_ok=True)
+            raise
         finally:
             logging.getLogger().removeHandler(handler)
             handler.close()

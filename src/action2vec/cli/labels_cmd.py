@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--dataset", help="ucf101, hmdb51, kinetics400, kinetics600, kinetics700 or custom")
     source.add_argument("--classes", type=Path, help="a file with one class name per line")
     parser.add_argument("--annotations", type=Path, help="the data set's annotation folder or file")
-    parser.add_argument("--text", help="text embedder spec: minilm, sentence-transformers:X, word2vec:P, "
+    parser.add_argument("--text", help="text embedder spec: minilm, sentence-transformers:X, hf:PATH (the text "
+                        "tower of a local CLIP/SigLIP/X-CLIP folder), word2vec:P, "
                         "glove:P, fasttext:P, vectors:P (default: none, only normalise)")
     parser.add_argument("--overrides", type=Path, help="YAML file of class name: phrase (on top of the built-in one)")
     parser.add_argument("--definitions", type=Path, help="class definitions (JSON/YAML) appended to phrases")

@@ -79,8 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[], help="override a training config key")
     p.add_argument("--compare", action="append", default=[], metavar="A,B",
                    help="also compare variant A with variant B, paired over the splits both ran on (repeatable; each "
-                   "variant is compared with pooled_krr anyway): mean difference, 95 %% Student-t interval, exact "
-                   "Wilcoxon signed-rank p")
+                   "variant is compared with pooled_krr anyway, and each trained one with pooled_match when it ran): "
+                   "mean difference, 95 %% Student-t interval, exact Wilcoxon signed-rank p")
     p.add_argument("--json", metavar="FILE", help="also write the summary (mean and std per variant, ratio, metric)")
     add_config_arguments(p, RunConfig)
     p.set_defaults(func=run)

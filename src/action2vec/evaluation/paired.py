@@ -3,8 +3,9 @@
     paired_comparison(a, b)          two methods scored on the same splits: mean paired difference a − b, its
                                      95 % Student-t interval over the splits, the exact two-sided Wilcoxon
                                      signed-rank p-value, n (-> PairedComparison)
-    zsl_comparisons(summary, pairs)  the same for each trained method against ``pooled_krr`` and for the pairs
-                                     named, per data set, ratio and metric, over the splits both ran on
+    zsl_comparisons(summary, pairs)  the same for each method against ``pooled_krr``, each trained method
+                                     against ``pooled_match`` (when it ran) and the pairs named, per data
+                                     set, ratio and metric, over the splits both ran on
     bootstrap_mean(values)           percentile bootstrap interval of a mean (-> BootstrapInterval)
     bootstrap_difference(a, b)       the same for the mean of paired differences (rows resampled together)
 
@@ -34,11 +35,12 @@ from scipy import stats
 
 from action2vec.evaluation.results import BootstrapInterval, PairedComparison, ZslSummary
 
-__all__ = ["finite_pairs", "EXACT_MAX", "BASELINE", "RESAMPLES", "paired_comparison", "signed_rank_p", "zsl_comparisons",
-           "bootstrap_mean", "bootstrap_difference"]
+__all__ = ["finite_pairs", "EXACT_MAX", "BASELINE", "TRAINING_FREE", "RESAMPLES", "paired_comparison",
+           "signed_rank_p", "zsl_comparisons", "bootstrap_mean", "bootstrap_difference"]
 
 EXACT_MAX = 20  # the exact signed-rank distribution is enumerated up to this many non-zero differences
 BASELINE = "pooled_krr"
+TRAINING_FREE = "pooled_match"  # the model's own text match: what training on the seen classes must beat
 RESAMPLES = 2000  # bootstrap resamples
 METRICS = ("top1", "top5", "mean_class_acc")
 
@@ -115,9 +117,12 @@ def _split_scores(summary: ZslSummary, dataset: str, ratio: str, variant: str, m
 def zsl_comparisons(summary: ZslSummary, pairs: Iterable[tuple[str, str]] = (),
                     metrics: Sequence[str] = METRICS) -> list[PairedComparison]:
     """Paired comparisons of a zero-shot summary over the splits both methods ran on: every method other than
-    the baseline against ``pooled_krr`` (when it ran), then each pair named; per data set, ratio and metric.
-    Cells where the two methods share no split are left out."""
+    the baseline against ``pooled_krr`` (when it ran), every trained method against ``pooled_match`` (when it
+    ran), then each pair named; per data set, ratio and metric. Cells where the two methods share no split
+    are left out."""
     wanted = [(v, BASELINE) for v in summary.variants if v != BASELINE and BASELINE in summary.variants]
+    wanted += [(v, TRAINING_FREE) for v in summary.variants
+               if v not in (BASELINE, TRAINING_FREE) and TRAINING_FREE in summary.variants]
     wanted += [tuple(p) for p in pairs if tuple(p) not in wanted]
     out = []
     for a, b in wanted:

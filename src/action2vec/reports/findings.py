@@ -1,7 +1,8 @@
 """What a run found, as sentences computed from its results (never written by hand): whether Action2Vec beats
-the pooled baseline over the zero-shot splits, whether its class vectors correlate with WordNet more or less than
-the text vectors, whether they group by verb or by noun, and how its analogy accuracy compares with the text
-vectors alone. Each :class:`Finding` carries the numbers its sentence states (fractions, as in report.json).
+the pooled baseline (and the training-free text match, when it ran) over the zero-shot splits, whether its class
+vectors correlate with WordNet more or less than the text vectors, whether they group by verb or by noun, and how
+its analogy accuracy compares with the text vectors alone. Each :class:`Finding` carries the numbers its sentence
+states (fractions, as in report.json).
 
     for f in run_findings(zsl, wordnet, analogy):
         print(f.topic, f.text)
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from action2vec.evaluation.findings import paired_gap
-from action2vec.evaluation.paired import bootstrap_difference, zsl_comparisons
+from action2vec.evaluation.paired import BASELINE, TRAINING_FREE, bootstrap_difference, zsl_comparisons
 from action2vec.evaluation.results import (
     SIGNIFICANCE, AnalogyResult, AnalogyScore, PairedComparison, WordNetResult, ZslSummary,
 )
@@ -23,7 +24,6 @@ from action2vec.variants import title
 __all__ = ["Finding", "zsl_findings", "wordnet_finding", "grouping_finding", "analogy_findings", "run_findings",
            "vectors_name", "comparison_sentence", "BASELINE"]
 
-BASELINE = "pooled_krr"
 METRIC_NAMES = {"top1": "top-1 accuracy", "top5": "top-5 accuracy", "mean_class_acc": "mean per-class accuracy"}
 
 
@@ -50,19 +50,22 @@ def _capital(text: str) -> str:
 
 
 def _main_method(summary: ZslSummary) -> str | None:
-    """The Action2Vec method a finding compares with the baseline: the paper's model, else the first other."""
+    """The Action2Vec method a finding compares with the baselines: the paper's model, else the first other
+    trained one, else the training-free row (then compared with ``pooled_krr`` alone)."""
     if "hrnn_attention" in summary.variants:
         return "hrnn_attention"
-    return next((v for v in summary.variants if v != BASELINE), None)
+    others = [v for v in summary.variants if v != BASELINE]
+    return next((v for v in others if v != TRAINING_FREE), others[0] if others else None)
 
 
-def _comparison(summary: ZslSummary, dataset: str, ratio: str, main: str, metric: str) -> PairedComparison | None:
-    """main against the baseline: the summary's paired comparison, else one computed from its per-split scores
-    (files written before comparisons were stored); None when no split has both."""
-    found = summary.comparison(main, BASELINE, dataset, ratio, metric)
+def _comparison(summary: ZslSummary, dataset: str, ratio: str, main: str, baseline: str,
+                metric: str) -> PairedComparison | None:
+    """main against a baseline: the summary's paired comparison, else one computed from its per-split scores
+    (files written before that comparison was stored); None when no split has both."""
+    found = summary.comparison(main, baseline, dataset, ratio, metric)
     if found is None:
-        found = next((c for c in zsl_comparisons(summary, metrics=(metric,))
-                      if (c.a, c.b, c.dataset, c.ratio) == (main, BASELINE, dataset, ratio)), None)
+        found = next((c for c in zsl_comparisons(summary, [(main, baseline)], metrics=(metric,))
+                      if (c.a, c.b, c.dataset, c.ratio) == (main, baseline, dataset, ratio)), None)
     return found if found is not None and found.n else None
 
 
@@ -87,8 +90,9 @@ def comparison_sentence(where: str, c: PairedComparison, transductive: bool = Fa
         text += ": too few splits for an interval or a test"
     text += ")."
     if c.n > 1 and c.p_min >= SIGNIFICANCE:
-        text += (f" With {c.nonzero} split{'s' if c.nonzero != 1 else ''} that differ, the smallest p this test can "
-                 f"give is {_p(c.p_min)}: more splits are needed to show a difference at 5 %.")
+        splits = f"{c.nonzero} splits that differ" if c.nonzero != 1 else "1 split that differs"
+        text += (f" With {splits}, the smallest p this test can give is {_p(c.p_min)}: more splits are needed to "
+                 f"show a difference at 5 %.")
     return text
 
 
@@ -103,32 +107,41 @@ def _means_sentence(where: str, a: str, b: str, metric: str, mean_a: float, mean
 
 
 def zsl_findings(summary: ZslSummary, metric: str = "top1") -> list[Finding]:
-    """Per data set and ratio: the Action2Vec method against the pooled baseline by their paired comparison
-    (means only, said so, for files without per-split scores; none when either method is missing)."""
+    """Per data set and ratio: the Action2Vec method against the pooled baseline, then against the training-free
+    row when it ran, by their paired comparison (means only, said so, for files without per-split scores; none
+    when either method is missing)."""
     main = _main_method(summary)
-    if main is None or BASELINE not in summary.variants:
+    baselines = [b for b in (BASELINE, TRAINING_FREE) if b in summary.variants and b != main]
+    if main is None:
         return []
     out = []
     for dataset in summary.datasets:
         for ratio in summary.ratios():
-            where = f"{dataset}, {ratio}"
-            c = _comparison(summary, dataset, ratio, main, metric)
-            if c is not None and c.difference == c.difference:
-                out.append(Finding("zsl", comparison_sentence(where, c, summary.transductive), {
-                    "dataset": dataset, "ratio": ratio, "metric": metric, "method": main, "baseline": BASELINE,
-                    "mean": c.mean_a, "baseline_mean": c.mean_b, "difference": c.difference, "low": c.low,
-                    "high": c.high, "p": c.p, "test": c.test, "interval": c.interval, "splits": c.n,
-                    "wins": c.wins, "verdict": c.verdict}))
-                continue
-            ca, cb = summary.cell(dataset, main, ratio).get(metric), summary.cell(dataset, BASELINE, ratio).get(metric)
-            if ca is None or cb is None or ca.mean != ca.mean or cb.mean != cb.mean:
-                continue
-            a, b = title(main, summary.transductive), title(BASELINE, summary.transductive)
-            out.append(Finding("zsl", _means_sentence(where, a, b, metric, ca.mean, cb.mean, min(ca.n, cb.n)), {
-                "dataset": dataset, "ratio": ratio, "metric": metric, "method": main, "baseline": BASELINE,
-                "mean": ca.mean, "baseline_mean": cb.mean, "difference": ca.mean - cb.mean, "splits": min(ca.n, cb.n),
-                "wins": None, "verdict": None}))
+            for baseline in baselines:
+                finding = _zsl_finding(summary, dataset, ratio, main, baseline, metric)
+                if finding is not None:
+                    out.append(finding)
     return out
+
+
+def _zsl_finding(summary: ZslSummary, dataset: str, ratio: str, main: str, baseline: str,
+                 metric: str) -> Finding | None:
+    where = f"{dataset}, {ratio}"
+    c = _comparison(summary, dataset, ratio, main, baseline, metric)
+    if c is not None and c.difference == c.difference:
+        return Finding("zsl", comparison_sentence(where, c, summary.transductive), {
+            "dataset": dataset, "ratio": ratio, "metric": metric, "method": main, "baseline": baseline,
+            "mean": c.mean_a, "baseline_mean": c.mean_b, "difference": c.difference, "low": c.low,
+            "high": c.high, "p": c.p, "test": c.test, "interval": c.interval, "splits": c.n,
+            "wins": c.wins, "verdict": c.verdict})
+    ca, cb = summary.cell(dataset, main, ratio).get(metric), summary.cell(dataset, baseline, ratio).get(metric)
+    if ca is None or cb is None or ca.mean != ca.mean or cb.mean != cb.mean:
+        return None
+    a, b = title(main, summary.transductive), title(baseline, summary.transductive)
+    return Finding("zsl", _means_sentence(where, a, b, metric, ca.mean, cb.mean, min(ca.n, cb.n)), {
+        "dataset": dataset, "ratio": ratio, "metric": metric, "method": main, "baseline": baseline,
+        "mean": ca.mean, "baseline_mean": cb.mean, "difference": ca.mean - cb.mean, "splits": min(ca.n, cb.n),
+        "wins": None, "verdict": None})
 
 
 def wordnet_finding(result: WordNetResult) -> Finding | None:

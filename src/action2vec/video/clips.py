@@ -61,9 +61,13 @@ class ClipPlan:
         }
 
 
-def plan_clips(cfg: ClipConfig, backbone_clip_len: int) -> ClipPlan:
-    """The clip plan of ``cfg``, taking the clip length from the backbone when ``cfg.clip_len`` is 0."""
+def plan_clips(cfg: ClipConfig, backbone_clip_len: int, fixed: bool = False) -> ClipPlan:
+    """The clip plan of ``cfg``, taking the clip length from the backbone when ``cfg.clip_len`` is 0 (``fixed``:
+    the backbone takes no other length)."""
     clip_len = int(cfg.clip_len or backbone_clip_len)
+    if fixed and clip_len != backbone_clip_len:
+        raise ConfigError(f"video.clip_len: the backbone takes exactly {backbone_clip_len} frames per clip, not "
+                          f"{clip_len}; leave video.clip_len out or set it to {backbone_clip_len}")
     if clip_len <= 0:
         raise ConfigError(f"video.clip_len: must be positive, got {clip_len}")
     if cfg.stride <= 0:

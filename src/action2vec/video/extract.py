@@ -159,7 +159,7 @@ def video_features(
     PCA with ``PCA.from_store(store).transform_sequence(feats, length)``.
     """
     cfg = cfg or ExtractConfig()
-    plan = plan_clips(cfg.video, backbone.clip_len)
+    plan = plan_clips(cfg.video, backbone.clip_len, getattr(backbone, "fixed_clip_len", False))
     decoded = backbone_decode_spec(backbone, plan, cfg).decode(path)
     length = plan.length(decoded.num_frames)
     runner = ClipRunner(backbone, cfg.compute, torch.device(device))
@@ -225,7 +225,7 @@ def extract_videos(
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
         raise DataError(f"video key {dup!r} appears more than once in the input")
-    plan = plan_clips(cfg.video, backbone.clip_len)
+    plan = plan_clips(cfg.video, backbone.clip_len, getattr(backbone, "fixed_clip_len", False))
     check_decoder(cfg.video.decoder)
     lock = StoreLock(out).acquire()  # one writer per store (the ranks of this torchrun job share it)
     dist = _dist_setup(cfg.compute.barrier_timeout)

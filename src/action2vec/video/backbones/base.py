@@ -26,6 +26,7 @@ class Backbone(torch.nn.Module):
     layer: str = ""
     dim: int = 0
     clip_len: int = 16
+    fixed_clip_len: bool = False  # the model takes exactly ``clip_len`` frames: no other video.clip_len
     pretrained: bool = False
     # (H, W) that decoding should resize frames to before ``preprocess`` (None: decoder's default size)
     frame_size: tuple[int, int] | None = None

@@ -82,6 +82,7 @@ class HFBackbone(Backbone):
         self.weights_sha256 = folder.weights_sha256
         vision = _vision_config(self.model.config)
         self.clip_len = IMAGE_CLIP_LEN if self.image_text else int(vision.num_frames)
+        self.fixed_clip_len = not self.image_text  # its position embeddings fit num_frames frames only
         self.dim = self._output_dim()
         size = getattr(self.processor, "size", None) or {}
         if "shortest_edge" in size:
