@@ -90,3 +90,25 @@ def test_labels_help_names_the_hf_text_spec(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["labels", "--help"])
     assert "hf:PATH" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_text_cache_is_keyed_by_the_tokenizer_too(folders, tmp_path) -> None:
+    """The same weights under another tokenizer embed texts differently: cached vectors must not be reused."""
+    import json
+    import shutil
+
+    copy = tmp_path / "clip_retokenized"
+    shutil.copytree(folders["clip"], copy)
+    first = CachedEmbedder(create_embedder(f"hf:{copy}", cache=False), directory=tmp_path / "cache")
+    before = first.embed(TEXTS)
+    tok = json.loads((copy / "tokenizer.json").read_text())
+    vocab = tok["model"]["vocab"]
+    words = sorted(vocab, key=vocab.get)
+    ids = sorted(vocab.values())
+    shuffled = dict(zip(words, ids[::-1] if len(ids) > 1 else ids))  # every token gets another id
+    tok["model"]["vocab"] = shuffled
+    (copy / "tokenizer.json").write_text(json.dumps(tok))
+    again = CachedEmbedder(create_embedder(f"hf:{copy}", cache=False), directory=tmp_path / "cache")
+    after = again.embed(TEXTS)
+    assert again.inner._model is not None  # embedded anew, not read from the cache
+    assert not np.allclose(after, before)

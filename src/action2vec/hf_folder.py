@@ -58,6 +58,21 @@ class HFFolder:
                 "hf_config_sha256": self.config_sha256, "weights_sha256": self.weights_sha256}
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "vocab.txt",
+                   "merges.txt", "spiece.model", "added_tokens.json")
+
+
+def tokenizer_sha256(path: str | Path) -> str:
+    """SHA-256 over the tokenizer files a folder holds (name and content of each of :data:`TOKENIZER_FILES`):
+    the same weights under another tokenizer embed label texts differently."""
+    digest = hashlib.sha256()
+    for name in TOKENIZER_FILES:
+        file = Path(path) / name
+        if file.is_file():
+            digest.update(f"{name} {hash_file(file).hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
 def hf_spec_path(spec: str) -> Path | None:
     """The folder of an ``hf:PATH`` spec (None for any other spec)."""
     kind, sep, rest = spec.strip().partition(":")

@@ -431,7 +431,7 @@ class HFTextEmbedder:
     sentence_encoder = True  # label prompts ("a video of a person {}") apply
 
     def __init__(self, path: str | Path, device: str = "cpu", batch_size: int = 64) -> None:
-        from action2vec.hf_folder import TEXT_TOWERS, read_hf_folder
+        from action2vec.hf_folder import TEXT_TOWERS, read_hf_folder, tokenizer_sha256
 
         self.folder = read_hf_folder(path)
         if self.folder.model_type not in TEXT_TOWERS:
@@ -439,7 +439,8 @@ class HFTextEmbedder:
                             f"(hf: text embedders: {', '.join(sorted(TEXT_TOWERS))})")
         self.device, self.batch_size = device, batch_size
         self.name = self.folder.spec
-        self.identity = f"hf:{self.folder.config_sha256}:{self.folder.weights_sha256}"
+        self.identity = (f"hf:{self.folder.config_sha256}:{self.folder.weights_sha256}:"
+                         f"{tokenizer_sha256(self.folder.path)}")  # the text cache's key: model and tokenizer
         self._model: Any = None
         self._tokenizer: Any = None
 

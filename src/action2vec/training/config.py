@@ -14,7 +14,8 @@ from action2vec.models import ModelConfig
 class DataConfig:
     store: str = option("", "feature store (HDF5) to train on")
     annotations: str = option("", "label file for ActivityNet-style stores (JSON or 'key label' rows)")
-    text: str = option("minilm", "label-text embedder spec: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P")
+    text: str = option("minilm", "label-text embedder spec: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P, "
+                       "hf:P (the text tower of a local CLIP/SigLIP/X-CLIP folder)")
     prompts: list[str] = option(
         [], "label prompt templates for sentence encoders, each with one '{}' for the label (e.g. 'a video of a "
         "person {}'); several are averaged. Default: the label phrase alone. Word-vector embedders refuse them"
