@@ -99,8 +99,10 @@ def test_the_text_cache_is_keyed_by_the_tokenizer_too(folders, tmp_path) -> None
 
     copy = tmp_path / "clip_retokenized"
     shutil.copytree(folders["clip"], copy)
+    (tmp_path / "cache").mkdir()
     first = CachedEmbedder(create_embedder(f"hf:{copy}", cache=False), directory=tmp_path / "cache")
     before = first.embed(TEXTS)
+    assert first.path.is_file()  # the vectors are cached
     tok = json.loads((copy / "tokenizer.json").read_text())
     vocab = tok["model"]["vocab"]
     words = sorted(vocab, key=vocab.get)
