@@ -11,6 +11,7 @@ from action2vec.errors import Action2VecError, ConfigError, DataError
 if TYPE_CHECKING:
     from action2vec.inference import Action2Vec
 
+# The one place the version is written: pyproject.toml reads it (dynamic version), `action2vec --version` prints it.
 __version__ = "0.1.0"
 
 __all__ = ["Action2Vec", "Action2VecError", "ConfigError", "DataError", "__version__"]

@@ -17,6 +17,7 @@ Exit status, the same for every command (README, "Exit codes"):
 from __future__ import annotations
 
 import argparse
+import difflib
 import errno
 import importlib
 import logging
@@ -70,10 +71,42 @@ class UsageError(Exception):
 
 
 class CommandParser(argparse.ArgumentParser):
-    """argparse with one-line errors and the declared range of ``bounded`` options in their help."""
+    """argparse with one-line errors that point to the (sub-)command's own help, a did-you-mean for a mistyped
+    option, sub-command or choice, and the declared range of ``bounded`` options in their help."""
 
     def error(self, message: str) -> Any:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+        raise UsageError(f"{self.prog}: error: {message}; see '{self.prog} --help'")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Any = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """As argparse, but what this parser does not know is refused here, where its options are known (argparse
+        would hand it up to the top parser, whose error named neither the sub-command nor a likely option)."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(self._unrecognized(extras))
+        return namespace, extras
+
+    def _unrecognized(self, extras: list[str]) -> str:
+        """``unrecognized argument --x (did you mean --y?)``; stray values are named only when no option is."""
+        named = [e for e in extras if e.startswith("-")] or extras
+        known = {o[2:]: o for o in self._option_string_actions if o.startswith("--")}  # '--' would match any
+        parts = []
+        for arg in named:
+            name = arg.split("=", 1)[0].lstrip("-")
+            guess = difflib.get_close_matches(name, known, n=1) if arg.startswith("--") else []
+            parts.append(f"{arg} (did you mean {known[guess[0]]}?)" if guess else arg)
+        return f"unrecognized argument{'s' if len(parts) > 1 else ''} {', '.join(parts)}"
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A value outside ``choices`` (a sub-command name among them) names the closest choice."""
+        choices = action.choices
+        if choices is not None and value not in choices:  # type: ignore[operator]
+            names = [str(c) for c in choices]  # type: ignore[union-attr]
+            guess = difflib.get_close_matches(str(value), names, n=1)
+            if guess:
+                raise argparse.ArgumentError(action, f"invalid choice: {value!r} (did you mean {guess[0]!r}?)")
+        super()._check_value(action, value)  # type: ignore[misc]
 
     def _get_formatter(self) -> argparse.HelpFormatter:
         formatter = super()._get_formatter()
