@@ -175,3 +175,14 @@ def test_refusals_are_found_however_the_libraries_wrap_them():
     assert os_refusal(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))).startswith("disk quota exceeded; ")
     assert os_refusal(OSError(errno.ECONNRESET, "reset")) is None  # not a refused output: still a bug's traceback
     assert os_refusal(ValueError("no")) is None
+
+
+def test_a_full_disk_during_a_move_names_where_it_was_written_not_the_temporary_file():
+    """Lightning saves a checkpoint to a temporary file in the system's temp folder and moves it into the run
+    folder; the move's copy fails with both paths in the error (seen on a 20 MB tmpfs): the line must name the
+    run folder's file that could not be written, not the temporary file elsewhere."""
+    from action2vec.cli.main import os_refusal
+
+    move = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/tmp/tmpnb8tljvj", None,
+                   "/small/run/checkpoints/last.ckpt")
+    assert os_refusal(move).startswith("/small/run/checkpoints/last.ckpt: no space left on the device; ")
