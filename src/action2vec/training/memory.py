@@ -14,8 +14,8 @@ traceback after the run folder was written. :func:`estimate_training_memory` add
 :func:`check_training_memory` compares the sum with what the device can give (``MemAvailable`` of
 ``/proc/meminfo`` for the CPU, or less where ``ulimit -v`` allows less; the free memory of a CUDA device) and
 raises one :class:`ConfigError` with the estimate and what fits. The estimate is of float32 training (a
-mixed-precision run needs less) and is meant to an order of magnitude: ``tests/test_memory_estimate.py`` checks it is never below, and within 4x of, what a
-step keeps allocated.
+mixed-precision run needs less) and is meant to an order of magnitude: ``tests/test_memory_estimate.py`` checks it
+is never below, and within 4x of, what a step keeps allocated.
 """
 
 from __future__ import annotations
