@@ -71,7 +71,7 @@ def test_the_divergence_line_speaks_only_of_checkpoints_that_exist(data, tmp_pat
     line = _error(capsys)
     aside = list(run.glob("diverged-*"))
     assert len(aside) == 1 and not list(aside[0].glob("*.ckpt"))
-    assert "checkpoints in" not in line and "no checkpoint was written" in line, line
+    assert "checkpoints in" not in line and "No checkpoint was written" in line, line
 
 
 def test_export_refuses_non_finite_weights_and_writes_nothing(tmp_path):

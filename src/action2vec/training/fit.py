@@ -323,8 +323,8 @@ def fit(
         except TrainingDiverged as err:
             if trainer.is_global_zero:
                 aside, moved = _set_aside_diverged(run_dir, ckpt_dir)
-                kept = (f"its {moved} checkpoint(s) (finite weights only) and settings are" if moved else
-                        "no checkpoint was written; its settings are")
+                kept = (f"Its {moved} checkpoint(s) (finite weights only) and settings are" if moved else
+                        "No checkpoint was written; its settings are")
                 raise TrainingDiverged(f"{err}. {kept} set aside in {aside}, so a corrected command in the same "
                                        "folder starts over") from None
             raise
