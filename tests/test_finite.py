@@ -63,6 +63,17 @@ def test_the_corrected_command_then_runs(data, tmp_path, capsys):
     assert (run / "model" / "model.safetensors").is_file()
 
 
+def test_the_divergence_line_speaks_only_of_checkpoints_that_exist(data, tmp_path, capsys):
+    """Diverged before its first checkpoint (the CLI's `--train.lr 1e30` on the demo's store): the line spoke of
+    "the checkpoints in RUN/checkpoints" set aside, and the diverged-* folder held none."""
+    run = tmp_path / "run"
+    assert main(_argv(data, run, "--train.lr", "1e30", "--train.checkpoint_every_n_steps", "1000")) == 2
+    line = _error(capsys)
+    aside = list(run.glob("diverged-*"))
+    assert len(aside) == 1 and not list(aside[0].glob("*.ckpt"))
+    assert "checkpoints in" not in line and "No checkpoint was written" in line, line
+
+
 def test_export_refuses_non_finite_weights_and_writes_nothing(tmp_path):
     from action2vec.training.export import check_finite
 

@@ -87,6 +87,19 @@ def test_available_memory_is_the_kernels_figure():
     assert 0 < available_memory("cpu") <= total
 
 
+def test_available_memory_heeds_the_address_space_limit(monkeypatch):
+    """Under ``ulimit -v`` (RLIMIT_AS) a configuration the machine could hold passed the check and then ended in
+    a traceback ("DefaultCPUAllocator: can't allocate memory", exit 1): what the process may still map counts."""
+    import resource
+
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    mapped = int(status["VmSize"].split()[0]) * 1024
+    limit = mapped + (256 << 20)
+    monkeypatch.setattr(resource, "getrlimit",
+                        lambda which: (limit, limit) if which == resource.RLIMIT_AS else (-1, -1))
+    assert available_memory("cpu") <= 300 << 20
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("sizes")

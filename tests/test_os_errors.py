@@ -43,7 +43,9 @@ def _fail_on_call(monkeypatch, target: str, n: int, code: int, arg: int = 0):
         calls["n"] += 1
         if calls["n"] == n:
             target = args[arg]
-            raise _refusal(code, getattr(target, "filename", None) or getattr(target, "name", None) or target)
+            if not isinstance(target, (str, Path)):  # an open file (h5py's, Python's): the path it writes
+                target = getattr(target, "filename", None) or getattr(target, "name", None) or target
+            raise _refusal(code, target)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, attr, wrapper)
@@ -138,7 +140,7 @@ def test_train_into_a_full_disk_is_one_line_and_the_rerun_equals_an_uninterrupte
 def test_index_into_a_full_disk_is_one_line_and_the_rerun_builds_it(small, tmp_path, capsys, monkeypatch):
     assert main(_train_argv(small, tmp_path / "run")) == 0
     capsys.readouterr()
-    _fail_on_call(monkeypatch, "numpy.save", 1, errno.ENOSPC)
+    _fail_on_call(monkeypatch, "action2vec.search.embed.save_npy", 1, errno.ENOSPC)
     assert main(["index", str(tmp_path / "run"), "--embed.progress", "false"]) == 2
     line = _one_line(capsys)
     assert "no space left on the device" in line and "/run/index/" in line, line
@@ -175,3 +177,27 @@ def test_refusals_are_found_however_the_libraries_wrap_them():
     assert os_refusal(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))).startswith("disk quota exceeded; ")
     assert os_refusal(OSError(errno.ECONNRESET, "reset")) is None  # not a refused output: still a bug's traceback
     assert os_refusal(ValueError("no")) is None
+
+
+def test_a_full_disk_during_a_move_names_where_it_was_written_not_the_temporary_file():
+    """Lightning saves a checkpoint to a temporary file in the system's temp folder and moves it into the run
+    folder; the move's copy fails with both paths in the error (seen on a 20 MB tmpfs): the line must name the
+    run folder's file that could not be written, not the temporary file elsewhere."""
+    from action2vec.cli.main import os_refusal
+
+    move = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/tmp/tmpnb8tljvj", None,
+                   "/small/run/checkpoints/last.ckpt")
+    assert os_refusal(move).startswith("/small/run/checkpoints/last.ckpt: no space left on the device; ")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full (every write: no space)")
+def test_an_array_written_to_a_full_device_is_refused_naming_it():
+    """numpy writes a real file with ``tofile`` and reports a short write as "27648 requested and 18400 written",
+    with no errno and no path (``index`` into a 20 MB tmpfs ended in that traceback, exit 1); /dev/full refuses
+    every write as a full disk does."""
+    from action2vec.cli.main import os_refusal
+    from action2vec.io import save_npy
+
+    with pytest.raises(OSError) as caught:
+        save_npy("/dev/full", np.ones((64, 384), dtype=np.float32))
+    assert os_refusal(caught.value).startswith("/dev/full: no space left on the device; ")

@@ -17,7 +17,7 @@ from typing import Any
 
 from action2vec.errors import DataError
 
-__all__ = ["json_safe", "write_json", "read_json", "read_text", "read_lines", "hash_file", "cache_dir"]
+__all__ = ["json_safe", "write_json", "read_json", "read_text", "read_lines", "hash_file", "cache_dir", "save_npy"]
 
 
 def json_safe(value: Any) -> Any:
@@ -50,6 +50,28 @@ def write_json(data: Any, target: str | Path | None) -> Path | None:
     tmp.write_text(text)
     tmp.replace(path)
     return path
+
+
+class _Writer:
+    """Only a ``write``: numpy then writes through Python's file object, which reports a refused write with the
+    OS's reason (``tofile`` on a real file says only "N requested and M written")."""
+
+    def __init__(self, fh: Any) -> None:
+        self.write = fh.write
+
+
+def save_npy(path: str | Path, array: Any) -> None:
+    """``numpy.save`` of ``array`` to ``path`` (no pickles); an OS refusal (no space...) is an OSError naming
+    ``path``."""
+    import numpy as np
+
+    try:
+        with open(path, "wb") as fh:
+            np.save(_Writer(fh), array, allow_pickle=False)
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
 
 
 def read_json(path: str | Path, what: str = "JSON file") -> Any:

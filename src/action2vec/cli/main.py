@@ -221,7 +221,10 @@ def os_refusal(exc: BaseException) -> str | None:
                 (c for c in _OS_REFUSALS if os.strerror(c) in text), None)
         if code in _OS_REFUSALS:
             what, remedy = _OS_REFUSALS[code]
-            path = getattr(exc, "filename", None) or (m.group(1) if (m := _FILE_TEXT.search(text)) else None)
+            # a copy or move (a checkpoint saved to a temporary file, then moved) names both: the write failed at
+            # the destination, the output the user asked for
+            path = (getattr(exc, "filename2", None) or getattr(exc, "filename", None)
+                    or (m.group(1) if (m := _FILE_TEXT.search(text)) else None))
             where = f"{path}: " if path else ""
             return (f"{where}{what}; what was finished before is kept: {remedy}, then rerun the same command "
                     "to resume")

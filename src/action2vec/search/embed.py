@@ -23,7 +23,7 @@ import numpy as np
 
 from action2vec.config import check_ranges, option
 from action2vec.errors import DataError
-from action2vec.io import hash_file, read_json, write_json
+from action2vec.io import hash_file, read_json, save_npy, write_json
 from action2vec.provenance import Input, Provenance, decide, split_settings
 from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
 from action2vec.store import Store, StoreLock, store_digest
@@ -116,8 +116,7 @@ def embed_store(
         emb = model.encode_store(store, idx, batch_size=settings.batch_size)
         file = _chunk_file(chunk_dir, start)
         tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.save(fh, emb.astype(np.float32, copy=False), allow_pickle=False)
+        save_npy(tmp, emb.astype(np.float32, copy=False))
         os.replace(tmp, file)
         bar.update(len(idx))
         if on_chunk is not None:

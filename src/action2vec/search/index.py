@@ -37,7 +37,7 @@ import numpy as np
 from action2vec import __version__
 from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import ConfigError, DataError
-from action2vec.io import read_json, write_json
+from action2vec.io import read_json, save_npy, write_json
 from action2vec.linalg import l2_normalize
 
 __all__ = ["SearchHit", "IndexSettings", "IndexInfo", "VideoIndex", "build_index", "check_build", "choose_kind",
@@ -218,7 +218,7 @@ def build_index(
             log.info("building a %s index of %d vectors", kind, len(vectors))
             index, params = _build_faiss(vectors, kind, settings)
             _faiss().write_index(index, str(staging / "faiss.index"))
-        np.save(staging / "vectors.npy", vectors, allow_pickle=False)
+        save_npy(staging / "vectors.npy", vectors)
         write_json({"keys": keys, "classes": classes}, staging / "videos.json")
         names = ["vectors.npy", "videos.json"] + (["faiss.index"] if kind != "exact" else [])
         info = IndexInfo(

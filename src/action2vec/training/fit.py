@@ -153,19 +153,19 @@ def _commit_identity(run_dir: Path, final: RunConfig, record: Provenance) -> Non
     write_provenance(record, run_dir / PROVENANCE_FILE)
 
 
-def _set_aside_diverged(run_dir: Path, ckpt_dir: Path) -> Path:
+def _set_aside_diverged(run_dir: Path, ckpt_dir: Path) -> tuple[Path, int]:
     """Move a diverged run's identity (config.yaml, its provenance record) and its checkpoints into
     ``run_dir/diverged-<time>/``: the settings that diverged must not block the corrected command, and their
-    checkpoints must not be resumed under other settings."""
+    checkpoints must not be resumed under other settings. Returns the folder and how many checkpoints moved."""
     import datetime
 
     aside = run_dir / f"diverged-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     aside.mkdir(parents=True, exist_ok=True)
-    for path in [run_dir / "config.yaml", run_dir / PROVENANCE_FILE, run_dir / IDENTITY_FILE,
-                 *sorted(Path(ckpt_dir).glob("*.ckpt"))]:
+    checkpoints = sorted(Path(ckpt_dir).glob("*.ckpt"))
+    for path in [run_dir / "config.yaml", run_dir / PROVENANCE_FILE, run_dir / IDENTITY_FILE, *checkpoints]:
         if path.is_file():
             path.rename(aside / path.name)
-    return aside
+    return aside, len(checkpoints)
 
 
 def _check_epochs_done(run_dir: Path, done: int, asked: int) -> None:
@@ -322,9 +322,11 @@ def fit(
                         ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
         except TrainingDiverged as err:
             if trainer.is_global_zero:
-                aside = _set_aside_diverged(run_dir, ckpt_dir)
-                raise TrainingDiverged(f"{err}; they and the run's settings are set aside in {aside}, so a corrected "
-                                       "command in the same folder starts over") from None
+                aside, moved = _set_aside_diverged(run_dir, ckpt_dir)
+                kept = (f"Its {moved} checkpoint(s) (finite weights only) and settings are" if moved else
+                        "No checkpoint was written; its settings are")
+                raise TrainingDiverged(f"{err}. {kept} set aside in {aside}, so a corrected command in the same "
+                                       "folder starts over") from None
             raise
 
     _check_epochs_done(run_dir, trainer.current_epoch, cfg.train.epochs)  # checkpoints written before the above

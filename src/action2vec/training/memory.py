@@ -12,10 +12,10 @@ traceback after the run folder was written. :func:`estimate_training_memory` add
 * features: the training features when they are read into memory (``data.in_memory``).
 
 :func:`check_training_memory` compares the sum with what the device can give (``MemAvailable`` of
-``/proc/meminfo`` for the CPU, the free memory of a CUDA device) and raises one :class:`ConfigError` with the
-estimate and what fits. The estimate is of float32 training (a mixed-precision run needs less) and is meant
-to an order of magnitude: ``tests/test_memory_estimate.py`` checks it is never below, and within 4x of, what a
-step keeps allocated.
+``/proc/meminfo`` for the CPU, or less where ``ulimit -v`` allows less; the free memory of a CUDA device) and
+raises one :class:`ConfigError` with the estimate and what fits. The estimate is of float32 training (a
+mixed-precision run needs less) and is meant to an order of magnitude: ``tests/test_memory_estimate.py`` checks it
+is never below, and within 4x of, what a step keeps allocated.
 """
 
 from __future__ import annotations
@@ -127,20 +127,38 @@ def _meminfo_available() -> int | None:
     return None
 
 
+def _address_space_left() -> int | None:
+    """What ``ulimit -v`` (RLIMIT_AS) still lets this process map: the limit less what it has mapped; None
+    without a limit."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft < 0 or soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status", encoding="ascii") as f:
+            mapped = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    except (ImportError, OSError, ValueError, IndexError, StopIteration):
+        return None
+    return max(0, soft - mapped)
+
+
 def available_memory(device: torch.device | str = "cpu") -> int:
     """Bytes this process can still allocate on ``device``: a CUDA device's free memory; for the CPU the
-    kernel's ``MemAvailable`` (else the free physical pages, else 8 GiB)."""
+    kernel's ``MemAvailable`` (else the free physical pages, else 8 GiB), or less where ``ulimit -v`` allows
+    less."""
     device = torch.device(device)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
     found = _meminfo_available()
-    if found is not None:
-        return found
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 8 << 30
+    if found is None:
+        try:
+            found = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+            found = 8 << 30
+    limit = _address_space_left()
+    return found if limit is None else min(found, limit)
 
 
 def check_training_memory(estimate: MemoryEstimate, cfg: ModelConfig, device: torch.device | str = "cpu",

@@ -82,8 +82,7 @@ class Action2VecModule(L.LightningModule):
     def _diverged(self, what: str) -> TrainingDiverged:
         return TrainingDiverged(
             f"training diverged at step {self.global_step + 1} (epoch {self.current_epoch + 1}): {what}; nothing was "
-            f"exported. Likely cause: {likely_causes(self.train_cfg)}. The checkpoints in "
-            f"{self.trainer.default_root_dir}/checkpoints hold only finite weights")
+            f"exported. Likely cause: {likely_causes(self.train_cfg)}")
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Stop before a non-finite loss or gradient reaches the weights (a fp16 scaler's overflow excepted)."""
