@@ -335,3 +335,20 @@ def test_zsl_does_not_reuse_a_result_of_an_edited_store_and_the_pca_cache_is_fit
     naive = np.concatenate([f[:n] for f, n in feats]).mean(0)  # the PCA's mean: of the training videos' true steps
     np.testing.assert_allclose(again, naive, rtol=1e-4, atol=1e-4)
     assert not np.allclose(again, first, atol=1e-3)
+
+
+def test_search_refuses_an_index_whose_store_was_edited_since_in_one_line(trained, tmp_path, capsys):
+    """Before `index` is rerun, `search` answered from the old embeddings with exit 0: silently wrong."""
+    path = _store_copy(trained, tmp_path)
+    out = tmp_path / "index"
+    i, j = _twin(path)
+    keys = open_store(path).keys
+    assert main(["index", str(trained["run"]), "--store", str(path), "--out", str(out), "--embed.progress", "false"]) == 0
+    assert main(["search", str(out), "--key", keys[i], "--k", "3"]) == 0
+    capsys.readouterr()
+    _edit_in_place(path, i, _rows(path, j))
+    assert main(["search", str(out), "--key", keys[i], "--k", "3"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and str(path) in err[0] and "changed since it was indexed" in err[0], err
+    assert main(["search", str(out), "spin ball", "--k", "3"]) == 2  # a text query too
+    capsys.readouterr()

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from action2vec.errors import ConfigError
     from action2vec.io import write_json
-    from action2vec.search import VideoIndex, locate_index
+    from action2vec.search import VideoIndex, check_store_unchanged, locate_index
 
     if args.k < 1:
         raise ConfigError(f"--k: {args.k} is out of range (must be >= 1)")
@@ -55,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
     index_dir = locate_index(args.target)
     if args.key:
         index = VideoIndex.open(index_dir)
+        check_store_unchanged(index_dir, index.info)  # answers from an index of edited features are refused
         hits = index.search_key(args.key, args.k)
     else:
         index, vector = _model_query(args, index_dir)
+        check_store_unchanged(index_dir, index.info)
         hits = index.search(vector, args.k)[0]
     out = sys.stderr if args.json == "-" else sys.stdout
     what = repr(args.query) if args.query else (args.key or args.video)

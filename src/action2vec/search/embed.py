@@ -17,7 +17,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -29,7 +29,8 @@ from action2vec.search.index import IndexSettings, VideoIndex, build_index, chec
 from action2vec.store import Store, StoreLock, store_digest
 from action2vec.training.export import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 
-__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "index_provenance", "MODEL_FILES"]
+__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "index_provenance", "check_store_unchanged",
+           "MODEL_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -221,3 +222,28 @@ def _rebuild_reason(out_dir: Path, fingerprint: str, record: Provenance) -> str:
     except DataError:
         recorded = None
     return decide(recorded, record, on_change="rebuild", unrecorded="rebuild").reason
+
+
+def check_store_unchanged(index_dir: str | Path, info: Any) -> None:
+    """Refuse to answer from an index whose store has changed since it was built (one video's features edited in
+    place included): DataError naming the store and the command that rebuilds. The store's digest is remembered
+    per file state, so an unchanged store costs a stat; a changed one is hashed once. An index from before
+    provenance records, or whose store is not where it was, is used with a warning (nothing to compare)."""
+    from action2vec.store import open_store
+
+    if not info.store_path or not Path(info.store_path).is_file():
+        log.warning("%s: its store %s is not there; the answers come from the index as built", index_dir,
+                    info.store_path or "(not recorded)")
+        return
+    if not (info.store_digest and info.provenance):
+        log.warning("%s was built by an older action2vec: whether %s changed since cannot be checked; "
+                    "rerun `action2vec index` to be sure", index_dir, info.store_path)
+        return
+    store = open_store(info.store_path)
+    try:
+        now = store_digest(store)
+    finally:
+        store.close()
+    if now != info.store_digest:
+        raise DataError(f"{index_dir}: its store {info.store_path} changed since it was indexed (content "
+                        f"{info.store_digest[:12]} then, {now[:12]} now); rerun `action2vec index` to update it")
