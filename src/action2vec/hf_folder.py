@@ -65,12 +65,14 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 def tokenizer_sha256(path: str | Path) -> str:
     """SHA-256 over the tokenizer files a folder holds (name and content of each of :data:`TOKENIZER_FILES`):
     the same weights under another tokenizer embed label texts differently."""
-    digest = hashlib.sha256()
-    for name in TOKENIZER_FILES:
-        file = Path(path) / name
-        if file.is_file():
-            digest.update(f"{name} {hash_file(file).hexdigest()}\n".encode())
-    return digest.hexdigest()
+    return _listing_sha256(Path(path), [name for name in TOKENIZER_FILES if (Path(path) / name).is_file()])
+
+
+def _listing_sha256(folder: Path, names: list[str]) -> str:
+    """SHA-256 of the lines ``name sha256`` of the files ``names`` in ``folder`` (how sharded weights and
+    tokenizer files are identified)."""
+    lines = "".join(f"{name} {hash_file(folder / name).hexdigest()}\n" for name in names)
+    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 def hf_spec_path(spec: str) -> Path | None:
@@ -115,8 +117,7 @@ def _read(path: Path, stat: tuple[tuple[str, int, int], ...]) -> HFFolder:
     if len(weights) == 1:
         digest = hash_file(path / weights[0]).hexdigest()
     else:
-        lines = "".join(f"{w} {hash_file(path / w).hexdigest()}\n" for w in weights)
-        digest = hashlib.sha256(lines.encode()).hexdigest()
+        digest = _listing_sha256(path, weights)
     return HFFolder(path, str(model_type), MODEL_CLASSES[model_type], hash_file(config_path).hexdigest(), digest,
                     tuple(weights))
 
