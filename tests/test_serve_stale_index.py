@@ -57,4 +57,4 @@ def test_an_index_from_before_provenance_records_is_named_as_old(indexed_run, ca
 def test_an_index_of_other_features_says_so(indexed_run, caplog):
     _edit_index_json(indexed_run, store_digest="0123456789abcdef")
     index, warning = _warning_of(indexed_run, caplog)
-    assert index is None and "holds other features than when it was indexed" in warning, warning
+    assert index is None and "changed since it was indexed" in warning, warning

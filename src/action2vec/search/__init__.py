@@ -9,7 +9,7 @@ See docs/search.md for the index format, the automatic choice of index kind and 
 """
 
 from action2vec.search.embed import (MODEL_FILES, EmbedSettings, check_store_unchanged, embed_store, index_store,
-                                     model_fingerprint)
+                                     model_fingerprint, stale_reason)
 from action2vec.search.index import (
     INDEX_FORMAT,
     KINDS,
@@ -26,6 +26,6 @@ from action2vec.search.locate import INDEX_DIR, RunPaths, locate_index, locate_m
 __all__ = [
     "SearchHit", "IndexSettings", "IndexInfo", "VideoIndex", "build_index", "check_build", "choose_kind", "KINDS",
     "INDEX_FORMAT",
-    "EmbedSettings", "model_fingerprint", "embed_store", "index_store", "check_store_unchanged", "MODEL_FILES",
+    "EmbedSettings", "model_fingerprint", "embed_store", "index_store", "check_store_unchanged", "stale_reason", "MODEL_FILES",
     "RunPaths", "locate_run", "locate_model", "locate_index", "INDEX_DIR",
 ]

@@ -29,7 +29,7 @@ from action2vec.search.index import IndexSettings, VideoIndex, build_index, chec
 from action2vec.store import Store, StoreLock, store_digest
 from action2vec.training.export import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 
-__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "index_provenance", "check_store_unchanged",
+__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "index_provenance", "check_store_unchanged", "stale_reason",
            "MODEL_FILES"]
 
 log = logging.getLogger(__name__)
@@ -224,26 +224,38 @@ def _rebuild_reason(out_dir: Path, fingerprint: str, record: Provenance) -> str:
     return decide(recorded, record, on_change="rebuild", unrecorded="rebuild").reason
 
 
+OLDER_INDEX = "it was built by an older action2vec, whose store identity cannot be checked against today's"
+
+
+def stale_reason(info: Any, store: Store) -> str:
+    """"" when an index (its :class:`IndexInfo`) was built from ``store`` as it is now, else why not in one line
+    (:data:`OLDER_INDEX` for an index from before provenance records). The store's digest is remembered per file
+    state, so an unchanged store costs a stat; a changed one is hashed once."""
+    now = store_digest(store)
+    if now == info.store_digest:
+        return ""
+    if not (info.store_digest and info.provenance):
+        return OLDER_INDEX
+    return (f"{info.store_path or store.path} changed since it was indexed (content {info.store_digest[:12]} then, "
+            f"{now[:12]} now)")
+
+
 def check_store_unchanged(index_dir: str | Path, info: Any) -> None:
     """Refuse to answer from an index whose store has changed since it was built (one video's features edited in
-    place included): DataError naming the store and the command that rebuilds. The store's digest is remembered
-    per file state, so an unchanged store costs a stat; a changed one is hashed once. An index from before
-    provenance records, or whose store is not where it was, is used with a warning (nothing to compare)."""
+    place included): DataError naming the store and the command that rebuilds. An index from before provenance
+    records, or whose store is not where it was, is used with a warning (nothing to compare)."""
     from action2vec.store import open_store
 
     if not info.store_path or not Path(info.store_path).is_file():
         log.warning("%s: its store %s is not there; the answers come from the index as built", index_dir,
                     info.store_path or "(not recorded)")
         return
-    if not (info.store_digest and info.provenance):
-        log.warning("%s was built by an older action2vec: whether %s changed since cannot be checked; "
-                    "rerun `action2vec index` to be sure", index_dir, info.store_path)
-        return
     store = open_store(info.store_path)
     try:
-        now = store_digest(store)
+        reason = stale_reason(info, store)
     finally:
         store.close()
-    if now != info.store_digest:
-        raise DataError(f"{index_dir}: its store {info.store_path} changed since it was indexed (content "
-                        f"{info.store_digest[:12]} then, {now[:12]} now); rerun `action2vec index` to update it")
+    if reason == OLDER_INDEX:
+        log.warning("%s: %s; rerun `action2vec index` to be sure", index_dir, reason)
+    elif reason:
+        raise DataError(f"{index_dir}: its store {reason}; rerun `action2vec index` to update it")

@@ -36,10 +36,10 @@ from action2vec.experiments.semantic import embed_nouns
 from action2vec.inference import Action2Vec
 from action2vec.linalg import l2_normalize
 from action2vec.search import (EmbedSettings, IndexSettings, VideoIndex, index_store, locate_index, locate_run,
-                               model_fingerprint)
+                               model_fingerprint, stale_reason)
 from action2vec.serve.files import NotFound, VideoFiles, video_root
 from action2vec.serve.previews import Preview, Previews
-from action2vec.store import Store, open_store, store_digest
+from action2vec.store import Store, open_store
 from action2vec.text import create_embedder
 from action2vec.training.export import WEIGHTS_FILE
 
@@ -579,10 +579,8 @@ def _usable_index(paths: ExplorerPaths, store: Store | None) -> tuple[VideoIndex
         log.warning("not using %s: it indexes other videos than %s (rerun `action2vec index`)",
                     paths.run_index, paths.store)
         return None, ""
-    if store is not None and index.info.store_digest != store_digest(store):
-        why = ("it was built by an older action2vec, whose store identity cannot be checked against today's"
-               if not (index.info.store_digest and index.info.provenance)
-               else f"{paths.store} holds other features than when it was indexed")
+    why = stale_reason(index.info, store) if store is not None else ""
+    if why:
         log.warning("not using %s: %s; rerun `action2vec index` to keep one for the next start", paths.run_index, why)
         return None, ""
     return index, str(paths.run_index)
