@@ -88,13 +88,16 @@ def build_label_vectors(
     if prompts and not getattr(embedder, "sentence_encoder", True):
         raise ConfigError(f"label prompts (data.prompts) are for sentence encoders; {embedder.name} averages word "
                           "vectors, so a prompt's words would be added to every label alike: give no prompts")
-    labels = normalize_labels(names, overrides, wordnet=wordnet)
-    if isinstance(definitions, (str, Path)):
-        definitions = read_definitions(definitions)
-    texts = label_texts(labels, definitions)
     key_for = getattr(embedder, "key_for", None)  # mapping files: a class name that is a key is used as is
-    if key_for is not None:
-        texts = [key_for(name) or text for name, text in zip(names, texts)]
+    keys = [key_for(name) for name in names] if key_for is not None else [None] * len(names)
+    labels: list[NormalizedLabel] = []
+    if all(keys):  # every class is a key of the mapping: no phrase to make, so no WordNet needed
+        texts = [str(key) for key in keys]
+    else:
+        labels = normalize_labels(names, overrides, wordnet=wordnet)
+        if isinstance(definitions, (str, Path)):
+            definitions = read_definitions(definitions)
+        texts = [key or text for key, text in zip(keys, label_texts(labels, definitions))]
     try:
         vectors = embed_with_prompts(embedder, texts, prompts)
     except OOVError as exc:
