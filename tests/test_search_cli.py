@@ -222,13 +222,14 @@ def test_bad_settings_are_one_line_before_anything_is_written(run, tmp_path, cap
 
 @pytest.mark.parametrize("argv, message", [
     (["--index.kind", "ivf_pq", "--index.pq_bytes", "7"], "'index.pq_bytes': 7 does not divide the embedding dim 8"),
-    (["--index.kind", "hnsw"], "approximate search needs FAISS"),
+    (["--index.kind", "hnsw"], "an approximate index (index.kind other than 'exact') needs the 'search' extra: "
+                               'pip install "action2vec[search]"'),
 ])
 def test_a_bad_rebuild_fails_before_embedding_and_keeps_the_index(run, capsys, monkeypatch, argv, message):
     shutil.rmtree(run / "index", ignore_errors=True)
     assert main(["index", str(run), "--embed.progress", "false"]) == 0
     capsys.readouterr()
-    if "FAISS" in message:
+    if "'search' extra" in message:
         monkeypatch.setitem(__import__("sys").modules, "faiss", None)  # as if FAISS were not installed
     assert main(["index", str(run), "--embed.progress", "false", *argv]) == 2
     assert message in _error_line(capsys)

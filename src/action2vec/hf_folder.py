@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from action2vec.errors import ConfigError, DataError
+from action2vec.errors import DataError
+from action2vec.extras import require
 from action2vec.io import hash_file
 
 __all__ = ["HFFolder", "MODEL_CLASSES", "IMAGE_TEXT", "VIDEO", "read_hf_folder", "load_hf_model",
@@ -123,11 +124,7 @@ def _read(path: Path, stat: tuple[tuple[str, int, int], ...]) -> HFFolder:
 
 
 def _transformers() -> Any:
-    try:
-        import transformers
-    except ImportError:
-        raise ConfigError("hf: models need the transformers package: pip install 'action2vec[hf]'") from None
-    return transformers
+    return require("transformers", "hf: model folders")
 
 
 @contextlib.contextmanager

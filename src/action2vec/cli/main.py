@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 from action2vec import __version__
 from action2vec.errors import Action2VecError
+from action2vec.extras import missing_extra
 from action2vec.signals import Stopped, received_signal, stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,10 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except BaseException as exc:
         signum = received_signal()
+        missing = missing_extra(exc) if signum is None else None
+        if missing is not None:  # an optional import that no caller wrapped in extras.require
+            print(f"action2vec {args.command}: error: {missing}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         if signum is None:
             refusal = os_refusal(exc) if isinstance(exc, Exception) else None
             if refusal is None:

@@ -18,6 +18,10 @@ from action2vec.config import bounded
 log = logging.getLogger(__name__)
 
 
+# what `action2vec serve` imports beyond the core (the 'serve' extra, with the 'report' extra's map)
+SERVE_MODULES = ["fastapi", "uvicorn", "PIL", "threadpoolctl", "matplotlib", "sklearn"]
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from action2vec.config import add_config_arguments
     from action2vec.serve.explorer import ServeSettings
@@ -49,13 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from action2vec.serve.app import create_app
-        from action2vec.serve.server import allowed_hosts, bind, is_loopback, make_server, url_of
-    except ImportError as exc:
-        from action2vec.errors import ConfigError
+    from action2vec.extras import require_all
 
-        raise ConfigError(f"action2vec serve needs {exc.name}: pip install 'action2vec[serve]'") from None
+    require_all(SERVE_MODULES, "the web explorer")
+    from action2vec.serve.app import create_app
+    from action2vec.serve.server import allowed_hosts, bind, is_loopback, make_server, url_of
     from action2vec.config import config_from_args
     from action2vec.serve.explorer import Explorer, ServeSettings, explorer_paths
     from action2vec.signals import Stopped

@@ -36,6 +36,7 @@ import yaml
 
 from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import ConfigError
+from action2vec.extras import require
 
 __all__ = [
     "VERBS",
@@ -364,7 +365,7 @@ def render_video(verb: str, noun: str, rng: np.random.Generator, size: int, fps:
 
 def write_video(path: Path, frames: np.ndarray, fps: int, codec: str = "mpeg4") -> None:
     """Encode uint8 RGB frames (T, H, W, 3) to ``path`` (MP4), atomically (temporary name, then rename)."""
-    import av
+    av = require("av", "writing videos")
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -397,6 +398,7 @@ def generate_toy_dataset(out_dir: Path, cfg: ToyConfig | None = None) -> ToyData
     different configuration is refused rather than silently mixed.
     """
     cfg = cfg or ToyConfig()
+    require("av", "writing videos")  # before the folder is made
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = out_dir / MANIFEST_NAME

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 from action2vec.config import option, save_config, to_dict
 from action2vec.datasets.toy import ToyConfig, generate_toy_dataset
 from action2vec.errors import ConfigError
+from action2vec.extras import require_all
 from action2vec.evaluation.analogy import analogy_pairs
 from action2vec.evaluation.krr import KRRConfig
 from action2vec.evaluation.results import AnalogyResult, WordNetResult, ZslSummary
@@ -49,10 +50,10 @@ from action2vec.inference import Action2Vec
 from action2vec.io import write_json
 from action2vec.losses.dual import LossConfig
 from action2vec.models.factory import ModelConfig, resolve_config
-from action2vec.reports.report import build_report
 from action2vec.store import open_store
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, build_label_vectors, load_wordnet
+from action2vec.text.embedders import embedder_modules
 from action2vec.text.normalize import normalize_labels
 from action2vec.training import fit
 from action2vec.training.config import DataConfig, RunConfig, TrainConfig
@@ -181,10 +182,17 @@ def _quiet_lightning() -> Iterator[None]:
             lg.setLevel(level)
 
 
+def demo_modules(cfg: DemoConfig) -> list[str]:
+    """The optional modules the demo needs: PyAV (it writes and decodes videos), the label texts' embedder,
+    nltk (WordNet) and the report's matplotlib, jinja2 and scikit-learn."""
+    return ["av", *embedder_modules(cfg.run.data.text), "nltk", "matplotlib", "jinja2", "sklearn"]
+
+
 def run_demo(out_dir: str | Path, cfg: DemoConfig | None = None) -> DemoResult:
     """Run (or resume) every stage into ``out_dir``; returns the report paths and the typed results."""
     cfg = cfg or DemoConfig()
     resolve_config(cfg.run.model, prefix="run.model")  # before any stage: refused with one line, nothing written
+    require_all(demo_modules(cfg), "the demo")  # videos, label texts, WordNet and the report: all extras named
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _torch_threads(cfg.threads):
@@ -233,6 +241,8 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
 
     with _stage(7, "report", seconds):
         extra = {"demo": {"seconds": seconds, "videos": len(store), "config": to_dict(cfg)}}
+        from action2vec.reports.report import build_report
+
         report = build_report(out, title="Action2Vec demo on the toy actions", extra=extra)
     return DemoResult(out, report, zsl, wordnet_result, analogy_result, seconds)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from action2vec.config import option
 from action2vec.errors import DataError
+from action2vec.extras import can_draw
 from action2vec.evaluation.analogy import AnalogyPair, analogy_test
 from action2vec.evaluation.findings import class_grouping
 from action2vec.evaluation.paired import bootstrap_difference, bootstrap_mean
@@ -130,7 +131,7 @@ def wordnet_experiment(
                           for other, r in result.per_row.items() if other != first]
     verbs, nouns = [label.verb for label in labels], [label.nouns[0] if label.nouns else "" for label in labels]
     result.grouping = {name: class_grouping(v, verbs, nouns) for name, v in vectors.items()}
-    if figures is not None:
+    if figures is not None and can_draw("the WordNet heatmaps and class map"):
         result.map_grouping = _wordnet_figures(figures, reference, rows, kept, vectors, classes, verbs, nouns)
     return result
 
@@ -193,7 +194,7 @@ def analogy_experiment(
         for exclude in (settings.exclude_query, not settings.exclude_query)
         for cv in (main, *others)
     ]
-    if figures is not None and result.examples:
+    if figures is not None and result.examples and can_draw("the analogy examples"):
         from action2vec.reports.plots import analogy_figure_stem, plot_analogy_examples, save_figure
 
         save_figure(plot_analogy_examples(result.examples), figures / "analogy_examples")

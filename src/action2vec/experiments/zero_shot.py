@@ -40,6 +40,7 @@ import numpy as np
 
 from action2vec.config import apply_overrides, from_dict, option, to_dict
 from action2vec.errors import ConfigError, DataError
+from action2vec.extras import can_draw
 from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, stratified_subsample
 from action2vec.evaluation.metrics import chance_levels, gzsl_metrics
 from action2vec.evaluation.results import DataSource, PcaFit, ZslSplitResult, ZslSummary
@@ -555,7 +556,9 @@ def record_inputs(summary: ZslSummary, jobs: Sequence[ZslJob]) -> None:
 
 def write_confusion_figures(results: Sequence[ZslSplitResult], folder: Path) -> list[Path]:
     """The unseen-class confusion matrix of the first split of each (data set, method), as
-    ``folder/confusion_<dataset>_<method>.png`` (and .svg)."""
+    ``folder/confusion_<dataset>_<method>.png`` (and .svg); none without the 'report' extra (said once)."""
+    if not can_draw("the confusion matrices"):
+        return []
     from action2vec.reports.plots import plot_confusion, save_figure
 
     written, done = [], set()

@@ -37,6 +37,7 @@ import numpy as np
 from action2vec import __version__
 from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import ConfigError, DataError
+from action2vec.extras import require
 from action2vec.io import read_json, save_npy, write_json
 from action2vec.linalg import l2_normalize
 
@@ -115,12 +116,7 @@ def choose_kind(count: int, settings: IndexSettings) -> str:
 
 
 def _faiss() -> Any:
-    try:
-        import faiss
-    except ImportError:
-        raise ConfigError("approximate search needs FAISS: pip install faiss-cpu "
-                          "(or set the index kind to 'exact')") from None
-    return faiss
+    return require("faiss", "an approximate index (index.kind other than 'exact')")
 
 
 def _pq_bytes(dim: int, wanted: int) -> int:

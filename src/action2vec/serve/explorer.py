@@ -30,6 +30,7 @@ import numpy as np
 
 from action2vec.config import check_ranges, option
 from action2vec.errors import ConfigError, DataError
+from action2vec.extras import require
 from action2vec.evaluation.analogy import AnalogyPair
 from action2vec.evaluation.class_vectors import class_means
 from action2vec.experiments.semantic import embed_nouns
@@ -318,7 +319,7 @@ class Explorer:
 
     def _layout(self) -> list[MapPoint]:
         """Class means and up to ``map_videos`` videos (evenly over classes) laid out in 2-D together."""
-        from threadpoolctl import threadpool_limits
+        threadpool_limits = require("threadpoolctl", "the explorer's map").threadpool_limits
 
         from action2vec.reports.plots import embedding_2d
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from action2vec.errors import DataError
+from action2vec.extras import require
 
 __all__ = ["Preview", "Previews", "video_preview"]
 
@@ -34,6 +35,7 @@ class Preview:
 def video_preview(path: str | Path, size: int = 128, frames: int = 12, span: float = 10.0) -> Preview:
     """An animated image of ``frames`` frames over the first ``span`` seconds of ``path``; DataError (a
     DecodeError) when it cannot be decoded."""
+    require("PIL", "video previews", extra="serve")
     from PIL import Image, features
 
     from action2vec.video.decode import decode_video, probe_video

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from action2vec.errors import ConfigError
+from action2vec.extras import require
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def allowed_hosts(sock: socket.socket, names: Sequence[str] = ()) -> tuple[str, 
 def make_server(app: Any, sock: socket.socket, access_log: bool = False) -> Any:
     """A uvicorn server for ``app`` on the bound ``sock``, logging through the root logger; on Ctrl-C or
     SIGTERM it stops within ``SHUTDOWN_GRACE_S`` seconds (and a little more), whatever is in flight."""
-    import uvicorn
+    uvicorn = require("uvicorn", "action2vec serve")
 
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(_QuietWhenCancelled(app), host=host, port=port, log_config=None, access_log=access_log,

@@ -38,6 +38,7 @@ from typing import Any, Iterator, Protocol, runtime_checkable
 import numpy as np
 
 from action2vec.errors import DataError
+from action2vec.extras import require, require_all
 from action2vec.provenance import file_digest, folder_digest
 from action2vec.text.cache import cache_dir
 from action2vec.text.normalize import FUNCTION_WORDS, override_key
@@ -142,7 +143,7 @@ class WordVectorEmbedder:
 
 
 def _load_keyed_vectors(kind: str, path: Path) -> Any:
-    from gensim.models import KeyedVectors
+    KeyedVectors = require("gensim.models", f"reading {kind} vectors").KeyedVectors
 
     log.info("loading %s vectors from %s", kind, path)
     try:
@@ -382,7 +383,7 @@ class SentenceEmbedder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            from sentence_transformers import SentenceTransformer
+            SentenceTransformer = require("sentence_transformers", "sentence-encoder label texts").SentenceTransformer
 
             # A hub name is resolved to its cached folder first: huggingface_hub reads HF_HUB_OFFLINE
             # when imported, so setting it now would not stop a download attempt.
@@ -569,6 +570,18 @@ def embedder_spec(spec: str) -> str:
     return spec
 
 
+def embedder_modules(spec: str) -> list[str]:
+    """The optional modules the embedder named by ``spec`` needs (checked before a long job starts)."""
+    kind = spec.strip().partition(":")[0].lower()
+    if kind in ("minilm", "sentence-transformers", "st"):
+        return ["sentence_transformers"]
+    if kind in ("word2vec", "glove", "fasttext"):
+        return ["gensim"]
+    if kind == "hf":
+        return ["transformers", "tokenizers"]
+    return []
+
+
 def create_embedder(spec: str = "minilm", *, oov: str = "error", cache: bool = True, device: str = "cpu") -> Any:
     """The embedder named by ``spec`` (see the module docstring); cached on disk unless ``cache=False``.
 
@@ -576,6 +589,7 @@ def create_embedder(spec: str = "minilm", *, oov: str = "error", cache: bool = T
     Mapping files (``vectors:``) are read directly and not cached.
     """
     spec = spec.strip()
+    require_all(embedder_modules(spec), f"the text embedder {spec!r}")
     kind, _, arg = spec.partition(":")
     kind = kind.lower()
     if kind == "minilm" and not arg:

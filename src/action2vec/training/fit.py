@@ -6,7 +6,7 @@ Run folder layout::
     RUN_DIR/provenance.json               what the run trains on: the store's content, the training/validation/
                                           unlabelled videos, label vectors and settings (checked on resume)
     RUN_DIR/checkpoints/last.ckpt         Lightning checkpoint for exact resume
-    RUN_DIR/logs/csv/version_*/metrics.csv, RUN_DIR/logs/tensorboard/   training curves
+    RUN_DIR/logs/csv/version_*/metrics.csv, RUN_DIR/logs/tensorboard/   training curves (TensorBoard: extra)
     RUN_DIR/model/                        the shareable model (see action2vec.training.export)
     RUN_DIR/result.json                   final metrics and the train/val video keys
 
@@ -31,6 +31,7 @@ import torch
 from action2vec.config import execution_keys, save_config, to_dict
 from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
+from action2vec.extras import available
 from action2vec.io import read_json, write_json
 from action2vec.models import resolve_config
 from action2vec.provenance import (PROVENANCE_FILE, Input, Provenance, decide, keys_digest, read_provenance,
@@ -467,9 +468,12 @@ def _trainer(cfg: RunConfig, run_dir: Path, callbacks: list, settings: dict[str,
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+    loggers: list[Any] = [CSVLogger(run_dir / "logs", name="csv")]
+    if available("tensorboard"):  # the 'tensorboard' extra; the CSV metrics are what reports read
+        loggers.append(TensorBoardLogger(run_dir / "logs", name="tensorboard"))
     return L.Trainer(
         max_epochs=cfg.train.epochs,
-        logger=[CSVLogger(run_dir / "logs", name="csv"), TensorBoardLogger(run_dir / "logs", name="tensorboard")],
+        logger=loggers,
         callbacks=callbacks,
         gradient_clip_val=cfg.train.grad_clip or None,
         log_every_n_steps=cfg.train.log_every_n_steps,

@@ -25,7 +25,6 @@ reason; extraction records it in the store and goes on.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ import numpy as np
 
 from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
+from action2vec.extras import require
 
 __all__ = [
     "DecodeError",
@@ -97,9 +97,9 @@ def check_decoder(name: str) -> None:
     if name not in DECODERS:
         raise ConfigError(f"video.decoder: unknown decoder {name!r}; choose one of {list(DECODERS)}")
     if name == "pyav":
+        require("av", "decoding videos")
         return
-    if importlib.util.find_spec("torchcodec") is None:
-        raise ConfigError(f"video.decoder: {name} needs torchcodec, which is not installed; use 'pyav'")
+    require("torchcodec", f"video.decoder {name}")
     try:
         import torchcodec.decoders  # noqa: F401  (loads FFmpeg's libraries)
     except Exception as exc:  # torchcodec raises RuntimeError/OSError when it finds no usable FFmpeg
@@ -133,7 +133,7 @@ def _check_file(path: Path) -> None:
 
 def probe_video(path: str | Path) -> dict[str, Any]:
     """Container facts without decoding: codec, native fps, frame count (if the container says), size."""
-    import av
+    av = require("av", "decoding videos")
 
     path = Path(path)
     _check_file(path)
@@ -178,7 +178,7 @@ def check_container(container: Any) -> Any:
     """The first real video stream of an opened PyAV ``container``, or :class:`DecodeError` ``not a video
     (format X: why)`` when its demuxer is not a video container or it holds no video stream (cover art,
     an attached picture, does not count)."""
-    import av
+    av = require("av", "decoding videos")
 
     name = container.format.name
     why = _not_a_video(name)
@@ -230,7 +230,7 @@ def decode_video(
 
 def _open_video(path: Path, threads: int) -> tuple[Any, Any]:
     """(container, its first video stream) with ``threads`` decoding threads; DecodeError if unusable."""
-    import av
+    av = require("av", "decoding videos")
 
     _check_file(path)
     try:
@@ -312,7 +312,8 @@ class _FrameWriter:
 
     def __init__(self, size: tuple[int, int] | None, short_side: int | None, capacity: int, threads: int,
                  allocate: Allocator | None) -> None:
-        from av.video.reformatter import Interpolation, VideoReformatter
+        reformatter = require("av.video.reformatter", "decoding videos")
+        Interpolation, VideoReformatter = reformatter.Interpolation, reformatter.VideoReformatter
 
         self.size, self.short_side, self.capacity, self.threads = size, short_side, capacity, threads
         self.allocate = allocate or (lambda shape: np.empty(shape, dtype=np.uint8))
@@ -387,7 +388,7 @@ def _decode_pyav(
     threads: int,
     allocate: Allocator | None,
 ) -> Decoded:
-    import av
+    av = require("av", "decoding videos")
 
     limit = math.inf if max_frames is None else int(max_frames)
     container, stream = _open_video(path, threads)

@@ -17,6 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
+from action2vec.extras import require
+
 __all__ = ["level_frames", "frame_levels", "write_video"]
 
 _LEVEL_STEP = 12  # grey levels between consecutive frame indices (codec error stays below half)
@@ -53,7 +55,7 @@ def write_video(
     ``rotation``: 90, 180 or 270 degrees clockwise for display (MP4/MOV). ``quality``: lower is better
     (x264 CRF or MPEG-4 qscale). ``faststart``: MP4/MOV index before the data (as web videos have).
     """
-    import av
+    av = require("av", "writing videos")
 
     path = Path(path)
     frames = np.asarray(frames, dtype=np.uint8)
