@@ -75,7 +75,7 @@ def test_the_divergence_line_speaks_only_of_checkpoints_that_exist(data, tmp_pat
 
 
 def test_export_refuses_non_finite_weights_and_writes_nothing(tmp_path):
-    from action2vec.training.export import check_finite
+    from action2vec.model_folder import check_finite
 
     weights = {"a.weight": torch.ones(3, 2), "b.bias": torch.tensor([0.0, float("nan"), float("inf")])}
     with pytest.raises(DataError, match=r"M/model.safetensors: b.bias holds 2 non-finite value\(s\) .* of 3"):

@@ -80,9 +80,9 @@ def make_toy_run(
     Returns ``folder/run``; a finished run in ``folder`` is reused."""
     from action2vec.config import load_config
     from action2vec.datasets.toy import ToyConfig, generate_toy_dataset
+    from action2vec.model_folder import WEIGHTS_FILE
     from action2vec.text import build_label_vectors
     from action2vec.training import RunConfig, fit
-    from action2vec.training.export import WEIGHTS_FILE
     from action2vec.video.backbones import create_backbone
     from action2vec.video.config import ClipConfig, ComputeConfig, ExtractConfig
     from action2vec.video.extract import extract_videos, read_video_list

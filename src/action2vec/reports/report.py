@@ -22,6 +22,7 @@ import markupsafe
 from action2vec.errors import DataError
 from action2vec.evaluation.results import AnalogyResult, WordNetResult, ZslSummary, read_result
 from action2vec.io import read_json, write_json
+from action2vec.model_folder import CONFIG_FILE, ModelInfo
 from action2vec.reports.findings import Finding, run_findings, vectors_name
 from action2vec.reports.headline import zsl_headline
 from action2vec.reports.numbers import plain
@@ -39,7 +40,6 @@ from action2vec.reports.tables import (
     wordnet_table,
     zsl_table,
 )
-from action2vec.training.export import CONFIG_FILE, ModelInfo
 from action2vec.training.fit import TrainResult
 from action2vec.variants import title
 

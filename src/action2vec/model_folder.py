@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -35,8 +35,10 @@ from action2vec.models import ModelConfig
 from action2vec.store import Store
 from action2vec.text import LabelVectors, embedder_spec
 from action2vec.text.vectors import read_tensor_file
-from action2vec.training.config import DataConfig, RunConfig
 from action2vec.video.pca import PCA
+
+if TYPE_CHECKING:  # until the training-specific export moves back into training/
+    from action2vec.training.config import DataConfig, RunConfig
 
 log = logging.getLogger(__name__)
 
