@@ -13,34 +13,27 @@
 
 ``config.json`` is read into a typed :class:`ModelInfo`. Format version 2 is written; version-1 folders
 (embedder spec in config.json's ``"text"``, variant ``lstm``, no model card) still load; a folder of a
-later version is refused with one line. :func:`read_model_folder` checks every file before any work.
+later version is refused with one line. :func:`write_model_folder` writes a folder (training fills it from a
+run: :func:`action2vec.training.export.export_model`); :func:`read_model_folder` checks every file before any work.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 import yaml
-from torch import nn
 
 from action2vec.config import from_dict, to_dict
 from action2vec.errors import Action2VecError, DataError
 from action2vec.io import read_json, write_json
 from action2vec.models import ModelConfig
-from action2vec.store import Store
-from action2vec.text import LabelVectors, embedder_spec
+from action2vec.text import LabelVectors
 from action2vec.text.vectors import read_tensor_file
 from action2vec.video.pca import PCA
-
-if TYPE_CHECKING:  # until the training-specific export moves back into training/
-    from action2vec.training.config import DataConfig, RunConfig
-
-log = logging.getLogger(__name__)
 
 FORMAT = "action2vec-model"
 FORMAT_VERSION = 2
@@ -132,68 +125,33 @@ def _parse_info(doc: dict[str, Any], version: int) -> ModelInfo:
     )
 
 
-def recorded_text(data: DataConfig, label_vectors: LabelVectors) -> DataConfig:
-    """``data`` with ``text`` and ``prompts`` set to what made ``label_vectors``: the vectors are the fact a run
-    records ("" for vectors given by hand). A ``data.text`` naming another embedder is logged, not kept."""
-    stated = embedder_spec(data.text) if data.text else ""
-    if (stated, tuple(data.prompts)) != (label_vectors.embedder, label_vectors.prompts):
-        log.info("the label vectors were made by %r with prompts %s; the run records that, not data.text=%r, "
-                 "data.prompts=%s", label_vectors.embedder or "(given by hand)", list(label_vectors.prompts),
-                 data.text, list(data.prompts))
-    return replace(data, text=label_vectors.embedder, prompts=list(label_vectors.prompts))
-
-
-def export_model(
-    net: nn.Module,
-    cfg: RunConfig,
-    label_vectors: LabelVectors,
+def write_model_folder(
     model_dir: str | Path,
-    store: Store | None = None,
-    classes: Sequence[str] | None = None,
-    *,
+    info: ModelInfo,
+    weights: Mapping[str, torch.Tensor],
+    label_vectors: LabelVectors,
     pca: PCA | None = None,
-    metrics: Mapping[str, float] | None = None,
-    train_videos: int = 0,
-    val_videos: int = 0,
-    transductive: bool = False,
 ) -> Path:
-    """Write ``net`` with its config, label vocabulary (every vector it was given), PCA and model card.
-
-    ``classes`` are the training classes, in the order of the classification head. ``pca``: the projection
-    the training features went through (default: the store's own); ``metrics`` go into config.json and
-    the card (:func:`record_metrics` adds more later). config.json is written last.
-    """
+    """Write a model folder: ``weights`` (a network's state dict), ``label_vectors``, ``pca`` (``info.pca`` is set
+    from it), the model card, and config.json last. Weights holding NaN or inf write nothing (DataError)."""
     from safetensors.numpy import save_file as save_np
     from safetensors.torch import save_file
 
     model_dir = Path(model_dir)
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
     check_finite(state, f"{model_dir / WEIGHTS_FILE} (not written)")  # a diverged network is never exported
     model_dir.mkdir(parents=True, exist_ok=True)
-    pca = pca if pca is not None else (PCA.from_store(store) if store is not None else None)
-    features = dict(store.meta) if store is not None else {}
     if pca is not None:
-        features.update(pca=pca.dim, dim=pca.dim, pca_from=pca.dim_in)
         save_np({"mean": np.ascontiguousarray(pca.mean, np.float32),
                  "components": np.ascontiguousarray(pca.components, np.float32),
                  "explained_variance": np.ascontiguousarray(pca.explained_variance, np.float32)},
                 str(model_dir / PCA_FILE))
     save_file(state, str(model_dir / WEIGHTS_FILE), metadata={"format": FORMAT})
     label_vectors.save(model_dir)
-    info = ModelInfo(
-        model=cfg.model, classes=list(classes if classes is not None else label_vectors.names), features=features,
-        loss=to_dict(cfg.loss), train=to_dict(cfg.train), pca=pca is not None,
-        data=TrainingData(_resolved(store.path if store is not None else cfg.data.store), train_videos, val_videos),
-        metrics={str(k): float(v) for k, v in (metrics or {}).items()}, transductive=transductive,
-    )
+    info = replace(info, pca=pca is not None)
     (model_dir / CARD_FILE).write_text(model_card(info, label_vectors, model_dir), encoding="utf-8")
     write_json(info.to_json(), model_dir / CONFIG_FILE)
     return model_dir
-
-
-def _resolved(path: str | Path) -> str:
-    """A path as an absolute one ("" stays ""): what a model records must mean the same from any folder."""
-    return str(Path(path).resolve()) if str(path) else ""
 
 
 def record_metrics(model_dir: str | Path, metrics: Mapping[str, float]) -> ModelInfo:

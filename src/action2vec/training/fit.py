@@ -7,7 +7,7 @@ Run folder layout::
                                           unlabelled videos, label vectors and settings (checked on resume)
     RUN_DIR/checkpoints/last.ckpt         Lightning checkpoint for exact resume
     RUN_DIR/logs/csv/version_*/metrics.csv, RUN_DIR/logs/tensorboard/   training curves
-    RUN_DIR/model/                        the shareable model (see action2vec.training.export)
+    RUN_DIR/model/                        the shareable model (see action2vec.model_folder)
     RUN_DIR/result.json                   final metrics and the train/val video keys
 
 config.yaml and provenance.json are the run's identity; they are written once the first training step has
@@ -32,7 +32,7 @@ from action2vec.config import execution_keys, save_config, to_dict
 from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
 from action2vec.io import read_json, write_json
-from action2vec.model_folder import CONFIG_FILE, export_model, recorded_text
+from action2vec.model_folder import CONFIG_FILE
 from action2vec.models import resolve_config
 from action2vec.provenance import (PROVENANCE_FILE, Input, Provenance, decide, keys_digest, read_provenance,
                                    sketch, split_settings, write_provenance)
@@ -40,6 +40,7 @@ from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, build_label_vectors
 from action2vec.training.config import RunConfig, flatten
+from action2vec.training.export import export_model, recorded_text
 from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
 from action2vec.training.module import TrainingDiverged
 from action2vec.training.data import (
