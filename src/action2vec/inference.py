@@ -31,8 +31,8 @@ from action2vec.model_folder import (CONFIG_FILE, WEIGHTS_FILE, ModelFolder, Mod
                                      read_model_folder)
 from action2vec.models import build_model
 from action2vec.store import Store
+from action2vec.store.pca import PCA
 from action2vec.video.config import ClipConfig, ExtractConfig
-from action2vec.video.pca import PCA
 
 log = logging.getLogger(__name__)
 

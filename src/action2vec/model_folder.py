@@ -31,9 +31,9 @@ from action2vec.config import from_dict, to_dict
 from action2vec.errors import Action2VecError, DataError
 from action2vec.io import read_json, write_json
 from action2vec.models import ModelConfig
+from action2vec.store.pca import PCA
 from action2vec.text import LabelVectors
 from action2vec.text.vectors import read_tensor_file
-from action2vec.video.pca import PCA
 
 FORMAT = "action2vec-model"
 FORMAT_VERSION = 2

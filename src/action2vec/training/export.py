@@ -14,9 +14,9 @@ from action2vec.config import to_dict
 from action2vec.model_folder import (ModelInfo, TrainingData, read_model_folder, read_model_info, record_metrics,
                                      write_model_folder)
 from action2vec.store import Store
+from action2vec.store.pca import PCA
 from action2vec.text import LabelVectors, embedder_spec
 from action2vec.training.config import DataConfig, RunConfig
-from action2vec.video.pca import PCA
 
 # The model folder's readers were importable from here before the format had its own module; they still are.
 __all__ = ["export_model", "recorded_text", "ModelInfo", "read_model_folder", "read_model_info", "record_metrics"]
