@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from action2vec.errors import DataError
 from action2vec.evaluation.results import AnalogyExample
 from action2vec.linalg import l2_normalize
-from action2vec.training.logs import metric_series
+from action2vec.run_folder import metric_series
 
 log = logging.getLogger(__name__)
 

@@ -142,7 +142,7 @@ def _training_curves(run_dir: Path, results: RunResults) -> None:
     if not results.training_logs:
         return
     from action2vec.reports import plots
-    from action2vec.training.logs import read_metrics_csv, read_training_log
+    from action2vec.run_folder import read_metrics_csv, read_training_log
 
     first = run_dir / results.training_logs[0]
     lightning = first.parent.name.startswith("version_") and first.parents[1].name == "csv"
