@@ -1,16 +1,62 @@
-"""Reading a run's Lightning CSV logs (``RUN_DIR/logs/csv/version_*/metrics.csv``): one reader for the
-training code, the tests and the report's training curves."""
+"""A training run's folder as its readers see it (:func:`action2vec.training.fit` writes it; the report and
+the tests read it):
+
+    RUN_DIR/result.json                          :class:`TrainResult`: final metrics, the train/val video keys
+    RUN_DIR/logs/csv/version_*/metrics.csv       the Lightning CSV logs, one per process that trained the run
+    RUN_DIR/model/                               the model folder (:mod:`action2vec.model_folder`)
+
+One reader of each for the training code, the tests and the report's training curves.
+"""
 
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from action2vec.errors import DataError
+from action2vec.io import read_json
 
-__all__ = ["read_metrics_csv", "read_training_log", "metric_series"]
+__all__ = ["RESULT_FILE", "TrainResult", "read_train_result", "read_metrics_csv", "read_training_log",
+           "metric_series"]
+
+RESULT_FILE = "result.json"
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced; ``RUN_DIR/result.json`` is its JSON form (paths are the run folder's)."""
+
+    run_dir: Path
+    model_dir: Path
+    classes: list[str]  # the training classes, rows of the classification head
+    metrics: dict[str, float] = field(default_factory=dict)  # Lightning's final logged values
+    train_keys: list[str] = field(default_factory=list)
+    val_keys: list[str] = field(default_factory=list)
+    global_step: int = 0
+    transductive: dict[str, Any] | None = None  # the manifold term's settings and unlabelled videos, when used
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metrics": self.metrics, "classes": self.classes, "train_keys": self.train_keys,
+                "val_keys": self.val_keys, "global_step": self.global_step, "transductive": self.transductive}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], run_dir: str | Path) -> "TrainResult":
+        """The result of the run in ``run_dir`` from its result.json document."""
+        if not isinstance(doc, dict) or "classes" not in doc:
+            raise DataError(f"{run_dir}/{RESULT_FILE}: not a training result (no classes)")
+        run_dir = Path(run_dir)
+        return cls(run_dir, run_dir / "model", list(doc["classes"]), dict(doc.get("metrics", {})),
+                   list(doc.get("train_keys", [])), list(doc.get("val_keys", [])), int(doc.get("global_step", 0)),
+                   doc.get("transductive"))
+
+
+def read_train_result(run_dir: str | Path) -> TrainResult:
+    """The result of the finished run in ``run_dir`` (DataError naming its result.json when absent or damaged)."""
+    return TrainResult.from_json(read_json(Path(run_dir) / RESULT_FILE, "training result"), run_dir)
 
 
 def read_metrics_csv(path: str | Path) -> list[dict[str, float]]:

@@ -81,6 +81,7 @@ def make_toy_run(
     from action2vec.config import load_config
     from action2vec.datasets.toy import ToyConfig, generate_toy_dataset
     from action2vec.model_folder import WEIGHTS_FILE
+    from action2vec.run_folder import RESULT_FILE
     from action2vec.text import build_label_vectors
     from action2vec.training import RunConfig, fit
     from action2vec.video.backbones import create_backbone
@@ -89,7 +90,7 @@ def make_toy_run(
 
     folder = Path(folder)
     run_dir = folder / "run"
-    if (run_dir / "model" / WEIGHTS_FILE).is_file() and (run_dir / "result.json").is_file():
+    if (run_dir / "model" / WEIGHTS_FILE).is_file() and (run_dir / RESULT_FILE).is_file():
         return run_dir
     toy = generate_toy_dataset(folder / "toy", ToyConfig(verbs=list(verbs), nouns=list(nouns),
                                                          videos_per_class=videos_per_class, min_seconds=2.0,
