@@ -297,8 +297,8 @@ def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vect
 
 
 def plot_training_curves(rows: list[dict[str, float]], source: str) -> Figure:
-    """Training curves from a run's log rows (:func:`action2vec.run_folder.read_training_log`): one panel per metric family
-    (loss, accuracy, ...). ``source`` names the log in errors."""
+    """Training curves from a run's log rows (:func:`action2vec.run_folder.read_training_log`): one panel per
+    metric family (loss, accuracy, ...). ``source`` names the log in errors."""
     series = metric_series(rows)
     if not series:
         raise DataError(f"{source}: no numeric metrics to plot")
