@@ -11,10 +11,10 @@ from action2vec.cli.main import main
 from action2vec.errors import ConfigError, DataError
 from action2vec.inference import Action2Vec, VideoRecipe
 from action2vec.store import open_store
+from action2vec.store.pca import pca_store
 from action2vec.video.backbones import create_backbone
 from action2vec.video.config import ClipConfig, ComputeConfig, ExtractConfig
 from action2vec.video.extract import VideoItem, extract_videos
-from action2vec.video.pca import pca_store
 from action2vec.video.synthetic import write_video
 
 LABELS = ["alpha", "beta", "gamma"]

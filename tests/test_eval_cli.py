@@ -184,7 +184,7 @@ def test_zsl_settings_out_of_range_are_one_line_before_any_work(toy, tmp_path, c
 
 def test_zsl_refuses_a_store_pca_that_saw_unseen_classes_in_one_line(toy, tmp_path, capsys):
     from action2vec.store import open_store
-    from action2vec.video.pca import pca_store
+    from action2vec.store.pca import pca_store
 
     root, store, text = toy
     reduced = pca_store(store, tmp_path / "pca.h5", dim=4, fit_keys=open_store(store).keys)

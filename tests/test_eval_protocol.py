@@ -178,7 +178,7 @@ def test_raw_store_pca_is_fitted_per_split_on_the_seen_training_videos_only(flat
 def test_a_store_pca_that_saw_unseen_classes_is_refused_unless_transductive(flat_store, tmp_path):
     from action2vec.errors import DataError
     from action2vec.store import StoreWriter, open_store
-    from action2vec.video.pca import pca_store
+    from action2vec.store.pca import pca_store
 
     path, lv = flat_store
     raw = open_store(path)

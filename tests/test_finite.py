@@ -75,12 +75,18 @@ def test_the_divergence_line_speaks_only_of_checkpoints_that_exist(data, tmp_pat
 
 
 def test_export_refuses_non_finite_weights_and_writes_nothing(tmp_path):
-    from action2vec.training.export import check_finite
+    from action2vec.model_folder import ModelInfo, check_finite, write_model_folder
+    from action2vec.models import ModelConfig
+    from action2vec.text import LabelVectors
 
     weights = {"a.weight": torch.ones(3, 2), "b.bias": torch.tensor([0.0, float("nan"), float("inf")])}
     with pytest.raises(DataError, match=r"M/model.safetensors: b.bias holds 2 non-finite value\(s\) .* of 3"):
         check_finite(weights, "M/model.safetensors")
     check_finite({"a": np.arange(4), "b": torch.zeros(2, dtype=torch.int64)}, "x")  # integers are always finite
+    info = ModelInfo(ModelConfig(input_dim=2, embed_dim=2), ["a", "b"])
+    with pytest.raises(DataError, match=r"b.bias holds 2 non-finite"):
+        write_model_folder(tmp_path / "M", info, weights, LabelVectors(["a", "b"], np.eye(2, dtype=np.float32)))
+    assert not (tmp_path / "M").exists()
 
 
 def test_classify_on_a_model_with_nan_weights_is_one_line(data, tmp_path, capsys):

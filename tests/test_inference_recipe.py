@@ -9,9 +9,9 @@ import pytest
 
 from action2vec.errors import ConfigError
 from action2vec.inference import VideoRecipe
+from action2vec.model_folder import ModelInfo, model_card
 from action2vec.models import ModelConfig
 from action2vec.text import LabelVectors
-from action2vec.training.export import ModelInfo, model_card
 from action2vec.video.backbones import register_backbone
 from action2vec.video.backbones.c3d import TinyC3D
 from action2vec.video.config import ClipConfig
@@ -65,8 +65,8 @@ def test_the_card_records_the_training_store_resolved(tmp_path, monkeypatch):
     from action2vec.config import load_config
     from action2vec.store import open_store
     from action2vec.testing import make_synthetic_store, synthetic_label_vectors
+    from action2vec.model_folder import read_model_info
     from action2vec.training import RunConfig, fit
-    from action2vec.training.export import read_model_info
 
     monkeypatch.chdir(tmp_path)
     lv = synthetic_label_vectors(3, dim=4, seed=1)

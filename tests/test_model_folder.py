@@ -19,12 +19,12 @@ from action2vec.cli.main import main
 from action2vec.config import load_config
 from action2vec.errors import ConfigError, DataError
 from action2vec.inference import Action2Vec
+from action2vec.model_folder import ModelInfo, read_model_folder, record_metrics
 from action2vec.store import open_store
+from action2vec.store.pca import pca_store
 from action2vec.testing import make_synthetic_store, synthetic_label_vectors
 from action2vec.text import LabelVectors, build_label_vectors, embedder_spec
 from action2vec.training import RunConfig, fit
-from action2vec.training.export import ModelInfo, read_model_folder, record_metrics
-from action2vec.video.pca import pca_store
 
 N_CLASSES, DIM = 12, 8
 WORDS = ["play", "violin", "ride", "bike", "person"]

@@ -19,7 +19,7 @@ from action2vec.reports.plots import (
 from action2vec.evaluation.results import AnalogyExample, MeanStd, ZslSummary
 from action2vec.reports.report import build_report, write_json
 from action2vec.reports.tables import fmt_mean_std, zsl_table_markdown
-from action2vec.training.logs import metric_series, read_metrics_csv
+from action2vec.run_folder import metric_series, read_metrics_csv
 
 
 def test_word2vec_export_loads_in_gensim(tmp_path):

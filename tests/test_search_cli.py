@@ -313,7 +313,7 @@ def test_demo_run_folder_needs_nothing_else(tmp_path, capsys):
 
 def test_a_model_trained_on_a_pca_store_indexes_its_raw_and_its_pca_store(tmp_path, capsys):
     """The paper's flow: train on a PCA'd store (the model keeps the PCA); index the raw and the PCA'd store."""
-    from action2vec.video.pca import pca_store
+    from action2vec.store.pca import pca_store
 
     lv = synthetic_label_vectors(4, dim=8, seed=2)
     raw = make_synthetic_store(tmp_path / "raw.h5", lv, videos_per_class=5, steps=8, feature_dim=20, seed=2)

@@ -27,12 +27,12 @@ import torch.nn.functional as F
 
 from action2vec.errors import Action2VecError, ConfigError, DataError
 from action2vec.linalg import l2_normalize
+from action2vec.model_folder import (CONFIG_FILE, WEIGHTS_FILE, ModelFolder, ModelInfo, backbone_needs_weights,
+                                     read_model_folder)
 from action2vec.models import build_model
 from action2vec.store import Store
-from action2vec.training.export import (CONFIG_FILE, WEIGHTS_FILE, ModelFolder, ModelInfo, backbone_needs_weights,
-                                        read_model_folder)
+from action2vec.store.pca import PCA
 from action2vec.video.config import ClipConfig, ExtractConfig
-from action2vec.video.pca import PCA
 
 log = logging.getLogger(__name__)
 

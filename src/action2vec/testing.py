@@ -80,16 +80,17 @@ def make_toy_run(
     Returns ``folder/run``; a finished run in ``folder`` is reused."""
     from action2vec.config import load_config
     from action2vec.datasets.toy import ToyConfig, generate_toy_dataset
+    from action2vec.model_folder import WEIGHTS_FILE
+    from action2vec.run_folder import RESULT_FILE
     from action2vec.text import build_label_vectors
     from action2vec.training import RunConfig, fit
-    from action2vec.training.export import WEIGHTS_FILE
     from action2vec.video.backbones import create_backbone
     from action2vec.video.config import ClipConfig, ComputeConfig, ExtractConfig
     from action2vec.video.extract import extract_videos, read_video_list
 
     folder = Path(folder)
     run_dir = folder / "run"
-    if (run_dir / "model" / WEIGHTS_FILE).is_file() and (run_dir / "result.json").is_file():
+    if (run_dir / "model" / WEIGHTS_FILE).is_file() and (run_dir / RESULT_FILE).is_file():
         return run_dir
     toy = generate_toy_dataset(folder / "toy", ToyConfig(verbs=list(verbs), nouns=list(nouns),
                                                          videos_per_class=videos_per_class, min_seconds=2.0,

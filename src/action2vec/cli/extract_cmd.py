@@ -205,7 +205,7 @@ def _extract(args: argparse.Namespace, cfg: "ExtractConfig", out: Path, log_path
     print(f"{out}: {info['videos']} videos, {info['failed']} failed, dim {info['dim']}; log: {log_path}")
     result = {"summary": {k: v for k, v in vars(summary).items() if k != "store"}, "store": info}
     if args.pca_dim:
-        from action2vec.video.pca import pca_store
+        from action2vec.store.pca import pca_store
 
         pca_out = _pca_out(args, out)
         pca_store(out, pca_out, args.pca_dim, fit_keys=fit_keys, fit_subset="train")
@@ -217,7 +217,7 @@ def _extract(args: argparse.Namespace, cfg: "ExtractConfig", out: Path, log_path
 
 def run_pca(args: argparse.Namespace) -> int:
     from action2vec.store import StoreLock, open_store
-    from action2vec.video.pca import pca_store
+    from action2vec.store.pca import pca_store
 
     _check_store_path(Path(args.out), "--out")
     keys = read_lines(args.fit_keys) if args.fit_keys else None

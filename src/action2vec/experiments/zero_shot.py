@@ -56,13 +56,13 @@ from action2vec.provenance import Input, Provenance, decide, keys_digest, sketch
 from action2vec.signals import Stopped
 from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
+from action2vec.store.pca import PCA, ProjectedStore, fit_pca
 from action2vec.text.vectors import LabelVectors
 from action2vec.training import fit
 from action2vec.training.config import RunConfig, flatten
 from action2vec.training.data import stratified_holdout
 from action2vec.training.manifold import ManifoldConfig
 from action2vec.variants import METHODS, method, title
-from action2vec.video.pca import PCA, ProjectedStore, fit_pca
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from action2vec.errors import DataError
 from action2vec.evaluation.results import AnalogyExample
 from action2vec.linalg import l2_normalize
-from action2vec.training.logs import metric_series
+from action2vec.run_folder import metric_series
 
 log = logging.getLogger(__name__)
 
@@ -297,8 +297,8 @@ def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vect
 
 
 def plot_training_curves(rows: list[dict[str, float]], source: str) -> Figure:
-    """Training curves from a run's log rows (``training.read_training_log``): one panel per metric family
-    (loss, accuracy, ...). ``source`` names the log in errors."""
+    """Training curves from a run's log rows (:func:`action2vec.run_folder.read_training_log`): one panel per
+    metric family (loss, accuracy, ...). ``source`` names the log in errors."""
     series = metric_series(rows)
     if not series:
         raise DataError(f"{source}: no numeric metrics to plot")

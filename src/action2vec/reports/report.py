@@ -22,6 +22,7 @@ import markupsafe
 from action2vec.errors import DataError
 from action2vec.evaluation.results import AnalogyResult, WordNetResult, ZslSummary, read_result
 from action2vec.io import read_json, write_json
+from action2vec.model_folder import CONFIG_FILE, ModelInfo
 from action2vec.reports.findings import Finding, run_findings, vectors_name
 from action2vec.reports.headline import zsl_headline
 from action2vec.reports.numbers import plain
@@ -39,8 +40,7 @@ from action2vec.reports.tables import (
     wordnet_table,
     zsl_table,
 )
-from action2vec.training.export import CONFIG_FILE, ModelInfo
-from action2vec.training.fit import TrainResult
+from action2vec.run_folder import RESULT_FILE, read_metrics_csv, read_train_result, read_training_log
 from action2vec.variants import title
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,6 @@ def _training_curves(run_dir: Path, results: RunResults) -> None:
     if not results.training_logs:
         return
     from action2vec.reports import plots
-    from action2vec.training.logs import read_metrics_csv, read_training_log
 
     first = run_dir / results.training_logs[0]
     lightning = first.parent.name.startswith("version_") and first.parents[1].name == "csv"
@@ -266,7 +265,7 @@ def _analogy_section(an: AnalogyResult, findings: list[Finding], figures: _Figur
 def _training_run(run_dir: Path, log_path: str) -> Path | None:
     """The training run folder that wrote a metrics.csv (``RUN/logs/csv/version_k/metrics.csv``)."""
     for parent in (run_dir / log_path).parents:
-        if (parent / "result.json").is_file() and (parent / "logs").is_dir():
+        if (parent / RESULT_FILE).is_file() and (parent / "logs").is_dir():
             return parent
         if parent == run_dir:
             break
@@ -293,7 +292,7 @@ def _training_section(run_dir: Path, results: RunResults, figures: _Figures) -> 
     rows: list[Row] = [Row(["run folder", rel or "."])]
     if folder is not None:
         try:
-            train = TrainResult.from_json(read_json(folder / "result.json", "training result"), folder)
+            train = read_train_result(folder)
         except DataError as exc:
             log.warning("training result not read: %s", exc)
         else:

@@ -16,9 +16,9 @@ from typing import Any, Sequence
 from action2vec.errors import Action2VecError
 from action2vec.evaluation.results import AnalogyResult, DataSource, WordNetResult, ZslSummary
 from action2vec.io import read_json
+from action2vec.model_folder import CONFIG_FILE, FORMAT, ModelInfo
 from action2vec.models.factory import resolve_config
 from action2vec.text.vectors import NAMES_FILE
-from action2vec.training.export import CONFIG_FILE, FORMAT, ModelInfo
 from action2vec.variants import title
 
 log = logging.getLogger(__name__)

@@ -24,10 +24,10 @@ import numpy as np
 from action2vec.config import check_ranges, option
 from action2vec.errors import DataError
 from action2vec.io import hash_file, read_json, save_npy, write_json
+from action2vec.model_folder import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 from action2vec.provenance import Input, Provenance, decide, split_settings
 from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
 from action2vec.store import Store, StoreLock, store_digest
-from action2vec.training.export import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 
 __all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "index_provenance", "check_store_unchanged", "stale_reason",
            "MODEL_FILES"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from action2vec.errors import DataError
-from action2vec.training.export import CONFIG_FILE, WEIGHTS_FILE
+from action2vec.model_folder import CONFIG_FILE, WEIGHTS_FILE
 
 __all__ = ["RunPaths", "locate_run", "locate_model", "locate_index", "INDEX_DIR"]
 

@@ -36,13 +36,13 @@ from action2vec.evaluation.class_vectors import class_means
 from action2vec.experiments.semantic import embed_nouns
 from action2vec.inference import Action2Vec
 from action2vec.linalg import l2_normalize
+from action2vec.model_folder import WEIGHTS_FILE
 from action2vec.search import (EmbedSettings, IndexSettings, VideoIndex, index_store, locate_index, locate_run,
                                model_fingerprint, stale_reason)
 from action2vec.serve.files import NotFound, VideoFiles, video_root
 from action2vec.serve.previews import Preview, Previews
 from action2vec.store import Store, open_store
 from action2vec.text import create_embedder
-from action2vec.training.export import WEIGHTS_FILE
 
 __all__ = [
     "ServeSettings", "ExplorerPaths", "explorer_paths", "ClassHit", "VideoHit", "Neighbours", "AnalogyTerm",

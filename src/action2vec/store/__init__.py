@@ -1,4 +1,5 @@
-"""Feature stores: the HDF5 store written by extraction and read by training and evaluation."""
+"""Feature stores: the HDF5 store written by extraction and read by training and evaluation; ``pca`` (imported
+on its own: it needs torch) fits a PCA over a store and writes the projected store."""
 
 from __future__ import annotations
 

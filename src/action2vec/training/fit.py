@@ -7,7 +7,7 @@ Run folder layout::
                                           unlabelled videos, label vectors and settings (checked on resume)
     RUN_DIR/checkpoints/last.ckpt         Lightning checkpoint for exact resume
     RUN_DIR/logs/csv/version_*/metrics.csv, RUN_DIR/logs/tensorboard/   training curves (TensorBoard: extra)
-    RUN_DIR/model/                        the shareable model (see action2vec.training.export)
+    RUN_DIR/model/                        the shareable model (see action2vec.model_folder)
     RUN_DIR/result.json                   final metrics and the train/val video keys
 
 config.yaml and provenance.json are the run's identity; they are written once the first training step has
@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -33,14 +33,16 @@ from action2vec.distributed import process_layout
 from action2vec.errors import ConfigError, DataError
 from action2vec.extras import available
 from action2vec.io import read_json, write_json
+from action2vec.model_folder import CONFIG_FILE
 from action2vec.models import resolve_config
 from action2vec.provenance import (PROVENANCE_FILE, Input, Provenance, decide, keys_digest, read_provenance,
                                    sketch, split_settings, write_provenance)
+from action2vec.run_folder import RESULT_FILE, TrainResult, read_train_result
 from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, build_label_vectors
 from action2vec.training.config import RunConfig, flatten
-from action2vec.training.export import CONFIG_FILE, export_model, recorded_text
+from action2vec.training.export import export_model, recorded_text
 from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
 from action2vec.training.module import TrainingDiverged
 from action2vec.training.data import (
@@ -64,34 +66,6 @@ log = logging.getLogger(__name__)
 # Settings that may change when a run is resumed besides those declared execution-only: more epochs (checked
 # against the checkpoint), the store at another path (it enters by its content).
 _RESUMABLE_CHANGES = frozenset({"train.epochs", "data.store"})
-
-
-@dataclass
-class TrainResult:
-    """What a training run produced; ``RUN_DIR/result.json`` is its JSON form (paths are the run folder's)."""
-
-    run_dir: Path
-    model_dir: Path
-    classes: list[str]  # the training classes, rows of the classification head
-    metrics: dict[str, float] = field(default_factory=dict)  # Lightning's final logged values
-    train_keys: list[str] = field(default_factory=list)
-    val_keys: list[str] = field(default_factory=list)
-    global_step: int = 0
-    transductive: dict[str, Any] | None = None  # the manifold term's settings and unlabelled videos, when used
-
-    def to_json(self) -> dict[str, Any]:
-        return {"metrics": self.metrics, "classes": self.classes, "train_keys": self.train_keys,
-                "val_keys": self.val_keys, "global_step": self.global_step, "transductive": self.transductive}
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any], run_dir: str | Path) -> "TrainResult":
-        """The result of the run in ``run_dir`` from its result.json document."""
-        if not isinstance(doc, dict) or "classes" not in doc:
-            raise DataError(f"{run_dir}/result.json: not a training result (no classes)")
-        run_dir = Path(run_dir)
-        return cls(run_dir, run_dir / "model", list(doc["classes"]), dict(doc.get("metrics", {})),
-                   list(doc.get("train_keys", [])), list(doc.get("val_keys", [])), int(doc.get("global_step", 0)),
-                   doc.get("transductive"))
 
 
 IDENTITY_FILE = "run_identity.json"  # the record of run folders from before provenance.json (read, never written)
@@ -181,7 +155,7 @@ def _finished_result(run_dir: Path, cfg: RunConfig) -> TrainResult | None:
     ``train.epochs`` epochs and exported its model; resuming it would train nothing and export empty metrics."""
     import yaml
 
-    result_path, model_config = run_dir / "result.json", run_dir / "model" / CONFIG_FILE
+    result_path, model_config = run_dir / RESULT_FILE, run_dir / "model" / CONFIG_FILE
     if not cfg.train.resume or not (result_path.is_file() and model_config.is_file()):
         return None
     epochs = ((yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("train") or {}).get("epochs", 0)
@@ -191,7 +165,7 @@ def _finished_result(run_dir: Path, cfg: RunConfig) -> TrainResult | None:
         raise ConfigError(f"{run_dir} holds a run that finished {epochs} epochs, more than the {cfg.train.epochs} of "
                           f"config key 'train.epochs'; ask for at least {epochs} or use another output folder")
     log.info("%s finished before (%d epochs), reusing its result and model", run_dir, epochs)
-    return TrainResult.from_json(read_json(result_path, "training result"), run_dir)
+    return read_train_result(run_dir)
 
 
 def _resolve_classes(cfg: RunConfig, store: Store, train_keys: Sequence[str] | None) -> list[str]:
@@ -309,7 +283,7 @@ def fit(
     data = _datasets(store, classes, train_pos, val_pos, in_mem)
     if trainer.is_global_zero:  # only now that every setting is known to be valid
         run_dir.mkdir(parents=True, exist_ok=True)  # config.yaml and provenance.json: once training has started
-        (run_dir / "result.json").unlink(missing_ok=True)  # present only once this config's run has finished
+        (run_dir / RESULT_FILE).unlink(missing_ok=True)  # present only once this config's run has finished
         if not cfg.train.resume:
             set_aside(ckpt_dir)  # starting over: the old run's checkpoints must not mix with this one's
     module = Action2VecModule(final.model, final.loss, final.train, torch.from_numpy(class_vectors))
@@ -563,4 +537,4 @@ def _export(module: Action2VecModule, final: RunConfig, label_vectors: LabelVect
     export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=result.classes,
                  metrics=result.metrics, train_videos=len(result.train_keys), val_videos=len(result.val_keys),
                  transductive=result.transductive is not None)
-    write_json(result.to_json(), result.run_dir / "result.json")
+    write_json(result.to_json(), result.run_dir / RESULT_FILE)

@@ -11,7 +11,7 @@ from sklearn.decomposition import PCA as SkPCA
 from action2vec.cli.main import main
 from action2vec.errors import ConfigError, DataError
 from action2vec.store import StoreWriter, open_store
-from action2vec.video.pca import PCA, ScatterAccumulator, pca_store
+from action2vec.store.pca import PCA, ScatterAccumulator, pca_store
 
 
 def test_streaming_scatter_matches_sklearn() -> None:
@@ -84,7 +84,7 @@ def test_pca_needs_a_training_subset_or_keys(tmp_path: Path) -> None:
 def test_pca_store_records_the_fit_classes_and_projected_store_reads_like_it(tmp_path: Path) -> None:
     """The store says which classes its PCA saw (the zero-shot protocol checks them); projecting on read
     gives the same features as the projected store."""
-    from action2vec.video.pca import ProjectedStore, fit_pca
+    from action2vec.store.pca import ProjectedStore, fit_pca
 
     _raw_store(tmp_path / "raw.h5", np.random.default_rng(2))
     raw = open_store(tmp_path / "raw.h5")
