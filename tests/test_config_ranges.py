@@ -92,11 +92,11 @@ def test_extraction_settings_out_of_range_exit_2(tmp_path, capsys):
     (tmp_path / "l.txt").write_text("a.mp4\n")
     base = ["extract", "--list", str(tmp_path / "l.txt"), "--out", str(tmp_path / "x.h5"), "--backbone", "c3d-tiny",
             "--random-weights"]
-    for option, value, needle in [("--compute.batch_size", "-4", ">= 1"), ("--compute.workers", "-2", ">= -1"),
+    for flag, value, needle in [("--compute.batch_size", "-4", ">= 1"), ("--compute.workers", "-2", ">= -1"),
                                   ("--video.fps", "0", "> 0"), ("--compute.flush_every", "0", ">= 1")]:
-        assert main([*base, option, value]) == 2
+        assert main([*base, flag, value]) == 2
         line = _error_line(capsys)
-        assert option[2:] in line and value in line and needle in line, line
+        assert flag[2:] in line and value in line and needle in line, line
     assert main([*base, "--limit", "-3"]) == 2  # a plain option with a declared range
     line = _error_line(capsys)
     assert "--limit" in line and "-3" in line and ">= 0" in line, line

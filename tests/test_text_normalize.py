@@ -63,7 +63,7 @@ def test_user_overrides_file_wins_and_typos_are_reported(wn, tmp_path: Path) -> 
     path = tmp_path / "overrides.yaml"
     path.write_text("PlayingDaf: {phrase: play frame drum, nouns: [drum]}\nJumpRope: skip rope\n")
     labels = normalize_labels(["PlayingDaf", "JumpRope", "CleanAndJerk"], path, wordnet=wn)
-    assert [(l.phrase, l.verb, l.nouns) for l in labels] == [
+    assert [(lab.phrase, lab.verb, lab.nouns) for lab in labels] == [
         ("play frame drum", "play", ("drum",)), ("skip rope", "skip", ("rope",)), ("weightlift", "weightlift", ())]
     assert labels[0].source == str(path) and labels[2].source.endswith("label_overrides.yaml")
 
@@ -117,9 +117,9 @@ def test_every_real_class_name_gets_a_verb(wn, shared_data: Path) -> None:
         for label in labels:
             assert label.phrase.strip(), (dataset, label)
             assert label.verb or override_key(label.name) in builtin, (dataset, label)
-        phrases = [l.phrase.lower() for l in labels]
+        phrases = [lab.phrase.lower() for lab in labels]
         assert len(set(phrases)) == len(phrases), dataset  # no two classes collapse onto one text
-    by_name = {l.name: l for l in normalize_labels(_real_class_names(shared_data)["ucf101"], wordnet=wn)}
+    by_name = {lab.name: lab for lab in normalize_labels(_real_class_names(shared_data)["ucf101"], wordnet=wn)}
     assert by_name["PlayingViolin"].phrase == "play violin" and by_name["CleanAndJerk"].phrase == "weightlift"
 
 
@@ -134,10 +134,10 @@ def test_group_by_verb_needs_two_noun_sets() -> None:
         NormalizedLabel("Archery", "archery", "", ("archery",)),
     ]
     groups = group_by_verb(labels)
-    assert {v: [l.name for l in g] for v, g in groups.items()} == {"play": ["PlayingCello", "PlayingFlute"]}
+    assert {v: [lab.name for lab in g] for v, g in groups.items()} == {"play": ["PlayingCello", "PlayingFlute"]}
     loose = group_by_verb(labels, require_nouns=False)
-    assert [l.name for l in loose["punch"]] == ["Punch", "punching bag"]
-    assert [l.name for l in loose["play"]] == ["PlayingCello", "PlayingFlute", "playing flute"]
+    assert [lab.name for lab in loose["punch"]] == ["Punch", "punching bag"]
+    assert [lab.name for lab in loose["play"]] == ["PlayingCello", "PlayingFlute", "playing flute"]
     assert list(loose) == ["play", "punch"]
     assert list(group_by_verb(labels, min_size=1)) == ["play", "punch", "ride"]
 
@@ -146,10 +146,10 @@ def test_group_by_verb_on_ucf101(wn, shared_data: Path) -> None:
     labels = normalize_labels(_real_class_names(shared_data)["ucf101"], wordnet=wn)
     groups = group_by_verb(labels)
     instruments = {"cello", "daf", "dhol", "flute", "guitar", "piano", "sitar", "tabla", "violin"}
-    assert instruments <= {l.nouns[0] for l in groups["play"]}
-    assert {l.name for l in groups["play"]} - {f"Playing{i.capitalize()}" for i in instruments} == {
+    assert instruments <= {lab.nouns[0] for lab in groups["play"]}
+    assert {lab.name for lab in groups["play"]} - {f"Playing{i.capitalize()}" for i in instruments} == {
         "Basketball", "Billiards", "YoYo"}  # "play ..." from the built-in overrides
-    assert all(len({l.nouns for l in g}) == len(g) >= 2 for g in groups.values())
+    assert all(len({lab.nouns for lab in g}) == len(g) >= 2 for g in groups.values())
 
 
 def test_base_form_ing_words_and_verb_noun_pairs(wn) -> None:
@@ -202,7 +202,7 @@ def test_compound_verbs_stay_whole(wn, rules_only) -> None:
         # no WordNet compound: verb and noun
         "rock climbing": ("climb", ("rock",)), "PoleVault": ("vault", ("pole",)),
     }
-    got = {n: (l.verb, l.nouns) for n, l in zip(cases, normalize_labels(list(cases), rules_only, wordnet=wn))}
+    got = {n: (lab.verb, lab.nouns) for n, lab in zip(cases, normalize_labels(list(cases), rules_only, wordnet=wn))}
     assert got == cases
 
 
@@ -236,7 +236,7 @@ def test_later_ing_words_are_nouns_and_function_words_never(wn, rules_only) -> N
         "swinging on something": ("swing on something", ()),
     }
     labels = normalize_labels(list(cases), rules_only, wordnet=wn)
-    assert {l.name: (l.phrase, l.nouns) for l in labels} == cases
+    assert {lab.name: (lab.phrase, lab.nouns) for lab in labels} == cases
 
 
 def test_a_or_b_names_have_both_verbs(wn, rules_only) -> None:
@@ -248,8 +248,8 @@ def test_a_or_b_names_have_both_verbs(wn, rules_only) -> None:
         "playing squash or racquetball": ("play squash or racquetball", ("play",), ("squash", "racquetball")),
     }
     labels = normalize_labels(list(cases), rules_only, wordnet=wn)
-    assert {l.name: (l.phrase, l.verbs, l.nouns) for l in labels} == cases
-    assert [l.verb for l in labels] == [v[1][0] for v in cases.values()]
+    assert {lab.name: (lab.phrase, lab.verbs, lab.nouns) for lab in labels} == cases
+    assert [lab.verb for lab in labels] == [v[1][0] for v in cases.values()]
 
 
 def test_override_verbs(wn, tmp_path: Path) -> None:
@@ -276,7 +276,7 @@ def test_group_by_verb_puts_a_or_b_in_both_groups() -> None:
         NormalizedLabel("catching fish", "", "catch", ("fish",)),
         NormalizedLabel("throwing baseball", "", "throw", ("baseball",)),  # same nouns as the first in "throw"
     ]
-    groups = {v: [l.name.split()[-1] for l in g] for v, g in group_by_verb(labels).items()}
+    groups = {v: [lab.name.split()[-1] for lab in g] for v, g in group_by_verb(labels).items()}
     assert groups == {"catch": ["baseball", "frisbee", "fish"], "throw": ["baseball", "frisbee", "axe"]}
 
 
