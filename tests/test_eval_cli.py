@@ -207,9 +207,14 @@ def test_zsl_refuses_a_store_pca_that_saw_unseen_classes_in_one_line(toy, tmp_pa
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["analogy", "--examples", "-1"], "option --examples: -1 is out of range (must be >= 0)"),
-    (["analogy", "--max-videos-per-class", "-2"], "option --max-videos-per-class: -2 is out of range (must be >= 0)"),
-    (["wordnet", "--max-videos-per-class", "-1"], "option --max-videos-per-class: -1 is out of range (must be >= 0)"),
+    (["analogy", "--analogy.examples", "-1"], "config key 'analogy.examples': -1 is out of range (must be >= 0)"),
+    (["analogy", "--examples", "-1"], "config key 'analogy.examples': -1 is out of range (must be >= 0)"),
+    (["analogy", "--max-videos-per-class", "-2"],
+     "config key 'analogy.max_videos_per_class': -2 is out of range (must be >= 0)"),
+    (["analogy", "--analogy.metric", "manhattan"], "config key 'analogy.metric': 'manhattan' is not one of"),
+    (["wordnet", "--max-videos-per-class", "-1"],
+     "config key 'wordnet.max_videos_per_class': -1 is out of range (must be >= 0)"),
+    (["wordnet", "--wordnet.synsets", "all"], "config key 'wordnet.synsets': 'all' is not one of"),
 ])
 def test_eval_options_out_of_range_are_one_line(toy, tmp_path, capsys, argv, needle):
     root, store, text = toy
@@ -277,3 +282,33 @@ def test_zsl_python_api_runs_what_the_command_runs(toy, tmp_path):
     assert [s["metrics"] for s in summary["splits"]] == [s["metrics"] for s in cli["splits"]]
     assert (tmp_path / "api" / "splits" / "toy.json").read_text() == (tmp_path / "cli" / "splits" / "toy.json").read_text()
     assert (tmp_path / "api" / "zsl_table.md").read_text() == (tmp_path / "cli" / "zsl_table.md").read_text()
+
+
+def test_eval_python_api_runs_what_the_command_runs(toy, tmp_path):
+    """run_wordnet_test / run_analogy_test with the settings the options name give the command's JSON; the older
+    option spellings write the same settings as the --wordnet.key / --analogy.key ones."""
+    from action2vec.experiments.semantic import (
+        AnalogyRun,
+        AnalogySettings,
+        SemanticInputs,
+        WordNetRun,
+        WordNetSettings,
+        run_analogy_test,
+        run_wordnet_test,
+    )
+
+    root, store, text = toy
+    inputs = SemanticInputs(store=store, text=text)
+    assert main(["eval", "wordnet", "--store", str(store), "--text", text, "--wordnet.synsets", "first",
+                 "--keep-diagonal", "--json", str(tmp_path / "wn.json")]) == 0
+    api = run_wordnet_test(WordNetRun(inputs, WordNetSettings(synsets="first", keep_diagonal=True)))
+    assert json.loads((tmp_path / "wn.json").read_text()) == json.loads(json.dumps(api.to_json()))
+    assert api.synsets == "first" and api.n_classes == 12
+
+    for spelling in (["--analogy.metric", "cosine", "--analogy.exclude_query", "false", "--analogy.examples", "3"],
+                     ["--metric", "cosine", "--exclude-query", "no", "--examples", "3"]):
+        assert main(["eval", "analogy", "--store", str(store), "--text", text, *spelling,
+                     "--json", str(tmp_path / "an.json")]) == 0
+        api = run_analogy_test(AnalogyRun(inputs, AnalogySettings(metric="cosine", exclude_query=False, examples=3)))
+        assert json.loads((tmp_path / "an.json").read_text()) == json.loads(json.dumps(api.to_json()))
+        assert api.metric == "cosine" and api.exclude_query is False and 0 < len(api.examples) <= 3
