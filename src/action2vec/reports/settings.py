@@ -17,7 +17,7 @@ from action2vec.errors import Action2VecError
 from action2vec.evaluation.results import AnalogyResult, DataSource, WordNetResult, ZslSummary
 from action2vec.io import read_json
 from action2vec.models.factory import resolve_config
-from action2vec.text.vectors import NAMES_FILE
+from action2vec.text.vectors import NAMES_FILE, names_file_text
 from action2vec.training.export import CONFIG_FILE, FORMAT, ModelInfo
 from action2vec.variants import title
 
@@ -66,7 +66,7 @@ def find_model_folders(run_dir: Path) -> list[ModelFolder]:
         except Action2VecError as exc:
             log.warning("skipping %s: %s", cfg, exc)
             continue
-        out.append(ModelFolder(str(cfg.parent.relative_to(run_dir)), info, str(labels.get("embedder") or ""),
+        out.append(ModelFolder(str(cfg.parent.relative_to(run_dir)), info, str(names_file_text(labels) or ""),
                                tuple(labels.get("prompts") or ())))
     return out
 
