@@ -431,13 +431,18 @@ def add_config_alias(
     (``--transductive`` for ``--zsl.transductive true``); ``items``: ``flag KEY=VALUE`` (repeatable) writes
     ``KEY.KEY`` of the section ``KEY``. Other keywords (``choices``, ``metavar``) go to argparse."""
     help_text = kwargs.pop("help", "")
+    if not kwargs.get("metavar") and "choices" not in kwargs:
+        kwargs["metavar"] = key.rsplit(".", 1)[-1].upper()
     if items:
         where = f"--{key}.KEY VALUE"
-        parser.add_argument(flag, dest=key, action=_SectionItems, default=argparse.SUPPRESS, metavar="KEY=VALUE",
+        kwargs["metavar"] = "KEY=VALUE"
+        parser.add_argument(flag, dest=key, action=_SectionItems, default=argparse.SUPPRESS,
                             help=f"{help_text + '; ' if help_text else ''}the same as {where} (repeatable)", **kwargs)
     elif const is not dataclasses.MISSING:
+        shown = str(const).lower() if isinstance(const, bool) else const
+        kwargs.pop("metavar", None)
         parser.add_argument(flag, dest=f"cfg__{key}", action="store_const", const=const, default=argparse.SUPPRESS,
-                            help=f"{help_text + '; ' if help_text else ''}the same as --{key} {const}", **kwargs)
+                            help=f"{help_text + '; ' if help_text else ''}the same as --{key} {shown}", **kwargs)
     else:
         parser.add_argument(flag, dest=f"cfg__{key}", default=argparse.SUPPRESS,
                             help=f"{help_text + '; ' if help_text else ''}the same as --{key}", **kwargs)

@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_arguments(p, ZslConfig, "zsl")
     aliases = p.add_argument_group("older spellings of --zsl options")
     for flag, key in ZSL_ALIASES.items():
-        add_config_alias(aliases, flag, f"zsl.{key}", metavar="N" if key == "pca_dim" else None)
+        add_config_alias(aliases, flag, f"zsl.{key}")
     add_config_alias(aliases, "--transductive", "zsl.transductive", const=True)
     add_config_alias(aliases, "--krr", "zsl.krr", items=True)
     add_config_alias(aliases, "--manifold", "zsl.manifold", items=True)
