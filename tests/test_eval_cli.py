@@ -162,16 +162,22 @@ def test_analogy_readings_are_a_switch_recorded_in_the_json(toy, tmp_path):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["--seeds", "0"], "option --seeds: 0 is out of range (must be >= 1)"),
-    (["--seen-holdout", "1"], "option --seen-holdout: 1.0 is out of range (must be >= 0 and < 1)"),
-    (["--overlap-threshold", "-0.5"], "option --overlap-threshold: -0.5 is out of range"),
-    (["--workers", "-1"], "option --workers: -1 is out of range (must be >= 0)"),
-    (["--pca-dim", "-3"], "option --pca-dim: -3 is out of range (must be >= 0)"),
-    (["--krr", "neighbors=0"], "config key 'krr.neighbors': 0 is out of range (must be >= 1)"),
-    (["--manifold", "batch_size=0"], "config key 'manifold.batch_size': 0 is out of range (must be >= 1)"),
+    (["--zsl.seeds", "0"], "config key 'zsl.seeds': 0 is out of range (must be >= 1)"),
+    (["--seeds", "0"], "config key 'zsl.seeds': 0 is out of range (must be >= 1)"),  # the older spelling
+    (["--zsl.seen_holdout", "1"], "config key 'zsl.seen_holdout': 1.0 is out of range (must be >= 0 and < 1)"),
+    (["--seen-holdout", "1"], "config key 'zsl.seen_holdout': 1.0 is out of range (must be >= 0 and < 1)"),
+    (["--overlap-threshold", "-0.5"], "config key 'zsl.overlap_threshold': -0.5 is out of range"),
+    (["--zsl.workers", "-1"], "config key 'zsl.workers': -1 is out of range (must be >= 0)"),
+    (["--pca-dim", "-3"], "config key 'zsl.pca_dim': -3 is out of range (must be >= 0)"),
+    (["--zsl.krr.neighbors", "0"], "config key 'zsl.krr.neighbors': 0 is out of range (must be >= 1)"),
+    (["--krr", "neighbors=0"], "config key 'zsl.krr.neighbors': 0 is out of range (must be >= 1)"),
+    (["--krr", "neigbors=3"], "unknown config key 'zsl.krr.neigbors'"),
+    (["--manifold", "batch_size=0"], "config key 'zsl.manifold.batch_size': 0 is out of range (must be >= 1)"),
+    (["--zsl.ratios", ""], "config key 'zsl.ratios': [] is empty"),
     (["--ratios", ""], "config key 'zsl.ratios': [] is empty"),
-    (["--compare", "hrnn_attention"], "--compare 'hrnn_attention': give two different variants as A,B"),
-    (["--compare", "hrnn,pooled_krr"], "--compare 'hrnn,pooled_krr': hrnn not among --variants"),
+    (["--zsl.variants", "nope"], "config key 'zsl.variants': unknown variant(s) ['nope']"),
+    (["--compare", "hrnn_attention"], "compare 'hrnn_attention': give two different variants as A,B"),
+    (["--compare", "hrnn,pooled_krr"], "compare 'hrnn,pooled_krr': hrnn not among the variants"),
 ])
 def test_zsl_settings_out_of_range_are_one_line_before_any_work(toy, tmp_path, capsys, argv, needle):
     root, store, text = toy
@@ -192,7 +198,7 @@ def test_zsl_refuses_a_store_pca_that_saw_unseen_classes_in_one_line(toy, tmp_pa
             "--variants", "pooled_krr"]
     assert main([*argv, "--out", str(tmp_path / "refused")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "pca.h5" in err[0] and "split 50-50_seed0" in err[0] and "--transductive" in err[0]
+    assert len(err) == 1 and "pca.h5" in err[0] and "split 50-50_seed0" in err[0] and "--zsl.transductive" in err[0]
     assert not (tmp_path / "refused").exists()
     assert main([*argv, "--transductive", "--out", str(tmp_path / "t"), "--json", str(tmp_path / "t.json")]) == 0
     summary = json.loads((tmp_path / "t.json").read_text())
@@ -201,9 +207,14 @@ def test_zsl_refuses_a_store_pca_that_saw_unseen_classes_in_one_line(toy, tmp_pa
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["analogy", "--examples", "-1"], "option --examples: -1 is out of range (must be >= 0)"),
-    (["analogy", "--max-videos-per-class", "-2"], "option --max-videos-per-class: -2 is out of range (must be >= 0)"),
-    (["wordnet", "--max-videos-per-class", "-1"], "option --max-videos-per-class: -1 is out of range (must be >= 0)"),
+    (["analogy", "--analogy.examples", "-1"], "config key 'analogy.examples': -1 is out of range (must be >= 0)"),
+    (["analogy", "--examples", "-1"], "config key 'analogy.examples': -1 is out of range (must be >= 0)"),
+    (["analogy", "--max-videos-per-class", "-2"],
+     "config key 'analogy.max_videos_per_class': -2 is out of range (must be >= 0)"),
+    (["analogy", "--analogy.metric", "manhattan"], "config key 'analogy.metric': 'manhattan' is not one of"),
+    (["wordnet", "--max-videos-per-class", "-1"],
+     "config key 'wordnet.max_videos_per_class': -1 is out of range (must be >= 0)"),
+    (["wordnet", "--wordnet.synsets", "all"], "config key 'wordnet.synsets': 'all' is not one of"),
 ])
 def test_eval_options_out_of_range_are_one_line(toy, tmp_path, capsys, argv, needle):
     root, store, text = toy
@@ -246,3 +257,58 @@ def test_zsl_model_settings_are_checked_before_anything_is_written(toy, tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0], err
     assert not out.exists()
+
+
+def test_zsl_python_api_runs_what_the_command_runs(toy, tmp_path):
+    """run_zero_shot(ZslRun(...)) with the settings the options name gives the command's numbers and files."""
+    from action2vec.evaluation.krr import KRRConfig
+    from action2vec.experiments.zero_shot import ZslConfig, ZslRun, run_zero_shot
+    from action2vec.io import read_json
+    from action2vec.training.config import RunConfig
+
+    root, store, text = toy
+    argv = ["zsl", "--store", f"toy={store}", "--data.text", text, "--zsl.ratios", "50/50,80/20", "--seeds", "2",
+            "--zsl.variants", "pooled_krr", "--krr", "neighbors=3", "--zsl.overlap_threshold", "0.99",
+            "--out", str(tmp_path / "cli"), "--json", str(tmp_path / "cli.json")]
+    assert main(argv) == 0
+    train = RunConfig()
+    train.data.text = text
+    run = ZslRun(stores={"toy": str(store)}, out=tmp_path / "api", train=train,
+                 zsl=ZslConfig(ratios=["50/50", "80/20"], seeds=2, variants=["pooled_krr"], overlap_threshold=0.99,
+                               krr=KRRConfig(neighbors=3)))
+    summary = run_zero_shot(run).to_json()
+    cli = read_json(tmp_path / "cli.json")
+    assert summary["datasets"] == cli["datasets"] and summary["config"] == cli["config"]
+    assert [s["metrics"] for s in summary["splits"]] == [s["metrics"] for s in cli["splits"]]
+    assert (tmp_path / "api" / "splits" / "toy.json").read_text() == (tmp_path / "cli" / "splits" / "toy.json").read_text()
+    assert (tmp_path / "api" / "zsl_table.md").read_text() == (tmp_path / "cli" / "zsl_table.md").read_text()
+
+
+def test_eval_python_api_runs_what_the_command_runs(toy, tmp_path):
+    """run_wordnet_test / run_analogy_test with the settings the options name give the command's JSON; the older
+    option spellings write the same settings as the --wordnet.key / --analogy.key ones."""
+    from action2vec.experiments.semantic import (
+        AnalogyRun,
+        AnalogySettings,
+        SemanticInputs,
+        WordNetRun,
+        WordNetSettings,
+        run_analogy_test,
+        run_wordnet_test,
+    )
+
+    root, store, text = toy
+    inputs = SemanticInputs(store=store, text=text)
+    assert main(["eval", "wordnet", "--store", str(store), "--text", text, "--wordnet.synsets", "first",
+                 "--keep-diagonal", "--json", str(tmp_path / "wn.json")]) == 0
+    api = run_wordnet_test(WordNetRun(inputs, WordNetSettings(synsets="first", keep_diagonal=True)))
+    assert json.loads((tmp_path / "wn.json").read_text()) == json.loads(json.dumps(api.to_json()))
+    assert api.synsets == "first" and api.n_classes == 12
+
+    for spelling in (["--analogy.metric", "cosine", "--analogy.exclude_query", "false", "--analogy.examples", "3"],
+                     ["--metric", "cosine", "--exclude-query", "no", "--examples", "3"]):
+        assert main(["eval", "analogy", "--store", str(store), "--text", text, *spelling,
+                     "--json", str(tmp_path / "an.json")]) == 0
+        api = run_analogy_test(AnalogyRun(inputs, AnalogySettings(metric="cosine", exclude_query=False, examples=3)))
+        assert json.loads((tmp_path / "an.json").read_text()) == json.loads(json.dumps(api.to_json()))
+        assert api.metric == "cosine" and api.exclude_query is False and 0 < len(api.examples) <= 3

@@ -281,3 +281,31 @@ def test_a_binary_or_folder_video_list_is_one_line(tmp_path: Path, capsys) -> No
         assert main(["extract", "--list", str(bad), "--out", str(tmp_path / "x.h5"), *FAST]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0], err
+
+
+def test_extraction_python_api_runs_what_the_command_runs(videos: Path, tmp_path: Path) -> None:
+    """run_extraction(ExtractRun(...)) with the settings the options name writes the command's stores and JSON."""
+    import json
+
+    from action2vec.config import load_config
+    from action2vec.experiments.extraction import ExtractRun, run_extraction
+
+    keys = tmp_path / "fit.txt"
+    keys.write_text("a.avi\nb.mp4\n")
+    assert _extract(videos, tmp_path / "cli.h5", "--pca-dim", "2", "--pca-fit-keys", str(keys), "--limit", "4",
+                    "--json", str(tmp_path / "cli.json")) == 0
+    cfg = load_config(ExtractConfig, overrides=["video.duration=2", "compute.workers=0", "compute.progress=false",
+                                                 "compute.batch_size=8"])
+    result = run_extraction(ExtractRun(out=tmp_path / "api.h5", list_file=videos / "list.txt", limit=4,
+                                       backbone="c3d-tiny", random_weights=True, extract=cfg, pca_dim=2,
+                                       pca_fit_keys=["a.avi", "b.mp4"]))
+    cli = json.loads((tmp_path / "cli.json").read_text())
+    api = json.loads(json.dumps(result.to_json(), default=str))
+    for doc in (cli, api):
+        doc["summary"].pop("seconds"), doc["summary"].pop("timings"), doc["store"].pop("path", None)
+        doc.pop("pca_store")
+    assert api == cli and result.pca_store == tmp_path / "api.pca2.h5"
+    assert result.log == tmp_path / "api.h5.log" and result.log.is_file()
+    for name in ("", ".pca2"):
+        a, b = open_store(tmp_path / f"cli{name}.h5"), open_store(tmp_path / f"api{name}.h5")
+        assert a.keys == b.keys and np.array_equal(a.read_many(np.arange(len(a))), b.read_many(np.arange(len(b))))

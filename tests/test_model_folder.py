@@ -64,7 +64,7 @@ def _unit(v):
 def test_model_records_the_embedder_of_its_label_vectors_not_the_config_default(trained):
     """fit() got vectors made by a vectors: file while data.text kept its default (minilm)."""
     spec = embedder_spec(f"vectors:{trained['mapping']}")
-    assert json.loads((trained["model"] / "labels.json").read_text())["embedder"] == spec
+    assert json.loads((trained["model"] / "labels.json").read_text())["text"] == spec
     run_cfg = yaml.safe_load((trained["root"] / "run" / "config.yaml").read_text())
     assert run_cfg["data"]["text"] == spec and run_cfg["data"]["prompts"] == []
     model = Action2Vec.from_pretrained(trained["model"])
@@ -293,7 +293,7 @@ def test_damaged_model_files_are_named_in_one_line(trained, tmp_path, capsys, ca
 def _with_embedder(trained, tmp_path, spec: str) -> Path:
     folder = _copy(trained, tmp_path)
     doc = json.loads((folder / "labels.json").read_text())
-    (folder / "labels.json").write_text(json.dumps({**doc, "embedder": spec}))
+    (folder / "labels.json").write_text(json.dumps({**doc, "text": spec}))
     return folder
 
 

@@ -304,7 +304,7 @@ def test_the_page_and_its_files_are_served(client, explorer):
         assert src in page.text and client.get(src).status_code == 200
     assert "http" not in page.text.replace("http-equiv", "")  # nothing from the network
     info = client.get("/api/info").json()
-    assert info["videos"] == 18 and info["classes"] == 6 and info["text_embedder"] == "minilm"
+    assert info["videos"] == 18 and info["classes"] == 6 and info["text"] == "minilm"
     assert info["max_upload_bytes"] == int(explorer.settings.max_upload_mb * 2**20)
     assert "built at start-up" in info["index"]["source"]
     assert [c["videos"] for c in client.get("/api/classes").json()] == [3] * 6

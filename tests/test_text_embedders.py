@@ -143,8 +143,15 @@ def test_label_vectors_save_load_roundtrip(tmp_path) -> None:
     back = LabelVectors.load(lv.save(tmp_path / "model"))
     assert back.names == ["b", "a"]
     np.testing.assert_array_equal(back.lookup(["a", "b"]), [[3, 4, 5], [0, 1, 2]])
-    assert json.loads((tmp_path / "model" / "labels.json").read_text()) == {"names": ["b", "a"], "embedder": "",
+    assert json.loads((tmp_path / "model" / "labels.json").read_text()) == {"names": ["b", "a"], "text": "",
                                                                           "prompts": [], "oov": "error"}
+    # files written before the spec had one name record it as "embedder": still read
+    lv.embedder = "minilm"
+    doc = json.loads((lv.save(tmp_path / "new") / "labels.json").read_text())
+    assert doc["text"] == "minilm" and "embedder" not in doc
+    doc["embedder"] = doc.pop("text")
+    (tmp_path / "new" / "labels.json").write_text(json.dumps(doc))
+    assert LabelVectors.load(tmp_path / "new").embedder == "minilm"
     with pytest.raises(DataError, match="no vector for class 'c'"):
         lv.lookup(["c"])
     with pytest.raises(DataError, match="label_vectors.safetensors: label vectors file not found"):

@@ -44,6 +44,7 @@ __all__ = [
     "save_config",
     "apply_overrides",
     "add_config_arguments",
+    "add_config_alias",
     "config_from_args",
     "execution_keys",
 ]
@@ -410,16 +411,57 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str
         )
 
 
+class _SectionItems(argparse.Action):
+    """``--krr KEY=VALUE`` (repeatable): writes config key ``SECTION.KEY`` as ``--SECTION.KEY VALUE`` would."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        key, sep, value = str(values).partition("=")
+        if not sep or not key.strip():
+            parser.error(f"argument {option_string}: {values!r} must look like KEY=VALUE")
+        setattr(namespace, f"cfg__{self.dest}.{key.strip()}", value)
+
+
+def add_config_alias(
+    parser: argparse.ArgumentParser | Any, flag: str, key: str, *, const: Any = dataclasses.MISSING,
+    items: bool = False, **kwargs: Any,
+) -> None:
+    """An older spelling ``flag`` of the option ``--KEY`` that :func:`add_config_arguments` added: it writes the
+    same config field (so one range check, one error naming ``KEY``). ``const``: a switch that writes that value
+    (``--transductive`` for ``--zsl.transductive true``); ``items``: ``flag KEY=VALUE`` (repeatable) writes
+    ``KEY.KEY`` of the section ``KEY``. Other keywords (``choices``, ``metavar``) go to argparse."""
+    help_text = kwargs.pop("help", "")
+    if not kwargs.get("metavar") and "choices" not in kwargs:
+        kwargs["metavar"] = key.rsplit(".", 1)[-1].upper()
+    if items:
+        where = f"--{key}.KEY VALUE"
+        kwargs["metavar"] = "KEY=VALUE"
+        parser.add_argument(flag, dest=key, action=_SectionItems, default=argparse.SUPPRESS,
+                            help=f"{help_text + '; ' if help_text else ''}the same as {where} (repeatable)", **kwargs)
+    elif const is not dataclasses.MISSING:
+        shown = str(const).lower() if isinstance(const, bool) else const
+        kwargs.pop("metavar", None)
+        parser.add_argument(flag, dest=f"cfg__{key}", action="store_const", const=const, default=argparse.SUPPRESS,
+                            help=f"{help_text + '; ' if help_text else ''}the same as --{key} {shown}", **kwargs)
+    else:
+        parser.add_argument(flag, dest=f"cfg__{key}", default=argparse.SUPPRESS,
+                            help=f"{help_text + '; ' if help_text else ''}the same as --{key}", **kwargs)
+
+
 def config_from_args(
     cls: type[T], args: argparse.Namespace, path: str | Path | None = None, prefix: str = ""
 ) -> T:
     """The config of ``cls`` from a YAML file plus the ``--section.key`` options typed.
 
     ``prefix``: read only the ``--PREFIX.key`` options (those :func:`add_config_arguments` added with that
-    prefix); errors then name the keys with it. ``--set`` overrides apply only without a prefix.
+    prefix); errors then name the keys with it. Without a prefix, the options of the sections of ``cls`` (a
+    parser may hold other configs' ``--PREFIX.key`` options beside them). ``--set`` overrides apply only
+    without a prefix.
     """
     start = f"cfg__{prefix}." if prefix else "cfg__"
-    overrides = [f"{name[len(start):]}={value}" for name, value in vars(args).items() if name.startswith(start)]
+    mine = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    overrides = [f"{name[len(start):]}={value}" for name, value in vars(args).items()
+                 if name.startswith(start) and (prefix or name[len(start):].split(".")[0] in mine)]
     if not prefix:
         overrides += list(getattr(args, "set", None) or [])
         return load_config(cls, path, overrides)

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def add_class_source(p: argparse.ArgumentParser, store_help: str) -> None:
-    """The options that say which classes to use and how their names become text."""
+    """The options that say which classes to use and how their names become text (SemanticInputs)."""
     g = p.add_argument_group("classes and label texts")
     g.add_argument("--dataset", help="data set whose class list to use: ucf101, hmdb51, kinetics400/600/700, custom")
     g.add_argument("--annotations", type=Path, help="the data set's annotation folder or label-map file")
@@ -37,35 +37,19 @@ def add_class_source(p: argparse.ArgumentParser, store_help: str) -> None:
     g.add_argument("--wordnet", type=Path, help="WordNet 3.0 database folder (default: nltk's, else /usr/share/wordnet)")
 
 
-def resolve_classes(args: argparse.Namespace, store: Any | None = None) -> list[str]:
-    """The class list from --dataset/--annotations, --classes or the store (restricted by --classes)."""
-    from action2vec.datasets import list_classes
+def semantic_inputs(args: argparse.Namespace) -> Any:
+    """SemanticInputs from the class-source options (the class list file read here)."""
     from action2vec.datasets.base import read_class_list
-    from action2vec.errors import DataError
+    from action2vec.experiments.semantic import SemanticInputs
 
-    if args.dataset:
-        if args.annotations is None:
-            raise DataError("--dataset needs --annotations (the folder or file with the class list)")
-        names = list_classes(args.dataset, args.annotations)
-    elif args.classes:
-        names = read_class_list(args.classes)
-    elif store is not None:
-        names = store.classes
-    else:
-        raise DataError("say which classes to use: --dataset with --annotations, --classes FILE, or --store")
-    if store is not None:
-        have = set(store.classes)
-        absent = [n for n in names if n not in have]
-        if absent:
-            log.warning("%d classes have no videos in %s and are left out, e.g. %s", len(absent), store.path, absent[:3])
-        names = [n for n in names if n in have]
-    if len(names) < 2:
-        raise DataError(f"need at least 2 classes, got {len(names)}")
-    return list(dict.fromkeys(names))
+    return SemanticInputs(dataset=args.dataset or "", annotations=args.annotations,
+                          classes=read_class_list(args.classes) if args.classes and not args.dataset else None,
+                          store=args.store, model=args.model, text=args.text or "", overrides=args.overrides,
+                          oov=args.oov or "", wordnet=args.wordnet)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from action2vec.cli.common import range_help
+    from action2vec.config import add_config_alias, add_config_arguments
     from action2vec.experiments.semantic import AnalogySettings, WordNetSettings
 
     p = sub.add_parser("eval", help="semantic evaluation: WordNet correlation and vector-arithmetic analogies",
@@ -77,16 +61,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="For the classes found in WordNet, build the Wu-Palmer similarity matrix and compare each "
         "embedding's cosine matrix with it by Spearman correlation per row, averaged over rows. Embeddings: "
         "label-text vectors (always), Action2Vec class means (--model and --store), pooled backbone features "
-        "(--store).", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "(--store). The test's settings are the --wordnet.key options.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_class_source(w, "feature store: classes, Action2Vec class means (with --model) and pooled features")
     w.add_argument("--model", type=Path, metavar="DIR", help="trained model folder (needs --store)")
-    w.add_argument("--synsets", default="max", choices=["max", "first"],
-                   help="Wu-Palmer over all verb-sense pairs (max) or the first sense of each")
-    w.add_argument("--match", default="name-or-verb", choices=["name-or-verb", "name", "verb"],
-                   help="which WordNet lemma stands for a class: the whole name, its verb, or the name when WordNet has it")
-    w.add_argument("--keep-diagonal", action="store_true", help="keep each class's similarity with itself in its row")
-    w.add_argument("--max-videos-per-class", type=int, default=0, help="average at most N videos per class (0: all)"
-                   + range_help(WordNetSettings, "max_videos_per_class"))
+    add_config_arguments(w, WordNetSettings, "wordnet")
+    old = w.add_argument_group("older spellings of --wordnet.key options")
+    add_config_alias(old, "--synsets", "wordnet.synsets", choices=["max", "first"])
+    add_config_alias(old, "--match", "wordnet.match", choices=["name-or-verb", "name", "verb"])
+    add_config_alias(old, "--keep-diagonal", "wordnet.keep_diagonal", const=True)
+    add_config_alias(old, "--max-videos-per-class", "wordnet.max_videos_per_class")
     _common(w)
     w.set_defaults(func=run_wordnet)
 
@@ -94,20 +78,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analogy", help="vector arithmetic: A2V(verb n1) - T(n1) + T(n2) nearest A2V(verb n2)? (Table 4)",
         description="Every ordered pair of classes sharing a verb with different nouns is a test. Class vectors "
         "are Action2Vec class means (--model and --store) or, text-only, the label vectors; T() embeds the "
-        "nouns with --noun-text (default: --text).", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "nouns with --noun-text (default: --text). The test's settings are the --analogy.key options; the JSON "
+        "holds the reading they name and the score of the other candidate set.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_class_source(a, "feature store: classes, and Action2Vec class means with --model")
     a.add_argument("--model", type=Path, metavar="DIR", help="trained model folder (needs --store)")
     a.add_argument("--noun-text", metavar="SPEC", help="embedder for the nouns (default: --text)")
-    a.add_argument("--metric", default="euclidean", choices=["euclidean", "cosine"], help="nearest-neighbour distance")
-    a.add_argument("--no-normalize", action="store_true",
-                   help="use raw vectors (default: unit-normalise class and noun vectors first)")
-    a.add_argument("--exclude-query", default="yes", choices=["yes", "no"],
-                   help="leave the query class out of the candidates (yes), or search every class as the paper (no); "
-                   "the JSON holds this reading and the score of the other one")
     a.add_argument("--count-only", action="store_true", help="only generate the tests (no vectors needed)")
-    a.add_argument("--examples", type=int, default=12, help="examples to list" + range_help(AnalogySettings, "examples"))
-    a.add_argument("--max-videos-per-class", type=int, default=0, help="average at most N videos per class (0: all)"
-                   + range_help(AnalogySettings, "max_videos_per_class"))
+    add_config_arguments(a, AnalogySettings, "analogy")
+    old = a.add_argument_group("older spellings of --analogy.key options")
+    add_config_alias(old, "--metric", "analogy.metric", choices=["euclidean", "cosine"])
+    add_config_alias(old, "--no-normalize", "analogy.normalize", const=False)
+    add_config_alias(old, "--exclude-query", "analogy.exclude_query", choices=["yes", "no"])
+    add_config_alias(old, "--examples", "analogy.examples")
+    add_config_alias(old, "--max-videos-per-class", "analogy.max_videos_per_class")
     _common(a)
     a.set_defaults(func=run_analogy)
 
@@ -117,36 +101,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--figures", type=Path, metavar="DIR", help="write pictures (PNG and SVG) into DIR")
 
 
-def _open_store(args: argparse.Namespace) -> Any:
-    from action2vec.errors import DataError
-    from action2vec.store import open_store
-
-    if args.model and not args.store:
-        raise DataError("--model needs --store (the videos whose embeddings are averaged per class)")
-    return open_store(args.store) if args.store else None
-
-
-def _model(args: argparse.Namespace) -> Any:
-    from action2vec.inference import Action2Vec
-
-    return Action2Vec.load(args.model) if args.model else None
-
-
-def _text_vectors(args: argparse.Namespace, names: list[str], model: Any, wordnet: Any) -> tuple[Any, str, str]:
-    """The label-text vectors of ``names``, their embedder's spec and oov policy: --text / --oov, else the
-    embedder (with its prompts and oov policy) that made the model's label vectors, else minilm / error."""
-    from action2vec.text import build_label_vectors
-    from action2vec.text.embedders import embedder_spec
-
-    recorded = model.text_embedder if model is not None else ""
-    spec = embedder_spec(args.text) if args.text else recorded or "minilm"  # compared in the form a model records
-    same = bool(recorded) and spec == recorded
-    prompts = model.prompts if same else ()
-    oov = args.oov or (model.label_vectors.oov if same else "") or "error"
-    text = build_label_vectors(names, spec, overrides=args.overrides, oov=oov, wordnet=wordnet, prompts=prompts)
-    return text, spec, oov
-
-
 def _say(args: argparse.Namespace, text: str) -> None:
     """Human-readable lines: stdout, or stderr when the JSON goes to stdout (``--json -``)."""
     import sys
@@ -154,30 +108,31 @@ def _say(args: argparse.Namespace, text: str) -> None:
     print(text, file=sys.stderr if args.json == "-" else sys.stdout)
 
 
+def wordnet_run(args: argparse.Namespace) -> Any:
+    from action2vec.config import config_from_args
+    from action2vec.experiments.semantic import WordNetRun, WordNetSettings
+
+    settings = config_from_args(WordNetSettings, args, prefix="wordnet")
+    return WordNetRun(semantic_inputs(args), settings, figures=args.figures)
+
+
+def analogy_run(args: argparse.Namespace) -> Any:
+    from action2vec.config import config_from_args
+    from action2vec.experiments.semantic import AnalogyRun, AnalogySettings
+
+    settings = config_from_args(AnalogySettings, args, prefix="analogy")
+    return AnalogyRun(semantic_inputs(args), settings, noun_text=args.noun_text or "", count_only=args.count_only,
+                      figures=args.figures)
+
+
 def run_wordnet(args: argparse.Namespace) -> int:
-    from action2vec.cli.common import check_option_ranges
-    from action2vec.experiments.features import describe_features
-    from action2vec.experiments.semantic import WordNetSettings, class_vector_sets, wordnet_experiment
+    from action2vec.experiments.semantic import run_wordnet_test
     from action2vec.reports.findings import grouping_finding, wordnet_finding
-    from action2vec.text import load_wordnet
-    from action2vec.text.normalize import normalize_labels
 
-    check_option_ranges(args, WordNetSettings, {"--max-videos-per-class": "max_videos_per_class"})
-    settings = WordNetSettings(match=args.match, synsets=args.synsets, keep_diagonal=args.keep_diagonal,
-                               max_videos_per_class=args.max_videos_per_class)
-    store = _open_store(args)
-    names = resolve_classes(args, store)
-    wn = load_wordnet(args.wordnet)
-    labels = normalize_labels(names, args.overrides, wordnet=wn)
-    model = _model(args)
-    text, spec, oov = _text_vectors(args, names, model, wn)
-    vectors = class_vector_sets(names, store=store, model=model, text_vectors=text,
-                                max_per_class=settings.max_videos_per_class)
-    result = wordnet_experiment(names, labels, wn, vectors, settings, text=spec, figures=args.figures,
-                                features=describe_features(store.meta, store.dim, pooled=True) if store is not None else "")
-
-    _say(args, f"WordNet test: {result.n_classes} of {len(names)} classes in WordNet (synsets={args.synsets}, "
-               f"match={args.match})")
+    run = wordnet_run(args)
+    result = run_wordnet_test(run)
+    _say(args, f"WordNet test: {result.n_classes} of {result.n_classes_given} classes in WordNet "
+               f"(synsets={run.settings.synsets}, match={run.settings.match})")
     for key, value in result.spearman_by.items():
         ci = result.intervals.get(key)
         around = f", 95 % bootstrap interval {ci.low:.4f} to {ci.high:.4f}" if ci is not None and ci.n else ""
@@ -198,45 +153,19 @@ def run_wordnet(args: argparse.Namespace) -> int:
 
 
 def run_analogy(args: argparse.Namespace) -> int:
-    from action2vec.cli.common import check_option_ranges
-    from action2vec.evaluation.analogy import analogy_pairs
-    from action2vec.experiments.semantic import (
-        AnalogySettings,
-        ClassVectors,
-        analogy_experiment,
-        analogy_tests_only,
-        embed_nouns,
-    )
-    from action2vec.experiments.features import store_class_means
+    from action2vec.experiments.semantic import run_analogy_test
     from action2vec.reports.findings import analogy_findings
-    from action2vec.text import load_wordnet
-    from action2vec.text.normalize import normalize_labels
 
-    check_option_ranges(args, AnalogySettings, {"--examples": "examples", "--max-videos-per-class": "max_videos_per_class"})
-    settings = AnalogySettings(metric=args.metric, normalize=not args.no_normalize,
-                               exclude_query=args.exclude_query == "yes", examples=args.examples,
-                               max_videos_per_class=args.max_videos_per_class)
-    store = _open_store(args)
-    names = resolve_classes(args, store)
-    wn = load_wordnet(args.wordnet)
-    pairs = analogy_pairs(normalize_labels(names, args.overrides, wordnet=wn))
-    if args.count_only or not pairs:
-        result = analogy_tests_only(names, pairs)
-        _say(args, f"{len(pairs)} analogy tests over {len(result.per_verb)} verbs among {len(names)} classes")
+    run = analogy_run(args)
+    settings = run.settings
+    result = run_analogy_test(run)
+    if not result.scores:  # the tests only (--count-only, or no test among the classes)
+        _say(args, f"{result.count} analogy tests over {len(result.per_verb)} verbs among {result.n_classes} classes")
         write_json(result.to_json(), args.json)
         return 0
-
-    model = _model(args)
-    text, spec, oov = _text_vectors(args, names, model, wn)
-    if model is not None:
-        main = ClassVectors("action2vec", store_class_means(store, names, model, settings.max_videos_per_class))
-        others = [ClassVectors("text", text.vectors)] if text.dim == model.embed_dim else []
-    else:
-        main, others = ClassVectors("text", text.vectors), []
-    nouns = embed_nouns(pairs, args.noun_text or spec, oov=oov)
-    result = analogy_experiment(names, pairs, nouns, main, settings, others, text=spec, figures=args.figures)
-    other = next(s for s in result.scores if s.vectors == main.name and s.exclude_query != settings.exclude_query)
-    _say(args, f"analogy test ({main.name} class vectors, {args.metric}, query class "
+    other = next(s for s in result.scores
+                 if s.vectors == result.class_vectors and s.exclude_query != settings.exclude_query)
+    _say(args, f"analogy test ({result.class_vectors} class vectors, {settings.metric}, query class "
           f"{'left out' if settings.exclude_query else 'a candidate'}): {result.count} tests, "
           f"accuracy {result.accuracy:.4f} (chance {result.chance:.4f}); "
           f"with the query class {'a candidate' if settings.exclude_query else 'left out'}: {other.accuracy:.4f}")

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,9 +17,7 @@ from action2vec.cli.common import add_json_option
 from action2vec.io import read_lines, write_json
 
 if TYPE_CHECKING:
-    from action2vec.video.config import ExtractConfig
-
-log = logging.getLogger("action2vec.extract")
+    from action2vec.experiments.extraction import ExtractRun
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,33 +73,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_pca)
 
 
-def _items(args: argparse.Namespace) -> list:
-    from action2vec.errors import ConfigError
+def extract_run(args: argparse.Namespace) -> "ExtractRun":
+    """The ExtractRun the options describe (the settings file and the PCA fit-keys file read here)."""
+    from action2vec.config import config_from_args
+    from action2vec.experiments.extraction import ExtractRun
+    from action2vec.video.config import ExtractConfig
 
-    if bool(args.list) == bool(args.dataset):
-        raise ConfigError("extract: give exactly one of --list FILE or --dataset NAME")
-    if args.list:
-        from action2vec.video.extract import read_video_list
-
-        items = read_video_list(args.list, args.root)
-    else:
-        if not args.annotations:
-            raise ConfigError("extract: --dataset needs --annotations (the data set's split files)")
-        from action2vec.datasets import load_dataset
-
-        items = load_dataset(args.dataset, Path(args.annotations), Path(args.root) if args.root else None, args.split)
-    return items[: args.limit] if args.limit > 0 else items
-
-
-def _add_log_file(path: Path) -> logging.Handler:
-    """Also log to ``path``, created with the first message (a run refused at once leaves no empty file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, delay=True)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.setLevel(logging.INFO)
-    logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(min(logging.getLogger().level or logging.INFO, logging.INFO))
-    return handler
+    return ExtractRun(
+        out=Path(args.out), list_file=Path(args.list) if args.list else None, dataset=args.dataset or "",
+        annotations=Path(args.annotations) if args.annotations else None, root=Path(args.root) if args.root else None,
+        split=args.split, limit=args.limit, backbone=args.backbone, layer=args.layer,
+        weights=Path(args.weights) if args.weights else None, random_weights=args.random_weights,
+        extract=config_from_args(ExtractConfig, args, args.config), log=Path(args.log) if args.log else None,
+        pca_dim=args.pca_dim, pca_out=Path(args.pca_out) if args.pca_out else None,
+        pca_fit_keys=read_lines(args.pca_fit_keys, "PCA fit-keys file") if args.pca_dim and args.pca_fit_keys else None,
+    )
 
 
 def _check_store_path(path: Path, option: str) -> None:
@@ -115,83 +99,12 @@ def _check_store_path(path: Path, option: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from action2vec.config import config_from_args
-    from action2vec.distributed import process_layout
-    from action2vec.errors import Action2VecError
-    from action2vec.store import StoreLock
-    from action2vec.video.config import ExtractConfig
-    from action2vec.video.decode import check_decoder
-    from action2vec.video.runner import resolve_device
+    from action2vec.experiments.extraction import run_extraction
 
-    cfg = config_from_args(ExtractConfig, args, args.config)
-    out = Path(args.out)
-    _check_store_path(out, "--out")
-    fit_keys = _check_pca_inputs(args, out)
-    check_decoder(cfg.video.decoder)
-    layout = process_layout()
-    resolve_device(cfg.compute.device, layout.local_rank)
-    log_path = Path(args.log) if args.log else out.with_name(out.name + ".log")
-    if layout.world_size > 1:
-        log_path = log_path.with_name(f"{log_path.name}.rank{layout.rank}")
-    with contextlib.ExitStack() as held:
-        # a second writer is refused here, before the log file, the backbone or any video
-        held.enter_context(StoreLock(out))
-        if args.pca_dim and layout.rank == 0:
-            held.enter_context(StoreLock(_pca_out(args, out)))
-        fresh = not log_path.exists() and not out.exists()
-        handler = _add_log_file(log_path)
-        try:
-            return _extract(args, cfg, out, log_path, layout.rank, layout.world_size, fit_keys)
-        except Action2VecError:
-            if fresh and not out.exists():  # refused before any video (e.g. after the backbone's loading line)
-                handler.close()
-                log_path.unlink(missing_ok=True)
-            raise
-        finally:
-            logging.getLogger().removeHandler(handler)
-            handler.close()
-
-
-def _pca_out(args: argparse.Namespace, out: Path) -> Path:
-    return Path(args.pca_out) if args.pca_out else out.with_name(f"{out.stem}.pca{args.pca_dim}.h5")
-
-
-def _check_pca_inputs(args: argparse.Namespace, out: Path) -> list[str] | None:
-    """With --pca-dim, everything the PCA after the extraction needs, checked before it starts: the output path,
-    the fit keys (required with --list, which records no training subset) and an existing output's dimension.
-    Returns the fit keys (None: the 'train' subset)."""
-    from action2vec.errors import ConfigError, DataError
-    from action2vec.store import open_store
-
-    if not args.pca_dim:
-        return None
-    pca_out = _pca_out(args, out)
-    _check_store_path(pca_out, "--pca-out")
-    if args.list and not args.pca_fit_keys:
-        raise ConfigError("extract: --pca-dim with --list needs --pca-fit-keys FILE (the training videos' keys, one "
-                          "a line): a list records no training subset")
-    keys = read_lines(args.pca_fit_keys, "PCA fit-keys file") if args.pca_fit_keys else None
-    if pca_out.is_file():
-        have = open_store(pca_out).meta.get("pca")
-        if have != args.pca_dim:
-            raise DataError(f"--pca-out {pca_out}: holds features with pca={have}, this run asks for "
-                            f"pca={args.pca_dim}; use another --pca-out or the same --pca-dim")
-    return keys
-
-
-def _extract(args: argparse.Namespace, cfg: "ExtractConfig", out: Path, log_path: Path, rank: int, world: int,
-             fit_keys: list[str] | None) -> int:
-    from tqdm.contrib.logging import logging_redirect_tqdm
-
-    from action2vec.store import open_store
-    from action2vec.video.backbones import create_backbone
-    from action2vec.video.extract import extract_videos
-
-    items = _items(args)
-    backbone = create_backbone(args.backbone, args.weights, args.random_weights, args.layer)
-    with logging_redirect_tqdm():  # log lines and warnings print above the progress bar, not into it
-        summary = extract_videos(items, out, backbone, cfg)
-    prefix = f"[rank {rank}] " if world > 1 else ""
+    run = extract_run(args)
+    result = run_extraction(run)
+    summary = result.summary
+    prefix = f"[rank {result.rank}] " if result.world > 1 else ""
     print(
         f"{prefix}extracted {summary.extracted}, failed {summary.failed}, skipped {summary.skipped} "
         f"(already done) of {summary.total} videos in {summary.seconds:.1f} s "
@@ -199,19 +112,13 @@ def _extract(args: argparse.Namespace, cfg: "ExtractConfig", out: Path, log_path
     )
     for key, reason in summary.failures.items():
         print(f"{prefix}failed\t{key}\t{reason}")
-    if rank != 0:
+    if result.store is None:  # not rank 0
         return 0
-    info = open_store(out).info()
-    print(f"{out}: {info['videos']} videos, {info['failed']} failed, dim {info['dim']}; log: {log_path}")
-    result = {"summary": {k: v for k, v in vars(summary).items() if k != "store"}, "store": info}
-    if args.pca_dim:
-        from action2vec.store.pca import pca_store
-
-        pca_out = _pca_out(args, out)
-        pca_store(out, pca_out, args.pca_dim, fit_keys=fit_keys, fit_subset="train")
-        print(f"{pca_out}: PCA {info['dim']} -> {args.pca_dim}")
-        result["pca_store"] = str(pca_out)
-    write_json(result, args.json)
+    info = result.store
+    print(f"{run.out}: {info['videos']} videos, {info['failed']} failed, dim {info['dim']}; log: {result.log}")
+    if result.pca_store is not None:
+        print(f"{result.pca_store}: PCA {info['dim']} -> {run.pca_dim}")
+    write_json(result.to_json(), args.json)
     return 0
 
 

@@ -12,7 +12,7 @@ correlation test, the analogy test in both candidate readings, and their picture
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "WordNetSettings", "AnalogySettings", "ClassVectors", "class_vector_sets", "wordnet_experiment", "embed_nouns",
-    "analogy_experiment", "analogy_tests_only",
+    "analogy_experiment", "analogy_tests_only", "SemanticInputs", "WordNetRun", "AnalogyRun", "resolve_classes",
+    "semantic_text_vectors", "run_wordnet_test", "run_analogy_test",
 ]
 
 
@@ -214,3 +215,146 @@ def analogy_tests_only(classes: Sequence[str], pairs: Sequence[AnalogyPair]) -> 
         per_verb.setdefault(p.verb, {"count": 0})["count"] += 1
     return AnalogyResult(count=len(pairs), correct=0, accuracy=float("nan"), chance=float("nan"), per_verb=per_verb,
                          examples=[], n_classes=len(classes), tests=[(classes[p.a], classes[p.b]) for p in pairs])
+
+
+@dataclass
+class SemanticInputs:
+    """Which classes a semantic test uses, the vectors it compares and how class names become text: what the
+    options of ``action2vec eval wordnet|analogy`` name.
+
+    Classes come from ``dataset`` (with ``annotations``), else ``classes``, else the labels of ``store``; with a
+    store, only those with videos. ``model`` (needs ``store``): a trained model folder, whose class means are
+    compared. ``text``: the label-text embedder ("": the one the model records, else minilm); ``oov`` ("": the
+    model's when it made the same embedder's vectors, else error); ``wordnet``: WordNet 3.0 database folder.
+    """
+
+    dataset: str = ""
+    annotations: Path | None = None
+    classes: list[str] | None = None
+    store: Path | None = None
+    model: Path | None = None
+    text: str = ""
+    overrides: Path | None = None
+    oov: str = ""
+    wordnet: Path | None = None
+
+
+@dataclass
+class WordNetRun:
+    """Everything ``action2vec eval wordnet`` runs: inputs, settings, and where the pictures go (None: none)."""
+
+    inputs: SemanticInputs = field(default_factory=SemanticInputs)
+    settings: WordNetSettings = field(default_factory=WordNetSettings)
+    figures: Path | None = None
+
+
+@dataclass
+class AnalogyRun:
+    """Everything ``action2vec eval analogy`` runs. ``noun_text``: the nouns' embedder ("": the label texts');
+    ``count_only``: only generate the tests (no vectors needed)."""
+
+    inputs: SemanticInputs = field(default_factory=SemanticInputs)
+    settings: AnalogySettings = field(default_factory=AnalogySettings)
+    noun_text: str = ""
+    count_only: bool = False
+    figures: Path | None = None
+
+
+def resolve_classes(inputs: SemanticInputs, store: Store | None = None) -> list[str]:
+    """The class list from the data set, the given classes or the store (restricted to the store's classes)."""
+    from action2vec.datasets import list_classes
+
+    if inputs.dataset:
+        if inputs.annotations is None:
+            raise DataError("--dataset needs --annotations (the folder or file with the class list)")
+        names = list_classes(inputs.dataset, inputs.annotations)
+    elif inputs.classes:
+        names = list(inputs.classes)
+    elif store is not None:
+        names = store.classes
+    else:
+        raise DataError("say which classes to use: --dataset with --annotations, --classes FILE, or --store")
+    if store is not None:
+        have = set(store.classes)
+        absent = [n for n in names if n not in have]
+        if absent:
+            log.warning("%d classes have no videos in %s and are left out, e.g. %s", len(absent), store.path, absent[:3])
+        names = [n for n in names if n in have]
+    if len(names) < 2:
+        raise DataError(f"need at least 2 classes, got {len(names)}")
+    return list(dict.fromkeys(names))
+
+
+def _open_store(inputs: SemanticInputs) -> Store | None:
+    """The store the inputs name (a model needs one)."""
+    from action2vec.store import open_store
+
+    if inputs.model and not inputs.store:
+        raise DataError("--model needs --store (the videos whose embeddings are averaged per class)")
+    return open_store(inputs.store) if inputs.store else None
+
+
+def semantic_text_vectors(inputs: SemanticInputs, names: Sequence[str], model: Action2Vec | None,
+                          wordnet: Any) -> tuple[LabelVectors, str, str]:
+    """The label-text vectors of ``names``, their embedder's spec and oov policy: ``inputs.text``/``oov``, else the
+    embedder (with its prompts and oov policy) that made the model's label vectors, else minilm / error."""
+    from action2vec.text import build_label_vectors
+    from action2vec.text.embedders import embedder_spec
+
+    recorded = model.text_embedder if model is not None else ""
+    spec = embedder_spec(inputs.text) if inputs.text else recorded or "minilm"  # compared in the form a model records
+    same = bool(recorded) and spec == recorded
+    prompts = model.prompts if same and model is not None else ()
+    oov = inputs.oov or (model.label_vectors.oov if same and model is not None else "") or "error"
+    text = build_label_vectors(list(names), spec, overrides=inputs.overrides, oov=oov, wordnet=wordnet, prompts=prompts)
+    return text, spec, oov
+
+
+def run_wordnet_test(run: WordNetRun) -> WordNetResult:
+    """The WordNet test as ``action2vec eval wordnet`` runs it: label-text vectors always, a model's class means
+    (with ``model`` and ``store``) and pooled features (with ``store``), against WordNet's Wu-Palmer similarities."""
+    from action2vec.config import check_ranges
+    from action2vec.experiments.features import describe_features
+    from action2vec.text import load_wordnet
+    from action2vec.text.normalize import normalize_labels
+
+    check_ranges(run.settings, "wordnet")
+    store = _open_store(run.inputs)
+    names = resolve_classes(run.inputs, store)
+    wn = load_wordnet(run.inputs.wordnet)
+    labels = normalize_labels(names, run.inputs.overrides, wordnet=wn)
+    model = Action2Vec.load(run.inputs.model) if run.inputs.model else None
+    text, spec, _ = semantic_text_vectors(run.inputs, names, model, wn)
+    vectors = class_vector_sets(names, store=store, model=model, text_vectors=text,
+                                max_per_class=run.settings.max_videos_per_class)
+    features = describe_features(store.meta, store.dim, pooled=True) if store is not None else ""
+    return wordnet_experiment(names, labels, wn, vectors, run.settings, text=spec, figures=run.figures,
+                              features=features)
+
+
+def run_analogy_test(run: AnalogyRun) -> AnalogyResult:
+    """The analogy test as ``action2vec eval analogy`` runs it: a model's class means (with ``model`` and
+    ``store``, beside the label-text vectors when they share its space) or, text-only, the label-text vectors;
+    the nouns embedded with ``noun_text`` (default: the label texts' embedder). With ``count_only`` (or no test
+    among the classes), only the tests."""
+    from action2vec.config import check_ranges
+    from action2vec.evaluation.analogy import analogy_pairs
+    from action2vec.text import load_wordnet
+    from action2vec.text.normalize import normalize_labels
+
+    check_ranges(run.settings, "analogy")
+    store = _open_store(run.inputs)
+    names = resolve_classes(run.inputs, store)
+    wn = load_wordnet(run.inputs.wordnet)
+    pairs = analogy_pairs(normalize_labels(names, run.inputs.overrides, wordnet=wn))
+    if run.count_only or not pairs:
+        return analogy_tests_only(names, pairs)
+    model = Action2Vec.load(run.inputs.model) if run.inputs.model else None
+    text, spec, oov = semantic_text_vectors(run.inputs, names, model, wn)
+    if model is not None and store is not None:
+        main = ClassVectors("action2vec", store_class_means(store, names, model, run.settings.max_videos_per_class))
+        others = [ClassVectors("text", text.vectors)] if text.dim == model.embed_dim else []
+    else:
+        main, others = ClassVectors("text", text.vectors), []
+    nouns = embed_nouns(pairs, run.noun_text or spec, oov=oov)
+    return analogy_experiment(names, pairs, nouns, main, run.settings, others, text=spec, figures=run.figures)

@@ -69,7 +69,8 @@ log = logging.getLogger(__name__)
 __all__ = [
     "PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "check_store_pca", "plan_jobs",
     "select_split_videos", "split_pca", "variant_run_config", "embed_split", "score_split", "run_split_variant", "run_zsl",
-    "record_inputs", "write_confusion_figures", "label_vectors_digest",
+    "record_inputs", "write_confusion_figures", "label_vectors_digest", "ZslRun", "check_compare", "store_splits",
+    "plan_zero_shot", "run_zero_shot",
 ]
 
 # What each backbone's weights were trained on: the test classes of a zero-shot split that are also
@@ -193,13 +194,13 @@ def check_store_pca(meta: dict[str, Any], store_path: str | Path, dim: int, spli
     fit_classes = meta.get("pca_fit_classes")
     if fit_classes is None:
         raise DataError(f"{store_path}: nobody recorded which videos its PCA was fitted on, so split {split.name} may have "
-                        "seen its unseen classes; give the raw store with --pca-dim N (PCA per split on seen classes), "
-                        "or --transductive to label every result transductive")
+                        "seen its unseen classes; give the raw store with --zsl.pca_dim N (PCA per split on seen classes), "
+                        "or --zsl.transductive true to label every result transductive")
     leaked = sorted(set(split.unseen) & set(fit_classes))
     if leaked:
         raise DataError(f"{store_path}: its PCA was fitted on videos of {len(leaked)} classes that split {split.name} tests "
-                        f"as unseen (e.g. {leaked[:3]}); give the raw store with --pca-dim N (PCA per split on seen "
-                        "classes), or --transductive to label every result transductive")
+                        f"as unseen (e.g. {leaked[:3]}); give the raw store with --zsl.pca_dim N (PCA per split on seen "
+                        "classes), or --zsl.transductive true to label every result transductive")
 
 
 @dataclass
@@ -570,3 +571,106 @@ def write_confusion_figures(results: Sequence[ZslSplitResult], folder: Path) -> 
                              title=f"{r.dataset} {r.split}, {title(r.variant, r.transductive)}: unseen-class confusion")
         written += save_figure(fig, folder / f"confusion_{r.dataset}_{r.variant}")
     return written
+
+
+@dataclass
+class ZslRun:
+    """Everything one run of the zero-shot protocol reads: what ``action2vec zsl`` builds from its options.
+
+    ``stores``: data set name -> feature store (one table column each, in this order); ``splits``: data set name
+    -> split file (JSON written by a run, or an ER-ZSAR folder), the others draw random splits from ``zsl``;
+    ``classes``: use only these classes (None: every class of each store); ``pretrain_classes``: the backbone's
+    pretraining classes (test classes among them are warned about); ``compare``: (A, B) variant pairs to compare
+    besides each variant against pooled_krr; ``figures``: also draw the confusion figures into ``out/figures``.
+    """
+
+    stores: dict[str, str]
+    out: Path
+    zsl: ZslConfig = field(default_factory=ZslConfig)
+    train: RunConfig = field(default_factory=RunConfig)
+    splits: dict[str, str] = field(default_factory=dict)
+    classes: list[str] | None = None
+    overrides: str | Path | None = None  # class-name overrides YAML (over the built-in ones)
+    oov: str = "error"  # word-vector policy for unknown words: error, skip or subword
+    pretrain_classes: list[str] = field(default_factory=list)
+    compare: list[tuple[str, str]] = field(default_factory=list)
+    figures: bool = True
+
+
+def check_compare(pairs: Sequence[tuple[str, str]], variants: Sequence[str]) -> list[tuple[str, str]]:
+    """The (A, B) pairs to compare, or ConfigError naming the first that is not two different variants that run."""
+    out = []
+    for pair in pairs:
+        names = [str(x).strip() for x in pair]
+        shown = ",".join(names)
+        if len(names) != 2 or not all(names) or names[0] == names[1]:
+            raise ConfigError(f"compare {shown!r}: give two different variants as A,B")
+        unknown = [n for n in names if n not in variants]
+        if unknown:
+            raise ConfigError(f"compare {shown!r}: {', '.join(unknown)} not among the variants ({', '.join(variants)})")
+        out.append((names[0], names[1]))
+    return out
+
+
+def store_splits(run: ZslRun, name: str, path: str) -> tuple[list[str], list[ClassSplit]]:
+    """The store's classes (those asked for that have videos) and its splits, restricted to them."""
+    from action2vec.evaluation.splits import load_splits, random_splits
+
+    store = open_store(path)
+    backbone = str(store.meta.get("backbone") or "")
+    if backbone in PRETRAINING_DATA and not run.pretrain_classes and not store.meta.get("random_weights"):
+        log.warning("%s: backbone %s was pretrained on %s; test classes that are %s classes are not truly "
+                    "unseen (give its class list with --pretrain-classes to list them)", path, backbone,
+                    PRETRAINING_DATA[backbone], PRETRAINING_DATA[backbone])
+    present = set(store.classes)
+    classes = [c for c in (run.classes or store.classes) if c in present]
+    if len(classes) < 2:
+        raise DataError(f"{path}: fewer than 2 of the asked classes have videos")
+    if name in run.splits:
+        splits = load_splits(run.splits[name])
+    else:
+        splits = random_splits(classes, run.zsl.ratios, range(run.zsl.seeds))
+    for s in splits:
+        s.seen = [c for c in s.seen if c in set(classes)]
+        s.unseen = [c for c in s.unseen if c in set(classes)]
+    return classes, splits
+
+
+def plan_zero_shot(run: ZslRun) -> tuple[list[ZslJob], dict[str, list[ClassSplit]]]:
+    """Every (data set, split, method) job of ``run`` and each data set's splits, after every check that needs no
+    training (settings, stores, split files, variant pairs): nothing is written yet."""
+    from action2vec.config import check_ranges
+    from action2vec.text import build_label_vectors
+
+    check_ranges(run.zsl, "zsl")
+    check_compare(run.compare, run.zsl.variants)
+    unknown = sorted(set(run.splits) - set(run.stores))
+    if unknown:
+        raise DataError(f"split files name {unknown}, which match no store's data set name (stores: {list(run.stores)})")
+    jobs: list[ZslJob] = []
+    splits_of: dict[str, list[ClassSplit]] = {}
+    for name, path in run.stores.items():
+        if MATCH_VARIANT in run.zsl.variants:  # before the label texts are embedded (plan_jobs checks it again)
+            check_same_model(open_store(path).meta, run.train.data.text, path)
+        classes, splits = store_splits(run, name, path)
+        lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}),
+                                 run.train.data.text, overrides=run.overrides, oov=run.oov,
+                                 prompts=run.train.data.prompts)
+        jobs += plan_jobs(name, path, splits, lv, run.zsl, run.train, run.out, run.pretrain_classes)
+        splits_of[name] = splits
+    return jobs, splits_of
+
+
+def run_zero_shot(run: ZslRun) -> ZslSummary:
+    """The zero-shot protocol as ``action2vec zsl`` runs it: plan every job (checked before anything is
+    written), save the splits into ``out/splits/<data set>.json``, run the jobs (resuming finished ones) and write
+    ``zsl.json`` and ``zsl_table.md`` (and the confusion figures) into ``out``."""
+    from action2vec.evaluation.splits import save_splits
+
+    jobs, splits_of = plan_zero_shot(run)
+    out = Path(run.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, splits in splits_of.items():
+        save_splits(splits, out / "splits" / f"{name}.json")
+    return run_zsl(jobs, out, workers=run.zsl.workers, figures=out / "figures" if run.figures else None,
+                   compare=check_compare(run.compare, run.zsl.variants))

@@ -18,7 +18,7 @@ from action2vec.evaluation.results import AnalogyResult, DataSource, WordNetResu
 from action2vec.io import read_json
 from action2vec.model_folder import CONFIG_FILE, FORMAT, ModelInfo
 from action2vec.models.factory import resolve_config
-from action2vec.text.vectors import NAMES_FILE
+from action2vec.text.vectors import NAMES_FILE, names_file_text
 from action2vec.variants import title
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def find_model_folders(run_dir: Path) -> list[ModelFolder]:
         except Action2VecError as exc:
             log.warning("skipping %s: %s", cfg, exc)
             continue
-        out.append(ModelFolder(str(cfg.parent.relative_to(run_dir)), info, str(labels.get("embedder") or ""),
+        out.append(ModelFolder(str(cfg.parent.relative_to(run_dir)), info, str(names_file_text(labels) or ""),
                                tuple(labels.get("prompts") or ())))
     return out
 

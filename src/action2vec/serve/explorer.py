@@ -360,7 +360,7 @@ class Explorer:
         m = self.model
         return {
             "model": str(m.model_dir), "variant": m.info.model.variant, "embed_dim": m.embed_dim,
-            "text_embedder": m.text_embedder, "prompts": list(m.prompts),
+            "text": m.text_embedder, "prompts": list(m.prompts),
             "videos": len(self.index), "classes": len(self.space.classes),
             "index": {"kind": self.index.kind, "source": self.index_note},
             "video_folders": [str(r) for r in self.files.roots],

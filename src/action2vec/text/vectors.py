@@ -72,13 +72,14 @@ class LabelVectors:
         return LabelVectors(names, self.lookup(names), embedder=self.embedder, prompts=self.prompts, oov=self.oov)
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``labels.json`` (names, embedder, prompts, oov) and ``label_vectors.safetensors`` into ``directory``."""
+        """Write ``labels.json`` (names, text embedder spec as ``"text"``, prompts, oov) and
+        ``label_vectors.safetensors`` into ``directory``."""
         from safetensors.numpy import save_file
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         save_file({"vectors": np.ascontiguousarray(self.vectors)}, str(directory / VECTORS_FILE))
-        doc = {"names": self.names, "embedder": self.embedder, "prompts": list(self.prompts), "oov": self.oov}
+        doc = {"names": self.names, "text": self.embedder, "prompts": list(self.prompts), "oov": self.oov}
         (directory / NAMES_FILE).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
         return directory
 
@@ -124,9 +125,18 @@ def read_tensor_file(path: str | Path, what: str, *, as_torch: bool = False) -> 
         raise DataError(f"{path}: damaged {what} file ({reason})") from None
 
 
+def names_file_text(doc: Any) -> Any:
+    """The text embedder spec a ``labels.json`` document records: ``"text"``, or ``"embedder"`` in files written
+    before the spec had one name everywhere ("" when neither is there)."""
+    if not isinstance(doc, dict):
+        return ""
+    return doc["text"] if "text" in doc else doc.get("embedder", "")
+
+
 def _read_names_file(path: Path) -> tuple[list[str], str, tuple[str, ...], str]:
-    """(names, embedder, prompts, oov) of ``labels.json``; a bare list of names is the older form, and a file
-    without ``oov`` (written before it was recorded) reads as "error"."""
+    """(names, text embedder spec, prompts, oov) of ``labels.json``; a bare list of names is the older form, an
+    ``"embedder"`` key the older name of ``"text"``, and a file without ``oov`` (written before it was recorded)
+    reads as "error"."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -134,13 +144,13 @@ def _read_names_file(path: Path) -> tuple[list[str], str, tuple[str, ...], str]:
     if isinstance(doc, list):
         doc = {"names": doc}
     if not isinstance(doc, dict) or not isinstance(doc.get("names"), list):
-        raise DataError(f"{path}: expected {{\"names\": [...], \"embedder\": ..., \"prompts\": [...]}} or a list of names")
-    names, embedder, prompts = doc["names"], doc.get("embedder", ""), doc.get("prompts", [])
+        raise DataError(f"{path}: expected {{\"names\": [...], \"text\": ..., \"prompts\": [...]}} or a list of names")
+    names, text, prompts = doc["names"], names_file_text(doc), doc.get("prompts", [])
     if not all(isinstance(n, str) for n in names):
         raise DataError(f"{path}: every label name must be a string")
-    if not isinstance(embedder, str) or not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-        raise DataError(f"{path}: 'embedder' must be a string and 'prompts' a list of strings")
+    if not isinstance(text, str) or not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+        raise DataError(f"{path}: 'text' must be a string and 'prompts' a list of strings")
     oov = doc.get("oov", "error")
     if oov not in OOV_POLICIES:
         raise DataError(f"{path}: 'oov' must be one of {', '.join(OOV_POLICIES)}, not {oov!r}")
-    return names, embedder, tuple(prompts), oov
+    return names, text, tuple(prompts), oov

@@ -1,4 +1,4 @@
-"""The transductive manifold term of Action2Vec training (``zsl --transductive``; off by default).
+"""The transductive manifold term of Action2Vec training (``zsl --zsl.transductive true``; off by default).
 
 The paper addresses domain shift "through regularization using the unlabeled testing set" without saying
 how. We use the smoothness assumption of the KRR baseline's graph Laplacian, on the unlabelled test videos:

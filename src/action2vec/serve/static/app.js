@@ -369,7 +369,7 @@ async function start() {
     state.info = info;
     state.classes = classes;
     $("info").textContent = `${info.videos} videos · ${info.classes} classes · ${info.variant}, ${info.embed_dim}-d · ` +
-      `text: ${info.text_embedder || "given vectors"} · model ${info.model}`;
+      `text: ${info.text || "given vectors"} · model ${info.model}`;
     $("upload-limit").textContent = `(at most ${mib(info.max_upload_bytes)} MiB)`;
     $("class-names").replaceChildren(...classes.map((c) => el("option", { value: c.class })));
     const shown = (kind) => layout.points.filter((p) => p.kind === kind).length;
