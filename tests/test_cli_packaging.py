@@ -138,6 +138,18 @@ def test_a_mistyped_option_names_the_closest_option_and_the_subcommands_help(tmp
     assert not out.exists()
 
 
+@pytest.mark.parametrize("argv, short, full", [
+    (["train", "--train.epoch", "3"], "--train.epoch", "--train.epochs"),
+    (["zsl", "--store", "s.h5", "--seed", "3"], "--seed", "--seeds"),
+])
+def test_a_shortened_option_is_refused_not_taken_for_the_longer_one(tmp_path, capsys, argv, short, full):
+    """argparse's prefix matching took --seed 3 as --seeds 3 (three splits) without a word."""
+    code, err = _run_cli([*argv, "--out", str(tmp_path / "run")], capsys)
+    assert code == 2
+    assert f"unrecognized argument {short} (did you mean {full}?)" in err, err
+    assert not (tmp_path / "run").exists()
+
+
 def test_an_option_given_with_equals_and_one_unlike_any_option(tmp_path, capsys):
     code, err = _run_cli(["train", "--out", str(tmp_path / "r"), "--train.epochz=3", "--zzzzzz"], capsys)
     assert code == 2

@@ -73,7 +73,13 @@ class UsageError(Exception):
 
 class CommandParser(argparse.ArgumentParser):
     """argparse with one-line errors that point to the (sub-)command's own help, a did-you-mean for a mistyped
-    option, sub-command or choice, and the declared range of ``bounded`` options in their help."""
+    option, sub-command or choice, and the declared range of ``bounded`` options in their help. A shortened
+    option is refused with the did-you-mean rather than taken for the one it begins (argparse's ``allow_abbrev``
+    took ``--seed 3`` as ``--seeds 3``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:  # type: ignore[override]
         raise UsageError(f"{self.prog}: error: {message}; see '{self.prog} --help'")
