@@ -13,13 +13,16 @@ import argparse
 import contextlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
 from action2vec.cli.common import add_json_option
 from action2vec.io import read_lines, write_json
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from action2vec.video.config import ExtractConfig
+    from action2vec.video.extract import VideoLike
 
 log = logging.getLogger("action2vec.extract")
 
@@ -77,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_pca)
 
 
-def _items(args: argparse.Namespace) -> list:
+def _items(args: argparse.Namespace) -> Sequence[VideoLike]:
     from action2vec.errors import ConfigError
 
     if bool(args.list) == bool(args.dataset):
@@ -85,7 +88,7 @@ def _items(args: argparse.Namespace) -> list:
     if args.list:
         from action2vec.video.extract import read_video_list
 
-        items = read_video_list(args.list, args.root)
+        items: Sequence[VideoLike] = read_video_list(args.list, args.root)
     else:
         if not args.annotations:
             raise ConfigError("extract: --dataset needs --annotations (the data set's split files)")
@@ -203,7 +206,7 @@ def _extract(args: argparse.Namespace, cfg: "ExtractConfig", out: Path, log_path
         return 0
     info = open_store(out).info()
     print(f"{out}: {info['videos']} videos, {info['failed']} failed, dim {info['dim']}; log: {log_path}")
-    result = {"summary": {k: v for k, v in vars(summary).items() if k != "store"}, "store": info}
+    result: dict[str, Any] = {"summary": {k: v for k, v in vars(summary).items() if k != "store"}, "store": info}
     if args.pca_dim:
         from action2vec.video.pca import pca_store
 
@@ -224,7 +227,7 @@ def run_pca(args: argparse.Namespace) -> int:
     with StoreLock(args.out):  # refused before the PCA is fitted when another process writes the output
         out = pca_store(args.store, args.out, args.dim, fit_keys=keys, fit_subset=args.fit_subset)
     store = open_store(out)
-    explained = store.pca["explained_variance"] if store.pca else []
+    explained: np.ndarray | list[float] = store.pca["explained_variance"] if store.pca else []
     print(f"{out}: {len(store)} videos, dim {store.dim}, fitted on {store.meta.get('pca_fit_videos')} videos, "
           f"top component variance {float(explained[0]) if len(explained) else 0:.4g}")
     return 0
