@@ -30,6 +30,12 @@ def test_parameters_are_counted_without_allocating_them(variant):
     assert estimate_training_memory(huge, 7, 8, 16).parameters > 10**15  # counted, never allocated
 
 
+def test_a_configuration_with_sizes_left_to_its_preset_is_estimated_as_build_model_builds_it():
+    """Like build_model, the estimate fills the sizes left unset from the preset (it raised a TypeError on None)."""
+    unresolved = ModelConfig(preset="cpu", input_dim=64, embed_dim=32)
+    assert estimate_training_memory(unresolved, 5, 8, 16) == estimate_training_memory(_cfg(), 5, 8, 16)
+
+
 def test_activations_grow_with_the_batch_and_with_the_window_squared_under_attention():
     cfg = _cfg(window=64, window_stride=8)
     one, two = (estimate_training_memory(cfg, 5, b, 64).activations for b in (8, 16))

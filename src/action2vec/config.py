@@ -270,6 +270,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
 
 def from_dict(cls: type[T], data: dict[str, Any] | None, prefix: str = "") -> T:
     """Build dataclass ``cls`` from a (nested) mapping; unknown keys raise ConfigError."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"from_dict needs a dataclass, got {cls!r}")
     data = dict(data or {})
     hints = _hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
@@ -398,7 +400,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str
             add_config_arguments(parser, tp, dotted)
             continue
         default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None
         )
         help_text = f.metadata.get("help", "")
         allowed = range_text(f.metadata)

@@ -123,7 +123,13 @@ class VideoRecipe:
         return feats, length
 
 
-def _as_batch(features, lengths) -> tuple[list[np.ndarray], np.ndarray]:
+# What encode_features takes: (N, T, D) (or one (T, D)) as an array or tensor, or a list of (T_i, D) arrays; and
+# the true lengths (N,)
+Features = np.ndarray | torch.Tensor | Sequence[np.ndarray]
+Lengths = np.ndarray | torch.Tensor | Sequence[int]
+
+
+def _as_batch(features: Features, lengths: Lengths | None) -> tuple[list[np.ndarray], np.ndarray]:
     """Accept (N, T, D) arrays or a list of (T_i, D) arrays -> list of arrays and lengths (N,)."""
     if isinstance(features, torch.Tensor):
         features = features.detach().cpu().numpy()
@@ -248,7 +254,7 @@ class Action2Vec:
                         + (f" (or {self.pca.dim_in}-d before its PCA)" if self.pca is not None else ""))
 
     @torch.no_grad()
-    def encode_features(self, features, lengths=None, batch_size: int = 256) -> np.ndarray:
+    def encode_features(self, features: Features, lengths: Lengths | None = None, batch_size: int = 256) -> np.ndarray:
         """Feature sequences (N, T, D) or [(T_i, D)] with true lengths (N,) -> (N, E) unit vectors."""
         seqs, lens = _as_batch(features, lengths)
         out = np.zeros((len(seqs), self.embed_dim), dtype=np.float32)
@@ -266,7 +272,8 @@ class Action2Vec:
             out[start : start + len(chunk)] = F.normalize(emb.float(), dim=-1).cpu().numpy()
         return out
 
-    def encode_store(self, store: Store, indices: Sequence[int] | None = None, batch_size: int = 256) -> np.ndarray:
+    def encode_store(self, store: Store, indices: Sequence[int] | np.ndarray | None = None,
+                     batch_size: int = 256) -> np.ndarray:
         """Embed videos of a feature store (all, or the given positions) -> (N, E) unit vectors."""
         idx = np.arange(len(store)) if indices is None else np.asarray(indices, dtype=np.int64)
         out = np.zeros((len(idx), self.embed_dim), dtype=np.float32)
@@ -289,9 +296,11 @@ class Action2Vec:
         backbone, PCA) and the network, ``batch_size`` videos per network pass."""
         paths = _video_paths(videos)
         backbone = self.video_backbone()  # weights and recipe checked before any decoding
+        recipe = self.video_recipe
+        assert recipe is not None  # video_backbone refuses a model without one
         out = np.zeros((len(paths), self.embed_dim), dtype=np.float32)
         for start in range(0, len(paths), batch_size):
-            chunk = [self.video_recipe.features(p, backbone, self.device) for p in paths[start : start + batch_size]]
+            chunk = [recipe.features(p, backbone, self.device) for p in paths[start : start + batch_size]]
             out[start : start + len(chunk)] = self.encode_features([f for f, _ in chunk], [n for _, n in chunk], batch_size)
             log.debug("embedded %d of %d videos", start + len(chunk), len(paths))
         return out
@@ -342,7 +351,7 @@ class Action2Vec:
         text = self.encode_text(labels)
         return _rank(self.encode_video(videos), labels, text, top_k)
 
-    def classify_features(self, features, lengths=None, labels: Sequence[str] | None = None,
+    def classify_features(self, features: Features, lengths: Lengths | None = None, labels: Sequence[str] | None = None,
                           top_k: int = 5) -> list[Prediction]:
         """Feature sequences (as :meth:`encode_features` takes them) -> top-k of ``labels`` by cosine."""
         labels = self._labels(labels, top_k)

@@ -106,7 +106,8 @@ class ModelInfo:
 def _parse_info(doc: dict[str, Any], version: int) -> ModelInfo:
     model = dict(doc["model"]) if isinstance(doc["model"], dict) else doc["model"]
     if version == 1 and isinstance(model, dict):
-        model["variant"] = RENAMED_VARIANTS.get(model.get("variant"), model.get("variant"))
+        variant = model.get("variant")
+        model["variant"] = RENAMED_VARIANTS.get(variant, variant) if isinstance(variant, str) else variant
     cfg = from_dict(ModelConfig, model, prefix="model")
     for key in ("input_dim", "embed_dim"):
         if not isinstance(getattr(cfg, key), int) or getattr(cfg, key) < 1:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from action2vec.cli.common import add_json_option
 from action2vec.io import read_lines, write_json
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored_features(args: argparse.Namespace) -> tuple[list[str], list, object]:
+def _stored_features(args: argparse.Namespace) -> tuple[list[str], list[np.ndarray], np.ndarray | None]:
     """(keys, feature sequences, lengths or None) of --store (and --keys) or --features."""
     import numpy as np
 

@@ -17,6 +17,8 @@ from action2vec.cli.common import add_json_option
 from action2vec.io import read_lines, write_json
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from action2vec.experiments.extraction import ExtractRun
 
 
@@ -131,7 +133,7 @@ def run_pca(args: argparse.Namespace) -> int:
     with StoreLock(args.out):  # refused before the PCA is fitted when another process writes the output
         out = pca_store(args.store, args.out, args.dim, fit_keys=keys, fit_subset=args.fit_subset)
     store = open_store(out)
-    explained = store.pca["explained_variance"] if store.pca else []
+    explained: np.ndarray | list[float] = store.pca["explained_variance"] if store.pca else []
     print(f"{out}: {len(store)} videos, dim {store.dim}, fitted on {store.meta.get('pca_fit_videos')} videos, "
           f"top component variance {float(explained[0]) if len(explained) else 0:.4g}")
     return 0

@@ -42,9 +42,12 @@ def run(args: argparse.Namespace) -> int:
     settings = config_from_args(IndexSettings, args, prefix="index")
     embed = config_from_args(EmbedSettings, args, prefix="embed")
     if args.run_dir:
-        paths = locate_run(args.run_dir) if not (args.model and args.store) else None
-        model_dir = Path(args.model) if args.model else paths.model_dir
-        store = Path(args.store) if args.store else paths.store
+        if args.model and args.store:
+            model_dir, store = Path(args.model), Path(args.store)
+        else:
+            paths = locate_run(args.run_dir)
+            model_dir = Path(args.model) if args.model else paths.model_dir
+            store = Path(args.store) if args.store else paths.store
         out = Path(args.out) if args.out else Path(args.run_dir) / "index"
     else:
         if not (args.model and args.store and args.out):

@@ -81,18 +81,19 @@ class CommandParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise UsageError(f"{self.prog}: error: {message}; see '{self.prog} --help'")
 
-    def parse_known_args(  # type: ignore[override]
+    def parse_known_args(  # type: ignore[override]  # one signature for typeshed's overloads
         self, args: Any = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         """As argparse, but what this parser does not know is refused here, where its options are known (argparse
         would hand it up to the top parser, whose error named neither the sub-command nor a likely option)."""
-        namespace, extras = super().parse_known_args(args, namespace)
+        parsed, extras = super().parse_known_args(args, namespace)
+        assert parsed is not None  # argparse returns the namespace it filled
         if extras:
             self.error(self._unrecognized(extras))
-        return namespace, extras
+        return parsed, extras
 
     def _unrecognized(self, extras: list[str]) -> str:
         """``unrecognized argument --x (did you mean --y?)``; stray values are named only when no option is."""
@@ -108,12 +109,12 @@ class CommandParser(argparse.ArgumentParser):
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         """A value outside ``choices`` (a sub-command name among them) names the closest choice."""
         choices = action.choices
-        if choices is not None and value not in choices:  # type: ignore[operator]
-            names = [str(c) for c in choices]  # type: ignore[union-attr]
+        if choices is not None and value not in choices:
+            names = [str(c) for c in choices]
             guess = difflib.get_close_matches(str(value), names, n=1)
             if guess:
                 raise argparse.ArgumentError(action, f"invalid choice: {value!r} (did you mean {guess[0]!r}?)")
-        super()._check_value(action, value)  # type: ignore[misc]
+        super()._check_value(action, value)
 
     def _get_formatter(self) -> argparse.HelpFormatter:
         formatter = super()._get_formatter()
@@ -167,7 +168,7 @@ class _OneLineWarnings(logging.Filter):
 def setup_logging(verbose: bool = False, lightning: bool = False) -> None:
     """One handler (the root's) for every message, Lightning's included (``lightning``: import it first)."""
     if lightning:
-        import lightning.pytorch  # noqa: F401
+        import lightning.pytorch as _lightning  # noqa: F401
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

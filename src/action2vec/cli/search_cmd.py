@@ -10,8 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from action2vec.cli.common import add_json_option
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from action2vec.search import VideoIndex
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_query(args: argparse.Namespace, index_dir: Path):
+def _model_query(args: argparse.Namespace, index_dir: Path) -> tuple[VideoIndex, np.ndarray]:
     """The index (checked to be this model's) and the query vector (1, E) of a text or video query."""
     from action2vec.inference import Action2Vec
     from action2vec.errors import ConfigError

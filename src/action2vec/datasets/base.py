@@ -90,11 +90,11 @@ class PathResolver:
 
         Without a root, the first candidate is returned as written and reported as existing.
         """
-        candidates = [Path(c) for c in candidates]
+        paths = [Path(c) for c in candidates]
         if self.root is None:
-            return candidates[0], True
+            return paths[0], True
         tries: list[Path] = []
-        for rel in candidates:
+        for rel in paths:
             tries.append(rel)
             tries.append(Path(rel.name))
         for rel in list(tries):
@@ -108,7 +108,7 @@ class PathResolver:
             found = self._find(rel)
             if found is not None:
                 return found, True
-        return self.root / candidates[0], False
+        return self.root / paths[0], False
 
 
 def report_missing(

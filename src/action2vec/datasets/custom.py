@@ -46,8 +46,9 @@ def _table_entries(path: Path) -> list[Entry]:
         if len(cells) <= max(columns["path"], columns["label"]) or not cells[columns["path"]]:
             raise DataError(f"{path}:{number}: expected a path and a label, got {row!r}")
         rel = PurePosixPath(cells[columns["path"]].replace("\\", "/"))
-        has_subset = subset_col is not None and subset_col < len(cells) and cells[subset_col]
-        subset = cells[subset_col] if has_subset else "all"
+        subset = "all"
+        if subset_col is not None and subset_col < len(cells) and cells[subset_col]:
+            subset = cells[subset_col]
         entries.append(Entry(str(rel.with_suffix("")), (str(rel),), cells[columns["label"]], subset))
     return entries
 

@@ -36,7 +36,7 @@ def _official_files(folder: Path, split: int) -> dict[str, Path]:
 
 def _list_files(folder: Path, split: int) -> dict[str, Path]:
     """mmaction-style list files of ``split``: {"train": path, "test": path}."""
-    found = {}
+    found: dict[str, Path] = {}
     for path in sorted(folder.glob("*.txt")):
         name = path.name.lower()
         if not re.search(rf"split_?{split}(?!\d)", name) or _OFFICIAL.match(path.name):

@@ -366,12 +366,15 @@ def render_video(verb: str, noun: str, rng: np.random.Generator, size: int, fps:
 def write_video(path: Path, frames: np.ndarray, fps: int, codec: str = "mpeg4") -> None:
     """Encode uint8 RGB frames (T, H, W, 3) to ``path`` (MP4), atomically (temporary name, then rename)."""
     av = require("av", "writing videos")
+    from av.video.stream import VideoStream
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     with av.open(str(tmp), mode="w") as container:
         stream = container.add_stream(codec, rate=int(fps))
+        if not isinstance(stream, VideoStream):
+            raise ValueError(f"{codec!r} is not a video codec")
         stream.width, stream.height = int(frames.shape[2]), int(frames.shape[1])
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":

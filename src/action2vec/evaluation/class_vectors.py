@@ -16,10 +16,10 @@ __all__ = ["class_means"]
 def class_means(embeddings: np.ndarray, labels: Sequence[str], classes: Sequence[str]) -> np.ndarray:
     """Mean of the (unit-normalised) rows of each class. embeddings: (N, E), labels: (N,) -> (C, E)."""
     emb = l2_normalize(embeddings)
-    labels = np.asarray(labels)
+    label_array = np.asarray(labels)
     out = np.zeros((len(classes), emb.shape[1]), np.float32)
     for i, c in enumerate(classes):
-        mask = labels == c
+        mask = label_array == c
         if not mask.any():
             raise DataError(f"no videos of class {c!r} to average")
         out[i] = emb[mask].mean(axis=0)

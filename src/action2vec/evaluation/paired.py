@@ -123,7 +123,7 @@ def zsl_comparisons(summary: ZslSummary, pairs: Iterable[tuple[str, str]] = (),
     wanted = [(v, BASELINE) for v in summary.variants if v != BASELINE and BASELINE in summary.variants]
     wanted += [(v, TRAINING_FREE) for v in summary.variants
                if v not in (BASELINE, TRAINING_FREE) and TRAINING_FREE in summary.variants]
-    wanted += [tuple(p) for p in pairs if tuple(p) not in wanted]
+    wanted += [(a, b) for a, b in pairs if (a, b) not in wanted]
     out = []
     for a, b in wanted:
         for dataset in summary.datasets:

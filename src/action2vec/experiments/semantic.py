@@ -128,8 +128,9 @@ def wordnet_experiment(
     result.left_out = left_out
     result.intervals = {name: bootstrap_mean(r) for name, r in result.per_row.items()}
     first = next(iter(result.per_row), None)
-    result.differences = [SpearmanDifference(first, other, bootstrap_difference(result.per_row[first], r))
-                          for other, r in result.per_row.items() if other != first]
+    result.differences = [] if first is None else [
+        SpearmanDifference(first, other, bootstrap_difference(result.per_row[first], r))
+        for other, r in result.per_row.items() if other != first]
     verbs, nouns = [label.verb for label in labels], [label.nouns[0] if label.nouns else "" for label in labels]
     result.grouping = {name: class_grouping(v, verbs, nouns) for name, v in vectors.items()}
     if figures is not None and can_draw("the WordNet heatmaps and class map"):

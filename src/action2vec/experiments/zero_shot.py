@@ -491,6 +491,8 @@ def _run_jobs(jobs: Sequence[ZslJob], workers: int) -> list[ZslSplitResult]:
                 # checkpoint) instead of training to the end, and no other job starts
                 stop_jobs.set()
                 for child in mp.active_children():
+                    if child.pid is None:  # not started
+                        continue
                     try:
                         os.kill(child.pid, stop.signum)
                     except ProcessLookupError:  # it ended in between

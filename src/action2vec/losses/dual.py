@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,8 +26,9 @@ class LossConfig:
     lambda_switch: float = option(0.75, "switch after this fraction of the first epoch's iterations", ge=0, le=1)
 
 
-def lambda_at(step: int, steps_per_epoch: int, cfg: LossConfig) -> float:
-    """The CE weight at optimisation step ``step`` (0-based)."""
+def lambda_at(step: int, steps_per_epoch: float, cfg: LossConfig) -> float:
+    """The CE weight at optimisation step ``step`` (0-based); ``steps_per_epoch`` may be ``inf`` (Lightning's
+    count for a loader without a length)."""
     switch = cfg.lambda_switch * max(1, steps_per_epoch)
     return cfg.lambda_initial if step < switch else cfg.lambda_final
 
@@ -48,7 +51,7 @@ class DualLoss(nn.Module):
         """embedding (B, E), logits (B, C) or None, labels (B,), class_vectors (C, E), weight ``lam`` -> terms."""
         c = self.cfg
         terms = ranking_loss(embedding, labels, class_vectors, c.margin, c.mining, c.top_k, c.bidirectional)
-        ranking = sum(terms.values())
+        ranking = functools.reduce(operator.add, terms.values())  # terms holds at least "video_to_label"
         out = {"ranking": ranking, **terms}
         if logits is not None and lam > 0:
             out["ce"] = classification_loss(logits, labels, c.ce)

@@ -11,13 +11,14 @@ with dropout 0.5, LSTM2 512, window 8), ``cpu`` a size fit for a laptop CPU, ``t
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, TypeVar
 
 from action2vec.config import check_ranges, option, to_dict
 from action2vec.errors import ConfigError
 from action2vec.models.networks import HRNN, EmbeddingNet, SequenceLSTM
 
 Variant = Literal["hrnn_attention", "hrnn", "stacked_lstm", "single_lstm"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -45,18 +46,33 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def resolved(value: T | None, key: str) -> T:
+    """A size field of a resolved config (:func:`resolve_config` fills them from the preset; ``input_dim`` and
+    ``embed_dim`` come from the data); ConfigError naming the key when it is unset."""
+    if value is None:
+        raise ConfigError(f"config key 'model.{key}' is not set (resolve_config fills it from the preset)")
+    return value
+
+
 def _hrnn(cfg: ModelConfig, num_classes: int, attention: bool) -> EmbeddingNet:
     return HRNN(
-        cfg.input_dim, cfg.embed_dim, num_classes, cfg.lstm1_hidden, cfg.lstm2_hidden, cfg.dropout,
-        cfg.window, cfg.window_stride, attention, cfg.attention_dim, cfg.attention_input,
+        resolved(cfg.input_dim, "input_dim"), resolved(cfg.embed_dim, "embed_dim"), num_classes,
+        resolved(cfg.lstm1_hidden, "lstm1_hidden"), resolved(cfg.lstm2_hidden, "lstm2_hidden"),
+        resolved(cfg.dropout, "dropout"), cfg.window, cfg.window_stride, attention,
+        resolved(cfg.attention_dim, "attention_dim"), cfg.attention_input,
     )
+
+
+def _lstm(cfg: ModelConfig, num_classes: int, layers: int) -> EmbeddingNet:
+    return SequenceLSTM(resolved(cfg.input_dim, "input_dim"), resolved(cfg.embed_dim, "embed_dim"), num_classes,
+                        resolved(cfg.lstm1_hidden, "lstm1_hidden"), layers, resolved(cfg.dropout, "dropout"))
 
 
 _BUILDERS: dict[str, Callable[[ModelConfig, int], EmbeddingNet]] = {
     "hrnn_attention": lambda cfg, c: _hrnn(cfg, c, attention=True),
     "hrnn": lambda cfg, c: _hrnn(cfg, c, attention=False),
-    "stacked_lstm": lambda cfg, c: SequenceLSTM(cfg.input_dim, cfg.embed_dim, c, cfg.lstm1_hidden, 2, cfg.dropout),
-    "single_lstm": lambda cfg, c: SequenceLSTM(cfg.input_dim, cfg.embed_dim, c, cfg.lstm1_hidden, 1, cfg.dropout),
+    "stacked_lstm": lambda cfg, c: _lstm(cfg, c, 2),
+    "single_lstm": lambda cfg, c: _lstm(cfg, c, 1),
 }
 
 

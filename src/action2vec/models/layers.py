@@ -111,7 +111,7 @@ class AttentiveLSTM(nn.Module):
                 hp = self.h_proj(h)  # (N, 4H + A)
                 gates = hp[:, :four_h] if xg is None else hp[:, :four_h] + xg[t]
                 query = hp[:, four_h:]
-            if self.attention is not None:
+            if self.attention is not None and self.c_to_gates is not None:  # both or neither (see __init__)
                 ctx, _ = self.attention(x, keys, query, mask)
                 gates = torch.addmm(gates, ctx, self.c_to_gates.weight.T) if self.c_to_gates.bias is None \
                     else gates + self.c_to_gates(ctx)

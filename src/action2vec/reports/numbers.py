@@ -9,30 +9,30 @@ import math
 __all__ = ["percent", "percent_cell", "points", "rho", "plain"]
 
 
-def _missing(value: float | None) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def _nan(value: float) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def percent_cell(value: float | None) -> str:
     """A fraction as a table cell in %: 0.2348 -> ``"23.48"`` (``"-"`` when missing)."""
-    return "-" if _missing(value) else f"{100 * value:.2f}"
+    return "-" if value is None or _nan(value) else f"{100 * value:.2f}"
 
 
 def percent(value: float | None) -> str:
     """A fraction in a sentence: 0.2348 -> ``"23.48 %"``."""
-    return "-" if _missing(value) else f"{100 * value:.2f} %"
+    return "-" if value is None or _nan(value) else f"{100 * value:.2f} %"
 
 
 def points(value: float | None) -> str:
     """A difference of two fractions in percentage points, without sign: -0.016 -> ``"1.60 points"``."""
-    return "-" if _missing(value) else f"{100 * abs(value):.2f} points"
+    return "-" if value is None or _nan(value) else f"{100 * abs(value):.2f} points"
 
 
 def rho(value: float | None) -> str:
     """A correlation: 0.09812 -> ``"0.098"``."""
-    return "-" if _missing(value) else f"{value:.3f}"
+    return "-" if value is None or _nan(value) else f"{value:.3f}"
 
 
 def plain(value: float | None) -> str:
     """Any other quantity (a loss, λ): three decimals."""
-    return "-" if _missing(value) else f"{value:.3f}"
+    return "-" if value is None or _nan(value) else f"{value:.3f}"

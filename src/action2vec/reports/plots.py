@@ -58,7 +58,7 @@ def embedding_2d(vectors: np.ndarray, method: str = "tsne", seed: int = 0) -> np
         return np.pad(x[:, :2], ((0, 0), (0, max(0, 2 - x.shape[1]))))
     if method == "umap":
         try:
-            import umap  # type: ignore[import-not-found]
+            import umap
         except ImportError:
             raise DataError("UMAP layout asked for but umap-learn is not installed (pip install umap-learn)") from None
         return umap.UMAP(n_components=2, metric="cosine", random_state=seed,
@@ -102,7 +102,8 @@ def plot_class_map(
     marker_of = {k: MARKERS[i] for i, k in enumerate(kinds)}
     for i, (x, y) in enumerate(xy):
         colour = cmap(colour_of[groups[i]] % cmap.N) if groups is not None else "tab:blue"
-        ax.scatter([x], [y], color=colour, marker=marker_of.get(shapes[i], "o") if kinds else "o", s=36,
+        marker = marker_of.get(shapes[i], "o") if kinds and shapes is not None else "o"
+        ax.scatter([x], [y], color=colour, marker=marker, s=36,
                    edgecolors="black", linewidths=0.3)
     span = np.ptp(xy, axis=0) if len(xy) else np.ones(2)
     lo, hi = xy.min(axis=0) - 0.08 * span, xy.max(axis=0) + 0.08 * span
@@ -138,9 +139,14 @@ def place_labels(ax: Axes, xy: np.ndarray, names: list[str], fontsize: float,
     """Annotate each point with its name where the text's box (the renderer's extent) meets no name placed
     before and stays inside the axes, preferring places that cover no other point; names of crowded points go
     first. Returns the names not placed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.transforms import Bbox
 
-    renderer = ax.figure.canvas.get_renderer()
+    canvas = ax.figure.canvas
+    if not isinstance(canvas, FigureCanvasAgg):
+        raise TypeError("place_labels measures text with an Agg renderer; the figure's canvas is "
+                        f"{type(canvas).__name__}")
+    renderer = canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     points = ax.transData.transform(xy) if len(xy) else np.zeros((0, 2))
     dots = [Bbox.from_extents(x - 3, y - 3, x + 3, y + 3) for x, y in points]
@@ -242,6 +248,7 @@ def plot_similarity_heatmaps(reference: np.ndarray, matrices: dict[str, np.ndarr
         _label_axes(ax, labels)
     for ax in axes[len(panels):]:
         ax.axis("off")
+    assert im is not None  # panels holds at least the reference
     step = max(1, math.ceil(n / 120))
     if step > 1:
         fig.suptitle(f"every {step}th class labelled ({n} classes)", fontsize=9)
@@ -309,9 +316,9 @@ def plot_training_curves(rows: list[dict[str, float]], source: str) -> Figure:
             base = base.removeprefix(prefix)
         families.setdefault(base, []).append(key)
     cols = min(3, len(families))
-    rows = math.ceil(len(families) / cols)
-    fig = Figure(figsize=(4.5 * cols, 3.2 * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    nrows = math.ceil(len(families) / cols)
+    fig = Figure(figsize=(4.5 * cols, 3.2 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False)).ravel()
     for ax, (family, keys) in zip(axes, families.items()):
         for key in keys:
             xs, ys = series[key]

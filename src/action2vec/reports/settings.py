@@ -237,13 +237,13 @@ def _krr(cfg: dict[str, Any]) -> str:
 
 def _method_rows(zsl: ZslSummary | None, models: list[ModelFolder]) -> list[Setting]:
     rows = []
-    first_model = {}
+    first_model: dict[str, ModelFolder] = {}
     for m in models:
         if m.zsl_variant is not None:
             first_model.setdefault(m.zsl_variant, m)
     for variant in (zsl.variants if zsl else ()):
         if variant == "pooled_krr":
-            rows.append(Setting("Methods", title(variant), _krr(zsl.config)))
+            rows.append(Setting("Methods", title(variant), _krr(zsl.config if zsl is not None else {})))
         elif variant == "pooled_match":
             rows.append(Setting("Methods", title(variant), "no training: each test video's mean step feature (the "
                                 "store's raw features), cosine to the unseen classes' text embeddings by the same "

@@ -17,7 +17,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from action2vec.model_folder import CONFIG_FILE, PCA_FILE, WEIGHTS_FILE
 from action2vec.provenance import Input, Provenance, decide, split_settings
 from action2vec.search.index import IndexSettings, VideoIndex, build_index, check_build, choose_kind
 from action2vec.store import Store, StoreLock, store_digest
+
+if TYPE_CHECKING:
+    from action2vec.inference import Action2Vec
 
 __all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "index_provenance", "check_store_unchanged", "stale_reason",
            "MODEL_FILES"]
@@ -80,7 +83,7 @@ def _chunk_plan(chunk_dir: Path, plan: Provenance) -> None:
 
 
 def embed_store(
-    model,
+    model: Action2Vec,
     store: Store,
     chunk_dir: str | Path,
     *,

@@ -178,11 +178,11 @@ def _add_queries(app: FastAPI, explorer: Explorer) -> None:
     @app.get("/api/neighbours")
     def neighbours(class_: str | None = Query(None, alias="class"), key: str | None = None,
                    k: int = Query(10, ge=1, le=1000)) -> Any:
-        if (class_ is None) == (key is None):
-            return _error(400, "give exactly one of class=NAME or key=VIDEO_KEY")
-        if class_ is not None:
+        if class_ is not None and key is None:
             return _neighbours_json(explorer.neighbours_of_class(class_, k), **{"class": class_})
-        return _neighbours_json(explorer.neighbours_of_video(key, k), key=key)
+        if key is not None and class_ is None:
+            return _neighbours_json(explorer.neighbours_of_video(key, k), key=key)
+        return _error(400, "give exactly one of class=NAME or key=VIDEO_KEY")
 
     @app.get("/api/analogy")
     def analogy(a: str = Query(..., max_length=1000), b: str = Query(..., max_length=1000),

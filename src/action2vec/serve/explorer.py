@@ -297,6 +297,8 @@ class Explorer:
         temporary: tempfile.TemporaryDirectory | None = None
         index, note = _usable_index(paths, store)
         if index is None:
+            if store is None or paths.store is None:  # explorer_paths refuses this: no store and no index
+                raise ConfigError("give --store FILE (the videos to explore) or --index INDEX")
             temporary = tempfile.TemporaryDirectory(prefix="action2vec-serve-")
             log.info("embedding the %d videos of %s (`action2vec index` keeps an index for the next start)",
                      len(store), paths.store)

@@ -79,12 +79,14 @@ def allowed_hosts(sock: socket.socket, names: Sequence[str] = ()) -> tuple[str, 
 def make_server(app: Any, sock: socket.socket, access_log: bool = False) -> Any:
     """A uvicorn server for ``app`` on the bound ``sock``, logging through the root logger; on Ctrl-C or
     SIGTERM it stops within ``SHUTDOWN_GRACE_S`` seconds (and a little more), whatever is in flight."""
-    uvicorn = require("uvicorn", "action2vec serve")
+    require("uvicorn", "the web explorer")
+    import uvicorn
 
     host, port = sock.getsockname()[:2]
+    # uvicorn annotates timeout_graceful_shutdown as int but hands it to asyncio.timeout, which takes seconds as float
     config = uvicorn.Config(_QuietWhenCancelled(app), host=host, port=port, log_config=None, access_log=access_log,
                             log_level="info" if access_log else "warning", lifespan="off",
-                            timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+                            timeout_graceful_shutdown=SHUTDOWN_GRACE_S)  # type: ignore[arg-type]
     _cancelled_requests_are_news()
     return uvicorn.Server(config)
 

@@ -16,7 +16,7 @@ __all__ = [
 ]
 
 
-def open_store(path: str | Path, annotations: str | Path | None = None) -> Store:
+def open_store(path: str | Path, annotations: str | Path | None = None) -> FeatureStore:
     """Open a feature store: an action2vec store, or an ActivityNet-style C3D HDF5 file.
 
     ActivityNet files (one group per video with a ``c3d_features`` dataset) take their labels from

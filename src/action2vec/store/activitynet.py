@@ -120,7 +120,7 @@ class ActivityNetStore(FeatureStore):
         feats = self._h5()[self._index.keys[i]][self.dataset][()].astype(np.float32, copy=False)
         return feats, int(self._index.lengths[i])
 
-    def read_many(self, indices: Sequence[int]) -> list[np.ndarray]:
+    def read_many(self, indices: Sequence[int] | np.ndarray) -> list[np.ndarray]:
         return [self.get(int(i))[0] for i in indices]
 
     def compute_video_digests(self, block_bytes: int = 0) -> list[str]:

@@ -24,10 +24,18 @@ __all__ = ["Store", "store_digest", "video_digest", "content_digest", "features_
 class Store(Protocol):
     """A read-only collection of videos' (T, D) feature sequences with their true lengths and labels."""
 
-    path: Path
-    meta: dict[str, Any]  # how the features were made: backbone, layer, clip settings, pca, ...
-    dim: int  # D
-    pca: dict[str, np.ndarray] | None  # mean (D_in,), components (D, D_in), explained_variance (D,)
+    # read-only members (properties: an implementation may narrow them, e.g. a projected store always has a pca)
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def meta(self) -> dict[str, Any]: ...  # how the features were made: backbone, layer, clip settings, pca, ...
+
+    @property
+    def dim(self) -> int: ...  # D
+
+    @property
+    def pca(self) -> dict[str, np.ndarray] | None: ...  # mean (D_in,), components (D, D_in), explained_variance (D,)
 
     def __len__(self) -> int: ...
 
@@ -55,7 +63,7 @@ class Store(Protocol):
 
     def get(self, i: int) -> tuple[np.ndarray, int]: ...
 
-    def read_many(self, indices: Sequence[int]) -> list[np.ndarray]: ...
+    def read_many(self, indices: Sequence[int] | np.ndarray) -> list[np.ndarray]: ...
 
     def source(self, i: int) -> dict[str, Any]: ...
 

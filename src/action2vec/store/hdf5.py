@@ -227,7 +227,7 @@ class FeatureStore:
         off, n = int(self._index.offsets[i]), int(self._index.rows[i])
         return self._h5()["features"][off : off + n].astype(np.float32, copy=False), int(self._index.lengths[i])
 
-    def read_many(self, indices: Sequence[int]) -> list[np.ndarray]:
+    def read_many(self, indices: Sequence[int] | np.ndarray) -> list[np.ndarray]:
         """Feature arrays of several videos, read in file order with one pass over the rows."""
         idx = np.asarray(indices, dtype=np.int64)
         order = np.argsort(self._index.offsets[idx], kind="stable")

@@ -388,7 +388,8 @@ class _Labels:
         naming two videos is a :class:`DataError`."""
         index = {_bare(entry): entry for entry in self.by_key}
         index.update({entry: entry for entry in self.by_key})  # as written wins over a stripped suffix
-        missing, named_by = [], {}
+        missing: list[SourceVideo] = []
+        named_by: dict[str, SourceVideo] = {}
         for v in videos:
             name = PurePosixPath(v.key).name
             entry = next((index[k] for k in (v.key, name, _bare(v.key), _bare(name)) if k in index), None)

@@ -122,7 +122,7 @@ class ScatterAccumulator:
         )
 
 
-def fit_pca(store: Store, indices: Sequence[int], dim: int = 500, batch_videos: int = 256) -> PCA:
+def fit_pca(store: Store, indices: Sequence[int] | np.ndarray, dim: int = 500, batch_videos: int = 256) -> PCA:
     """Fit PCA on the real steps (first ``length`` rows) of the videos at ``indices`` of ``store``."""
     if not len(indices):
         raise DataError("PCA fit: no videos to fit on")
@@ -267,7 +267,7 @@ class ProjectedStore:
         feats, length = self.base.get(i)
         return self.projection.transform_sequence(feats, int(length)), length
 
-    def read_many(self, indices: Sequence[int]) -> list[np.ndarray]:
+    def read_many(self, indices: Sequence[int] | np.ndarray) -> list[np.ndarray]:
         """Projected (T_i, D_pca) sequences of the videos at ``indices``."""
         lengths = self.base.lengths
         return [self.projection.transform_sequence(f, int(lengths[i]))

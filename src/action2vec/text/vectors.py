@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -113,10 +113,13 @@ class LabelVectors:
 def read_tensor_file(path: str | Path, what: str, *, as_torch: bool = False) -> dict[str, Any]:
     """The tensors of a safetensors file (NumPy arrays, or torch tensors with ``as_torch``), or DataError
     naming the file when it is damaged or truncated."""
+    load_file: Callable[[str], dict[str, Any]]
     if as_torch:
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file as load_torch
+        load_file = load_torch
     else:
-        from safetensors.numpy import load_file
+        from safetensors.numpy import load_file as load_numpy
+        load_file = load_numpy
 
     try:
         return load_file(str(path))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from action2vec.errors import DataError
 from action2vec.store.base import Store
@@ -21,10 +21,10 @@ def stratified_holdout(labels: Sequence[str], fraction: float, seed: int) -> tup
     """Positions split into (train, val): ``fraction`` of each class's videos held out (>= 1 when the
     class has 2+ videos and fraction > 0)."""
     rng = np.random.default_rng(seed)
-    labels = np.asarray(labels)
+    label_array = np.asarray(labels)
     train, val = [], []
-    for c in sorted(set(labels.tolist())):
-        idx = np.flatnonzero(labels == c)
+    for c in sorted(set(label_array.tolist())):
+        idx = np.flatnonzero(label_array == c)
         rng.shuffle(idx)
         n_val = int(round(fraction * len(idx)))
         if fraction > 0 and len(idx) >= 2:
@@ -43,7 +43,8 @@ class SequenceDataset(Dataset):
     nothing is kept between batches, so a streamed dataset holds only its O(N) index arrays.
     """
 
-    def __init__(self, store: Store, indices: Sequence[int], class_to_idx: dict[str, int], in_memory: bool) -> None:
+    def __init__(self, store: Store, indices: Sequence[int] | np.ndarray, class_to_idx: dict[str, int],
+                 in_memory: bool) -> None:
         self.store = store
         self.indices = np.asarray(indices, dtype=np.int64)
         self.targets = np.array([class_to_idx[store.labels[i]] for i in self.indices], dtype=np.int64)
@@ -106,7 +107,7 @@ def physical_memory() -> int:
         return 8 << 30
 
 
-def should_load_in_memory(store: Store, indices: Sequence[int], mode: str, budget_gb: float = 0.0) -> bool:
+def should_load_in_memory(store: Store, indices: Sequence[int] | np.ndarray, mode: str, budget_gb: float = 0.0) -> bool:
     """Whether to read the selected videos into RAM: ``mode`` yes/no, or auto: when their float32 features
     fit in ``budget_gb`` (0: a quarter of the machine's RAM)."""
     if mode in ("yes", "no"):
@@ -170,14 +171,14 @@ def bank_fits_device(dataset_rows: int, dim: int, bytes_per_value: int, device: 
 class SkippableSampler(torch.utils.data.Sampler):
     """Wraps an epoch-seeded sampler (``set_epoch``) so the next pass can start ``skip`` items in."""
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner: DistributedSampler) -> None:
         self.inner = inner
         self.skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.inner.set_epoch(epoch)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         skip, self.skip = self.skip, 0
         return itertools.islice(iter(self.inner), skip, None)
 
@@ -192,7 +193,7 @@ class ResumableLoader(DataLoader):
     Built on a :class:`SkippableSampler`.
     """
 
-    def __init__(self, dataset, batch_size: int, sampler: SkippableSampler, **kwargs) -> None:
+    def __init__(self, dataset: Dataset, batch_size: int, sampler: SkippableSampler, **kwargs: Any) -> None:
         super().__init__(dataset, batch_size=batch_size, sampler=sampler, **kwargs)
         self.consumed = 0  # set by the training module after each optimiser step
 
@@ -201,4 +202,6 @@ class ResumableLoader(DataLoader):
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.consumed = int(state.get("consumed", 0))
+        if not isinstance(self.sampler, SkippableSampler) or self.batch_size is None:
+            raise TypeError("a ResumableLoader needs a SkippableSampler and a batch size")
         self.sampler.skip = self.consumed * self.batch_size

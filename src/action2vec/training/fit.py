@@ -512,7 +512,8 @@ def _loaders(cfg: RunConfig, store: Store, data: _TrainingData, trainer: Any, mo
         train_loader = ResumableLoader(data.train, per_device, sampler, **train_kw)
     val_loader = None
     if data.val is not None:
-        val_sampler = DistributedSampler(data.val, num_replicas=world, rank=trainer.global_rank, shuffle=False)
+        val_sampler: DistributedSampler[int] = DistributedSampler(data.val, num_replicas=world,
+                                                                  rank=trainer.global_rank, shuffle=False)
         val_loader = DataLoader(data.val, batch_size=max(per_device, 64), sampler=val_sampler, **loader_kw)
     return train_loader, val_loader
 

@@ -29,7 +29,8 @@ from typing import Any
 import torch
 
 from action2vec.errors import ConfigError
-from action2vec.models import ModelConfig, build_model
+from action2vec.models import ModelConfig, build_model, resolve_config
+from action2vec.models.factory import resolved
 
 __all__ = ["MemoryEstimate", "estimate_training_memory", "available_memory", "check_training_memory"]
 
@@ -82,13 +83,14 @@ def _attentive_lstm(n: int, length: int, d_in: int, hidden: int, attn: int, atte
 
 
 def _activations(cfg: ModelConfig, batch: int, steps: int, num_classes: int) -> int:
-    """Floats kept for the backward pass of one batch of ``batch`` videos of ``steps`` steps."""
-    d, h1, h2 = cfg.input_dim, cfg.lstm1_hidden, cfg.lstm2_hidden
-    head = batch * (cfg.embed_dim * 2 + num_classes)
+    """Floats kept for the backward pass of one batch of ``batch`` videos of ``steps`` steps (``cfg`` resolved)."""
+    d, h1 = resolved(cfg.input_dim, "input_dim"), resolved(cfg.lstm1_hidden, "lstm1_hidden")
+    head = batch * (resolved(cfg.embed_dim, "embed_dim") * 2 + num_classes)
     if cfg.variant in ("hrnn_attention", "hrnn"):
+        h2 = resolved(cfg.lstm2_hidden, "lstm2_hidden")
         attention = cfg.variant == "hrnn_attention"
         use_x = not attention or cfg.attention_input == "concat"
-        attn = cfg.attention_dim if attention else 0
+        attn = resolved(cfg.attention_dim, "attention_dim") if attention else 0
         windows = max(1, math.ceil((steps - cfg.window) / cfg.window_stride) + 1)
         padded = (windows - 1) * cfg.window_stride + cfg.window
         inputs = batch * padded * d + batch * windows * cfg.window * d  # padded batch, its windows
@@ -109,7 +111,9 @@ def _parameters(cfg: ModelConfig, num_classes: int) -> int:
 def estimate_training_memory(cfg: ModelConfig, num_classes: int, batch_size: int, steps: int,
                              feature_bytes: int = 0) -> MemoryEstimate:
     """The memory one device needs to train network ``cfg`` (``input_dim``/``embed_dim`` set) with batches of
-    ``batch_size`` videos of up to ``steps`` steps, plus ``feature_bytes`` of features held in memory."""
+    ``batch_size`` videos of up to ``steps`` steps, plus ``feature_bytes`` of features held in memory. Sizes
+    left unset are taken from the preset, as :func:`~action2vec.models.build_model` does."""
+    cfg = resolve_config(cfg)
     params = _parameters(cfg, num_classes if cfg.classifier else 0)
     acts = _activations(cfg, batch_size, max(1, steps), num_classes if cfg.classifier else 0)
     return MemoryEstimate(parameters=params * _FLOAT * _STATE_COPIES, activations=acts * _FLOAT,

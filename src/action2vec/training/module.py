@@ -8,6 +8,8 @@ so the run's checkpoints stay usable; the model is not exported.
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning as L
 import torch
 import torch.nn.functional as F
@@ -54,6 +56,15 @@ class Action2VecModule(L.LightningModule):
     batch B/N follow the same trajectory as one process with batch B.
     """
 
+    # buffers, registered in __init__ (class_vectors), set_feature_bank (bank_*) and set_unlabeled_bank
+    class_vectors: torch.Tensor
+    bank_x: torch.Tensor
+    bank_lengths: torch.Tensor
+    bank_labels: torch.Tensor
+    unlabeled_x: torch.Tensor
+    unlabeled_lengths: torch.Tensor
+    unlabeled_neighbors: torch.Tensor
+
     def __init__(
         self,
         model_cfg: ModelConfig,
@@ -96,6 +107,7 @@ class Action2VecModule(L.LightningModule):
             return
         if loss is not None and not bool(torch.isfinite(loss)):
             raise self._diverged(f"the loss is {float(loss)}")
+        assert norm is not None  # a value is not finite and it is not the loss
         raise self._diverged(f"the gradient norm is {float(norm)}")
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
@@ -144,14 +156,17 @@ class Action2VecModule(L.LightningModule):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
         return self.net(x, lengths)
 
-    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         # Dropout masks depend only on (seed, step, rank), so a resumed run repeats the same steps exactly.
         torch.manual_seed((self.train_cfg.seed * 1_000_003 + self.global_step) * 1_009 + self.global_rank)
 
     def _gather(self, t: torch.Tensor) -> torch.Tensor:
         if self.trainer.world_size <= 1:
             return t
-        return self.all_gather(t, sync_grads=t.requires_grad).flatten(0, 1)
+        gathered = self.all_gather(t, sync_grads=t.requires_grad)
+        if not isinstance(gathered, torch.Tensor):
+            raise TypeError(f"all_gather of a tensor returned {type(gathered).__name__}")
+        return gathered.flatten(0, 1)
 
     def _train_forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
         if self.compiled_forward is None:
@@ -176,7 +191,10 @@ class Action2VecModule(L.LightningModule):
         if isinstance(loader, ResumableLoader):
             loader.consumed = batch_idx + 1  # read by the checkpoint saved after this step
         out = self._train_forward(x, lengths)
-        emb, logits = self._gather(out["embedding"]), out["logits"]
+        embedding = out["embedding"]
+        if embedding is None:
+            raise TypeError(f"{type(self.net).__name__} returned no embedding")
+        emb, logits = self._gather(embedding), out["logits"]
         logits = self._gather(logits) if logits is not None else None
         labels = self._gather(labels)
         lam = lambda_at(self.global_step, self.trainer.num_training_batches, self.loss_cfg)

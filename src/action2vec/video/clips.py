@@ -89,8 +89,8 @@ def clip_view(frames: np.ndarray | torch.Tensor, plan: ClipPlan, length: int) ->
     need = plan.needed_frames(length)
     n = min(frames.shape[0], need)
     if isinstance(frames, torch.Tensor):
-        buf = frames[:need] if n == need else torch.cat([frames[:n], frames.new_zeros((need - n,) + tuple(frames.shape[1:]))])
-        return buf.unfold(0, plan.clip_len, plan.stride)[:length].movedim(-1, 1)  # (length, L, H, W, 3)
+        tbuf = frames[:need] if n == need else torch.cat([frames[:n], frames.new_zeros((need - n,) + tuple(frames.shape[1:]))])
+        return tbuf.unfold(0, plan.clip_len, plan.stride)[:length].movedim(-1, 1)  # (length, L, H, W, 3)
     if n == need and frames.flags.c_contiguous:
         buf = frames[:need]
     else:

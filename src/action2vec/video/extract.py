@@ -55,10 +55,19 @@ log = logging.getLogger(__name__)
 
 
 class VideoLike(Protocol):
-    key: str
-    path: Path
-    label: str
-    subset: str
+    """What extraction reads of a video (read-only: frozen ``VideoItem`` and ``VideoRecord`` both qualify)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def subset(self) -> str: ...
 
 
 @dataclass(frozen=True)

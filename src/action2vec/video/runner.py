@@ -67,7 +67,8 @@ class ClipRunner:
         self.channels_last = bool(cfg.channels_last and self.cuda)
         if self.channels_last:
             try:
-                self.backbone = self.backbone.to(memory_format=torch.channels_last_3d)
+                # Module.to takes memory_format (torch's overloads leave it out)
+                self.backbone = self.backbone.to(memory_format=torch.channels_last_3d)  # type: ignore[call-overload]
             except RuntimeError:
                 self.channels_last = False
         if self.cuda:

@@ -56,6 +56,7 @@ def write_video(
     (x264 CRF or MPEG-4 qscale). ``faststart``: MP4/MOV index before the data (as web videos have).
     """
     av = require("av", "writing videos")
+    from av.video.stream import VideoStream
 
     path = Path(path)
     frames = np.asarray(frames, dtype=np.uint8)
@@ -64,6 +65,8 @@ def write_video(
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=options) as container:
         stream = container.add_stream(codec, rate=rate)
+        if not isinstance(stream, VideoStream):
+            raise ValueError(f"{codec!r} is not a video codec")
         stream.width, stream.height = w, h
         stream.pix_fmt = "yuv420p"
         if codec in ("libx264", "h264"):

@@ -88,6 +88,16 @@ class C3D(Backbone):
     resize = (128, 171)  # (H, W)
     frame_size = (128, 171)
     device_preprocess = True
+    # set in __init__: the convolutions of _CONVS (by setattr) and the mean buffer
+    conv1: nn.Conv3d
+    conv2: nn.Conv3d
+    conv3a: nn.Conv3d
+    conv3b: nn.Conv3d
+    conv4a: nn.Conv3d
+    conv4b: nn.Conv3d
+    conv5a: nn.Conv3d
+    conv5b: nn.Conv3d
+    mean: torch.Tensor
 
     def __init__(self, layer: str = "fc7", pretrained: bool = False, width: int = 1) -> None:
         """``width`` > 1 divides every layer's size by it (``c3d-tiny``: a fast stand-in for tests).

@@ -113,6 +113,9 @@ class MotionDescriptors(Backbone):
     frame_size = (64, 64)  # decoding resizes to this; ``preprocess`` resizes anything else
     needs_weights = False
     device_preprocess = True
+    gx: torch.Tensor  # buffers (registered in __init__)
+    gy: torch.Tensor
+    border: torch.Tensor
 
     def __init__(self, size: int = 64, threshold: float = 0.12) -> None:
         super().__init__()

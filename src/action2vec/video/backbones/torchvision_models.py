@@ -12,7 +12,7 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -84,6 +84,8 @@ class TorchvisionVideo(Backbone):
     clip_len = 16
     cached_weights = True  # may load from torchvision's cache when no --weights is given
     device_preprocess = True
+    mean: torch.Tensor  # buffers (registered in __init__)
+    std: torch.Tensor
 
     def __init__(self, name: str, weights: Path | None = None, random_weights: bool = False) -> None:
         super().__init__()
@@ -149,7 +151,7 @@ class TorchvisionVideo(Backbone):
         return {**super().meta(), "preprocess": prep}
 
 
-def _factory(name: str):
+def _factory(name: str) -> Callable[[Path | None, bool, str | None], TorchvisionVideo]:
     def make(weights: Path | None, random_weights: bool, layer: str | None) -> TorchvisionVideo:
         if layer not in (None, "penultimate"):
             raise ConfigError(f"backbone.layer: {name} outputs its penultimate features only, not {layer!r}")
