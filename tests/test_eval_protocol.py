@@ -10,9 +10,9 @@ import pytest
 from action2vec.config import load_config
 from action2vec.errors import ConfigError
 from action2vec.evaluation.results import ZslSplitResult, ZslSummary
+from action2vec.evaluation.splits import random_splits
 from action2vec.experiments import zero_shot as protocol
 from action2vec.experiments.zero_shot import ZslConfig, plan_jobs, run_zsl
-from action2vec.evaluation.splits import random_splits
 from action2vec.testing import make_synthetic_store, synthetic_label_vectors
 from action2vec.training.config import RunConfig
 
@@ -142,8 +142,8 @@ def _pca_zsl(store, lv, out, variants, **kw):
 
 
 def test_raw_store_pca_is_fitted_per_split_on_the_seen_training_videos_only(flat_store, tmp_path):
-    from sklearn.decomposition import PCA as SkPCA
     from safetensors.numpy import load_file
+    from sklearn.decomposition import PCA as SkPCA
 
     from action2vec.store import open_store
 

@@ -7,8 +7,8 @@ import itertools
 import math
 
 import numpy as np
-from scipy import stats
 import pytest
+from scipy import stats
 
 from action2vec.evaluation.findings import class_grouping, neighbour_agreement, paired_gap
 from action2vec.evaluation.results import (
@@ -22,7 +22,6 @@ from action2vec.evaluation.results import (
 )
 from action2vec.reports.findings import analogy_findings, grouping_finding, run_findings, wordnet_finding, zsl_findings
 from action2vec.reports.headline import headline_text
-
 
 # ---------------------------------------------------------------- numbers, against naive loops
 

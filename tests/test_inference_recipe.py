@@ -63,9 +63,9 @@ def test_the_cards_usage_asks_for_weights_when_the_recipe_needs_them(tmp_path, b
 def test_the_card_records_the_training_store_resolved(tmp_path, monkeypatch):
     """A store named relative to the working folder means nothing from another one: the folder records it absolute."""
     from action2vec.config import load_config
+    from action2vec.model_folder import read_model_info
     from action2vec.store import open_store
     from action2vec.testing import make_synthetic_store, synthetic_label_vectors
-    from action2vec.model_folder import read_model_info
     from action2vec.training import RunConfig, fit
 
     monkeypatch.chdir(tmp_path)

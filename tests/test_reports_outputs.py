@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from action2vec.errors import DataError
+from action2vec.evaluation.results import AnalogyExample, MeanStd, ZslSummary
 from action2vec.reports.export import read_word2vec, write_word2vec
 from action2vec.reports.plots import (
     plot_analogy_examples,
@@ -16,7 +17,6 @@ from action2vec.reports.plots import (
     plot_training_curves,
     save_figure,
 )
-from action2vec.evaluation.results import AnalogyExample, MeanStd, ZslSummary
 from action2vec.reports.report import build_report, write_json
 from action2vec.reports.tables import fmt_mean_std, zsl_table_markdown
 from action2vec.run_folder import metric_series, read_metrics_csv

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from action2vec.errors import DataError
-from action2vec.text import LabelVectors, create_embedder, build_label_vectors
+from action2vec.text import LabelVectors, build_label_vectors, create_embedder
 from action2vec.text.embedders import CachedEmbedder, MappingEmbedder, WordVectorEmbedder
 
 WORDS = ["play", "violin", "guitar", "brush", "hair", "walk", "apply", "eye", "makeup", "American", "football"]

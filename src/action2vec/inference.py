@@ -27,8 +27,14 @@ import torch.nn.functional as F
 
 from action2vec.errors import Action2VecError, ConfigError, DataError
 from action2vec.linalg import l2_normalize
-from action2vec.model_folder import (CONFIG_FILE, WEIGHTS_FILE, ModelFolder, ModelInfo, backbone_needs_weights,
-                                     read_model_folder)
+from action2vec.model_folder import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    ModelFolder,
+    ModelInfo,
+    backbone_needs_weights,
+    read_model_folder,
+)
 from action2vec.models import build_model
 from action2vec.store import Store
 from action2vec.store.pca import PCA
@@ -89,9 +95,8 @@ class VideoRecipe:
 
     def create_backbone(self, weights: str | Path | None = None) -> Any:
         """The backbone in eval mode (its seeded random weights when the store was made with them)."""
-        from action2vec.video.backbones import create_backbone
-
         from action2vec.hf_folder import hf_spec_path
+        from action2vec.video.backbones import create_backbone
 
         self.check_weights(weights)
         folder = hf_spec_path(self.backbone)  # hf:PATH: the folder the training store recorded holds the weights

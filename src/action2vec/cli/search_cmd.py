@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _model_query(args: argparse.Namespace, index_dir: Path) -> tuple[VideoIndex, np.ndarray]:
     """The index (checked to be this model's) and the query vector (1, E) of a text or video query."""
-    from action2vec.inference import Action2Vec
     from action2vec.errors import ConfigError
+    from action2vec.inference import Action2Vec
     from action2vec.search import VideoIndex, locate_model, model_fingerprint
 
     model_dir = Path(args.model) if args.model else locate_model(args.target)

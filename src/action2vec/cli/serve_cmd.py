@@ -56,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.extras import require_all
 
     require_all(SERVE_MODULES, "the web explorer")
-    from action2vec.serve.app import create_app
-    from action2vec.serve.server import allowed_hosts, bind, is_loopback, make_server, url_of
     from action2vec.config import config_from_args
+    from action2vec.serve.app import create_app
     from action2vec.serve.explorer import Explorer, ServeSettings, explorer_paths
+    from action2vec.serve.server import allowed_hosts, bind, is_loopback, make_server, url_of
     from action2vec.signals import Stopped
 
     settings = config_from_args(ServeSettings, args, prefix="serve")

@@ -9,7 +9,6 @@ from action2vec.evaluation.analogy import AnalogyPair, analogy_pairs, analogy_te
 from action2vec.evaluation.class_vectors import class_means
 from action2vec.evaluation.findings import class_grouping, neighbour_agreement, paired_gap
 from action2vec.evaluation.krr import KRRConfig, LaplacianKRR
-from action2vec.evaluation.paired import bootstrap_difference, bootstrap_mean, paired_comparison, zsl_comparisons
 from action2vec.evaluation.metrics import (
     chance_levels,
     classification_metrics,
@@ -19,6 +18,7 @@ from action2vec.evaluation.metrics import (
     mean_per_class_accuracy,
     topk_accuracy,
 )
+from action2vec.evaluation.paired import bootstrap_difference, bootstrap_mean, paired_comparison, zsl_comparisons
 from action2vec.evaluation.results import (
     AnalogyResult,
     BootstrapInterval,

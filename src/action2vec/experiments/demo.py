@@ -30,7 +30,6 @@ from typing import Any, Iterator
 from action2vec.config import option, save_config, to_dict
 from action2vec.datasets.toy import ToyConfig, generate_toy_dataset
 from action2vec.errors import ConfigError
-from action2vec.extras import require_all
 from action2vec.evaluation.analogy import analogy_pairs
 from action2vec.evaluation.krr import KRRConfig
 from action2vec.evaluation.results import AnalogyResult, WordNetResult, ZslSummary
@@ -46,6 +45,7 @@ from action2vec.experiments.semantic import (
     wordnet_experiment,
 )
 from action2vec.experiments.zero_shot import ZslConfig, ZslJob, plan_jobs, run_zsl
+from action2vec.extras import require_all
 from action2vec.inference import Action2Vec
 from action2vec.io import write_json
 from action2vec.losses.dual import LossConfig

@@ -20,13 +20,13 @@ import numpy as np
 
 from action2vec.config import option
 from action2vec.errors import DataError
-from action2vec.extras import can_draw
 from action2vec.evaluation.analogy import AnalogyPair, analogy_test
 from action2vec.evaluation.findings import class_grouping
 from action2vec.evaluation.paired import bootstrap_difference, bootstrap_mean
 from action2vec.evaluation.results import AnalogyResult, ClassGrouping, SpearmanDifference, WordNetResult
 from action2vec.evaluation.wordnet_correlation import cosine_matrix, select_wordnet_classes, wordnet_test, wup_matrix
 from action2vec.experiments.features import store_class_means
+from action2vec.extras import can_draw
 from action2vec.inference import Action2Vec
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, create_embedder

@@ -40,7 +40,6 @@ import numpy as np
 
 from action2vec.config import apply_overrides, from_dict, option, to_dict
 from action2vec.errors import ConfigError, DataError
-from action2vec.extras import can_draw
 from action2vec.evaluation.krr import KRRConfig, LaplacianKRR, stratified_subsample
 from action2vec.evaluation.metrics import chance_levels, gzsl_metrics
 from action2vec.evaluation.results import DataSource, PcaFit, ZslSplitResult, ZslSummary
@@ -48,6 +47,7 @@ from action2vec.evaluation.splits import ClassSplit, name_overlap, overlap_filte
 from action2vec.evaluation.zero_shot import cosine_topk, zero_shot_evaluate
 from action2vec.experiments.features import describe_features, pooled_features
 from action2vec.experiments.pooled_match import MATCH_VARIANT, check_same_model, match_embed
+from action2vec.extras import can_draw
 from action2vec.inference import Action2Vec
 from action2vec.io import json_safe, read_json, write_json
 from action2vec.linalg import l2_normalize

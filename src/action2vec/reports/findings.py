@@ -16,7 +16,12 @@ from typing import Any
 from action2vec.evaluation.findings import paired_gap
 from action2vec.evaluation.paired import BASELINE, TRAINING_FREE, bootstrap_difference, zsl_comparisons
 from action2vec.evaluation.results import (
-    SIGNIFICANCE, AnalogyResult, AnalogyScore, PairedComparison, WordNetResult, ZslSummary,
+    SIGNIFICANCE,
+    AnalogyResult,
+    AnalogyScore,
+    PairedComparison,
+    WordNetResult,
+    ZslSummary,
 )
 from action2vec.reports.numbers import percent, points, rho
 from action2vec.variants import title

@@ -32,11 +32,11 @@ from action2vec.reports.tables import (
     Row,
     Table,
     analogy_table,
+    comparison_table,
     grouping_table,
     md_cell,
     table_html,
     table_markdown,
-    comparison_table,
     wordnet_table,
     zsl_table,
 )

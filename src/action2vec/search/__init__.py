@@ -8,18 +8,25 @@ text, a video of the store or a new video file.
 See docs/search.md for the index format, the automatic choice of index kind and the benchmark behind it.
 """
 
-from action2vec.search.embed import (MODEL_FILES, EmbedSettings, check_store_unchanged, embed_store, index_store,
-                                     model_fingerprint, stale_reason)
+from action2vec.search.embed import (
+                                     MODEL_FILES,
+                                     EmbedSettings,
+                                     check_store_unchanged,
+                                     embed_store,
+                                     index_store,
+                                     model_fingerprint,
+                                     stale_reason,
+)
 from action2vec.search.index import (
-    INDEX_FORMAT,
-    KINDS,
-    IndexInfo,
-    IndexSettings,
-    SearchHit,
-    VideoIndex,
-    build_index,
-    check_build,
-    choose_kind,
+                                     INDEX_FORMAT,
+                                     KINDS,
+                                     IndexInfo,
+                                     IndexSettings,
+                                     SearchHit,
+                                     VideoIndex,
+                                     build_index,
+                                     check_build,
+                                     choose_kind,
 )
 from action2vec.search.locate import INDEX_DIR, RunPaths, locate_index, locate_model, locate_run
 

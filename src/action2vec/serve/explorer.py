@@ -30,15 +30,23 @@ import numpy as np
 
 from action2vec.config import check_ranges, option
 from action2vec.errors import ConfigError, DataError
-from action2vec.extras import require
 from action2vec.evaluation.analogy import AnalogyPair
 from action2vec.evaluation.class_vectors import class_means
 from action2vec.experiments.semantic import embed_nouns
+from action2vec.extras import require
 from action2vec.inference import Action2Vec
 from action2vec.linalg import l2_normalize
 from action2vec.model_folder import WEIGHTS_FILE
-from action2vec.search import (EmbedSettings, IndexSettings, VideoIndex, index_store, locate_index, locate_run,
-                               model_fingerprint, stale_reason)
+from action2vec.search import (
+    EmbedSettings,
+    IndexSettings,
+    VideoIndex,
+    index_store,
+    locate_index,
+    locate_run,
+    model_fingerprint,
+    stale_reason,
+)
 from action2vec.serve.files import NotFound, VideoFiles, video_root
 from action2vec.serve.previews import Preview, Previews
 from action2vec.store import Store, open_store

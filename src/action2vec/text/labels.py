@@ -101,7 +101,7 @@ def build_label_vectors(
     try:
         vectors = embed_with_prompts(embedder, texts, prompts)
     except OOVError as exc:
-        label = next((l for l, t in zip(labels, texts) if t == exc.text or (prompts and t in exc.text)), None)
+        label = next((lab for lab, t in zip(labels, texts) if t == exc.text or (prompts and t in exc.text)), None)
         if label is None:
             raise DataError(str(exc)) from None
         raise DataError(

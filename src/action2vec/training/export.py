@@ -11,8 +11,14 @@ from typing import Mapping, Sequence
 from torch import nn
 
 from action2vec.config import to_dict
-from action2vec.model_folder import (ModelInfo, TrainingData, read_model_folder, read_model_info, record_metrics,
-                                     write_model_folder)
+from action2vec.model_folder import (
+    ModelInfo,
+    TrainingData,
+    read_model_folder,
+    read_model_info,
+    record_metrics,
+    write_model_folder,
+)
 from action2vec.store import Store
 from action2vec.store.pca import PCA
 from action2vec.text import LabelVectors, embedder_spec

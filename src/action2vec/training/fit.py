@@ -35,16 +35,22 @@ from action2vec.extras import available
 from action2vec.io import read_json, write_json
 from action2vec.model_folder import CONFIG_FILE
 from action2vec.models import resolve_config
-from action2vec.provenance import (PROVENANCE_FILE, Input, Provenance, decide, keys_digest, read_provenance,
-                                   sketch, split_settings, write_provenance)
+from action2vec.provenance import (
+    PROVENANCE_FILE,
+    Input,
+    Provenance,
+    decide,
+    keys_digest,
+    read_provenance,
+    sketch,
+    split_settings,
+    write_provenance,
+)
 from action2vec.run_folder import RESULT_FILE, TrainResult, read_train_result
 from action2vec.store import open_store, store_digest
 from action2vec.store.base import Store
 from action2vec.text import LabelVectors, build_label_vectors
 from action2vec.training.config import RunConfig, flatten
-from action2vec.training.export import export_model, recorded_text
-from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
-from action2vec.training.module import TrainingDiverged
 from action2vec.training.data import (
     IndexDataset,
     ResumableLoader,
@@ -57,6 +63,9 @@ from action2vec.training.data import (
     should_load_in_memory,
     stratified_holdout,
 )
+from action2vec.training.export import export_model, recorded_text
+from action2vec.training.manifold import ManifoldConfig, unlabeled_bank
+from action2vec.training.module import TrainingDiverged
 
 if TYPE_CHECKING:  # Lightning is imported when a run starts, not with the package
     from action2vec.training.module import Action2VecModule
@@ -254,8 +263,13 @@ def fit(
     ``unlabeled_keys`` (transductive, off by default): videos whose features (never labels) enter the
     manifold term of :mod:`action2vec.training.manifold`, with ``manifold`` (default ``ManifoldConfig()``).
     """
-    from action2vec.training.checkpoints import (CommitOnFirstStep, completed_epochs, resume_checkpoint, set_aside,
-                                                 stop_gracefully)
+    from action2vec.training.checkpoints import (
+        CommitOnFirstStep,
+        completed_epochs,
+        resume_checkpoint,
+        set_aside,
+        stop_gracefully,
+    )
     from action2vec.training.module import Action2VecModule, scalar_metrics
 
     run_dir = Path(run_dir)
