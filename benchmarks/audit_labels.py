@@ -59,21 +59,29 @@ def label_checks(labels: list, wordnet: object) -> dict[str, list[str]]:
         verbs = getattr(label, "verbs", (label.verb,) if label.verb else ())
         if any(not any(wordnet.synsets(f, "v") for f in lemma_forms(v)) for v in verbs):
             out["verb_not_wordnet"].append(label.name)
-        if any(not n.lower().endswith(("ing", "ed")) and wordnet.synsets(n.lower()) and not wordnet.synsets(n.lower(), "n")
-               for n in label.nouns):
+        if any(
+            not n.lower().endswith(("ing", "ed")) and wordnet.synsets(n.lower()) and not wordnet.synsets(n.lower(), "n")
+            for n in label.nouns
+        ):
             out["adjective_noun"].append(label.name)
         words = label.phrase.lower().split()
         held = [v for k, v in enumerate(verbs) if k > 0 or any(wordnet.synsets(f, "v") for f in lemma_forms(v))]
-        if any(w.endswith("ing") and w not in held and wordnet.morphy(w, "v") != w
-               and any(w.startswith(v.replace("-", "").replace("_", "")[:-1]) for v in held) for w in words):
+        if any(
+            w.endswith("ing")
+            and w not in held
+            and wordnet.morphy(w, "v") != w
+            and any(w.startswith(v.replace("-", "").replace("_", "")[:-1]) for v in held)
+            for w in words
+        ):
             out["ing_in_phrase"].append(label.name)
         if label.verb and label.verb in whole and label.phrase.lower() != label.verb and len(words) == 1:
             out["verb_clash"].append(label.name)
     return out
 
 
-def audit_rows(data: Path, wordnet_path: Path | None
-               ) -> tuple[list[dict[str, str]], dict[str, int], dict[str, dict[str, list[str]]]]:
+def audit_rows(
+    data: Path, wordnet_path: Path | None
+) -> tuple[list[dict[str, str]], dict[str, int], dict[str, dict[str, list[str]]]]:
     """TSV rows for every class of every list under ``data``, the analogy-test count per list and the names
     failing each check per list."""
     wordnet = load_wordnet(wordnet_path)
@@ -88,8 +96,17 @@ def audit_rows(data: Path, wordnet_path: Path | None
         checks[dataset] = label_checks(labels, wordnet)
         for label in labels:
             verbs = getattr(label, "verbs", (label.verb,) if label.verb else ())
-            rows.append({"dataset": dataset, "name": label.name, "phrase": label.phrase, "verb": label.verb,
-                         "verbs": " ".join(verbs), "nouns": " ".join(label.nouns), "source": label.source})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "name": label.name,
+                    "phrase": label.phrase,
+                    "verb": label.verb,
+                    "verbs": " ".join(verbs),
+                    "nouns": " ".join(label.nouns),
+                    "source": label.source,
+                }
+            )
     return rows, pairs, checks
 
 
@@ -108,17 +125,25 @@ def read_judged(path: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
-def summary(rows: list[dict[str, str]], pairs: dict[str, int], checks: dict[str, dict[str, list[str]]],
-            before: list[dict[str, str]] | None, judged: dict[str, tuple[str, str]] | None) -> list[dict[str, object]]:
+def summary(
+    rows: list[dict[str, str]],
+    pairs: dict[str, int],
+    checks: dict[str, dict[str, list[str]]],
+    before: list[dict[str, str]] | None,
+    judged: dict[str, tuple[str, str]] | None,
+) -> list[dict[str, object]]:
     """One dict of counts per data set."""
     old = {(r["dataset"], r["name"]): r for r in before or []}
     out = []
     for dataset, count in pairs.items():
         mine = [r for r in rows if r["dataset"] == dataset]
-        line: dict[str, object] = {"dataset": dataset, "classes": len(mine),
-                                   "no_verb": sum(not r["verb"] for r in mine),
-                                   "overrides": sum(r["source"] != "rules" for r in mine),
-                                   "analogy_tests": count}
+        line: dict[str, object] = {
+            "dataset": dataset,
+            "classes": len(mine),
+            "no_verb": sum(not r["verb"] for r in mine),
+            "overrides": sum(r["source"] != "rules" for r in mine),
+            "analogy_tests": count,
+        }
         line.update({c: len(names) for c, names in checks[dataset].items()})
         if before is not None:
             prev = [(r, old.get((dataset, r["name"]))) for r in mine]
@@ -172,7 +197,9 @@ def main() -> int:
     distinct = {r["name"] for r in rows}
     print(f"{len(distinct)} distinct names")
     if judged is not None:
-        wrong = sorted({r["name"] for r in rows if r["name"] in judged and (r["verbs"], r["nouns"]) != judged[r["name"]]})
+        wrong = sorted(
+            {r["name"] for r in rows if r["name"] in judged and (r["verbs"], r["nouns"]) != judged[r["name"]]}
+        )
         print(f"{len(wrong)} distinct names disagree with {args.judged}")
         for name in wrong if args.show_wrong else []:
             row = next(r for r in rows if r["name"] == name)

@@ -49,16 +49,25 @@ def main() -> None:
     t_eval = best_of(lambda: zero_shot_evaluate(videos, labels, classes, with_confusion=True), args.repeats)
     top1 = zero_shot_evaluate(videos, labels, classes)["top1"]
     out = {
-        "videos": args.videos, "classes": args.classes, "dim": args.dim, "cpu_count": os.cpu_count(),
-        "matmul_s": t_matmul, "matmul_gflops": flops / t_matmul / 1e9,
-        "cosine_top5_s": t_topk, "evaluate_s": t_eval, "videos_per_s": args.videos / t_eval,
-        "evaluate_vs_matmul": t_matmul / t_eval, "top1": top1,
+        "videos": args.videos,
+        "classes": args.classes,
+        "dim": args.dim,
+        "cpu_count": os.cpu_count(),
+        "matmul_s": t_matmul,
+        "matmul_gflops": flops / t_matmul / 1e9,
+        "cosine_top5_s": t_topk,
+        "evaluate_s": t_eval,
+        "videos_per_s": args.videos / t_eval,
+        "evaluate_vs_matmul": t_matmul / t_eval,
+        "top1": top1,
     }
     print(f"{args.videos} videos x {args.classes} classes x {args.dim}-d on {os.cpu_count()} CPUs")
     print(f"  dense matmul alone        {t_matmul:7.3f} s  ({out['matmul_gflops']:.1f} GFLOP/s)")
     print(f"  cosine top-5              {t_topk:7.3f} s")
-    print(f"  full zero-shot evaluation {t_eval:7.3f} s  ({out['videos_per_s']:,.0f} videos/s; "
-          f"matmul is {100 * out['evaluate_vs_matmul']:.0f}% of it)")
+    print(
+        f"  full zero-shot evaluation {t_eval:7.3f} s  ({out['videos_per_s']:,.0f} videos/s; "
+        f"matmul is {100 * out['evaluate_vs_matmul']:.0f}% of it)"
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)

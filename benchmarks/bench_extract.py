@@ -112,8 +112,12 @@ def time_project_decode(paths: list[str], spec: Any, workers: int) -> dict[str, 
 
 
 def _rates(videos: int, frames: int, seconds: float, cpu: float) -> dict[str, float]:
-    return {"seconds": seconds, "videos_per_s": videos / seconds, "frames_per_s": frames / seconds,
-            "cpu_s_per_video": cpu / max(videos, 1)}
+    return {
+        "seconds": seconds,
+        "videos_per_s": videos / seconds,
+        "frames_per_s": frames / seconds,
+        "cpu_s_per_video": cpu / max(videos, 1),
+    }
 
 
 def compare_decoding(paths: list[str], spec: Any, workers: int, rounds: int) -> dict[str, Any]:
@@ -133,18 +137,22 @@ def compare_decoding(paths: list[str], spec: Any, workers: int, rounds: int) -> 
 
     raw_m, ours_m = median(raw), median(ours)
     return {
-        "raw_pyav": raw_m, "decode_only": ours_m,
+        "raw_pyav": raw_m,
+        "decode_only": ours_m,
         "decode_over_raw_pyav": ours_m["videos_per_s"] / raw_m["videos_per_s"],
         "decode_over_raw_pyav_cpu": raw_m["cpu_s_per_video"] / ours_m["cpu_s_per_video"],
-        "rounds": [{"raw_pyav": a, "decode_only": b, "ratio": b["videos_per_s"] / a["videos_per_s"]}
-                   for a, b in zip(raw, ours)],
+        "rounds": [
+            {"raw_pyav": a, "decode_only": b, "ratio": b["videos_per_s"] / a["videos_per_s"]} for a, b in zip(raw, ours)
+        ],
     }
 
 
 def log_round(r: int, raw: dict[str, float], ours: dict[str, float]) -> None:
-    print(f"  round {r + 1}: raw PyAV {raw['videos_per_s']:6.2f} videos/s, project {ours['videos_per_s']:6.2f} "
-          f"videos/s, ratio {ours['videos_per_s'] / raw['videos_per_s']:.3f} (load {os.getloadavg()[0]:.1f})",
-          flush=True)
+    print(
+        f"  round {r + 1}: raw PyAV {raw['videos_per_s']:6.2f} videos/s, project {ours['videos_per_s']:6.2f} "
+        f"videos/s, ratio {ours['videos_per_s'] / raw['videos_per_s']:.3f} (load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
 
 
 # ------------------------------------------------------------------------------------ model
@@ -155,8 +163,9 @@ def model_only(backbone: Any, cfg: ExtractConfig, device: torch.device, batches:
     runner = ClipRunner(backbone, cfg.compute, device)
     h, w = backbone.frame_size or (cfg.video.short_side, int(cfg.video.short_side * 4 / 3))
     gen = torch.Generator(device=device).manual_seed(0)
-    clips = torch.randint(0, 255, (cfg.compute.batch_size, backbone.clip_len, h, w, 3), dtype=torch.uint8,
-                          device=device, generator=gen)
+    clips = torch.randint(
+        0, 255, (cfg.compute.batch_size, backbone.clip_len, h, w, 3), dtype=torch.uint8, device=device, generator=gen
+    )
     for _ in range(2):  # warm-up (cuDNN autotuning, compilation)
         runner([clips])
     runner.timings = {k: 0.0 for k in runner.timings}
@@ -166,8 +175,11 @@ def model_only(backbone: Any, cfg: ExtractConfig, device: torch.device, batches:
         runner.collect(flight)
     s = time.perf_counter() - t
     n = batches * cfg.compute.batch_size
-    return {"clips_per_s": n / s, "preprocess_s_per_clip": runner.timings["preprocess"] / n,
-            "forward_s_per_clip": runner.timings["forward"] / n}
+    return {
+        "clips_per_s": n / s,
+        "preprocess_s_per_clip": runner.timings["preprocess"] / n,
+        "forward_s_per_clip": runner.timings["forward"] / n,
+    }
 
 
 def knob_config(base: ExtractConfig, knobs: str) -> ExtractConfig:
@@ -195,30 +207,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--backbone", default="c3d")
     p.add_argument("--workers", type=int, default=-1, help="decoding processes, both paths (-1: cores but one)")
     p.add_argument("--rounds", type=int, default=3, help="alternating decode rounds (>= 1) [3]")
-    p.add_argument("--decode-threads", type=int, default=None,
-                   help="FFmpeg threads per decoding process, project path (>= 0; 0: FFmpeg's choice) [config: 1]")
+    p.add_argument(
+        "--decode-threads",
+        type=int,
+        default=None,
+        help="FFmpeg threads per decoding process, project path (>= 0; 0: FFmpeg's choice) [config: 1]",
+    )
     p.add_argument("--batch-size", type=int, default=32, help="clips per forward pass (>= 1) [32]")
     p.add_argument("--duration", type=float, default=14.0, help="seconds per video (> 0) [14]")
     p.add_argument("--stride", type=int, default=8, help="frames between clips (>= 1) [8]")
     p.add_argument("--device", default="auto")
-    p.add_argument("--model-knobs", default="", help="comma-separated forward settings to time: fp32, or "
-                   "'+'-joined bf16, cl (channels-last), bench (cuDNN autotuning), compile; default: the config's")
+    p.add_argument(
+        "--model-knobs",
+        default="",
+        help="comma-separated forward settings to time: fp32, or "
+        "'+'-joined bf16, cl (channels-last), bench (cuDNN autotuning), compile; default: the config's",
+    )
     p.add_argument("--model-batches", type=int, default=3, help="timed batches per model setting (>= 1) [3]")
-    p.add_argument("--parts", default="decode,extract,model",
-                   help="what to measure, in this order: any of decode, extract, model [all]")
+    p.add_argument(
+        "--parts",
+        default="decode,extract,model",
+        help="what to measure, in this order: any of decode, extract, model [all]",
+    )
     p.add_argument("--decode-only", action="store_true", help="only the decode comparison (--parts decode)")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
-    for name, low in (("synthetic", 1), ("repeat", 1), ("rounds", 1), ("batch_size", 1), ("stride", 1),
-                      ("model_batches", 1)):
+    for name, low in (
+        ("synthetic", 1),
+        ("repeat", 1),
+        ("rounds", 1),
+        ("batch_size", 1),
+        ("stride", 1),
+        ("model_batches", 1),
+    ):
         if getattr(args, name) < low:
             p.error(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(args, name)}")
     if args.decode_threads is not None and args.decode_threads < 0:
         p.error(f"--decode-threads must be >= 0, got {args.decode_threads}")
     if args.duration <= 0:
         p.error(f"--duration must be > 0, got {args.duration}")
-    bad = [k for spec in filter(None, args.model_knobs.split(",")) if spec != "fp32" for k in spec.split("+")
-           if k not in KNOBS]
+    bad = [
+        k
+        for spec in filter(None, args.model_knobs.split(","))
+        if spec != "fp32"
+        for k in spec.split("+")
+        if k not in KNOBS
+    ]
     if bad:
         p.error(f"--model-knobs: unknown {bad}; use fp32 or {'+'.join(KNOBS)}")
     args.parts = ["decode"] if args.decode_only else [x for x in args.parts.split(",") if x]
@@ -257,9 +291,15 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     items = inputs(args, tmp) if {"decode", "extract"} & set(args.parts) else []
     workers = decode_workers(args.workers)
     result: dict[str, Any] = {
-        "machine": machine(device), "date": time.strftime("%Y-%m-%d %H:%M"), "load_average": os.getloadavg(),
-        "backbone": args.backbone, "videos": len(items), "workers": workers, "batch_size": args.batch_size,
-        "decode_threads": cfg.video.decode_threads, "steps": plan.steps,
+        "machine": machine(device),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "load_average": os.getloadavg(),
+        "backbone": args.backbone,
+        "videos": len(items),
+        "workers": workers,
+        "batch_size": args.batch_size,
+        "decode_threads": cfg.video.decode_threads,
+        "steps": plan.steps,
     }
     videos = f"{len(items)} videos, {workers} decoding processes each; " if items else ""
     print(f"{result['machine']}; {videos}load {os.getloadavg()}")
@@ -276,12 +316,20 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     return result
 
 
-def extraction(items: list[VideoItem], backbone: Any, cfg: ExtractConfig, tmp: Path,
-               result: dict[str, Any]) -> dict[str, Any]:
+def extraction(
+    items: list[VideoItem], backbone: Any, cfg: ExtractConfig, tmp: Path, result: dict[str, Any]
+) -> dict[str, Any]:
     """Full extraction into a temporary store, and its rate against the decode rates measured before."""
     summary = extract_videos(items, tmp / "bench.h5", backbone, cfg)
-    out: dict[str, Any] = {"extract": {"videos_per_s": summary.videos_per_s, "clips_per_s": summary.clips_per_s,
-                                       "seconds": summary.seconds, "clips": summary.clips, "timings_s": summary.timings}}
+    out: dict[str, Any] = {
+        "extract": {
+            "videos_per_s": summary.videos_per_s,
+            "clips_per_s": summary.clips_per_s,
+            "seconds": summary.seconds,
+            "clips": summary.clips,
+            "timings_s": summary.timings,
+        }
+    }
     if "decode_only" in result:
         out["extract_over_decode"] = summary.videos_per_s / result["decode_only"]["videos_per_s"]
         out["extract_over_raw_pyav"] = summary.videos_per_s / result["raw_pyav"]["videos_per_s"]
@@ -303,28 +351,41 @@ def models(backbone: Any, cfg: ExtractConfig, device: torch.device, args: argpar
 
 def report_decoding(result: dict[str, Any]) -> None:
     raw, dec = result["raw_pyav"], result["decode_only"]
-    print(f"raw PyAV    : {raw['videos_per_s']:8.2f} videos/s  {raw['frames_per_s']:9.1f} frames/s  "
-          f"{raw['cpu_s_per_video']:.3f} CPU s/video (median of {len(result['rounds'])})")
-    print(f"decode only : {dec['videos_per_s']:8.2f} videos/s  {dec['frames_per_s']:9.1f} frames/s  "
-          f"{dec['cpu_s_per_video']:.3f} CPU s/video")
-    print(f"decode_over_raw_pyav = {result['decode_over_raw_pyav']:.3f} (wall clock; CPU time: "
-          f"{result['decode_over_raw_pyav_cpu']:.3f})", flush=True)
+    print(
+        f"raw PyAV    : {raw['videos_per_s']:8.2f} videos/s  {raw['frames_per_s']:9.1f} frames/s  "
+        f"{raw['cpu_s_per_video']:.3f} CPU s/video (median of {len(result['rounds'])})"
+    )
+    print(
+        f"decode only : {dec['videos_per_s']:8.2f} videos/s  {dec['frames_per_s']:9.1f} frames/s  "
+        f"{dec['cpu_s_per_video']:.3f} CPU s/video"
+    )
+    print(
+        f"decode_over_raw_pyav = {result['decode_over_raw_pyav']:.3f} (wall clock; CPU time: "
+        f"{result['decode_over_raw_pyav_cpu']:.3f})",
+        flush=True,
+    )
 
 
 def report_model(knobs: str, mod: dict[str, Any]) -> None:
     if "error" in mod:
         print(f"model only [{knobs}]: failed: {mod['error']}", flush=True)
         return
-    print(f"model only [{knobs}]: {mod['clips_per_s']:9.1f} clips/s (host: preprocess "
-          f"{1e3 * mod['preprocess_s_per_clip']:.2f} ms + forward {1e3 * mod['forward_s_per_clip']:.2f} ms per clip)",
-          flush=True)
+    print(
+        f"model only [{knobs}]: {mod['clips_per_s']:9.1f} clips/s (host: preprocess "
+        f"{1e3 * mod['preprocess_s_per_clip']:.2f} ms + forward {1e3 * mod['forward_s_per_clip']:.2f} ms per clip)",
+        flush=True,
+    )
 
 
 def report_extraction(result: dict[str, Any]) -> None:
     ext = result["extract"]
     total = max(ext["seconds"], 1e-9)
-    ratios = (f" = {result['extract_over_raw_pyav']:.3f} of raw PyAV decode, {result['extract_over_decode']:.3f} "
-              "of decode only" if "extract_over_raw_pyav" in result else "")
+    ratios = (
+        f" = {result['extract_over_raw_pyav']:.3f} of raw PyAV decode, {result['extract_over_decode']:.3f} "
+        "of decode only"
+        if "extract_over_raw_pyav" in result
+        else ""
+    )
     print(f"extraction  : {ext['videos_per_s']:8.2f} videos/s  {ext['clips_per_s']:9.1f} clips/s{ratios}")
     print("main process: " + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in ext["timings_s"].items()), flush=True)
 

@@ -45,18 +45,40 @@ def build_folder(folder: Path, quick: bool) -> int:
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
     if quick:
-        vision = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                      image_size=64, patch_size=16)
+        vision = dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=64,
+            patch_size=16,
+        )
     else:  # ViT-B/16
-        vision = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                      image_size=224, patch_size=16)
-    text = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=1, num_attention_heads=4, vocab_size=1000,
-                bos_token_id=0, eos_token_id=2)
+        vision = dict(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            image_size=224,
+            patch_size=16,
+        )
+    text = dict(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        vocab_size=1000,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
     torch.manual_seed(0)
     CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=64 if quick else 512)).save_pretrained(
-        str(folder))
+        str(folder)
+    )
     size = vision["image_size"]
-    CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size}).save_pretrained(str(folder))
+    CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size}).save_pretrained(
+        str(folder)
+    )
     return size
 
 
@@ -96,9 +118,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         size = build_folder(folder, args.quick)
         h, w = size, round(size * 4 / 3)
         rng = np.random.default_rng(0)
-        batches = [rng.integers(0, 256, (args.batch_size, CLIP_LEN, h, w, 3), dtype=np.uint8)
-                   for _ in range(args.batches)]
-        runner = ClipRunner(create_backbone(f"hf:{folder}"), ComputeConfig(batch_size=args.batch_size, amp=True), device)
+        batches = [
+            rng.integers(0, 256, (args.batch_size, CLIP_LEN, h, w, 3), dtype=np.uint8) for _ in range(args.batches)
+        ]
+        runner = ClipRunner(
+            create_backbone(f"hf:{folder}"), ComputeConfig(batch_size=args.batch_size, amp=True), device
+        )
         plain = Plain(folder, device, amp)
         first = np.abs(runner([batches[0]]) - plain(batches[0])).max()
         ours_s, plain_s = [], []
@@ -108,13 +133,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     frames = args.batches * args.batch_size * CLIP_LEN
     ours, ref = frames / statistics.median(ours_s), frames / statistics.median(plain_s)
     return {
-        "machine": {"gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
-                    "cpu_cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
-                    "load": os.getloadavg()},
-        "tower": "tiny (--quick)" if args.quick else "ViT-B/16", "device": str(device), "bf16": amp,
-        "batch_clips": args.batch_size, "frames_per_clip": CLIP_LEN, "frame_size": [h, w],
-        "batches": args.batches, "rounds": args.rounds,
-        "action2vec_frames_per_s": ours, "plain_frames_per_s": ref, "ratio": ours / ref,
+        "machine": {
+            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
+            "cpu_cores": os.cpu_count(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "load": os.getloadavg(),
+        },
+        "tower": "tiny (--quick)" if args.quick else "ViT-B/16",
+        "device": str(device),
+        "bf16": amp,
+        "batch_clips": args.batch_size,
+        "frames_per_clip": CLIP_LEN,
+        "frame_size": [h, w],
+        "batches": args.batches,
+        "rounds": args.rounds,
+        "action2vec_frames_per_s": ours,
+        "plain_frames_per_s": ref,
+        "ratio": ours / ref,
         "max_abs_diff_first_batch": float(first),
         "preprocess_share": runner.timings["preprocess"] / max(sum(runner.timings.values()), 1e-9),
     }
@@ -142,10 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = parse_args(argv)
     r = run(args)
-    print(f"hf: image tower ({r['tower']}, {r['device']}, bf16 {r['bf16']}): action2vec "
-          f"{r['action2vec_frames_per_s']:.0f} frames/s, plain HF script {r['plain_frames_per_s']:.0f} frames/s, "
-          f"ratio {r['ratio']:.3f} (aim >= 0.9); max |diff| first batch {r['max_abs_diff_first_batch']:.2e}; "
-          f"processor {100 * r['preprocess_share']:.0f}% of action2vec's time; machine {r['machine']}")
+    print(
+        f"hf: image tower ({r['tower']}, {r['device']}, bf16 {r['bf16']}): action2vec "
+        f"{r['action2vec_frames_per_s']:.0f} frames/s, plain HF script {r['plain_frames_per_s']:.0f} frames/s, "
+        f"ratio {r['ratio']:.3f} (aim >= 0.9); max |diff| first batch {r['max_abs_diff_first_batch']:.2e}; "
+        f"processor {100 * r['preprocess_share']:.0f}% of action2vec's time; machine {r['machine']}"
+    )
     if args.json:
         write_json(r, args.json)
     return 0

@@ -71,8 +71,9 @@ def _plain(source: Path, out: Path) -> None:
         for path, shape in zip(files, shapes):
             feats[cursor : cursor + shape[0]] = np.load(path)
             cursor += shape[0]
-        f.create_dataset("keys", data=np.array([str(p.relative_to(source)) for p in files], dtype=object),
-                         dtype=h5py.string_dtype())
+        f.create_dataset(
+            "keys", data=np.array([str(p.relative_to(source)) for p in files], dtype=object), dtype=h5py.string_dtype()
+        )
 
 
 def _child(phase: str, source: Path, out: Path) -> None:
@@ -92,8 +93,11 @@ def _run(phase: str, source: Path, out: Path) -> dict[str, Any]:
         old.unlink()
     shutil.rmtree(out.with_name(out.name + ".parts"), ignore_errors=True)
     os.sync()  # and with no dirty pages of an earlier run left for it to wait on (not timed)
-    proc = subprocess.run([sys.executable, __file__, "--phase", phase, "--source", str(source), "--out", str(out)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--phase", phase, "--source", str(source), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{phase} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -107,8 +111,10 @@ def _check_same(store: Path, source: Path) -> bool:
         keys = [k.decode() if isinstance(k, bytes) else k for k in f["index/key"][()]]
         offsets, rows = f["index/offset"][()], f["index/rows"][()]
         picks = np.linspace(0, len(keys) - 1, 20).astype(int)
-        return all(np.array_equal(f["features"][offsets[i] : offsets[i] + rows[i]],
-                                  np.load(source / (keys[i] + ".npy"))) for i in picks)
+        return all(
+            np.array_equal(f["features"][offsets[i] : offsets[i] + rows[i]], np.load(source / (keys[i] + ".npy")))
+            for i in picks
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,27 +136,38 @@ def main(argv: list[str] | None = None) -> int:
     try:
         t0 = time.perf_counter()
         made = make_source(root / "source", args.gb, args.dim, args.classes)
-        print(f"source: {made['videos']} videos, {made['bytes'] / 1e9:.2f} GB written in "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
+        print(
+            f"source: {made['videos']} videos, {made['bytes'] / 1e9:.2f} GB written in "
+            f"{time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
         runs: dict[str, list[dict[str, Any]]] = {"plain": [], "import": []}
         for r in range(args.repeats):
             for phase in ("plain", "import"):
                 res = _run(phase, root / "source", root / f"{phase}.h5")
                 res["gb_per_s"] = made["bytes"] / 1e9 / res["seconds"]
                 runs[phase].append(res)
-                print(f"  {phase:<6} run {r + 1}: {res['seconds']:.1f} s, {res['gb_per_s']:.3f} GB/s, "
-                      f"peak RSS {res['peak_rss_mb']:.0f} MB", flush=True)
+                print(
+                    f"  {phase:<6} run {r + 1}: {res['seconds']:.1f} s, {res['gb_per_s']:.3f} GB/s, "
+                    f"peak RSS {res['peak_rss_mb']:.0f} MB",
+                    flush=True,
+                )
         same = _check_same(root / "import.h5", root / "source")  # the last run was an import
         best = {p: min(x["seconds"] for x in v) for p, v in runs.items()}
         out = {
-            "source_videos": made["videos"], "source_gb": round(made["bytes"] / 1e9, 3), "dim": args.dim,
-            "plain_s": round(best["plain"], 1), "import_s": round(best["import"], 1),
+            "source_videos": made["videos"],
+            "source_gb": round(made["bytes"] / 1e9, 3),
+            "dim": args.dim,
+            "plain_s": round(best["plain"], 1),
+            "import_s": round(best["import"], 1),
             "plain_gb_per_s": round(made["bytes"] / 1e9 / best["plain"], 3),
             "import_gb_per_s": round(made["bytes"] / 1e9 / best["import"], 3),
             "import_vs_plain": round(best["plain"] / best["import"], 3),
             "import_peak_rss_mb": round(max(x["peak_rss_mb"] for x in runs["import"])),
             "plain_peak_rss_mb": round(max(x["peak_rss_mb"] for x in runs["plain"])),
-            "arrays_equal": same, "runs": runs, "cpus": os.cpu_count(),
+            "arrays_equal": same,
+            "runs": runs,
+            "cpus": os.cpu_count(),
             "load_avg": [round(x, 2) for x in os.getloadavg()],
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         }

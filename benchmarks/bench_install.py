@@ -49,7 +49,7 @@ def site_mb(venv: Path) -> int:
 
 def n_dists(python: Path) -> int:
     _, out = run([str(python), "-m", "pip", "list", "--format", "json"])
-    return len(json.loads(out[out.index("["):]))
+    return len(json.loads(out[out.index("[") :]))
 
 
 def measure(name: str, wheel: Path, work: Path, torch: str) -> list[dict]:
@@ -59,10 +59,20 @@ def measure(name: str, wheel: Path, work: Path, torch: str) -> list[dict]:
     rows = []
     for step, spec in (("torch", f"torch=={torch}"), ("core", str(wheel)), ("all", f"{wheel}[all]")):
         seconds, _ = run([str(python), "-m", "pip", "install", "-q", spec])
-        rows.append({"wheel": name, "step": step, "seconds": round(seconds, 1), "site_mb": site_mb(venv),
-                     "distributions": n_dists(python)})
-        print(f"{name:>9} {step:>5}: {seconds:6.1f} s  {rows[-1]['site_mb']:6d} MB  {rows[-1]['distributions']} "
-              "distributions", flush=True)
+        rows.append(
+            {
+                "wheel": name,
+                "step": step,
+                "seconds": round(seconds, 1),
+                "site_mb": site_mb(venv),
+                "distributions": n_dists(python),
+            }
+        )
+        print(
+            f"{name:>9} {step:>5}: {seconds:6.1f} s  {rows[-1]['site_mb']:6d} MB  {rows[-1]['distributions']} "
+            "distributions",
+            flush=True,
+        )
         if name == "core" and step == "core":
             rows[-1]["checks"] = core_checks(venv, work)
         if name == "core" and step == "all":
@@ -76,10 +86,18 @@ def demo_check(venv: Path, work: Path) -> dict:
     outside = work / "outside"
     outside.mkdir(exist_ok=True)
     start = time.perf_counter()
-    done = subprocess.run([str(venv / "bin" / "action2vec"), "demo", "--size", "quick", "--out", "demo"],
-                          cwd=outside, env=env, capture_output=True, text=True)
-    demo = {"exit": done.returncode, "seconds": round(time.perf_counter() - start, 1),
-            "reports": sorted(p.name for p in (outside / "demo").glob("report.*"))}
+    done = subprocess.run(
+        [str(venv / "bin" / "action2vec"), "demo", "--size", "quick", "--out", "demo"],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    demo = {
+        "exit": done.returncode,
+        "seconds": round(time.perf_counter() - start, 1),
+        "reports": sorted(p.name for p in (outside / "demo").glob("report.*")),
+    }
     print(f"     demo: {demo}", flush=True)
     return demo
 
@@ -91,8 +109,10 @@ def core_checks(venv: Path, work: Path) -> dict:
     outside.mkdir(exist_ok=True)
     python, cli = venv / "bin" / "python", venv / "bin" / "action2vec"
     checks = {}
-    for label, code in (("import action2vec", "import action2vec"),
-                        ("from action2vec import Action2Vec", "from action2vec import Action2Vec")):
+    for label, code in (
+        ("import action2vec", "import action2vec"),
+        ("from action2vec import Action2Vec", "from action2vec import Action2Vec"),
+    ):
         seconds, _ = run([str(python), "-c", code], cwd=outside, env=env)
         checks[label] = round(seconds, 2)
     (outside / "videos.txt").write_text("a.mp4 spin_ball\n")
@@ -111,28 +131,38 @@ def main() -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="a2v-install-") as tmp:
         work = Path(tmp)
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(work / "ref"),
-                        args.reference], check=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(work / "ref"), args.reference], check=True
+        )
         try:
-            wheels = {"reference": build_wheel(work / "ref", work / "dist-ref"),
-                      "core": build_wheel(ROOT, work / "dist-core")}
+            wheels = {
+                "reference": build_wheel(work / "ref", work / "dist-ref"),
+                "core": build_wheel(ROOT, work / "dist-core"),
+            }
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(work / "ref")], check=True)
         rows = [row for name, wheel in wheels.items() for row in measure(name, wheel, work, args.torch)]
         shutil.rmtree(work / "venv-reference", ignore_errors=True)
-    result = {"machine": f"{platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})",
-              "date": date.today().isoformat(), "load_before": round(load, 2),
-              "load_after": round(os.getloadavg()[0], 2), "reference": args.reference, "rows": rows}
+    result = {
+        "machine": f"{platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})",
+        "date": date.today().isoformat(),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+        "reference": args.reference,
+        "rows": rows,
+    }
     print("\n| wheel | step | time | site-packages | distributions |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['wheel']} | {r['step']} | {r['seconds']:.0f} s | {r['site_mb']:,} MB | {r['distributions']} |")
     by = {(r["wheel"], r["step"]): r for r in rows}
     ref, core = by[("reference", "core")], by[("core", "core")]
     ref_torch, core_torch = by[("reference", "torch")], by[("core", "torch")]
-    print(f"\nOver torch, the core install adds {core['site_mb'] - core_torch['site_mb']:,} MB and "
-          f"{core['distributions'] - core_torch['distributions']} distributions where the reference added "
-          f"{ref['site_mb'] - ref_torch['site_mb']:,} MB and {ref['distributions'] - ref_torch['distributions']}, "
-          f"in {core['seconds'] / ref['seconds']:.0%} of its time.")
+    print(
+        f"\nOver torch, the core install adds {core['site_mb'] - core_torch['site_mb']:,} MB and "
+        f"{core['distributions'] - core_torch['distributions']} distributions where the reference added "
+        f"{ref['site_mb'] - ref_torch['site_mb']:,} MB and {ref['distributions'] - ref_torch['distributions']}, "
+        f"in {core['seconds'] / ref['seconds']:.0%} of its time."
+    )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -84,8 +84,9 @@ def _exact_truth(work: Path, files: dict[str, Path], n: int, k: int) -> tuple[np
     q = np.load(files["q"])
     folder = work / f"exact-{n}"
     start = time.perf_counter()
-    index = build_index(np.asarray(x), _keys(n), [f"c{c}" for c in labels], folder,
-                        settings=IndexSettings(kind="exact"))
+    index = build_index(
+        np.asarray(x), _keys(n), [f"c{c}" for c in labels], folder, settings=IndexSettings(kind="exact")
+    )
     build = time.perf_counter() - start
     hits = index.search(q, k)
     pos = np.array([[int(h.key[5:]) for h in row] for row in hits])
@@ -104,8 +105,12 @@ def child_build(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     build_index(vectors, _keys(args.n), [f"c{c}" for c in labels], args.folder, settings=settings)
     seconds = time.perf_counter() - start
-    return {"build_s": seconds, "peak_rss_mb": _peak_mb(), "rss_before_mb": before,
-            "size_mb": _dir_mb(Path(args.folder), ["faiss.index", "vectors.npy", "videos.json"])}
+    return {
+        "build_s": seconds,
+        "peak_rss_mb": _peak_mb(),
+        "rss_before_mb": before,
+        "size_mb": _dir_mb(Path(args.folder), ["faiss.index", "vectors.npy", "videos.json"]),
+    }
 
 
 def _time_one(index, q: np.ndarray, k: int) -> float:
@@ -133,7 +138,7 @@ def child_query(args: argparse.Namespace) -> dict:
             single["exact"].append(_time_one(exact, q[i : i + 1], args.k))
         # settings in turn, starting at another one each query: the one timed right after the exact scan (which
         # evicts the index from the CPU cache) changes, so no setting always pays for it
-        for name, value in params[i % len(params):] + params[: i % len(params)]:
+        for name, value in params[i % len(params) :] + params[: i % len(params)]:
             index.set_search_params(**{name: value})
             if i < args.latency_queries:
                 single[f"{name}={value}"].append(_time_one(index, q[i : i + 1], args.k))
@@ -147,16 +152,24 @@ def child_query(args: argparse.Namespace) -> dict:
         per_query = (time.perf_counter() - start) / len(q)
         recall = float(np.mean([len({h.key for h in hits} & t) / args.k for hits, t in zip(batched, truth_keys)]))
         times = np.array(single[tag]) * 1e3
-        rows[tag] = {"recall": recall, "p50_ms": float(np.percentile(times, 50)),
-                     "p99_ms": float(np.percentile(times, 99)), "batched_ms_per_query": 1e3 * per_query}
+        rows[tag] = {
+            "recall": recall,
+            "p50_ms": float(np.percentile(times, 50)),
+            "p99_ms": float(np.percentile(times, 99)),
+            "batched_ms_per_query": 1e3 * per_query,
+        }
     out = {"rss_open_mb": rss_open, "peak_rss_mb": _peak_mb(), "settings": rows}
     if exact is not None:
         times = np.array(single["exact"]) * 1e3
         start = time.perf_counter()
         exact.search(q[: args.exact_latency], args.k)
         per_query = (time.perf_counter() - start) / args.exact_latency
-        out["exact"] = {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99)),
-                        "queries": len(times), "batched_ms_per_query": 1e3 * per_query}
+        out["exact"] = {
+            "p50_ms": float(np.percentile(times, 50)),
+            "p99_ms": float(np.percentile(times, 99)),
+            "queries": len(times),
+            "batched_ms_per_query": 1e3 * per_query,
+        }
     return out
 
 
@@ -165,31 +178,60 @@ def _child(mode: str, threads: int, **kw) -> dict:
     argv = [sys.executable, __file__, "--child", mode]
     for key, value in kw.items():
         argv += [f"--{key.replace('_', '-')}", str(value)]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": str(threads),
-           "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    env = {
+        **os.environ,
+        "PYTHONWARNINGS": "ignore",
+        "OMP_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+    }
     proc = subprocess.run(argv, capture_output=True, text=True, env=env)
     if proc.returncode:
         sys.exit(f"child {mode} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure(work: Path, files: dict[str, Path], n: int, kind: str, args: argparse.Namespace,
-            params: list, exact_latency: int) -> dict:
+def measure(
+    work: Path, files: dict[str, Path], n: int, kind: str, args: argparse.Namespace, params: list, exact_latency: int
+) -> dict:
     """Build ``kind`` over the first ``n`` vectors in one child, query it in another."""
     folder = work / f"{kind}-{n}"
-    built = _child("build", args.build_threads, x=files["x"], labels=files["labels"], n=n, kind=kind, folder=folder,
-                   settings=json.dumps(args.index_settings.get(kind, {})))
+    built = _child(
+        "build",
+        args.build_threads,
+        x=files["x"],
+        labels=files["labels"],
+        n=n,
+        kind=kind,
+        folder=folder,
+        settings=json.dumps(args.index_settings.get(kind, {})),
+    )
     print(f"  {kind} n={n}: built in {built['build_s']:.1f} s, peak RSS {built['peak_rss_mb']:.0f} MB", flush=True)
-    queried = _child("query", args.query_threads, folder=folder, exact=work / f"exact-{n}", q=files["q"], truth=work / f"truth-{n}.npy",
-                     k=args.k, params=json.dumps(params), latency_queries=args.latency_queries,
-                     exact_latency=exact_latency)
+    queried = _child(
+        "query",
+        args.query_threads,
+        folder=folder,
+        exact=work / f"exact-{n}",
+        q=files["q"],
+        truth=work / f"truth-{n}.npy",
+        k=args.k,
+        params=json.dumps(params),
+        latency_queries=args.latency_queries,
+        exact_latency=exact_latency,
+    )
     for tag, row in queried["settings"].items():
-        print(f"    {tag:>14}: recall@{args.k} {row['recall']:.4f}  p50 {row['p50_ms']:.2f} ms  "
-              f"p99 {row['p99_ms']:.2f} ms  batched {row['batched_ms_per_query']:.3f} ms/query", flush=True)
+        print(
+            f"    {tag:>14}: recall@{args.k} {row['recall']:.4f}  p50 {row['p50_ms']:.2f} ms  "
+            f"p99 {row['p99_ms']:.2f} ms  batched {row['batched_ms_per_query']:.3f} ms/query",
+            flush=True,
+        )
     if "exact" in queried:
         e = queried["exact"]
-        print(f"    {'exact':>14}: recall@{args.k} 1  p50 {e['p50_ms']:.2f} ms  p99 {e['p99_ms']:.2f} ms  "
-              f"batched {e['batched_ms_per_query']:.3f} ms/query (same loop)", flush=True)
+        print(
+            f"    {'exact':>14}: recall@{args.k} 1  p50 {e['p50_ms']:.2f} ms  p99 {e['p99_ms']:.2f} ms  "
+            f"batched {e['batched_ms_per_query']:.3f} ms/query (same loop)",
+            flush=True,
+        )
     return {"build": built, "query": queried}
 
 
@@ -210,15 +252,24 @@ def main() -> None:
     p.add_argument("--exact-latency", type=int, default=100, help="single exact queries timed, interleaved (>= 10)")
     p.add_argument("--k", type=int, default=10, help="recall@k (>= 1)")
     p.add_argument("--kinds", default="hnsw,ivf_flat,ivf_pq", help="approximate kinds at --n")
-    p.add_argument("--sweep", default="3000,10000,30000,100000,300000",
-                   help="sizes for exact vs the automatic approximate kind ('' skips)")
-    p.add_argument("--sweep-kind", default="ivf_flat", choices=sorted(DEFAULT_PARAMS), help="approximate kind of the sweep")
+    p.add_argument(
+        "--sweep",
+        default="3000,10000,30000,100000,300000",
+        help="sizes for exact vs the automatic approximate kind ('' skips)",
+    )
+    p.add_argument(
+        "--sweep-kind", default="ivf_flat", choices=sorted(DEFAULT_PARAMS), help="approximate kind of the sweep"
+    )
     p.add_argument("--work", default="/tmp/action2vec-bench-search", help="scratch folder (several GB at 1 M)")
     p.add_argument("--json", help="write every figure to this file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--build-threads", type=int, default=os.cpu_count() or 1, help="threads building (>= 1)")
-    p.add_argument("--query-threads", type=int, default=1,
-                   help="threads answering queries (>= 1; 1: a server answers one query per core)")
+    p.add_argument(
+        "--query-threads",
+        type=int,
+        default=1,
+        help="threads answering queries (>= 1; 1: a server answers one query per core)",
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     for name in ("x", "labels", "q", "truth", "folder", "exact", "kind", "settings", "params"):
         p.add_argument(f"--{name}", help=argparse.SUPPRESS)
@@ -227,23 +278,40 @@ def main() -> None:
         result = child_build(args) if args.child == "build" else child_query(args)
         print(json.dumps(result))
         return
-    for name, low in (("n", 1000), ("dim", 2), ("classes", 1), ("queries", 10), ("latency_queries", 10),
-                      ("exact_latency", 10), ("k", 1), ("build_threads", 1), ("query_threads", 1)):
+    for name, low in (
+        ("n", 1000),
+        ("dim", 2),
+        ("classes", 1),
+        ("queries", 10),
+        ("latency_queries", 10),
+        ("exact_latency", 10),
+        ("k", 1),
+        ("build_threads", 1),
+        ("query_threads", 1),
+    ):
         if getattr(args, name) < low:
             p.error(f"--{name.replace('_', '-')}: {getattr(args, name)} is out of range (must be >= {low})")
     unknown = [k for k in args.kinds.split(",") if k and k not in DEFAULT_PARAMS]
     if unknown:
-        p.error(f"--kinds: unknown kind(s) {unknown} (approximate kinds: {', '.join(DEFAULT_PARAMS)}; exact always runs)")
+        p.error(
+            f"--kinds: unknown kind(s) {unknown} (approximate kinds: {', '.join(DEFAULT_PARAMS)}; exact always runs)"
+        )
     args.index_settings = {}
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     files = _data(work, args.n, args.dim, args.classes, args.queries, args.seed)
     import faiss
 
-    report = {"date": date.today().isoformat(), "machine": f"{platform.node()} {platform.machine()}, "
-              f"{os.cpu_count()} cores", "faiss": faiss.__version__, "numpy": np.__version__,
-              "load_at_start": os.getloadavg(), "args": {k: v for k, v in vars(args).items() if k != "child"},
-              "full": {}, "sweep": {}}
+    report = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores",
+        "faiss": faiss.__version__,
+        "numpy": np.__version__,
+        "load_at_start": os.getloadavg(),
+        "args": {k: v for k, v in vars(args).items() if k != "child"},
+        "full": {},
+        "sweep": {},
+    }
 
     def save() -> None:  # after every measurement, so a long run that is stopped keeps what it measured
         report["load_at_end"] = os.getloadavg()
@@ -258,8 +326,9 @@ def main() -> None:
         if n >= args.n:
             continue
         row = report["sweep"][str(n)] = {"exact": _truth(work, files, n, args.k)}
-        row[args.sweep_kind] = measure(work, files, n, args.sweep_kind, args, DEFAULT_PARAMS[args.sweep_kind][:1],
-                                       args.exact_latency)
+        row[args.sweep_kind] = measure(
+            work, files, n, args.sweep_kind, args, DEFAULT_PARAMS[args.sweep_kind][:1], args.exact_latency
+        )
         save()
     save()
     if args.json:

@@ -75,10 +75,15 @@ def main() -> None:
             verified.append(time.perf_counter() - t)
             store.close()
     result = {
-        "date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "load_1min": os.getloadavg()[0], "store_gb": round(size_gb, 3), "videos": args.videos,
-        "write_store_s": round(write_s, 2), "recorded_ms": round(1000 * min(recorded), 2),
-        "verified_s": round(min(verified), 2), "plain_read_s": round(min(plain), 2),
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "load_1min": os.getloadavg()[0],
+        "store_gb": round(size_gb, 3),
+        "videos": args.videos,
+        "write_store_s": round(write_s, 2),
+        "recorded_ms": round(1000 * min(recorded), 2),
+        "verified_s": round(min(verified), 2),
+        "plain_read_s": round(min(plain), 2),
         "verified_gb_per_s": round(size_gb / min(verified), 2),
     }
     print(json.dumps(result, indent=1))

@@ -60,8 +60,9 @@ K400_VIDEOS = 240_000
 COMPILE_MODES = ["eager", "default", "reduce-overhead", "max-autotune-no-cudagraphs"]
 
 
-def train_flops_per_video(model_cfg: Any, steps: int, dim: int, classes: int, embed_dim: int = 300,
-                          videos: int = 2) -> float:
+def train_flops_per_video(
+    model_cfg: Any, steps: int, dim: int, classes: int, embed_dim: int = 300, videos: int = 2
+) -> float:
     """FLOPs of one training step per video of the real network (``build_model``): forward and backward of
     ``videos`` full-length videos counted by ``torch.utils.flop_counter.FlopCounterMode`` (every matmul, each
     multiply-add 2 FLOPs; elementwise maths not counted), divided by ``videos``. The input needs no gradient,
@@ -146,8 +147,9 @@ class Clock(Callback):
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         if not self.data:
             cache = getattr(trainer.train_dataloader.dataset, "cache", None)
-            self.data = ("device bank" if hasattr(pl_module, "bank_x")
-                         else "in memory" if cache is not None else "streamed")
+            self.data = (
+                "device bank" if hasattr(pl_module, "bank_x") else "in memory" if cache is not None else "streamed"
+            )
         if self.args.timing == "epoch":
             self._tick(trainer.current_epoch >= 1)
         elif self.mark is None:
@@ -200,16 +202,28 @@ def run_fit(args: argparse.Namespace, store_path: Path, run_dir: Path) -> tuple[
     dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
     store = open_store(store_path)
     lv = synthetic_label_vectors(args.classes, dim=300, seed=0)
-    cfg = load_config(RunConfig, None, [
-        f"model.variant={args.variant}", f"model.preset={args.preset}", f"train.batch_size={args.batch_size}",
-        f"train.epochs={args.epochs}", f"train.precision={'bf16-mixed' if args.precision == 'bf16' else '32-true'}",
-        f"train.accelerator={'gpu' if device.type == 'cuda' else 'cpu'}", "train.devices=1",
-        f"train.compile={args.compile}", f"train.num_workers={args.workers}", "train.progress_bar=false",
-        f"train.log_every_n_steps={args.log_every}", f"data.val_fraction={args.val_fraction}",
-        f"data.in_memory={args.in_memory}", f"data.device_cache={args.device_cache}",
-        f"data.memory_budget_gb={args.memory_budget_gb}",
-        *(["train.checkpoint_every_n_steps=3", "model.dropout=0.5"] if args.phase else []),
-    ])
+    cfg = load_config(
+        RunConfig,
+        None,
+        [
+            f"model.variant={args.variant}",
+            f"model.preset={args.preset}",
+            f"train.batch_size={args.batch_size}",
+            f"train.epochs={args.epochs}",
+            f"train.precision={'bf16-mixed' if args.precision == 'bf16' else '32-true'}",
+            f"train.accelerator={'gpu' if device.type == 'cuda' else 'cpu'}",
+            "train.devices=1",
+            f"train.compile={args.compile}",
+            f"train.num_workers={args.workers}",
+            "train.progress_bar=false",
+            f"train.log_every_n_steps={args.log_every}",
+            f"data.val_fraction={args.val_fraction}",
+            f"data.in_memory={args.in_memory}",
+            f"data.device_cache={args.device_cache}",
+            f"data.memory_budget_gb={args.memory_budget_gb}",
+            *(["train.checkpoint_every_n_steps=3", "model.dropout=0.5"] if args.phase else []),
+        ],
+    )
     keys = store.keys[: args.resume_videos] if args.phase else None
     callbacks = [Clock(args, device, dtype)] + ([Crash()] if args.phase == "crash" else [])
     result = fit(cfg, run_dir, store=store, label_vectors=lv, callbacks=callbacks, train_keys=keys)
@@ -232,14 +246,25 @@ def report(args: argparse.Namespace, clock: Clock, cfg: Any, result: Any) -> dic
     peak = float(np.median(clock.rates)) if clock.rates else float("nan")
     device = torch.device(args.device)
     return {
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda"
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
         else f"cpu ({torch.get_num_threads()} threads)",
-        "preset": args.preset, "variant": args.variant, "batch_size": args.batch_size, "precision": args.precision,
-        "compile": args.compile, "data": clock.data, "videos": videos, "steps_per_epoch": steps,
-        "timing": args.timing, "timed_spans": len(clock.timed()), "spans_s": [round(x, 4) for x in clock.spans],
+        "preset": args.preset,
+        "variant": args.variant,
+        "batch_size": args.batch_size,
+        "precision": args.precision,
+        "compile": args.compile,
+        "data": clock.data,
+        "videos": videos,
+        "steps_per_epoch": steps,
+        "timing": args.timing,
+        "timed_spans": len(clock.timed()),
+        "spans_s": [round(x, 4) for x in clock.spans],
         "first_span_s": round(clock.spans[0], 3) if clock.spans else None,  # start-up, compile, autotuning
-        "s_per_epoch": round(epoch_s, 4), "videos_per_s": round(videos / epoch_s, 1),  # end to end
-        "step_ms": round(1000 * step_s, 2), "step_videos_per_s": round(step_rate, 1),
+        "s_per_epoch": round(epoch_s, 4),
+        "videos_per_s": round(videos / epoch_s, 1),  # end to end
+        "step_ms": round(1000 * step_s, 2),
+        "step_videos_per_s": round(step_rate, 1),
         "epoch_overhead_s": round(overhead_s, 4),
         "kinetics400_epoch_s": round(k400_epoch_s, 2),  # its steps at this pace + this run's per-epoch overhead
         "train_gflop_per_video": round(flops_video / 1e9, 3),
@@ -263,8 +288,13 @@ def resume_check(args: argparse.Namespace, store_path: Path, root: Path) -> bool
     a, b = (load_file(str(root / run / "model" / "model.safetensors")) for run in ("straight", "resumed"))
     same = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     worst = max((float((a[k].float() - b[k].float()).abs().max()) for k in a if k in b), default=float("nan"))
-    figures = {"resume_check": "bit-identical" if same else "DIFFERENT", "max_abs_difference": worst,
-               "compile": args.compile, "device": args.device, "precision": args.precision}
+    figures = {
+        "resume_check": "bit-identical" if same else "DIFFERENT",
+        "max_abs_difference": worst,
+        "compile": args.compile,
+        "device": args.device,
+        "precision": args.precision,
+    }
     print(json.dumps(figures, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
@@ -280,14 +310,18 @@ def summary(paths: list[str]) -> list[str]:
             continue
         r = json.loads(Path(path).read_text())
         if "resume_check" in r:
-            lines.append(f"exact resume [{r['compile']}]".ljust(52)
-                         + f": {r['resume_check']} (max |difference| {r['max_abs_difference']:.3g})")
+            lines.append(
+                f"exact resume [{r['compile']}]".ljust(52)
+                + f": {r['resume_check']} (max |difference| {r['max_abs_difference']:.3g})"
+            )
             continue
-        lines.append(f"fit() [{r['compile']}, {r['precision']}, batch {r['batch_size']}, {r['data']}]".ljust(52)
-                     + f": {r['videos_per_s']:9.1f} videos/s, {r['s_per_epoch']:.3f} s/epoch of {r['videos']} "
-                     f"(steps {r['step_ms']:.1f} ms, +{r['epoch_overhead_s']:.2f} s/epoch), K400 epoch "
-                     f"{r['kinetics400_epoch_s']:.2f} s, {r['fraction_of_matmul']:.3f} of matmul, first span "
-                     f"{r['first_span_s']:.1f} s")
+        lines.append(
+            f"fit() [{r['compile']}, {r['precision']}, batch {r['batch_size']}, {r['data']}]".ljust(52)
+            + f": {r['videos_per_s']:9.1f} videos/s, {r['s_per_epoch']:.3f} s/epoch of {r['videos']} "
+            f"(steps {r['step_ms']:.1f} ms, +{r['epoch_overhead_s']:.2f} s/epoch), K400 epoch "
+            f"{r['kinetics400_epoch_s']:.2f} s, {r['fraction_of_matmul']:.3f} of matmul, first span "
+            f"{r['first_span_s']:.1f} s"
+        )
     return lines
 
 
@@ -301,8 +335,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dim", type=int, default=500)
     p.add_argument("--classes", type=int, default=400)
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--timing", choices=["step", "epoch"], help="what one timed span is (default: step on a CPU, "
-                   "where the load changes fast, epoch on a GPU, where a sync per step would stall the queue)")
+    p.add_argument(
+        "--timing",
+        choices=["step", "epoch"],
+        help="what one timed span is (default: step on a CPU, "
+        "where the load changes fast, epoch on a GPU, where a sync per step would stall the queue)",
+    )
     p.add_argument("--warmup-steps", type=int, default=2, help="steps not timed (--timing step)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: run every epoch)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -333,8 +371,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not 0 <= args.val_fraction < 1:
         p.error("--val-fraction must be in [0, 1)")
     if args.resume_check and min(args.resume_videos, args.videos) < 4 * args.batch_size:
-        p.error("--resume-check crashes at step 5 of 2 epochs: it needs --resume-videos and --videos "
-                ">= 4 x --batch-size")
+        p.error(
+            "--resume-check crashes at step 5 of 2 epochs: it needs --resume-videos and --videos >= 4 x --batch-size"
+        )
     # what the --resume-check phases inherit
     args.passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--resume-check",)]
     if args.json and args.resume_check:  # --json PATH or --json=PATH: the phases write no JSON of their own
@@ -353,8 +392,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, root: Path) -> int:
     """Everything but --summary, with ``root`` a scratch folder (the store goes there unless --store)."""
-    store_path = make_store(Path(args.store) if args.store else root / "bench.h5", args.videos, args.steps,
-                            args.dim, args.classes)
+    store_path = make_store(
+        Path(args.store) if args.store else root / "bench.h5", args.videos, args.steps, args.dim, args.classes
+    )
     if args.only_store:
         return 0
     if args.resume_check:

@@ -90,9 +90,14 @@ def watch(cmd: list[str], every: float = 0.1) -> dict[str, Any]:
         raise SystemExit(f"bench_train_memory: {' '.join(cmd[:4])} ... exited {proc.returncode}:\n{err[-3000:]}")
     result = json.loads(out[out.rindex("\n{") + 1 :] if "\n{" in out else out)
     workers = [v for p, v in hwm.items() if p != proc.pid]
-    return {**result, "peak_sum_rss_mb": round(peak_rss / 1024), "peak_sum_pss_mb": round(peak_pss / 1024),
-            "main_hwm_mb": round(hwm.get(proc.pid, 0) / 1024),
-            "worker_hwm_mb": round(max(workers) / 1024) if workers else 0, "processes": len(hwm)}
+    return {
+        **result,
+        "peak_sum_rss_mb": round(peak_rss / 1024),
+        "peak_sum_pss_mb": round(peak_pss / 1024),
+        "main_hwm_mb": round(hwm.get(proc.pid, 0) / 1024),
+        "worker_hwm_mb": round(max(workers) / 1024) if workers else 0,
+        "processes": len(hwm),
+    }
 
 
 def loader_child(args: argparse.Namespace) -> None:
@@ -108,10 +113,12 @@ def loader_child(args: argparse.Namespace) -> None:
     pos = np.arange(len(store))
     in_mem = should_load_in_memory(store, pos, args.in_memory, args.budget_gb)
     ds = SequenceDataset(store, pos, {c: i for i, c in enumerate(store.classes)}, in_mem)
-    sampler = RandomSampler(ds, num_samples=(args.steps + 2) * args.batch_size,
-                            generator=torch.Generator().manual_seed(0))  # a new permutation after each pass
-    loader = DataLoader(ds, batch_size=args.batch_size, sampler=sampler, collate_fn=collate_sequences,
-                        num_workers=args.workers)
+    sampler = RandomSampler(
+        ds, num_samples=(args.steps + 2) * args.batch_size, generator=torch.Generator().manual_seed(0)
+    )  # a new permutation after each pass
+    loader = DataLoader(
+        ds, batch_size=args.batch_size, sampler=sampler, collate_fn=collate_sequences, num_workers=args.workers
+    )
     it, t0 = iter(loader), 0.0
     for step in range(args.steps + 2):
         if step == 2:  # the first batches include the workers' start
@@ -142,25 +149,61 @@ def drop_from_page_cache(path: Path) -> None:
 def runs(args: argparse.Namespace, small: Path, large: Path) -> list[dict[str, Any]]:
     """The four runs, for the real fit() and for the loader alone, alternating."""
     out = []
-    for name, store, mode in (("memory", small, "auto"), ("streamed", small, "no"), ("large", large, "auto"),
-                              ("large-cold", large, "auto")):
+    for name, store, mode in (
+        ("memory", small, "auto"),
+        ("streamed", small, "no"),
+        ("large", large, "auto"),
+        ("large-cold", large, "auto"),
+    ):
         common = ["--store", str(store), "--workers", str(args.workers), "--batch-size", str(args.batch_size)]
         if name == "large-cold":
             drop_from_page_cache(large)
-        loader = watch([sys.executable, __file__, "--loader", *common, "--in-memory", mode, "--budget-gb",
-                        str(args.budget_gb), "--steps", str(args.steps)])
+        loader = watch(
+            [
+                sys.executable,
+                __file__,
+                "--loader",
+                *common,
+                "--in-memory",
+                mode,
+                "--budget-gb",
+                str(args.budget_gb),
+                "--steps",
+                str(args.steps),
+            ]
+        )
         if name == "large-cold":
             drop_from_page_cache(large)
-        fit = watch([sys.executable, str(HERE / "bench_train.py"), *common, "--videos", str(_videos(store)),
-                     "--preset", args.preset, "--in-memory", mode, "--memory-budget-gb", str(args.budget_gb),
-                     "--max-steps", str(args.fit_steps), "--timing", "step", "--matmul-seconds", "0"])
+        fit = watch(
+            [
+                sys.executable,
+                str(HERE / "bench_train.py"),
+                *common,
+                "--videos",
+                str(_videos(store)),
+                "--preset",
+                args.preset,
+                "--in-memory",
+                mode,
+                "--memory-budget-gb",
+                str(args.budget_gb),
+                "--max-steps",
+                str(args.fit_steps),
+                "--timing",
+                "step",
+                "--matmul-seconds",
+                "0",
+            ]
+        )
         gb = store.stat().st_size / 1e9
         out.append({"run": name, "store_gb": round(gb, 2), "budget_gb": args.budget_gb, "loader": loader, "fit": fit})
-        print(f"{name:<10} store {gb:4.2f} GB: loader {loader['data']:<9} {loader['videos_per_s']:8.1f} videos/s, peak "
-              f"RSS sum {loader['peak_sum_rss_mb']} MB (PSS {loader['peak_sum_pss_mb']} MB) | fit() [{args.preset}] "
-              f"{fit['data']:<9} {fit['videos_per_s']:6.1f} videos/s, peak RSS sum {fit['peak_sum_rss_mb']} MB "
-              f"(PSS {fit['peak_sum_pss_mb']} MB; main {fit['main_hwm_mb']} MB, worker {fit['worker_hwm_mb']} MB)",
-              flush=True)
+        print(
+            f"{name:<10} store {gb:4.2f} GB: loader {loader['data']:<9} {loader['videos_per_s']:8.1f} videos/s, peak "
+            f"RSS sum {loader['peak_sum_rss_mb']} MB (PSS {loader['peak_sum_pss_mb']} MB) | fit() [{args.preset}] "
+            f"{fit['data']:<9} {fit['videos_per_s']:6.1f} videos/s, peak RSS sum {fit['peak_sum_rss_mb']} MB "
+            f"(PSS {fit['peak_sum_pss_mb']} MB; main {fit['main_hwm_mb']} MB, worker {fit['worker_hwm_mb']} MB)",
+            flush=True,
+        )
     return out
 
 
@@ -187,8 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", help=argparse.SUPPRESS)
     p.add_argument("--in-memory", default="auto", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if min(args.small_gb, args.large_gb, args.budget_gb) <= 0 or min(args.batch_size, args.steps, args.fit_steps) < 1 \
-            or args.workers < 0:
+    if (
+        min(args.small_gb, args.large_gb, args.budget_gb) <= 0
+        or min(args.batch_size, args.steps, args.fit_steps) < 1
+        or args.workers < 0
+    ):
         p.error("sizes must be > 0, --batch-size/--steps/--fit-steps >= 1, --workers >= 0")
     if args.loader:
         loader_child(args)
@@ -197,8 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     small, large = make_stores(folder, args.small_gb, args.large_gb)
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    result = {"machine": f"{os.cpu_count()} CPUs, {ram:.0f} GiB", "date": time.strftime("%Y-%m-%d"),
-              "load_average": os.getloadavg(), "runs": runs(args, small, large)}
+    result = {
+        "machine": f"{os.cpu_count()} CPUs, {ram:.0f} GiB",
+        "date": time.strftime("%Y-%m-%d"),
+        "load_average": os.getloadavg(),
+        "runs": runs(args, small, large),
+    }
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     if not args.dir:

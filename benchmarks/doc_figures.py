@@ -55,8 +55,14 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu, "cores": os.cpu_count(),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "load_average": os.getloadavg()}
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "load_average": os.getloadavg(),
+    }
 
 
 # ---------------------------------------------------------------- the demo
@@ -73,14 +79,22 @@ def demo_figures(folder: Path | None) -> dict[str, Any]:
     start = time.perf_counter()
     run_demo(folder, demo_config("full"))
     rerun = time.perf_counter() - start
-    out = {"folder": str(folder), "seconds_total": total, "seconds_rerun": rerun, "seconds": result.seconds,
-           "videos": json.loads((folder / "report.json").read_text())["demo"]["videos"],
-           "torch_threads": demo_config("full").threads}
+    out = {
+        "folder": str(folder),
+        "seconds_total": total,
+        "seconds_rerun": rerun,
+        "seconds": result.seconds,
+        "videos": json.loads((folder / "report.json").read_text())["demo"]["videos"],
+        "torch_threads": demo_config("full").threads,
+    }
     out.update(zero_shot_figures(result.zsl, folder))
     out["analogy"] = [s.to_json() for s in result.analogy.scores]
-    out["wordnet"] = {"n_classes": result.wordnet.n_classes, "spearman_by": result.wordnet.spearman_by,
-                      "intervals": {k: i.to_json() for k, i in result.wordnet.intervals.items()},
-                      "differences": [d.to_json() for d in result.wordnet.differences]}
+    out["wordnet"] = {
+        "n_classes": result.wordnet.n_classes,
+        "spearman_by": result.wordnet.spearman_by,
+        "intervals": {k: i.to_json() for k, i in result.wordnet.intervals.items()},
+        "differences": [d.to_json() for d in result.wordnet.differences],
+    }
     out["separability"] = separability(folder / "features.h5")
     from action2vec.reports.findings import run_findings
 
@@ -101,9 +115,17 @@ def zero_shot_figures(zsl: Any, folder: Path) -> dict[str, Any]:
         per_split[run.variant].append(ZslSplitResult.from_json(json.loads(path.read_text())).metrics["top1"])
     chance = {m: zsl.chance(dataset, ratio, m) for m in ("top1", "top5")}
     paired = [c.to_json() for c in zsl.comparisons if c.metric == "top1"]
-    return {"zero_shot": {"ratio": ratio, "splits": zsl.n_splits, "cells": cells, "per_split_top1": per_split,
-                          "chance": chance, "paired_top1": paired,
-                          "reversed_verb_errors": reversed_verb_errors(zsl, folder)}}
+    return {
+        "zero_shot": {
+            "ratio": ratio,
+            "splits": zsl.n_splits,
+            "cells": cells,
+            "per_split_top1": per_split,
+            "chance": chance,
+            "paired_top1": paired,
+            "reversed_verb_errors": reversed_verb_errors(zsl, folder),
+        }
+    }
 
 
 REVERSED = (("appear", "vanish"), ("grow", "shrink"), ("fall", "rise"))
@@ -129,7 +151,7 @@ def reversed_verb_errors(zsl: Any, folder: Path) -> dict[str, Any]:
             pair = "/".join(sorted((verb, reverse[verb])))
             twin = f"{reverse[verb]} {noun}"
             wrong = int(r.confusion[i, names.index(twin)]) if twin in names else 0
-            for key in (["first", "all"] if run.split == first else ["all"]):
+            for key in ["first", "all"] if run.split == first else ["all"]:
                 cell = counts[key].setdefault(pair, {"errors": 0, "videos": 0})
                 cell["errors"] += wrong
                 cell["videos"] += int(r.confusion[i].sum()) if twin in names else 0
@@ -157,8 +179,12 @@ def separability(store_path: Path) -> dict[str, float]:
     pair = np.isin(verbs, ["appear", "vanish"])
     out = {}
     for name, x in (("time_mean", mean), ("half_means", halves)):
-        for target, y, rows in (("classes", labels, slice(None)), ("verb", verbs, slice(None)),
-                                ("noun", nouns, slice(None)), ("appear_vs_vanish", verbs, pair)):
+        for target, y, rows in (
+            ("classes", labels, slice(None)),
+            ("verb", verbs, slice(None)),
+            ("noun", nouns, slice(None)),
+            ("appear_vs_vanish", verbs, pair),
+        ):
             clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
             folds = StratifiedKFold(4, shuffle=True, random_state=0)
             out[f"{name}/{target}"] = float(cross_val_score(clf, x[rows], y[rows], cv=folds).mean())
@@ -169,8 +195,11 @@ def separability(store_path: Path) -> dict[str, float]:
 
 
 def class_lists(data: Path) -> dict[str, Path]:
-    return {"ucf101": data / "ucf101" / "mmaction2_label_map.txt", "hmdb51": data / "hmdb51" / "mmaction2_label_map.txt",
-            "kinetics400": data / "kinetics" / "label_map_k400.txt"}
+    return {
+        "ucf101": data / "ucf101" / "mmaction2_label_map.txt",
+        "hmdb51": data / "hmdb51" / "mmaction2_label_map.txt",
+        "kinetics400": data / "kinetics" / "label_map_k400.txt",
+    }
 
 
 def real_figures(data: Path) -> dict[str, Any]:
@@ -204,8 +233,9 @@ def text_analogy(classes: list[str], labels: list[Any], pairs: list[Any]) -> lis
     from action2vec.text import build_label_vectors
 
     text = build_label_vectors(classes, "minilm")
-    result = analogy_experiment(classes, pairs, embed_nouns(pairs, "minilm"), ClassVectors("text", text.vectors),
-                                AnalogySettings(examples=0))
+    result = analogy_experiment(
+        classes, pairs, embed_nouns(pairs, "minilm"), ClassVectors("text", text.vectors), AnalogySettings(examples=0)
+    )
     return [s.to_json() for s in result.scores]
 
 
@@ -216,8 +246,12 @@ def text_wordnet(classes: list[str], labels: list[Any], wordnet: Any, spec: str,
 
     vectors = class_vector_sets(classes, text_vectors=build_label_vectors(classes, spec, wordnet=wordnet))
     result = wordnet_experiment(classes, labels, wordnet, vectors, WordNetSettings(**settings), text=spec)
-    return {"classes_in_wordnet": result.n_classes, "of": len(classes), "spearman": result.spearman,
-            "std_over_rows": result.spearman_std["text"]}
+    return {
+        "classes_in_wordnet": result.n_classes,
+        "of": len(classes),
+        "spearman": result.spearman,
+        "std_over_rows": result.spearman_std["text"],
+    }
 
 
 def glove_wordnet(data: Path, wordnet: Any) -> list[dict[str, Any]]:
@@ -230,9 +264,20 @@ def glove_wordnet(data: Path, wordnet: Any) -> list[dict[str, Any]]:
     classes = read_class_list(data / "kinetics" / "label_map_k400.txt")
     labels = normalize_labels(classes, wordnet=wordnet)
     rows = []
-    for match, synsets in (("name-or-verb", "max"), ("verb", "max"), ("verb", "first"), ("name", "max"), ("name", "first")):
-        rows.append({"match": match, "synsets": synsets,
-                     **text_wordnet(classes, labels, wordnet, spec, match=match, synsets=synsets)})
+    for match, synsets in (
+        ("name-or-verb", "max"),
+        ("verb", "max"),
+        ("verb", "first"),
+        ("name", "max"),
+        ("name", "first"),
+    ):
+        rows.append(
+            {
+                "match": match,
+                "synsets": synsets,
+                **text_wordnet(classes, labels, wordnet, spec, match=match, synsets=synsets),
+            }
+        )
     return rows
 
 
@@ -246,8 +291,11 @@ def speed_figures() -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bench_eval.json"
-        subprocess.run([sys.executable, str(Path(__file__).with_name("bench_eval.py")), "--json", str(out)], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("bench_eval.py")), "--json", str(out)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         return json.loads(out.read_text())
 
 
@@ -266,14 +314,21 @@ def synthetic_figures(folder: Path) -> dict[str, Any]:
 
     lv = synthetic_label_vectors(40, dim=16, seed=0)
     store = make_synthetic_store(folder / "temporal.h5", lv, videos_per_class=10, steps=16, noise=0.3)
-    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=20", "train.batch_size=32", "train.lr=3e-3",
-                                        "train.progress_bar=false"])
+    cfg = load_config(
+        RunConfig,
+        None,
+        ["model.preset=tiny", "train.epochs=20", "train.batch_size=32", "train.lr=3e-3", "train.progress_bar=false"],
+    )
     z = ZslConfig(seeds=3, variants=list(METHODS), seen_holdout=0.2)
     start = time.perf_counter()
     jobs = plan_jobs("synthetic", store, random_splits(lv.names, z.ratios, range(z.seeds)), lv, z, cfg, folder / "run")
     summary = run_zsl(jobs, folder / "run")
-    return {"seconds": time.perf_counter() - start, "table_top1": zsl_table_markdown(summary),
-            "table_gzsl_harmonic": zsl_table_markdown(summary, "gzsl_harmonic"), "summary": summary.to_json()}
+    return {
+        "seconds": time.perf_counter() - start,
+        "table_top1": zsl_table_markdown(summary),
+        "table_gzsl_harmonic": zsl_table_markdown(summary, "gzsl_harmonic"),
+        "summary": summary.to_json(),
+    }
 
 
 # ---------------------------------------------------------------- printing
@@ -285,31 +340,46 @@ def _pct(x: float | None) -> str:
 
 def print_figures(doc: dict[str, Any]) -> None:
     m = doc["machine"]
-    print(f"measured {m['date']} on {m['cpu']} ({m['cores']} cores), torch {m['torch']}, {m['torch_threads']} "
-          f"torch threads, load average {m['load_average'][0]:.1f} before")
+    print(
+        f"measured {m['date']} on {m['cpu']} ({m['cores']} cores), torch {m['torch']}, {m['torch_threads']} "
+        f"torch threads, load average {m['load_average'][0]:.1f} before"
+    )
     if "demo" in doc:
         d = doc["demo"]
-        print(f"\ndemo ({d['videos']} videos, {d['torch_threads']} torch thread): {d['seconds_total']:.0f} s in total, "
-              f"rerun {d['seconds_rerun']:.0f} s; per stage: "
-              + ", ".join(f"{k} {v:.1f} s" for k, v in d["seconds"].items()))
+        print(
+            f"\ndemo ({d['videos']} videos, {d['torch_threads']} torch thread): {d['seconds_total']:.0f} s in total, "
+            f"rerun {d['seconds_rerun']:.0f} s; per stage: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in d["seconds"].items())
+        )
         z = d["zero_shot"]
         for v, cell in z["cells"].items():
-            print(f"  {v}: top-1 {_pct(cell['top1']['mean'])} ± {100 * cell['top1']['std']:.1f}, top-5 "
-                  f"{_pct(cell['top5']['mean'])}; per split " + ", ".join(f"{100 * t:.1f}" for t in z["per_split_top1"][v]))
+            print(
+                f"  {v}: top-1 {_pct(cell['top1']['mean'])} ± {100 * cell['top1']['std']:.1f}, top-5 "
+                f"{_pct(cell['top5']['mean'])}; per split "
+                + ", ".join(f"{100 * t:.1f}" for t in z["per_split_top1"][v])
+            )
         print(f"  chance top-1 {_pct(z['chance']['top1'])}, top-5 {_pct(z['chance']['top5'])}")
         for c in z.get("paired_top1", []):
-            print(f"  paired {c['a']} − {c['b']}: {100 * c['difference']:+.2f} points over {c['n']} splits, 95 % "
-                  f"interval {100 * c['low']:+.2f} to {100 * c['high']:+.2f} ({c['interval']}), {c['test']} "
-                  f"p = {c['p']:.3f} (smallest possible {c['p_min']:.4f}): {c['verdict']}")
+            print(
+                f"  paired {c['a']} − {c['b']}: {100 * c['difference']:+.2f} points over {c['n']} splits, 95 % "
+                f"interval {100 * c['low']:+.2f} to {100 * c['high']:+.2f} ({c['interval']}), {c['test']} "
+                f"p = {c['p']:.3f} (smallest possible {c['p_min']:.4f}): {c['verdict']}"
+            )
         for variant, counts in z.get("reversed_verb_errors", {}).items():
             for key, label in (("first", f"split {counts['first_split']}"), ("all", "all splits")):
-                print(f"  {variant}, {label}: reversed-verb errors " + ", ".join(
-                    f"{pair} {c['errors']} of {c['videos']} test videos whose reverse was a candidate"
-                    for pair, c in sorted(counts[key].items())))
+                print(
+                    f"  {variant}, {label}: reversed-verb errors "
+                    + ", ".join(
+                        f"{pair} {c['errors']} of {c['videos']} test videos whose reverse was a candidate"
+                        for pair, c in sorted(counts[key].items())
+                    )
+                )
         for s in d["analogy"]:
-            print(f"  analogy, query {'left out' if s['exclude_query'] else 'a candidate'}: {s['vectors']}"
-                  f"{' (' + s['subset'] + ')' if s['subset'] else ''} {_pct(s['accuracy'])} of {s['count']} "
-                  f"(chance {_pct(s['chance'])})")
+            print(
+                f"  analogy, query {'left out' if s['exclude_query'] else 'a candidate'}: {s['vectors']}"
+                f"{' (' + s['subset'] + ')' if s['subset'] else ''} {_pct(s['accuracy'])} of {s['count']} "
+                f"(chance {_pct(s['chance'])})"
+            )
         print("  WordNet Spearman: " + ", ".join(f"{k} {v:.3f}" for k, v in d["wordnet"]["spearman_by"].items()))
         for k, i in d["wordnet"].get("intervals", {}).items():
             print(f"    {k}: 95 % bootstrap interval {i['low']:.3f} to {i['high']:.3f} over {i['n']} rows")
@@ -322,19 +392,25 @@ def print_figures(doc: dict[str, Any]) -> None:
         for name, c in r["analogy_counts"].items():
             print(f"\n{name}: {c['tests']} analogy tests, {c['verbs']} verbs; largest {c['largest']}")
             for s in r["analogy_text_minilm"].get(name, []):
-                print(f"  text-only MiniLM, query {'left out' if s['exclude_query'] else 'a candidate'}: "
-                      f"{s['accuracy']:.3f} of {s['count']}")
+                print(
+                    f"  text-only MiniLM, query {'left out' if s['exclude_query'] else 'a candidate'}: "
+                    f"{s['accuracy']:.3f} of {s['count']}"
+                )
             w = r["wordnet_minilm"][name]
             print(f"  WordNet vs MiniLM text: {w['spearman']:.3f} ({w['classes_in_wordnet']} of {w['of']} classes)")
         print("\nKinetics-400 GloVe-42B WordNet test:")
         for row in r["wordnet_glove_kinetics400"]:
-            print(f"  match {row['match']:<13} synsets {row['synsets']:<6} {row['classes_in_wordnet']:>4} classes  "
-                  f"Spearman {row['spearman']:.3f} (± {row['std_over_rows']:.3f} over rows)")
+            print(
+                f"  match {row['match']:<13} synsets {row['synsets']:<6} {row['classes_in_wordnet']:>4} classes  "
+                f"Spearman {row['spearman']:.3f} (± {row['std_over_rows']:.3f} over rows)"
+            )
     if "speed" in doc:
         b = doc["speed"]
-        print(f"\nevaluation speed ({b['videos']} videos x {b['classes']} classes x {b['dim']}-d): matmul alone "
-              f"{b['matmul_s']:.2f} s ({b['matmul_gflops']:.0f} GFLOP/s), cosine top-5 {b['cosine_top5_s']:.2f} s, full "
-              f"evaluation {b['evaluate_s']:.2f} s ({b['videos_per_s']:,.0f} videos/s)")
+        print(
+            f"\nevaluation speed ({b['videos']} videos x {b['classes']} classes x {b['dim']}-d): matmul alone "
+            f"{b['matmul_s']:.2f} s ({b['matmul_gflops']:.0f} GFLOP/s), cosine top-5 {b['cosine_top5_s']:.2f} s, full "
+            f"evaluation {b['evaluate_s']:.2f} s ({b['videos_per_s']:,.0f} videos/s)"
+        )
     if "synthetic" in doc:
         print(f"\nsynthetic Table 1 ({doc['synthetic']['seconds']:.0f} s):\n{doc['synthetic']['table_top1']}")
         print(f"GZSL harmonic mean:\n{doc['synthetic']['table_gzsl_harmonic']}")
@@ -342,10 +418,18 @@ def print_figures(doc: dict[str, Any]) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data",
-                   help="the shared real data folder (class lists, GloVe vectors)")
-    p.add_argument("--demo-dir", type=Path, help="run the demo in this new folder and keep it (default: a fresh "
-                   "temporary one; a finished folder gives rerun times, not the first run's)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared" / "data",
+        help="the shared real data folder (class lists, GloVe vectors)",
+    )
+    p.add_argument(
+        "--demo-dir",
+        type=Path,
+        help="run the demo in this new folder and keep it (default: a fresh "
+        "temporary one; a finished folder gives rerun times, not the first run's)",
+    )
     p.add_argument("--skip", action="append", default=[], choices=["demo", "real", "speed"], help="leave a section out")
     p.add_argument("--synthetic", action="store_true", help="also run the synthetic Table 1 (~15 min)")
     p.add_argument("--out", type=Path, help="also write every figure as JSON")

@@ -28,24 +28,32 @@ def merged(paths: list[str]) -> dict[str, Any]:
 def table(r: dict[str, Any]) -> list[str]:
     lines = ["-- issue 11 table (extraction rows)"]
     if "decode_over_raw_pyav" in r:
-        lines.append(f"decode-only / raw PyAV         : {r['decode_over_raw_pyav']:.3f}  (target >= 0.9; "
-                     f"{r['decode_only']['videos_per_s']:.2f} vs {r['raw_pyav']['videos_per_s']:.2f} videos/s, "
-                     f"raw {r['raw_pyav']['frames_per_s']:.0f} frames/s; CPU time {r['decode_over_raw_pyav_cpu']:.3f})")
+        lines.append(
+            f"decode-only / raw PyAV         : {r['decode_over_raw_pyav']:.3f}  (target >= 0.9; "
+            f"{r['decode_only']['videos_per_s']:.2f} vs {r['raw_pyav']['videos_per_s']:.2f} videos/s, "
+            f"raw {r['raw_pyav']['frames_per_s']:.0f} frames/s; CPU time {r['decode_over_raw_pyav_cpu']:.3f})"
+        )
     if "extract_over_raw_pyav" in r:
         ext = r["extract"]
-        lines.append(f"extraction / raw PyAV decode   : {r['extract_over_raw_pyav']:.3f}  (target >= 0.9; "
-                     f"{ext['videos_per_s']:.2f} videos/s, {ext['clips_per_s']:.0f} clips/s)")
+        lines.append(
+            f"extraction / raw PyAV decode   : {r['extract_over_raw_pyav']:.3f}  (target >= 0.9; "
+            f"{ext['videos_per_s']:.2f} videos/s, {ext['clips_per_s']:.0f} clips/s)"
+        )
         total = max(ext["seconds"], 1e-9)
-        lines.append("main process during extraction : "
-                     + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in ext["timings_s"].items()))
+        lines.append(
+            "main process during extraction : "
+            + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in ext["timings_s"].items())
+        )
     ok = {k: v for k, v in r.get("model_only", {}).items() if "clips_per_s" in v}
     for knobs, v in r.get("model_only", {}).items():
         value = f"{v['clips_per_s']:8.0f} clips/s" if knobs in ok else f"failed: {v['error']}"
         lines.append(f"model only [{knobs}]".ljust(31) + f": {value}")
     if ok:
         knobs, best = max(ok.items(), key=lambda kv: kv[1]["clips_per_s"])
-        lines.append(f"model only, best ({knobs})".ljust(31)
-                     + f": {best['clips_per_s']:.0f} clips/s  (target >= 2,300, aim >= 4,000)")
+        lines.append(
+            f"model only, best ({knobs})".ljust(31)
+            + f": {best['clips_per_s']:.0f} clips/s  (target >= 2,300, aim >= 4,000)"
+        )
     return lines
 
 

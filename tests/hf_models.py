@@ -12,8 +12,10 @@ from pathlib import Path
 import torch
 
 SMALL = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4)
-WORDS = ("a video of a person spin grow slide ball box ring play violin ride bike the an his her "
-         "apply eye makeup clean pool jump photo doing").split()
+WORDS = (
+    "a video of a person spin grow slide ball box ring play violin ride bike the an his her "
+    "apply eye makeup clean pool jump photo doing"
+).split()
 
 
 def _tokenizer(folder: Path) -> int:
@@ -27,9 +29,17 @@ def _tokenizer(folder: Path) -> int:
         vocab[w] = len(vocab)
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(single="[BOS] $A [EOS]", special_tokens=[("[BOS]", 2), ("[EOS]", 3)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", bos_token="[BOS]",
-                                   eos_token="[EOS]", model_max_length=16)
+    tok.post_processor = processors.TemplateProcessing(
+        single="[BOS] $A [EOS]", special_tokens=[("[BOS]", 2), ("[EOS]", 3)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        bos_token="[BOS]",
+        eos_token="[EOS]",
+        model_max_length=16,
+    )
     fast.save_pretrained(str(folder))
     return len(vocab)
 
@@ -45,8 +55,9 @@ def save_clip(folder: Path, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     vocab = _tokenizer(folder)
     torch.manual_seed(seed)
-    cfg = CLIPConfig(text_config=_text_config(vocab), vision_config=dict(**SMALL, image_size=32, patch_size=8),
-                     projection_dim=16)
+    cfg = CLIPConfig(
+        text_config=_text_config(vocab), vision_config=dict(**SMALL, image_size=32, patch_size=8), projection_dim=16
+    )
     CLIPModel(cfg).eval().save_pretrained(str(folder))
     CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(str(folder))
     return folder
@@ -73,7 +84,9 @@ def save_videomae(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     cfg = VideoMAEConfig(**SMALL, image_size=32, patch_size=8, num_frames=4, tubelet_size=2)
     VideoMAEModel(cfg).eval().save_pretrained(str(folder))
-    VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(str(folder))
+    VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
+        str(folder)
+    )
     return folder
 
 
@@ -84,10 +97,25 @@ def save_xclip(folder: Path, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     vocab = _tokenizer(folder)
     torch.manual_seed(seed)
-    vision = dict(**SMALL, image_size=32, patch_size=8, num_frames=4, mit_hidden_size=32, mit_intermediate_size=37,
-                  mit_num_hidden_layers=1, mit_num_attention_heads=4)
-    cfg = XCLIPConfig(text_config=_text_config(vocab), vision_config=vision, projection_dim=32,
-                      prompt_num_attention_heads=4, prompt_layers=1)
+    vision = dict(
+        **SMALL,
+        image_size=32,
+        patch_size=8,
+        num_frames=4,
+        mit_hidden_size=32,
+        mit_intermediate_size=37,
+        mit_num_hidden_layers=1,
+        mit_num_attention_heads=4,
+    )
+    cfg = XCLIPConfig(
+        text_config=_text_config(vocab),
+        vision_config=vision,
+        projection_dim=32,
+        prompt_num_attention_heads=4,
+        prompt_layers=1,
+    )
     XCLIPModel(cfg).eval().save_pretrained(str(folder))
-    VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(str(folder))
+    VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
+        str(folder)
+    )
     return folder

@@ -27,10 +27,12 @@ def reference_attentive_lstm(mod: AttentiveLSTM, x: torch.Tensor, input_mode: st
             step_in, w_in, bias = x[t], mod.x_to_gates.weight, mod.x_to_gates.bias
         else:
             att = mod.attention
-            e = torch.stack([
-                att.score.weight[0] @ torch.tanh(att.key.weight @ x[j] + u_a @ h + att.key.bias)
-                for j in range(x.shape[0])
-            ])
+            e = torch.stack(
+                [
+                    att.score.weight[0] @ torch.tanh(att.key.weight @ x[j] + u_a @ h + att.key.bias)
+                    for j in range(x.shape[0])
+                ]
+            )
             alpha = torch.exp(e - e.max()) / torch.exp(e - e.max()).sum()
             ctx = sum(alpha[j] * x[j] for j in range(x.shape[0]))
             if input_mode == "concat":

@@ -35,27 +35,90 @@ def video_model(tmp_path_factory):
             lines.append(f"{path}\t{label}")
     (tmp_path / "list.txt").write_text("\n".join(lines) + "\n")
     raw = tmp_path / "s.h5"
-    assert main(["extract", "--list", str(tmp_path / "list.txt"), "--backbone", "c3d-tiny", "--random-weights",
-                 "--video.duration", "1.5", "--compute.workers", "0", "--compute.progress", "false",
-                 "--out", str(raw)]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                "--list",
+                str(tmp_path / "list.txt"),
+                "--backbone",
+                "c3d-tiny",
+                "--random-weights",
+                "--video.duration",
+                "1.5",
+                "--compute.workers",
+                "0",
+                "--compute.progress",
+                "false",
+                "--out",
+                str(raw),
+            ]
+        )
+        == 0
+    )
     store = pca_store(raw, tmp_path / "s.pca6.h5", dim=6, fit_keys=open_store(raw).keys)
     vec = tmp_path / "v.npz"
     np.savez(vec, names=np.array(LABELS + ["delta"]), vectors=np.eye(4, 4, dtype=np.float32))
-    assert main(["train", "--out", str(tmp_path / "run"), "--data.store", str(store), "--data.text",
-                 f"vectors:{vec}", "--model.preset", "tiny", "--model.window", "2", "--model.window_stride", "2",
-                 "--train.epochs", "2", "--train.progress_bar", "false", "--data.val_fraction", "0"]) == 0
-    return {"dir": tmp_path, "raw": raw, "store": store, "model": tmp_path / "run" / "model",
-            "videos": [line.split("\t")[0] for line in lines]}
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(tmp_path / "run"),
+                "--data.store",
+                str(store),
+                "--data.text",
+                f"vectors:{vec}",
+                "--model.preset",
+                "tiny",
+                "--model.window",
+                "2",
+                "--model.window_stride",
+                "2",
+                "--train.epochs",
+                "2",
+                "--train.progress_bar",
+                "false",
+                "--data.val_fraction",
+                "0",
+            ]
+        )
+        == 0
+    )
+    return {
+        "dir": tmp_path,
+        "raw": raw,
+        "store": store,
+        "model": tmp_path / "run" / "model",
+        "videos": [line.split("\t")[0] for line in lines],
+    }
 
 
 @pytest.mark.slow
 def test_classify_video_files_matches_the_store_path(video_model, tmp_path):
     model, store = str(video_model["model"]), str(video_model["store"])
     video = str(video_model["dir"] / "beta_1.mp4")
-    assert main(["classify", "--model", model, "--video", video, "--top-k", "3",
-                 "--json", str(tmp_path / "a.json")]) == 0
-    assert main(["classify", "--model", model, "--store", store, "--keys", video, "--top-k", "3",
-                 "--json", str(tmp_path / "b.json")]) == 0
+    assert (
+        main(["classify", "--model", model, "--video", video, "--top-k", "3", "--json", str(tmp_path / "a.json")]) == 0
+    )
+    assert (
+        main(
+            [
+                "classify",
+                "--model",
+                model,
+                "--store",
+                store,
+                "--keys",
+                video,
+                "--top-k",
+                "3",
+                "--json",
+                str(tmp_path / "b.json"),
+            ]
+        )
+        == 0
+    )
     a, b = (json.loads((tmp_path / n).read_text())[0] for n in ("a.json", "b.json"))
     assert a["labels"] == b["labels"] and sorted(a["labels"]) == ["alpha", "beta", "gamma"]
     np.testing.assert_allclose(a["scores"], b["scores"], atol=1e-5)
@@ -70,7 +133,11 @@ def test_the_video_recipe_is_the_training_stores(video_model):
     assert isinstance(recipe, VideoRecipe)
     assert (recipe.backbone, recipe.layer, recipe.random_weights) == ("c3d-tiny", "fc7", True)
     assert (recipe.clip.fps, recipe.clip.duration, recipe.clip.clip_len, recipe.clip.stride) == (
-        meta["fps"], meta["duration"], meta["clip_len"], meta["stride"])
+        meta["fps"],
+        meta["duration"],
+        meta["clip_len"],
+        meta["stride"],
+    )
     np.testing.assert_array_equal(recipe.pca.components, open_store(video_model["store"]).pca["components"])
 
 
@@ -94,8 +161,24 @@ def test_encode_video_equals_the_store_path_and_classify(video_model, tmp_path):
     preds = model.classify(videos[:2], labels, top_k=3)
     for row, p in zip(sims, preds):
         np.testing.assert_allclose(p.scores, np.sort(row)[::-1], atol=1e-6)
-    assert main(["classify", "--model", str(video_model["model"]), "--video", *videos[:2], "--labels",
-                 ",".join(labels), "--top-k", "3", "--json", str(tmp_path / "c.json")]) == 0
+    assert (
+        main(
+            [
+                "classify",
+                "--model",
+                str(video_model["model"]),
+                "--video",
+                *videos[:2],
+                "--labels",
+                ",".join(labels),
+                "--top-k",
+                "3",
+                "--json",
+                str(tmp_path / "c.json"),
+            ]
+        )
+        == 0
+    )
     rows = json.loads((tmp_path / "c.json").read_text())
     for row, r in zip(sims, rows):
         np.testing.assert_allclose(r["scores"], [row[labels.index(n)] for n in r["labels"]], atol=1e-6)
@@ -115,8 +198,22 @@ def test_encode_video_on_real_clips_equals_extracting_them(video_model, shared_d
     store = open_store(tmp_path / "real.h5")
     idx = [store.index_of(p.name) for p in clips]
     np.testing.assert_allclose(emb, model.encode_features(store.read_many(idx), store.lengths[idx]), atol=1e-5)
-    assert main(["classify", "--model", str(video_model["model"]), "--video", str(clips[0]), "--top-k", "4",
-                 "--json", str(tmp_path / "r.json")]) == 0
+    assert (
+        main(
+            [
+                "classify",
+                "--model",
+                str(video_model["model"]),
+                "--video",
+                str(clips[0]),
+                "--top-k",
+                "4",
+                "--json",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 0
+    )
     row = json.loads((tmp_path / "r.json").read_text())[0]
     sims = emb[0] @ model.encode_text(row["labels"]).T
     np.testing.assert_allclose(row["scores"], sims, atol=1e-6)
@@ -160,7 +257,19 @@ def test_weights_for_a_random_weights_store_are_refused_when_the_model_loads(vid
     with pytest.raises(ConfigError, match="random weights"):
         Action2Vec.load(video_model["model"], backbone_weights=weights)
     capsys.readouterr()
-    assert main(["classify", "--model", str(video_model["model"]), "--video", video_model["videos"][0],
-                 "--weights", str(weights)]) == 2
+    assert (
+        main(
+            [
+                "classify",
+                "--model",
+                str(video_model["model"]),
+                "--video",
+                video_model["videos"][0],
+                "--weights",
+                str(weights),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "leave out backbone_weights" in err[0], err

@@ -42,9 +42,12 @@ def test_the_version_is_written_once_in_the_package_and_pyproject_reads_it_from_
     assert literal is not None and literal.group(1) == action2vec.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+((a|b|rc)\d+)?(\.dev\d+)?", action2vec.__version__)
     quoted = f'"{action2vec.__version__}"'
-    elsewhere = [str(p.relative_to(ROOT)) for p in sorted(PACKAGE.rglob("*.py"))
-                 if p.name != "__init__.py" or p.parent != PACKAGE
-                 if quoted in p.read_text()]
+    elsewhere = [
+        str(p.relative_to(ROOT))
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if p.name != "__init__.py" or p.parent != PACKAGE
+        if quoted in p.read_text()
+    ]
     assert elsewhere == [], f"the version is written again in {elsewhere}"
 
 
@@ -85,16 +88,23 @@ def test_importing_the_package_does_not_import_torch():
 
 def _data_files() -> set[str]:
     """Every file under the package that is not Python source (what package-data must list)."""
-    return {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*")
-            if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    }
 
 
 def test_package_data_globs_cover_every_data_file_and_the_explorer_page():
     globs = _pyproject()["tool"]["setuptools"]["package-data"]["action2vec"]
     covered = {str(p.relative_to(PACKAGE)) for g in globs for p in PACKAGE.glob(g) if p.is_file()}
     data = _data_files()
-    assert {"serve/static/index.html", "serve/static/app.js", "reports/templates/report.html.j2",
-            "resources/label_overrides.yaml"} <= data
+    assert {
+        "serve/static/index.html",
+        "serve/static/app.js",
+        "reports/templates/report.html.j2",
+        "resources/label_overrides.yaml",
+    } <= data
     assert data - covered == set()
 
 
@@ -111,8 +121,12 @@ def test_a_wheel_built_from_the_tree_carries_the_data_files_license_and_version(
     for junk in (tree / "src").glob("*.egg-info"):
         subprocess.run(["rm", "-rf", str(junk)], check=True)
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(dist), str(tree)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(tree)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = dist.glob("action2vec-*.whl")
     assert wheel.name.startswith(f"action2vec-{action2vec.__version__}-")
     with zipfile.ZipFile(wheel) as zf:
@@ -133,15 +147,20 @@ def test_a_mistyped_option_names_the_closest_option_and_the_subcommands_help(tmp
     out = tmp_path / "run"
     code, err = _run_cli(["train", "--out", str(out), "--train.lrr", "0.1"], capsys)
     assert code == 2
-    assert err == ("action2vec train: error: unrecognized argument --train.lrr (did you mean --train.lr?); "
-                   "see 'action2vec train --help'\n")
+    assert err == (
+        "action2vec train: error: unrecognized argument --train.lrr (did you mean --train.lr?); "
+        "see 'action2vec train --help'\n"
+    )
     assert not out.exists()
 
 
-@pytest.mark.parametrize("argv, short, full", [
-    (["train", "--train.epoch", "3"], "--train.epoch", "--train.epochs"),
-    (["zsl", "--store", "s.h5", "--seed", "3"], "--seed", "--seeds"),
-])
+@pytest.mark.parametrize(
+    "argv, short, full",
+    [
+        (["train", "--train.epoch", "3"], "--train.epoch", "--train.epochs"),
+        (["zsl", "--store", "s.h5", "--seed", "3"], "--seed", "--seeds"),
+    ],
+)
 def test_a_shortened_option_is_refused_not_taken_for_the_longer_one(tmp_path, capsys, argv, short, full):
     """argparse's prefix matching took --seed 3 as --seeds 3 (three splits) without a word."""
     code, err = _run_cli([*argv, "--out", str(tmp_path / "run")], capsys)
@@ -168,10 +187,13 @@ def test_a_nested_subcommand_points_to_its_own_help(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("argv, prog, wrong, right", [
-    (["trian"], "action2vec", "trian", "train"),
-    (["store", "imprt"], "action2vec store", "imprt", "import"),
-])
+@pytest.mark.parametrize(
+    "argv, prog, wrong, right",
+    [
+        (["trian"], "action2vec", "trian", "train"),
+        (["store", "imprt"], "action2vec store", "imprt", "import"),
+    ],
+)
 def test_a_mistyped_subcommand_names_the_closest_one(argv, prog, wrong, right, capsys):
     code, err = _run_cli(argv, capsys)
     assert code == 2

@@ -30,9 +30,24 @@ def small(tmp_path_factory):
 
 
 def _train(small, out: Path, *extra: str) -> int:
-    return main(["train", "--out", str(out), "--data.store", str(small["store"]), "--data.text",
-                 f"vectors:{small['vectors']}", "--model.preset", "tiny", "--train.epochs", "1",
-                 "--train.progress_bar", "false", *extra])
+    return main(
+        [
+            "train",
+            "--out",
+            str(out),
+            "--data.store",
+            str(small["store"]),
+            "--data.text",
+            f"vectors:{small['vectors']}",
+            "--model.preset",
+            "tiny",
+            "--train.epochs",
+            "1",
+            "--train.progress_bar",
+            "false",
+            *extra,
+        ]
+    )
 
 
 def _error_line(capsys) -> str:
@@ -52,8 +67,9 @@ def _error_line(capsys) -> str:
         ("--data.classes", "", ["data.classes", "empty"]),
     ],
 )
-def test_train_settings_out_of_range_are_refused_before_the_run_folder_exists(small, tmp_path, capsys, option, value,
-                                                                              needles):
+def test_train_settings_out_of_range_are_refused_before_the_run_folder_exists(
+    small, tmp_path, capsys, option, value, needles
+):
     assert _train(small, tmp_path / "run", option, value) == 2
     line = _error_line(capsys)
     for needle in needles:
@@ -76,8 +92,12 @@ def test_an_empty_classes_file_is_an_error_naming_it(small, tmp_path, capsys):
     line = _error_line(capsys)
     assert str(empty) in line and "no class" in line
     with pytest.raises(DataError, match="lists no class"):
-        fit(load_config(RunConfig, None, [f"data.classes_file={empty}", "model.preset=tiny"]), tmp_path / "lib",
-            store=_store(small), label_vectors=small["lv"])
+        fit(
+            load_config(RunConfig, None, [f"data.classes_file={empty}", "model.preset=tiny"]),
+            tmp_path / "lib",
+            store=_store(small),
+            label_vectors=small["lv"],
+        )
     # not given at all still means every class
     assert load_config(RunConfig).data.classes is None
 
@@ -90,10 +110,22 @@ def _store(small):
 
 def test_extraction_settings_out_of_range_exit_2(tmp_path, capsys):
     (tmp_path / "l.txt").write_text("a.mp4\n")
-    base = ["extract", "--list", str(tmp_path / "l.txt"), "--out", str(tmp_path / "x.h5"), "--backbone", "c3d-tiny",
-            "--random-weights"]
-    for flag, value, needle in [("--compute.batch_size", "-4", ">= 1"), ("--compute.workers", "-2", ">= -1"),
-                                  ("--video.fps", "0", "> 0"), ("--compute.flush_every", "0", ">= 1")]:
+    base = [
+        "extract",
+        "--list",
+        str(tmp_path / "l.txt"),
+        "--out",
+        str(tmp_path / "x.h5"),
+        "--backbone",
+        "c3d-tiny",
+        "--random-weights",
+    ]
+    for flag, value, needle in [
+        ("--compute.batch_size", "-4", ">= 1"),
+        ("--compute.workers", "-2", ">= -1"),
+        ("--video.fps", "0", "> 0"),
+        ("--compute.flush_every", "0", ">= 1"),
+    ]:
         assert main([*base, flag, value]) == 2
         line = _error_line(capsys)
         assert flag[2:] in line and value in line and needle in line, line
@@ -134,7 +166,9 @@ def _declares_range(cls: type) -> list[str]:
 
 
 def test_every_numeric_and_list_setting_declares_its_range():
-    missing = [m for cls in (DataConfig, TrainConfig, ClipConfig, ComputeConfig, ToyConfig) for m in _declares_range(cls)]
+    missing = [
+        m for cls in (DataConfig, TrainConfig, ClipConfig, ComputeConfig, ToyConfig) for m in _declares_range(cls)
+    ]
     assert missing == []
 
 
@@ -145,9 +179,11 @@ def test_bounded_option_type_gives_one_line_errors_and_documents_its_range(capsy
     parser.add_argument("--top-k", type=bounded(int, ge=1), default=5, help="labels per video")
     parser.add_argument("--threshold", type=bounded(float, gt=0, le=1), default=0.5, help="a fraction")
     assert parser.parse_args(["--top-k", "3", "--threshold", "1"]).top_k == 3
-    for argv, needles in [(["--top-k", "0"], ["--top-k", "0", ">= 1"]),
-                          (["--top-k", "two"], ["--top-k", "'two'", "integer"]),
-                          (["--threshold", "0"], ["--threshold", "> 0 and <= 1"])]:
+    for argv, needles in [
+        (["--top-k", "0"], ["--top-k", "0", ">= 1"]),
+        (["--top-k", "two"], ["--top-k", "'two'", "integer"]),
+        (["--threshold", "0"], ["--threshold", "> 0 and <= 1"]),
+    ]:
         with pytest.raises(Exception) as info:
             parser.parse_args(argv)
         text = str(info.value)
@@ -161,10 +197,17 @@ def test_bounded_option_type_gives_one_line_errors_and_documents_its_range(capsy
     assert parse("0") == 0.0
 
 
-@pytest.mark.parametrize(("option_name", "value"), [
-    ("--train.lr", "inf"), ("--train.lr", ".inf"), ("--train.lr", "nan"), ("--train.weight_decay", "inf"),
-    ("--train.grad_clip", "Infinity"), ("--data.memory_budget_gb", "inf"),
-])
+@pytest.mark.parametrize(
+    ("option_name", "value"),
+    [
+        ("--train.lr", "inf"),
+        ("--train.lr", ".inf"),
+        ("--train.lr", "nan"),
+        ("--train.weight_decay", "inf"),
+        ("--train.grad_clip", "Infinity"),
+        ("--data.memory_budget_gb", "inf"),
+    ],
+)
 def test_non_finite_settings_are_refused_before_the_run_folder_exists(small, tmp_path, capsys, option_name, value):
     assert _train(small, tmp_path / "run", option_name, value) == 2
     line = _error_line(capsys)
@@ -192,8 +235,13 @@ def test_a_float_without_a_declared_range_must_be_finite_too_unless_it_allows_in
         limit: float = option(math.inf, "may be infinite", ge=0, allow_inf=True)
 
     check_ranges(Cfg())  # the declared default inf is fine
-    for bad in (Cfg(plain=math.inf), Cfg(plain=math.nan), Cfg(listed=[1.0, -math.inf]), Cfg(limit=math.nan),
-                Cfg(limit=-math.inf)):
+    for bad in (
+        Cfg(plain=math.inf),
+        Cfg(plain=math.nan),
+        Cfg(listed=[1.0, -math.inf]),
+        Cfg(limit=math.nan),
+        Cfg(limit=-math.inf),
+    ):
         with pytest.raises(ConfigError, match="finite|out of range"):
             check_ranges(bad)
 

@@ -26,8 +26,11 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 MISSING_LINE = re.compile(r"needs the (.+?) extras?: pip install \"action2vec\[([\w,]+)\]\"")
 # modules that are the extras' own rooms: importing them without the extra fails, and only them
-EXTRA_ROOMS = {"action2vec.reports.plots": "matplotlib", "action2vec.reports.report": "matplotlib",
-               "action2vec.serve.app": "fastapi"}
+EXTRA_ROOMS = {
+    "action2vec.reports.plots": "matplotlib",
+    "action2vec.reports.report": "matplotlib",
+    "action2vec.serve.app": "fastapi",
+}
 
 pytestmark = pytest.mark.slow
 
@@ -86,8 +89,9 @@ def core_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run_core(core_site: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = os.pathsep.join([str(core_site), str(ROOT / "src")])
-    return subprocess.run([sys.executable, "-S", "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-S", "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def _cli_core(core_site: Path, argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -96,8 +100,19 @@ def _cli_core(core_site: Path, argv: list[str], cwd: Path) -> subprocess.Complet
 
 def test_the_core_closure_holds_none_of_the_extras_packages(core_site: Path):
     present = {p.name for p in core_site.iterdir()}
-    for module in ("av", "gensim", "nltk", "matplotlib", "sklearn", "sentence_transformers", "faiss",
-                   "transformers", "fastapi", "uvicorn", "tensorboard"):
+    for module in (
+        "av",
+        "gensim",
+        "nltk",
+        "matplotlib",
+        "sklearn",
+        "sentence_transformers",
+        "faiss",
+        "transformers",
+        "fastapi",
+        "uvicorn",
+        "tensorboard",
+    ):
         assert module not in present, f"{module} is reachable from the core requirements"
 
 
@@ -111,31 +126,57 @@ def test_core_trains_loads_the_model_folder_and_embeds_features(core_site: Path,
     label_vectors = synthetic_label_vectors(4, dim=8)
     store = make_synthetic_store(tmp_path / "store.h5", label_vectors, videos_per_class=6, feature_dim=12)
     vectors = write_vectors_file(label_vectors, tmp_path / "vectors.npz")
-    train = _cli_core(core_site, [
-        "train", "--out", "run", "--set", f"data.store={store}", "--set", f"data.text=vectors:{vectors}",
-        "--set", "model.preset=tiny", "--set", "train.epochs=2", "--set", "train.progress_bar=false",
-        "--set", "data.val_fraction=0"], tmp_path)
+    train = _cli_core(
+        core_site,
+        [
+            "train",
+            "--out",
+            "run",
+            "--set",
+            f"data.store={store}",
+            "--set",
+            f"data.text=vectors:{vectors}",
+            "--set",
+            "model.preset=tiny",
+            "--set",
+            "train.epochs=2",
+            "--set",
+            "train.progress_bar=false",
+            "--set",
+            "data.val_fraction=0",
+        ],
+        tmp_path,
+    )
     assert train.returncode == 0, train.stderr[-3000:]
 
-    use = _run_core(core_site, (
-        "import numpy as np, action2vec.store as st\n"
-        "from action2vec import Action2Vec\n"
-        "m = Action2Vec.load('run/model')\n"
-        f"s = st.open_store({str(store)!r})\n"
-        "v = m.encode_features([s.get(i)[0][: s.get(i)[1]] for i in range(3)])\n"
-        "print(v.shape, m.classes[:2], round(float(np.linalg.norm(v, axis=1).mean()), 3))\n"), tmp_path)
+    use = _run_core(
+        core_site,
+        (
+            "import numpy as np, action2vec.store as st\n"
+            "from action2vec import Action2Vec\n"
+            "m = Action2Vec.load('run/model')\n"
+            f"s = st.open_store({str(store)!r})\n"
+            "v = m.encode_features([s.get(i)[0][: s.get(i)[1]] for i in range(3)])\n"
+            "print(v.shape, m.classes[:2], round(float(np.linalg.norm(v, axis=1).mean()), 3))\n"
+        ),
+        tmp_path,
+    )
     assert use.returncode == 0, use.stderr[-3000:]
     assert use.stdout.startswith(f"(3, {8})"), use.stdout
 
 
-@pytest.mark.parametrize("argv, extras", [
-    (["extract", "--list", "list.txt", "--backbone", "motion", "--out", "f.h5"], ["video"]),
-    (["demo", "--out", "demo_run", "--size", "quick"], ["video", "text", "report"]),
-    (["labels", "--classes", "classes.txt", "--text", "minilm", "--json", "labels.json"], ["text"]),
-    (["serve", "run"], ["serve"]),
-])
-def test_a_command_that_needs_an_extra_names_it_in_one_line_before_writing(core_site: Path, tmp_path: Path,
-                                                                            argv, extras):
+@pytest.mark.parametrize(
+    "argv, extras",
+    [
+        (["extract", "--list", "list.txt", "--backbone", "motion", "--out", "f.h5"], ["video"]),
+        (["demo", "--out", "demo_run", "--size", "quick"], ["video", "text", "report"]),
+        (["labels", "--classes", "classes.txt", "--text", "minilm", "--json", "labels.json"], ["text"]),
+        (["serve", "run"], ["serve"]),
+    ],
+)
+def test_a_command_that_needs_an_extra_names_it_in_one_line_before_writing(
+    core_site: Path, tmp_path: Path, argv, extras
+):
     (tmp_path / "list.txt").write_text("a.mp4 spin_ball\n")
     (tmp_path / "classes.txt").write_text("spin ball\n")
     (tmp_path / "run").mkdir()
@@ -152,13 +193,18 @@ def test_a_command_that_needs_an_extra_names_it_in_one_line_before_writing(core_
 
 
 def test_every_module_but_the_extras_rooms_imports_in_the_core(core_site: Path, tmp_path: Path):
-    done = _run_core(core_site, (
-        "import importlib, pkgutil, action2vec\n"
-        "for m in pkgutil.walk_packages(action2vec.__path__, 'action2vec.'):\n"
-        "    try:\n"
-        "        importlib.import_module(m.name)\n"
-        "    except ImportError as exc:\n"
-        "        print(m.name, exc.name)\n"), tmp_path)
+    done = _run_core(
+        core_site,
+        (
+            "import importlib, pkgutil, action2vec\n"
+            "for m in pkgutil.walk_packages(action2vec.__path__, 'action2vec.'):\n"
+            "    try:\n"
+            "        importlib.import_module(m.name)\n"
+            "    except ImportError as exc:\n"
+            "        print(m.name, exc.name)\n"
+        ),
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     failed = dict(line.split() for line in done.stdout.splitlines())
     assert failed == EXTRA_ROOMS
@@ -181,4 +227,5 @@ def test_the_extras_table_matches_pyproject():
         listed = {i for r in extras[extra] if (req := Requirement(r)).name == "action2vec" for i in req.extras}
         assert included <= listed, extra
     assert {"video", "text", "report", "search", "serve", "hf"} <= {
-        i for r in extras["all"] for i in Requirement(r).extras}
+        i for r in extras["all"] for i in Requirement(r).extras
+    }

@@ -27,15 +27,21 @@ def write_crlf(path: Path, lines: list[str]) -> Path:
 def ucf(tmp_path: Path) -> tuple[Path, Path]:
     ann = tmp_path / "ucfTrainTestlist"
     write_crlf(ann / "classInd.txt", ["1 ApplyEyeMakeup", "2 HandstandPushups", "3 YoYo"])
-    write_crlf(ann / "trainlist01.txt", [
-        "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1",
-        "HandstandPushups/v_HandStandPushups_g08_c01.avi 2",
-        "YoYo/v_YoYo_g08_c01.avi 3",
-    ])
-    write_crlf(ann / "testlist01.txt", [
-        "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi",
-        "HandstandPushups/v_HandStandPushups_g01_c01.avi",
-    ])
+    write_crlf(
+        ann / "trainlist01.txt",
+        [
+            "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1",
+            "HandstandPushups/v_HandStandPushups_g08_c01.avi 2",
+            "YoYo/v_YoYo_g08_c01.avi 3",
+        ],
+    )
+    write_crlf(
+        ann / "testlist01.txt",
+        [
+            "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi",
+            "HandstandPushups/v_HandStandPushups_g01_c01.avi",
+        ],
+    )
     root = tmp_path / "UCF-101"
     touch(root / "ApplyEyeMakeup" / "v_ApplyEyeMakeup_g08_c01.avi")
     touch(root / "ApplyEyeMakeup" / "v_ApplyEyeMakeup_g01_c01.avi")
@@ -93,7 +99,8 @@ def test_hmdb51_official_per_class_split_files(tmp_path: Path) -> None:
     ann = tmp_path / "testTrainMulti_7030_splits"
     ann.mkdir()
     (ann / "brush_hair_test_split1.txt").write_text(
-        "a_brush_hair_0.avi 1 \nb_brush_hair_0.avi 2 \nc_brush_hair_0.avi 0 \n")
+        "a_brush_hair_0.avi 1 \nb_brush_hair_0.avi 2 \nc_brush_hair_0.avi 0 \n"
+    )
     (ann / "wave_test_split1.txt").write_text("a_wave_0.avi 2 \nb_wave_0.avi 1 \n")
     (ann / "wave_test_split2.txt").write_text("a_wave_0.avi 1 \n")
     root = tmp_path / "hmdb51"
@@ -119,7 +126,10 @@ def test_hmdb51_mmaction_lists_and_label_map(tmp_path: Path) -> None:
     (tmp_path / "hmdb51_val_split_1_videos.txt").write_text("brush_hair/z.avi 0\n")
     records = load_dataset("hmdb51", tmp_path)
     assert [(r.key, r.label, r.subset) for r in records] == [
-        ("x_cartwheel_0", "cartwheel", "train"), ("y", "brush_hair", "train"), ("z", "brush_hair", "test")]
+        ("x_cartwheel_0", "cartwheel", "train"),
+        ("y", "brush_hair", "train"),
+        ("z", "brush_hair", "test"),
+    ]
     assert list_classes("hmdb51", tmp_path) == ["brush_hair", "cartwheel"]
     (tmp_path / "hmdb51_train_split_2_videos.txt").write_text("cartwheel/x.avi 0\n")
     with pytest.raises(DataError, match="label 0 does not match class folder 'cartwheel'"):
@@ -132,9 +142,7 @@ def test_kinetics_official_csv_clip_names(tmp_path: Path) -> None:
     ann = tmp_path / "kinetics400"
     ann.mkdir()
     (ann / "train.csv").write_text(
-        "label,youtube_id,time_start,time_end,split\n"
-        "air drumming,abc123,10,20,train\n"
-        "abseiling,def456,0,10,train\n"
+        "label,youtube_id,time_start,time_end,split\nair drumming,abc123,10,20,train\nabseiling,def456,0,10,train\n"
     )
     (ann / "validate.csv").write_text("label,youtube_id,time_start,time_end,split\nabseiling,ghi789,5,15,val\n")
     root = tmp_path / "videos"
@@ -154,11 +162,14 @@ def test_kinetics_label_map_and_mmaction_list(tmp_path: Path) -> None:
     (tmp_path / "label_map_k400.txt").write_text("abseiling\nshooting goal (soccer)\n")
     (tmp_path / "label_map_k600.txt").write_text("abseiling\nacting in play\nshooting goal (soccer)\n")
     (tmp_path / "kinetics400_val_list_videos.txt").write_text(
-        "shooting_goal_(soccer)/YAmbVR1n56c.mp4 1\nabseiling/x-y_z.mp4 0\n")
+        "shooting_goal_(soccer)/YAmbVR1n56c.mp4 1\nabseiling/x-y_z.mp4 0\n"
+    )
     assert list_classes("kinetics600", tmp_path) == ["abseiling", "acting in play", "shooting goal (soccer)"]
     records = load_dataset("kinetics400", tmp_path)
     assert [(r.key, r.label, r.subset) for r in records] == [
-        ("YAmbVR1n56c", "shooting goal (soccer)", "val"), ("x-y_z", "abseiling", "val")]
+        ("YAmbVR1n56c", "shooting goal (soccer)", "val"),
+        ("x-y_z", "abseiling", "val"),
+    ]
     (tmp_path / "kinetics400_val_list_videos.txt").write_text("abseiling/x.mp4 9\n")
     with pytest.raises(DataError, match="label 9 is beyond the 2 classes"):
         load_dataset("kinetics400", tmp_path)
@@ -185,7 +196,9 @@ def test_custom_class_folders_and_tables(tmp_path: Path) -> None:
     table.write_text("path,label,subset\nwave/a.mp4,wave,train\njump/a.mp4,jump,test\n")
     records = load_dataset("custom", table, root=root)
     assert [(r.key, r.label, r.subset, r.path) for r in records] == [
-        ("wave/a", "wave", "train", root / "wave" / "a.mp4"), ("jump/a", "jump", "test", root / "jump" / "a.mp4")]
+        ("wave/a", "wave", "train", root / "wave" / "a.mp4"),
+        ("jump/a", "jump", "test", root / "jump" / "a.mp4"),
+    ]
     tsv = tmp_path / "videos.tsv"
     tsv.write_text("wave/a.mp4\twave waving\n")
     assert [(r.label, r.subset) for r in load_dataset("custom", tsv, root=root)] == [("wave waving", "all")]

@@ -15,10 +15,14 @@ from action2vec.experiments.demo import demo_config
 from action2vec.variants import title
 
 SMALL = [
-    "--size", "quick",
-    "--set", "toy.verbs=[slide, spin, grow, appear]",
-    "--set", "toy.videos_per_class=3",
-    "--set", "run.train.epochs=6",
+    "--size",
+    "quick",
+    "--set",
+    "toy.verbs=[slide, spin, grow, appear]",
+    "--set",
+    "toy.videos_per_class=3",
+    "--set",
+    "run.train.epochs=6",
 ]
 
 
@@ -79,16 +83,27 @@ def test_demo_refuses_to_mix_two_configurations(tmp_path: Path, capsys: pytest.C
 
 
 def test_demo_settings_out_of_range_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    for argv, needle in ((["--set", "splits=0"], "'splits': 0"), (["--set", "krr.gamma_i=-1"], "'krr.gamma_i': -1.0"),
-                         (["--set", "threads=-2"], "'threads': -2")):
+    for argv, needle in (
+        (["--set", "splits=0"], "'splits': 0"),
+        (["--set", "krr.gamma_i=-1"], "'krr.gamma_i': -1.0"),
+        (["--set", "threads=-2"], "'threads': -2"),
+    ):
         assert main(["demo", "--out", str(tmp_path / "d"), *argv]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0] and "out of range" in err[0], err
     assert not (tmp_path / "d").exists()
 
 
-TINY = ["--size", "quick", "--set", "toy.verbs=[slide, spin]", "--set", "toy.nouns=[ball, box]",
-        "--set", "toy.videos_per_class=1"]
+TINY = [
+    "--size",
+    "quick",
+    "--set",
+    "toy.verbs=[slide, spin]",
+    "--set",
+    "toy.nouns=[ball, box]",
+    "--set",
+    "toy.videos_per_class=1",
+]
 
 
 def test_demo_prompts_reach_the_label_vectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,7 +33,10 @@ def test_pairs_every_ordered_pair_with_different_nouns():
 
 def test_compositional_vectors_pass_all_and_match_naive():
     rng = np.random.default_rng(0)
-    words = {w: rng.standard_normal(16) for w in ["play", "throw", "run", "ride", "violin", "piano", "cello", "ball", "axe", "horse"]}
+    words = {
+        w: rng.standard_normal(16)
+        for w in ["play", "throw", "run", "ride", "violin", "piano", "cello", "ball", "axe", "horse"]
+    }
     classes = np.stack([words[lab.verb] + sum((words[n] for n in lab.nouns), np.zeros(16)) for lab in LABELS])
     pairs = analogy_pairs(LABELS)
     names = [lab.name for lab in LABELS]
@@ -74,7 +77,10 @@ def test_query_class_is_left_out():
 def test_both_candidate_readings_match_a_naive_loop():
     """exclude_query=False searches every class, the query's own included (the paper's reading)."""
     rng = np.random.default_rng(1)
-    words = {w: rng.standard_normal(8) for w in ["play", "throw", "run", "ride", "violin", "piano", "cello", "ball", "axe", "horse"]}
+    words = {
+        w: rng.standard_normal(8)
+        for w in ["play", "throw", "run", "ride", "violin", "piano", "cello", "ball", "axe", "horse"]
+    }
     classes = np.stack([words[lab.verb] + sum((words[n] for n in lab.nouns), np.zeros(8)) for lab in LABELS])
     classes = classes + 2.0 * rng.standard_normal(classes.shape)
     pairs = analogy_pairs(LABELS)
@@ -95,5 +101,7 @@ def test_both_candidate_readings_match_a_naive_loop():
     eye = np.eye(4)
     labels = [L("a x", "a", "x"), L("a y", "a", "y"), L("b z", "b", "z"), L("c w", "c", "w")]
     nouns = {"x": np.zeros(4), "y": np.zeros(4)}
-    out = analogy_test(eye, nouns, analogy_pairs(labels), [lab.name for lab in labels], normalize=False, exclude_query=False)
+    out = analogy_test(
+        eye, nouns, analogy_pairs(labels), [lab.name for lab in labels], normalize=False, exclude_query=False
+    )
     assert all(ex.nearest == ex.query for ex in out.examples) and out.accuracy == 0.0

@@ -108,7 +108,14 @@ def test_zero_shot_evaluate_scale_invariant_and_confusion():
     b = zero_shot_evaluate(emb * 7.0, labels, classes * 0.1)
     assert a["top1"] == b["top1"] and a["top5"] == b["top5"]
     assert a["confusion"].sum() == 200 and np.trace(a["confusion"]) == round(a["top1"] * 200)
-    ref = classification_metrics(np.argsort(-(emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ (classes / np.linalg.norm(classes, axis=1, keepdims=True)).T, axis=1), labels)
+    ref = classification_metrics(
+        np.argsort(
+            -(emb / np.linalg.norm(emb, axis=1, keepdims=True))
+            @ (classes / np.linalg.norm(classes, axis=1, keepdims=True)).T,
+            axis=1,
+        ),
+        labels,
+    )
     assert a["top1"] == pytest.approx(ref["top1"]) and a["mean_class_acc"] == pytest.approx(ref["mean_class_acc"])
 
 

@@ -74,7 +74,8 @@ def test_degenerate_inputs_say_so():
     big = np.linspace(0.01, 0.3, 25)
     p, how, m = signed_rank_p(big * np.where(np.arange(25) % 3 == 0, -1, 1))
     assert "normal" in how and p == pytest.approx(
-        stats.wilcoxon(big * np.where(np.arange(25) % 3 == 0, -1, 1), method="approx").pvalue)
+        stats.wilcoxon(big * np.where(np.arange(25) % 3 == 0, -1, 1), method="approx").pvalue
+    )
 
 
 def test_json_round_trip():
@@ -95,6 +96,7 @@ def _summary() -> ZslSummary:
 def test_zsl_comparisons_use_the_splits_both_ran():
     s = _summary()
     from action2vec.evaluation.results import ZslDataset
+
     s.datasets = {"toy": ZslDataset({"hrnn_attention": {"50/50": {}}, "pooled_krr": {"50/50": {}}}, {})}
     (c,) = zsl_comparisons(s)
     keep = [i for i in range(7) if i != 3]

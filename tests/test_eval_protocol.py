@@ -21,8 +21,9 @@ from action2vec.training.config import RunConfig
 def flat_store(tmp_path_factory):
     """Features that carry the label vector at every step: pooling keeps the signal."""
     lv = synthetic_label_vectors(20, dim=16, seed=0)
-    path = make_synthetic_store(tmp_path_factory.mktemp("flat") / "s.h5", lv, videos_per_class=12, steps=8,
-                                temporal=False, noise=0.5)
+    path = make_synthetic_store(
+        tmp_path_factory.mktemp("flat") / "s.h5", lv, videos_per_class=12, steps=8, temporal=False, noise=0.5
+    )
     return path, lv
 
 
@@ -89,9 +90,21 @@ def test_unknown_variant_is_a_config_error(flat_store, tmp_path):
 
 
 def test_summarize_std_and_chance():
-    rows = [ZslSplitResult(dataset="d", variant="v", ratio="50/50", split=f"s{i}", seed=i, chance={"top1": 0.1},
-                           metrics={"top1": t, "n": 10}, seen_classes=[], unseen_classes=[], confusion=np.zeros((0, 0)))
-            for i, t in enumerate([0.2, 0.4, 0.6])]
+    rows = [
+        ZslSplitResult(
+            dataset="d",
+            variant="v",
+            ratio="50/50",
+            split=f"s{i}",
+            seed=i,
+            chance={"top1": 0.1},
+            metrics={"top1": t, "n": 10},
+            seen_classes=[],
+            unseen_classes=[],
+            confusion=np.zeros((0, 0)),
+        )
+        for i, t in enumerate([0.2, 0.4, 0.6])
+    ]
     s = ZslSummary.from_splits(rows).to_json()
     cell = s["datasets"]["d"]["results"]["v"]["50/50"]["top1"]
     assert cell == {"mean": pytest.approx(0.4), "std": pytest.approx(0.2), "n": 3}
@@ -103,8 +116,12 @@ def test_parallel_splits_equal_serial(flat_store, tmp_path):
     store, lv = flat_store
     z = ZslConfig(ratios=["50/50"], seeds=2, variants=["pooled_krr"])
     splits = random_splits(lv.names, z.ratios, range(2))
-    serial = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "s"), tmp_path / "s", workers=1).to_json()
-    parallel = run_zsl(plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "p"), tmp_path / "p", workers=2).to_json()
+    serial = run_zsl(
+        plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "s"), tmp_path / "s", workers=1
+    ).to_json()
+    parallel = run_zsl(
+        plan_jobs("syn", store, splits, lv, z, RunConfig(), tmp_path / "p"), tmp_path / "p", workers=2
+    ).to_json()
     assert parallel["datasets"] == serial["datasets"]
 
 
@@ -114,11 +131,17 @@ def test_hrnn_attention_beats_pooled_krr_on_temporal_data(tmp_path):
     paper's model recovers the class from the sequence and transfers to unseen classes, KRR cannot."""
     lv = synthetic_label_vectors(40, dim=16, seed=0)
     store = make_synthetic_store(tmp_path / "s.h5", lv, videos_per_class=10, steps=16, noise=0.3)
-    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=20", "train.batch_size=32",
-                                        "train.lr=3e-3", "train.progress_bar=false"])
+    cfg = load_config(
+        RunConfig,
+        None,
+        ["model.preset=tiny", "train.epochs=20", "train.batch_size=32", "train.lr=3e-3", "train.progress_bar=false"],
+    )
     z = ZslConfig(ratios=["80/20"], seeds=1, variants=["pooled_krr", "hrnn_attention"])
-    summary = run_zsl(plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o"),
-                      tmp_path / "o", workers=1).to_json()
+    summary = run_zsl(
+        plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o"),
+        tmp_path / "o",
+        workers=1,
+    ).to_json()
     res = summary["datasets"]["syn"]["results"]
     chance = summary["datasets"]["syn"]["chance"]["80/20"]["top1"]
     a2v, krr = res["hrnn_attention"]["80/20"]["top1"]["mean"], res["pooled_krr"]["80/20"]["top1"]["mean"]
@@ -127,10 +150,15 @@ def test_hrnn_attention_beats_pooled_krr_on_temporal_data(tmp_path):
     assert (tmp_path / "o" / "runs" / "syn" / "80-20_seed0" / "hrnn_attention" / "train" / "model").is_dir()
     # the same seed in a fresh folder trains the same model: identical metrics and confusion matrix
     z.variants = ["hrnn_attention"]
-    run_zsl(plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o2"),
-            tmp_path / "o2", workers=1)
-    first, again = (json.loads((root / "runs/syn/80-20_seed0/hrnn_attention/result.json").read_text())
-                    for root in (tmp_path / "o", tmp_path / "o2"))
+    run_zsl(
+        plan_jobs("syn", store, random_splits(lv.names, z.ratios, [0]), lv, z, cfg, tmp_path / "o2"),
+        tmp_path / "o2",
+        workers=1,
+    )
+    first, again = (
+        json.loads((root / "runs/syn/80-20_seed0/hrnn_attention/result.json").read_text())
+        for root in (tmp_path / "o", tmp_path / "o2")
+    )
     assert again["metrics"] == first["metrics"] and again["confusion"] == first["confusion"]
 
 
@@ -192,8 +220,9 @@ def test_a_store_pca_that_saw_unseen_classes_is_refused_unless_transductive(flat
     assert result["pca"] == {"fitted_on": "store", "videos": len(raw)}
     assert result["features"] == "pooled synthetic none PCA-4 features"
     # a PCA fitted on seen classes only is the protocol's own: accepted, not transductive
-    seen_only = pca_store(path, tmp_path / "seen.h5", dim=4,
-                          fit_keys=[raw.keys[i] for i in raw.indices_of_classes(split.seen)])
+    seen_only = pca_store(
+        path, tmp_path / "seen.h5", dim=4, fit_keys=[raw.keys[i] for i in raw.indices_of_classes(split.seen)]
+    )
     summary, _ = _pca_zsl(seen_only, lv, tmp_path / "s", ["pooled_krr"])
     assert not summary["transductive"] and summary["splits"][0]["pca"]["fitted_on"] == "store"
     # a store that does not say what its PCA saw (older stores, ActivityNet files) is refused too
@@ -248,8 +277,12 @@ def test_transductive_option_is_off_by_default_reads_test_features_never_labels(
     if variant == "hrnn_attention":
         train = json.loads((tmp_path / "on" / "runs/syn/50-50_seed0/hrnn_attention/train/result.json").read_text())
         assert train["transductive"]["videos"] == len(videos.test_pos)
-        assert json.loads((tmp_path / "plain" / "runs/syn/50-50_seed0/hrnn_attention/train/result.json")
-                          .read_text())["transductive"] is None
+        assert (
+            json.loads((tmp_path / "plain" / "runs/syn/50-50_seed0/hrnn_attention/train/result.json").read_text())[
+                "transductive"
+            ]
+            is None
+        )
 
 
 def test_transductive_results_are_labelled_everywhere(flat_store, tmp_path):
@@ -297,8 +330,9 @@ def test_a_finished_result_is_not_reused_for_another_store_or_other_label_vector
     from action2vec.text import LabelVectors
 
     path, lv = flat_store
-    other = make_synthetic_store(tmp_path / "other.h5", lv, videos_per_class=12, steps=8, temporal=False, noise=0.5,
-                                 seed=7)
+    other = make_synthetic_store(
+        tmp_path / "other.h5", lv, videos_per_class=12, steps=8, temporal=False, noise=0.5, seed=7
+    )
     _run(path, lv, tmp_path / "z", ratios=["50/50"], seeds=1)
     with pytest.raises(ConfigError, match="another configuration"):
         _run(other, lv, tmp_path / "z", ratios=["50/50"], seeds=1)
@@ -328,13 +362,32 @@ def test_the_label_vector_sketch_sees_a_change_of_any_one_class_and_not_float_no
     split = random_splits([f"c{i}" for i in range(101)], ["50/50"], [0])[0]
 
     def job(vectors):
-        return ZslJob("d", split, "pooled_krr", Path("."), "s.h5", LabelVectors([f"c{i}" for i in range(101)], vectors),
-                      ZslConfig(), {})
+        return ZslJob(
+            "d",
+            split,
+            "pooled_krr",
+            Path("."),
+            "s.h5",
+            LabelVectors([f"c{i}" for i in range(101)], vectors),
+            ZslConfig(),
+            {},
+        )
 
     done = job(base)
-    result = ZslSplitResult(dataset="d", split=split.name, ratio="50/50", seed=0, variant="pooled_krr", metrics={},
-                            chance={}, seen_classes=[], unseen_classes=[], confusion=np.zeros((1, 1), np.int64),
-                            fingerprint=done.fingerprint(), inputs=done.inputs())
+    result = ZslSplitResult(
+        dataset="d",
+        split=split.name,
+        ratio="50/50",
+        seed=0,
+        variant="pooled_krr",
+        metrics={},
+        chance={},
+        seen_classes=[],
+        unseen_classes=[],
+        confusion=np.zeros((1, 1), np.int64),
+        fingerprint=done.fingerprint(),
+        inputs=done.inputs(),
+    )
     assert job(base + np.float32(1e-6) * rng.standard_normal(base.shape).astype(np.float32)).same_inputs(result)
     for i in range(101):
         moved = base.copy()
@@ -353,10 +406,13 @@ def test_how_a_run_computes_is_not_part_of_the_fingerprint_and_a_refusal_names_t
     z = ZslConfig(ratios=["50/50"], seeds=1, variants=["hrnn_attention"])
 
     def fp(*sets):
-        return plan_jobs("syn", path, [split], lv, z, load_config(RunConfig, None, list(sets)), tmp_path)[0].fingerprint()
+        return plan_jobs("syn", path, [split], lv, z, load_config(RunConfig, None, list(sets)), tmp_path)[
+            0
+        ].fingerprint()
 
-    assert fp("train.progress_bar=true") == fp("train.progress_bar=false", "train.num_workers=2",
-                                               "train.accelerator=cpu", "train.devices=1")
+    assert fp("train.progress_bar=true") == fp(
+        "train.progress_bar=false", "train.num_workers=2", "train.accelerator=cpu", "train.devices=1"
+    )
     assert fp("train.lr=0.5") != fp()
     _run(path, lv, tmp_path / "k", ratios=["50/50"], seeds=1)
     with pytest.raises(ConfigError, match="gamma_a"):

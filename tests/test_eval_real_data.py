@@ -51,9 +51,18 @@ def test_wordnet_on_kinetics_glove42b_matches_the_papers_word2vec_row(tmp_path):
     from action2vec.cli.main import main
 
     out = tmp_path / "wn.json"
-    rc = main(["eval", "wordnet", "--classes", str(SHARED / "kinetics" / "label_map_k400.txt"),
-               "--text", f"vectors:{folder / 'labels_glove42b.npy'},{folder / 'classes620_label_defn.json'}",
-               "--json", str(out)])
+    rc = main(
+        [
+            "eval",
+            "wordnet",
+            "--classes",
+            str(SHARED / "kinetics" / "label_map_k400.txt"),
+            "--text",
+            f"vectors:{folder / 'labels_glove42b.npy'},{folder / 'classes620_label_defn.json'}",
+            "--json",
+            str(out),
+        ]
+    )
     assert rc == 0
     result = json.loads(out.read_text())
     assert result["n_classes"] > 350  # most Kinetics names are found in WordNet (by name or verb)

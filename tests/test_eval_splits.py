@@ -44,7 +44,9 @@ def test_save_load_round_trip(tmp_path):
 
 def test_bad_split_files(tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"format": "action2vec-splits", "splits": [{"name": "x", "seen": ["a", "b"], "unseen": ["b"]}]}))
+    bad.write_text(
+        json.dumps({"format": "action2vec-splits", "splits": [{"name": "x", "seen": ["a", "b"], "unseen": ["b"]}]})
+    )
     with pytest.raises(DataError, match="both sides"):
         load_splits(bad)
     (tmp_path / "other.json").write_text("[]")

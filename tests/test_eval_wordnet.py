@@ -99,8 +99,14 @@ def test_the_wordnet_result_says_which_features_the_pooled_row_read(tmp_path):
     lv = LabelVectors(classes, np.eye(4, 6, dtype=np.float32))
     store = open_store(make_synthetic_store(tmp_path / "s.h5", lv, videos_per_class=2, steps=4))
     vectors = class_vector_sets(classes, store=store, text_vectors=lv)
-    result = wordnet_experiment(classes, normalize_labels(classes, wordnet=wn), wn, vectors, WordNetSettings(),
-                                features=describe_features(store.meta, store.dim, pooled=True))
+    result = wordnet_experiment(
+        classes,
+        normalize_labels(classes, wordnet=wn),
+        wn,
+        vectors,
+        WordNetSettings(),
+        features=describe_features(store.meta, store.dim, pooled=True),
+    )
     assert result.features.startswith("pooled ") and f"({store.dim}-d)" in result.features
     assert WordNetResult.from_json(result.to_json()).features == result.features
 
@@ -133,8 +139,9 @@ def test_wordnet_experiment_records_intervals_differences_and_left_out(wn):
     assert result.n_classes == 7 and list(result.left_out) == ["zorbling"]
     assert result.intervals["text"] == bootstrap_mean(result.per_row["text"])
     (d,) = result.differences
-    assert (d.a, d.b) == ("text", "pooled") and d.interval == bootstrap_difference(result.per_row["text"],
-                                                                                   result.per_row["pooled"])
+    assert (d.a, d.b) == ("text", "pooled") and d.interval == bootstrap_difference(
+        result.per_row["text"], result.per_row["pooled"]
+    )
     assert d.interval.low <= d.interval.mean <= d.interval.high
     again = WordNetResult.from_json(result.to_json())
     assert again.left_out == result.left_out and again.differences == result.differences

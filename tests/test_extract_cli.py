@@ -50,8 +50,21 @@ def videos(tmp_path: Path) -> Path:
 
 
 def _extract(videos: Path, out: Path, *extra: str) -> int:
-    return main(["extract", "--list", str(videos / "list.txt"), "--out", str(out), "--video.duration", "2",
-                 "--compute.workers", "0", *FAST, *extra])
+    return main(
+        [
+            "extract",
+            "--list",
+            str(videos / "list.txt"),
+            "--out",
+            str(out),
+            "--video.duration",
+            "2",
+            "--compute.workers",
+            "0",
+            *FAST,
+            *extra,
+        ]
+    )
 
 
 def test_extract_list_records_failures_and_matches_direct_computation(videos: Path, tmp_path: Path) -> None:
@@ -100,8 +113,23 @@ def test_extract_list_records_failures_and_matches_direct_computation(videos: Pa
 def test_rerun_resumes_and_changed_settings_are_refused(videos: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "feats.h5"
     (videos / "list_ab.txt").write_text("a.avi apply eye makeup\nempty.avi\n")
-    assert main(["extract", "--list", str(videos / "list_ab.txt"), "--out", str(out), "--video.duration", "2",
-                 "--compute.workers", "0", *FAST]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                "--list",
+                str(videos / "list_ab.txt"),
+                "--out",
+                str(out),
+                "--video.duration",
+                "2",
+                "--compute.workers",
+                "0",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     first = open_store(out)
     a_feats = first.get(first.index_of("a.avi"))[0]
     capsys.readouterr()
@@ -118,8 +146,27 @@ def test_extract_dataset_table_then_pca_on_training_subset(videos: Path, tmp_pat
     table = videos / "table.csv"
     table.write_text("path,label,subset\na.avi,walk,train\nb.mp4,run,train\nc.mp4,walk,test\nempty.avi,run,test\n")
     out = tmp_path / "ds.h5"
-    assert main(["extract", "--dataset", "custom", "--annotations", str(table), "--out", str(out),
-                 "--video.duration", "2", "--compute.workers", "0", "--pca-dim", "3", *FAST]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                "--dataset",
+                "custom",
+                "--annotations",
+                str(table),
+                "--out",
+                str(out),
+                "--video.duration",
+                "2",
+                "--compute.workers",
+                "0",
+                "--pca-dim",
+                "3",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     raw = open_store(out)
     assert len(raw) == 3 and len(raw.failures) == 1
     assert {raw.source(i)["subset"] for i in range(len(raw))} == {"train", "test"}
@@ -128,16 +175,18 @@ def test_extract_dataset_table_then_pca_on_training_subset(videos: Path, tmp_pat
     i = raw.index_of(raw.keys[0])
     feats, length = raw.get(i)
     mean, comps = pca.pca["mean"], pca.pca["components"]
-    np.testing.assert_allclose(pca.get(pca.index_of(raw.keys[0]))[0][:length], (feats[:length] - mean) @ comps.T,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        pca.get(pca.index_of(raw.keys[0]))[0][:length], (feats[:length] - mean) @ comps.T, atol=1e-4
+    )
 
 
 def test_bad_input_options_exit_2(tmp_path: Path) -> None:
     assert main(["extract", "--out", str(tmp_path / "x.h5"), *FAST]) == 2  # neither --list nor --dataset
     assert main(["extract", "--list", str(tmp_path / "none.txt"), "--out", str(tmp_path / "x.h5"), *FAST]) == 2
     (tmp_path / "l.txt").write_text("a.mp4\n")
-    assert main(["extract", "--list", str(tmp_path / "l.txt"), "--out", str(tmp_path / "x.h5"),
-                 "--backbone", "c3d"]) == 2  # no weights
+    assert (
+        main(["extract", "--list", str(tmp_path / "l.txt"), "--out", str(tmp_path / "x.h5"), "--backbone", "c3d"]) == 2
+    )  # no weights
 
 
 def test_real_clips_with_decoding_workers(tmp_path: Path) -> None:
@@ -146,8 +195,25 @@ def test_real_clips_with_decoding_workers(tmp_path: Path) -> None:
         pytest.skip("real clips not available")
     (tmp_path / "real.txt").write_text("".join(f"{REAL / n} clip\n" for n in names))
     out = tmp_path / "real.h5"
-    assert main(["extract", "--list", str(tmp_path / "real.txt"), "--out", str(out), "--video.duration", "14",
-                 "--video.stride", "16", "--compute.workers", "2", *FAST]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                "--list",
+                str(tmp_path / "real.txt"),
+                "--out",
+                str(out),
+                "--video.duration",
+                "14",
+                "--video.stride",
+                "16",
+                "--compute.workers",
+                "2",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     store = open_store(out)
     assert len(store) == 3 and not store.failures and store.meta["steps"] == 420 // 16
     lengths = {Path(k).name: int(store.lengths[store.index_of(k)]) for k in store.keys}
@@ -191,8 +257,11 @@ def test_videos_of_different_aspect_ratios_share_batches(tmp_path: Path) -> None
 def test_read_video_list_labels_comments_root_and_duplicates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "l.txt").write_text("# comment\nx/a.mp4 play violin\n\n/abs/b.avi\ny c.mp4\tjump rope\n")
     items = read_video_list(tmp_path / "l.txt")
-    assert [(i.key, i.label) for i in items] == [("x/a.mp4", "play violin"), ("/abs/b.avi", ""),
-                                                  ("y c.mp4", "jump rope")]
+    assert [(i.key, i.label) for i in items] == [
+        ("x/a.mp4", "play violin"),
+        ("/abs/b.avi", ""),
+        ("y c.mp4", "jump rope"),
+    ]
     assert items[0].path == tmp_path / "x/a.mp4" and items[1].path == Path("/abs/b.avi")
     assert read_video_list(tmp_path / "l.txt", root="/data")[0].path == Path("/data/x/a.mp4")
     (tmp_path / "d.txt").write_text("a.mp4 x\nb.mp4\na.mp4 y\n")
@@ -209,25 +278,55 @@ def test_truncated_download_is_a_recorded_failure_not_a_short_video(tmp_path: Pa
     (tmp_path / "cut.mp4").write_bytes(data[: int(0.4 * len(data))])
     (tmp_path / "list.txt").write_text("good.mp4 run\ncut.mp4 run\n")
     out = tmp_path / "t.h5"
-    assert main(["extract", "--list", str(tmp_path / "list.txt"), "--out", str(out), "--video.duration", "6",
-                 "--compute.workers", "1", *FAST]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                "--list",
+                str(tmp_path / "list.txt"),
+                "--out",
+                str(out),
+                "--video.duration",
+                "6",
+                "--compute.workers",
+                "1",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     store = open_store(out)
     assert store.keys == ["good.mp4"] and int(store.lengths[0]) == math.ceil(150 / 8)
     assert store.failures["cut.mp4"].startswith("truncated: the container declares 150 frames, only ")
 
 
-def test_unavailable_decoder_is_refused_before_anything_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_unavailable_decoder_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torchcodec" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torchcodec" else real_find_spec(name, *a)
+    )
     write_video(tmp_path / "a.mp4", _noise_frames(10, 8), fps=30)
     (tmp_path / "list.txt").write_text("a.mp4\n")
     out = tmp_path / "x.h5"
     for decoder in ("torchcodec", "torchcodec-cuda"):
-        code = main(["extract", "--list", str(tmp_path / "list.txt"), "--out", str(out), "--video.decoder", decoder,
-                     "--compute.workers", "0", *FAST])
+        code = main(
+            [
+                "extract",
+                "--list",
+                str(tmp_path / "list.txt"),
+                "--out",
+                str(out),
+                "--video.decoder",
+                decoder,
+                "--compute.workers",
+                "0",
+                *FAST,
+            ]
+        )
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and "video.decoder" in err[0] and "torchcodec" in err[0]
     assert not out.exists() and not Path(str(out) + ".parts").exists()
@@ -245,13 +344,16 @@ def test_store_rows_follow_the_list_whatever_finishes_first(tmp_path: Path) -> N
     assert open_store(tmp_path / "o.h5").keys == [it.key for it in items]
 
 
-@pytest.mark.parametrize("extra, needle", [
-    (["--pca-dim", "4"], "--pca-fit-keys"),  # a --list records no training subset
-    (["--pca-dim", "4", "--pca-fit-keys", "nothere.txt"], "nothere.txt"),
-    (["--pca-dim", "4", "--pca-fit-keys", "keys.txt", "--pca-out", "other.h5"], "pca=3"),
-    (["--compute.device", "bogus"], "compute.device"),
-    (["--compute.device", "cuda"], "compute.device"),
-])
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--pca-dim", "4"], "--pca-fit-keys"),  # a --list records no training subset
+        (["--pca-dim", "4", "--pca-fit-keys", "nothere.txt"], "nothere.txt"),
+        (["--pca-dim", "4", "--pca-fit-keys", "keys.txt", "--pca-out", "other.h5"], "pca=3"),
+        (["--compute.device", "bogus"], "compute.device"),
+        (["--compute.device", "cuda"], "compute.device"),
+    ],
+)
 def test_extraction_inputs_are_checked_before_any_video_or_log(tmp_path: Path, capsys, extra, needle) -> None:
     """Every input of a run (PCA fit keys, an existing PCA output, the device) is refused before the log file,
     the backbone or any video: no store, no log left behind."""
@@ -262,14 +364,16 @@ def test_extraction_inputs_are_checked_before_any_video_or_log(tmp_path: Path, c
     write_video(tmp_path / "a.mp4", _noise_frames(10, 8), fps=30)
     (tmp_path / "list.txt").write_text("a.mp4\n")
     (tmp_path / "keys.txt").write_text("a.mp4\n")
-    make_synthetic_store(tmp_path / "other.h5", synthetic_label_vectors(2, dim=4), videos_per_class=2, steps=4,
-                         feature_dim=8)
+    make_synthetic_store(
+        tmp_path / "other.h5", synthetic_label_vectors(2, dim=4), videos_per_class=2, steps=4, feature_dim=8
+    )
     with __import__("h5py").File(tmp_path / "other.h5", "a") as f:  # a store of another PCA dimension
         f.attrs["meta"] = '{"backbone": "synthetic", "pca": 3}'
     extra = [str(tmp_path / e) if e.endswith((".txt", ".h5")) else e for e in extra]
     out = tmp_path / "x.h5"
-    code = main(["extract", "--list", str(tmp_path / "list.txt"), "--out", str(out), "--compute.workers", "0",
-                 *FAST, *extra])
+    code = main(
+        ["extract", "--list", str(tmp_path / "list.txt"), "--out", str(out), "--compute.workers", "0", *FAST, *extra]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and needle in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "keys.txt", "list.txt", "other.h5"]
@@ -292,13 +396,37 @@ def test_extraction_python_api_runs_what_the_command_runs(videos: Path, tmp_path
 
     keys = tmp_path / "fit.txt"
     keys.write_text("a.avi\nb.mp4\n")
-    assert _extract(videos, tmp_path / "cli.h5", "--pca-dim", "2", "--pca-fit-keys", str(keys), "--limit", "4",
-                    "--json", str(tmp_path / "cli.json")) == 0
-    cfg = load_config(ExtractConfig, overrides=["video.duration=2", "compute.workers=0", "compute.progress=false",
-                                                 "compute.batch_size=8"])
-    result = run_extraction(ExtractRun(out=tmp_path / "api.h5", list_file=videos / "list.txt", limit=4,
-                                       backbone="c3d-tiny", random_weights=True, extract=cfg, pca_dim=2,
-                                       pca_fit_keys=["a.avi", "b.mp4"]))
+    assert (
+        _extract(
+            videos,
+            tmp_path / "cli.h5",
+            "--pca-dim",
+            "2",
+            "--pca-fit-keys",
+            str(keys),
+            "--limit",
+            "4",
+            "--json",
+            str(tmp_path / "cli.json"),
+        )
+        == 0
+    )
+    cfg = load_config(
+        ExtractConfig,
+        overrides=["video.duration=2", "compute.workers=0", "compute.progress=false", "compute.batch_size=8"],
+    )
+    result = run_extraction(
+        ExtractRun(
+            out=tmp_path / "api.h5",
+            list_file=videos / "list.txt",
+            limit=4,
+            backbone="c3d-tiny",
+            random_weights=True,
+            extract=cfg,
+            pca_dim=2,
+            pca_fit_keys=["a.avi", "b.mp4"],
+        )
+    )
     cli = json.loads((tmp_path / "cli.json").read_text())
     api = json.loads(json.dumps(result.to_json(), default=str))
     for doc in (cli, api):

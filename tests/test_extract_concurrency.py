@@ -24,8 +24,18 @@ from action2vec.store.lock import lock_path
 from action2vec.video.synthetic import level_frames, write_video
 
 N_VIDEOS = 10
-ARGS = ["--random-weights", "--compute.progress", "false", "--compute.batch_size", "8", "--video.duration", "2",
-        "--compute.flush_every", "1"]
+ARGS = [
+    "--random-weights",
+    "--compute.progress",
+    "false",
+    "--compute.batch_size",
+    "8",
+    "--video.duration",
+    "2",
+    "--compute.flush_every",
+    "1",
+]
+
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory, slow_backbone) -> dict[str, Path]:
@@ -47,8 +57,21 @@ def videos(tmp_path_factory, slow_backbone) -> dict[str, Path]:
 
 
 def _cmd(videos: dict[str, Path], listing: str, out: Path, backbone: str = "slow_backbone:slow-tiny") -> list[str]:
-    return [sys.executable, "-m", "action2vec.cli.main", "extract", "--list", str(videos["root"] / listing),
-            "--out", str(out), "--backbone", backbone, "--compute.workers", "1", *ARGS]
+    return [
+        sys.executable,
+        "-m",
+        "action2vec.cli.main",
+        "extract",
+        "--list",
+        str(videos["root"] / listing),
+        "--out",
+        str(out),
+        "--backbone",
+        backbone,
+        "--compute.workers",
+        "1",
+        *ARGS,
+    ]
 
 
 def _env(videos: dict[str, Path]) -> dict[str, str]:
@@ -59,8 +82,9 @@ def _env(videos: dict[str, Path]) -> dict[str, str]:
 
 
 def _start(videos, listing: str, out: Path) -> subprocess.Popen:
-    return subprocess.Popen(_cmd(videos, listing, out), env=_env(videos), text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        _cmd(videos, listing, out), env=_env(videos), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def _wait_until_holding(proc: subprocess.Popen, out: Path) -> None:
@@ -98,8 +122,9 @@ def _second_while_first_runs(videos, first_list: str, second_list: str, out: Pat
     _wait_until_holding(first, out)
     os.kill(first.pid, signal.SIGSTOP)  # hold it mid-run while the second one starts, on any machine
     try:
-        second = subprocess.run(_cmd(videos, second_list, out), env=_env(videos), text=True, capture_output=True,
-                                timeout=300)
+        second = subprocess.run(
+            _cmd(videos, second_list, out), env=_env(videos), text=True, capture_output=True, timeout=300
+        )
     finally:
         os.kill(first.pid, signal.SIGCONT)
     assert second.returncode == 2
@@ -120,8 +145,9 @@ def test_two_halves_of_a_list_at_once_end_with_every_video_once(videos, tmp_path
     first = _second_while_first_runs(videos, "half1.txt", "half2.txt", out)
     assert first.wait(timeout=300) == 0
     # the refused half, rerun once the first is done
-    rerun = subprocess.run(_cmd(videos, "half2.txt", out), env=_env(videos), text=True, capture_output=True,
-                           timeout=300)
+    rerun = subprocess.run(
+        _cmd(videos, "half2.txt", out), env=_env(videos), text=True, capture_output=True, timeout=300
+    )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     _assert_each_video_once(out)
 
@@ -143,8 +169,23 @@ def test_sigterm_keeps_finished_videos_exits_143_and_the_rerun_completes(videos,
     reference = tmp_path / "ref.h5"
     sys.path.insert(0, str(videos["plugin"]))
     try:
-        assert main(["extract", "--list", str(videos["root"] / "all.txt"), "--out", str(reference), "--backbone",
-                     "slow_backbone:slow-tiny", "--compute.workers", "0", *ARGS]) == 0
+        assert (
+            main(
+                [
+                    "extract",
+                    "--list",
+                    str(videos["root"] / "all.txt"),
+                    "--out",
+                    str(reference),
+                    "--backbone",
+                    "slow_backbone:slow-tiny",
+                    "--compute.workers",
+                    "0",
+                    *ARGS,
+                ]
+            )
+            == 0
+        )
         out = tmp_path / "stopped.h5"
         proc = _start(videos, "all.txt", out)
         deadline = time.monotonic() + 300
@@ -156,11 +197,28 @@ def test_sigterm_keeps_finished_videos_exits_143_and_the_rerun_completes(videos,
         os.kill(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 143, err[-3000:]
-        assert err.strip().splitlines()[-1] == "action2vec extract: stopped by SIGTERM; rerun the same command to resume"
+        assert (
+            err.strip().splitlines()[-1] == "action2vec extract: stopped by SIGTERM; rerun the same command to resume"
+        )
         kept = len(list(parts_dir(out).glob("*.h5")))
         assert kept >= 2 and not out.exists() and not lock_path(out).exists()  # parts kept, lock released
-        assert main(["extract", "--list", str(videos["root"] / "all.txt"), "--out", str(out), "--backbone",
-                     "slow_backbone:slow-tiny", "--compute.workers", "0", *ARGS]) == 0
+        assert (
+            main(
+                [
+                    "extract",
+                    "--list",
+                    str(videos["root"] / "all.txt"),
+                    "--out",
+                    str(out),
+                    "--backbone",
+                    "slow_backbone:slow-tiny",
+                    "--compute.workers",
+                    "0",
+                    *ARGS,
+                ]
+            )
+            == 0
+        )
     finally:
         sys.path.remove(str(videos["plugin"]))
     a, b = open_store(reference), open_store(out)
@@ -175,8 +233,20 @@ def test_sigterm_keeps_finished_videos_exits_143_and_the_rerun_completes(videos,
 def test_out_naming_a_directory_is_refused_before_extraction(videos, tmp_path, capsys):
     out = tmp_path / "existing"
     out.mkdir()
-    code = main(["extract", "--list", str(videos["root"] / "all.txt"), "--out", str(out), "--backbone", "c3d-tiny",
-                 "--compute.workers", "0", *ARGS])
+    code = main(
+        [
+            "extract",
+            "--list",
+            str(videos["root"] / "all.txt"),
+            "--out",
+            str(out),
+            "--backbone",
+            "c3d-tiny",
+            "--compute.workers",
+            "0",
+            *ARGS,
+        ]
+    )
     assert code == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(err) == 1 and str(out) in err[0] and "is a directory" in err[0], err
@@ -190,7 +260,7 @@ def _screen(raw: bytes) -> list[str]:
     for row in raw.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n"):
         shown = ""
         for part in row.split("\r"):
-            shown = part + shown[len(part):]
+            shown = part + shown[len(part) :]
         lines.append(shown.rstrip())
     return lines
 

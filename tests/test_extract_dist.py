@@ -20,8 +20,17 @@ from action2vec.cli.main import main
 from action2vec.store import open_store, parts_dir
 from action2vec.video.synthetic import level_frames, write_video
 
-ARGS = ["--backbone", "c3d-tiny", "--random-weights", "--compute.progress", "false", "--compute.batch_size", "8",
-        "--video.duration", "2"]
+ARGS = [
+    "--backbone",
+    "c3d-tiny",
+    "--random-weights",
+    "--compute.progress",
+    "false",
+    "--compute.batch_size",
+    "8",
+    "--video.duration",
+    "2",
+]
 
 
 def _write_set(folder: Path, n: int) -> Path:
@@ -67,9 +76,24 @@ def test_torchrun_two_processes_equal_one(tmp_path: Path) -> None:
     single = tmp_path / "single.h5"
     assert main(["extract", "--list", str(listing), "--out", str(single), "--compute.workers", "0", *ARGS]) == 0
     dist = tmp_path / "dist.h5"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "-m", "action2vec.cli.main", "extract", "--list", str(listing), "--out", str(dist),
-           "--compute.workers", "1", *ARGS]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "action2vec.cli.main",
+        "extract",
+        "--list",
+        str(listing),
+        "--out",
+        str(dist),
+        "--compute.workers",
+        "1",
+        *ARGS,
+    ]
     run = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     assert "[rank 1]" in run.stdout and "[rank 0]" in run.stdout
@@ -79,8 +103,9 @@ def test_torchrun_two_processes_equal_one(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   slow_backbone: Path) -> None:
+def test_kill_9_then_rerun_equals_uninterrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow_backbone: Path
+) -> None:
     plugin = slow_backbone
     monkeypatch.syspath_prepend(str(plugin))
     args = [a if a != "c3d-tiny" else "slow_backbone:slow-tiny" for a in ARGS]
@@ -89,8 +114,21 @@ def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path: Path, monkeypatch:
     assert main(["extract", "--list", str(listing), "--out", str(reference), "--compute.workers", "0", *args]) == 0
 
     out = tmp_path / "killed.h5"
-    cmd = [sys.executable, "-m", "action2vec.cli.main", "extract", "--list", str(listing), "--out", str(out),
-           "--compute.workers", "1", "--compute.flush_every", "1", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "action2vec.cli.main",
+        "extract",
+        "--list",
+        str(listing),
+        "--out",
+        str(out),
+        "--compute.workers",
+        "1",
+        "--compute.flush_every",
+        "1",
+        *args,
+    ]
     env = _env()
     env["PYTHONPATH"] = str(plugin) + os.pathsep + env["PYTHONPATH"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -25,6 +25,7 @@ from action2vec.reports.headline import headline_text
 
 # ---------------------------------------------------------------- numbers, against naive loops
 
+
 def _naive_gap(a, b):
     pairs = [(x, y) for x, y in zip(a, b) if not (math.isnan(x) or math.isnan(y))]
     d = [x - y for x, y in pairs]
@@ -112,15 +113,27 @@ def test_groups_by_is_measured_above_chance():
 
 # ---------------------------------------------------------------- sentences that flip with the numbers
 
+
 def _split(variant: str, seed: int, top1: float) -> ZslSplitResult:
-    return ZslSplitResult(dataset="toy", split=f"50-50_seed{seed}", ratio="50/50", seed=seed, variant=variant,
-                          metrics={"top1": top1, "n": 30}, chance={"top1": 1 / 30}, seen_classes=["a"],
-                          unseen_classes=["b"], confusion=np.zeros((1, 1)))
+    return ZslSplitResult(
+        dataset="toy",
+        split=f"50-50_seed{seed}",
+        ratio="50/50",
+        seed=seed,
+        variant=variant,
+        metrics={"top1": top1, "n": 30},
+        chance={"top1": 1 / 30},
+        seen_classes=["a"],
+        unseen_classes=["b"],
+        confusion=np.zeros((1, 1)),
+    )
 
 
 def _summary(a2v, krr) -> ZslSummary:
-    return ZslSummary.from_splits([_split("hrnn_attention", s, v) for s, v in enumerate(a2v)]
-                                  + [_split("pooled_krr", s, v) for s, v in enumerate(krr)])
+    return ZslSummary.from_splits(
+        [_split("hrnn_attention", s, v) for s, v in enumerate(a2v)]
+        + [_split("pooled_krr", s, v) for s, v in enumerate(krr)]
+    )
 
 
 def test_zsl_finding_says_what_the_paired_test_says():
@@ -153,15 +166,20 @@ def test_zsl_finding_from_a_summary_without_per_split_scores():
 
 
 def _wordnet(a2v: float, text: float, rows_a=(0.1, 0.2, 0.3), rows_t=(0.2, 0.1, 0.4)) -> WordNetResult:
-    return WordNetResult(["a b", "c d", "e f"], {"action2vec": a2v, "text": text, "pooled": 0.05},
-                         {"action2vec": 0.1, "text": 0.1, "pooled": 0.1},
-                         {"action2vec": list(rows_a), "text": list(rows_t), "pooled": [0.0, 0.1, None]})
+    return WordNetResult(
+        ["a b", "c d", "e f"],
+        {"action2vec": a2v, "text": text, "pooled": 0.05},
+        {"action2vec": 0.1, "text": 0.1, "pooled": 0.1},
+        {"action2vec": list(rows_a), "text": list(rows_t), "pooled": [0.0, 0.1, None]},
+    )
 
 
 def test_wordnet_finding_says_what_the_bootstrap_says():
     f = wordnet_finding(_wordnet(0.098, 0.171))  # 3 rows that disagree: the interval holds 0
-    assert f.text.startswith("Action2Vec's class means correlate with WordNet neither more nor less than the text "
-                             "vectors (no significant difference at 5 %): Spearman ρ 0.098 against 0.171")
+    assert f.text.startswith(
+        "Action2Vec's class means correlate with WordNet neither more nor less than the text "
+        "vectors (no significant difference at 5 %): Spearman ρ 0.098 against 0.171"
+    )
     assert "higher on 1 of 3 rows" in f.text and not f.values["above_text"] and not f.values["significant"]
     rows_t = tuple(0.1 + 0.01 * i for i in range(12))
     down = wordnet_finding(_wordnet(0.05, 0.155, rows_a=tuple(r - 0.1 for r in rows_t), rows_t=rows_t))
@@ -180,7 +198,10 @@ def test_grouping_finding_flips_and_says_when_the_map_disagrees():
     wn.grouping = {"action2vec": ClassGrouping(GroupAgreement(0.5333, 0.0678, 60), GroupAgreement(0.4667, 0.1864, 60))}
     f = grouping_finding(wn)
     assert "Action2Vec's class means group by verb rather than by noun" in f.text
-    assert "shares the verb for 53.33 % of the 60 classes (chance 6.78 %) and the noun for 46.67 % (chance 18.64 %)" in f.text
+    assert (
+        "shares the verb for 53.33 % of the 60 classes (chance 6.78 %) and the noun for 46.67 % (chance 18.64 %)"
+        in f.text
+    )
     assert "t-SNE" not in f.text  # no map drawn
     wn.map_grouping = {"action2vec": ClassGrouping(GroupAgreement(0.0, 0.0678, 60), GroupAgreement(1.0, 0.1864, 60))}
     f = grouping_finding(wn)
@@ -192,29 +213,40 @@ def test_grouping_finding_flips_and_says_when_the_map_disagrees():
 
 
 def _analogy(main: float, text: float) -> AnalogyResult:
-    scores = [AnalogyScore(v, ex, 240, acc, 1 / 59 if ex else 1 / 60) for ex in (True, False)
-              for v, acc in (("action2vec", main), ("text", text), ("action2vec, model of split s", 0.1))]
+    scores = [
+        AnalogyScore(v, ex, 240, acc, 1 / 59 if ex else 1 / 60)
+        for ex in (True, False)
+        for v, acc in (("action2vec", main), ("text", text), ("action2vec, model of split s", 0.1))
+    ]
     return AnalogyResult(240, 0, main, 1 / 59, {}, [], class_vectors="action2vec", scores=scores)
 
 
 def test_analogy_findings_flip():
     found = [f for f in analogy_findings(_analogy(0.85, 1.0)) if f.values["vectors"] == "action2vec"]
     assert [f.values["exclude_query"] for f in found] == [True, False]
-    assert found[0].text == ("Analogy test (query class left out): Action2Vec's class means answer 85.00 % of 240 "
-                             "tests, 15.00 points fewer than the text vectors alone (100.00 %; chance 1.69 %).")
+    assert found[0].text == (
+        "Analogy test (query class left out): Action2Vec's class means answer 85.00 % of 240 "
+        "tests, 15.00 points fewer than the text vectors alone (100.00 %; chance 1.69 %)."
+    )
     assert "every class a candidate, the paper's reading" in found[1].text
     assert "15.00 points more than the text vectors alone (85.00 %" in analogy_findings(_analogy(1.0, 0.85))[0].text
 
 
 def test_the_split_model_stands_beside_the_all_classes_model():
     result = _analogy(1.0, 1.0)
-    result.scores.insert(3, AnalogyScore("action2vec, model of split s", True, 62, 0.774, float("nan"),
-                                         subset="between its unseen classes"))
+    result.scores.insert(
+        3,
+        AnalogyScore(
+            "action2vec, model of split s", True, 62, 0.774, float("nan"), subset="between its unseen classes"
+        ),
+    )
     split = [f for f in analogy_findings(result) if f.values["vectors"] != "action2vec"]
     assert [f.values["exclude_query"] for f in split] == [True, False]
-    assert split[0].text == ("Analogy test (query class left out): the class means of the model of split s answer "
-                             "10.00 % of 240 tests, against 100.00 % for Action2Vec's class means; 77.40 % of the 62 "
-                             "tests between its unseen classes.")
+    assert split[0].text == (
+        "Analogy test (query class left out): the class means of the model of split s answer "
+        "10.00 % of 240 tests, against 100.00 % for Action2Vec's class means; 77.40 % of the 62 "
+        "tests between its unseen classes."
+    )
     assert "as many as the text vectors alone" in analogy_findings(_analogy(1.0, 1.0))[0].text
 
 
@@ -231,10 +263,21 @@ def test_one_split_has_no_spread_in_the_headline():
     from action2vec.evaluation.results import ZslSplitResult
     from action2vec.reports.headline import zsl_headline
 
-    runs = [ZslSplitResult(dataset="toy", split="50-50_seed0", ratio="50/50", seed=0, variant=v,
-                           metrics={"top1": t, "n": 30}, chance={"top1": 1 / 30}, seen_classes=["a"],
-                           unseen_classes=["b"], confusion=np.eye(2, dtype=np.int64))
-             for v, t in (("hrnn_attention", 0.3611), ("pooled_krr", 0.2))]
+    runs = [
+        ZslSplitResult(
+            dataset="toy",
+            split="50-50_seed0",
+            ratio="50/50",
+            seed=0,
+            variant=v,
+            metrics={"top1": t, "n": 30},
+            chance={"top1": 1 / 30},
+            seen_classes=["a"],
+            unseen_classes=["b"],
+            confusion=np.eye(2, dtype=np.int64),
+        )
+        for v, t in (("hrnn_attention", 0.3611), ("pooled_krr", 0.2))
+    ]
     summary = ZslSummary.from_splits(runs)
     text = headline_text(summary, None, None, findings=False)
     assert "one split:" in text and "±" not in text and "36.11 %" in text

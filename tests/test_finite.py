@@ -18,14 +18,35 @@ from action2vec.testing import make_synthetic_store, synthetic_label_vectors, wr
 def data(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("diverge")
     labels = synthetic_label_vectors(3, dim=8, seed=7)
-    return {"store": make_synthetic_store(root / "s.h5", labels, videos_per_class=8, steps=6, feature_dim=12, seed=7),
-            "vectors": write_vectors_file(labels, root / "v.npz")}
+    return {
+        "store": make_synthetic_store(root / "s.h5", labels, videos_per_class=8, steps=6, feature_dim=12, seed=7),
+        "vectors": write_vectors_file(labels, root / "v.npz"),
+    }
 
 
 def _argv(data: dict[str, Path], out: Path, *extra: str) -> list[str]:
-    return ["train", "--out", str(out), "--data.store", str(data["store"]), "--data.text", f"vectors:{data['vectors']}",
-            "--model.preset", "tiny", "--train.epochs", "2", "--train.batch_size", "8", "--data.val_fraction", "0",
-            "--train.checkpoint_every_n_steps", "1", "--train.progress_bar", "false", *extra]
+    return [
+        "train",
+        "--out",
+        str(out),
+        "--data.store",
+        str(data["store"]),
+        "--data.text",
+        f"vectors:{data['vectors']}",
+        "--model.preset",
+        "tiny",
+        "--train.epochs",
+        "2",
+        "--train.batch_size",
+        "8",
+        "--data.val_fraction",
+        "0",
+        "--train.checkpoint_every_n_steps",
+        "1",
+        "--train.progress_bar",
+        "false",
+        *extra,
+    ]
 
 
 def _error(capsys) -> str:

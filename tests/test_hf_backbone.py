@@ -28,8 +28,13 @@ QUIET = ["--compute.workers", "0", "--compute.progress", "false"]
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("hf")
-    return {"clip": save_clip(root / "clip"), "siglip": save_siglip(root / "siglip"),
-            "videomae": save_videomae(root / "videomae"), "xclip": save_xclip(root / "xclip"), "clip_other": save_clip(root / "clip_other", seed=1)}
+    return {
+        "clip": save_clip(root / "clip"),
+        "siglip": save_siglip(root / "siglip"),
+        "videomae": save_videomae(root / "videomae"),
+        "xclip": save_xclip(root / "xclip"),
+        "clip_other": save_clip(root / "clip_other", seed=1),
+    }
 
 
 def _frames(n: int, h: int = 40, w: int = 52, seed: int = 0) -> np.ndarray:
@@ -72,8 +77,10 @@ def _xclip_reference(model, pixels: torch.Tensor) -> np.ndarray:
     return (out if isinstance(out, torch.Tensor) else out.pooler_output)[0].numpy()
 
 
-@pytest.mark.parametrize("kind,model_class,reference", [("videomae", "VideoMAEModel", _videomae_reference),
-                                                        ("xclip", "XCLIPModel", _xclip_reference)])
+@pytest.mark.parametrize(
+    "kind,model_class,reference",
+    [("videomae", "VideoMAEModel", _videomae_reference), ("xclip", "XCLIPModel", _xclip_reference)],
+)
 def test_video_model_step_is_one_clip_embedding(folders, kind, model_class, reference) -> None:
     import transformers
 
@@ -130,8 +137,11 @@ def test_missing_or_wrong_folder_is_one_line(folders, tmp_path, capsys) -> None:
     from safetensors.torch import load_file, save_file
 
     state = load_file(str(partial / "model.safetensors"))
-    save_file({k: v for k, v in state.items() if not k.startswith("vision_model.")}, str(partial / "model.safetensors"),
-              metadata={"format": "pt"})
+    save_file(
+        {k: v for k, v in state.items() if not k.startswith("vision_model.")},
+        str(partial / "model.safetensors"),
+        metadata={"format": "pt"},
+    )
     with pytest.raises(DataError, match="its weights lack .* tensor"):
         create_backbone(f"hf:{partial}")
     with pytest.raises(Action2VecError, match="leave out --weights"):
@@ -145,7 +155,10 @@ def test_missing_or_wrong_folder_is_one_line(folders, tmp_path, capsys) -> None:
     (videos / "list.txt").write_text("a.mp4 spin ball\n")
     capsys.readouterr()
     out = tmp_path / "x.h5"
-    assert main(["extract", "--list", str(videos / "list.txt"), "--out", str(out), "--backbone", f"hf:{bert}", *QUIET]) == 2
+    assert (
+        main(["extract", "--list", str(videos / "list.txt"), "--out", str(out), "--backbone", f"hf:{bert}", *QUIET])
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bert" in err[0] and not out.exists()
 
@@ -157,8 +170,18 @@ def test_store_records_model_digests_and_refuses_another_folder(folders, tmp_pat
         write_video(videos / f"{i}.mp4", _frames(18, seed=i), fps=12)
     (videos / "list.txt").write_text("0.mp4 spin ball\n1.mp4 grow box\n")
     out = tmp_path / "clip.h5"
-    argv = ["extract", "--list", str(videos / "list.txt"), "--out", str(out), "--video.fps", "12",
-            "--video.duration", "1.5", *QUIET]
+    argv = [
+        "extract",
+        "--list",
+        str(videos / "list.txt"),
+        "--out",
+        str(out),
+        "--video.fps",
+        "12",
+        "--video.duration",
+        "1.5",
+        *QUIET,
+    ]
     assert main([*argv, "--backbone", f"hf:{folders['clip']}"]) == 0
     meta = open_store(out).meta
     assert meta["backbone"] == f"hf:{folders['clip']}"
@@ -170,8 +193,9 @@ def test_store_records_model_digests_and_refuses_another_folder(folders, tmp_pat
     # one step = one clip's mean frame embedding, as the backbone computes it from the decoded frames
     from action2vec.video.extract import video_features
 
-    feats, length = video_features(videos / "0.mp4", create_backbone(f"hf:{folders['clip']}"),
-                                   _extract_config(12.0, 1.5))
+    feats, length = video_features(
+        videos / "0.mp4", create_backbone(f"hf:{folders['clip']}"), _extract_config(12.0, 1.5)
+    )
     stored, stored_len = open_store(out).get(open_store(out).index_of("0.mp4"))
     assert length == stored_len
     np.testing.assert_allclose(stored, feats, rtol=0, atol=1e-6)
@@ -205,8 +229,9 @@ def test_a_models_hf_folder_changed_or_moved_is_named_in_the_line(folders, tmp_p
     'None', as there are no --weights with hf:) and says it comes from the training store's record."""
     copy = tmp_path / "clip"
     shutil.copytree(folders["clip"], copy)
-    recipe = VideoRecipe.from_features({**create_backbone(f"hf:{copy}").meta(), "fps": 12.0, "duration": 1.5,
-                                        "stride": 8})
+    recipe = VideoRecipe.from_features(
+        {**create_backbone(f"hf:{copy}").meta(), "fps": 12.0, "duration": 1.5, "stride": 8}
+    )
     shutil.copy(folders["clip_other"] / "model.safetensors", copy / "model.safetensors")
     with pytest.raises(DataError) as err:
         recipe.create_backbone()
@@ -224,8 +249,16 @@ def test_video_model_clip_length_other_than_its_frames_is_one_line(folders, tmp_
     write_video(videos / "a.mp4", _frames(12), fps=12)
     (videos / "list.txt").write_text("a.mp4 spin ball\n")
     out = tmp_path / "x.h5"
-    argv = ["extract", "--list", str(videos / "list.txt"), "--out", str(out), "--backbone", f"hf:{folders['videomae']}",
-            *QUIET]
+    argv = [
+        "extract",
+        "--list",
+        str(videos / "list.txt"),
+        "--out",
+        str(out),
+        "--backbone",
+        f"hf:{folders['videomae']}",
+        *QUIET,
+    ]
     capsys.readouterr()
     assert main([*argv, "--video.clip_len", "8"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -23,8 +23,11 @@ TEXTS = ["spin ball", "a video of a person grow box", "slide", "play violin ride
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("hf_text")
-    return {"clip": save_clip(root / "clip"), "siglip": save_siglip(root / "siglip"),
-            "videomae": save_videomae(root / "videomae")}
+    return {
+        "clip": save_clip(root / "clip"),
+        "siglip": save_siglip(root / "siglip"),
+        "videomae": save_videomae(root / "videomae"),
+    }
 
 
 @pytest.mark.parametrize("kind,padding", [("clip", True), ("siglip", "max_length")])

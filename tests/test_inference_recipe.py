@@ -48,13 +48,22 @@ def test_a_cached_backbone_needs_no_weights_given():
     assert VideoRecipe("c3d", "fc7", False, ClipConfig()).needs_weights()
 
 
-@pytest.mark.parametrize("backbone, random_weights, asks", [
-    ("c3d", False, True), ("c3d", True, False), ("c3d-tiny", True, False), ("motion", False, False),
-    ("cached-tiny-test", False, False),
-])
+@pytest.mark.parametrize(
+    "backbone, random_weights, asks",
+    [
+        ("c3d", False, True),
+        ("c3d", True, False),
+        ("c3d-tiny", True, False),
+        ("motion", False, False),
+        ("cached-tiny-test", False, False),
+    ],
+)
 def test_the_cards_usage_asks_for_weights_when_the_recipe_needs_them(tmp_path, backbone, random_weights, asks):
-    info = ModelInfo(model=ModelConfig(input_dim=4, embed_dim=2), classes=["a", "b"],
-                     features={"backbone": backbone, "random_weights": random_weights})
+    info = ModelInfo(
+        model=ModelConfig(input_dim=4, embed_dim=2),
+        classes=["a", "b"],
+        features={"backbone": backbone, "random_weights": random_weights},
+    )
     card = model_card(info, LabelVectors(["a", "b"], np.eye(2), embedder="minilm"), tmp_path)
     assert ('backbone_weights="WEIGHTS"' in card) == asks
     assert ("--weights WEIGHTS" in card) == asks
@@ -71,8 +80,11 @@ def test_the_card_records_the_training_store_resolved(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     lv = synthetic_label_vectors(3, dim=4, seed=1)
     make_synthetic_store("s.h5", lv, videos_per_class=3, steps=6, feature_dim=6, seed=1)
-    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false",
-                                        "data.val_fraction=0", "data.store=s.h5"])
+    cfg = load_config(
+        RunConfig,
+        None,
+        ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false", "data.val_fraction=0", "data.store=s.h5"],
+    )
     model_dir = fit(cfg, "run", store=open_store("s.h5"), label_vectors=lv).model_dir
     assert read_model_info(model_dir).data.store == str(tmp_path.resolve() / "s.h5")
     assert f"feature store: `{tmp_path.resolve() / 's.h5'}`" in (model_dir / "README.md").read_text()
@@ -92,9 +104,18 @@ def test_weights_other_than_the_stores_are_refused_by_their_digest(tmp_path):
     torch.manual_seed(1)
     torch.save(TinyC3D().state_dict(), other)
     digest = hashlib.sha256(same.read_bytes()).hexdigest()
-    recipe = VideoRecipe.from_features({"backbone": "c3d-tiny", "layer": "fc7", "fps": 10, "duration": 2,
-                                        "clip_len": 16, "stride": 8, "random_weights": False,
-                                        "weights_sha256": digest})
+    recipe = VideoRecipe.from_features(
+        {
+            "backbone": "c3d-tiny",
+            "layer": "fc7",
+            "fps": 10,
+            "duration": 2,
+            "clip_len": 16,
+            "stride": 8,
+            "random_weights": False,
+            "weights_sha256": digest,
+        }
+    )
     assert recipe.create_backbone(same).weights_sha256 == digest
     with pytest.raises(DataError, match="not the weights the training store was extracted with"):
         recipe.create_backbone(other)

@@ -29,8 +29,17 @@ def skip_model(tmp_path_factory):
     np.savez(mapping, names=np.array(lv.names + ["violin"]), vectors=np.concatenate([lv.vectors, violin[None]]))
     vectors = build_label_vectors(lv.names, f"vectors:{mapping}", oov="skip")
     assert vectors.oov == "skip"
-    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.batch_size=8", "train.epochs=1",
-                                        "train.progress_bar=false", "data.val_fraction=0"])
+    cfg = load_config(
+        RunConfig,
+        None,
+        [
+            "model.preset=tiny",
+            "train.batch_size=8",
+            "train.epochs=1",
+            "train.progress_bar=false",
+            "data.val_fraction=0",
+        ],
+    )
     result = fit(cfg, root / "run", store=open_store(store), label_vectors=vectors)
     return result.model_dir, violin
 
@@ -64,8 +73,22 @@ def test_duplicate_labels_are_ranked_once_in_their_first_order(skip_model, capsy
     assert all(sorted(p.labels) == ["class000", "class001"] for p in preds)
     capsys.readouterr()
     np.save(model_dir.parent / "f.npy", feats[0])
-    assert main(["classify", "--model", str(model_dir), "--features", str(model_dir.parent / "f.npy"),
-                 "--labels", "class002,class002,class003", "--top-k", "2"]) == 0
+    assert (
+        main(
+            [
+                "classify",
+                "--model",
+                str(model_dir),
+                "--features",
+                str(model_dir.parent / "f.npy"),
+                "--labels",
+                "class002,class002,class003",
+                "--top-k",
+                "2",
+            ]
+        )
+        == 0
+    )
     row = capsys.readouterr().out.strip().split("\t")
     assert sorted(label.split(" (")[0] for label in row[1:]) == ["class002", "class003"]
 

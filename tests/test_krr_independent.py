@@ -75,7 +75,9 @@ def test_laplacian_krr_minimises_its_objective():
     assert np.abs(grad).max() < 1e-6 * max(1.0, np.abs(y).max())
 
     def objective(c):
-        return ((y - kern @ c) ** 2).sum() + 0.1 * np.trace(c.T @ kern @ c) + 3.0 * np.trace(c.T @ kern @ lap @ kern @ c)
+        return (
+            ((y - kern @ c) ** 2).sum() + 0.1 * np.trace(c.T @ kern @ c) + 3.0 * np.trace(c.T @ kern @ lap @ kern @ c)
+        )
 
     rng = np.random.default_rng(1)
     assert all(objective(a) < objective(a + 1e-3 * rng.standard_normal(a.shape)) for _ in range(5))
@@ -103,8 +105,7 @@ def _write_store(root):
     rng = np.random.default_rng(7)
     centres = rng.standard_normal((len(CLASSES), 10))
     mix = rng.standard_normal((10, 6))
-    words = {c: (centres[i] @ mix + 0.1 * rng.standard_normal(6)).tolist()
-             for i, c in enumerate(CLASSES)}
+    words = {c: (centres[i] @ mix + 0.1 * rng.standard_normal(6)).tolist() for i, c in enumerate(CLASSES)}
     (root / "words.json").write_text(json.dumps(words))
     truth = {}
     with StoreWriter(root / "s.h5", meta={"backbone": "toy", "layer": "x", "dim": 10}) as w:
@@ -124,9 +125,28 @@ def test_zero_shot_baseline_top1_equals_the_independent_path(tmp_path):
 
     store, truth, words = _write_store(tmp_path)
     out = tmp_path / "run"
-    assert main(["zsl", "--store", f"toy={store}", "--data.text", f"vectors:{tmp_path / 'words.json'}",
-                 "--ratios", "50/50", "--seeds", "1", "--variants", "pooled_krr", "--krr", "neighbors=3",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "zsl",
+                "--store",
+                f"toy={store}",
+                "--data.text",
+                f"vectors:{tmp_path / 'words.json'}",
+                "--ratios",
+                "50/50",
+                "--seeds",
+                "1",
+                "--variants",
+                "pooled_krr",
+                "--krr",
+                "neighbors=3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (result_file,) = out.glob("runs/toy/*/pooled_krr/result.json")
     result = json.loads(result_file.read_text())
     seen, unseen = result["seen_classes"], result["unseen_classes"]

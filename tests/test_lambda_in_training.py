@@ -23,11 +23,21 @@ def run_log(tmp_path_factory):
     root = tmp_path_factory.mktemp("lambda")
     lv = synthetic_label_vectors(4, dim=6, seed=1)
     path = make_synthetic_store(root / "store.h5", lv, videos_per_class=VIDEOS // 4, steps=10, feature_dim=8, seed=1)
-    cfg = load_config(RunConfig, None, [
-        "model.preset=tiny", f"train.batch_size={BATCH}", f"train.epochs={EPOCHS}", "train.progress_bar=false",
-        "train.log_every_n_steps=1", "data.val_fraction=0", f"loss.lambda_initial={INITIAL}",
-        f"loss.lambda_final={FINAL}", f"loss.lambda_switch={SWITCH}",
-    ])
+    cfg = load_config(
+        RunConfig,
+        None,
+        [
+            "model.preset=tiny",
+            f"train.batch_size={BATCH}",
+            f"train.epochs={EPOCHS}",
+            "train.progress_bar=false",
+            "train.log_every_n_steps=1",
+            "data.val_fraction=0",
+            f"loss.lambda_initial={INITIAL}",
+            f"loss.lambda_final={FINAL}",
+            f"loss.lambda_switch={SWITCH}",
+        ],
+    )
     result = fit(cfg, root / "run", store=open_store(path), label_vectors=lv)
     assert len(result.train_keys) == VIDEOS
     rows = [r for r in read_training_log(root / "run") if "train/lambda_step" in r]

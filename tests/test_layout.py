@@ -79,6 +79,7 @@ def test_no_module_outside_training_reaches_into_its_export_or_fit_modules():
 
 
 def test_reports_import_nothing_of_training():
-    hits = offenders(lambda importer, name, named: _within(importer, "action2vec.reports")
-                     and _within(name, "action2vec.training"))
+    hits = offenders(
+        lambda importer, name, named: _within(importer, "action2vec.reports") and _within(name, "action2vec.training")
+    )
     assert not hits, "reports read a run through action2vec.run_folder:\n" + "\n".join(hits)

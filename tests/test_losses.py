@@ -82,8 +82,14 @@ def test_lambda_schedule_switches_once_within_the_first_epoch(steps_per_epoch, s
 
 @pytest.mark.parametrize(
     "key,value",
-    [("margin", -0.1), ("top_k", 0), ("lambda_initial", -1), ("lambda_final", -0.5), ("lambda_switch", 1.5),
-     ("lambda_switch", -0.1)],
+    [
+        ("margin", -0.1),
+        ("top_k", 0),
+        ("lambda_initial", -1),
+        ("lambda_final", -0.5),
+        ("lambda_switch", 1.5),
+        ("lambda_switch", -0.1),
+    ],
 )
 def test_loss_ranges_are_declared_and_checked(key, value):
     from action2vec.config import load_config

@@ -60,13 +60,16 @@ def _kept_by_autograd(cfg: ModelConfig, batch: int, steps: int) -> int:
     return sum(p.numel() * p.element_size() * 4 for p in net.parameters()) + sum(storages.values())
 
 
-@pytest.mark.parametrize("kw, batch, steps", [
-    ({"variant": "hrnn_attention", "window": 64, "window_stride": 8}, 16, 64),
-    ({"variant": "hrnn_attention", "window": 8, "window_stride": 8}, 32, 64),
-    ({"variant": "hrnn", "window": 8, "window_stride": 8, "lstm1_hidden": 512}, 64, 128),
-    ({"variant": "single_lstm"}, 32, 128),
-    ({"variant": "stacked_lstm"}, 16, 64),
-])
+@pytest.mark.parametrize(
+    "kw, batch, steps",
+    [
+        ({"variant": "hrnn_attention", "window": 64, "window_stride": 8}, 16, 64),
+        ({"variant": "hrnn_attention", "window": 8, "window_stride": 8}, 32, 64),
+        ({"variant": "hrnn", "window": 8, "window_stride": 8, "lstm1_hidden": 512}, 64, 128),
+        ({"variant": "single_lstm"}, 32, 128),
+        ({"variant": "stacked_lstm"}, 16, 64),
+    ],
+)
 def test_the_estimate_is_what_autograd_keeps_to_an_order_of_magnitude(kw, batch, steps):
     """Never below what a step keeps allocated, and within 4x of it (the estimate adds the backward pass's
     transient tensors; it was 0.5 to 1.2 times the peak resident memory of a whole step on these configs)."""
@@ -101,8 +104,9 @@ def test_available_memory_heeds_the_address_space_limit(monkeypatch):
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
     mapped = int(status["VmSize"].split()[0]) * 1024
     limit = mapped + (256 << 20)
-    monkeypatch.setattr(resource, "getrlimit",
-                        lambda which: (limit, limit) if which == resource.RLIMIT_AS else (-1, -1))
+    monkeypatch.setattr(
+        resource, "getrlimit", lambda which: (limit, limit) if which == resource.RLIMIT_AS else (-1, -1)
+    )
     assert available_memory("cpu") <= 300 << 20
 
 
@@ -110,16 +114,32 @@ def test_available_memory_heeds_the_address_space_limit(monkeypatch):
 def data(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("sizes")
     labels = synthetic_label_vectors(3, dim=8, seed=11)
-    return {"store": make_synthetic_store(root / "s.h5", labels, videos_per_class=6, steps=6, feature_dim=12, seed=11),
-            "vectors": write_vectors_file(labels, root / "v.npz")}
+    return {
+        "store": make_synthetic_store(root / "s.h5", labels, videos_per_class=6, steps=6, feature_dim=12, seed=11),
+        "vectors": write_vectors_file(labels, root / "v.npz"),
+    }
 
 
 @pytest.mark.parametrize("setting", [["--model.window", "100000"], ["--model.lstm1_hidden", "100000000"]])
-def test_a_run_that_cannot_fit_is_refused_before_any_file_and_the_corrected_command_runs(data, tmp_path, capsys,
-                                                                                        setting):
+def test_a_run_that_cannot_fit_is_refused_before_any_file_and_the_corrected_command_runs(
+    data, tmp_path, capsys, setting
+):
     run = tmp_path / "run"
-    argv = ["train", "--out", str(run), "--data.store", str(data["store"]), "--data.text", f"vectors:{data['vectors']}",
-            "--model.preset", "tiny", "--train.epochs", "1", "--train.progress_bar", "false"]
+    argv = [
+        "train",
+        "--out",
+        str(run),
+        "--data.store",
+        str(data["store"]),
+        "--data.text",
+        f"vectors:{data['vectors']}",
+        "--model.preset",
+        "tiny",
+        "--train.epochs",
+        "1",
+        "--train.progress_bar",
+        "false",
+    ]
     assert main(argv + setting) == 2
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("action2vec ")]

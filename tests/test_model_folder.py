@@ -31,8 +31,18 @@ WORDS = ["play", "violin", "ride", "bike", "person"]
 
 
 def _cfg(*extra):
-    return load_config(RunConfig, None, ["model.preset=tiny", "train.batch_size=32", "train.epochs=1",
-                                          "train.progress_bar=false", "data.val_fraction=0.25", *extra])
+    return load_config(
+        RunConfig,
+        None,
+        [
+            "model.preset=tiny",
+            "train.batch_size=32",
+            "train.epochs=1",
+            "train.progress_bar=false",
+            "data.val_fraction=0.25",
+            *extra,
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +56,16 @@ def trained(tmp_path_factory, wn):
     np.savez(mapping, names=np.array(lv.names + WORDS), vectors=np.concatenate([lv.vectors, words]))
     vectors = build_label_vectors(lv.names, f"vectors:{mapping}", wordnet=wn)
     result = fit(_cfg(), root / "run", store=open_store(store_path), label_vectors=vectors)
-    return {"root": root, "model": result.model_dir, "store": store_path, "raw": raw, "mapping": mapping,
-            "words": dict(zip(WORDS, words)), "lv": lv, "result": result}
+    return {
+        "root": root,
+        "model": result.model_dir,
+        "store": store_path,
+        "raw": raw,
+        "mapping": mapping,
+        "words": dict(zip(WORDS, words)),
+        "lv": lv,
+        "result": result,
+    }
 
 
 def _copy(trained, tmp_path) -> Path:
@@ -88,7 +106,10 @@ def test_vectors_given_by_hand_refuse_new_label_texts_with_one_line(trained, tmp
     with pytest.raises(DataError, match="given by hand .* cannot embed new label texts such as 'ride bike'"):
         model.encode_text(["class001", "ride bike"])
     feats = open_store(trained["store"]).read_many([0])
-    assert model.classify_features(feats, None, ["class001", "class002"], top_k=1)[0].labels[0] in ("class001", "class002")
+    assert model.classify_features(feats, None, ["class001", "class002"], top_k=1)[0].labels[0] in (
+        "class001",
+        "class002",
+    )
 
 
 def test_relative_vectors_spec_is_recorded_absolute_and_works_from_another_folder(trained, tmp_path, monkeypatch):
@@ -96,8 +117,26 @@ def test_relative_vectors_spec_is_recorded_absolute_and_works_from_another_folde
     work.mkdir()
     shutil.copy(trained["mapping"], work / "v.npz")
     monkeypatch.chdir(work)
-    assert main(["train", "--out", "run", "--data.store", str(trained["store"]), "--data.text", "vectors:v.npz",
-                 "--model.preset", "tiny", "--train.epochs", "1", "--train.progress_bar", "false"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                "run",
+                "--data.store",
+                str(trained["store"]),
+                "--data.text",
+                "vectors:v.npz",
+                "--model.preset",
+                "tiny",
+                "--train.epochs",
+                "1",
+                "--train.progress_bar",
+                "false",
+            ]
+        )
+        == 0
+    )
     assert yaml.safe_load(Path("run/config.yaml").read_text())["data"]["text"] == f"vectors:{work / 'v.npz'}"
     monkeypatch.chdir(tmp_path)
     model = Action2Vec.load(work / "run" / "model")
@@ -170,9 +209,28 @@ def minilm():
 @pytest.mark.slow
 def test_prompts_from_the_command_line_are_recorded_and_applied_to_new_labels(trained, tmp_path, minilm):
     prompts = ["a video of a person {}", "a person {}"]
-    assert main(["train", "--out", str(tmp_path / "run"), "--data.store", str(trained["store"]), "--data.text",
-                 "minilm", "--data.prompts", ",".join(prompts), "--model.preset", "tiny", "--train.epochs", "1",
-                 "--train.progress_bar", "false"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(tmp_path / "run"),
+                "--data.store",
+                str(trained["store"]),
+                "--data.text",
+                "minilm",
+                "--data.prompts",
+                ",".join(prompts),
+                "--model.preset",
+                "tiny",
+                "--train.epochs",
+                "1",
+                "--train.progress_bar",
+                "false",
+            ]
+        )
+        == 0
+    )
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]["prompts"] == prompts
     model = Action2Vec.load(tmp_path / "run" / "model")
     assert model.prompts == tuple(prompts) and model.text_embedder == "minilm"
@@ -190,7 +248,9 @@ def test_model_card_describes_data_features_text_config_metrics_and_use(trained,
     card = (trained["model"] / "README.md").read_text()
     result = trained["result"]
     assert str(trained["store"]) in card
-    assert f"{len(result.train_keys)} training and {len(result.val_keys)} validation videos of {N_CLASSES} classes" in card
+    assert (
+        f"{len(result.train_keys)} training and {len(result.val_keys)} validation videos of {N_CLASSES} classes" in card
+    )
     assert "backbone `synthetic`" in card and "PCA 24 -> 16" in card
     assert f"embedder `{embedder_spec('vectors:' + str(trained['mapping']))}`" in card
     assert "hrnn_attention" in card and "lambda_final" in card  # the config
@@ -214,14 +274,26 @@ def test_a_later_format_version_is_refused_with_one_line(trained, tmp_path):
 
 def test_version_1_folders_still_load(trained, tmp_path):
     """Version 1: the embedder in config.json's "text", labels.json a bare list, variant 'lstm', no card."""
-    run = fit(_cfg("model.variant=single_lstm"), tmp_path / "run", store=open_store(trained["store"]),
-              label_vectors=build_label_vectors(trained["lv"].names, f"vectors:{trained['mapping']}", cache=False))
+    run = fit(
+        _cfg("model.variant=single_lstm"),
+        tmp_path / "run",
+        store=open_store(trained["store"]),
+        label_vectors=build_label_vectors(trained["lv"].names, f"vectors:{trained['mapping']}", cache=False),
+    )
     folder = run.model_dir
     new_model = Action2Vec.load(folder)
     doc = json.loads((folder / "config.json").read_text())
-    old = {"format": doc["format"], "version": 1, "model": {**doc["model"], "variant": "lstm"}, "loss": doc["loss"],
-           "train": doc["train"], "text": f"vectors:{trained['mapping']}", "classes": doc["classes"],
-           "features": doc["features"], "pca": True}
+    old = {
+        "format": doc["format"],
+        "version": 1,
+        "model": {**doc["model"], "variant": "lstm"},
+        "loss": doc["loss"],
+        "train": doc["train"],
+        "text": f"vectors:{trained['mapping']}",
+        "classes": doc["classes"],
+        "features": doc["features"],
+        "pca": True,
+    }
     (folder / "config.json").write_text(json.dumps(old))
     (folder / "labels.json").write_text(json.dumps(json.loads((folder / "labels.json").read_text())["names"]))
     (folder / "README.md").unlink()
@@ -236,7 +308,9 @@ def test_version_1_folders_still_load(trained, tmp_path):
 def test_model_info_json_round_trip(trained):
     info = read_model_folder(trained["model"]).info
     assert ModelInfo.from_json(info.to_json()) == info
-    assert info.input_dim == 16 and info.embed_dim == DIM and info.data.train_videos == len(trained["result"].train_keys)
+    assert (
+        info.input_dim == 16 and info.embed_dim == DIM and info.data.train_videos == len(trained["result"].train_keys)
+    )
 
 
 # ------------------------------------------------------------------------------ damaged files
@@ -255,25 +329,44 @@ def _edit_config(folder: Path, edit) -> None:
 
 DAMAGE = {
     "truncated weights": (lambda f: _truncate(f / "model.safetensors"), r"model.safetensors: damaged weights file"),
-    "truncated label vectors": (lambda f: _truncate(f / "label_vectors.safetensors"),
-                                r"label_vectors.safetensors: damaged label vectors file"),
+    "truncated label vectors": (
+        lambda f: _truncate(f / "label_vectors.safetensors"),
+        r"label_vectors.safetensors: damaged label vectors file",
+    ),
     "labels.json one name short": (
-        lambda f: (f / "labels.json").write_text(json.dumps(
-            {**json.loads((f / "labels.json").read_text()), "names": [f"class{i:03d}" for i in range(N_CLASSES - 1)]})),
-        r"label_vectors.safetensors: holds vectors of shape \(12, 8\) but labels.json names 11 labels"),
+        lambda f: (f / "labels.json").write_text(
+            json.dumps(
+                {
+                    **json.loads((f / "labels.json").read_text()),
+                    "names": [f"class{i:03d}" for i in range(N_CLASSES - 1)],
+                }
+            )
+        ),
+        r"label_vectors.safetensors: holds vectors of shape \(12, 8\) but labels.json names 11 labels",
+    ),
     "labels.json not JSON": (lambda f: _truncate(f / "labels.json", 0.3), r"labels.json: not valid JSON"),
     "truncated PCA": (lambda f: _truncate(f / "pca.safetensors"), r"pca.safetensors: damaged PCA file"),
-    "config without model": (lambda f: _edit_config(f, lambda d: d.pop("model")),
-                             r"config.json: missing key\(s\) \['model'\]"),
+    "config without model": (
+        lambda f: _edit_config(f, lambda d: d.pop("model")),
+        r"config.json: missing key\(s\) \['model'\]",
+    ),
     "config not JSON": (lambda f: _truncate(f / "config.json"), r"config.json: model config is not valid JSON"),
-    "config input_dim wrong": (lambda f: _edit_config(f, lambda d: d["model"].update(input_dim=17)),
-                               r"config.json: model.input_dim=17 but its features are 16-d"),
-    "config embed_dim wrong": (lambda f: _edit_config(f, lambda d: d["model"].update(embed_dim=9)),
-                               r"label_vectors.safetensors: 8-d label vectors, but config.json says model.embed_dim=9"),
-    "config lstm size wrong": (lambda f: _edit_config(f, lambda d: d["model"].update(lstm1_hidden=25)),
-                               r"model.safetensors: does not fit config.json \(.*size mismatch"),
-    "config dims missing": (lambda f: _edit_config(f, lambda d: d["model"].pop("embed_dim")),
-                            r"config.json: model.embed_dim must be a positive integer"),
+    "config input_dim wrong": (
+        lambda f: _edit_config(f, lambda d: d["model"].update(input_dim=17)),
+        r"config.json: model.input_dim=17 but its features are 16-d",
+    ),
+    "config embed_dim wrong": (
+        lambda f: _edit_config(f, lambda d: d["model"].update(embed_dim=9)),
+        r"label_vectors.safetensors: 8-d label vectors, but config.json says model.embed_dim=9",
+    ),
+    "config lstm size wrong": (
+        lambda f: _edit_config(f, lambda d: d["model"].update(lstm1_hidden=25)),
+        r"model.safetensors: does not fit config.json \(.*size mismatch",
+    ),
+    "config dims missing": (
+        lambda f: _edit_config(f, lambda d: d["model"].pop("embed_dim")),
+        r"config.json: model.embed_dim must be a positive integer",
+    ),
 }
 
 
@@ -328,8 +421,9 @@ def _truncated_word2vec_text(tmp_path):
     return _truncated_word2vec(tmp_path, ".txt")
 
 
-@pytest.mark.parametrize("make", [_pickled_npy, _pickled_npz, _truncated_npz, _truncated_word2vec,
-                                  _truncated_word2vec_text])
+@pytest.mark.parametrize(
+    "make", [_pickled_npy, _pickled_npz, _truncated_npz, _truncated_word2vec, _truncated_word2vec_text]
+)
 def test_damaged_text_vector_files_are_named_in_one_line(trained, tmp_path, capsys, make):
     spec, message = make(tmp_path)
     folder = _with_embedder(trained, tmp_path, spec)
@@ -337,6 +431,8 @@ def test_damaged_text_vector_files_are_named_in_one_line(trained, tmp_path, caps
     with pytest.raises(DataError, match=message):
         model.encode_text(["ride bike"])
     capsys.readouterr()
-    assert main(["classify", "--model", str(folder), "--store", str(trained["store"]), "--labels", "ride bike,play"]) == 2
+    assert (
+        main(["classify", "--model", str(folder), "--store", str(trained["store"]), "--labels", "ride bike,play"]) == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err

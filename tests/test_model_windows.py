@@ -29,8 +29,19 @@ def naive_windows(length: int, window: int, stride: int) -> list[tuple[int, int]
 
 def _net(window, stride, mode, input_mode, seed=0):
     torch.manual_seed(seed)
-    return HRNN(5, 4, 0, lstm1_hidden=6, lstm2_hidden=5, dropout=0.0, window=window, window_stride=stride,
-                attention=mode == "attention", attention_dim=3, attention_input=input_mode).eval()
+    return HRNN(
+        5,
+        4,
+        0,
+        lstm1_hidden=6,
+        lstm2_hidden=5,
+        dropout=0.0,
+        window=window,
+        window_stride=stride,
+        attention=mode == "attention",
+        attention_dim=3,
+        attention_input=input_mode,
+    ).eval()
 
 
 def _lengths(window, stride, seed):
@@ -73,11 +84,15 @@ def test_batched_windows_equal_a_naive_window_loop(mode, input_mode):
             batched = net.encode_sequence(x, lengths)
             naive = []
             for i, n in enumerate(lengths.tolist()):
-                outs = [net.lstm1(x[i : i + 1, a:b], torch.ones(1, b - a, dtype=torch.bool))
-                        for a, b in naive_windows(n, window, stride)]
+                outs = [
+                    net.lstm1(x[i : i + 1, a:b], torch.ones(1, b - a, dtype=torch.bool))
+                    for a, b in naive_windows(n, window, stride)
+                ]
                 seq = torch.cat(outs)[None]  # (1, W_i, H1)
                 naive.append(net.lstm2(seq, torch.ones(1, seq.shape[1], dtype=torch.bool)))
-        torch.testing.assert_close(batched, torch.cat(naive), atol=1e-5, rtol=1e-5, msg=f"window {window} stride {stride}")
+        torch.testing.assert_close(
+            batched, torch.cat(naive), atol=1e-5, rtol=1e-5, msg=f"window {window} stride {stride}"
+        )
 
 
 def test_window_counts_follow_the_naive_cut():

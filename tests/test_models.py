@@ -31,7 +31,9 @@ def test_every_parameter_gets_a_finite_nonzero_gradient(variant, attention_input
     x[~lengths_to_mask(lengths, x.shape[1])] = float("nan")  # padding may hold anything
     out = net(x, lengths)
     assert out["embedding"].shape == (5, 6) and out["logits"].shape == (5, 4)
-    loss = DualLoss(LossConfig())(out["embedding"], out["logits"], torch.tensor([0, 1, 2, 3, 1]), torch.randn(4, 6), 1.0)
+    loss = DualLoss(LossConfig())(
+        out["embedding"], out["logits"], torch.tensor([0, 1, 2, 3, 1]), torch.randn(4, 6), 1.0
+    )
     loss["loss"].backward()
     missing = [n for n, p in net.named_parameters() if p.grad is None]
     assert missing == []
@@ -50,7 +52,8 @@ def test_a_batch_of_one_step_videos_reaches_every_parameter(variant, attention_i
     x, lengths = torch.randn(3, 1, 12), torch.ones(3, dtype=torch.long)
     out = net(x, lengths)
     DualLoss(LossConfig())(out["embedding"], out["logits"], torch.tensor([0, 1, 2]), torch.randn(4, 6), 1.0)[
-        "loss"].backward()
+        "loss"
+    ].backward()
     assert [n for n, p in net.named_parameters() if p.grad is None] == []
 
 
@@ -58,7 +61,9 @@ def test_a_batch_of_one_step_videos_reaches_every_parameter(variant, attention_i
 @pytest.mark.parametrize("variant,attention_input", CASES)
 def test_padding_does_not_change_embeddings(variant, attention_input, garbage):
     torch.manual_seed(0)
-    net = create_model(variant, "tiny", num_classes=3, input_dim=12, embed_dim=6, attention_input=attention_input).eval()
+    net = create_model(
+        variant, "tiny", num_classes=3, input_dim=12, embed_dim=6, attention_input=attention_input
+    ).eval()
     x, lengths = _batch()
     with torch.no_grad():
         ref = net(x, lengths)["embedding"]
@@ -100,9 +105,17 @@ def test_unknown_model_option_is_named():
 
 @pytest.mark.parametrize(
     "key,value",
-    [("model.dropout", "1.0"), ("model.dropout", "-0.1"), ("model.lstm1_hidden", "0"), ("model.lstm2_hidden", "0"),
-     ("model.attention_dim", "0"), ("model.window", "0"), ("model.window_stride", "0"), ("model.input_dim", "0"),
-     ("model.embed_dim", "0")],
+    [
+        ("model.dropout", "1.0"),
+        ("model.dropout", "-0.1"),
+        ("model.lstm1_hidden", "0"),
+        ("model.lstm2_hidden", "0"),
+        ("model.attention_dim", "0"),
+        ("model.window", "0"),
+        ("model.window_stride", "0"),
+        ("model.input_dim", "0"),
+        ("model.embed_dim", "0"),
+    ],
 )
 def test_model_ranges_are_declared_and_checked(key, value):
     from action2vec.config import load_config

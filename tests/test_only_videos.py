@@ -23,8 +23,9 @@ def _non_videos(folder: Path) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "notes.txt").write_text("Notes on the dataset: which videos to keep and why.\n" * 40)
     (folder / "readme.nfo").write_text("RELEASE INFO\n" * 80)
-    (folder / "talk.srt").write_text("1\n00:00:01,000 --> 00:00:02,500\nHello there.\n\n"
-                                     "2\n00:00:03,000 --> 00:00:04,000\nGoodbye.\n\n")
+    (folder / "talk.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:02,500\nHello there.\n\n2\n00:00:03,000 --> 00:00:04,000\nGoodbye.\n\n"
+    )
     with wave.open(str(folder / "sound.wav"), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
@@ -59,8 +60,10 @@ def test_audio_with_cover_art_is_not_a_video():
     song = SimpleNamespace(format=SimpleNamespace(name="mp3"), streams=_Streams([stream("audio", 1), cover]))
     with pytest.raises(DecodeError, match=r"not a video \(format mp3: no video stream, only audio, video"):
         check_container(song)
-    clip = SimpleNamespace(format=SimpleNamespace(name="mov,mp4,m4a,3gp,3g2,mj2"),
-                           streams=_Streams([stream("audio", 1), stream("video", 1)]))
+    clip = SimpleNamespace(
+        format=SimpleNamespace(name="mov,mp4,m4a,3gp,3g2,mj2"),
+        streams=_Streams([stream("audio", 1), stream("video", 1)]),
+    )
     assert check_container(clip) is clip.streams.video[0]
 
 
@@ -78,9 +81,27 @@ def test_extract_records_a_text_file_as_failed_and_skips_it(tmp_path, capsys):
     lines = [f"{video}\tjump"] + [f"{tmp_path / 'other' / name}\tjump" for name in others]
     (tmp_path / "list.txt").write_text("\n".join(lines) + "\n")
     out = tmp_path / "s.h5"
-    assert main(["extract", "--list", str(tmp_path / "list.txt"), "--backbone", "c3d-tiny", "--random-weights",
-                 "--video.duration", "1", "--compute.workers", "0", "--compute.progress", "false",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                "--list",
+                str(tmp_path / "list.txt"),
+                "--backbone",
+                "c3d-tiny",
+                "--random-weights",
+                "--video.duration",
+                "1",
+                "--compute.workers",
+                "0",
+                "--compute.progress",
+                "false",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     store = open_store(out)
     assert len(store) == 1 and store.keys[0].endswith("v.mp4")
     failures = {Path(k).name: why for k, why in store.failures.items()}

@@ -63,9 +63,26 @@ def videos(tmp_path):
 
 
 def _extract(videos: Path, out: Path) -> int:
-    return main(["extract", "--list", str(videos), "--backbone", "c3d-tiny", "--random-weights", "--video.duration",
-                 "1", "--compute.workers", "0", "--compute.progress", "false", "--compute.flush_every", "1",
-                 "--out", str(out)])
+    return main(
+        [
+            "extract",
+            "--list",
+            str(videos),
+            "--backbone",
+            "c3d-tiny",
+            "--random-weights",
+            "--video.duration",
+            "1",
+            "--compute.workers",
+            "0",
+            "--compute.progress",
+            "false",
+            "--compute.flush_every",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
 
 
 def _store_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -73,8 +90,9 @@ def _store_arrays(path: Path) -> dict[str, np.ndarray]:
     return {k: store.get(i)[0] for i, k in enumerate(store.keys)}
 
 
-def test_extract_into_a_full_disk_is_one_line_and_the_rerun_equals_an_uninterrupted_run(videos, tmp_path, capsys,
-                                                                                      monkeypatch):
+def test_extract_into_a_full_disk_is_one_line_and_the_rerun_equals_an_uninterrupted_run(
+    videos, tmp_path, capsys, monkeypatch
+):
     whole = tmp_path / "whole.h5"
     assert _extract(videos, whole) == 0
     capsys.readouterr()
@@ -108,9 +126,27 @@ def small(tmp_path_factory):
 
 
 def _train_argv(small, out: Path) -> list[str]:
-    return ["train", "--out", str(out), "--data.store", str(small["store"]), "--data.text",
-            f"vectors:{small['vectors']}", "--model.preset", "tiny", "--train.epochs", "3", "--train.batch_size", "8",
-            "--train.checkpoint_every_n_steps", "2", "--train.progress_bar", "false", "--data.val_fraction", "0"]
+    return [
+        "train",
+        "--out",
+        str(out),
+        "--data.store",
+        str(small["store"]),
+        "--data.text",
+        f"vectors:{small['vectors']}",
+        "--model.preset",
+        "tiny",
+        "--train.epochs",
+        "3",
+        "--train.batch_size",
+        "8",
+        "--train.checkpoint_every_n_steps",
+        "2",
+        "--train.progress_bar",
+        "false",
+        "--data.val_fraction",
+        "0",
+    ]
 
 
 def _weights(model_dir: Path) -> dict[str, np.ndarray]:
@@ -119,8 +155,9 @@ def _weights(model_dir: Path) -> dict[str, np.ndarray]:
     return load_file(str(model_dir / "model.safetensors"))
 
 
-def test_train_into_a_full_disk_is_one_line_and_the_rerun_equals_an_uninterrupted_run(small, tmp_path, capsys,
-                                                                                    monkeypatch):
+def test_train_into_a_full_disk_is_one_line_and_the_rerun_equals_an_uninterrupted_run(
+    small, tmp_path, capsys, monkeypatch
+):
     assert main(_train_argv(small, tmp_path / "whole")) == 0
     capsys.readouterr()
     _fail_on_call(monkeypatch, "lightning.fabric.plugins.io.torch_io._atomic_save", 3, errno.ENOSPC, arg=1)
@@ -164,8 +201,10 @@ def test_index_out_naming_an_existing_file_is_one_line(small, tmp_path, capsys):
 def test_refusals_are_found_however_the_libraries_wrap_them():
     from action2vec.cli.main import os_refusal
 
-    h5py_style = OSError("Unable to synchronously create file (unable to open file: name = '/data/s.h5', errno = 28, "
-                         "error message = 'No space left on device', flags = 13, o_flags = 242)")
+    h5py_style = OSError(
+        "Unable to synchronously create file (unable to open file: name = '/data/s.h5', errno = 28, "
+        "error message = 'No space left on device', flags = 13, o_flags = 242)"
+    )
     assert os_refusal(h5py_style).startswith("/data/s.h5: no space left on the device; ")
     try:
         try:
@@ -185,8 +224,9 @@ def test_a_full_disk_during_a_move_names_where_it_was_written_not_the_temporary_
     run folder's file that could not be written, not the temporary file elsewhere."""
     from action2vec.cli.main import os_refusal
 
-    move = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/tmp/tmpnb8tljvj", None,
-                   "/small/run/checkpoints/last.ckpt")
+    move = OSError(
+        errno.ENOSPC, os.strerror(errno.ENOSPC), "/tmp/tmpnb8tljvj", None, "/small/run/checkpoints/last.ckpt"
+    )
     assert os_refusal(move).startswith("/small/run/checkpoints/last.ckpt: no space left on the device; ")
 
 

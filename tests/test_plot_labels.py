@@ -11,8 +11,10 @@ def _crowded(n: int = 101, seed: int = 0) -> tuple[np.ndarray, list[str]]:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((8, 2)) * 4
     xy = centres[rng.integers(0, 8, n)] + 0.4 * rng.standard_normal((n, 2))
-    names = [f"{w}{'Indoor' if i % 5 == 0 else ''}{i}" for i, w in
-             enumerate(rng.choice(["PlayingViolin", "ApplyEyeMakeup", "JumpRope", "Swing", "HorseRiding"], n))]
+    names = [
+        f"{w}{'Indoor' if i % 5 == 0 else ''}{i}"
+        for i, w in enumerate(rng.choice(["PlayingViolin", "ApplyEyeMakeup", "JumpRope", "Swing", "HorseRiding"], n))
+    ]
     return xy, names
 
 
@@ -26,7 +28,10 @@ def test_no_two_class_names_overlap_and_every_name_is_shown(tmp_path):
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
             a, b = boxes[i], boxes[j]
-            assert a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0, (texts[i].get_text(), texts[j].get_text())
+            assert a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0, (
+                texts[i].get_text(),
+                texts[j].get_text(),
+            )
     placed = {t.get_text() for t in texts}
     listed = [t.get_text() for t in fig.findobj() if getattr(t, "get_gid", lambda: None)() == UNPLACED_GID]
     missing = set(names) - placed

@@ -32,9 +32,12 @@ from action2vec.training import RunConfig, fit
 
 
 def _record(**changes) -> Provenance:
-    base = {"inputs": {"store": Input("a" * 16, "/data/s.h5"), "training videos": Input("b" * 16)},
-            "settings": {"train.lr": 0.001, "model.variant": "hrnn"}, "execution": {"train.num_workers": 0},
-            "sketches": {"label vectors": [[0.5, 0.25]]}}
+    base = {
+        "inputs": {"store": Input("a" * 16, "/data/s.h5"), "training videos": Input("b" * 16)},
+        "settings": {"train.lr": 0.001, "model.variant": "hrnn"},
+        "execution": {"train.num_workers": 0},
+        "sketches": {"label vectors": [[0.5, 0.25]]},
+    }
     base.update(changes)
     return Provenance("train run", **base)
 
@@ -199,8 +202,18 @@ def trained(tmp_path_factory):
 
 
 def _cfg(*extra: str) -> RunConfig:
-    return load_config(RunConfig, None, ["model.preset=tiny", "train.batch_size=32", "train.lr=3e-3",
-                                          "train.progress_bar=false", "data.val_fraction=0", *extra])
+    return load_config(
+        RunConfig,
+        None,
+        [
+            "model.preset=tiny",
+            "train.batch_size=32",
+            "train.lr=3e-3",
+            "train.progress_bar=false",
+            "data.val_fraction=0",
+            *extra,
+        ],
+    )
 
 
 def _store_copy(trained, tmp_path: Path) -> Path:
@@ -217,22 +230,29 @@ def _twin(path: Path) -> tuple[int, int]:
         if i in _sampled(n):
             continue
         for j in range(n):
-            if store.labels[j] != store.labels[i] and store.lengths[j] == store.lengths[i] and store.rows[j] == store.rows[i]:
+            if (
+                store.labels[j] != store.labels[i]
+                and store.lengths[j] == store.lengths[i]
+                and store.rows[j] == store.rows[i]
+            ):
                 store.close()
                 return i, j
     raise AssertionError("no pair")
 
 
-def test_after_an_in_place_edit_index_rebuilds_and_search_by_key_answers_from_the_new_features(trained, tmp_path,
-                                                                                                capsys):
+def test_after_an_in_place_edit_index_rebuilds_and_search_by_key_answers_from_the_new_features(
+    trained, tmp_path, capsys
+):
     path = _store_copy(trained, tmp_path)
     out = tmp_path / "index"
     i, j = _twin(path)
     keys = open_store(path).keys
 
     def index() -> str:
-        assert main(["index", str(trained["run"]), "--store", str(path), "--out", str(out),
-                     "--embed.progress", "false"]) == 0
+        assert (
+            main(["index", str(trained["run"]), "--store", str(path), "--out", str(out), "--embed.progress", "false"])
+            == 0
+        )
         capsys.readouterr()
         return (out / "index.json").read_text()
 
@@ -269,9 +289,19 @@ def test_execution_only_settings_do_not_block_a_resume_and_a_result_setting_does
     run = tmp_path / "run"
     fit(_cfg("train.epochs=1"), run, store=open_store(path), label_vectors=trained["lv"])
     (run / "result.json").unlink()
-    fit(_cfg("train.epochs=2", "train.num_workers=1", "train.log_every_n_steps=3", "data.in_memory=no",
-             "train.checkpoint_every_n_steps=2", "train.progress_bar=true"), run, store=open_store(path),
-        label_vectors=trained["lv"])
+    fit(
+        _cfg(
+            "train.epochs=2",
+            "train.num_workers=1",
+            "train.log_every_n_steps=3",
+            "data.in_memory=no",
+            "train.checkpoint_every_n_steps=2",
+            "train.progress_bar=true",
+        ),
+        run,
+        store=open_store(path),
+        label_vectors=trained["lv"],
+    )
     assert json.loads((run / "result.json").read_text())["global_step"] > 0
     (run / "result.json").unlink()
     with pytest.raises(ConfigError, match="train.lr=0.003 there, 0.01 now"):
@@ -286,11 +316,17 @@ class _FailBeforeTheFirstStep(Callback):
 def test_a_run_that_failed_before_its_first_step_does_not_block_the_corrected_command(trained, tmp_path):
     run = tmp_path / "run"
     with pytest.raises(MemoryError):
-        fit(_cfg("train.epochs=1", "model.dropout=0.4"), run, store=open_store(trained["path"]),
-            label_vectors=trained["lv"], callbacks=[_FailBeforeTheFirstStep()])
+        fit(
+            _cfg("train.epochs=1", "model.dropout=0.4"),
+            run,
+            store=open_store(trained["path"]),
+            label_vectors=trained["lv"],
+            callbacks=[_FailBeforeTheFirstStep()],
+        )
     assert not (run / "config.yaml").exists() and not (run / "provenance.json").exists()
-    result = fit(_cfg("train.epochs=1", "model.dropout=0.1"), run, store=open_store(trained["path"]),
-                 label_vectors=trained["lv"])
+    result = fit(
+        _cfg("train.epochs=1", "model.dropout=0.1"), run, store=open_store(trained["path"]), label_vectors=trained["lv"]
+    )
     assert result.global_step > 0
     record = json.loads((run / "provenance.json").read_text())
     assert record["settings"]["model.dropout"] == 0.1 and record["inputs"]["store"]["where"] == str(trained["path"])
@@ -303,8 +339,12 @@ def test_an_old_run_folder_without_a_record_is_checked_by_its_config(trained, tm
     (run / "provenance.json").unlink()
     (run / "result.json").unlink()
     with pytest.raises(ConfigError, match="model.dropout"):
-        fit(_cfg("train.epochs=1", "model.dropout=0.4"), run, store=open_store(trained["path"]),
-            label_vectors=trained["lv"])
+        fit(
+            _cfg("train.epochs=1", "model.dropout=0.4"),
+            run,
+            store=open_store(trained["path"]),
+            label_vectors=trained["lv"],
+        )
     fit(_cfg("train.epochs=1"), run, store=open_store(trained["path"]), label_vectors=trained["lv"])
 
 
@@ -343,7 +383,9 @@ def test_search_refuses_an_index_whose_store_was_edited_since_in_one_line(traine
     out = tmp_path / "index"
     i, j = _twin(path)
     keys = open_store(path).keys
-    assert main(["index", str(trained["run"]), "--store", str(path), "--out", str(out), "--embed.progress", "false"]) == 0
+    assert (
+        main(["index", str(trained["run"]), "--store", str(path), "--out", str(out), "--embed.progress", "false"]) == 0
+    )
     assert main(["search", str(out), "--key", keys[i], "--k", "3"]) == 0
     capsys.readouterr()
     _edit_in_place(path, i, _rows(path, j))

@@ -30,11 +30,21 @@ from action2vec.io import write_json
 from action2vec.reports.report import build_page, build_report, collect_results, render_markdown
 from action2vec.reports.settings import data_and_settings
 
-FIGURES = ["confusion_toy_hrnn_attention", "confusion_toy_pooled_krr", "wordnet_heatmaps", "tsne_action2vec",
-           "analogy_examples"]
-SECTION_OF_FIGURE = {"confusion_toy_hrnn_attention": "zsl", "confusion_toy_pooled_krr": "zsl",
-                     "wordnet_heatmaps": "wordnet", "tsne_action2vec": "wordnet", "analogy_examples": "analogy",
-                     "training_curves": "training"}
+FIGURES = [
+    "confusion_toy_hrnn_attention",
+    "confusion_toy_pooled_krr",
+    "wordnet_heatmaps",
+    "tsne_action2vec",
+    "analogy_examples",
+]
+SECTION_OF_FIGURE = {
+    "confusion_toy_hrnn_attention": "zsl",
+    "confusion_toy_pooled_krr": "zsl",
+    "wordnet_heatmaps": "wordnet",
+    "tsne_action2vec": "wordnet",
+    "analogy_examples": "analogy",
+    "training_curves": "training",
+}
 
 
 def _png(path: Path) -> None:
@@ -45,25 +55,58 @@ def _png(path: Path) -> None:
 
 
 def _zsl() -> ZslSummary:
-    results = [ZslSplitResult(dataset="toy", split=f"50-50_seed{s}", ratio="50/50", seed=s, variant=v,
-                              metrics={"top1": top1, "top5": 0.9, "n": 30}, chance={"top1": 1 / 30, "top5": 5 / 30},
-                              seen_classes=["a"], unseen_classes=["b"], confusion=np.eye(2, dtype=np.int64),
-                              pca=PcaFit("seen", 240), features="pooled c3d fc7 (4096-d)")
-               for s in range(2) for v, top1 in (("hrnn_attention", 0.7 + 0.1 * s), ("pooled_krr", 0.6))]
+    results = [
+        ZslSplitResult(
+            dataset="toy",
+            split=f"50-50_seed{s}",
+            ratio="50/50",
+            seed=s,
+            variant=v,
+            metrics={"top1": top1, "top5": 0.9, "n": 30},
+            chance={"top1": 1 / 30, "top5": 5 / 30},
+            seen_classes=["a"],
+            unseen_classes=["b"],
+            confusion=np.eye(2, dtype=np.int64),
+            pca=PcaFit("seen", 240),
+            features="pooled c3d fc7 (4096-d)",
+        )
+        for s in range(2)
+        for v, top1 in (("hrnn_attention", 0.7 + 0.1 * s), ("pooled_krr", 0.6))
+    ]
     summary = ZslSummary.from_splits(results)
-    summary.datasets["toy"].source = DataSource("/data/toy_c3d.h5", 480, 60, {"backbone": "c3d", "layer": "fc7",
-                                                                              "dim": 4096, "pca": None},
-                                                "minilm", ["a video of {}", "someone | doing {}"])
-    summary.config = {"ratios": ["50/50"], "seeds": 2, "krr": {"kernel": "rbf", "sigma_scale": 1.0, "gamma_a": 0.1,
-                                                               "gamma_i": 0.1, "neighbors": 10, "max_train": 4000}}
+    summary.datasets["toy"].source = DataSource(
+        "/data/toy_c3d.h5",
+        480,
+        60,
+        {"backbone": "c3d", "layer": "fc7", "dim": 4096, "pca": None},
+        "minilm",
+        ["a video of {}", "someone | doing {}"],
+    )
+    summary.config = {
+        "ratios": ["50/50"],
+        "seeds": 2,
+        "krr": {
+            "kernel": "rbf",
+            "sigma_scale": 1.0,
+            "gamma_a": 0.1,
+            "gamma_i": 0.1,
+            "neighbors": 10,
+            "max_train": 4000,
+        },
+    }
     return summary
 
 
 def _wordnet() -> WordNetResult:
-    wn = WordNetResult(["a x", "b x", "a y"], {"action2vec": 0.098, "text": 0.171, "pooled": 0.121},
-                       {"action2vec": 0.1, "text": 0.1, "pooled": 0.1},
-                       {"action2vec": [0.1, 0.0, 0.2], "text": [0.2, 0.1, 0.2], "pooled": [0.1, 0.1, 0.1]},
-                       text="minilm", n_classes_given=3, features="pooled c3d fc7 (4096-d)")
+    wn = WordNetResult(
+        ["a x", "b x", "a y"],
+        {"action2vec": 0.098, "text": 0.171, "pooled": 0.121},
+        {"action2vec": 0.1, "text": 0.1, "pooled": 0.1},
+        {"action2vec": [0.1, 0.0, 0.2], "text": [0.2, 0.1, 0.2], "pooled": [0.1, 0.1, 0.1]},
+        text="minilm",
+        n_classes_given=3,
+        features="pooled c3d fc7 (4096-d)",
+    )
     wn.grouping = {"action2vec": ClassGrouping(GroupAgreement(0.5, 0.25, 3), GroupAgreement(0.25, 0.5, 3))}
     return wn
 
@@ -75,15 +118,22 @@ def _analogy() -> AnalogyResult:
 
 
 def _model_folder(path: Path) -> None:
-    write_json({"format": "action2vec-model", "version": 2,
-                "model": {"variant": "hrnn_attention", "input_dim": 8, "embed_dim": 4},
-                "loss": {"margin": 0.5, "lambda_initial": 0.1, "lambda_final": 0.02, "lambda_switch": 0.75},
-                "train": {"epochs": 50, "batch_size": 32, "lr": 0.003, "seed": 0},
-                "data": {"store": "/data/toy_c3d.h5", "train_videos": 480, "val_videos": 0},
-                "classes": ["a x", "b x", "a y"], "features": {"backbone": "c3d", "layer": "fc7", "dim": 8}},
-               path / "config.json")
-    write_json({"names": ["a x", "b x", "a y"], "embedder": "minilm", "prompts": ["a video of {}"]},
-               path / "labels.json")
+    write_json(
+        {
+            "format": "action2vec-model",
+            "version": 2,
+            "model": {"variant": "hrnn_attention", "input_dim": 8, "embed_dim": 4},
+            "loss": {"margin": 0.5, "lambda_initial": 0.1, "lambda_final": 0.02, "lambda_switch": 0.75},
+            "train": {"epochs": 50, "batch_size": 32, "lr": 0.003, "seed": 0},
+            "data": {"store": "/data/toy_c3d.h5", "train_videos": 480, "val_videos": 0},
+            "classes": ["a x", "b x", "a y"],
+            "features": {"backbone": "c3d", "layer": "fc7", "dim": 8},
+        },
+        path / "config.json",
+    )
+    write_json(
+        {"names": ["a x", "b x", "a y"], "embedder": "minilm", "prompts": ["a video of {}"]}, path / "labels.json"
+    )
 
 
 @pytest.fixture
@@ -97,9 +147,11 @@ def full_run(tmp_path: Path) -> Path:
     run = tmp_path / "full"
     (run / "logs" / "csv" / "version_0").mkdir(parents=True)
     (run / "logs" / "csv" / "version_0" / "metrics.csv").write_text(
-        "epoch,step,train/loss_epoch,train/loss_step\n0,4,0.9,\n1,9,,0.5\n1,9,0.4,\n")
-    write_json({"metrics": {"train/loss_epoch": 0.4}, "classes": ["a x", "b x", "a y"], "global_step": 10},
-               run / "result.json")
+        "epoch,step,train/loss_epoch,train/loss_step\n0,4,0.9,\n1,9,,0.5\n1,9,0.4,\n"
+    )
+    write_json(
+        {"metrics": {"train/loss_epoch": 0.4}, "classes": ["a x", "b x", "a y"], "global_step": 10}, run / "result.json"
+    )
     _model_folder(run / "model")
     return tmp_path
 
@@ -151,7 +203,9 @@ def test_every_section_present_and_each_figure_beside_its_table(full_run: Path):
         for caption in captions:  # a caption says what the figure shows, never its file name
             assert not any(stem in caption or stem.replace("_", " ") in caption for stem in SECTION_OF_FIGURE)
             assert ".png" not in caption and len(caption.split()) >= 8
-    assert "Unseen-class confusion of Action2Vec w/dual loss + attention on toy, split 50-50_seed0" in " ".join(page.captions["zsl"])
+    assert "Unseen-class confusion of Action2Vec w/dual loss + attention on toy, split 50-50_seed0" in " ".join(
+        page.captions["zsl"]
+    )
     assert any(c.startswith("t-SNE of Action2Vec's class means of all 3 classes") for c in page.captions["wordnet"])
     assert "The pooled row read pooled c3d fc7 (4096-d)." in paths["md"].read_text()
 
@@ -177,7 +231,9 @@ def test_one_number_format(full_run: Path):
         assert re.fullmatch(r"\d+\.\d\d( ± \d+\.\d\d)?|-?\d\.\d{3}|\d+", cell), cell
     assert "50.00" in page.cells and "0.5000" not in html  # the analogy accuracy, a fraction before
     for text in (html, md):
-        for pct in re.findall(r"[\d.]+ %", text):  # results; the test's levels ("at 5 %", "95 % interval") are no result
+        for pct in re.findall(
+            r"[\d.]+ %", text
+        ):  # results; the test's levels ("at 5 %", "95 % interval") are no result
             assert re.fullmatch(r"\d+\.\d\d %", pct) or pct in ("5 %", "95 %"), pct
         assert "Spearman ρ" in text and "Spearman correlation" not in text
 
@@ -191,13 +247,21 @@ def test_data_and_settings_lists_what_was_used(full_run: Path):
     assert text[("Data", "features of toy")].startswith("c3d fc7, 4096-d")
     assert "minilm, prompts “a video of {}”; “someone | doing {}”" in text.values()
     assert text[("Zero-shot protocol", "class splits")] == "50/50: 2 random splits (seeds 0, 1)"
-    assert text[("Zero-shot protocol", "methods")] == "Action2Vec w/dual loss + attention, Pooled features + KRR (Laplacian)"
+    assert (
+        text[("Zero-shot protocol", "methods")]
+        == "Action2Vec w/dual loss + attention, Pooled features + KRR (Laplacian)"
+    )
     assert text[("Zero-shot protocol", "transductive")] == "no"
     assert text[("Zero-shot protocol", "PCA of Action2Vec w/dual loss + attention")] == (
-        "fitted per split on its seen classes' training videos (240 videos)")
+        "fitted per split on its seen classes' training videos (240 videos)"
+    )
     assert text[("Methods", "Pooled features + KRR (Laplacian)")].startswith("rbf kernel")
     model = text[("Methods", "model full/model")]
-    assert "50 epochs, batch 32, lr 0.003" in model and "margin 0.5" in model and "480 training videos of 3 classes" in model
+    assert (
+        "50 epochs, batch 32, lr 0.003" in model
+        and "margin 0.5" in model
+        and "480 training videos of 3 classes" in model
+    )
     assert "3 of 3 classes found in WordNet" in text[("Semantic tests", "WordNet test")]
     assert text[("Semantic tests", "analogy test")].startswith("4 tests on 3 classes; euclidean distance")
     assert re.fullmatch(r"(git \S+|version \S+)", text[("Code", "action2vec")])
@@ -254,23 +318,66 @@ def test_zsl_and_eval_record_what_the_report_needs(tmp_path: Path):
     from action2vec.text import LabelVectors
 
     words = ["play", "throw", "kick", "ball", "violin", "box"]
-    classes = ["play violin", "play ball", "play box", "throw ball", "throw box", "kick ball", "kick box", "throw violin"]
+    classes = [
+        "play violin",
+        "play ball",
+        "play box",
+        "throw ball",
+        "throw box",
+        "kick ball",
+        "kick box",
+        "throw violin",
+    ]
     rng = np.random.default_rng(0)
     vec = {w: rng.standard_normal(8) for w in words}
     (tmp_path / "words.json").write_text(json.dumps({w: v.tolist() for w, v in vec.items()}))
     lv = np.stack([np.mean([vec[w] for w in c.split()], axis=0) for c in classes])
-    store = make_synthetic_store(tmp_path / "toy.h5", LabelVectors(classes, lv), videos_per_class=6, steps=6,
-                                 temporal=False, noise=0.3)
+    store = make_synthetic_store(
+        tmp_path / "toy.h5", LabelVectors(classes, lv), videos_per_class=6, steps=6, temporal=False, noise=0.3
+    )
     text, out = f"vectors:{tmp_path / 'words.json'}", tmp_path / "run"
-    assert main(["zsl", "--store", f"toy={store}", "--data.text", text, "--ratios", "50/50", "--seeds", "2",
-                 "--variants", "pooled_krr", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "zsl",
+                "--store",
+                f"toy={store}",
+                "--data.text",
+                text,
+                "--ratios",
+                "50/50",
+                "--seeds",
+                "2",
+                "--variants",
+                "pooled_krr",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "zsl.json").read_text())
     source = summary["datasets"]["toy"]["source"]
     assert source["store"] == str(store) and source["videos"] == 48 and source["classes"] == 8
     assert source["text"].startswith("vectors:") and summary["config"]["krr"]["kernel"] == "rbf"
     assert all(0 <= s["metrics"]["top1"] <= 1 for s in summary["splits"])
-    assert main(["eval", "wordnet", "--store", str(store), "--text", text, "--json", str(out / "wordnet.json"),
-                 "--figures", str(out / "figures")]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "wordnet",
+                "--store",
+                str(store),
+                "--text",
+                text,
+                "--json",
+                str(out / "wordnet.json"),
+                "--figures",
+                str(out / "figures"),
+            ]
+        )
+        == 0
+    )
     wn = json.loads((out / "wordnet.json").read_text())
     assert set(wn["grouping"]) == {"text", "pooled"} and set(wn["map_grouping"]) == {"text"}
     assert main(["report", str(out)]) == 0

@@ -45,9 +45,20 @@ def test_figures_png_and_svg(tmp_path):
     written = []
     written += save_figure(plot_class_map(vecs, names, groups=["a", "b", "c"] * 4), tmp_path / "tsne")
     sim = vecs @ vecs.T
-    written += save_figure(plot_similarity_heatmaps(np.abs(sim) / np.abs(sim).max(), {"text": sim}, names), tmp_path / "heat")
+    written += save_figure(
+        plot_similarity_heatmaps(np.abs(sim) / np.abs(sim).max(), {"text": sim}, names), tmp_path / "heat"
+    )
     written += save_figure(plot_confusion(rng.integers(0, 5, (12, 12)), names), tmp_path / "conf")
-    ex = [AnalogyExample(query="play piano", minus="piano", plus="violin", nearest="play violin", expected="play violin", correct=True)]
+    ex = [
+        AnalogyExample(
+            query="play piano",
+            minus="piano",
+            plus="violin",
+            nearest="play violin",
+            expected="play violin",
+            correct=True,
+        )
+    ]
     written += save_figure(plot_analogy_examples(ex), tmp_path / "analogy")
     for p in written:
         assert p.stat().st_size > 1000
@@ -87,16 +98,21 @@ def test_a_resumed_runs_log_is_its_segments_with_the_crashed_steps_replaced(tmp_
     for version, steps in ((0, range(0, 7)), (1, range(4, 12))):
         (logs / f"version_{version}").mkdir(parents=True)
         (logs / f"version_{version}" / "metrics.csv").write_text(
-            "epoch,step,train/loss_step\n" + "".join(f"0,{s},{version + 1.0 / (s + 1)}\n" for s in steps))
+            "epoch,step,train/loss_step\n" + "".join(f"0,{s},{version + 1.0 / (s + 1)}\n" for s in steps)
+        )
     rows = read_training_log(tmp_path)
     assert [r["step"] for r in rows] == list(range(12))
     assert [r["train/loss_step"] > 1 for r in rows] == [False] * 4 + [True] * 8  # steps 4..6 from the resumed run
-    write_json({"kind": "analogy", "count": 1, "accuracy": 1.0, "chance": 0.5, "metric": "euclidean"},
-               tmp_path / "analogy.json")
+    write_json(
+        {"kind": "analogy", "count": 1, "accuracy": 1.0, "chance": 0.5, "metric": "euclidean"},
+        tmp_path / "analogy.json",
+    )
     import action2vec.reports.plots as plots
 
     seen, real = [], plots.plot_training_curves
-    monkeypatch.setattr(plots, "plot_training_curves", lambda r, source: seen.append([x["step"] for x in r]) or real(r, source))
+    monkeypatch.setattr(
+        plots, "plot_training_curves", lambda r, source: seen.append([x["step"] for x in r]) or real(r, source)
+    )
     build_report(tmp_path)
     assert seen == [list(range(12))]
 
@@ -129,9 +145,19 @@ def test_table_layout():
 
 def test_report_self_contained(tmp_path):
     write_json(SUMMARY, tmp_path / "zsl.json")
-    write_json({"kind": "analogy", "count": 4, "accuracy": 0.5, "chance": 0.1, "metric": "euclidean",
-                "examples": [{"query": "a x", "minus": "x", "plus": "y", "nearest": "a y", "expected": "a y", "correct": True}]},
-               tmp_path / "analogy.json")
+    write_json(
+        {
+            "kind": "analogy",
+            "count": 4,
+            "accuracy": 0.5,
+            "chance": 0.1,
+            "metric": "euclidean",
+            "examples": [
+                {"query": "a x", "minus": "x", "plus": "y", "nearest": "a y", "expected": "a y", "correct": True}
+            ],
+        },
+        tmp_path / "analogy.json",
+    )
     write_json({"kind": "wordnet", "n_classes": 5, "spearman": 0.3, "spearman_by": {"text": 0.3}}, tmp_path / "wn.json")
     (tmp_path / "logs").mkdir()
     _metrics_csv(tmp_path / "logs" / "metrics.csv")
@@ -178,20 +204,49 @@ def test_top_k_of_a_split_with_fewer_than_k_classes_is_explained_under_the_table
 
 def test_report_shows_both_analogy_readings_and_reads_older_files(tmp_path):
     score = {"subset": "", "normalize": True, "count": 4, "correct": 2}
-    write_json({"kind": "analogy", "count": 4, "correct": 2, "accuracy": 0.5, "chance": 0.25, "metric": "euclidean",
-                "exclude_query": True, "normalize": True, "examples": [],
-                "scores": [{**score, "vectors": "action2vec", "exclude_query": True, "accuracy": 0.5, "chance": 0.25},
-                           {**score, "vectors": "action2vec", "exclude_query": False, "accuracy": 0.25, "chance": 0.2}]},
-               tmp_path / "new" / "analogy.json")
+    write_json(
+        {
+            "kind": "analogy",
+            "count": 4,
+            "correct": 2,
+            "accuracy": 0.5,
+            "chance": 0.25,
+            "metric": "euclidean",
+            "exclude_query": True,
+            "normalize": True,
+            "examples": [],
+            "scores": [
+                {**score, "vectors": "action2vec", "exclude_query": True, "accuracy": 0.5, "chance": 0.25},
+                {**score, "vectors": "action2vec", "exclude_query": False, "accuracy": 0.25, "chance": 0.2},
+            ],
+        },
+        tmp_path / "new" / "analogy.json",
+    )
     md = build_report(tmp_path / "new")["md"].read_text()
     # one number format: accuracies and chance levels in % (the analogy table gave fractions before)
     assert "| action2vec | 4 | left out | 50.00 | 25.00 |" in md
     assert "| action2vec | 4 | a candidate (paper) | 25.00 | 20.00 |" in md
     # written before the switch: the query class was left out; the demo's comparisons become rows
-    write_json({"kind": "analogy", "count": 240, "correct": 240, "accuracy": 1.0, "chance": 0.0169, "metric": "euclidean",
-                "class_vectors": "action2vec", "examples": [], "text_only": {"accuracy": 1.0, "correct": 240},
-                "zero_shot_model": {"split": "50-50_seed0", "accuracy": 0.85, "unseen_count": 62, "unseen_accuracy": 0.7742}},
-               tmp_path / "old" / "analogy.json")
+    write_json(
+        {
+            "kind": "analogy",
+            "count": 240,
+            "correct": 240,
+            "accuracy": 1.0,
+            "chance": 0.0169,
+            "metric": "euclidean",
+            "class_vectors": "action2vec",
+            "examples": [],
+            "text_only": {"accuracy": 1.0, "correct": 240},
+            "zero_shot_model": {
+                "split": "50-50_seed0",
+                "accuracy": 0.85,
+                "unseen_count": 62,
+                "unseen_accuracy": 0.7742,
+            },
+        },
+        tmp_path / "old" / "analogy.json",
+    )
     md = build_report(tmp_path / "old")["md"].read_text()
     assert "| text | 240 | left out | 100.00 | 1.69 |" in md
     assert "| action2vec, model of split 50-50_seed0 (between its unseen classes) | 62 | left out | 77.42 | - |" in md

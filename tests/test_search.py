@@ -29,8 +29,9 @@ def _recall(hits: list[list[SearchHit]], truth: list[list[SearchHit]]) -> float:
 
 @pytest.fixture(scope="module")
 def clustered():
-    x, labels, q, _ = clustered_embeddings(4000, dim=32, n_classes=40, classes_per_group=5, intrinsic_dim=6,
-                                           seed=3, n_queries=60)
+    x, labels, q, _ = clustered_embeddings(
+        4000, dim=32, n_classes=40, classes_per_group=5, intrinsic_dim=6, seed=3, n_queries=60
+    )
     keys = [f"video{i:05d}" for i in range(len(x))]
     return x, [f"class{c:02d}" for c in labels], q, keys
 
@@ -52,8 +53,9 @@ def test_exact_search_equals_a_naive_scan_of_unnormalised_rows(tmp_path):
     # k larger than the index returns every video once; a single (E,) query works too
     everything = index.search(queries[0], k=1000)[0]
     assert sorted(h.key for h in everything) == sorted(keys)
-    assert [h.to_json() for h in hits[0][:1]] == [{"key": hits[0][0].key, "class": hits[0][0].class_,
-                                                   "score": hits[0][0].score}]
+    assert [h.to_json() for h in hits[0][:1]] == [
+        {"key": hits[0][0].key, "class": hits[0][0].class_, "score": hits[0][0].score}
+    ]
 
 
 def test_search_key_leaves_the_video_itself_out(tmp_path):
@@ -151,7 +153,9 @@ def small_index(tmp_path):
     emb = rng.standard_normal((200, 16)).astype(np.float32)
     keys = [f"v{i}" for i in range(200)]
     build_index(emb, keys, [""] * 200, tmp_path / "hnsw", settings=IndexSettings(kind="hnsw"), model_fingerprint="abc")
-    build_index(emb, keys, [""] * 200, tmp_path / "exact", settings=IndexSettings(kind="exact"), model_fingerprint="abc")
+    build_index(
+        emb, keys, [""] * 200, tmp_path / "exact", settings=IndexSettings(kind="exact"), model_fingerprint="abc"
+    )
     return tmp_path
 
 
@@ -173,13 +177,28 @@ def test_index_of_another_model_or_dim_is_refused(small_index):
         index.search(np.ones(16, np.float32), k=0)
 
 
-@pytest.mark.parametrize("damage", ["truncate_vectors", "garble_faiss", "truncate_faiss", "drop_videos",
-                                    "bad_json", "no_json", "other_format", "wrong_count"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncate_vectors",
+        "garble_faiss",
+        "truncate_faiss",
+        "drop_videos",
+        "bad_json",
+        "no_json",
+        "other_format",
+        "wrong_count",
+    ],
+)
 def test_a_damaged_index_is_refused_in_one_line_naming_the_file(small_index, damage):
     kind = "hnsw" if "faiss" in damage else "exact"
     folder = small_index / kind
-    file = {"truncate_vectors": "vectors.npy", "garble_faiss": "faiss.index", "truncate_faiss": "faiss.index",
-            "drop_videos": "videos.json"}.get(damage, "index.json")
+    file = {
+        "truncate_vectors": "vectors.npy",
+        "garble_faiss": "faiss.index",
+        "truncate_faiss": "faiss.index",
+        "drop_videos": "videos.json",
+    }.get(damage, "index.json")
     path = folder / file
     data = path.read_bytes()
     if damage.startswith("truncate"):

@@ -27,9 +27,20 @@ def run(tmp_path_factory) -> Path:
     lv = synthetic_label_vectors(12, dim=8, seed=5)
     store = make_synthetic_store(root / "store.h5", lv, videos_per_class=10, steps=16, feature_dim=24, seed=5)
     vectors = write_vectors_file(lv, root / "vectors.npz")
-    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.batch_size=32", "train.lr=3e-3",
-                                        "train.progress_bar=false", "train.epochs=10", f"data.store={store}",
-                                        f"data.text=vectors:{vectors}", "data.val_fraction=0"])
+    cfg = load_config(
+        RunConfig,
+        None,
+        [
+            "model.preset=tiny",
+            "train.batch_size=32",
+            "train.lr=3e-3",
+            "train.progress_bar=false",
+            "train.epochs=10",
+            f"data.store={store}",
+            f"data.text=vectors:{vectors}",
+            "data.val_fraction=0",
+        ],
+    )
     fit(cfg, root / "run")
     return root / "run"
 
@@ -104,15 +115,27 @@ def test_an_interrupted_index_run_resumes_to_the_same_index(run, tmp_path):
             raise _Crash("simulated crash")
 
     with pytest.raises(_Crash):
-        index_store(run / "model", store, tmp_path / "resumed", settings=IndexSettings(kind="hnsw"), embed=embed,
-                    on_chunk=crash_after_two)
+        index_store(
+            run / "model",
+            store,
+            tmp_path / "resumed",
+            settings=IndexSettings(kind="hnsw"),
+            embed=embed,
+            on_chunk=crash_after_two,
+        )
     chunks = sorted(p.name for p in (tmp_path / "resumed" / "chunks").glob("chunk-*.npy"))
     assert chunks == ["chunk-0000000000.npy", "chunk-0000000025.npy"]
     assert not (tmp_path / "resumed" / "index.json").exists()
     written.clear()
     (tmp_path / "resumed" / ".building-killed").mkdir()  # the staging folder of a build that was killed
-    resumed = index_store(run / "model", store, tmp_path / "resumed", settings=IndexSettings(kind="hnsw"),
-                          embed=embed, on_chunk=written.append)
+    resumed = index_store(
+        run / "model",
+        store,
+        tmp_path / "resumed",
+        settings=IndexSettings(kind="hnsw"),
+        embed=embed,
+        on_chunk=written.append,
+    )
     assert written == [50, 75, 100]  # only the chunks the crash left undone
     assert not (tmp_path / "resumed" / "chunks").exists()
     assert not list((tmp_path / "resumed").glob(".building-*")) and not (tmp_path / "resumed.lock").exists()
@@ -125,13 +148,36 @@ def test_a_second_index_run_into_the_same_folder_is_refused_while_one_writes(run
     import subprocess
     import sys
 
-    holder = subprocess.Popen([sys.executable, "-c", "import sys; from action2vec.store import StoreLock; "
-                               "StoreLock(sys.argv[1]).acquire(); print('held', flush=True); sys.stdin.readline()",
-                               str(tmp_path / "idx")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from action2vec.store import StoreLock; "
+            "StoreLock(sys.argv[1]).acquire(); print('held', flush=True); sys.stdin.readline()",
+            str(tmp_path / "idx"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
-        assert main(["index", "--model", str(run / "model"), "--store", str(run.parent / "store.h5"), "--out",
-                     str(tmp_path / "idx"), "--embed.progress", "false"]) == 2
+        assert (
+            main(
+                [
+                    "index",
+                    "--model",
+                    str(run / "model"),
+                    "--store",
+                    str(run.parent / "store.h5"),
+                    "--out",
+                    str(tmp_path / "idx"),
+                    "--embed.progress",
+                    "false",
+                ]
+            )
+            == 2
+        )
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "is being written by another process" in err[0], err
         assert not (tmp_path / "idx" / "chunks").exists()
@@ -195,19 +241,22 @@ def _error_line(capsys) -> str:
     return err[0]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["search", "RUN", "class003", "--k", "0"], "--k: 0 is out of range (must be >= 1)"),
-    (["search", "RUN"], "give exactly one query"),
-    (["search", "RUN", "class003", "--key", "x"], "got QUERY, --key"),
-    (["search", "RUN", "  "], "the query text is empty"),
-    (["search", "RUN", "--video", "missing.mp4"], "--video: missing.mp4 not found"),
-    (["search", "NOWHERE", "class003"], "NOWHERE: not found"),
-    (["index", "RUN", "--index.exact_below", "-1"], "'index.exact_below': -1 is out of range (must be >= 0)"),
-    (["index", "RUN", "--embed.batch_size", "0"], "'embed.batch_size': 0 is out of range (must be >= 1)"),
-    (["index", "RUN", "--index.kind", "lsh"], "'index.kind': 'lsh' is not one of"),
-    (["index", "NOWHERE"], "NOWHERE: run folder not found"),
-    (["index", "--model", "RUN/model"], "give a run folder, or --model, --store and --out"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["search", "RUN", "class003", "--k", "0"], "--k: 0 is out of range (must be >= 1)"),
+        (["search", "RUN"], "give exactly one query"),
+        (["search", "RUN", "class003", "--key", "x"], "got QUERY, --key"),
+        (["search", "RUN", "  "], "the query text is empty"),
+        (["search", "RUN", "--video", "missing.mp4"], "--video: missing.mp4 not found"),
+        (["search", "NOWHERE", "class003"], "NOWHERE: not found"),
+        (["index", "RUN", "--index.exact_below", "-1"], "'index.exact_below': -1 is out of range (must be >= 0)"),
+        (["index", "RUN", "--embed.batch_size", "0"], "'embed.batch_size': 0 is out of range (must be >= 1)"),
+        (["index", "RUN", "--index.kind", "lsh"], "'index.kind': 'lsh' is not one of"),
+        (["index", "NOWHERE"], "NOWHERE: run folder not found"),
+        (["index", "--model", "RUN/model"], "give a run folder, or --model, --store and --out"),
+    ],
+)
 def test_bad_settings_are_one_line_before_anything_is_written(run, tmp_path, capsys, argv, message):
     shutil.rmtree(run / "index", ignore_errors=True)
     argv = [a.replace("RUN", str(run)).replace("NOWHERE", str(tmp_path / "nowhere")) for a in argv]
@@ -220,11 +269,20 @@ def test_bad_settings_are_one_line_before_anything_is_written(run, tmp_path, cap
         assert not (run / "index").exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--index.kind", "ivf_pq", "--index.pq_bytes", "7"], "'index.pq_bytes': 7 does not divide the embedding dim 8"),
-    (["--index.kind", "hnsw"], "an approximate index (index.kind other than 'exact') needs the 'search' extra: "
-                               'pip install "action2vec[search]"'),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--index.kind", "ivf_pq", "--index.pq_bytes", "7"],
+            "'index.pq_bytes': 7 does not divide the embedding dim 8",
+        ),
+        (
+            ["--index.kind", "hnsw"],
+            "an approximate index (index.kind other than 'exact') needs the 'search' extra: "
+            'pip install "action2vec[search]"',
+        ),
+    ],
+)
 def test_a_bad_rebuild_fails_before_embedding_and_keeps_the_index(run, capsys, monkeypatch, argv, message):
     shutil.rmtree(run / "index", ignore_errors=True)
     assert main(["index", str(run), "--embed.progress", "false"]) == 0
@@ -291,8 +349,16 @@ def test_search_by_a_video_file_finds_that_video_first(toy_run, tmp_path, capsys
     assert hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
 
 
-SMALL_DEMO = ["--size", "quick", "--set", "toy.verbs=[slide, spin, grow, appear]", "--set", "toy.videos_per_class=3",
-              "--set", "run.train.epochs=6"]
+SMALL_DEMO = [
+    "--size",
+    "quick",
+    "--set",
+    "toy.verbs=[slide, spin, grow, appear]",
+    "--set",
+    "toy.videos_per_class=3",
+    "--set",
+    "run.train.epochs=6",
+]
 
 
 @pytest.mark.slow
@@ -319,14 +385,28 @@ def test_a_model_trained_on_a_pca_store_indexes_its_raw_and_its_pca_store(tmp_pa
     raw = make_synthetic_store(tmp_path / "raw.h5", lv, videos_per_class=5, steps=8, feature_dim=20, seed=2)
     reduced = pca_store(raw, tmp_path / "pca.h5", dim=6, fit_subset=None, fit_keys=open_store(raw).keys)
     vectors = write_vectors_file(lv, tmp_path / "v.npz")
-    cfg = load_config(RunConfig, None, ["model.preset=tiny", "train.epochs=1", "train.progress_bar=false",
-                                        f"data.store={reduced}", f"data.text=vectors:{vectors}", "data.val_fraction=0"])
+    cfg = load_config(
+        RunConfig,
+        None,
+        [
+            "model.preset=tiny",
+            "train.epochs=1",
+            "train.progress_bar=false",
+            f"data.store={reduced}",
+            f"data.text=vectors:{vectors}",
+            "data.val_fraction=0",
+        ],
+    )
     fit(cfg, tmp_path / "run")
     model = tmp_path / "run" / "model"
     assert (model / "pca.safetensors").is_file()
     for store, out in ((raw, tmp_path / "i_raw"), (reduced, tmp_path / "i_pca")):
-        assert main(["index", "--model", str(model), "--store", str(store), "--out", str(out),
-                     "--embed.progress", "false"]) == 0, capsys.readouterr().err
+        assert (
+            main(
+                ["index", "--model", str(model), "--store", str(store), "--out", str(out), "--embed.progress", "false"]
+            )
+            == 0
+        ), capsys.readouterr().err
     capsys.readouterr()
     a, b = VideoIndex.open(tmp_path / "i_raw"), VideoIndex.open(tmp_path / "i_pca")
     q = Action2Vec.load(model).encode_text(["class001"])[0]

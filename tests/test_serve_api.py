@@ -77,15 +77,17 @@ def test_search_gives_the_nearest_class_means_and_videos(client, naive):
 def test_neighbours_of_a_class_and_of_a_video_leave_it_out(client, naive):
     doc = client.get("/api/neighbours", params={"class": "grow box", "k": 3}).json()
     own = naive["means"][naive["classes"].index("grow box")]
-    assert [c["class"] for c in doc["classes"]] == [n for n, _ in _ranked(naive["means"] @ own, naive["classes"], 3,
-                                                                         {"grow box"})]
+    assert [c["class"] for c in doc["classes"]] == [
+        n for n, _ in _ranked(naive["means"] @ own, naive["classes"], 3, {"grow box"})
+    ]
     key = naive["store"].keys[0]
     doc = client.get("/api/neighbours", params={"key": key, "k": 5}).json()
     vec = naive["emb"][0]
     keys = list(naive["store"].keys)
     assert [v["key"] for v in doc["videos"]] == [n for n, _ in _ranked(naive["emb"] @ vec, keys, 5, {key})]
-    assert [c["class"] for c in doc["classes"]][:2] == [n for n, _ in _ranked(naive["means"] @ vec, naive["classes"],
-                                                                             2)]
+    assert [c["class"] for c in doc["classes"]][:2] == [
+        n for n, _ in _ranked(naive["means"] @ vec, naive["classes"], 2)
+    ]
     assert "unknown class 'dance'" in _error(client.get("/api/neighbours", params={"class": "dance"}), 404)
     assert "unknown video" in _error(client.get("/api/neighbours", params={"key": "nope.mp4"}), 404)
     assert "exactly one" in _error(client.get("/api/neighbours"), 400)
@@ -114,7 +116,8 @@ def test_analogy_answers_as_the_projects_analogy_test(client, naive):
     q = (a - b + c) / np.linalg.norm(a - b + c)
     doc = client.get("/api/analogy", params={"a": "spin ball", "b": "ball", "c": "box", "k": 5}).json()
     assert [(h["class"], pytest.approx(h["score"], abs=1e-5)) for h in doc["classes"]] == _ranked(
-        naive["means"] @ q, classes, 5, {"spin ball"})
+        naive["means"] @ q, classes, 5, {"spin ball"}
+    )
     assert "term B is empty" in _error(client.get("/api/analogy", params={"a": "spin ball", "b": " ", "c": "x"}), 400)
 
 
@@ -133,7 +136,8 @@ def test_analogy_embeds_nouns_as_the_analogy_test_does(client, naive):
     a, b, c = naive["means"][pair.a], *(v / np.linalg.norm(v) for v in (nouns["punching bag"], nouns["box"]))
     q = (a - b + c) / np.linalg.norm(a - b + c)
     assert [(h["class"], pytest.approx(h["score"], abs=1e-5)) for h in doc["classes"]] == _ranked(
-        naive["means"] @ q, classes, 5, {"spin ball"})
+        naive["means"] @ q, classes, 5, {"spin ball"}
+    )
 
 
 def test_analogy_nouns_share_one_text_embedder(toy_run, monkeypatch):
@@ -218,13 +222,22 @@ def test_recorded_paths_that_lead_out_are_refused(tmp_path):
     (root / "sub" / "link_out.mp4").symlink_to(outside / "out.mp4")
     (root / "sub" / "link_in.mp4").symlink_to(root / "sub" / "in.mp4")
     (root / "escape").symlink_to(outside, target_is_directory=True)
-    store = open_store(_store_with_paths(root / "s.h5", {
-        "in": str(root / "sub" / "in.mp4"), "relative": "sub/in.mp4", "dotdot": "../outside/out.mp4",
-        "inside_dotdot": str(root / "sub" / ".." / ".." / "outside" / "out.mp4"),
-        "absolute": str(outside / "out.mp4"), "link_out": str(root / "sub" / "link_out.mp4"),
-        "link_in": str(root / "sub" / "link_in.mp4"), "dir_link": str(root / "escape" / "out.mp4"),
-        "missing": str(root / "sub" / "gone.mp4"),
-    }))
+    store = open_store(
+        _store_with_paths(
+            root / "s.h5",
+            {
+                "in": str(root / "sub" / "in.mp4"),
+                "relative": "sub/in.mp4",
+                "dotdot": "../outside/out.mp4",
+                "inside_dotdot": str(root / "sub" / ".." / ".." / "outside" / "out.mp4"),
+                "absolute": str(outside / "out.mp4"),
+                "link_out": str(root / "sub" / "link_out.mp4"),
+                "link_in": str(root / "sub" / "link_in.mp4"),
+                "dir_link": str(root / "escape" / "out.mp4"),
+                "missing": str(root / "sub" / "gone.mp4"),
+            },
+        )
+    )
     files = VideoFiles(store, [root])
     assert files.path("in") == files.path("relative") == files.path("link_in") == (root / "sub" / "in.mp4").resolve()
     for key in ("dotdot", "inside_dotdot", "absolute", "link_out", "dir_link"):
@@ -240,8 +253,12 @@ def test_recorded_paths_that_lead_out_are_refused(tmp_path):
 
 def test_upload_ranks_label_texts_by_cosine(client, naive, toy_run):
     video = toy_run.parent / "toy" / "videos" / "grow_box" / "grow_box_001.mp4"
-    up = client.post("/api/upload", params={"name": "my clip.mp4", "k": 3}, content=video.read_bytes(),
-                     headers={"Content-Type": "application/octet-stream"})
+    up = client.post(
+        "/api/upload",
+        params={"name": "my clip.mp4", "k": 3},
+        content=video.read_bytes(),
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert up.status_code == 200, up.text
     doc = up.json()
     assert doc["name"] == "my clip.mp4" and doc["videos"][0]["key"] == "videos/grow_box/grow_box_001.mp4"
@@ -266,8 +283,9 @@ def test_a_malformed_json_body_is_invalid_json_not_a_decode_error_position(clien
 
 def test_bad_uploads_are_one_line_errors(client, explorer, monkeypatch):
     octet = {"Content-Type": "application/octet-stream"}
-    message = _error(client.post("/api/upload", params={"name": "notes.txt"}, content=b"not a video at all",
-                                 headers=octet), 400)
+    message = _error(
+        client.post("/api/upload", params={"name": "notes.txt"}, content=b"not a video at all", headers=octet), 400
+    )
     assert message.startswith("notes.txt: not a readable video (cannot open")
     notes = b"A page of notes about the videos, long enough for FFmpeg's teletype demuxer.\n" * 40
     message = _error(client.post("/api/upload", params={"name": "notes.txt"}, content=notes, headers=octet), 400)
@@ -276,8 +294,9 @@ def test_bad_uploads_are_one_line_errors(client, explorer, monkeypatch):
     assert "not as a form" in _error(client.post("/api/upload", files={"f": ("a.mp4", b"x")}), 415)
     monkeypatch.setattr(explorer.settings, "max_upload_mb", 0.01)  # 10 KiB
     big = b"\0" * 20_000
-    assert "more than the 0.01 MiB limit" in _error(client.post("/api/upload", params={"name": "big.mp4"},
-                                                                content=big, headers=octet), 413)
+    assert "more than the 0.01 MiB limit" in _error(
+        client.post("/api/upload", params={"name": "big.mp4"}, content=big, headers=octet), 413
+    )
     chunks = (big[i : i + 4096] for i in range(0, len(big), 4096))  # no Content-Length: counted as it streams
     assert "limit" in _error(client.post("/api/upload", content=chunks, headers=octet), 413)
 
@@ -324,9 +343,14 @@ def test_previews_of_a_run_made_in_a_relative_folder(toy_run, tmp_path, monkeypa
         (tmp_path / "demo_run" / "toy" / video.name).write_bytes(video.read_bytes())
     (tmp_path / "demo_run" / "toy" / "list.txt").write_text("".join(f"{v.name} spin ball\n" for v in videos))
     monkeypatch.chdir(tmp_path)
-    extract_videos(read_video_list("demo_run/toy/list.txt"), "demo_run/features.h5", create_backbone("motion"),
-                   ExtractConfig(video=ClipConfig(fps=12.0, duration=3.0, stride=4),
-                                 compute=ComputeConfig(workers=0, progress=False)))
+    extract_videos(
+        read_video_list("demo_run/toy/list.txt"),
+        "demo_run/features.h5",
+        create_backbone("motion"),
+        ExtractConfig(
+            video=ClipConfig(fps=12.0, duration=3.0, stride=4), compute=ComputeConfig(workers=0, progress=False)
+        ),
+    )
     for where in (tmp_path, tmp_path / "demo_run"):
         monkeypatch.chdir(where)
         store = tmp_path / "demo_run" / "features.h5" if where != tmp_path else Path("demo_run/features.h5")

@@ -21,14 +21,26 @@ from action2vec.serve import Explorer, ServeSettings, explorer_paths  # noqa: E4
 from action2vec.serve.app import create_app  # noqa: E402
 from action2vec.serve.server import allowed_hosts, bind, serve_in_thread  # noqa: E402
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 UPLOAD_MB = 1.0
 
 
 def _chromium() -> str:
-    for candidate in (os.environ.get("ACTION2VEC_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                      "/usr/bin/chromium"):
+    for candidate in (
+        os.environ.get("ACTION2VEC_CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        "/usr/bin/chromium",
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     pytest.skip("no Chromium browser found (Debian: apt-get install chromium; or set ACTION2VEC_CHROMIUM)")
@@ -63,8 +75,12 @@ def browser(tmp_path_factory):
     executable = _chromium()
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=executable, args=CHROMIUM_ARGS,
-            headless=True, viewport={"width": 1400, "height": 1000})
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=executable,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 1000},
+        )
         yield context
         context.close()
 
@@ -97,8 +113,10 @@ def test_a_query_shows_the_nearest_classes_and_videos_with_previews(page, explor
     assert _texts(page, "#search-classes li .name") == [c.class_ for c in want.classes]
     keys = page.locator("#search-videos .video").evaluate_all("cards => cards.map(c => c.dataset.key)")
     assert keys == [v.key for v in want.videos]
-    page.wait_for_function("() => [...document.querySelectorAll('#search-videos img')].every("
-                           "i => i.complete && i.naturalWidth > 0)", timeout=60_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#search-videos img')].every(i => i.complete && i.naturalWidth > 0)",
+        timeout=60_000,
+    )
     assert page.locator("#search-videos img").count() == len(want.videos)  # every video is on disk
     # an empty query is a message on the page, not a broken page
     page.fill("#search-q", "   ")
@@ -135,7 +153,8 @@ def test_every_video_of_the_demo_map_can_be_hovered_and_clicked(page, explorer, 
     centres = page.locator("#map circle").evaluate_all(
         "cs => cs.map(c => { const b = c.getBoundingClientRect(); const x = b.left + b.width / 2, "
         "y = b.top + b.height / 2; const top = document.elementFromPoint(x, y); "
-        "return [c.dataset.kind, c.dataset.name, x, y, top === c]; })")
+        "return [c.dataset.kind, c.dataset.name, x, y, top === c]; })"
+    )
     assert [c for c in centres if not c[4]] == []  # nothing covers any dot's centre
     xy = np.array([[c[2], c[3]] for c in centres if c[0] == "video"])
     gaps = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)) + np.eye(len(xy)) * 1e9
@@ -146,7 +165,9 @@ def test_every_video_of_the_demo_map_can_be_hovered_and_clicked(page, explorer, 
             page.locator(f"#map circle.class[data-name='{point.name}']").hover()
             page.wait_for_selector("#map-tooltip:not([hidden])")
             assert page.inner_text("#map-tooltip") == f"class: {point.name}"
-    assert f"{len(classes)} class means, {len(videos)} of {len(explorer.index)} videos" in page.inner_text("#map-method")
+    assert f"{len(classes)} class means, {len(videos)} of {len(explorer.index)} videos" in page.inner_text(
+        "#map-method"
+    )
     video = videos[len(videos) // 2]
     dot = page.locator(f"#map circle.video[data-name='{video.name}']")
     dot.hover()
@@ -162,10 +183,15 @@ def test_every_video_of_the_demo_map_can_be_hovered_and_clicked(page, explorer, 
 def test_the_map_names_a_point_on_hover_and_shows_its_neighbours_on_click(page, explorer):
     assert page.locator("#map circle").count() == len(explorer.map)
     boxes = page.locator("#map text").evaluate_all(
-        "ts => ts.map(t => { const b = t.getBBox(); return [b.x, b.y, b.width, b.height]; })")
+        "ts => ts.map(t => { const b = t.getBBox(); return [b.x, b.y, b.width, b.height]; })"
+    )
     assert boxes  # class names are drawn, and no two overlap
-    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
-                if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]]
+    assert not [
+        (a, b)
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+    ]
     dot = page.locator("#map circle.class[data-name='grow box']")
     dot.hover()
     page.wait_for_selector("#map-tooltip:not([hidden])")

@@ -73,8 +73,9 @@ def test_an_index_of_another_model_is_refused(toy_run, tmp_path, capsys):
     from action2vec.store import open_store
 
     store = open_store(toy_run.parent / "features.h5")
-    build_index(np.ones((len(store), 384), np.float32), store.keys, store.labels, tmp_path / "idx",
-                model_fingerprint="0" * 64)
+    build_index(
+        np.ones((len(store), 384), np.float32), store.keys, store.labels, tmp_path / "idx", model_fingerprint="0" * 64
+    )
     assert main(["serve", str(toy_run), "--index", str(tmp_path / "idx"), "--port", "0"]) == 2
     assert "made by another model" in _one_line(capsys)
 
@@ -87,9 +88,13 @@ def test_serve_a_run_folder_then_stop_with_ctrl_c(toy_run, tmp_path):
     shutil.copytree(toy_run, run)  # the session's shared run folder must not get an index of this test's
     assert main(["index", str(run), "--embed.progress", "false"]) == 0
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "action2vec.cli.main", "serve", str(run), "--port", "0",
-                             "--serve.map_videos", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "action2vec.cli.main", "serve", str(run), "--port", "0", "--serve.map_videos", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline()  # blocks until the URL is printed (or the process ends)
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)

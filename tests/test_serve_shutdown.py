@@ -15,8 +15,10 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the explorer needs the serve extra: pip install -e '.[serve]'")
 
-UPLOAD_HEAD = ("POST /api/upload?name=clip.mp4 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               "Content-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n")
+UPLOAD_HEAD = (
+    "POST /api/upload?name=clip.mp4 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    "Content-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n"
+)
 
 
 def _partial_upload(port: int) -> socket.socket:
@@ -30,9 +32,13 @@ def _partial_upload(port: int) -> socket.socket:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_serve_stops_within_5_s_with_an_upload_in_flight_and_a_gone_client_is_one_info_line(toy_run, signum):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "action2vec.cli.main", "serve", str(toy_run), "--port", "0",
-                             "--serve.map_videos", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "action2vec.cli.main", "serve", str(toy_run), "--port", "0", "--serve.map_videos", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline()  # the URL, once the server listens
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)

@@ -91,11 +91,17 @@ def test_activitynet_file_with_json_labels(tmp_path):
         for i, vid in enumerate(["v_abc", "v_def", "v_ghi"]):
             f.create_group(vid).create_dataset("c3d_features", data=_video(i, t=7 + i, d=500))
     ann = tmp_path / "activity_net.v1-3.min.json"
-    ann.write_text(json.dumps({"database": {
-        "abc": {"subset": "training", "annotations": [{"label": "Playing violin", "segment": [0, 1]}]},
-        "def": {"subset": "validation", "annotations": [{"label": "Long jump"}]},
-        "ghi": {"subset": "testing", "annotations": []},
-    }}))
+    ann.write_text(
+        json.dumps(
+            {
+                "database": {
+                    "abc": {"subset": "training", "annotations": [{"label": "Playing violin", "segment": [0, 1]}]},
+                    "def": {"subset": "validation", "annotations": [{"label": "Long jump"}]},
+                    "ghi": {"subset": "testing", "annotations": []},
+                }
+            }
+        )
+    )
     s = open_store(path, ann)
     assert s.keys == ["v_abc", "v_def", "v_ghi"] and s.labels == ["Playing violin", "Long jump", ""]
     assert s.dim == 500 and list(s.lengths) == [7, 8, 9]
@@ -121,11 +127,18 @@ def test_store_info_cli(tmp_path, capsys):
     assert main(["store", "info", str(tmp_path / "junk.h5")]) == 2
 
 
-@pytest.mark.parametrize("key, old, new", [
-    ("random_weights", True, False), ("decoder", "pyav", "torchcodec-cuda"), ("short_side", 128, 256),
-    ("frame_size", [112, 112], [128, 171]), ("amp", False, True), ("weights_sha256", "aa", "bb"),
-    ("preprocess", "resize 128x171", "resize 112x112"),
-])
+@pytest.mark.parametrize(
+    "key, old, new",
+    [
+        ("random_weights", True, False),
+        ("decoder", "pyav", "torchcodec-cuda"),
+        ("short_side", 128, 256),
+        ("frame_size", [112, 112], [128, 171]),
+        ("amp", False, True),
+        ("weights_sha256", "aa", "bb"),
+        ("preprocess", "resize 128x171", "resize 112x112"),
+    ],
+)
 def test_a_resume_that_would_make_other_features_is_refused(tmp_path, key, old, new):
     path = tmp_path / "s.h5"
     w = StoreWriter(path, meta={"backbone": "c3d", key: old}, flush_every=1, merge=False)
@@ -184,5 +197,7 @@ def test_extraction_records_the_weights_digest_and_the_forward_precision(tmp_pat
     meta = store_meta(bb, plan_clips(cfg.video, bb.clip_len), cfg, torch.device("cpu"))
     assert meta["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert meta["amp"] is False  # bfloat16 autocast runs on a GPU only
-    assert store_meta(create_backbone("c3d-tiny", random_weights=True), plan_clips(cfg.video, 16), cfg)[
-        "weights_sha256"] is None
+    assert (
+        store_meta(create_backbone("c3d-tiny", random_weights=True), plan_clips(cfg.video, 16), cfg)["weights_sha256"]
+        is None
+    )

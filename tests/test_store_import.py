@@ -17,9 +17,26 @@ from action2vec.store import parts_dir
 from action2vec.store.importer import import_features
 from action2vec.testing import synthetic_label_vectors, write_vectors_file
 
-EXTRACT_META_KEYS = {"backbone", "layer", "dim", "clip_len", "pretrained", "random_weights", "weights_sha256", "fps",
-                     "duration", "stride", "frames", "steps", "decoder", "frame_size", "short_side", "amp", "pca",
-                     "padding"}
+EXTRACT_META_KEYS = {
+    "backbone",
+    "layer",
+    "dim",
+    "clip_len",
+    "pretrained",
+    "random_weights",
+    "weights_sha256",
+    "fps",
+    "duration",
+    "stride",
+    "frames",
+    "steps",
+    "decoder",
+    "frame_size",
+    "short_side",
+    "amp",
+    "pca",
+    "padding",
+}
 
 
 def _read_store(path: Path) -> dict[str, tuple[np.ndarray, int, str, dict]]:
@@ -32,9 +49,12 @@ def _read_store(path: Path) -> dict[str, tuple[np.ndarray, int, str, dict]]:
             o, n = int(g["offset"][i]), int(g["rows"][i])
             label = g["label"][i]
             source = g["source"][i]
-            out[raw.decode()] = (f["features"][o : o + n], int(g["length"][i]),
-                                 label.decode() if isinstance(label, bytes) else label,
-                                 json.loads(source.decode() if isinstance(source, bytes) else source))
+            out[raw.decode()] = (
+                f["features"][o : o + n],
+                int(g["length"][i]),
+                label.decode() if isinstance(label, bytes) else label,
+                json.loads(source.decode() if isinstance(source, bytes) else source),
+            )
     return out
 
 
@@ -74,8 +94,26 @@ def _one_line(capsys, *needles: str) -> str:
 def test_folder_of_npy_files_imports_exactly(tmp_path, capsys):
     arrays = _make_folder(tmp_path / "src")
     out = tmp_path / "feats.h5"
-    assert main(["store", "import", str(tmp_path / "src"), "--out", str(out), "--labels", "from-folder",
-                 "--meta", "backbone=i3d", "--meta", "fps=25", "--meta", "layer=mixed_5c"]) == 0
+    assert (
+        main(
+            [
+                "store",
+                "import",
+                str(tmp_path / "src"),
+                "--out",
+                str(out),
+                "--labels",
+                "from-folder",
+                "--meta",
+                "backbone=i3d",
+                "--meta",
+                "fps=25",
+                "--meta",
+                "layer=mixed_5c",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "4 videos" in printed and "D=6" in printed and "T 1..5" in printed and "3 classes" in printed
     got = _read_store(out)
@@ -111,8 +149,11 @@ def test_npz_with_a_whitespace_labels_file(tmp_path, caplog):
 
 def test_hdf5_one_dataset_per_key_in_groups(tmp_path):
     rng = np.random.default_rng(2)
-    arrays = {"train/a": rng.standard_normal((3, 4)), "train/b": rng.standard_normal((1, 4)),
-              "c": rng.standard_normal(4)}
+    arrays = {
+        "train/a": rng.standard_normal((3, 4)),
+        "train/b": rng.standard_normal((1, 4)),
+        "c": rng.standard_normal(4),
+    }
     with h5py.File(tmp_path / "f.h5", "w") as f:
         for key, arr in arrays.items():
             f.create_dataset(key, data=arr)
@@ -170,19 +211,37 @@ def test_dataset_adapter_labels_keys_that_are_ucf101_video_names(tmp_path):
     ann = tmp_path / "ucfTrainTestlist"
     ann.mkdir()
     (ann / "classInd.txt").write_text("1 ApplyEyeMakeup\r\n2 YoYo\r\n")
-    (ann / "trainlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi 1\r\n"
-                                         "YoYo/v_YoYo_g01_c01.avi 2\r\n")
+    (ann / "trainlist01.txt").write_text(
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi 1\r\nYoYo/v_YoYo_g01_c01.avi 2\r\n"
+    )
     (ann / "testlist01.txt").write_text("YoYo/v_YoYo_g02_c01.avi\r\n")
     src = tmp_path / "i3d"
     keys = ["ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01", "YoYo/v_YoYo_g01_c01", "v_YoYo_g02_c01"]  # nested or flat
     for k in keys:
         (src / k).parent.mkdir(parents=True, exist_ok=True)
         np.save(src / f"{k}.npy", np.ones((2, 3), np.float32))
-    assert main(["store", "import", str(src), "--out", str(tmp_path / "s.h5"), "--dataset", "ucf101",
-                 "--annotations", str(ann)]) == 0
+    assert (
+        main(
+            [
+                "store",
+                "import",
+                str(src),
+                "--out",
+                str(tmp_path / "s.h5"),
+                "--dataset",
+                "ucf101",
+                "--annotations",
+                str(ann),
+            ]
+        )
+        == 0
+    )
     got = _read_store(tmp_path / "s.h5")
     assert [(got[k][2], got[k][3]["subset"]) for k in keys] == [
-        ("ApplyEyeMakeup", "train"), ("YoYo", "train"), ("YoYo", "test")]
+        ("ApplyEyeMakeup", "train"),
+        ("YoYo", "train"),
+        ("YoYo", "test"),
+    ]
 
 
 def _bad_folder(tmp_path: Path, case: str) -> tuple[Path, list[str], str]:
@@ -216,10 +275,19 @@ def _bad_folder(tmp_path: Path, case: str) -> tuple[Path, list[str], str]:
     return src, extra, str(bad)
 
 
-@pytest.mark.parametrize("case, problem", [
-    ("dim", "D=5"), ("nan", "non-finite"), ("inf", "non-finite"), ("empty", "empty"), ("dtype", "dtype <U1"),
-    ("duplicate", "duplicate key"), ("missing-label", "1 of 3 keys have no label"), ("label-twice", "duplicate key"),
-])
+@pytest.mark.parametrize(
+    "case, problem",
+    [
+        ("dim", "D=5"),
+        ("nan", "non-finite"),
+        ("inf", "non-finite"),
+        ("empty", "empty"),
+        ("dtype", "dtype <U1"),
+        ("duplicate", "duplicate key"),
+        ("missing-label", "1 of 3 keys have no label"),
+        ("label-twice", "duplicate key"),
+    ],
+)
 def test_each_bad_input_is_one_line_naming_key_and_file_and_writes_nothing(tmp_path, capsys, case, problem):
     src, extra, bad_file = _bad_folder(tmp_path, case)
     out = tmp_path / "out" / "s.h5"
@@ -242,8 +310,9 @@ def test_a_nan_found_after_batches_were_written_removes_them(tmp_path):
 
 def test_an_interrupted_import_resumes_and_reads_only_what_is_left(tmp_path, monkeypatch):
     src = tmp_path / "src"
-    arrays = {f"c{i % 2}/v{i}": np.random.default_rng(i).standard_normal((i + 1, 4)).astype(np.float32)
-              for i in range(6)}
+    arrays = {
+        f"c{i % 2}/v{i}": np.random.default_rng(i).standard_normal((i + 1, 4)).astype(np.float32) for i in range(6)
+    }
     for key, arr in arrays.items():
         (src / key).parent.mkdir(parents=True, exist_ok=True)
         np.save(src / f"{key}.npy", arr)
@@ -307,21 +376,71 @@ def test_end_to_end_import_info_train_index_search_zsl(tmp_path, capsys):
             rows.append(f"part{j % 2}/{key},{name}")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     store = tmp_path / "feats.h5"
-    assert main(["store", "import", str(src), "--out", str(store), "--labels", str(tmp_path / "labels.csv"),
-                 "--meta", "backbone=i3d"]) == 0
+    assert (
+        main(
+            [
+                "store",
+                "import",
+                str(src),
+                "--out",
+                str(store),
+                "--labels",
+                str(tmp_path / "labels.csv"),
+                "--meta",
+                "backbone=i3d",
+            ]
+        )
+        == 0
+    )
     assert main(["store", "info", str(store)]) == 0
     assert "24 videos, 0 failed, 4 classes, dim 12, backbone i3d" in capsys.readouterr().out
     run = tmp_path / "run"
-    assert main(["train", "--out", str(run), "--data.store", str(store), "--data.text", f"vectors:{vectors}",
-                 "--model.preset", "tiny", "--train.epochs", "1", "--train.progress_bar", "false"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(run),
+                "--data.store",
+                str(store),
+                "--data.text",
+                f"vectors:{vectors}",
+                "--model.preset",
+                "tiny",
+                "--train.epochs",
+                "1",
+                "--train.progress_bar",
+                "false",
+            ]
+        )
+        == 0
+    )
     assert main(["index", str(run), "--embed.progress", "false"]) == 0
     capsys.readouterr()
     assert main(["search", str(run), "--key", "part0/clip_1_0", "--k", "3", "--json", "-"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 3 and all(h["key"].startswith("part") for h in hits)
     assert "part0/clip_1_0" not in [h["key"] for h in hits]  # the query video itself is left out
-    assert main(["zsl", "--store", f"i3d={store}", "--data.text", f"vectors:{vectors}", "--ratios", "50/50",
-                 "--seeds", "1", "--variants", "pooled_krr", "--out", str(tmp_path / "zsl")]) == 0
+    assert (
+        main(
+            [
+                "zsl",
+                "--store",
+                f"i3d={store}",
+                "--data.text",
+                f"vectors:{vectors}",
+                "--ratios",
+                "50/50",
+                "--seeds",
+                "1",
+                "--variants",
+                "pooled_krr",
+                "--out",
+                str(tmp_path / "zsl"),
+            ]
+        )
+        == 0
+    )
     assert "Pooled features + KRR" in capsys.readouterr().out
     # serve: the explorer over the run answers from the imported store and offers no preview of a .npy file
     pytest.importorskip("fastapi")
@@ -363,8 +482,11 @@ def test_labels_file_keys_match_by_video_name_or_with_a_suffix(tmp_path, written
     for key, arr in arrays.items():
         (tmp_path / "src" / key).parent.mkdir(parents=True, exist_ok=True)
         np.save(tmp_path / "src" / f"{key}.npy", arr)
-    row = {"name": lambda k: k.split("/")[1], "name.avi": lambda k: k.split("/")[1] + ".avi",
-           "nested.npy": lambda k: k + ".npy"}[written]
+    row = {
+        "name": lambda k: k.split("/")[1],
+        "name.avi": lambda k: k.split("/")[1] + ".avi",
+        "nested.npy": lambda k: k + ".npy",
+    }[written]
     (tmp_path / "l.csv").write_text("video,label\n" + "".join(f"{row(k)},{k.split('/')[0]}\n" for k in arrays))
     res = import_features(tmp_path / "src", tmp_path / "s.h5", labels=tmp_path / "l.csv")
     got = _read_store(tmp_path / "s.h5")
@@ -400,18 +522,32 @@ def test_a_rerun_with_other_labels_or_meta_is_refused_not_reported_as_done(tmp_p
     (new.csv)" while the store kept the first labels; a resume must be the same command."""
     _make_folder(tmp_path / "src")
     out = tmp_path / "s.h5"
-    first = ["store", "import", str(tmp_path / "src"), "--out", str(out), "--labels", "from-folder",
-             "--meta", "backbone=i3d"]
+    first = [
+        "store",
+        "import",
+        str(tmp_path / "src"),
+        "--out",
+        str(out),
+        "--labels",
+        "from-folder",
+        "--meta",
+        "backbone=i3d",
+    ]
     assert main(first) == 0
     assert main(first) == 0  # the same command again: nothing to do, and said so
     assert "0 written now, 4 already there" in capsys.readouterr().out
     (tmp_path / "new.csv").write_text("Walk/a,stroll\nWalk/b,Walk\nRun/c,Run\nRun/deep/d,deep\n")
-    again = {"relabel": first[:5] + ["--labels", str(tmp_path / "new.csv"), "--meta", "backbone=i3d"],
-             "no-labels": first[:5] + ["--meta", "backbone=i3d"],
-             "meta": first[:7] + ["--meta", "backbone=clip"]}[change]
+    again = {
+        "relabel": first[:5] + ["--labels", str(tmp_path / "new.csv"), "--meta", "backbone=i3d"],
+        "no-labels": first[:5] + ["--meta", "backbone=i3d"],
+        "meta": first[:7] + ["--meta", "backbone=clip"],
+    }[change]
     assert main(again) == 2
-    needles = {"relabel": ("'Walk/a'", "'Walk'", "'stroll'"), "no-labels": ("no labels", "gives ''"),
-               "meta": ("backbone", "'i3d'", "'clip'")}[change]
+    needles = {
+        "relabel": ("'Walk/a'", "'Walk'", "'stroll'"),
+        "no-labels": ("no labels", "gives ''"),
+        "meta": ("backbone", "'i3d'", "'clip'"),
+    }[change]
     _one_line(capsys, str(out), "another --out", *needles)
     assert {k: v[2] for k, v in _read_store(out).items()}["Walk/a"] == "Walk" and _meta(out)["backbone"] == "i3d"
 
@@ -483,8 +619,9 @@ def test_keys_without_a_label_are_shown_beside_what_the_labels_file_holds(tmp_pa
     for k in ("v_Walk_g01_c01", "v_Walk_g01_c02"):
         np.save(src / f"{k}.npy", np.ones((2, 3), np.float32))
     (tmp_path / "l.csv").write_text("Walk_g01_c01,Walk\nWalk_g01_c02,Walk\n")
-    assert main(["store", "import", str(src), "--out", str(tmp_path / "s.h5"),
-                 "--labels", str(tmp_path / "l.csv")]) == 2
+    assert (
+        main(["store", "import", str(src), "--out", str(tmp_path / "s.h5"), "--labels", str(tmp_path / "l.csv")]) == 2
+    )
     _one_line(capsys, "2 of 2 keys have no label", "'v_Walk_g01_c01'", "'Walk_g01_c01'")
 
 
@@ -517,23 +654,57 @@ def test_the_dataset_split_whose_subsets_are_recorded_is_chosen(tmp_path, capsys
         np.save(src / f"{k}.npy", np.ones((2, 3), np.float32))
     for split, subsets in (("1", ("test", "train")), ("2", ("train", "test"))):
         out = tmp_path / f"s{split}.h5"
-        assert main(["store", "import", str(src), "--out", str(out), "--dataset", "ucf101", "--annotations", str(ann),
-                     "--split", split]) == 0
+        assert (
+            main(
+                [
+                    "store",
+                    "import",
+                    str(src),
+                    "--out",
+                    str(out),
+                    "--dataset",
+                    "ucf101",
+                    "--annotations",
+                    str(ann),
+                    "--split",
+                    split,
+                ]
+            )
+            == 0
+        )
         got = _read_store(out)
         assert (got["v_YoYo_g01_c01"][3]["subset"], got["v_YoYo_g08_c01"][3]["subset"]) == subsets
     capsys.readouterr()
     assert main(["store", "import", str(src), "--out", str(tmp_path / "t.h5"), "--split", "2"]) == 2
     _one_line(capsys, "--split", "--dataset")
-    assert main(["store", "import", str(src), "--out", str(tmp_path / "s1.h5"), "--dataset", "ucf101",
-                 "--annotations", str(ann), "--split", "2"]) == 2  # s1.h5 holds split 1's subsets
+    assert (
+        main(
+            [
+                "store",
+                "import",
+                str(src),
+                "--out",
+                str(tmp_path / "s1.h5"),
+                "--dataset",
+                "ucf101",
+                "--annotations",
+                str(ann),
+                "--split",
+                "2",
+            ]
+        )
+        == 2
+    )  # s1.h5 holds split 1's subsets
     _one_line(capsys, "s1.h5", "subset", "'test'", "'train'")
 
 
 def test_source_keys_that_are_video_file_names_match_bare_label_keys(tmp_path):
     """An .npz keyed by video file name (`v_Walk_g01_c01.avi`, as feature dumps often are) and a labels file or
     a data set adapter keyed by the bare video name."""
-    np.savez(tmp_path / "clip.npz", **{"v_Walk_g01_c01.avi": np.ones(4, np.float32),
-                                        "v_Run_g01_c01.mp4": np.zeros(4, np.float32)})
+    np.savez(
+        tmp_path / "clip.npz",
+        **{"v_Walk_g01_c01.avi": np.ones(4, np.float32), "v_Run_g01_c01.mp4": np.zeros(4, np.float32)},
+    )
     (tmp_path / "l.txt").write_text("v_Walk_g01_c01 Walk\nv_Run_g01_c01 Run\n")
     import_features(tmp_path / "clip.npz", tmp_path / "s.h5", labels=tmp_path / "l.txt")
     got = _read_store(tmp_path / "s.h5")

@@ -48,8 +48,13 @@ SLOW_CHILD_HOLDER = "import os, time\nos.register_at_fork(after_in_child=lambda:
 
 
 def _holder(store: Path, *args: str, script: str = HOLDER, **env: str) -> tuple[subprocess.Popen, int | None]:
-    proc = subprocess.Popen([sys.executable, "-c", script, str(store), *args], env=_env(**env), text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(store), *args],
+        env=_env(**env),
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     child = None
     for line in proc.stdout:
         if line.startswith("child"):
@@ -80,16 +85,31 @@ def test_a_second_writer_is_refused_with_the_holder_named(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and f"pid {proc.pid}" in err[0]
         raw = _store(tmp_path / "raw.h5")
-        assert main(["pca", str(store), "--out", str(tmp_path / "p.h5"), "--dim", "2", "--fit-keys",
-                     str(_keys(tmp_path))]) == 0  # reading a locked store is fine
+        assert (
+            main(["pca", str(store), "--out", str(tmp_path / "p.h5"), "--dim", "2", "--fit-keys", str(_keys(tmp_path))])
+            == 0
+        )  # reading a locked store is fine
         capsys.readouterr()
         assert main(["pca", str(raw), "--out", str(store), "--dim", "1", "--fit-keys", str(_keys(tmp_path))]) == 2
         assert f"pid {proc.pid}" in capsys.readouterr().err
         with pytest.raises(StoreLockedError):
             merge_parts(store)
         # extract is refused before its log file, backbone or video list are touched
-        assert main(["extract", "--list", str(tmp_path / "no-list.txt"), "--out", str(store), "--backbone",
-                     "c3d-tiny", "--random-weights"]) == 2
+        assert (
+            main(
+                [
+                    "extract",
+                    "--list",
+                    str(tmp_path / "no-list.txt"),
+                    "--out",
+                    str(store),
+                    "--backbone",
+                    "c3d-tiny",
+                    "--random-weights",
+                ]
+            )
+            == 2
+        )
         assert f"pid {proc.pid}" in capsys.readouterr().err
         assert not store.with_name(store.name + ".log").exists() and not parts_dir(store).exists()
     finally:

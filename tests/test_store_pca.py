@@ -73,8 +73,21 @@ def test_pca_needs_a_training_subset_or_keys(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--fit-keys"):
         pca_store(tmp_path / "list.h5", tmp_path / "out.h5", dim=2)
     (tmp_path / "keys.txt").write_text("k0\nk2\n")
-    assert main(["pca", str(tmp_path / "list.h5"), "--out", str(tmp_path / "out.h5"), "--dim", "2",
-                 "--fit-keys", str(tmp_path / "keys.txt")]) == 0
+    assert (
+        main(
+            [
+                "pca",
+                str(tmp_path / "list.h5"),
+                "--out",
+                str(tmp_path / "out.h5"),
+                "--dim",
+                "2",
+                "--fit-keys",
+                str(tmp_path / "keys.txt"),
+            ]
+        )
+        == 0
+    )
     store = open_store(tmp_path / "out.h5")
     assert store.meta["pca_fit_videos"] == 2 and len(store) == 3
     with pytest.raises(DataError, match="already PCA"):

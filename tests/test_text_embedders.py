@@ -37,8 +37,10 @@ def naive_mean(table: dict[str, np.ndarray], words: list[str]) -> np.ndarray:
     return np.mean([table[w] for w in words], axis=0)
 
 
-@pytest.mark.parametrize("kind, suffix, binary, header", [
-    ("word2vec", ".bin", True, True), ("word2vec", ".txt", False, True), ("glove", ".txt", False, False)])
+@pytest.mark.parametrize(
+    "kind, suffix, binary, header",
+    [("word2vec", ".bin", True, True), ("word2vec", ".txt", False, True), ("glove", ".txt", False, False)],
+)
 def test_word_vector_files_average_phrase_words(tmp_path, table, kind, suffix, binary, header) -> None:
     path = write_word2vec(tmp_path / f"vectors{suffix}", table, binary, header)
     embedder = create_embedder(f"{kind}:{path}", cache=False)
@@ -77,8 +79,9 @@ def test_fasttext_bin_with_subwords(tmp_path) -> None:
     path = tmp_path / "tiny.bin"
     save_facebook_model(model, str(path))
     strict = create_embedder(f"fasttext:{path}", cache=False)
-    np.testing.assert_allclose(strict.embed(["play violin"])[0], (model.wv["play"] + model.wv["violin"]) / 2,
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        strict.embed(["play violin"])[0], (model.wv["play"] + model.wv["violin"]) / 2, rtol=1e-4, atol=1e-6
+    )
     with pytest.raises(DataError, match="'violins'"):
         strict.embed(["violins"])
     subword = create_embedder(f"fasttext:{path}", oov="subword", cache=False)
@@ -143,8 +146,12 @@ def test_label_vectors_save_load_roundtrip(tmp_path) -> None:
     back = LabelVectors.load(lv.save(tmp_path / "model"))
     assert back.names == ["b", "a"]
     np.testing.assert_array_equal(back.lookup(["a", "b"]), [[3, 4, 5], [0, 1, 2]])
-    assert json.loads((tmp_path / "model" / "labels.json").read_text()) == {"names": ["b", "a"], "text": "",
-                                                                          "prompts": [], "oov": "error"}
+    assert json.loads((tmp_path / "model" / "labels.json").read_text()) == {
+        "names": ["b", "a"],
+        "text": "",
+        "prompts": [],
+        "oov": "error",
+    }
     # files written before the spec had one name record it as "embedder": still read
     lv.embedder = "minilm"
     doc = json.loads((lv.save(tmp_path / "new") / "labels.json").read_text())
@@ -186,8 +193,9 @@ def test_minilm_sentence_encoder(minilm, tmp_path, wn) -> None:
     assert out.shape == (4, 384) and out.dtype == np.float32
     cos = out @ out.T
     assert cos[0, 1] == pytest.approx(0.600, abs=0.02) and cos[2, 3] == pytest.approx(0.457, abs=0.02)
-    lv = build_label_vectors(["ApplyEyeMakeup", "walking"], minilm, wordnet=wn,
-                       definitions={"walking": "use the legs to move"})
+    lv = build_label_vectors(
+        ["ApplyEyeMakeup", "walking"], minilm, wordnet=wn, definitions={"walking": "use the legs to move"}
+    )
     np.testing.assert_allclose(lv.vectors[0], out[0] / np.linalg.norm(out[0]), rtol=1e-4, atol=1e-5)
     with_defn = minilm.embed(["walk: use the legs to move"])[0]
     np.testing.assert_allclose(lv.vectors[1], with_defn / np.linalg.norm(with_defn), rtol=1e-4, atol=1e-5)

@@ -29,8 +29,19 @@ def test_labels_command_prints_and_writes_json(tmp_path: Path, capsys, wordnet_a
     vectors = {"play": [1.0, 0.0], "violin": [0.0, 1.0], "weightlift": [1.0, 1.0]}
     (tmp_path / "v.json").write_text(json.dumps(vectors))
     out_json = tmp_path / "labels.json"
-    code = main(["labels", "--dataset", "ucf101", "--annotations", str(ann), "--text",
-                 f"vectors:{tmp_path / 'v.json'}", "--json", str(out_json)])
+    code = main(
+        [
+            "labels",
+            "--dataset",
+            "ucf101",
+            "--annotations",
+            str(ann),
+            "--text",
+            f"vectors:{tmp_path / 'v.json'}",
+            "--json",
+            str(out_json),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "play violin" in printed and "missing: cello" in printed and "3 classes" in printed
@@ -42,8 +53,19 @@ def test_labels_command_prints_and_writes_json(tmp_path: Path, capsys, wordnet_a
     ]
 
     (ann / "classInd.txt").write_bytes(b"1 PlayingViolin\r\n2 CleanAndJerk\r\n")
-    code = main(["labels", "--dataset", "ucf101", "--annotations", str(ann), "--text",
-                 f"vectors:{tmp_path / 'v.json'}", "--save-vectors", str(tmp_path / "lv")])
+    code = main(
+        [
+            "labels",
+            "--dataset",
+            "ucf101",
+            "--annotations",
+            str(ann),
+            "--text",
+            f"vectors:{tmp_path / 'v.json'}",
+            "--save-vectors",
+            str(tmp_path / "lv"),
+        ]
+    )
     assert code == 0
     from action2vec.text import LabelVectors
 
@@ -72,4 +94,6 @@ def test_labels_command_lists_every_verb_of_an_a_or_b_name(tmp_path: Path, capsy
     assert "verbs=catch,throw" in printed and "verbs=swing " in printed
     rows = json.loads(out_json.read_text())["classes"]
     assert [(r["verb"], r["verbs"], r["nouns"]) for r in rows] == [
-        ("catch", ["catch", "throw"], ["frisbee"]), ("swing", ["swing"], ["legs"])]
+        ("catch", ["catch", "throw"], ["frisbee"]),
+        ("swing", ["swing"], ["legs"]),
+    ]

@@ -32,17 +32,54 @@ def test_two_process_torchrun_matches_single_process(tmp_path):
     lv = synthetic_label_vectors(8, dim=8, seed=1)
     store = make_synthetic_store(tmp_path / "s.h5", lv, videos_per_class=8, steps=16, feature_dim=16, seed=1)
     vectors = write_vectors_file(lv, tmp_path / "v.npz")
-    common = ["train", "--data.store", str(store), "--data.text", f"vectors:{vectors}", "--data.val_fraction", "0",
-              "--model.preset", "tiny", "--train.epochs", "2", "--train.batch_size", "16",
-              "--train.log_every_n_steps", "1", "--train.progress_bar", "false"]
+    common = [
+        "train",
+        "--data.store",
+        str(store),
+        "--data.text",
+        f"vectors:{vectors}",
+        "--data.val_fraction",
+        "0",
+        "--model.preset",
+        "tiny",
+        "--train.epochs",
+        "2",
+        "--train.batch_size",
+        "16",
+        "--train.log_every_n_steps",
+        "1",
+        "--train.progress_bar",
+        "false",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    single = subprocess.run([sys.executable, "-m", "action2vec.cli.main", *common, "--out", str(tmp_path / "one")],
-                            env=env, capture_output=True, text=True, timeout=300)
+    single = subprocess.run(
+        [sys.executable, "-m", "action2vec.cli.main", *common, "--out", str(tmp_path / "one")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert single.returncode == 0, single.stderr[-2000:]
     ddp = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(_free_port()),
-         "-m", "action2vec.cli.main", *common, "--out", str(tmp_path / "two")],
-        env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            str(_free_port()),
+            "-m",
+            "action2vec.cli.main",
+            *common,
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     assert "MEMBER: 2/2" in ddp.stderr + ddp.stdout  # Lightning really ran two ranks
     one, two = _losses(tmp_path / "one"), _losses(tmp_path / "two")
@@ -62,11 +99,44 @@ def test_two_process_torchrun_trains_without_the_ce_term(tmp_path, lambdas, stra
     store = make_synthetic_store(tmp_path / "s.h5", lv, videos_per_class=8, steps=16, feature_dim=16, seed=1)
     vectors = write_vectors_file(lv, tmp_path / "v.npz")
     ddp = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(_free_port()),
-         "-m", "action2vec.cli.main", "train", "--data.store", str(store), "--data.text", f"vectors:{vectors}",
-         "--model.preset", "tiny", "--train.epochs", "2", "--train.batch_size", "8", "--train.progress_bar", "false",
-         "--train.accelerator", "cpu", "--loss.lambda_initial", lambdas[0], "--loss.lambda_final", lambdas[1],
-         "--train.strategy", strategy, "--out", str(tmp_path / "two")],
-        env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            str(_free_port()),
+            "-m",
+            "action2vec.cli.main",
+            "train",
+            "--data.store",
+            str(store),
+            "--data.text",
+            f"vectors:{vectors}",
+            "--model.preset",
+            "tiny",
+            "--train.epochs",
+            "2",
+            "--train.batch_size",
+            "8",
+            "--train.progress_bar",
+            "false",
+            "--train.accelerator",
+            "cpu",
+            "--loss.lambda_initial",
+            lambdas[0],
+            "--loss.lambda_final",
+            lambdas[1],
+            "--train.strategy",
+            strategy,
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     assert Action2Vec.load(tmp_path / "two" / "model").info.model.classifier is (lambdas != ("0", "0"))

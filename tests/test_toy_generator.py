@@ -118,8 +118,9 @@ def test_generate_writes_decodable_files_and_a_list(tmp_path: Path) -> None:
 
     from action2vec.video.extract import read_video_list
 
-    cfg = ToyConfig(classes=["spin ball", "fall star", "spin star"], videos_per_class=3, min_seconds=1.0,
-                    max_seconds=3.0, seed=5)
+    cfg = ToyConfig(
+        classes=["spin ball", "fall star", "spin star"], videos_per_class=3, min_seconds=1.0, max_seconds=3.0, seed=5
+    )
     toy = generate_toy_dataset(tmp_path / "toy", cfg)
     assert toy.classes == ["spin ball", "fall star", "spin star"] and len(toy.videos) == 9
     items = read_video_list(toy.list_path)
@@ -142,8 +143,10 @@ def test_generate_writes_decodable_files_and_a_list(tmp_path: Path) -> None:
 
     overrides = read_overrides(toy.overrides_path)
     assert {k: (v.phrase, v.verb, v.nouns) for k, v in overrides.items()} == {
-        "spin ball": ("spin ball", "spin", ("ball",)), "fall star": ("fall star", "fall", ("star",)),
-        "spin star": ("spin star", "spin", ("star",))}
+        "spin ball": ("spin ball", "spin", ("ball",)),
+        "fall star": ("fall star", "fall", ("star",)),
+        "spin star": ("spin star", "spin", ("star",)),
+    }
 
     # Rerunning keeps the files (resume) and writes the same list; another configuration is refused.
     stamp = toy.videos[0][0].stat().st_mtime_ns
@@ -175,8 +178,9 @@ def test_generation_writes_the_same_bytes_every_time(tmp_path) -> None:
 
     from action2vec.datasets.toy import ToyConfig, generate_toy_dataset
 
-    cfg = ToyConfig(verbs=["spin", "slide"], nouns=["arrow", "ball"], videos_per_class=2, min_seconds=1.0,
-                    max_seconds=2.0)
+    cfg = ToyConfig(
+        verbs=["spin", "slide"], nouns=["arrow", "ball"], videos_per_class=2, min_seconds=1.0, max_seconds=2.0
+    )
     digests = []
     for name in ("a", "b"):
         toy = generate_toy_dataset(tmp_path / name, cfg)
@@ -184,8 +188,10 @@ def test_generation_writes_the_same_bytes_every_time(tmp_path) -> None:
     assert digests[0] == digests[1] and len(set(digests[0])) == 8
 
 
-@pytest.mark.parametrize("key, values", [("verbs", ["spin", "spin"]), ("nouns", ["ball", "box", "ball"]),
-                                         ("classes", ["slide box", "slide box"])])
+@pytest.mark.parametrize(
+    "key, values",
+    [("verbs", ["spin", "spin"]), ("nouns", ["ball", "box", "ball"]), ("classes", ["slide box", "slide box"])],
+)
 def test_a_repeated_verb_noun_or_class_is_refused_before_anything_is_written(key: str, values: list[str]) -> None:
     with pytest.raises(ConfigError, match=f"toy.{key}.*listed twice"):
         ToyConfig(**{key: values})

@@ -14,8 +14,12 @@ COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
 def _square_clip(
-    xs: list[float], ys: list[float], half: list[float] | None = None, angles: list[float] | None = None,
-    visible: list[bool] | None = None, size: int = 64,
+    xs: list[float],
+    ys: list[float],
+    half: list[float] | None = None,
+    angles: list[float] | None = None,
+    visible: list[bool] | None = None,
+    size: int = 64,
 ) -> np.ndarray:
     """A two-tone square (light right half, dark left half) on grey, one frame per centre. (L, S, S, 3)."""
     n = len(xs)

@@ -29,15 +29,26 @@ def synthetic(tmp_path_factory):
 
 
 def _cfg(*extra):
-    return load_config(RunConfig, None, ["model.preset=tiny", "train.batch_size=32", "train.lr=3e-3",
-                                          "train.progress_bar=false", "train.epochs=12", *extra])
+    return load_config(
+        RunConfig,
+        None,
+        [
+            "model.preset=tiny",
+            "train.batch_size=32",
+            "train.lr=3e-3",
+            "train.progress_bar=false",
+            "train.epochs=12",
+            *extra,
+        ],
+    )
 
 
 def test_tiny_model_learns_seen_classes_and_transfers_to_unseen(synthetic, tmp_path):
     store, lv = synthetic["store"], synthetic["lv"]
     seen, unseen = lv.names[:SEEN], lv.names[SEEN:]
-    result = fit(_cfg("data.classes=" + ",".join(seen), "train.epochs=15"), tmp_path / "run",
-                 store=store, label_vectors=lv)
+    result = fit(
+        _cfg("data.classes=" + ",".join(seen), "train.epochs=15"), tmp_path / "run", store=store, label_vectors=lv
+    )
     # only seen classes entered training
     assert {store.labels[store.index_of(k)] for k in result.train_keys + result.val_keys} <= set(seen)
     assert result.classes == sorted(seen)
@@ -80,7 +91,13 @@ def test_resume_at_epoch_boundary_gives_the_same_weights(synthetic, tmp_path):
     cfg = _cfg("train.epochs=4", "model.dropout=0.3")
     fit(cfg, tmp_path / "straight", store=synthetic["store"], label_vectors=synthetic["lv"])
     with pytest.raises(RuntimeError, match="simulated crash"):
-        fit(cfg, tmp_path / "resumed", store=synthetic["store"], label_vectors=synthetic["lv"], callbacks=[_Crash(at_epoch=2)])
+        fit(
+            cfg,
+            tmp_path / "resumed",
+            store=synthetic["store"],
+            label_vectors=synthetic["lv"],
+            callbacks=[_Crash(at_epoch=2)],
+        )
     assert (tmp_path / "resumed" / "checkpoints" / "last.ckpt").is_file()
     assert not (tmp_path / "resumed" / "model").exists()
     fit(cfg, tmp_path / "resumed", store=synthetic["store"], label_vectors=synthetic["lv"])
@@ -93,7 +110,13 @@ def test_resume_at_epoch_boundary_gives_the_same_weights(synthetic, tmp_path):
 def test_mid_epoch_crash_loses_only_steps_since_the_checkpoint(synthetic, tmp_path):
     cfg = _cfg("train.epochs=2", "train.checkpoint_every_n_steps=3")
     with pytest.raises(RuntimeError):
-        fit(cfg, tmp_path / "run", store=synthetic["store"], label_vectors=synthetic["lv"], callbacks=[_Crash(at_step=8)])
+        fit(
+            cfg,
+            tmp_path / "run",
+            store=synthetic["store"],
+            label_vectors=synthetic["lv"],
+            callbacks=[_Crash(at_step=8)],
+        )
     ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 6  # the last multiple of 3 before the crash at step 8
     fit(cfg, tmp_path / "run", store=synthetic["store"], label_vectors=synthetic["lv"])
@@ -111,17 +134,50 @@ def test_training_keys_outside_the_classes_are_refused(synthetic, tmp_path):
 
 
 def _train_cli(tmp_path, store, vectors, *extra):
-    return main(["train", "--out", str(tmp_path / "run"), "--data.store", str(store), "--data.text",
-                 f"vectors:{vectors}", "--model.preset", "tiny", "--train.epochs", "1", "--train.progress_bar",
-                 "false", *extra])
+    return main(
+        [
+            "train",
+            "--out",
+            str(tmp_path / "run"),
+            "--data.store",
+            str(store),
+            "--data.text",
+            f"vectors:{vectors}",
+            "--model.preset",
+            "tiny",
+            "--train.epochs",
+            "1",
+            "--train.progress_bar",
+            "false",
+            *extra,
+        ]
+    )
 
 
 def test_cli_train_then_classify(synthetic, tmp_path, capsys):
     assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"]) == 0
     out = tmp_path / "pred.json"
     key = synthetic["store"].keys[0]
-    assert main(["classify", "--model", str(tmp_path / "run" / "model"), "--store", str(synthetic["path"]),
-                 "--keys", key, "--labels", "class001,class002,class003", "--top-k", "2", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "classify",
+                "--model",
+                str(tmp_path / "run" / "model"),
+                "--store",
+                str(synthetic["path"]),
+                "--keys",
+                key,
+                "--labels",
+                "class001,class002,class003",
+                "--top-k",
+                "2",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = json.loads(out.read_text())
     assert rows[0]["video"] == key and len(rows[0]["labels"]) == 2
     assert set(rows[0]["labels"]) <= {"class001", "class002", "class003"}
@@ -216,7 +272,13 @@ def test_mid_epoch_resume_repeats_the_uninterrupted_run(synthetic, tmp_path):
     cfg = _cfg("train.epochs=2", "train.checkpoint_every_n_steps=3", "model.dropout=0.3")
     fit(cfg, tmp_path / "straight", store=synthetic["store"], label_vectors=synthetic["lv"])
     with pytest.raises(RuntimeError):
-        fit(cfg, tmp_path / "run", store=synthetic["store"], label_vectors=synthetic["lv"], callbacks=[_Crash(at_step=4)])
+        fit(
+            cfg,
+            tmp_path / "run",
+            store=synthetic["store"],
+            label_vectors=synthetic["lv"],
+            callbacks=[_Crash(at_step=4)],
+        )
     fit(cfg, tmp_path / "run", store=synthetic["store"], label_vectors=synthetic["lv"])
     a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "run")
     for k in a:
@@ -238,8 +300,9 @@ def test_an_interrupted_run_resumes_only_on_the_same_videos_store_and_manifold(s
         fit(cfg, run, store=store, label_vectors=lv, train_keys=train)
     with pytest.raises(ConfigError, match="training videos"):
         fit(cfg, run, store=store, label_vectors=lv, train_keys=train[1:], unlabeled_keys=unlabeled)
-    other = open_store(make_synthetic_store(tmp_path / "other.h5", lv, videos_per_class=16, steps=24, feature_dim=32,
-                                            seed=4))
+    other = open_store(
+        make_synthetic_store(tmp_path / "other.h5", lv, videos_per_class=16, steps=24, feature_dim=32, seed=4)
+    )
     with pytest.raises(ConfigError, match="store"):
         fit(cfg, run, store=other, label_vectors=lv, train_keys=train, unlabeled_keys=unlabeled)
     fit(cfg, run, store=store, label_vectors=lv, train_keys=train, unlabeled_keys=unlabeled)  # the same run resumes
@@ -256,8 +319,12 @@ def test_a_setting_lightning_refuses_is_a_config_error(synthetic, tmp_path):
     """What only the Trainer can judge (here: 3 devices on a 1-process CPU run under another layout) is a
     ConfigError naming the train settings, not Lightning's traceback."""
     with pytest.raises(ConfigError, match="train.accelerator"):
-        fit(_cfg("train.accelerator=cpu", "train.devices=0,1", "train.epochs=1"), tmp_path / "run",
-            store=synthetic["store"], label_vectors=synthetic["lv"])
+        fit(
+            _cfg("train.accelerator=cpu", "train.devices=0,1", "train.epochs=1"),
+            tmp_path / "run",
+            store=synthetic["store"],
+            label_vectors=synthetic["lv"],
+        )
     assert not (tmp_path / "run").exists()
 
 
@@ -275,11 +342,17 @@ def test_rerunning_a_finished_run_keeps_its_result_and_model(synthetic, tmp_path
     # killed after training, before result.json: the rerun trains nothing and keeps the metrics (from the checkpoint)
     (tmp_path / "run" / "result.json").unlink()
     assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], *extra) == 0
-    assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["metrics"] == json.loads(model_json)["metrics"]
+    assert (
+        json.loads((tmp_path / "run" / "model" / "config.json").read_text())["metrics"]
+        == json.loads(model_json)["metrics"]
+    )
     assert json.loads((tmp_path / "run" / "result.json").read_text())["metrics"] == json.loads(result_json)["metrics"]
     # more epochs continue the run, and its result is the new one
     assert _train_cli(tmp_path, synthetic["path"], synthetic["vectors"], *extra, "--train.epochs", "2") == 0
-    assert json.loads((tmp_path / "run" / "result.json").read_text())["global_step"] > json.loads(result_json)["global_step"]
+    assert (
+        json.loads((tmp_path / "run" / "result.json").read_text())["global_step"]
+        > json.loads(result_json)["global_step"]
+    )
     # fewer epochs than the run has trained: refused in one line, nothing rewritten
     longer = (tmp_path / "run" / "model" / "config.json").read_text()
     config = (tmp_path / "run" / "config.yaml").read_text()

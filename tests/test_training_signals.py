@@ -57,9 +57,27 @@ def _assert_same_weights(a: Path, b: Path) -> None:
 
 
 def _argv(data, run: Path) -> list[str]:
-    return ["train", "--out", str(run), "--data.store", str(data["path"]), "--data.text", f"vectors:{data['vectors']}",
-            "--model.preset", "tiny", "--model.dropout", "0.3", "--train.epochs", "24", "--train.batch_size", "8",
-            "--train.progress_bar", "false", "--train.checkpoint_every_n_steps", "2"]
+    return [
+        "train",
+        "--out",
+        str(run),
+        "--data.store",
+        str(data["path"]),
+        "--data.text",
+        f"vectors:{data['vectors']}",
+        "--model.preset",
+        "tiny",
+        "--model.dropout",
+        "0.3",
+        "--train.epochs",
+        "24",
+        "--train.batch_size",
+        "8",
+        "--train.progress_bar",
+        "false",
+        "--train.checkpoint_every_n_steps",
+        "2",
+    ]
 
 
 def _env() -> dict[str, str]:
@@ -77,8 +95,14 @@ def _latest_step(run: Path) -> int:
 def _signal_mid_run(data, run: Path, signum: int, after_step: int) -> subprocess.CompletedProcess:
     """Run ``action2vec train`` in a subprocess and send ``signum`` once it checkpointed step ``after_step``."""
     cmd = [sys.executable, "-m", "action2vec.cli.main", *_argv(data, run)]
-    proc = subprocess.Popen(cmd, env=_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cmd,
+        env=_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 300
     while proc.poll() is None and _latest_step(run) < after_step and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -101,7 +125,8 @@ def test_kill_9_ctrl_c_sigterm_then_rerun_gives_the_weights_of_an_uninterrupted_
     interrupted = _signal_mid_run(data, run, signal.SIGINT, after_step=40)
     assert interrupted.returncode == 130, interrupted.stderr[-3000:]
     assert interrupted.stderr.strip().splitlines()[-1] == (
-        "action2vec train: interrupted; rerun the same command to resume")
+        "action2vec train: interrupted; rerun the same command to resume"
+    )
 
     stopped = _signal_mid_run(data, run, signal.SIGTERM, after_step=76)
     assert stopped.returncode == 143, stopped.stderr[-3000:]
@@ -145,8 +170,19 @@ class _CtrlCAt(Callback):
 
 
 def _cfg(data, *extra: str) -> RunConfig:
-    return load_config(RunConfig, None, [f"data.text=vectors:{data['vectors']}", "model.preset=tiny", "model.dropout=0.3",
-                                         "train.batch_size=8", "train.progress_bar=false", "train.epochs=3", *extra])
+    return load_config(
+        RunConfig,
+        None,
+        [
+            f"data.text=vectors:{data['vectors']}",
+            "model.preset=tiny",
+            "model.dropout=0.3",
+            "train.batch_size=8",
+            "train.progress_bar=false",
+            "train.epochs=3",
+            *extra,
+        ],
+    )
 
 
 @pytest.mark.parametrize("where", ["mid-epoch", "last batch of an epoch", "validation"])
@@ -154,8 +190,11 @@ def test_library_sigterm_stops_at_a_batch_end_and_resumes_exactly(data, tmp_path
     cfg = _cfg(data)
     straight = fit(cfg, tmp_path / "straight", store=data["store"], label_vectors=data["lv"])
     per_epoch = int(np.ceil(len(straight.train_keys) / 8))
-    callback = {"mid-epoch": _SignalAt(at=3), "last batch of an epoch": _SignalAt(at=per_epoch - 1),
-                "validation": _SignalAt(in_validation=True)}[where]
+    callback = {
+        "mid-epoch": _SignalAt(at=3),
+        "last batch of an epoch": _SignalAt(at=per_epoch - 1),
+        "validation": _SignalAt(in_validation=True),
+    }[where]
     with stop_on_signals(), pytest.raises(Stopped) as info:
         fit(cfg, tmp_path / "run", store=data["store"], label_vectors=data["lv"], callbacks=[callback])
     assert info.value.exit_code == 143 and str(info.value) == "stopped by SIGTERM; rerun the same command to resume"
@@ -230,10 +269,31 @@ def _sigterm_when(path_glob: str, root: Path) -> threading.Thread:
 
 
 def _zsl(data, out: Path, seeds: int, workers: int, epochs: int) -> list[str]:
-    return ["zsl", "--store", f"toy={data['path']}", "--data.text", f"vectors:{data['vectors']}", "--variants",
-            "hrnn_attention", "--ratios", "50/50", "--seeds", str(seeds), "--workers", str(workers), "--out", str(out),
-            "--model.preset", "tiny", "--train.epochs", str(epochs), "--train.batch_size", "8",
-            "--train.progress_bar", "false"]
+    return [
+        "zsl",
+        "--store",
+        f"toy={data['path']}",
+        "--data.text",
+        f"vectors:{data['vectors']}",
+        "--variants",
+        "hrnn_attention",
+        "--ratios",
+        "50/50",
+        "--seeds",
+        str(seeds),
+        "--workers",
+        str(workers),
+        "--out",
+        str(out),
+        "--model.preset",
+        "tiny",
+        "--train.epochs",
+        str(epochs),
+        "--train.batch_size",
+        "8",
+        "--train.progress_bar",
+        "false",
+    ]
 
 
 def _assert_same_zsl_models(straight: Path, out: Path, seeds: int) -> None:
@@ -253,7 +313,8 @@ def test_zsl_sigterm_keeps_finished_splits_and_the_rerun_trains_the_same_models(
     assert main(zsl(out)) == 143
     watcher.join()
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        "action2vec zsl: stopped by SIGTERM; rerun the same command to resume")
+        "action2vec zsl: stopped by SIGTERM; rerun the same command to resume"
+    )
     assert (out / "runs/toy/50-50_seed0/hrnn_attention/result.json").is_file()  # the finished split is kept
     assert not (out / "runs/toy/50-50_seed1/hrnn_attention/result.json").exists()
     assert main(zsl(out)) == 0
@@ -265,6 +326,7 @@ def test_zsl_in_worker_processes_stops_its_running_jobs_on_a_sigterm_to_the_main
     """A SIGTERM sent to the main process alone (`kill PID`, Kubernetes) reaches the jobs running in its pool:
     they stop after their batch with a checkpoint (they trained to the end before), the third job, queued,
     does not start, and the rerun trains the same models as an uninterrupted run."""
+
     def zsl(out: Path) -> list[str]:
         return _zsl(data, out, seeds=3, workers=2, epochs=40)
 
@@ -274,7 +336,8 @@ def test_zsl_in_worker_processes_stops_its_running_jobs_on_a_sigterm_to_the_main
     assert main(zsl(out)) == 143
     watcher.join()
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        "action2vec zsl: stopped by SIGTERM; rerun the same command to resume")
+        "action2vec zsl: stopped by SIGTERM; rerun the same command to resume"
+    )
     assert not (out / "runs/toy/50-50_seed1/hrnn_attention/result.json").exists()  # stopped, not run to the end
     assert (out / "runs/toy/50-50_seed1/hrnn_attention/train/checkpoints/last.ckpt").is_file()
     assert not (out / "runs/toy/50-50_seed2/hrnn_attention/result.json").exists()  # queued: never started
@@ -284,8 +347,9 @@ def test_zsl_in_worker_processes_stops_its_running_jobs_on_a_sigterm_to_the_main
 
 def test_each_lightning_message_shows_once_without_advertisements(data, tmp_path):
     argv = [a if a != "12" else "1" for a in _argv(data, tmp_path / "run")]  # one epoch
-    run = subprocess.run([sys.executable, "-m", "action2vec.cli.main", *argv], env=_env(), text=True,
-                         capture_output=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "action2vec.cli.main", *argv], env=_env(), text=True, capture_output=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     lines = run.stderr.splitlines()
     for message in ("GPU available", "TPU available", "`Trainer.fit` stopped"):

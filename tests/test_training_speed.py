@@ -24,20 +24,33 @@ def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("speed")
     lv = synthetic_label_vectors(20, dim=8, seed=3)
     # 18 videos per class, 2 held out: 320 training videos, 10 full batches of 32 (one compiled shape)
-    padded = open_store(make_synthetic_store(root / "padded.h5", lv, videos_per_class=18, steps=24, feature_dim=32,
-                                             seed=3))
+    padded = open_store(
+        make_synthetic_store(root / "padded.h5", lv, videos_per_class=18, steps=24, feature_dim=32, seed=3)
+    )
     feats = padded.read_many(range(len(padded)))
-    path = write_store(root / "store.h5", [(k, f[:n], int(n), y) for k, f, n, y in
-                                           zip(padded.keys, feats, padded.lengths, padded.labels)])
+    path = write_store(
+        root / "store.h5",
+        [(k, f[:n], int(n), y) for k, f, n, y in zip(padded.keys, feats, padded.lengths, padded.labels)],
+    )
     store = open_store(path)
     assert len(set(store.rows.tolist())) > 5
     return {"store": store, "lv": lv, "path": path}
 
 
 def _cfg(*extra):
-    return load_config(RunConfig, None, ["model.preset=tiny", "train.batch_size=32", "train.lr=3e-3",
-                                          "train.progress_bar=false", "train.epochs=2", "train.log_every_n_steps=1",
-                                          *extra])
+    return load_config(
+        RunConfig,
+        None,
+        [
+            "model.preset=tiny",
+            "train.batch_size=32",
+            "train.lr=3e-3",
+            "train.progress_bar=false",
+            "train.epochs=2",
+            "train.log_every_n_steps=1",
+            *extra,
+        ],
+    )
 
 
 def _weights(run):
@@ -133,8 +146,12 @@ def test_streamed_training_with_workers_equals_training_from_memory(synthetic, t
     counting = CountingStore(synthetic["store"])
     fit(_cfg("data.in_memory=yes"), tmp_path / "memory", store=synthetic["store"], label_vectors=synthetic["lv"])
     fit(_cfg("data.in_memory=no"), tmp_path / "streamed", store=counting, label_vectors=synthetic["lv"])
-    fit(_cfg("data.in_memory=no", "train.num_workers=2"), tmp_path / "workers", store=synthetic["store"],
-        label_vectors=synthetic["lv"])
+    fit(
+        _cfg("data.in_memory=no", "train.num_workers=2"),
+        tmp_path / "workers",
+        store=synthetic["store"],
+        label_vectors=synthetic["lv"],
+    )
     # the store is never read whole: every read is one batch (validation batches hold up to 64 videos)
     assert counting.reads and max(n for n, _ in counting.reads) <= 64 < len(counting)
     a = _weights(tmp_path / "memory")
@@ -154,8 +171,12 @@ def test_compiled_training_follows_eager_training(synthetic, tmp_path):
     a padding bug (videos moved to the end of the padded batch) is off by 0.26 relative from the first step.
     """
     fit(_cfg("data.device_cache=no"), tmp_path / "eager", store=synthetic["store"], label_vectors=synthetic["lv"])
-    fit(_cfg("data.device_cache=no", "train.compile=default"), tmp_path / "compiled", store=synthetic["store"],
-        label_vectors=synthetic["lv"])
+    fit(
+        _cfg("data.device_cache=no", "train.compile=default"),
+        tmp_path / "compiled",
+        store=synthetic["store"],
+        label_vectors=synthetic["lv"],
+    )
     eager, compiled = _step_losses(tmp_path / "eager"), _step_losses(tmp_path / "compiled")
     assert len(eager) == len(compiled) == 20
     np.testing.assert_allclose(compiled, eager, rtol=1e-4, atol=0)
@@ -173,8 +194,9 @@ def test_compiled_training_from_the_feature_bank_resumes_exactly(synthetic, tmp_
             if trainer.global_step == 13:
                 raise RuntimeError("simulated crash")
 
-    cfg = _cfg("train.compile=default", "data.device_cache=yes", "model.dropout=0.3",
-               "train.checkpoint_every_n_steps=4")
+    cfg = _cfg(
+        "train.compile=default", "data.device_cache=yes", "model.dropout=0.3", "train.checkpoint_every_n_steps=4"
+    )
     fit(cfg, tmp_path / "straight", store=synthetic["store"], label_vectors=synthetic["lv"])
     with pytest.raises(RuntimeError, match="simulated crash"):
         fit(cfg, tmp_path / "run", store=synthetic["store"], label_vectors=synthetic["lv"], callbacks=[Crash()])

@@ -68,14 +68,16 @@ def test_weight_free_backbone_needs_no_weights_option() -> None:
 
 
 def test_plugin_backbone_by_module_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "my_backbones.py").write_text(textwrap.dedent("""
+    (tmp_path / "my_backbones.py").write_text(
+        textwrap.dedent("""
         from action2vec.video.backbones import register_backbone
         from action2vec.video.backbones.c3d import TinyC3D
 
         @register_backbone("plugin-tiny", cls=TinyC3D)
         def make(weights, random_weights, layer):
             return TinyC3D(layer=layer or "fc6")
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     model = create_backbone("my_backbones:plugin-tiny", random_weights=True)
     assert model.layer == "fc6" and "plugin-tiny" in list_backbones()

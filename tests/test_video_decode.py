@@ -182,8 +182,13 @@ def test_torchcodec_path_requests_frames_at_k_over_fps(monkeypatch: pytest.Monke
         def __init__(self, source: str, dimension_order: str, num_ffmpeg_threads: int) -> None:
             assert dimension_order == "NHWC"
             self.metadata = types.SimpleNamespace(
-                begin_stream_seconds=0.0, end_stream_seconds=1.0, duration_seconds=1.0, average_fps=25.0,
-                width=80, height=40, codec="h264",
+                begin_stream_seconds=0.0,
+                end_stream_seconds=1.0,
+                duration_seconds=1.0,
+                average_fps=25.0,
+                width=80,
+                height=40,
+                codec="h264",
             )
 
         def get_frames_played_at(self, seconds: list[float]):  # type: ignore[no-untyped-def]
@@ -291,8 +296,9 @@ def test_short_vfr_rotated_and_real_videos_are_not_flagged(tmp_path: Path, share
         assert d.source["frames_decoded"] >= 0.95 * d.source["container_frames"], path
 
 
-def test_torchcodec_cuda_asks_for_the_gpu_and_keeps_frames_a_tensor(monkeypatch: pytest.MonkeyPatch,
-                                                                      tmp_path: Path) -> None:
+def test_torchcodec_cuda_asks_for_the_gpu_and_keeps_frames_a_tensor(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """torchcodec-cuda (no GPU here) through a stand-in: the decoder is opened on this rank's GPU, frames stay a
     tensor."""
 
@@ -303,8 +309,15 @@ def test_torchcodec_cuda_asks_for_the_gpu_and_keeps_frames_a_tensor(monkeypatch:
     class FakeDecoder:
         def __init__(self, source: str, dimension_order: str, num_ffmpeg_threads: int, device: str = "cpu") -> None:
             opened["device"] = device
-            self.metadata = types.SimpleNamespace(begin_stream_seconds=0.0, end_stream_seconds=0.5, duration_seconds=0.5,
-                                                  average_fps=30.0, width=64, height=32, codec="h264")
+            self.metadata = types.SimpleNamespace(
+                begin_stream_seconds=0.0,
+                end_stream_seconds=0.5,
+                duration_seconds=0.5,
+                average_fps=30.0,
+                width=64,
+                height=32,
+                codec="h264",
+            )
 
         def get_frames_played_at(self, seconds: list[float]):  # type: ignore[no-untyped-def]
             return types.SimpleNamespace(data=torch.zeros((len(seconds), 32, 64, 3), dtype=torch.uint8))

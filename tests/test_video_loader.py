@@ -70,8 +70,9 @@ def test_slots_are_reused(tmp_path: Path) -> None:
     assert len(addresses) == 2
 
 
-def test_a_file_that_crashes_its_decoding_process_is_a_failure_not_the_end(tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_that_crashes_its_decoding_process_is_a_failure_not_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The worker decoding 'crash.mp4' dies (as if FFmpeg segfaulted): the pool restarts, the videos then in
     flight are retried alone, and only the culprit comes back as a failure."""
     real_decode = DecodeSpec.decode

@@ -84,8 +84,11 @@ def test_store_equals_naive_computation_and_video_features(tmp_path: Path, share
     model = create_backbone("c3d-tiny", random_weights=True)
     cfg = ExtractConfig()
     cfg.video.duration, cfg.compute.batch_size, cfg.compute.workers, cfg.compute.progress = 2.0, 8, 1, False
-    paths = [shared_data / "videos" / "mmaction2_test.avi", _noise_video(tmp_path / "a.mp4", 45, 4),
-             _noise_video(tmp_path / "b.mp4", 9, 5, fps=25)]
+    paths = [
+        shared_data / "videos" / "mmaction2_test.avi",
+        _noise_video(tmp_path / "a.mp4", 45, 4),
+        _noise_video(tmp_path / "b.mp4", 9, 5, fps=25),
+    ]
     extract_videos([VideoItem(p.name, p) for p in paths], tmp_path / "s.h5", model, cfg)
     store = open_store(tmp_path / "s.h5")
     for path in paths:

@@ -30,7 +30,8 @@ def test_lexnames_matches_the_debian_man_page_table(shared_data) -> None:
     if not reference.is_file():
         pytest.skip("no lexnames reference")
     assert [line.split() for line in lexnames_text().splitlines()] == [
-        line.split() for line in reference.read_text().splitlines()]
+        line.split() for line in reference.read_text().splitlines()
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,20 @@ from action2vec.cli.main import main  # noqa: E402
 from action2vec.store import open_store  # noqa: E402
 
 QUIET = ["--compute.workers", "0", "--compute.progress", "false"]
-ZSL = ["--ratios", "50/50", "--seeds", "1", "--workers", "1", "--model.preset", "cpu", "--train.epochs", "1",
-       "--train.progress_bar", "false"]
+ZSL = [
+    "--ratios",
+    "50/50",
+    "--seeds",
+    "1",
+    "--workers",
+    "1",
+    "--model.preset",
+    "cpu",
+    "--train.epochs",
+    "1",
+    "--train.progress_bar",
+    "false",
+]
 VARIANTS = "pooled_match,hrnn_attention,pooled_krr"
 
 
@@ -29,12 +41,33 @@ def toy(tmp_path_factory) -> dict[str, Path]:
     from action2vec.datasets.toy import ToyConfig, generate_toy_dataset
 
     root = tmp_path_factory.mktemp("pooled_match")
-    data = generate_toy_dataset(root / "toy", ToyConfig(verbs=["spin", "grow", "slide"], nouns=["ball", "box"],
-                                                        videos_per_class=3, min_seconds=1.0, max_seconds=1.5, size=32))
+    data = generate_toy_dataset(
+        root / "toy",
+        ToyConfig(
+            verbs=["spin", "grow", "slide"],
+            nouns=["ball", "box"],
+            videos_per_class=3,
+            min_seconds=1.0,
+            max_seconds=1.5,
+            size=32,
+        ),
+    )
     clip = save_clip(root / "clip")
     # 3 steps of 4 frames (the 1.0 s videos have 2 true steps, then a zero row): the mean over true steps matters
-    common = ["extract", "--list", str(data.list_path), "--video.fps", "8", "--video.duration", "1.5",
-              "--video.clip_len", "4", "--video.stride", "4", *QUIET]
+    common = [
+        "extract",
+        "--list",
+        str(data.list_path),
+        "--video.fps",
+        "8",
+        "--video.duration",
+        "1.5",
+        "--video.clip_len",
+        "4",
+        "--video.stride",
+        "4",
+        *QUIET,
+    ]
     assert main([*common, "--out", str(root / "clip.h5"), "--backbone", f"hf:{clip}"]) == 0
     assert main([*common, "--out", str(root / "motion.h5"), "--backbone", "motion"]) == 0
     return {"root": root, "clip": clip, "clip_store": root / "clip.h5", "motion_store": root / "motion.h5"}
@@ -48,8 +81,20 @@ def zsl_run(toy, tmp_path_factory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("zsl") / "out"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = main(["zsl", "--store", f"toy={toy['clip_store']}", "--data.text", f"hf:{toy['clip']}",
-                     "--variants", VARIANTS, "--out", str(out), *ZSL])
+        code = main(
+            [
+                "zsl",
+                "--store",
+                f"toy={toy['clip_store']}",
+                "--data.text",
+                f"hf:{toy['clip']}",
+                "--variants",
+                VARIANTS,
+                "--out",
+                str(out),
+                *ZSL,
+            ]
+        )
     assert code == 0
     return out, printed.getvalue()
 
@@ -100,8 +145,20 @@ def test_pooled_match_score_is_mean_step_feature_cosine_to_class_texts(toy, zsl_
 def test_other_backbone_or_other_text_model_refused_in_one_line(toy, tmp_path, capsys) -> None:
     capsys.readouterr()
     out = tmp_path / "motion_zsl"
-    code = main(["zsl", "--store", f"toy={toy['motion_store']}", "--data.text", f"hf:{toy['clip']}",
-                 "--variants", "pooled_match", "--out", str(out), *ZSL])
+    code = main(
+        [
+            "zsl",
+            "--store",
+            f"toy={toy['motion_store']}",
+            "--data.text",
+            f"hf:{toy['clip']}",
+            "--variants",
+            "pooled_match",
+            "--out",
+            str(out),
+            *ZSL,
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "pooled_match" in err[0] and "not extracted by an hf:" in err[0]
     assert not out.exists()  # nothing written
@@ -109,13 +166,37 @@ def test_other_backbone_or_other_text_model_refused_in_one_line(toy, tmp_path, c
     other = save_clip(tmp_path / "clip_other", seed=1)
     capsys.readouterr()  # transformers' save_pretrained may draw a progress bar on stderr
     out = tmp_path / "other_zsl"
-    code = main(["zsl", "--store", f"toy={toy['clip_store']}", "--data.text", f"hf:{other}",
-                 "--variants", "pooled_match", "--out", str(out), *ZSL])
+    code = main(
+        [
+            "zsl",
+            "--store",
+            f"toy={toy['clip_store']}",
+            "--data.text",
+            f"hf:{other}",
+            "--variants",
+            "pooled_match",
+            "--out",
+            str(out),
+            *ZSL,
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "is not the model" in err[0] and not out.exists()
 
-    code = main(["zsl", "--store", f"toy={toy['clip_store']}", "--data.text", "minilm",
-                 "--variants", "pooled_match", "--out", str(out), *ZSL])
+    code = main(
+        [
+            "zsl",
+            "--store",
+            f"toy={toy['clip_store']}",
+            "--data.text",
+            "minilm",
+            "--variants",
+            "pooled_match",
+            "--out",
+            str(out),
+            *ZSL,
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "text tower" in err[0] and not out.exists()
 

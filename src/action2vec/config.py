@@ -90,7 +90,9 @@ def option(
 
 def range_text(meta: Any) -> str:
     """The declared range of a field as text (``">= 1"``, ``"> 0 and <= 1"``, ``"not empty"``), or ""."""
-    parts = [f"{op} {_number_text(meta[k])}" for k, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in meta]
+    parts = [
+        f"{op} {_number_text(meta[k])}" for k, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in meta
+    ]
     if meta.get("nonempty"):
         parts.append("not empty")
     return " and ".join(parts)
@@ -179,8 +181,10 @@ def check_ranges(cfg: Any, prefix: str = "") -> None:
             raise ConfigError(f"config key '{dotted}': {problem}" + (f" (must be {allowed})" if allowed else ""))
         if value is not None and any(k in f.metadata for k in _RANGE_KEYS) and not _in_range(value, f.metadata):
             if f.metadata.get("nonempty") and isinstance(value, (str, list, tuple, dict)) and len(value) == 0:
-                raise ConfigError(f"config key '{dotted}': {value!r} is empty (give at least one value, or leave the "
-                                  "key out for its default)")
+                raise ConfigError(
+                    f"config key '{dotted}': {value!r} is empty (give at least one value, or leave the "
+                    "key out for its default)"
+                )
             raise ConfigError(f"config key '{dotted}': {value!r} is out of range (must be {range_text(f.metadata)})")
 
 
@@ -399,8 +403,10 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str
         if _is_dataclass_type(tp):
             add_config_arguments(parser, tp, dotted)
             continue
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+        default = (
+            f.default
+            if f.default is not dataclasses.MISSING
+            else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         )
         help_text = f.metadata.get("help", "")
         allowed = range_text(f.metadata)
@@ -416,8 +422,13 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str
 class _SectionItems(argparse.Action):
     """``--krr KEY=VALUE`` (repeatable): writes config key ``SECTION.KEY`` as ``--SECTION.KEY VALUE`` would."""
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         key, sep, value = str(values).partition("=")
         if not sep or not key.strip():
             parser.error(f"argument {option_string}: {values!r} must look like KEY=VALUE")
@@ -425,8 +436,13 @@ class _SectionItems(argparse.Action):
 
 
 def add_config_alias(
-    parser: argparse.ArgumentParser | Any, flag: str, key: str, *, const: Any = dataclasses.MISSING,
-    items: bool = False, **kwargs: Any,
+    parser: argparse.ArgumentParser | Any,
+    flag: str,
+    key: str,
+    *,
+    const: Any = dataclasses.MISSING,
+    items: bool = False,
+    **kwargs: Any,
 ) -> None:
     """An older spelling ``flag`` of the option ``--KEY`` that :func:`add_config_arguments` added: it writes the
     same config field (so one range check, one error naming ``KEY``). ``const``: a switch that writes that value
@@ -438,21 +454,37 @@ def add_config_alias(
     if items:
         where = f"--{key}.KEY VALUE"
         kwargs["metavar"] = "KEY=VALUE"
-        parser.add_argument(flag, dest=key, action=_SectionItems, default=argparse.SUPPRESS,
-                            help=f"{help_text + '; ' if help_text else ''}the same as {where} (repeatable)", **kwargs)
+        parser.add_argument(
+            flag,
+            dest=key,
+            action=_SectionItems,
+            default=argparse.SUPPRESS,
+            help=f"{help_text + '; ' if help_text else ''}the same as {where} (repeatable)",
+            **kwargs,
+        )
     elif const is not dataclasses.MISSING:
         shown = str(const).lower() if isinstance(const, bool) else const
         kwargs.pop("metavar", None)
-        parser.add_argument(flag, dest=f"cfg__{key}", action="store_const", const=const, default=argparse.SUPPRESS,
-                            help=f"{help_text + '; ' if help_text else ''}the same as --{key} {shown}", **kwargs)
+        parser.add_argument(
+            flag,
+            dest=f"cfg__{key}",
+            action="store_const",
+            const=const,
+            default=argparse.SUPPRESS,
+            help=f"{help_text + '; ' if help_text else ''}the same as --{key} {shown}",
+            **kwargs,
+        )
     else:
-        parser.add_argument(flag, dest=f"cfg__{key}", default=argparse.SUPPRESS,
-                            help=f"{help_text + '; ' if help_text else ''}the same as --{key}", **kwargs)
+        parser.add_argument(
+            flag,
+            dest=f"cfg__{key}",
+            default=argparse.SUPPRESS,
+            help=f"{help_text + '; ' if help_text else ''}the same as --{key}",
+            **kwargs,
+        )
 
 
-def config_from_args(
-    cls: type[T], args: argparse.Namespace, path: str | Path | None = None, prefix: str = ""
-) -> T:
+def config_from_args(cls: type[T], args: argparse.Namespace, path: str | Path | None = None, prefix: str = "") -> T:
     """The config of ``cls`` from a YAML file plus the ``--section.key`` options typed.
 
     ``prefix``: read only the ``--PREFIX.key`` options (those :func:`add_config_arguments` added with that
@@ -462,8 +494,11 @@ def config_from_args(
     """
     start = f"cfg__{prefix}." if prefix else "cfg__"
     mine = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    overrides = [f"{name[len(start):]}={value}" for name, value in vars(args).items()
-                 if name.startswith(start) and (prefix or name[len(start):].split(".")[0] in mine)]
+    overrides = [
+        f"{name[len(start) :]}={value}"
+        for name, value in vars(args).items()
+        if name.startswith(start) and (prefix or name[len(start) :].split(".")[0] in mine)
+    ]
     if not prefix:
         overrides += list(getattr(args, "set", None) or [])
         return load_config(cls, path, overrides)

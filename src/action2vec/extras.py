@@ -71,7 +71,7 @@ class MissingExtra(Action2VecError):
             needs = f"the '{self.extras[0]}' extra"
         else:
             needs = "the " + ", ".join(f"'{e}'" for e in self.extras[:-1]) + f" and '{self.extras[-1]}' extras"
-        super().__init__(f"{purpose} needs {needs}: pip install \"action2vec[{','.join(self.extras)}]\"")
+        super().__init__(f'{purpose} needs {needs}: pip install "action2vec[{",".join(self.extras)}]"')
 
 
 def _missing(exc: ImportError, module: str) -> bool:

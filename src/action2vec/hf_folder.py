@@ -25,8 +25,16 @@ from action2vec.errors import DataError
 from action2vec.extras import require
 from action2vec.io import hash_file
 
-__all__ = ["HFFolder", "MODEL_CLASSES", "IMAGE_TEXT", "VIDEO", "read_hf_folder", "load_hf_model",
-           "load_hf_processor", "hf_spec_path"]
+__all__ = [
+    "HFFolder",
+    "MODEL_CLASSES",
+    "IMAGE_TEXT",
+    "VIDEO",
+    "read_hf_folder",
+    "load_hf_model",
+    "load_hf_processor",
+    "hf_spec_path",
+]
 
 # model_type of config.json -> the transformers class that loads it, by what a step of a store is
 IMAGE_TEXT = {"clip": "CLIPModel", "siglip": "SiglipModel"}
@@ -55,12 +63,24 @@ class HFFolder:
 
     def identity(self) -> dict[str, str]:
         """What a store or a model records about the folder."""
-        return {"hf_model_class": self.architecture, "hf_model_type": self.model_type,
-                "hf_config_sha256": self.config_sha256, "weights_sha256": self.weights_sha256}
+        return {
+            "hf_model_class": self.architecture,
+            "hf_model_type": self.model_type,
+            "hf_config_sha256": self.config_sha256,
+            "weights_sha256": self.weights_sha256,
+        }
 
 
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "vocab.txt",
-                   "merges.txt", "spiece.model", "added_tokens.json")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.json",
+    "vocab.txt",
+    "merges.txt",
+    "spiece.model",
+    "added_tokens.json",
+)
 
 
 def tokenizer_sha256(path: str | Path) -> str:
@@ -108,8 +128,10 @@ def _read(path: Path, stat: tuple[tuple[str, int, int], ...]) -> HFFolder:
         raise DataError(f"{config_path}: not readable JSON ({exc})") from None
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if model_type not in MODEL_CLASSES:
-        raise DataError(f"{config_path}: model_type {model_type!r} is not supported by hf: "
-                        f"(supported: {', '.join(sorted(MODEL_CLASSES))})")
+        raise DataError(
+            f"{config_path}: model_type {model_type!r} is not supported by hf: "
+            f"(supported: {', '.join(sorted(MODEL_CLASSES))})"
+        )
     weights = sorted(name for name, _, _ in stat if name.endswith(_WEIGHT_SUFFIXES))
     if any(w.endswith(".safetensors") for w in weights):
         weights = [w for w in weights if w.endswith(".safetensors")]  # what transformers loads when both exist
@@ -119,8 +141,9 @@ def _read(path: Path, stat: tuple[tuple[str, int, int], ...]) -> HFFolder:
         digest = hash_file(path / weights[0]).hexdigest()
     else:
         digest = _listing_sha256(path, weights)
-    return HFFolder(path, str(model_type), MODEL_CLASSES[model_type], hash_file(config_path).hexdigest(), digest,
-                    tuple(weights))
+    return HFFolder(
+        path, str(model_type), MODEL_CLASSES[model_type], hash_file(config_path).hexdigest(), digest, tuple(weights)
+    )
 
 
 def _transformers() -> Any:
@@ -155,8 +178,10 @@ def load_hf_model(folder: HFFolder) -> Any:
         raise DataError(f"{folder.path}: cannot load as {folder.architecture} ({reason})") from None
     missing = sorted(info.get("missing_keys") or [])
     if missing:  # transformers would fill them with random values: features that mean nothing
-        raise DataError(f"{folder.path}: its weights lack {len(missing)} tensor(s) of {folder.architecture} "
-                        f"(e.g. {', '.join(missing[:3])})")
+        raise DataError(
+            f"{folder.path}: its weights lack {len(missing)} tensor(s) of {folder.architecture} "
+            f"(e.g. {', '.join(missing[:3])})"
+        )
     return model.eval()
 
 
@@ -176,6 +201,8 @@ def load_hf_processor(folder: HFFolder, kind: str) -> Any:
     # without its vocabulary files transformers still builds a tokenizer, of the special tokens alone: every
     # text would become the same unknown tokens and every label the same vector
     if kind == "tokenizer" and len(processor) <= len(set(processor.all_special_ids)):
-        raise DataError(f"{folder.path}: its tokenizer has no vocabulary beyond the special tokens "
-                        f"({wanted} and the vocabulary files save_pretrained writes are missing)")
+        raise DataError(
+            f"{folder.path}: its tokenizer has no vocabulary beyond the special tokens "
+            f"({wanted} and the vocabulary files save_pretrained writes are missing)"
+        )
     return processor

@@ -70,12 +70,21 @@ class VideoRecipe:
         if not meta.get("backbone") or any(meta.get(k) is None for k in CLIP_KEYS):
             return None
         clip = ClipConfig(
-            fps=float(meta["fps"]), duration=float(meta["duration"]), clip_len=int(meta["clip_len"]),
-            stride=int(meta["stride"]), decoder=str(meta.get("decoder") or "pyav"),
+            fps=float(meta["fps"]),
+            duration=float(meta["duration"]),
+            clip_len=int(meta["clip_len"]),
+            stride=int(meta["stride"]),
+            decoder=str(meta.get("decoder") or "pyav"),
             short_side=int(meta.get("short_side") or ClipConfig().short_side),
         )
-        return cls(str(meta["backbone"]), meta.get("layer") or None, bool(meta.get("random_weights")), clip, pca,
-                   meta.get("weights_sha256") or None)
+        return cls(
+            str(meta["backbone"]),
+            meta.get("layer") or None,
+            bool(meta.get("random_weights")),
+            clip,
+            pca,
+            meta.get("weights_sha256") or None,
+        )
 
     def needs_weights(self) -> bool:
         """Whether :meth:`create_backbone` must be given the backbone's pretrained weights (not for weight-free
@@ -86,12 +95,16 @@ class VideoRecipe:
         """ConfigError (one line) unless ``weights`` are what the recipe takes: none for a store extracted with
         random weights (pretrained ones would make other features), given when :meth:`needs_weights`."""
         if weights is not None and self.random_weights:
-            raise ConfigError(f"the training store was extracted with backbone '{self.backbone}''s seeded random "
-                              "weights, so the same random weights embed new videos: leave out backbone_weights "
-                              "(command line: --weights)")
+            raise ConfigError(
+                f"the training store was extracted with backbone '{self.backbone}''s seeded random "
+                "weights, so the same random weights embed new videos: leave out backbone_weights "
+                "(command line: --weights)"
+            )
         if weights is None and self.needs_weights():
-            raise ConfigError(f"backbone '{self.backbone}' needs the pretrained weights the training store was "
-                              "extracted with: give backbone_weights=PATH (command line: --weights PATH)")
+            raise ConfigError(
+                f"backbone '{self.backbone}' needs the pretrained weights the training store was "
+                "extracted with: give backbone_weights=PATH (command line: --weights PATH)"
+            )
 
     def create_backbone(self, weights: str | Path | None = None) -> Any:
         """The backbone in eval mode (its seeded random weights when the store was made with them)."""
@@ -101,17 +114,20 @@ class VideoRecipe:
         self.check_weights(weights)
         folder = hf_spec_path(self.backbone)  # hf:PATH: the folder the training store recorded holds the weights
         try:
-            backbone = create_backbone(self.backbone, weights=weights, random_weights=self.random_weights,
-                                       layer=self.layer)
+            backbone = create_backbone(
+                self.backbone, weights=weights, random_weights=self.random_weights, layer=self.layer
+            )
         except DataError as exc:
             if folder is None:
                 raise
             raise DataError(f"backbone hf:{folder} (the training store's record): {exc}") from None
         given = getattr(backbone, "weights_sha256", None)
         if self.weights_sha256 and given and given != self.weights_sha256:
-            raise DataError(f"{weights if folder is None else f'hf:{folder}'}: not the weights the training store "
-                            f"was extracted with (SHA-256 {given[:12]}…, the store's {self.weights_sha256[:12]}…); "
-                            "its features would differ")
+            raise DataError(
+                f"{weights if folder is None else f'hf:{folder}'}: not the weights the training store "
+                f"was extracted with (SHA-256 {given[:12]}…, the store's {self.weights_sha256[:12]}…); "
+                "its features would differ"
+            )
         return backbone
 
     def features(self, path: str | Path, backbone: Any, device: str | torch.device = "cpu") -> tuple[np.ndarray, int]:
@@ -157,7 +173,9 @@ def _video_paths(videos: str | Path | Sequence[str | Path]) -> list[Path]:
     paths = [Path(videos)] if isinstance(videos, (str, Path)) else [Path(v) for v in videos]
     missing = [p for p in paths if not p.is_file()]
     if missing:
-        raise DataError(f"{missing[0]}: video file not found" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        raise DataError(
+            f"{missing[0]}: video file not found" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
     return paths
 
 
@@ -179,8 +197,13 @@ def _rank(video: np.ndarray, labels: list[str], text: np.ndarray, top_k: int) ->
 class Action2Vec:
     """A trained Action2Vec model loaded from its folder (config JSON + safetensors, never pickle)."""
 
-    def __init__(self, folder: ModelFolder, net: torch.nn.Module, device: str | torch.device = "cpu",
-                 backbone_weights: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        folder: ModelFolder,
+        net: torch.nn.Module,
+        device: str | torch.device = "cpu",
+        backbone_weights: str | Path | None = None,
+    ) -> None:
         self.model_dir = folder.path
         self.info: ModelInfo = folder.info
         self.label_vectors = folder.label_vectors
@@ -193,8 +216,9 @@ class Action2Vec:
         self._text_embedder: Any = None
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str | torch.device = "cpu", *,
-             backbone_weights: str | Path | None = None) -> "Action2Vec":
+    def load(
+        cls, model_dir: str | Path, device: str | torch.device = "cpu", *, backbone_weights: str | Path | None = None
+    ) -> "Action2Vec":
         """Read a model folder, or a train run folder (its ``model/``); every file is checked first (DataError
         naming a damaged one).
 
@@ -255,8 +279,10 @@ class Action2Vec:
             return seq
         if self.pca is not None and seq.shape[1] == self.pca.dim_in:
             return self.pca.transform_sequence(seq, length)
-        raise DataError(f"features are {seq.shape[1]}-d but the model takes {self.input_dim}-d"
-                        + (f" (or {self.pca.dim_in}-d before its PCA)" if self.pca is not None else ""))
+        raise DataError(
+            f"features are {seq.shape[1]}-d but the model takes {self.input_dim}-d"
+            + (f" (or {self.pca.dim_in}-d before its PCA)" if self.pca is not None else "")
+        )
 
     @torch.no_grad()
     def encode_features(self, features: Features, lengths: Lengths | None = None, batch_size: int = 256) -> np.ndarray:
@@ -277,21 +303,26 @@ class Action2Vec:
             out[start : start + len(chunk)] = F.normalize(emb.float(), dim=-1).cpu().numpy()
         return out
 
-    def encode_store(self, store: Store, indices: Sequence[int] | np.ndarray | None = None,
-                     batch_size: int = 256) -> np.ndarray:
+    def encode_store(
+        self, store: Store, indices: Sequence[int] | np.ndarray | None = None, batch_size: int = 256
+    ) -> np.ndarray:
         """Embed videos of a feature store (all, or the given positions) -> (N, E) unit vectors."""
         idx = np.arange(len(store)) if indices is None else np.asarray(indices, dtype=np.int64)
         out = np.zeros((len(idx), self.embed_dim), dtype=np.float32)
         for start in range(0, len(idx), batch_size):
             part = idx[start : start + batch_size]
-            out[start : start + len(part)] = self.encode_features(store.read_many(part), store.lengths[part], batch_size)
+            out[start : start + len(part)] = self.encode_features(
+                store.read_many(part), store.lengths[part], batch_size
+            )
         return out
 
     def video_backbone(self) -> Any:
         """The backbone of the video recipe (built once); refuses a model that records no recipe."""
         if self.video_recipe is None:
-            raise DataError(f"{self.model_dir}: the model does not record how its features were made from video "
-                            "(no backbone or clip settings in its config.json); embed feature arrays instead")
+            raise DataError(
+                f"{self.model_dir}: the model does not record how its features were made from video "
+                "(no backbone or clip settings in its config.json); embed feature arrays instead"
+            )
         if self._backbone is None:
             self._backbone = self.video_recipe.create_backbone(self.backbone_weights).to(self.device)
         return self._backbone
@@ -306,7 +337,9 @@ class Action2Vec:
         out = np.zeros((len(paths), self.embed_dim), dtype=np.float32)
         for start in range(0, len(paths), batch_size):
             chunk = [recipe.features(p, backbone, self.device) for p in paths[start : start + batch_size]]
-            out[start : start + len(chunk)] = self.encode_features([f for f, _ in chunk], [n for _, n in chunk], batch_size)
+            out[start : start + len(chunk)] = self.encode_features(
+                [f for f, _ in chunk], [n for _, n in chunk], batch_size
+            )
             log.debug("embedded %d of %d videos", start + len(chunk), len(paths))
         return out
 
@@ -327,9 +360,11 @@ class Action2Vec:
 
         spec = self.label_vectors.embedder
         if not spec:
-            raise DataError(f"{self.model_dir}: its label vectors were given by hand (no text embedder recorded), so "
-                            f"it cannot embed new label texts such as {new[0]!r}; use its {len(self.label_vectors)} "
-                            f"known labels (e.g. {', '.join(self.label_vectors.names[:3])})")
+            raise DataError(
+                f"{self.model_dir}: its label vectors were given by hand (no text embedder recorded), so "
+                f"it cannot embed new label texts such as {new[0]!r}; use its {len(self.label_vectors)} "
+                f"known labels (e.g. {', '.join(self.label_vectors.names[:3])})"
+            )
         oov = self.label_vectors.oov  # new labels are embedded as the model's were: a word it lacks is skipped, ...
         if self._text_embedder is None:
             self._text_embedder = create_embedder(spec, oov=oov)
@@ -347,8 +382,9 @@ class Action2Vec:
             raise DataError("no label texts given")
         return list(dict.fromkeys(str(label) for label in out))
 
-    def classify(self, videos: str | Path | Sequence[str | Path], labels: Sequence[str] | None = None,
-                 top_k: int = 5) -> list[Prediction]:
+    def classify(
+        self, videos: str | Path | Sequence[str | Path], labels: Sequence[str] | None = None, top_k: int = 5
+    ) -> list[Prediction]:
         """Video files -> the top-k of ``labels`` (default: the training classes) by cosine, with scores.
 
         The label texts are embedded first, so a bad label or embedder file fails before any decoding."""
@@ -356,8 +392,9 @@ class Action2Vec:
         text = self.encode_text(labels)
         return _rank(self.encode_video(videos), labels, text, top_k)
 
-    def classify_features(self, features: Features, lengths: Lengths | None = None, labels: Sequence[str] | None = None,
-                          top_k: int = 5) -> list[Prediction]:
+    def classify_features(
+        self, features: Features, lengths: Lengths | None = None, labels: Sequence[str] | None = None, top_k: int = 5
+    ) -> list[Prediction]:
         """Feature sequences (as :meth:`encode_features` takes them) -> top-k of ``labels`` by cosine."""
         labels = self._labels(labels, top_k)
         text = self.encode_text(labels)

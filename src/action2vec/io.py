@@ -1,9 +1,9 @@
 """The project's small text files: JSON results (written once, atomically) and line lists.
 
-    write_json(result, "runs/x/zsl.json")    # NaN/inf -> null, numpy -> Python, temp file then rename
-    write_json(rows, "-")                    # to stdout (the CLI's ``--json -``)
-    doc = read_json(path, "zero-shot result")
-    names = read_lines("classes.txt")
+write_json(result, "runs/x/zsl.json")    # NaN/inf -> null, numpy -> Python, temp file then rename
+write_json(rows, "-")                    # to stdout (the CLI's ``--json -``)
+doc = read_json(path, "zero-shot result")
+names = read_lines("classes.txt")
 """
 
 from __future__ import annotations

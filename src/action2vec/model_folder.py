@@ -78,22 +78,32 @@ class ModelInfo:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "version": FORMAT_VERSION, "model": to_dict(self.model), "loss": self.loss,
-            "train": self.train, "data": to_dict(self.data), "classes": list(self.classes),
-            "features": self.features, "pca": self.pca, "metrics": self.metrics, "transductive": self.transductive,
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "model": to_dict(self.model),
+            "loss": self.loss,
+            "train": self.train,
+            "data": to_dict(self.data),
+            "classes": list(self.classes),
+            "features": self.features,
+            "pca": self.pca,
+            "metrics": self.metrics,
+            "transductive": self.transductive,
         }
 
     @classmethod
     def from_json(cls, doc: Any, path: str | Path = CONFIG_FILE) -> "ModelInfo":
         """Parse (and translate from version 1) a config.json document; DataError names ``path``."""
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise DataError(f"{path}: not an action2vec model config (no \"format\": \"{FORMAT}\")")
+            raise DataError(f'{path}: not an action2vec model config (no "format": "{FORMAT}")')
         version = doc.get("version")
         if not isinstance(version, int) or version < 1:
             raise DataError(f"{path}: no valid format version ({version!r})")
         if version > FORMAT_VERSION:
-            raise DataError(f"{path}: written by model folder format version {version}; this action2vec reads "
-                            f"versions up to {FORMAT_VERSION}: upgrade action2vec")
+            raise DataError(
+                f"{path}: written by model folder format version {version}; this action2vec reads "
+                f"versions up to {FORMAT_VERSION}: upgrade action2vec"
+            )
         missing = [k for k in ("model", "classes") if k not in doc]
         if missing:
             raise DataError(f"{path}: missing key(s) {missing}")
@@ -120,9 +130,16 @@ def _parse_info(doc: dict[str, Any], version: int) -> ModelInfo:
     if bad:
         raise DataError(f"{bad} must be mappings")
     return ModelInfo(
-        model=cfg, classes=classes, features=sections["features"], loss=sections["loss"], train=sections["train"],
-        data=from_dict(TrainingData, doc.get("data") or {}, prefix="data"), pca=bool(doc.get("pca")),
-        metrics=sections["metrics"], transductive=bool(doc.get("transductive", False)), version=version,
+        model=cfg,
+        classes=classes,
+        features=sections["features"],
+        loss=sections["loss"],
+        train=sections["train"],
+        data=from_dict(TrainingData, doc.get("data") or {}, prefix="data"),
+        pca=bool(doc.get("pca")),
+        metrics=sections["metrics"],
+        transductive=bool(doc.get("transductive", False)),
+        version=version,
     )
 
 
@@ -143,10 +160,14 @@ def write_model_folder(
     check_finite(state, f"{model_dir / WEIGHTS_FILE} (not written)")  # a diverged network is never exported
     model_dir.mkdir(parents=True, exist_ok=True)
     if pca is not None:
-        save_np({"mean": np.ascontiguousarray(pca.mean, np.float32),
-                 "components": np.ascontiguousarray(pca.components, np.float32),
-                 "explained_variance": np.ascontiguousarray(pca.explained_variance, np.float32)},
-                str(model_dir / PCA_FILE))
+        save_np(
+            {
+                "mean": np.ascontiguousarray(pca.mean, np.float32),
+                "components": np.ascontiguousarray(pca.components, np.float32),
+                "explained_variance": np.ascontiguousarray(pca.explained_variance, np.float32),
+            },
+            str(model_dir / PCA_FILE),
+        )
     save_file(state, str(model_dir / WEIGHTS_FILE), metadata={"format": FORMAT})
     label_vectors.save(model_dir)
     info = replace(info, pca=pca is not None)
@@ -225,15 +246,19 @@ def check_finite(tensors: Mapping[str, Any], where: str) -> None:
     for name, value in tensors.items():
         finite = torch.isfinite(value) if isinstance(value, torch.Tensor) else torch.from_numpy(np.isfinite(value))
         if not bool(finite.all()):
-            raise DataError(f"{where}: {name} holds {int((~finite).sum())} non-finite value(s) (NaN or inf) of "
-                            f"{finite.numel()}; the training that made them diverged, and the model cannot be used")
+            raise DataError(
+                f"{where}: {name} holds {int((~finite).sum())} non-finite value(s) (NaN or inf) of "
+                f"{finite.numel()}; the training that made them diverged, and the model cannot be used"
+            )
 
 
 def check_label_vectors(model_dir: Path, info: ModelInfo, label_vectors: LabelVectors) -> None:
     """The label vectors must have the model's embedding size and cover its training classes."""
     if label_vectors.dim != info.embed_dim:
-        raise DataError(f"{model_dir / 'label_vectors.safetensors'}: {label_vectors.dim}-d label vectors, but "
-                        f"{CONFIG_FILE} says model.embed_dim={info.embed_dim}")
+        raise DataError(
+            f"{model_dir / 'label_vectors.safetensors'}: {label_vectors.dim}-d label vectors, but "
+            f"{CONFIG_FILE} says model.embed_dim={info.embed_dim}"
+        )
     absent = [c for c in info.classes if c not in set(label_vectors.names)]
     if absent:
         raise DataError(f"{model_dir / 'labels.json'}: no vector for training class(es) {absent[:5]}")
@@ -251,8 +276,9 @@ def read_pca(model_dir: Path, info: ModelInfo) -> PCA | None:
     if mean is None or comps is None or comps.ndim != 2 or mean.shape != (comps.shape[1],):
         raise DataError(f"{path}: expected 'mean' (D_in,) and 'components' (D, D_in) arrays")
     if comps.shape[0] != info.input_dim:
-        raise DataError(f"{path}: projects to {comps.shape[0]} dims, but {CONFIG_FILE} says model.input_dim="
-                        f"{info.input_dim}")
+        raise DataError(
+            f"{path}: projects to {comps.shape[0]} dims, but {CONFIG_FILE} says model.input_dim={info.input_dim}"
+        )
     variance = arrays.get("explained_variance", np.zeros(comps.shape[0], np.float32))
     return PCA(mean, comps, variance)
 
@@ -264,24 +290,35 @@ def model_card(info: ModelInfo, label_vectors: LabelVectors, model_dir: str | Pa
     """The README.md of a model folder (markdown): data, features, text, config, metrics, usage."""
     m = info.model
     head = [
-        f"# Action2Vec model: `{m.variant}` ({m.preset} preset)", "",
+        f"# Action2Vec model: `{m.variant}` ({m.preset} preset)",
+        "",
         f"A video-to-text embedding: feature sequences ({info.input_dim}-d) -> {info.embed_dim}-d unit vectors in "
-        f"the space of label-text vectors; trained with action2vec (model folder format {FORMAT_VERSION}).", "",
-        "## Trained on", "",
+        f"the space of label-text vectors; trained with action2vec (model folder format {FORMAT_VERSION}).",
+        "",
+        "## Trained on",
+        "",
         f"- feature store: `{info.data.store or '(not recorded)'}`: {info.data.train_videos} training and "
         f"{info.data.val_videos} validation videos of {len(info.classes)} classes",
         f"- features: {_features_line(info)}",
         f"- label texts: {_text_line(label_vectors)}; {len(label_vectors)} label vectors (the "
         f"{len(info.classes)} training classes and {len(label_vectors) - len(info.classes)} others)",
-        f"- classes: {', '.join(info.classes[:20])}" + (f", ... ({len(info.classes)} in all)" if len(info.classes) > 20 else ""),
-        *(["- transductive: the features (never the labels) of unlabelled test videos entered training (manifold term)"]
-          if info.transductive else []),
+        f"- classes: {', '.join(info.classes[:20])}"
+        + (f", ... ({len(info.classes)} in all)" if len(info.classes) > 20 else ""),
+        *(
+            [
+                "- transductive: the features (never the labels) of unlabelled test videos entered training (manifold term)"
+            ]
+            if info.transductive
+            else []
+        ),
         "",
     ]
     config = {"model": to_dict(m), "loss": info.loss, "train": info.train}
     body = ["## Config", "", "```yaml", yaml.safe_dump(config, sort_keys=False).rstrip(), "```", "", "## Metrics", ""]
     if info.metrics:
-        body += ["| metric | value |", "|---|---|"] + [f"| {k} | {_number(v)} |" for k, v in sorted(info.metrics.items())]
+        body += ["| metric | value |", "|---|---|"] + [
+            f"| {k} | {_number(v)} |" for k, v in sorted(info.metrics.items())
+        ]
     else:
         body.append("(none recorded)")
     return "\n".join(head + body + [""] + _usage(info, label_vectors, Path(model_dir))) + "\n"
@@ -298,8 +335,10 @@ def _features_line(info: ModelInfo) -> str:
     weights = "random weights" if f.get("random_weights") else ("pretrained" if f.get("pretrained") else "weight-free")
     line = f"backbone `{f['backbone']}` (layer {f.get('layer') or '-'}, {weights})"
     if "clip_len" in f:
-        line += (f", clips of {f['clip_len']} frames every {f.get('stride')} at {f.get('fps')} fps over "
-                 f"{f.get('duration')} s ({f.get('steps')} steps)")
+        line += (
+            f", clips of {f['clip_len']} frames every {f.get('stride')} at {f.get('fps')} fps over "
+            f"{f.get('duration')} s ({f.get('steps')} steps)"
+        )
     if info.pca:
         line += f", PCA {f.get('pca_from')} -> {f.get('pca')} (`{PCA_FILE}`)"
     return line
@@ -331,18 +370,25 @@ def _asks_weights(features: Mapping[str, Any]) -> bool:
 
 
 def _usage(info: ModelInfo, label_vectors: LabelVectors, model_dir: Path) -> list[str]:
-    weights = ", backbone_weights=\"WEIGHTS\"" if _asks_weights(info.features) else ""
+    weights = ', backbone_weights="WEIGHTS"' if _asks_weights(info.features) else ""
     cli_weights = " --weights WEIGHTS" if weights else ""
     labels = ", ".join(f'"{n}"' for n in info.classes[:2])
     return [
-        "## Use it", "", "```python", "from action2vec.inference import Action2Vec", "",
-        f"model = Action2Vec.from_pretrained(\"{model_dir}\"{weights})",
-        "emb = model.encode_video([\"clip.mp4\"])            # (1, E) unit vectors",
+        "## Use it",
+        "",
+        "```python",
+        "from action2vec.inference import Action2Vec",
+        "",
+        f'model = Action2Vec.from_pretrained("{model_dir}"{weights})',
+        'emb = model.encode_video(["clip.mp4"])            # (1, E) unit vectors',
         f"text = model.encode_text([{labels}])",
-        f"model.classify([\"clip.mp4\"], [{labels}], top_k=1)",
-        "```", "", "```bash",
-        f"action2vec classify --model {model_dir} --video clip.mp4{cli_weights} --labels \"{','.join(info.classes[:2])}\"",
-        "```", "",
+        f'model.classify(["clip.mp4"], [{labels}], top_k=1)',
+        "```",
+        "",
+        "```bash",
+        f'action2vec classify --model {model_dir} --video clip.mp4{cli_weights} --labels "{",".join(info.classes[:2])}"',
+        "```",
+        "",
         "New label texts are embedded with the recorded text embedder and prompts"
         + ("." if label_vectors.embedder else "; this model has none, so only its known labels work."),
     ]

@@ -37,8 +37,24 @@ from action2vec.config import execution_keys, to_dict
 from action2vec.errors import DataError
 from action2vec.io import cache_dir, hash_file, json_safe, read_json, write_json
 
-__all__ = ["Input", "Provenance", "Decision", "decide", "difference", "split_settings", "read_provenance", "write_provenance",
-           "keys_digest", "sketch", "file_digest", "folder_digest", "file_state", "remember", "remembered", "PROVENANCE_FILE"]
+__all__ = [
+    "Input",
+    "Provenance",
+    "Decision",
+    "decide",
+    "difference",
+    "split_settings",
+    "read_provenance",
+    "write_provenance",
+    "keys_digest",
+    "sketch",
+    "file_digest",
+    "folder_digest",
+    "file_state",
+    "remember",
+    "remembered",
+    "PROVENANCE_FILE",
+]
 
 PROVENANCE_FILE = "provenance.json"
 _VERSION = 1
@@ -69,11 +85,22 @@ class Provenance:
     sketches: Mapping[str, Any] = field(default_factory=dict)  # name -> nested list of floats, compared within 1e-4
 
     def to_json(self) -> dict[str, Any]:
-        return json.loads(json.dumps(json_safe({
-            "format": "action2vec-provenance", "version": _VERSION, "kind": self.kind,
-            "inputs": {k: v.to_json() for k, v in self.inputs.items()}, "settings": dict(self.settings),
-            "execution": dict(self.execution), "sketches": dict(self.sketches),
-        }), default=str))
+        return json.loads(
+            json.dumps(
+                json_safe(
+                    {
+                        "format": "action2vec-provenance",
+                        "version": _VERSION,
+                        "kind": self.kind,
+                        "inputs": {k: v.to_json() for k, v in self.inputs.items()},
+                        "settings": dict(self.settings),
+                        "execution": dict(self.execution),
+                        "sketches": dict(self.sketches),
+                    }
+                ),
+                default=str,
+            )
+        )
 
     @classmethod
     def from_json(cls, doc: Any, source: str = "provenance record") -> "Provenance":
@@ -81,16 +108,24 @@ class Provenance:
             raise DataError(f"{source}: not a provenance record")
         try:
             inputs = {str(k): Input(str(v["digest"]), str(v.get("where", ""))) for k, v in doc["inputs"].items()}
-            return cls(str(doc["kind"]), inputs, dict(doc.get("settings") or {}), dict(doc.get("execution") or {}),
-                       dict(doc.get("sketches") or {}))
+            return cls(
+                str(doc["kind"]),
+                inputs,
+                dict(doc.get("settings") or {}),
+                dict(doc.get("execution") or {}),
+                dict(doc.get("sketches") or {}),
+            )
         except (KeyError, TypeError, AttributeError) as exc:
             raise DataError(f"{source}: damaged provenance record ({exc!r})") from None
 
     def digest(self) -> str:
         """A short hash of what :func:`decide` compares exactly (inputs' digests and settings; not the sketches,
         not the execution settings): equal records have equal digests."""
-        doc = {"kind": self.kind, "inputs": {k: v.digest for k, v in self.inputs.items()},
-               "settings": self.to_json()["settings"]}
+        doc = {
+            "kind": self.kind,
+            "inputs": {k: v.digest for k, v in self.inputs.items()},
+            "settings": self.to_json()["settings"],
+        }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -212,7 +247,6 @@ def write_provenance(record: Provenance, path: str | Path) -> Path:
     return out
 
 
-
 _REMEMBERED: dict[tuple[str, str, tuple[int, ...]], str] = {}  # (what, path, file state) -> value, this process
 # File times move by clock ticks (a few ms): a file written again within the tick of its last write keeps its state.
 # A value is remembered only for a file last written longer ago than this; writers that record what they just wrote
@@ -233,8 +267,9 @@ def _memo_file(what: str, path: Path) -> Path:
     return cache_dir("digests") / (hashlib.sha256(f"{what}\0{path}".encode()).hexdigest()[:24] + ".json")
 
 
-def remember(path: str | Path, what: str, value: str, state: tuple[int, ...] | None = None, *,
-             settle: bool = False) -> None:
+def remember(
+    path: str | Path, what: str, value: str, state: tuple[int, ...] | None = None, *, settle: bool = False
+) -> None:
     """Remember ``value`` (a digest called ``what``) for the file ``path`` as it is now (or was at ``state``): in
     this process and in ``$ACTION2VEC_CACHE/digests`` (an unwritable cache only means computing it again).
     ``settle``: the caller has just written the file; its modification time is set back by a second first, so that
@@ -285,7 +320,10 @@ def folder_digest(folder: str | Path) -> str:
     """The digest of every file under ``folder`` (names and contents; hidden files left out)."""
     folder = Path(folder)
     h = hashlib.sha256()
-    for file in sorted(p for p in folder.rglob("*") if p.is_file() and not any(
-            part.startswith(".") for part in p.relative_to(folder).parts)):
+    for file in sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ):
         h.update(str(file.relative_to(folder)).encode() + b"\0" + file_digest(file).encode())
     return h.hexdigest()

@@ -20,8 +20,7 @@ import numpy as np
 from action2vec.errors import DataError
 from action2vec.io import read_json
 
-__all__ = ["RESULT_FILE", "TrainResult", "read_train_result", "read_metrics_csv", "read_training_log",
-           "metric_series"]
+__all__ = ["RESULT_FILE", "TrainResult", "read_train_result", "read_metrics_csv", "read_training_log", "metric_series"]
 
 RESULT_FILE = "result.json"
 
@@ -40,8 +39,14 @@ class TrainResult:
     transductive: dict[str, Any] | None = None  # the manifold term's settings and unlabelled videos, when used
 
     def to_json(self) -> dict[str, Any]:
-        return {"metrics": self.metrics, "classes": self.classes, "train_keys": self.train_keys,
-                "val_keys": self.val_keys, "global_step": self.global_step, "transductive": self.transductive}
+        return {
+            "metrics": self.metrics,
+            "classes": self.classes,
+            "train_keys": self.train_keys,
+            "val_keys": self.val_keys,
+            "global_step": self.global_step,
+            "transductive": self.transductive,
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], run_dir: str | Path) -> "TrainResult":
@@ -49,9 +54,16 @@ class TrainResult:
         if not isinstance(doc, dict) or "classes" not in doc:
             raise DataError(f"{run_dir}/{RESULT_FILE}: not a training result (no classes)")
         run_dir = Path(run_dir)
-        return cls(run_dir, run_dir / "model", list(doc["classes"]), dict(doc.get("metrics", {})),
-                   list(doc.get("train_keys", [])), list(doc.get("val_keys", [])), int(doc.get("global_step", 0)),
-                   doc.get("transductive"))
+        return cls(
+            run_dir,
+            run_dir / "model",
+            list(doc["classes"]),
+            dict(doc.get("metrics", {})),
+            list(doc.get("train_keys", [])),
+            list(doc.get("val_keys", [])),
+            int(doc.get("global_step", 0)),
+            doc.get("transductive"),
+        )
 
 
 def read_train_result(run_dir: str | Path) -> TrainResult:

@@ -92,19 +92,43 @@ def make_toy_run(
     run_dir = folder / "run"
     if (run_dir / "model" / WEIGHTS_FILE).is_file() and (run_dir / RESULT_FILE).is_file():
         return run_dir
-    toy = generate_toy_dataset(folder / "toy", ToyConfig(verbs=list(verbs), nouns=list(nouns),
-                                                         videos_per_class=videos_per_class, min_seconds=2.0,
-                                                         max_seconds=3.0))
+    toy = generate_toy_dataset(
+        folder / "toy",
+        ToyConfig(
+            verbs=list(verbs), nouns=list(nouns), videos_per_class=videos_per_class, min_seconds=2.0, max_seconds=3.0
+        ),
+    )
     store = folder / "features.h5"
-    extract_videos(read_video_list(toy.list_path), store, create_backbone("motion"),
-                   ExtractConfig(video=ClipConfig(fps=12.0, duration=3.0, stride=4),
-                                 compute=ComputeConfig(workers=0, progress=False)))
+    extract_videos(
+        read_video_list(toy.list_path),
+        store,
+        create_backbone("motion"),
+        ExtractConfig(
+            video=ClipConfig(fps=12.0, duration=3.0, stride=4), compute=ComputeConfig(workers=0, progress=False)
+        ),
+    )
     vectors = build_label_vectors(toy.classes, text, overrides=toy.overrides_path)
-    cfg = load_config(RunConfig, None, [
-        "model.preset=cpu", "model.lstm1_hidden=32", "model.lstm2_hidden=32", "model.attention_dim=8",
-        "model.window=4", "model.window_stride=4", "loss.margin=0.5", "loss.lambda_initial=0.1",
-        f"train.epochs={epochs}", "train.batch_size=8", "train.lr=3e-3", "train.progress_bar=false", "train.log_every_n_steps=1",
-        "data.val_fraction=0", f"data.store={store}", f"data.text={text}",
-    ])
+    cfg = load_config(
+        RunConfig,
+        None,
+        [
+            "model.preset=cpu",
+            "model.lstm1_hidden=32",
+            "model.lstm2_hidden=32",
+            "model.attention_dim=8",
+            "model.window=4",
+            "model.window_stride=4",
+            "loss.margin=0.5",
+            "loss.lambda_initial=0.1",
+            f"train.epochs={epochs}",
+            "train.batch_size=8",
+            "train.lr=3e-3",
+            "train.progress_bar=false",
+            "train.log_every_n_steps=1",
+            "data.val_fraction=0",
+            f"data.store={store}",
+            f"data.text={text}",
+        ],
+    )
     fit(cfg, run_dir, label_vectors=vectors)
     return run_dir

@@ -30,8 +30,11 @@ METHODS: dict[str, Method] = {
     for m in (
         Method("hrnn_attention", "Action2Vec w/dual loss + attention", ("model.variant=hrnn_attention",)),
         Method("hrnn", "Action2Vec w/dual loss", ("model.variant=hrnn",)),
-        Method("hrnn_cosine", "Action2Vec w/only CosSim loss",
-               ("model.variant=hrnn", "loss.lambda_initial=0", "loss.lambda_final=0")),
+        Method(
+            "hrnn_cosine",
+            "Action2Vec w/only CosSim loss",
+            ("model.variant=hrnn", "loss.lambda_initial=0", "loss.lambda_final=0"),
+        ),
         Method("stacked_lstm", "Stacked LSTM w/dual loss", ("model.variant=stacked_lstm",)),
         Method("single_lstm", "Single LSTM w/dual loss", ("model.variant=single_lstm",)),
         Method("pooled_krr", "Pooled features + KRR (Laplacian)", None),

@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--store", help="feature store whose videos to classify")
     src.add_argument("--features", metavar="NPY", help="feature array (T, D) or (N, T, D) in a .npy file")
     p.add_argument("--keys", nargs="*", help="only these video keys of the store")
-    p.add_argument("--weights", metavar="PATH", help="backbone weights for --video (the ones used to extract the training store)")
+    p.add_argument(
+        "--weights", metavar="PATH", help="backbone weights for --video (the ones used to extract the training store)"
+    )
     p.add_argument("--labels", help="comma-separated label texts (default: the model's training classes)")
     p.add_argument("--labels-file", help="file with one label text per line")
     p.add_argument("--top-k", type=int, default=5, help="labels reported per video (default: 5; range: >= 1)")
@@ -83,8 +85,10 @@ def _stored_features(args: argparse.Namespace) -> tuple[list[str], list[np.ndarr
         store = open_store(args.store)
         idx = [store.index_of(k) for k in args.keys] if args.keys else list(range(len(store)))
         return [store.keys[i] for i in idx], store.read_many(idx), store.lengths[idx]
-    not_array = (f"{args.features}: not a .npy array of numbers (save the features with numpy.save as a (T, D) or "
-                 "(N, T, D) float array)")
+    not_array = (
+        f"{args.features}: not a .npy array of numbers (save the features with numpy.save as a (T, D) or "
+        "(N, T, D) float array)"
+    )
     try:
         arr = np.load(args.features, allow_pickle=False)
     except FileNotFoundError:

@@ -1,7 +1,7 @@
 """``action2vec demo``: the whole pipeline on built-in toy videos, from files to a report, on a CPU.
 
-    action2vec demo --out demo            # about 2-4 minutes; rerun to reuse finished stages
-    action2vec demo --out quick --size quick
+action2vec demo --out demo            # about 2-4 minutes; rerun to reuse finished stages
+action2vec demo --out quick --size quick
 """
 
 from __future__ import annotations
@@ -24,11 +24,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--size", default="full", choices=["full", "quick"],
-                   help="full: 60 classes x 8 videos, 5 splits; quick: 18 classes x 4 videos, 1 split (smoke test)")
+    p.add_argument(
+        "--size",
+        default="full",
+        choices=["full", "quick"],
+        help="full: 60 classes x 8 videos, 5 splits; quick: 18 classes x 4 videos, 1 split (smoke test)",
+    )
     p.add_argument("--config", metavar="YAML", help="demo config file (sections toy, video, compute, run, krr)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
-                   help="override any config key, e.g. --set toy.videos_per_class=12 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="override any config key, e.g. --set toy.videos_per_class=12 (repeatable)",
+    )
     add_config_arguments(p, DemoConfig)
     p.set_defaults(func=run)
 
@@ -40,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.experiments.demo import DemoConfig, demo_config, run_demo
     from action2vec.reports.headline import headline_text
 
-    overrides = [f"{k[len('cfg__'):]}={v}" for k, v in vars(args).items() if k.startswith("cfg__")] + list(args.set)
+    overrides = [f"{k[len('cfg__') :]}={v}" for k, v in vars(args).items() if k.startswith("cfg__")] + list(args.set)
     cfg = load_config(DemoConfig, args.config, overrides, base=demo_config(args.size))
     start = time.perf_counter()
     result = run_demo(args.out, cfg)

@@ -28,13 +28,21 @@ def add_class_source(p: argparse.ArgumentParser, store_help: str) -> None:
     g.add_argument("--annotations", type=Path, help="the data set's annotation folder or label-map file")
     g.add_argument("--classes", type=Path, metavar="FILE", help="class list, one name per line (restricts --store)")
     g.add_argument("--store", type=Path, help=store_help)
-    g.add_argument("--text", metavar="SPEC",
-                   help="label-text embedder: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P, hf:P "
-                   "(default: the one --model records, else minilm)")
+    g.add_argument(
+        "--text",
+        metavar="SPEC",
+        help="label-text embedder: minilm, sentence-transformers:X, word2vec:P, glove:P, fasttext:P, vectors:P, hf:P "
+        "(default: the one --model records, else minilm)",
+    )
     g.add_argument("--overrides", type=Path, help="class-name overrides YAML (over the built-in ones)")
-    g.add_argument("--oov", choices=["error", "skip", "subword"],
-                   help="word-vector policy for unknown words (default: the one --model records, else error)")
-    g.add_argument("--wordnet", type=Path, help="WordNet 3.0 database folder (default: nltk's, else /usr/share/wordnet)")
+    g.add_argument(
+        "--oov",
+        choices=["error", "skip", "subword"],
+        help="word-vector policy for unknown words (default: the one --model records, else error)",
+    )
+    g.add_argument(
+        "--wordnet", type=Path, help="WordNet 3.0 database folder (default: nltk's, else /usr/share/wordnet)"
+    )
 
 
 def semantic_inputs(args: argparse.Namespace) -> Any:
@@ -42,27 +50,39 @@ def semantic_inputs(args: argparse.Namespace) -> Any:
     from action2vec.datasets.base import read_class_list
     from action2vec.experiments.semantic import SemanticInputs
 
-    return SemanticInputs(dataset=args.dataset or "", annotations=args.annotations,
-                          classes=read_class_list(args.classes) if args.classes and not args.dataset else None,
-                          store=args.store, model=args.model, text=args.text or "", overrides=args.overrides,
-                          oov=args.oov or "", wordnet=args.wordnet)
+    return SemanticInputs(
+        dataset=args.dataset or "",
+        annotations=args.annotations,
+        classes=read_class_list(args.classes) if args.classes and not args.dataset else None,
+        store=args.store,
+        model=args.model,
+        text=args.text or "",
+        overrides=args.overrides,
+        oov=args.oov or "",
+        wordnet=args.wordnet,
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from action2vec.config import add_config_alias, add_config_arguments
     from action2vec.experiments.semantic import AnalogySettings, WordNetSettings
 
-    p = sub.add_parser("eval", help="semantic evaluation: WordNet correlation and vector-arithmetic analogies",
-                       description="Semantic tests of class embeddings (paper section 4.2).")
+    p = sub.add_parser(
+        "eval",
+        help="semantic evaluation: WordNet correlation and vector-arithmetic analogies",
+        description="Semantic tests of class embeddings (paper section 4.2).",
+    )
     tests = p.add_subparsers(dest="test", metavar="TEST", required=True)
 
     w = tests.add_parser(
-        "wordnet", help="Spearman correlation of cosine similarities with WordNet Wu-Palmer (Table 3)",
+        "wordnet",
+        help="Spearman correlation of cosine similarities with WordNet Wu-Palmer (Table 3)",
         description="For the classes found in WordNet, build the Wu-Palmer similarity matrix and compare each "
         "embedding's cosine matrix with it by Spearman correlation per row, averaged over rows. Embeddings: "
         "label-text vectors (always), Action2Vec class means (--model and --store), pooled backbone features "
         "(--store). The test's settings are the --wordnet.key options.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_class_source(w, "feature store: classes, Action2Vec class means (with --model) and pooled features")
     w.add_argument("--model", type=Path, metavar="DIR", help="trained model folder (needs --store)")
     add_config_arguments(w, WordNetSettings, "wordnet")
@@ -75,12 +95,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=run_wordnet)
 
     a = tests.add_parser(
-        "analogy", help="vector arithmetic: A2V(verb n1) - T(n1) + T(n2) nearest A2V(verb n2)? (Table 4)",
+        "analogy",
+        help="vector arithmetic: A2V(verb n1) - T(n1) + T(n2) nearest A2V(verb n2)? (Table 4)",
         description="Every ordered pair of classes sharing a verb with different nouns is a test. Class vectors "
         "are Action2Vec class means (--model and --store) or, text-only, the label vectors; T() embeds the "
         "nouns with --noun-text (default: --text). The test's settings are the --analogy.key options; the JSON "
         "holds the reading they name and the score of the other candidate set.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_class_source(a, "feature store: classes, and Action2Vec class means with --model")
     a.add_argument("--model", type=Path, metavar="DIR", help="trained model folder (needs --store)")
     a.add_argument("--noun-text", metavar="SPEC", help="embedder for the nouns (default: --text)")
@@ -121,8 +143,13 @@ def analogy_run(args: argparse.Namespace) -> Any:
     from action2vec.experiments.semantic import AnalogyRun, AnalogySettings
 
     settings = config_from_args(AnalogySettings, args, prefix="analogy")
-    return AnalogyRun(semantic_inputs(args), settings, noun_text=args.noun_text or "", count_only=args.count_only,
-                      figures=args.figures)
+    return AnalogyRun(
+        semantic_inputs(args),
+        settings,
+        noun_text=args.noun_text or "",
+        count_only=args.count_only,
+        figures=args.figures,
+    )
 
 
 def run_wordnet(args: argparse.Namespace) -> int:
@@ -131,16 +158,22 @@ def run_wordnet(args: argparse.Namespace) -> int:
 
     run = wordnet_run(args)
     result = run_wordnet_test(run)
-    _say(args, f"WordNet test: {result.n_classes} of {result.n_classes_given} classes in WordNet "
-               f"(synsets={run.settings.synsets}, match={run.settings.match})")
+    _say(
+        args,
+        f"WordNet test: {result.n_classes} of {result.n_classes_given} classes in WordNet "
+        f"(synsets={run.settings.synsets}, match={run.settings.match})",
+    )
     for key, value in result.spearman_by.items():
         ci = result.intervals.get(key)
         around = f", 95 % bootstrap interval {ci.low:.4f} to {ci.high:.4f}" if ci is not None and ci.n else ""
         _say(args, f"  WordNet vs {key:<10} Spearman {value:.4f} (± {result.spearman_std[key]:.4f} over rows{around})")
     for d in result.differences:
         i = d.interval
-        _say(args, f"  {d.a} − {d.b}: {i.mean:+.4f} over {i.n} rows, 95 % bootstrap interval {i.low:+.4f} to "
-                   f"{i.high:+.4f} ({i.resamples} resamples of the rows, seed {i.seed})")
+        _say(
+            args,
+            f"  {d.a} − {d.b}: {i.mean:+.4f} over {i.n} rows, 95 % bootstrap interval {i.low:+.4f} to "
+            f"{i.high:+.4f} ({i.resamples} resamples of the rows, seed {i.seed})",
+        )
     if result.left_out:
         _say(args, f"  left out ({len(result.left_out)}):")
         for name, reason in result.left_out.items():
@@ -163,12 +196,16 @@ def run_analogy(args: argparse.Namespace) -> int:
         _say(args, f"{result.count} analogy tests over {len(result.per_verb)} verbs among {result.n_classes} classes")
         write_json(result.to_json(), args.json)
         return 0
-    other = next(s for s in result.scores
-                 if s.vectors == result.class_vectors and s.exclude_query != settings.exclude_query)
-    _say(args, f"analogy test ({result.class_vectors} class vectors, {settings.metric}, query class "
-          f"{'left out' if settings.exclude_query else 'a candidate'}): {result.count} tests, "
-          f"accuracy {result.accuracy:.4f} (chance {result.chance:.4f}); "
-          f"with the query class {'a candidate' if settings.exclude_query else 'left out'}: {other.accuracy:.4f}")
+    other = next(
+        s for s in result.scores if s.vectors == result.class_vectors and s.exclude_query != settings.exclude_query
+    )
+    _say(
+        args,
+        f"analogy test ({result.class_vectors} class vectors, {settings.metric}, query class "
+        f"{'left out' if settings.exclude_query else 'a candidate'}): {result.count} tests, "
+        f"accuracy {result.accuracy:.4f} (chance {result.chance:.4f}); "
+        f"with the query class {'a candidate' if settings.exclude_query else 'left out'}: {other.accuracy:.4f}",
+    )
     for finding in analogy_findings(result):
         _say(args, f"  {finding.text}")
     for ex in result.examples:

@@ -1,10 +1,10 @@
 """``action2vec export``: a trained model's embeddings in word2vec text format (gensim ``KeyedVectors``).
 
-    action2vec export runs/ucf/model --out classes.txt
-    action2vec export runs/ucf/model --out classes.txt --store ucf.h5 --videos videos.txt --class-means means.txt
+action2vec export runs/ucf/model --out classes.txt
+action2vec export runs/ucf/model --out classes.txt --store ucf.h5 --videos videos.txt --class-means means.txt
 
-    from gensim.models import KeyedVectors
-    KeyedVectors.load_word2vec_format("classes.txt").most_similar("play_violin")
+from gensim.models import KeyedVectors
+KeyedVectors.load_word2vec_format("classes.txt").most_similar("play_violin")
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "export", help="write class (and video) embeddings in word2vec text format for gensim",
+        "export",
+        help="write class (and video) embeddings in word2vec text format for gensim",
         description="Write a trained model's class embeddings (its label vocabulary, or --classes texts, encoded "
         "into the joint space) in word2vec text format; with --store also per-video embeddings and/or the mean "
         "video embedding of each class. Spaces in names become '_'.",
@@ -24,9 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="class embeddings (word2vec text)")
     p.add_argument("--classes", type=Path, metavar="FILE", help="label texts to encode (default: the model's classes)")
     p.add_argument("--store", type=Path, help="feature store whose videos to embed")
-    p.add_argument("--videos", type=Path, metavar="FILE", help="per-video embeddings, keyed by video key (needs --store)")
-    p.add_argument("--class-means", type=Path, metavar="FILE",
-                   help="mean video embedding per labelled class of the store (needs --store)")
+    p.add_argument(
+        "--videos", type=Path, metavar="FILE", help="per-video embeddings, keyed by video key (needs --store)"
+    )
+    p.add_argument(
+        "--class-means",
+        type=Path,
+        metavar="FILE",
+        help="mean video embedding per labelled class of the store (needs --store)",
+    )
     p.set_defaults(func=run)
 
 

@@ -38,25 +38,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--dataset", metavar="NAME", help="data set adapter: ucf101, hmdb51, kinetics400/600/700, custom")
     src.add_argument("--annotations", metavar="PATH", help="the data set's annotation file or folder")
     src.add_argument("--root", metavar="DIR", help="video folder (default for --list: the list file's folder)")
-    src.add_argument("--split", type=bounded(int, ge=1), default=1,
-                     help="official split whose train/test subsets are recorded")
+    src.add_argument(
+        "--split", type=bounded(int, ge=1), default=1, help="official split whose train/test subsets are recorded"
+    )
     src.add_argument("--limit", type=bounded(int, ge=0), default=0, help="only the first N videos (0: all)")
     bb = p.add_argument_group("backbone")
-    bb.add_argument("--backbone", default="c3d", help="registered backbone name, MODULE:NAME for a plug-in, or hf:PATH for a local "
-                    "Hugging Face save_pretrained folder (CLIP, SigLIP, VideoMAE, X-CLIP; docs/bring-your-own.md)")
+    bb.add_argument(
+        "--backbone",
+        default="c3d",
+        help="registered backbone name, MODULE:NAME for a plug-in, or hf:PATH for a local "
+        "Hugging Face save_pretrained folder (CLIP, SigLIP, VideoMAE, X-CLIP; docs/bring-your-own.md)",
+    )
     bb.add_argument("--layer", help="output layer (C3D: fc6 or fc7, default fc7)")
     bb.add_argument("--weights", metavar="PATH", help="pretrained weights (.pickle/.pt state dict or .safetensors)")
-    bb.add_argument("--random-weights", action="store_true",
-                    help="run the backbone untrained (recorded in the store; features are not meaningful)")
-    p.add_argument("--out", required=True, metavar="STORE",
-                   help="feature store to create or resume (.h5); one extraction writes it at a time")
+    bb.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="run the backbone untrained (recorded in the store; features are not meaningful)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="STORE",
+        help="feature store to create or resume (.h5); one extraction writes it at a time",
+    )
     p.add_argument("--log", metavar="FILE", help="log file, failures included (default: STORE.log)")
     p.add_argument("--config", metavar="YAML", help="extraction settings file (the options below override it)")
-    p.add_argument("--pca-dim", type=bounded(int, ge=0), default=0,
-                   help="also write a PCA-reduced store of this dimension (0: none)")
+    p.add_argument(
+        "--pca-dim",
+        type=bounded(int, ge=0),
+        default=0,
+        help="also write a PCA-reduced store of this dimension (0: none)",
+    )
     p.add_argument("--pca-out", metavar="STORE", help="where the PCA store goes (default: STORE with .pcaN.h5)")
-    p.add_argument("--pca-fit-keys", metavar="FILE",
-                   help="keys (one a line) to fit the PCA on; default: the videos of the 'train' subset")
+    p.add_argument(
+        "--pca-fit-keys",
+        metavar="FILE",
+        help="keys (one a line) to fit the PCA on; default: the videos of the 'train' subset",
+    )
     add_json_option(p)
     add_config_arguments(p, ExtractConfig)
     p.set_defaults(func=run)
@@ -82,12 +101,21 @@ def extract_run(args: argparse.Namespace) -> "ExtractRun":
     from action2vec.video.config import ExtractConfig
 
     return ExtractRun(
-        out=Path(args.out), list_file=Path(args.list) if args.list else None, dataset=args.dataset or "",
-        annotations=Path(args.annotations) if args.annotations else None, root=Path(args.root) if args.root else None,
-        split=args.split, limit=args.limit, backbone=args.backbone, layer=args.layer,
-        weights=Path(args.weights) if args.weights else None, random_weights=args.random_weights,
-        extract=config_from_args(ExtractConfig, args, args.config), log=Path(args.log) if args.log else None,
-        pca_dim=args.pca_dim, pca_out=Path(args.pca_out) if args.pca_out else None,
+        out=Path(args.out),
+        list_file=Path(args.list) if args.list else None,
+        dataset=args.dataset or "",
+        annotations=Path(args.annotations) if args.annotations else None,
+        root=Path(args.root) if args.root else None,
+        split=args.split,
+        limit=args.limit,
+        backbone=args.backbone,
+        layer=args.layer,
+        weights=Path(args.weights) if args.weights else None,
+        random_weights=args.random_weights,
+        extract=config_from_args(ExtractConfig, args, args.config),
+        log=Path(args.log) if args.log else None,
+        pca_dim=args.pca_dim,
+        pca_out=Path(args.pca_out) if args.pca_out else None,
         pca_fit_keys=read_lines(args.pca_fit_keys, "PCA fit-keys file") if args.pca_dim and args.pca_fit_keys else None,
     )
 
@@ -134,6 +162,8 @@ def run_pca(args: argparse.Namespace) -> int:
         out = pca_store(args.store, args.out, args.dim, fit_keys=keys, fit_subset=args.fit_subset)
     store = open_store(out)
     explained: np.ndarray | list[float] = store.pca["explained_variance"] if store.pca else []
-    print(f"{out}: {len(store)} videos, dim {store.dim}, fitted on {store.meta.get('pca_fit_videos')} videos, "
-          f"top component variance {float(explained[0]) if len(explained) else 0:.4g}")
+    print(
+        f"{out}: {len(store)} videos, dim {store.dim}, fitted on {store.meta.get('pca_fit_videos')} videos, "
+        f"top component variance {float(explained[0]) if len(explained) else 0:.4g}"
+    )
     return 0

@@ -1,8 +1,8 @@
 """``action2vec index``: embed every video of a store with a model and write a search index.
 
-    action2vec index demo_run                    # the demo's model and store -> demo_run/index/
-    action2vec index runs/ucf                    # a train run: model/ and config.yaml's data.store
-    action2vec index --model M --store S --out I --index.kind hnsw
+action2vec index demo_run                    # the demo's model and store -> demo_run/index/
+action2vec index runs/ucf                    # a train run: model/ and config.yaml's data.store
+action2vec index --model M --store S --out I --index.kind hnsw
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``action2vec labels``: show how class names become text (phrase, verb, nouns) and, optionally, vectors.
 
-    action2vec labels --dataset ucf101 --annotations ucfTrainTestlist
-    action2vec labels --dataset hmdb51 --annotations splits --text word2vec:GoogleNews.bin --json labels.json
-    action2vec labels --classes my_classes.txt --text minilm --save-vectors out/
+action2vec labels --dataset ucf101 --annotations ucfTrainTestlist
+action2vec labels --dataset hmdb51 --annotations splits --text word2vec:GoogleNews.bin --json labels.json
+action2vec labels --classes my_classes.txt --text minilm --save-vectors out/
 """
 
 from __future__ import annotations
@@ -23,18 +23,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--dataset", help="ucf101, hmdb51, kinetics400, kinetics600, kinetics700 or custom")
     source.add_argument("--classes", type=Path, help="a file with one class name per line")
     parser.add_argument("--annotations", type=Path, help="the data set's annotation folder or file")
-    parser.add_argument("--text", help="text embedder spec: minilm, sentence-transformers:X, hf:PATH (the text "
-                        "tower of a local CLIP/SigLIP/X-CLIP folder), word2vec:P, "
-                        "glove:P, fasttext:P, vectors:P (default: none, only normalise)")
+    parser.add_argument(
+        "--text",
+        help="text embedder spec: minilm, sentence-transformers:X, hf:PATH (the text "
+        "tower of a local CLIP/SigLIP/X-CLIP folder), word2vec:P, "
+        "glove:P, fasttext:P, vectors:P (default: none, only normalise)",
+    )
     parser.add_argument("--overrides", type=Path, help="YAML file of class name: phrase (on top of the built-in one)")
     parser.add_argument("--definitions", type=Path, help="class definitions (JSON/YAML) appended to phrases")
-    parser.add_argument("--oov", default="error", choices=["error", "skip", "subword"],
-                        help="word-vector policy for words not in the vocabulary (default: error)")
-    parser.add_argument("--wordnet", type=Path, help="a WordNet 3.0 database folder (default: nltk's, else "
-                        "/usr/share/wordnet)")
+    parser.add_argument(
+        "--oov",
+        default="error",
+        choices=["error", "skip", "subword"],
+        help="word-vector policy for words not in the vocabulary (default: error)",
+    )
+    parser.add_argument(
+        "--wordnet", type=Path, help="a WordNet 3.0 database folder (default: nltk's, else /usr/share/wordnet)"
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the table as JSON")
-    parser.add_argument("--save-vectors", type=Path, metavar="DIR",
-                        help="write labels.json + label_vectors.safetensors (needs --text)")
+    parser.add_argument(
+        "--save-vectors", type=Path, metavar="DIR", help="write labels.json + label_vectors.safetensors (needs --text)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -61,8 +70,14 @@ def run(args: argparse.Namespace) -> int:
     embedder = create_embedder(args.text, oov=args.oov) if args.text else None
     rows = []
     for label in labels:
-        row = {"name": label.name, "phrase": label.phrase, "verb": label.verb, "verbs": list(label.verbs),
-               "nouns": list(label.nouns), "source": label.source}
+        row = {
+            "name": label.name,
+            "phrase": label.phrase,
+            "verb": label.verb,
+            "verbs": list(label.verbs),
+            "nouns": list(label.nouns),
+            "source": label.source,
+        }
         if embedder is not None:
             key_for = getattr(embedder, "key_for", None)
             lacks = getattr(embedder, "missing_words", None)
@@ -74,18 +89,23 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         extra = f"  missing: {' '.join(r['missing_words'])}" if r.get("missing_words") else ""
         mark = "*" if r["source"] != "rules" else " "
-        print(f"{r['name']:<{width}} {mark} {r['phrase']:<{phrase_width}}  verbs={','.join(r['verbs']) or '-':<12} "
-              f"nouns={','.join(r['nouns']) or '-'}{extra}")
+        print(
+            f"{r['name']:<{width}} {mark} {r['phrase']:<{phrase_width}}  verbs={','.join(r['verbs']) or '-':<12} "
+            f"nouns={','.join(r['nouns']) or '-'}{extra}"
+        )
     no_verb = sum(not r["verb"] for r in rows)
     missing = sum(bool(r.get("missing_words")) for r in rows)
-    print(f"{len(rows)} classes; {sum(r['source'] != 'rules' for r in rows)} from overrides (*); "
-          f"{no_verb} without a verb" + (f"; {missing} with words {args.text} lacks" if embedder else ""))
+    print(
+        f"{len(rows)} classes; {sum(r['source'] != 'rules' for r in rows)} from overrides (*); "
+        f"{no_verb} without a verb" + (f"; {missing} with words {args.text} lacks" if embedder else "")
+    )
     if args.json:
         write_json({"classes": rows, "text": args.text}, args.json)
         print(f"wrote {args.json}")
     if args.save_vectors:
-        vectors = build_label_vectors(names, embedder, overrides=args.overrides, oov=args.oov,
-                               definitions=args.definitions, wordnet=wordnet)
+        vectors = build_label_vectors(
+            names, embedder, overrides=args.overrides, oov=args.oov, definitions=args.definitions, wordnet=wordnet
+        )
         vectors.save(args.save_vectors)
         print(f"wrote {len(vectors)} label vectors ({vectors.dim}-d) to {args.save_vectors}")
     return 0

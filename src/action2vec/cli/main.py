@@ -225,17 +225,18 @@ def os_refusal(exc: BaseException) -> str | None:
         code = getattr(exc, "errno", None) if isinstance(exc, OSError) else None
         if code is None:
             match = _ERRNO_TEXT.search(text)
-            code = int(match.group(1)) if match else next(
-                (c for c in _OS_REFUSALS if os.strerror(c) in text), None)
+            code = int(match.group(1)) if match else next((c for c in _OS_REFUSALS if os.strerror(c) in text), None)
         if code in _OS_REFUSALS:
             what, remedy = _OS_REFUSALS[code]
             # a copy or move (a checkpoint saved to a temporary file, then moved) names both: the write failed at
             # the destination, the output the user asked for
-            path = (getattr(exc, "filename2", None) or getattr(exc, "filename", None)
-                    or (m.group(1) if (m := _FILE_TEXT.search(text)) else None))
+            path = (
+                getattr(exc, "filename2", None)
+                or getattr(exc, "filename", None)
+                or (m.group(1) if (m := _FILE_TEXT.search(text)) else None)
+            )
             where = f"{path}: " if path else ""
-            return (f"{where}{what}; what was finished before is kept: {remedy}, then rerun the same command "
-                    "to resume")
+            return f"{where}{what}; what was finished before is kept: {remedy}, then rerun the same command to resume"
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return None
 

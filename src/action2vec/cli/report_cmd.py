@@ -8,7 +8,8 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "report", help="write report.md, a self-contained report.html and report.json for a run folder",
+        "report",
+        help="write report.md, a self-contained report.html and report.json for a run folder",
         description="Collect the results in RUN_DIR (zsl.json and other JSON files written by `zsl` and `eval "
         "... --json`, pictures under figures/, Lightning metrics.csv training logs) into report.md, "
         "report.html (images embedded) and report.json.",

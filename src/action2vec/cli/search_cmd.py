@@ -1,8 +1,8 @@
 """``action2vec search``: the videos of an index nearest to a label text, a video of the store or a file.
 
-    action2vec search demo_run "spin star"
-    action2vec search demo_run --key videos/spin_star/spin_star_000.mp4 --k 5 --json -
-    action2vec search runs/ucf/index --video my_clip.mp4 --weights c3d.pickle
+action2vec search demo_run "spin star"
+action2vec search demo_run --key videos/spin_star/spin_star_000.mp4 --k 5 --json -
+action2vec search runs/ucf/index --video my_clip.mp4 --weights c3d.pickle
 """
 
 from __future__ import annotations
@@ -30,14 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "backbone settings the model records). The index must have been built by the same model.",
     )
     p.add_argument("target", metavar="RUN_DIR_OR_INDEX", help="a run folder holding index/, or an index folder")
-    p.add_argument("query", nargs="?", help="label text, e.g. \"play violin\"")
+    p.add_argument("query", nargs="?", help='label text, e.g. "play violin"')
     p.add_argument("--key", help="query by a video of the index (its key)")
     p.add_argument("--video", metavar="PATH", help="query by a video file")
     p.add_argument("--k", type=int, default=10, help="number of results (>= 1; default: 10)")
-    p.add_argument("--model", metavar="DIR",
-                   help="model folder (default: the run folder's, else the one the index records)")
-    p.add_argument("--weights", metavar="PATH",
-                   help="backbone weights for --video (the ones the training store was extracted with, e.g. C3D's)")
+    p.add_argument(
+        "--model", metavar="DIR", help="model folder (default: the run folder's, else the one the index records)"
+    )
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="backbone weights for --video (the ones the training store was extracted with, e.g. C3D's)",
+    )
     p.add_argument("--device", default="cpu", help="torch device for text and video queries")
     add_json_option(p)
     p.set_defaults(func=run)
@@ -52,8 +56,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--k: {args.k} is out of range (must be >= 1)")
     given = [name for name, v in (("QUERY", args.query), ("--key", args.key), ("--video", args.video)) if v]
     if len(given) != 1:
-        raise ConfigError("give exactly one query: a label text, --key KEY or --video PATH"
-                          + (f" (got {', '.join(given)})" if given else ""))
+        raise ConfigError(
+            "give exactly one query: a label text, --key KEY or --video PATH"
+            + (f" (got {', '.join(given)})" if given else "")
+        )
     if args.query is not None and not args.query.strip():
         raise ConfigError("the query text is empty")
     if args.video and not Path(args.video).is_file():

@@ -1,8 +1,8 @@
 """``action2vec serve``: a local web page to explore a trained model's space and search its videos.
 
-    action2vec serve demo_run                            # the demo's model and store; http://127.0.0.1:8000/
-    action2vec serve runs/ucf --port 8080 --videos /data/UCF-101
-    action2vec serve --model M --store S --index I --host 0.0.0.0   # reachable from other machines (careful)
+action2vec serve demo_run                            # the demo's model and store; http://127.0.0.1:8000/
+action2vec serve runs/ucf --port 8080 --videos /data/UCF-101
+action2vec serve --model M --store S --index I --host 0.0.0.0   # reachable from other machines (careful)
 """
 
 from __future__ import annotations
@@ -37,17 +37,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         "otherwise. See docs/explorer.md.",
     )
     add_run_folder_options(p, "feature store of the videos")
-    p.add_argument("--index", metavar="INDEX", help="search index of the store by this model (default: RUN_DIR/index "
-                   "when this model made it from this store, else one built at start-up)")
-    p.add_argument("--videos", metavar="DIR", action="append", default=[],
-                   help="folder the store's video files are under, for previews (repeatable; default: the folder "
-                   "all recorded video paths share, and the run folder)")
-    p.add_argument("--weights", metavar="PATH", help="backbone weights for uploaded videos (the ones the store was "
-                   "extracted with; weight-free backbones such as the demo's need none)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0: every interface)")
-    p.add_argument("--port", type=bounded(int, ge=0, le=65535), default=8000,
-                   help="port (default: 8000; 0: any free port)")
+    p.add_argument(
+        "--index",
+        metavar="INDEX",
+        help="search index of the store by this model (default: RUN_DIR/index "
+        "when this model made it from this store, else one built at start-up)",
+    )
+    p.add_argument(
+        "--videos",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="folder the store's video files are under, for previews (repeatable; default: the folder "
+        "all recorded video paths share, and the run folder)",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="backbone weights for uploaded videos (the ones the store was "
+        "extracted with; weight-free backbones such as the demo's need none)",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0: every interface)",
+    )
+    p.add_argument(
+        "--port", type=bounded(int, ge=0, le=65535), default=8000, help="port (default: 8000; 0: any free port)"
+    )
     add_config_arguments(p, ServeSettings, "serve")
     p.set_defaults(func=run)
 
@@ -63,8 +80,9 @@ def run(args: argparse.Namespace) -> int:
     from action2vec.signals import Stopped
 
     settings = config_from_args(ServeSettings, args, prefix="serve")
-    paths = explorer_paths(args.run_dir, model=args.model, store=args.store, index=args.index, videos=args.videos,
-                           weights=args.weights)
+    paths = explorer_paths(
+        args.run_dir, model=args.model, store=args.store, index=args.index, videos=args.videos, weights=args.weights
+    )
     sock = bind(args.host, args.port)  # a busy port or an unknown host stops here, before the model is read
     try:
         explorer = Explorer.open(paths, settings)
@@ -73,8 +91,11 @@ def run(args: argparse.Namespace) -> int:
             server = make_server(app, sock, access_log=args.verbose)
             if not is_loopback(sock):
                 log.warning("listening on %s: every machine that reaches this one can use the explorer", args.host)
-            print(f"Action2Vec explorer: {url_of(sock)}  ({len(explorer.index)} videos, "
-                  f"{len(explorer.space.classes)} classes; Ctrl-C stops it)", flush=True)
+            print(
+                f"Action2Vec explorer: {url_of(sock)}  ({len(explorer.index)} videos, "
+                f"{len(explorer.space.classes)} classes; Ctrl-C stops it)",
+                flush=True,
+            )
             try:
                 server.run(sockets=[sock])
             except (KeyboardInterrupt, Stopped):

@@ -22,8 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder (checkpoints, logs, model/)")
     p.add_argument("--config", metavar="YAML", help="config file (unknown keys are an error)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
-                   help="override any config key, e.g. --set train.lr=3e-4 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="override any config key, e.g. --set train.lr=3e-4 (repeatable)",
+    )
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     add_config_arguments(p, RunConfig)
     p.set_defaults(func=run)

@@ -20,9 +20,15 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 # Older spellings of --zsl.KEY options (docs and scripts used them): each writes the same config field.
-ZSL_ALIASES = {"--ratios": "ratios", "--seeds": "seeds", "--variants": "variants",
-               "--overlap-threshold": "overlap_threshold", "--seen-holdout": "seen_holdout", "--workers": "workers",
-               "--pca-dim": "pca_dim"}
+ZSL_ALIASES = {
+    "--ratios": "ratios",
+    "--seeds": "seeds",
+    "--variants": "variants",
+    "--overlap-threshold": "overlap_threshold",
+    "--seen-holdout": "seen_holdout",
+    "--workers": "workers",
+    "--pca-dim": "pca_dim",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     from action2vec.training.config import RunConfig
 
     p = sub.add_parser(
-        "zsl", help="zero-shot protocol: class splits, train on seen classes, test on unseen (Tables 1-2)",
+        "zsl",
+        help="zero-shot protocol: class splits, train on seen classes, test on unseen (Tables 1-2)",
         description="For each feature store (data set), draw class splits (or read --splits), train each "
         "variant on the seen classes only and evaluate on the unseen classes; report mean ± std over splits "
         "in the paper's layout (rows = variants, columns = data sets, blocks = split ratios). The protocol's "
@@ -40,23 +47,44 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data.text.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--store", action="append", required=True, metavar="[NAME=]STORE",
-                   help="feature store of one data set (repeatable: one table column each)")
+    p.add_argument(
+        "--store",
+        action="append",
+        required=True,
+        metavar="[NAME=]STORE",
+        help="feature store of one data set (repeatable: one table column each)",
+    )
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (resumable)")
     p.add_argument("--classes", type=Path, metavar="FILE", help="use only these classes (one per line)")
     p.add_argument("--overrides", type=Path, help="class-name overrides YAML")
-    p.add_argument("--oov", default="error", choices=["error", "skip", "subword"], help="word-vector policy for unknown words")
-    p.add_argument("--splits", metavar="[NAME=]FILE",  action="append", default=[],
-                   help="split file (JSON written by zsl, or an ER-ZSAR folder of *_class_idxs.json) instead of "
-                   "random splits; NAME= gives it to one store")
-    p.add_argument("--pretrain-classes", type=Path, metavar="FILE",
-                   help="the backbone's pretraining classes: warn when they overlap the test classes")
+    p.add_argument(
+        "--oov", default="error", choices=["error", "skip", "subword"], help="word-vector policy for unknown words"
+    )
+    p.add_argument(
+        "--splits",
+        metavar="[NAME=]FILE",
+        action="append",
+        default=[],
+        help="split file (JSON written by zsl, or an ER-ZSAR folder of *_class_idxs.json) instead of "
+        "random splits; NAME= gives it to one store",
+    )
+    p.add_argument(
+        "--pretrain-classes",
+        type=Path,
+        metavar="FILE",
+        help="the backbone's pretraining classes: warn when they overlap the test classes",
+    )
     p.add_argument("--config", metavar="YAML", help="training config file (sections data/model/loss/train)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[], help="override a training config key")
-    p.add_argument("--compare", action="append", default=[], metavar="A,B",
-                   help="also compare variant A with variant B, paired over the splits both ran on (repeatable; each "
-                   "variant is compared with pooled_krr anyway, and each trained one with pooled_match when it ran): "
-                   "mean difference, 95 %% Student-t interval, exact Wilcoxon signed-rank p")
+    p.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="A,B",
+        help="also compare variant A with variant B, paired over the splits both ran on (repeatable; each "
+        "variant is compared with pooled_krr anyway, and each trained one with pooled_match when it ran): "
+        "mean difference, 95 %% Student-t interval, exact Wilcoxon signed-rank p",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the summary (mean and std per variant, ratio, metric)")
     add_config_arguments(p, ZslConfig, "zsl")
     aliases = p.add_argument_group("older spellings of --zsl options")
@@ -105,10 +133,18 @@ def zsl_run(args: argparse.Namespace) -> Any:
         splits = {name: args.splits[0] for name in stores}
     else:
         splits = _named(args.splits)
-    return ZslRun(stores=stores, out=args.out, zsl=zcfg, train=train, splits=splits,
-                  classes=read_class_list(args.classes) if args.classes else None, overrides=args.overrides,
-                  oov=args.oov, pretrain_classes=read_class_list(args.pretrain_classes) if args.pretrain_classes else [],
-                  compare=_compare_pairs(args.compare))
+    return ZslRun(
+        stores=stores,
+        out=args.out,
+        zsl=zcfg,
+        train=train,
+        splits=splits,
+        classes=read_class_list(args.classes) if args.classes else None,
+        overrides=args.overrides,
+        oov=args.oov,
+        pretrain_classes=read_class_list(args.pretrain_classes) if args.pretrain_classes else [],
+        compare=_compare_pairs(args.compare),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
     paired = comparison_table(summary)
     if paired.rows:
         print(table_markdown(paired))
-    print(f"results in {args.out / 'zsl.json'}; table in {args.out / 'zsl_table.md'}; "
-          f"`action2vec report {args.out}` writes the report")
+    print(
+        f"results in {args.out / 'zsl.json'}; table in {args.out / 'zsl_table.md'}; "
+        f"`action2vec report {args.out}` writes the report"
+    )
     return 0

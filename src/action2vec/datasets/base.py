@@ -148,9 +148,7 @@ class Entry:
     subset: str
 
 
-def resolve_entries(
-    entries: list[Entry], root: Path | None, source: Path, missing: str = "warn"
-) -> list[VideoRecord]:
+def resolve_entries(entries: list[Entry], root: Path | None, source: Path, missing: str = "warn") -> list[VideoRecord]:
     """Turn annotation entries into records with files resolved under ``root``; report missing ones."""
     resolver = PathResolver(root)
     records, absent = [], []

@@ -16,8 +16,15 @@ from action2vec.datasets.base import Entry, VideoRecord, read_class_list, requir
 from action2vec.errors import DataError
 from action2vec.io import read_lines
 
-_SUBSETS = {"train": "train", "training": "train", "val": "val", "validate": "val", "validation": "val",
-            "test": "test", "testing": "test"}
+_SUBSETS = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "validate": "val",
+    "validation": "val",
+    "test": "test",
+    "testing": "test",
+}
 _CSV_COLUMNS = ("label", "youtube_id", "time_start", "time_end", "split")
 
 

@@ -53,7 +53,18 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 VERBS = (
-    "slide", "spin", "bounce", "grow", "shrink", "fall", "rise", "shake", "orbit", "blink", "appear", "vanish",
+    "slide",
+    "spin",
+    "bounce",
+    "grow",
+    "shrink",
+    "fall",
+    "rise",
+    "shake",
+    "orbit",
+    "blink",
+    "appear",
+    "vanish",
 )
 NOUNS = ("ball", "box", "star", "ring", "arrow", "triangle")
 
@@ -75,8 +86,9 @@ class ToyConfig:
     min_seconds: float = option(2.5, "shortest video", gt=0)
     max_seconds: float = option(5.0, "longest video", gt=0)
     codec: str = option(
-        "mpeg4", "video codec: mpeg4 (MPEG-4 Part 2, default: the same bytes on every run) or libx264 (H.264: "
-        "PyAV's x264 encodes of the same frames differ slightly with what the process encoded before)"
+        "mpeg4",
+        "video codec: mpeg4 (MPEG-4 Part 2, default: the same bytes on every run) or libx264 (H.264: "
+        "PyAV's x264 encodes of the same frames differ slightly with what the process encoded before)",
     )
     seed: int = option(0, "random seed; the same seed writes the same videos", ge=0)
 
@@ -96,8 +108,9 @@ class ToyConfig:
         if self.size % 2:
             raise ConfigError(f"config key 'toy.size': {self.size} is odd (the encoder needs an even frame size)")
         if self.min_seconds > self.max_seconds:
-            raise ConfigError(f"config key 'toy.min_seconds': {self.min_seconds} is above toy.max_seconds "
-                              f"({self.max_seconds})")
+            raise ConfigError(
+                f"config key 'toy.min_seconds': {self.min_seconds} is above toy.max_seconds ({self.max_seconds})"
+            )
         if self.codec not in ("libx264", "mpeg4"):
             raise ConfigError(f"toy.codec: {self.codec!r} is not libx264 or mpeg4")
 
@@ -133,6 +146,7 @@ def toy_overrides(classes: list[str]) -> dict[str, dict[str, object]]:
 
 # --------------------------------------------------------------------------------------------
 # Shapes: inside tests in body coordinates (u, v), the shape fitting in the unit disc.
+
 
 def _ball(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return u * u + v * v <= 1.0
@@ -181,6 +195,7 @@ _SHAPES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 # Motions: per-frame centre (x, y in [0, 1]), radius (fraction of the frame), angle and visibility.
 # Each takes the random state, the time since the action started per frame u (T,) in seconds, the
 # time the action has (span) and the shape's radius r.
+
 
 @dataclass
 class _Track:

@@ -100,12 +100,25 @@ def analogy_test(
         per_verb[verb] = {"count": int(mask.sum()), "accuracy": float(correct[mask].mean())}
     order = list(np.flatnonzero(correct)[: (n_examples + 1) // 2]) + list(np.flatnonzero(~correct)[: n_examples // 2])
     examples = [
-        AnalogyExample(names[pairs[i].a], pairs[i].noun_a, pairs[i].noun_b, names[pairs[i].b], names[int(nearest[i])],
-                       bool(correct[i]))
+        AnalogyExample(
+            names[pairs[i].a],
+            pairs[i].noun_a,
+            pairs[i].noun_b,
+            names[pairs[i].b],
+            names[int(nearest[i])],
+            bool(correct[i]),
+        )
         for i in sorted(order)
     ]
     return AnalogyResult(
-        count=len(pairs), correct=int(correct.sum()), accuracy=float(correct.mean()),
-        chance=1.0 / (len(classes) - 1 if exclude_query else len(classes)), per_verb=per_verb, examples=examples,
-        metric=metric, normalize=normalize, exclude_query=exclude_query, n_classes=len(classes),
+        count=len(pairs),
+        correct=int(correct.sum()),
+        accuracy=float(correct.mean()),
+        chance=1.0 / (len(classes) - 1 if exclude_query else len(classes)),
+        per_verb=per_verb,
+        examples=examples,
+        metric=metric,
+        normalize=normalize,
+        exclude_query=exclude_query,
+        n_classes=len(classes),
     )

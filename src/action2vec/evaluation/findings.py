@@ -41,14 +41,19 @@ def paired_gap(a: Sequence[float], b: Sequence[float]) -> PairedGap:
     d = x - y
     nan = float("nan")
     return PairedGap(
-        mean_a=float(x.mean()) if len(x) else nan, mean_b=float(y.mean()) if len(y) else nan,
-        gap=float(d.mean()) if len(d) else nan, spread=float(d.std(ddof=1)) if len(d) > 1 else nan,
-        wins=int((d > 0).sum()), losses=int((d < 0).sum()), n=int(len(d)),
+        mean_a=float(x.mean()) if len(x) else nan,
+        mean_b=float(y.mean()) if len(y) else nan,
+        gap=float(d.mean()) if len(d) else nan,
+        spread=float(d.std(ddof=1)) if len(d) > 1 else nan,
+        wins=int((d > 0).sum()),
+        losses=int((d < 0).sum()),
+        n=int(len(d)),
     )
 
 
-def neighbour_agreement(vectors: np.ndarray, groups: Sequence[str],
-                        metric: Literal["cosine", "euclidean"] = "cosine") -> GroupAgreement:
+def neighbour_agreement(
+    vectors: np.ndarray, groups: Sequence[str], metric: Literal["cosine", "euclidean"] = "cosine"
+) -> GroupAgreement:
     """How often the nearest other class of a class is of the same group. (C, E), (C,) groups.
 
     ``rate``: the fraction of classes whose nearest neighbour (by ``metric``: cosine for class vectors,
@@ -78,7 +83,10 @@ def neighbour_agreement(vectors: np.ndarray, groups: Sequence[str],
     return GroupAgreement(rate, chance, c)
 
 
-def class_grouping(vectors: np.ndarray, verbs: Sequence[str], nouns: Sequence[str],
-                   metric: Literal["cosine", "euclidean"] = "cosine") -> ClassGrouping:
+def class_grouping(
+    vectors: np.ndarray, verbs: Sequence[str], nouns: Sequence[str], metric: Literal["cosine", "euclidean"] = "cosine"
+) -> ClassGrouping:
     """Nearest-neighbour agreement of class vectors (C, E) by verb and by noun (each class's first noun)."""
-    return ClassGrouping(verb=neighbour_agreement(vectors, verbs, metric), noun=neighbour_agreement(vectors, nouns, metric))
+    return ClassGrouping(
+        verb=neighbour_agreement(vectors, verbs, metric), noun=neighbour_agreement(vectors, nouns, metric)
+    )

@@ -43,13 +43,19 @@ __all__ = ["KRRConfig", "LaplacianKRR", "knn_laplacian", "kernel_matrix", "strat
 class KRRConfig:
     """Settings of the pooled-feature kernel ridge regression baseline."""
 
-    kernel: Literal["rbf", "linear"] = option("rbf", "kernel: rbf (width = median pairwise distance × sigma_scale) or linear")
+    kernel: Literal["rbf", "linear"] = option(
+        "rbf", "kernel: rbf (width = median pairwise distance × sigma_scale) or linear"
+    )
     sigma_scale: float = option(1.0, "RBF width as a multiple of the median pairwise distance", gt=0)
     gamma_a: float = option(0.1, "ridge (RKHS norm) weight γ_A", gt=0)
     gamma_i: float = option(0.1, "Laplacian (manifold) weight γ_I; 0 = plain kernel ridge regression", ge=0)
     neighbors: int = option(10, "k of the k-nearest-neighbour graph behind the Laplacian", ge=1)
-    max_train: int = option(4000, "at most this many training videos (stratified subsample; the kernel is n×n); "
-                            "transductive runs add at most as many unlabelled test videos (random subsample)", ge=2)
+    max_train: int = option(
+        4000,
+        "at most this many training videos (stratified subsample; the kernel is n×n); "
+        "transductive runs add at most as many unlabelled test videos (random subsample)",
+        ge=2,
+    )
     seed: int = option(0, "seed of the subsamples", ge=0)
 
 

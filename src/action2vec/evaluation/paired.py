@@ -35,8 +35,18 @@ from scipy import stats
 
 from action2vec.evaluation.results import BootstrapInterval, PairedComparison, ZslSummary
 
-__all__ = ["finite_pairs", "EXACT_MAX", "BASELINE", "TRAINING_FREE", "RESAMPLES", "paired_comparison",
-           "signed_rank_p", "zsl_comparisons", "bootstrap_mean", "bootstrap_difference"]
+__all__ = [
+    "finite_pairs",
+    "EXACT_MAX",
+    "BASELINE",
+    "TRAINING_FREE",
+    "RESAMPLES",
+    "paired_comparison",
+    "signed_rank_p",
+    "zsl_comparisons",
+    "bootstrap_mean",
+    "bootstrap_difference",
+]
 
 EXACT_MAX = 20  # the exact signed-rank distribution is enumerated up to this many non-zero differences
 BASELINE = "pooled_krr"
@@ -81,9 +91,18 @@ def finite_pairs(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np
     return x[keep], y[keep]
 
 
-def paired_comparison(scores_a: Sequence[float], scores_b: Sequence[float], /, *, a: str = "a", b: str = "b",
-                      dataset: str = "", ratio: str = "", metric: str = "", confidence: float = 0.95
-                      ) -> PairedComparison:
+def paired_comparison(
+    scores_a: Sequence[float],
+    scores_b: Sequence[float],
+    /,
+    *,
+    a: str = "a",
+    b: str = "b",
+    dataset: str = "",
+    ratio: str = "",
+    metric: str = "",
+    confidence: float = 0.95,
+) -> PairedComparison:
     """Compare two scores measured on the same items (splits). (N,), (N,) -> PairedComparison.
 
     Items with a NaN on either side are left out; ``a``, ``b``, ``dataset``, ``ratio``, ``metric`` name them."""
@@ -101,28 +120,49 @@ def paired_comparison(scores_a: Sequence[float], scores_b: Sequence[float], /, *
     else:
         p, test, m = nan, "exact Wilcoxon signed-rank (fewer than 2 splits: no test)", int((d != 0).sum())
     return PairedComparison(
-        a=a, b=b, dataset=dataset, ratio=ratio, metric=metric, n=n,
-        mean_a=float(x.mean()) if n else nan, mean_b=float(y.mean()) if n else nan, difference=mean,
-        low=low, high=high, confidence=confidence, p=p, p_min=(min(1.0, 2.0 / 2**m) if m else 1.0) if n >= 2 else nan,
-        nonzero=m, wins=int((d > 0).sum()), losses=int((d < 0).sum()), test=test,
+        a=a,
+        b=b,
+        dataset=dataset,
+        ratio=ratio,
+        metric=metric,
+        n=n,
+        mean_a=float(x.mean()) if n else nan,
+        mean_b=float(y.mean()) if n else nan,
+        difference=mean,
+        low=low,
+        high=high,
+        confidence=confidence,
+        p=p,
+        p_min=(min(1.0, 2.0 / 2**m) if m else 1.0) if n >= 2 else nan,
+        nonzero=m,
+        wins=int((d > 0).sum()),
+        losses=int((d < 0).sum()),
+        test=test,
         interval="Student t over splits",
     )
 
 
 def _split_scores(summary: ZslSummary, dataset: str, ratio: str, variant: str, metric: str) -> dict[str, float]:
-    return {r.split: r.metrics[metric] for r in summary.runs
-            if r.dataset == dataset and r.ratio_key == ratio and r.variant == variant and metric in r.metrics}
+    return {
+        r.split: r.metrics[metric]
+        for r in summary.runs
+        if r.dataset == dataset and r.ratio_key == ratio and r.variant == variant and metric in r.metrics
+    }
 
 
-def zsl_comparisons(summary: ZslSummary, pairs: Iterable[tuple[str, str]] = (),
-                    metrics: Sequence[str] = METRICS) -> list[PairedComparison]:
+def zsl_comparisons(
+    summary: ZslSummary, pairs: Iterable[tuple[str, str]] = (), metrics: Sequence[str] = METRICS
+) -> list[PairedComparison]:
     """Paired comparisons of a zero-shot summary over the splits both methods ran on: every method other than
     the baseline against ``pooled_krr`` (when it ran), every trained method against ``pooled_match`` (when it
     ran), then each pair named; per data set, ratio and metric. Cells where the two methods share no split
     are left out."""
     wanted = [(v, BASELINE) for v in summary.variants if v != BASELINE and BASELINE in summary.variants]
-    wanted += [(v, TRAINING_FREE) for v in summary.variants
-               if v not in (BASELINE, TRAINING_FREE) and TRAINING_FREE in summary.variants]
+    wanted += [
+        (v, TRAINING_FREE)
+        for v in summary.variants
+        if v not in (BASELINE, TRAINING_FREE) and TRAINING_FREE in summary.variants
+    ]
     wanted += [(a, b) for a, b in pairs if (a, b) not in wanted]
     out = []
     for a, b in wanted:
@@ -133,13 +173,23 @@ def zsl_comparisons(summary: ZslSummary, pairs: Iterable[tuple[str, str]] = (),
                     sb = _split_scores(summary, dataset, ratio, b, metric)
                     common = [s for s in sa if s in sb]
                     if common:
-                        out.append(paired_comparison([sa[s] for s in common], [sb[s] for s in common], a=a, b=b,
-                                                     dataset=dataset, ratio=ratio, metric=metric))
+                        out.append(
+                            paired_comparison(
+                                [sa[s] for s in common],
+                                [sb[s] for s in common],
+                                a=a,
+                                b=b,
+                                dataset=dataset,
+                                ratio=ratio,
+                                metric=metric,
+                            )
+                        )
     return out
 
 
-def bootstrap_mean(values: Sequence[float | None], *, resamples: int = RESAMPLES, seed: int = 0,
-                   confidence: float = 0.95) -> BootstrapInterval:
+def bootstrap_mean(
+    values: Sequence[float | None], *, resamples: int = RESAMPLES, seed: int = 0, confidence: float = 0.95
+) -> BootstrapInterval:
     """Percentile bootstrap interval of the mean of ``values`` (None / NaN left out). (N,) -> BootstrapInterval."""
     x = np.array([np.nan if v is None else v for v in values], np.float64)
     x = x[np.isfinite(x)]
@@ -153,8 +203,14 @@ def bootstrap_mean(values: Sequence[float | None], *, resamples: int = RESAMPLES
     return BootstrapInterval(float(x.mean()), float(low), float(high), int(len(x)), resamples, seed, confidence)
 
 
-def bootstrap_difference(a: Sequence[float | None], b: Sequence[float | None], *, resamples: int = RESAMPLES,
-                         seed: int = 0, confidence: float = 0.95) -> BootstrapInterval:
+def bootstrap_difference(
+    a: Sequence[float | None],
+    b: Sequence[float | None],
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> BootstrapInterval:
     """Bootstrap interval of the mean of a − b over the rows both define (rows resampled together)."""
     if len(a) != len(b):
         raise ValueError(f"bootstrap_difference needs rows of one length, got {len(a)} and {len(b)}")

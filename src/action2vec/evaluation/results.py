@@ -76,8 +76,11 @@ class MeanStd:
         """NaN-aware mean and std of ``values`` (std 0 with fewer than two finite values)."""
         a = np.asarray(values, np.float64)
         finite = np.isfinite(a)
-        return cls(mean=float(np.nanmean(a)) if finite.any() else float("nan"),
-                   std=float(np.nanstd(a, ddof=1)) if finite.sum() > 1 else 0.0, n=int(len(a)))
+        return cls(
+            mean=float(np.nanmean(a)) if finite.any() else float("nan"),
+            std=float(np.nanstd(a, ddof=1)) if finite.sum() > 1 else 0.0,
+            n=int(len(a)),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"mean": self.mean, "std": self.std, "n": self.n}
@@ -135,14 +138,24 @@ class ZslSplitResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.KIND, "fingerprint": self.fingerprint, "dataset": self.dataset, "split": self.split,
-            "ratio": self.ratio, "seed": self.seed, "variant": self.variant, "metrics": dict(self.metrics),
-            "chance": dict(self.chance), "seen_classes": list(self.seen_classes),
+            "kind": self.KIND,
+            "fingerprint": self.fingerprint,
+            "dataset": self.dataset,
+            "split": self.split,
+            "ratio": self.ratio,
+            "seed": self.seed,
+            "variant": self.variant,
+            "metrics": dict(self.metrics),
+            "chance": dict(self.chance),
+            "seen_classes": list(self.seen_classes),
             "unseen_classes": list(self.unseen_classes),
             "dropped_by_overlap": {k: list(v) for k, v in self.dropped_by_overlap.items()},
-            "pretrain_overlap": list(self.pretrain_overlap), "n_train_videos": self.n_train_videos,
-            "pca": self.pca.to_json() if self.pca else None, "features": self.features,
-            "transductive": self.transductive, "confusion": np.asarray(self.confusion).tolist(),
+            "pretrain_overlap": list(self.pretrain_overlap),
+            "n_train_videos": self.n_train_videos,
+            "pca": self.pca.to_json() if self.pca else None,
+            "features": self.features,
+            "transductive": self.transductive,
+            "confusion": np.asarray(self.confusion).tolist(),
             "inputs": self.inputs,
         }
 
@@ -153,14 +166,24 @@ class ZslSplitResult:
         if not isinstance(chance, dict):  # version 1: one number, 1/n_unseen
             chance = _chance_from_one_over_n(chance, d["metrics"])
         return cls(
-            dataset=d["dataset"], split=d["split"], ratio=d.get("ratio") or "", seed=d.get("seed"), variant=d["variant"],
-            metrics={k: _number(v) for k, v in d["metrics"].items()}, chance={k: float(v) for k, v in chance.items()},
-            seen_classes=list(d.get("seen_classes", [])), unseen_classes=list(d["unseen_classes"]),
-            confusion=np.asarray(d.get("confusion", []), dtype=np.int64), n_train_videos=int(d.get("n_train_videos", 0)),
+            dataset=d["dataset"],
+            split=d["split"],
+            ratio=d.get("ratio") or "",
+            seed=d.get("seed"),
+            variant=d["variant"],
+            metrics={k: _number(v) for k, v in d["metrics"].items()},
+            chance={k: float(v) for k, v in chance.items()},
+            seen_classes=list(d.get("seen_classes", [])),
+            unseen_classes=list(d["unseen_classes"]),
+            confusion=np.asarray(d.get("confusion", []), dtype=np.int64),
+            n_train_videos=int(d.get("n_train_videos", 0)),
             dropped_by_overlap={k: (v[0], float(v[1])) for k, v in d.get("dropped_by_overlap", {}).items()},
-            pretrain_overlap=list(d.get("pretrain_overlap", [])), pca=PcaFit.from_json(d.get("pca")),
-            features=d.get("features") or "", transductive=bool(d.get("transductive", False)),
-            fingerprint=d.get("fingerprint", ""), inputs=dict(d.get("inputs") or {}),
+            pretrain_overlap=list(d.get("pretrain_overlap", [])),
+            pca=PcaFit.from_json(d.get("pca")),
+            features=d.get("features") or "",
+            transductive=bool(d.get("transductive", False)),
+            fingerprint=d.get("fingerprint", ""),
+            inputs=dict(d.get("inputs") or {}),
         )
 
 
@@ -194,15 +217,31 @@ class ZslRun:
         return self.ratio or self.split
 
     def to_json(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "split": self.split, "ratio": self.ratio, "seed": self.seed,
-                "variant": self.variant, "pca": self.pca.to_json() if self.pca else None, "features": self.features,
-                "transductive": self.transductive, "metrics": dict(self.metrics)}
+        return {
+            "dataset": self.dataset,
+            "split": self.split,
+            "ratio": self.ratio,
+            "seed": self.seed,
+            "variant": self.variant,
+            "pca": self.pca.to_json() if self.pca else None,
+            "features": self.features,
+            "transductive": self.transductive,
+            "metrics": dict(self.metrics),
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "ZslRun":
-        return cls(doc["dataset"], doc["split"], doc.get("ratio") or "", doc.get("seed"), doc["variant"],
-                   PcaFit.from_json(doc.get("pca")), doc.get("features") or "", bool(doc.get("transductive", False)),
-                   {k: _number(v) for k, v in (doc.get("metrics") or {}).items()})
+        return cls(
+            doc["dataset"],
+            doc["split"],
+            doc.get("ratio") or "",
+            doc.get("seed"),
+            doc["variant"],
+            PcaFit.from_json(doc.get("pca")),
+            doc.get("features") or "",
+            bool(doc.get("transductive", False)),
+            {k: _number(v) for k, v in (doc.get("metrics") or {}).items()},
+        )
 
 
 @dataclass
@@ -217,15 +256,27 @@ class DataSource:
     prompts: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"store": self.store, "videos": self.videos, "classes": self.classes, "meta": dict(self.meta),
-                "text": self.text, "prompts": list(self.prompts)}
+        return {
+            "store": self.store,
+            "videos": self.videos,
+            "classes": self.classes,
+            "meta": dict(self.meta),
+            "text": self.text,
+            "prompts": list(self.prompts),
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any] | None) -> "DataSource | None":
         if not doc:
             return None
-        return cls(doc.get("store") or "", doc.get("videos"), doc.get("classes"), dict(doc.get("meta") or {}),
-                   doc.get("text") or "", list(doc.get("prompts") or []))
+        return cls(
+            doc.get("store") or "",
+            doc.get("videos"),
+            doc.get("classes"),
+            dict(doc.get("meta") or {}),
+            doc.get("text") or "",
+            list(doc.get("prompts") or []),
+        )
 
 
 @dataclass
@@ -238,15 +289,22 @@ class ZslDataset:
     source: DataSource | None = None  # its store and label texts (None in files written before)
 
     def to_json(self) -> dict[str, Any]:
-        return {"results": {v: {r: {m: s.to_json() for m, s in cell.items()} for r, cell in by_ratio.items()}
-                            for v, by_ratio in self.results.items()},
-                "chance": self.chance, "features": self.features,
-                "source": self.source.to_json() if self.source else None}
+        return {
+            "results": {
+                v: {r: {m: s.to_json() for m, s in cell.items()} for r, cell in by_ratio.items()}
+                for v, by_ratio in self.results.items()
+            },
+            "chance": self.chance,
+            "features": self.features,
+            "source": self.source.to_json() if self.source else None,
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "ZslDataset":
-        results = {v: {r: {m: MeanStd.from_json(s) for m, s in cell.items()} for r, cell in by_ratio.items()}
-                   for v, by_ratio in doc.get("results", {}).items()}
+        results = {
+            v: {r: {m: MeanStd.from_json(s) for m, s in cell.items()} for r, cell in by_ratio.items()}
+            for v, by_ratio in doc.get("results", {}).items()
+        }
         chance = {}
         for ratio, value in doc.get("chance", {}).items():
             if isinstance(value, dict):
@@ -293,19 +351,52 @@ class PairedComparison:
         return "no significant difference at 5 %"
 
     def to_json(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "dataset": self.dataset, "ratio": self.ratio, "metric": self.metric,
-                "n": self.n, "mean_a": self.mean_a, "mean_b": self.mean_b, "difference": self.difference,
-                "low": self.low, "high": self.high, "confidence": self.confidence, "p": self.p, "p_min": self.p_min,
-                "nonzero": self.nonzero, "wins": self.wins, "losses": self.losses, "test": self.test,
-                "interval": self.interval, "verdict": self.verdict}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "dataset": self.dataset,
+            "ratio": self.ratio,
+            "metric": self.metric,
+            "n": self.n,
+            "mean_a": self.mean_a,
+            "mean_b": self.mean_b,
+            "difference": self.difference,
+            "low": self.low,
+            "high": self.high,
+            "confidence": self.confidence,
+            "p": self.p,
+            "p_min": self.p_min,
+            "nonzero": self.nonzero,
+            "wins": self.wins,
+            "losses": self.losses,
+            "test": self.test,
+            "interval": self.interval,
+            "verdict": self.verdict,
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "PairedComparison":
-        return cls(doc["a"], doc["b"], doc.get("dataset", ""), doc.get("ratio", ""), doc.get("metric", ""),
-                   int(doc["n"]), _number(doc.get("mean_a")), _number(doc.get("mean_b")), _number(doc.get("difference")),
-                   _number(doc.get("low")), _number(doc.get("high")), float(doc.get("confidence", 0.95)),
-                   _number(doc.get("p")), _number(doc.get("p_min")), int(doc.get("nonzero", 0)),
-                   int(doc.get("wins", 0)), int(doc.get("losses", 0)), doc.get("test", ""), doc.get("interval", ""))
+        return cls(
+            doc["a"],
+            doc["b"],
+            doc.get("dataset", ""),
+            doc.get("ratio", ""),
+            doc.get("metric", ""),
+            int(doc["n"]),
+            _number(doc.get("mean_a")),
+            _number(doc.get("mean_b")),
+            _number(doc.get("difference")),
+            _number(doc.get("low")),
+            _number(doc.get("high")),
+            float(doc.get("confidence", 0.95)),
+            _number(doc.get("p")),
+            _number(doc.get("p_min")),
+            int(doc.get("nonzero", 0)),
+            int(doc.get("wins", 0)),
+            int(doc.get("losses", 0)),
+            doc.get("test", ""),
+            doc.get("interval", ""),
+        )
 
 
 @dataclass
@@ -325,13 +416,27 @@ class BootstrapInterval:
         return self.low == self.low and (self.low > 0 or self.high < 0)
 
     def to_json(self) -> dict[str, Any]:
-        return {"mean": self.mean, "low": self.low, "high": self.high, "n": self.n, "resamples": self.resamples,
-                "seed": self.seed, "confidence": self.confidence}
+        return {
+            "mean": self.mean,
+            "low": self.low,
+            "high": self.high,
+            "n": self.n,
+            "resamples": self.resamples,
+            "seed": self.seed,
+            "confidence": self.confidence,
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "BootstrapInterval":
-        return cls(_number(doc.get("mean")), _number(doc.get("low")), _number(doc.get("high")), int(doc.get("n", 0)),
-                   int(doc.get("resamples", 0)), int(doc.get("seed", 0)), float(doc.get("confidence", 0.95)))
+        return cls(
+            _number(doc.get("mean")),
+            _number(doc.get("low")),
+            _number(doc.get("high")),
+            int(doc.get("n", 0)),
+            int(doc.get("resamples", 0)),
+            int(doc.get("seed", 0)),
+            float(doc.get("confidence", 0.95)),
+        )
 
 
 @dataclass
@@ -390,17 +495,40 @@ class ZslSummary:
                 features.setdefault(r.dataset, {}).setdefault(r.variant, r.features)
         datasets = {
             ds: ZslDataset(
-                results={v: {ratio: {m: MeanStd.of(vals) for m, vals in cell.items()} for ratio, cell in by_v[v].items()}
-                         for v in variants if v in by_v},
+                results={
+                    v: {ratio: {m: MeanStd.of(vals) for m, vals in cell.items()} for ratio, cell in by_v[v].items()}
+                    for v in variants
+                    if v in by_v
+                },
                 chance={ratio: {m: float(np.mean(c)) for m, c in by_m.items()} for ratio, by_m in chance[ds].items()},
                 features=features.get(ds, {}),
             )
             for ds, by_v in values.items()
         }
-        n_splits = max((s.n for d in datasets.values() for by_r in d.results.values() for cell in by_r.values()
-                        for s in cell.values()), default=0)
-        runs = [ZslRun(r.dataset, r.split, r.ratio, r.seed, r.variant, r.pca, r.features, r.transductive,
-                       {k: v for k, v in r.metrics.items() if _averaged(k)}) for r in results]
+        n_splits = max(
+            (
+                s.n
+                for d in datasets.values()
+                for by_r in d.results.values()
+                for cell in by_r.values()
+                for s in cell.values()
+            ),
+            default=0,
+        )
+        runs = [
+            ZslRun(
+                r.dataset,
+                r.split,
+                r.ratio,
+                r.seed,
+                r.variant,
+                r.pca,
+                r.features,
+                r.transductive,
+                {k: v for k, v in r.metrics.items() if _averaged(k)},
+            )
+            for r in results
+        ]
         return cls(datasets, variants, n_splits, any(r.transductive for r in results), runs)
 
     def ratios(self) -> list[str]:
@@ -420,27 +548,43 @@ class ZslSummary:
         return self.datasets[dataset].chance.get(ratio, {}).get(metric)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.KIND, "version": self.VERSION,
-                "datasets": {name: ds.to_json() for name, ds in self.datasets.items()},
-                "variants": list(self.variants), "n_splits": self.n_splits, "transductive": self.transductive,
-                "splits": [r.to_json() for r in self.runs], "config": dict(self.config),
-                "comparisons": [c.to_json() for c in self.comparisons]}
+        return {
+            "kind": self.KIND,
+            "version": self.VERSION,
+            "datasets": {name: ds.to_json() for name, ds in self.datasets.items()},
+            "variants": list(self.variants),
+            "n_splits": self.n_splits,
+            "transductive": self.transductive,
+            "splits": [r.to_json() for r in self.runs],
+            "config": dict(self.config),
+            "comparisons": [c.to_json() for c in self.comparisons],
+        }
 
     @classmethod
     def from_json(cls, doc: Any, source: str = "zero-shot summary") -> "ZslSummary":
         d = _need(doc, cls.KIND, ("datasets",), source)
         if int(d.get("version", 1)) > cls.VERSION:
-            raise DataError(f"{source}: zsl.json version {d['version']} is newer than this action2vec reads ({cls.VERSION})")
+            raise DataError(
+                f"{source}: zsl.json version {d['version']} is newer than this action2vec reads ({cls.VERSION})"
+            )
         datasets = {name: ZslDataset.from_json(ds) for name, ds in d["datasets"].items()}
         variants = list(d.get("variants") or dict.fromkeys(v for ds in datasets.values() for v in ds.results))
-        return cls(datasets, variants, int(d.get("n_splits", 0)), bool(d.get("transductive", False)),
-                   [ZslRun.from_json(r) for r in d.get("splits", [])], dict(d.get("config") or {}),
-                   [PairedComparison.from_json(c) for c in d.get("comparisons") or []])
+        return cls(
+            datasets,
+            variants,
+            int(d.get("n_splits", 0)),
+            bool(d.get("transductive", False)),
+            [ZslRun.from_json(r) for r in d.get("splits", [])],
+            dict(d.get("config") or {}),
+            [PairedComparison.from_json(c) for c in d.get("comparisons") or []],
+        )
 
     def comparison(self, a: str, b: str, dataset: str, ratio: str, metric: str = "top1") -> PairedComparison | None:
         """The paired comparison of ``a`` against ``b`` in one cell (None when not computed)."""
-        return next((c for c in self.comparisons if (c.a, c.b, c.dataset, c.ratio, c.metric) == (a, b, dataset, ratio, metric)),
-                    None)
+        return next(
+            (c for c in self.comparisons if (c.a, c.b, c.dataset, c.ratio, c.metric) == (a, b, dataset, ratio, metric)),
+            None,
+        )
 
 
 @dataclass
@@ -506,7 +650,9 @@ class WordNetResult:
     n_classes_given: int | None = None  # classes asked for, before the WordNet lookup
     grouping: dict[str, ClassGrouping] = field(default_factory=dict)  # embedding -> by verb / by noun, every class
     map_grouping: dict[str, ClassGrouping] = field(default_factory=dict)  # the same in the 2-D maps drawn (t-SNE)
-    features: str = ""  # what the "pooled" row read, e.g. "pooled c3d fc7 (4096-d)" or "pooled c3d fc7 PCA-500 features"
+    features: str = (
+        ""  # what the "pooled" row read, e.g. "pooled c3d fc7 (4096-d)" or "pooled c3d fc7 PCA-500 features"
+    )
     left_out: dict[str, str] = field(default_factory=dict)  # class -> why the test left it out
     intervals: dict[str, BootstrapInterval] = field(default_factory=dict)  # embedding -> bootstrap over rows
     differences: list[SpearmanDifference] = field(default_factory=list)  # the model's rows against the others'
@@ -521,28 +667,48 @@ class WordNetResult:
         return next(iter(self.spearman_by.values()), float("nan"))
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.KIND, "n_classes": self.n_classes, "classes": list(self.classes),
-                "spearman": self.spearman, "spearman_by": dict(self.spearman_by),
-                "spearman_std": dict(self.spearman_std), "per_row": dict(self.per_row), "lemmas": list(self.lemmas),
-                "synsets": self.synsets, "match": self.match, "text": self.text, "n_classes_given": self.n_classes_given,
-                "grouping": {k: g.to_json() for k, g in self.grouping.items()},
-                "map_grouping": {k: g.to_json() for k, g in self.map_grouping.items()}, "features": self.features,
-                "left_out": dict(self.left_out), "intervals": {k: i.to_json() for k, i in self.intervals.items()},
-                "differences": [x.to_json() for x in self.differences]}
+        return {
+            "kind": self.KIND,
+            "n_classes": self.n_classes,
+            "classes": list(self.classes),
+            "spearman": self.spearman,
+            "spearman_by": dict(self.spearman_by),
+            "spearman_std": dict(self.spearman_std),
+            "per_row": dict(self.per_row),
+            "lemmas": list(self.lemmas),
+            "synsets": self.synsets,
+            "match": self.match,
+            "text": self.text,
+            "n_classes_given": self.n_classes_given,
+            "grouping": {k: g.to_json() for k, g in self.grouping.items()},
+            "map_grouping": {k: g.to_json() for k, g in self.map_grouping.items()},
+            "features": self.features,
+            "left_out": dict(self.left_out),
+            "intervals": {k: i.to_json() for k, i in self.intervals.items()},
+            "differences": [x.to_json() for x in self.differences],
+        }
 
     @classmethod
     def from_json(cls, doc: Any, source: str = "WordNet result") -> "WordNetResult":
         d = _need(doc, cls.KIND, ("spearman_by",), source)
         classes = list(d.get("classes") or [f"class {i}" for i in range(int(d.get("n_classes", 0)))])
-        return cls(classes, {k: _number(v) for k, v in d["spearman_by"].items()},
-                   {k: _number(v) for k, v in d.get("spearman_std", {}).items()}, dict(d.get("per_row", {})),
-                   list(d.get("lemmas", [])), d.get("synsets", "max"), d.get("match", "name-or-verb"),
-                   d.get("text", ""), d.get("n_classes_given"),
-                   {k: ClassGrouping.from_json(g) for k, g in (d.get("grouping") or {}).items()},
-                   {k: ClassGrouping.from_json(g) for k, g in (d.get("map_grouping") or {}).items()},
-                   str(d.get("features") or ""), dict(d.get("left_out") or {}),
-                   {k: BootstrapInterval.from_json(i) for k, i in (d.get("intervals") or {}).items()},
-                   [SpearmanDifference.from_json(x) for x in d.get("differences") or []])
+        return cls(
+            classes,
+            {k: _number(v) for k, v in d["spearman_by"].items()},
+            {k: _number(v) for k, v in d.get("spearman_std", {}).items()},
+            dict(d.get("per_row", {})),
+            list(d.get("lemmas", [])),
+            d.get("synsets", "max"),
+            d.get("match", "name-or-verb"),
+            d.get("text", ""),
+            d.get("n_classes_given"),
+            {k: ClassGrouping.from_json(g) for k, g in (d.get("grouping") or {}).items()},
+            {k: ClassGrouping.from_json(g) for k, g in (d.get("map_grouping") or {}).items()},
+            str(d.get("features") or ""),
+            dict(d.get("left_out") or {}),
+            {k: BootstrapInterval.from_json(i) for k, i in (d.get("intervals") or {}).items()},
+            [SpearmanDifference.from_json(x) for x in d.get("differences") or []],
+        )
 
 
 @dataclass
@@ -557,8 +723,14 @@ class AnalogyExample:
     correct: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "minus": self.minus, "plus": self.plus, "expected": self.expected,
-                "nearest": self.nearest, "correct": self.correct}
+        return {
+            "query": self.query,
+            "minus": self.minus,
+            "plus": self.plus,
+            "expected": self.expected,
+            "nearest": self.nearest,
+            "correct": self.correct,
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "AnalogyExample":
@@ -579,15 +751,29 @@ class AnalogyScore:
     subset: str = ""  # which tests ("" = all)
 
     def to_json(self) -> dict[str, Any]:
-        return {"vectors": self.vectors, "subset": self.subset, "exclude_query": self.exclude_query,
-                "normalize": self.normalize, "count": self.count, "correct": self.correct,
-                "accuracy": self.accuracy, "chance": self.chance}
+        return {
+            "vectors": self.vectors,
+            "subset": self.subset,
+            "exclude_query": self.exclude_query,
+            "normalize": self.normalize,
+            "count": self.count,
+            "correct": self.correct,
+            "accuracy": self.accuracy,
+            "chance": self.chance,
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "AnalogyScore":
-        return cls(doc["vectors"], bool(doc.get("exclude_query", True)), int(doc.get("count") or 0),
-                   _number(doc.get("accuracy")), _number(doc.get("chance")), doc.get("correct"),
-                   bool(doc.get("normalize", True)), doc.get("subset") or "")
+        return cls(
+            doc["vectors"],
+            bool(doc.get("exclude_query", True)),
+            int(doc.get("count") or 0),
+            _number(doc.get("accuracy")),
+            _number(doc.get("chance")),
+            doc.get("correct"),
+            bool(doc.get("normalize", True)),
+            doc.get("subset") or "",
+        )
 
 
 @dataclass
@@ -614,15 +800,34 @@ class AnalogyResult:
 
     def score(self, vectors: str | None = None, subset: str = "") -> AnalogyScore:
         """This reading as a table row."""
-        return AnalogyScore(vectors or self.class_vectors, self.exclude_query, self.count, self.accuracy, self.chance,
-                            self.correct, self.normalize, subset)
+        return AnalogyScore(
+            vectors or self.class_vectors,
+            self.exclude_query,
+            self.count,
+            self.accuracy,
+            self.chance,
+            self.correct,
+            self.normalize,
+            subset,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        out = {"kind": self.KIND, "count": self.count, "correct": self.correct, "accuracy": self.accuracy,
-               "chance": self.chance, "per_verb": self.per_verb, "examples": [e.to_json() for e in self.examples],
-               "metric": self.metric, "normalize": self.normalize, "exclude_query": self.exclude_query,
-               "class_vectors": self.class_vectors, "text": self.text, "n_classes": self.n_classes,
-               "scores": [s.to_json() for s in self.scores]}
+        out = {
+            "kind": self.KIND,
+            "count": self.count,
+            "correct": self.correct,
+            "accuracy": self.accuracy,
+            "chance": self.chance,
+            "per_verb": self.per_verb,
+            "examples": [e.to_json() for e in self.examples],
+            "metric": self.metric,
+            "normalize": self.normalize,
+            "exclude_query": self.exclude_query,
+            "class_vectors": self.class_vectors,
+            "text": self.text,
+            "n_classes": self.n_classes,
+            "scores": [s.to_json() for s in self.scores],
+        }
         if self.tests:
             out["tests"] = [list(t) for t in self.tests]
         return out
@@ -630,11 +835,22 @@ class AnalogyResult:
     @classmethod
     def from_json(cls, doc: Any, source: str = "analogy result") -> "AnalogyResult":
         d = _need(doc, cls.KIND, ("count",), source)
-        out = cls(int(d["count"]), int(d.get("correct") or 0), _number(d.get("accuracy")), _number(d.get("chance")),
-                  dict(d.get("per_verb", {})), [AnalogyExample.from_json(e) for e in d.get("examples", [])],
-                  d.get("metric", "euclidean"), bool(d.get("normalize", True)), bool(d.get("exclude_query", True)),
-                  d.get("class_vectors", ""), d.get("text", ""), d.get("n_classes"),
-                  [AnalogyScore.from_json(s) for s in d.get("scores", [])], [tuple(t) for t in d.get("tests", [])])
+        out = cls(
+            int(d["count"]),
+            int(d.get("correct") or 0),
+            _number(d.get("accuracy")),
+            _number(d.get("chance")),
+            dict(d.get("per_verb", {})),
+            [AnalogyExample.from_json(e) for e in d.get("examples", [])],
+            d.get("metric", "euclidean"),
+            bool(d.get("normalize", True)),
+            bool(d.get("exclude_query", True)),
+            d.get("class_vectors", ""),
+            d.get("text", ""),
+            d.get("n_classes"),
+            [AnalogyScore.from_json(s) for s in d.get("scores", [])],
+            [tuple(t) for t in d.get("tests", [])],
+        )
         if not out.scores and not math.isnan(out.accuracy):
             out.scores = [out.score(out.class_vectors or "class vectors"), *_older_comparisons(d, out)]
         return out
@@ -645,13 +861,23 @@ def _older_comparisons(doc: dict[str, Any], result: AnalogyResult) -> list[Analo
     out = []
     if isinstance(doc.get("text_only"), dict):
         t = doc["text_only"]
-        out.append(AnalogyScore("text", True, result.count, _number(t.get("accuracy")), result.chance, t.get("correct")))
+        out.append(
+            AnalogyScore("text", True, result.count, _number(t.get("accuracy")), result.chance, t.get("correct"))
+        )
     zs = doc.get("zero_shot_model")
     if isinstance(zs, dict):
         name = f"action2vec, model of split {zs.get('split', '?')}"
         out.append(AnalogyScore(name, True, result.count, _number(zs.get("accuracy")), result.chance))
-        out.append(AnalogyScore(name, True, int(zs.get("unseen_count") or 0), _number(zs.get("unseen_accuracy")),
-                                float("nan"), subset="between its unseen classes"))
+        out.append(
+            AnalogyScore(
+                name,
+                True,
+                int(zs.get("unseen_count") or 0),
+                _number(zs.get("unseen_accuracy")),
+                float("nan"),
+                subset="between its unseen classes",
+            )
+        )
     return out
 
 

@@ -157,7 +157,9 @@ def load_er_zsar_splits(folder: str | Path, names: Sequence[str] | None = None) 
             parts = {p: [names[i] for i in idx[p][s]] for p in idx}
         except IndexError:
             raise DataError(f"{folder}: split {s} has a class index beyond the {len(names)} class names") from None
-        split = ClassSplit(name=f"er_zsar_{s + 1}", seen=parts["trn"], unseen=parts["tst"], ratio="er-zsar", val=parts["val"])
+        split = ClassSplit(
+            name=f"er_zsar_{s + 1}", seen=parts["trn"], unseen=parts["tst"], ratio="er-zsar", val=parts["val"]
+        )
         out.append(check_split(split, folder))
     return out
 

@@ -10,9 +10,7 @@ from action2vec.linalg import l2_normalize
 __all__ = ["cosine_topk", "zero_shot_evaluate"]
 
 
-def cosine_topk(
-    queries: np.ndarray, keys: np.ndarray, k: int = 5, chunk: int = 16384
-) -> tuple[np.ndarray, np.ndarray]:
+def cosine_topk(queries: np.ndarray, keys: np.ndarray, k: int = 5, chunk: int = 16384) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` keys most cosine-similar to each query, best first.
 
     queries: (N, D), keys: (C, D). Returns (indices (N, k) int64, scores (N, k) float32).

@@ -7,5 +7,14 @@ command runs. Nothing below imports this layer."""
 from action2vec.experiments.demo import DemoConfig, DemoResult, demo_config, run_demo
 from action2vec.experiments.zero_shot import ZslConfig, ZslRun, plan_jobs, run_zero_shot, run_zsl
 
-__all__ = ["DemoConfig", "DemoResult", "demo_config", "run_demo", "ZslConfig", "ZslRun", "plan_jobs", "run_zero_shot",
-           "run_zsl"]
+__all__ = [
+    "DemoConfig",
+    "DemoResult",
+    "demo_config",
+    "run_demo",
+    "ZslConfig",
+    "ZslRun",
+    "plan_jobs",
+    "run_zero_shot",
+    "run_zsl",
+]

@@ -78,8 +78,16 @@ def _train_defaults() -> RunConfig:
     """
     return RunConfig(
         data=DataConfig(val_fraction=0.0),
-        model=ModelConfig(variant="hrnn_attention", preset="cpu", lstm1_hidden=64, lstm2_hidden=64, dropout=0.2,
-                          attention_dim=16, window=4, window_stride=4),
+        model=ModelConfig(
+            variant="hrnn_attention",
+            preset="cpu",
+            lstm1_hidden=64,
+            lstm2_hidden=64,
+            dropout=0.2,
+            attention_dim=16,
+            window=4,
+            window_stride=4,
+        ),
         loss=LossConfig(margin=0.5, lambda_initial=0.1),
         train=TrainConfig(epochs=50, batch_size=32, lr=3e-3, progress_bar=False, log_every_n_steps=5),
     )
@@ -98,16 +106,25 @@ class DemoConfig:
         default_factory=lambda: ComputeConfig(batch_size=96, workers=1, flush_every=128, progress=True),
         metadata={"help": "extraction batching and workers"},
     )
-    run: RunConfig = field(default_factory=_train_defaults,
-                           metadata={"help": "Action2Vec training (run.data.text: the label-text embedder; minilm needs no download)"})
+    run: RunConfig = field(
+        default_factory=_train_defaults,
+        metadata={"help": "Action2Vec training (run.data.text: the label-text embedder; minilm needs no download)"},
+    )
     krr: KRRConfig = field(default_factory=KRRConfig, metadata={"help": "the pooled-feature KRR baseline"})
     ratio: str = option("50/50", "seen/unseen class ratio of the zero-shot splits", nonempty=True)
-    splits: int = option(6, "random class splits (seeds 0..N-1); results are mean ± std over them, and the paired "
-                         "test against the baseline is over them (an exact test over 5 or fewer cannot reach p < 0.05)",
-                         ge=1)
+    splits: int = option(
+        6,
+        "random class splits (seeds 0..N-1); results are mean ± std over them, and the paired "
+        "test against the baseline is over them (an exact test over 5 or fewer cannot reach p < 0.05)",
+        ge=1,
+    )
     workers: int = option(0, "parallel zero-shot jobs (0: as the cores allow at 2 threads each)", ge=0)
-    threads: int = option(1, "torch threads (0: torch's default); the demo's models are small, so on a busy "
-                          "CPU more threads cost more than they give", ge=0)
+    threads: int = option(
+        1,
+        "torch threads (0: torch's default); the demo's models are small, so on a busy "
+        "CPU more threads cost more than they give",
+        ge=0,
+    )
 
 
 def demo_config(size: str = "full") -> DemoConfig:
@@ -119,8 +136,13 @@ def demo_config(size: str = "full") -> DemoConfig:
         run = base.run
         return replace(
             base,
-            toy=ToyConfig(verbs=["slide", "spin", "grow", "fall", "appear", "vanish"], nouns=["ball", "box", "star"],
-                          videos_per_class=4, min_seconds=2.0, max_seconds=3.5),
+            toy=ToyConfig(
+                verbs=["slide", "spin", "grow", "fall", "appear", "vanish"],
+                nouns=["ball", "box", "star"],
+                videos_per_class=4,
+                min_seconds=2.0,
+                max_seconds=3.5,
+            ),
             video=ClipConfig(fps=12.0, duration=3.0, stride=4),
             run=replace(run, train=replace(run.train, epochs=15)),
             splits=1,
@@ -211,8 +233,9 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
     store_path = out / "features.h5"
     with _stage(2, "extract", seconds):
         backbone = create_backbone("motion")
-        summary = extract_videos(read_video_list(toy.list_path), store_path, backbone,
-                                 ExtractConfig(video=cfg.video, compute=cfg.compute))
+        summary = extract_videos(
+            read_video_list(toy.list_path), store_path, backbone, ExtractConfig(video=cfg.video, compute=cfg.compute)
+        )
         if summary.failed:
             log.warning("%d videos could not be read: %s", summary.failed, summary.failures)
     store = open_store(store_path)
@@ -220,14 +243,20 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
 
     with _stage(3, "labels", seconds):
         wordnet = load_wordnet()
-        vectors = build_label_vectors(classes, cfg.run.data.text, overrides=toy.overrides_path, wordnet=wordnet,
-                                      prompts=cfg.run.data.prompts)
+        vectors = build_label_vectors(
+            classes, cfg.run.data.text, overrides=toy.overrides_path, wordnet=wordnet, prompts=cfg.run.data.prompts
+        )
 
     with _stage(4, "zero-shot", seconds), _quiet_lightning():
         splits = random_splits(classes, [cfg.ratio], range(cfg.splits))
         save_splits(splits, out / "zsl" / "splits" / f"{DATASET}.json")
-        zsl_cfg = ZslConfig(ratios=[cfg.ratio], seeds=cfg.splits, variants=["hrnn_attention", "pooled_krr"],
-                            workers=cfg.workers, krr=cfg.krr)
+        zsl_cfg = ZslConfig(
+            ratios=[cfg.ratio],
+            seeds=cfg.splits,
+            variants=["hrnn_attention", "pooled_krr"],
+            workers=cfg.workers,
+            krr=cfg.krr,
+        )
         jobs = plan_jobs(DATASET, store_path, splits, vectors, zsl_cfg, cfg.run, out / "zsl")
         zsl = run_zsl(jobs, out / "zsl", workers=cfg.workers, figures=out / "figures")
 
@@ -236,8 +265,9 @@ def _run_stages(out: Path, cfg: DemoConfig) -> DemoResult:
 
     with _stage(6, "semantic", seconds):
         labels = normalize_labels(classes, toy.overrides_path, wordnet=wordnet)
-        wordnet_result, analogy_result = _semantic_tests(out, store, classes, labels, vectors, model_dir, wordnet,
-                                                         cfg.run.data.text, split_job=jobs[0])
+        wordnet_result, analogy_result = _semantic_tests(
+            out, store, classes, labels, vectors, model_dir, wordnet, cfg.run.data.text, split_job=jobs[0]
+        )
 
     with _stage(7, "report", seconds):
         extra = {"demo": {"seconds": seconds, "videos": len(store), "config": to_dict(cfg)}}
@@ -254,8 +284,15 @@ def _train_full(run_dir: Path, run: RunConfig, store: Store, vectors: LabelVecto
 
 
 def _semantic_tests(
-    out: Path, store: Store, classes: list[str], labels: list[Any], vectors: LabelVectors, model_dir: Path,
-    wordnet: Any, text: str, split_job: ZslJob,
+    out: Path,
+    store: Store,
+    classes: list[str],
+    labels: list[Any],
+    vectors: LabelVectors,
+    model_dir: Path,
+    wordnet: Any,
+    text: str,
+    split_job: ZslJob,
 ) -> tuple[WordNetResult, AnalogyResult]:
     """WordNet and analogy tests on the class means of the full model, with their pictures.
 
@@ -263,18 +300,42 @@ def _semantic_tests(
     split's model, which never saw the unseen classes (all tests, and those between its unseen classes).
     """
     means = class_vector_sets(classes, store=store, model=Action2Vec.load(model_dir), text_vectors=vectors)
-    wn = wordnet_experiment(classes, labels, wordnet, means, WordNetSettings(), text=text,
-                            features=describe_features(store.meta, store.dim, pooled=True), figures=out / "figures")
+    wn = wordnet_experiment(
+        classes,
+        labels,
+        wordnet,
+        means,
+        WordNetSettings(),
+        text=text,
+        features=describe_features(store.meta, store.dim, pooled=True),
+        figures=out / "figures",
+    )
     write_json(wn.to_json(), out / "wordnet.json")
 
     pairs = analogy_pairs(labels)
     unseen = {classes.index(c) for c in split_job.split.unseen}
-    split_model = ClassVectors(f"action2vec, model of split {split_job.split.name}",
-                               store_class_means(store, classes, Action2Vec.load(split_job.folder / "train" / "model")))
-    others = [ClassVectors("text", means["text"]), split_model,
-              replace(split_model, subset="between its unseen classes",
-                      pairs=[p for p in pairs if p.a in unseen and p.b in unseen])]
-    analogy = analogy_experiment(classes, pairs, embed_nouns(pairs, text), ClassVectors("action2vec", means["action2vec"]),
-                                 AnalogySettings(), others, text=text, figures=out / "figures")
+    split_model = ClassVectors(
+        f"action2vec, model of split {split_job.split.name}",
+        store_class_means(store, classes, Action2Vec.load(split_job.folder / "train" / "model")),
+    )
+    others = [
+        ClassVectors("text", means["text"]),
+        split_model,
+        replace(
+            split_model,
+            subset="between its unseen classes",
+            pairs=[p for p in pairs if p.a in unseen and p.b in unseen],
+        ),
+    ]
+    analogy = analogy_experiment(
+        classes,
+        pairs,
+        embed_nouns(pairs, text),
+        ClassVectors("action2vec", means["action2vec"]),
+        AnalogySettings(),
+        others,
+        text=text,
+        figures=out / "figures",
+    )
     write_json(analogy.to_json(), out / "analogy.json")
     return wn, analogy

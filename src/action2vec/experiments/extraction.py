@@ -80,8 +80,10 @@ class ExtractResult:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON ``action2vec extract --json`` writes: the summary, the store's info and the PCA store."""
-        out: dict[str, Any] = {"summary": {k: v for k, v in vars(self.summary).items() if k != "store"},
-                               "store": self.store}
+        out: dict[str, Any] = {
+            "summary": {k: v for k, v in vars(self.summary).items() if k != "store"},
+            "store": self.store,
+        }
         if self.pca_store is not None:
             out["pca_store"] = str(self.pca_store)
         return out
@@ -125,13 +127,17 @@ def check_extraction(run: ExtractRun) -> None:
     if run.pca_dim:
         _check_store_path(run.pca_path, "--pca-out")
         if run.list_file and run.pca_fit_keys is None:
-            raise ConfigError("extract: --pca-dim with --list needs --pca-fit-keys FILE (the training videos' keys, "
-                              "one a line): a list records no training subset")
+            raise ConfigError(
+                "extract: --pca-dim with --list needs --pca-fit-keys FILE (the training videos' keys, "
+                "one a line): a list records no training subset"
+            )
         if run.pca_path.is_file():
             have = open_store(run.pca_path).meta.get("pca")
             if have != run.pca_dim:
-                raise DataError(f"--pca-out {run.pca_path}: holds features with pca={have}, this run asks for "
-                                f"pca={run.pca_dim}; use another --pca-out or the same --pca-dim")
+                raise DataError(
+                    f"--pca-out {run.pca_path}: holds features with pca={have}, this run asks for "
+                    f"pca={run.pca_dim}; use another --pca-out or the same --pca-dim"
+                )
     check_decoder(run.extract.video.decoder)
 
 

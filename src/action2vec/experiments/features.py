@@ -21,8 +21,10 @@ __all__ = ["pooled_features", "videos_of_classes", "store_class_means", "describ
 
 def pooled_features(store: Store, positions: np.ndarray, batch: int = 4096) -> np.ndarray:
     """Each video's features averaged over its true steps, read ``batch`` videos at a time. (N,) -> (N, D)"""
-    parts = [mean_pool(store.read_many(positions[s : s + batch]), store.lengths[positions[s : s + batch]])
-             for s in range(0, len(positions), batch)]
+    parts = [
+        mean_pool(store.read_many(positions[s : s + batch]), store.lengths[positions[s : s + batch]])
+        for s in range(0, len(positions), batch)
+    ]
     return np.concatenate(parts) if parts else np.zeros((0, store.dim), np.float32)
 
 
@@ -42,7 +44,11 @@ def videos_of_classes(store: Store, classes: Sequence[str], max_per_class: int =
 
 
 def store_class_means(
-    store: Store, classes: Sequence[str], model: Action2Vec | None = None, max_per_class: int = 0, seed: int = 0,
+    store: Store,
+    classes: Sequence[str],
+    model: Action2Vec | None = None,
+    max_per_class: int = 0,
+    seed: int = 0,
     batch: int = 1024,
 ) -> np.ndarray:
     """(C, E) class means of the store's videos: the model's embeddings when ``model`` is given, else

@@ -29,22 +29,30 @@ def check_same_model(meta: Mapping[str, Any], text_spec: str, store_path: str | 
     names (same config and weights digests) and holds its raw features (no PCA)."""
     backbone = str(meta.get("backbone") or "")
     if not meta.get("hf_config_sha256") or not meta.get("weights_sha256"):
-        raise ConfigError(f"variant {MATCH_VARIANT}: {store_path} was not extracted by an hf: image-text or video model "
-                          f"(backbone {backbone or 'not recorded'}), so its features and the label texts share no space; "
-                          "extract with --backbone hf:PATH and use --data.text hf:PATH of the same folder")
+        raise ConfigError(
+            f"variant {MATCH_VARIANT}: {store_path} was not extracted by an hf: image-text or video model "
+            f"(backbone {backbone or 'not recorded'}), so its features and the label texts share no space; "
+            "extract with --backbone hf:PATH and use --data.text hf:PATH of the same folder"
+        )
     folder_path = hf_spec_path(text_spec or "")
     if folder_path is None:
         given = text_spec or "label vectors that record no embedder"
-        raise ConfigError(f"variant {MATCH_VARIANT}: the label texts must be embedded by the text tower of the store's "
-                          f"model (--data.text {backbone}), not {given}")
+        raise ConfigError(
+            f"variant {MATCH_VARIANT}: the label texts must be embedded by the text tower of the store's "
+            f"model (--data.text {backbone}), not {given}"
+        )
     folder = read_hf_folder(folder_path)
     if (folder.config_sha256, folder.weights_sha256) != (meta["hf_config_sha256"], meta["weights_sha256"]):
-        raise ConfigError(f"variant {MATCH_VARIANT}: {folder.path} is not the model {store_path} was extracted with "
-                          f"(config/weights SHA-256 {folder.config_sha256[:12]}…/{folder.weights_sha256[:12]}…, the "
-                          f"store's {str(meta['hf_config_sha256'])[:12]}…/{str(meta['weights_sha256'])[:12]}…)")
+        raise ConfigError(
+            f"variant {MATCH_VARIANT}: {folder.path} is not the model {store_path} was extracted with "
+            f"(config/weights SHA-256 {folder.config_sha256[:12]}…/{folder.weights_sha256[:12]}…, the "
+            f"store's {str(meta['hf_config_sha256'])[:12]}…/{str(meta['weights_sha256'])[:12]}…)"
+        )
     if meta.get("pca"):
-        raise ConfigError(f"variant {MATCH_VARIANT}: {store_path} is PCA-reduced (pca={meta['pca']}); the text match "
-                          "needs the model's raw features: give the store extract wrote before its PCA")
+        raise ConfigError(
+            f"variant {MATCH_VARIANT}: {store_path} is PCA-reduced (pca={meta['pca']}); the text match "
+            "needs the model's raw features: give the store extract wrote before its PCA"
+        )
 
 
 def match_embed(store: Store, positions: np.ndarray) -> np.ndarray:

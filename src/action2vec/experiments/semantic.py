@@ -34,9 +34,21 @@ from action2vec.text import LabelVectors, create_embedder
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "WordNetSettings", "AnalogySettings", "ClassVectors", "class_vector_sets", "wordnet_experiment", "embed_nouns",
-    "analogy_experiment", "analogy_tests_only", "SemanticInputs", "WordNetRun", "AnalogyRun", "resolve_classes",
-    "semantic_text_vectors", "run_wordnet_test", "run_analogy_test",
+    "WordNetSettings",
+    "AnalogySettings",
+    "ClassVectors",
+    "class_vector_sets",
+    "wordnet_experiment",
+    "embed_nouns",
+    "analogy_experiment",
+    "analogy_tests_only",
+    "SemanticInputs",
+    "WordNetRun",
+    "AnalogyRun",
+    "resolve_classes",
+    "semantic_text_vectors",
+    "run_wordnet_test",
+    "run_analogy_test",
 ]
 
 
@@ -45,8 +57,12 @@ class WordNetSettings:
     """How the WordNet test reads WordNet and the class vectors."""
 
     match: Literal["name-or-verb", "name", "verb"] = option(
-        "name-or-verb", "which WordNet lemma stands for a class: the whole name, its verb, or the name when WordNet has it")
-    synsets: Literal["max", "first"] = option("max", "Wu-Palmer over all verb-sense pairs (max) or the first sense of each")
+        "name-or-verb",
+        "which WordNet lemma stands for a class: the whole name, its verb, or the name when WordNet has it",
+    )
+    synsets: Literal["max", "first"] = option(
+        "max", "Wu-Palmer over all verb-sense pairs (max) or the first sense of each"
+    )
     keep_diagonal: bool = option(False, "keep each class's similarity with itself in its row")
     max_videos_per_class: int = option(0, "average at most N videos per class (0: all)", ge=0)
 
@@ -128,9 +144,15 @@ def wordnet_experiment(
     result.left_out = left_out
     result.intervals = {name: bootstrap_mean(r) for name, r in result.per_row.items()}
     first = next(iter(result.per_row), None)
-    result.differences = [] if first is None else [
-        SpearmanDifference(first, other, bootstrap_difference(result.per_row[first], r))
-        for other, r in result.per_row.items() if other != first]
+    result.differences = (
+        []
+        if first is None
+        else [
+            SpearmanDifference(first, other, bootstrap_difference(result.per_row[first], r))
+            for other, r in result.per_row.items()
+            if other != first
+        ]
+    )
     verbs, nouns = [label.verb for label in labels], [label.nouns[0] if label.nouns else "" for label in labels]
     result.grouping = {name: class_grouping(v, verbs, nouns) for name, v in vectors.items()}
     if figures is not None and can_draw("the WordNet heatmaps and class map"):
@@ -138,18 +160,36 @@ def wordnet_experiment(
     return result
 
 
-def _wordnet_figures(folder: Path, reference: np.ndarray, rows: dict[str, np.ndarray], kept: list[str],
-                     vectors: dict[str, np.ndarray], classes: Sequence[str], verbs: list[str],
-                     nouns: list[str]) -> dict[str, ClassGrouping]:
+def _wordnet_figures(
+    folder: Path,
+    reference: np.ndarray,
+    rows: dict[str, np.ndarray],
+    kept: list[str],
+    vectors: dict[str, np.ndarray],
+    classes: Sequence[str],
+    verbs: list[str],
+    nouns: list[str],
+) -> dict[str, ClassGrouping]:
     """Draw the heatmaps and the t-SNE map of the first vectors; returns how that map groups the classes."""
     from action2vec.reports.plots import embedding_2d, plot_class_map, plot_similarity_heatmaps, save_figure
 
-    save_figure(plot_similarity_heatmaps(reference, {k: cosine_matrix(v) for k, v in rows.items()}, kept),
-                folder / "wordnet_heatmaps")
+    save_figure(
+        plot_similarity_heatmaps(reference, {k: cosine_matrix(v) for k, v in rows.items()}, kept),
+        folder / "wordnet_heatmaps",
+    )
     first = next(iter(vectors))
     xy = embedding_2d(vectors[first])
-    save_figure(plot_class_map(vectors[first], list(classes), groups=verbs, shapes=nouns, xy=xy,
-                               title=f"t-SNE of the {first} class vectors"), folder / f"tsne_{first}")
+    save_figure(
+        plot_class_map(
+            vectors[first],
+            list(classes),
+            groups=verbs,
+            shapes=nouns,
+            xy=xy,
+            title=f"t-SNE of the {first} class vectors",
+        ),
+        folder / f"tsne_{first}",
+    )
     return {first: class_grouping(xy, verbs, nouns, metric="euclidean")}
 
 
@@ -162,8 +202,9 @@ def embed_nouns(pairs: Sequence[AnalogyPair], spec: str | Any, oov: str = "error
         return dict(zip(nouns, embedder.embed(nouns)))
     except Exception as exc:  # an OOV word or a mapping without the noun
         name = spec if isinstance(spec, str) else getattr(spec, "name", type(spec).__name__)
-        raise DataError(f"cannot embed the nouns with {name}: {exc} (give a word embedder with --noun-text, "
-                        "or use --count-only)") from None
+        raise DataError(
+            f"cannot embed the nouns with {name}: {exc} (give a word embedder with --noun-text, or use --count-only)"
+        ) from None
 
 
 def analogy_experiment(
@@ -181,13 +222,22 @@ def analogy_experiment(
     candidate set (query class left out / every class), each for ``main`` and then ``others``."""
     dims = {len(v) for v in noun_vectors.values()}
     if dims and dims != {main.vectors.shape[1]}:
-        raise DataError(f"noun vectors are {sorted(dims)[0]}-d but class vectors {main.vectors.shape[1]}-d: the nouns "
-                        "must be embedded in the text space the model was trained on")
+        raise DataError(
+            f"noun vectors are {sorted(dims)[0]}-d but class vectors {main.vectors.shape[1]}-d: the nouns "
+            "must be embedded in the text space the model was trained on"
+        )
 
     def run(cv: ClassVectors, exclude: bool, examples: int) -> AnalogyResult:
-        return analogy_test(cv.vectors, noun_vectors, pairs if cv.pairs is None else cv.pairs, classes,
-                            metric=settings.metric, normalize=settings.normalize, n_examples=examples,
-                            exclude_query=exclude)
+        return analogy_test(
+            cv.vectors,
+            noun_vectors,
+            pairs if cv.pairs is None else cv.pairs,
+            classes,
+            metric=settings.metric,
+            normalize=settings.normalize,
+            n_examples=examples,
+            exclude_query=exclude,
+        )
 
     result = run(main, settings.exclude_query, settings.examples)
     result.class_vectors, result.text = main.name, text
@@ -203,10 +253,11 @@ def analogy_experiment(
         for cv in others:  # another model's class vectors (a split's model) get their examples too
             if cv.name != "text" and cv.pairs is None:
                 shown = run(cv, settings.exclude_query, settings.examples).examples
-                save_figure(plot_analogy_examples(shown, title=f"Vector-arithmetic analogies, {cv.name}"),
-                            figures / analogy_figure_stem(cv.name))
+                save_figure(
+                    plot_analogy_examples(shown, title=f"Vector-arithmetic analogies, {cv.name}"),
+                    figures / analogy_figure_stem(cv.name),
+                )
     return result
-
 
 
 def analogy_tests_only(classes: Sequence[str], pairs: Sequence[AnalogyPair]) -> AnalogyResult:
@@ -214,8 +265,16 @@ def analogy_tests_only(classes: Sequence[str], pairs: Sequence[AnalogyPair]) -> 
     per_verb: dict[str, dict[str, float]] = {}
     for p in pairs:
         per_verb.setdefault(p.verb, {"count": 0})["count"] += 1
-    return AnalogyResult(count=len(pairs), correct=0, accuracy=float("nan"), chance=float("nan"), per_verb=per_verb,
-                         examples=[], n_classes=len(classes), tests=[(classes[p.a], classes[p.b]) for p in pairs])
+    return AnalogyResult(
+        count=len(pairs),
+        correct=0,
+        accuracy=float("nan"),
+        chance=float("nan"),
+        per_verb=per_verb,
+        examples=[],
+        n_classes=len(classes),
+        tests=[(classes[p.a], classes[p.b]) for p in pairs],
+    )
 
 
 @dataclass
@@ -279,7 +338,9 @@ def resolve_classes(inputs: SemanticInputs, store: Store | None = None) -> list[
         have = set(store.classes)
         absent = [n for n in names if n not in have]
         if absent:
-            log.warning("%d classes have no videos in %s and are left out, e.g. %s", len(absent), store.path, absent[:3])
+            log.warning(
+                "%d classes have no videos in %s and are left out, e.g. %s", len(absent), store.path, absent[:3]
+            )
         names = [n for n in names if n in have]
     if len(names) < 2:
         raise DataError(f"need at least 2 classes, got {len(names)}")
@@ -295,8 +356,9 @@ def _open_store(inputs: SemanticInputs) -> Store | None:
     return open_store(inputs.store) if inputs.store else None
 
 
-def semantic_text_vectors(inputs: SemanticInputs, names: Sequence[str], model: Action2Vec | None,
-                          wordnet: Any) -> tuple[LabelVectors, str, str]:
+def semantic_text_vectors(
+    inputs: SemanticInputs, names: Sequence[str], model: Action2Vec | None, wordnet: Any
+) -> tuple[LabelVectors, str, str]:
     """The label-text vectors of ``names``, their embedder's spec and oov policy: ``inputs.text``/``oov``, else the
     embedder (with its prompts and oov policy) that made the model's label vectors, else minilm / error."""
     from action2vec.text import build_label_vectors
@@ -326,11 +388,13 @@ def run_wordnet_test(run: WordNetRun) -> WordNetResult:
     labels = normalize_labels(names, run.inputs.overrides, wordnet=wn)
     model = Action2Vec.load(run.inputs.model) if run.inputs.model else None
     text, spec, _ = semantic_text_vectors(run.inputs, names, model, wn)
-    vectors = class_vector_sets(names, store=store, model=model, text_vectors=text,
-                                max_per_class=run.settings.max_videos_per_class)
+    vectors = class_vector_sets(
+        names, store=store, model=model, text_vectors=text, max_per_class=run.settings.max_videos_per_class
+    )
     features = describe_features(store.meta, store.dim, pooled=True) if store is not None else ""
-    return wordnet_experiment(names, labels, wn, vectors, run.settings, text=spec, figures=run.figures,
-                              features=features)
+    return wordnet_experiment(
+        names, labels, wn, vectors, run.settings, text=spec, figures=run.figures, features=features
+    )
 
 
 def run_analogy_test(run: AnalogyRun) -> AnalogyResult:

@@ -67,17 +67,39 @@ from action2vec.variants import METHODS, method, title
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "PRETRAINING_DATA", "ZslConfig", "ZslJob", "SplitVideos", "SplitEmbedding", "check_store_pca", "plan_jobs",
-    "select_split_videos", "split_pca", "variant_run_config", "embed_split", "score_split", "run_split_variant", "run_zsl",
-    "record_inputs", "write_confusion_figures", "label_vectors_digest", "ZslRun", "check_compare", "store_splits",
-    "plan_zero_shot", "run_zero_shot",
+    "PRETRAINING_DATA",
+    "ZslConfig",
+    "ZslJob",
+    "SplitVideos",
+    "SplitEmbedding",
+    "check_store_pca",
+    "plan_jobs",
+    "select_split_videos",
+    "split_pca",
+    "variant_run_config",
+    "embed_split",
+    "score_split",
+    "run_split_variant",
+    "run_zsl",
+    "record_inputs",
+    "write_confusion_figures",
+    "label_vectors_digest",
+    "ZslRun",
+    "check_compare",
+    "store_splits",
+    "plan_zero_shot",
+    "run_zero_shot",
 ]
 
 # What each backbone's weights were trained on: the test classes of a zero-shot split that are also
 # classes of that data set are not really unseen by the features (warned about by the zsl command).
 PRETRAINING_DATA = {
-    "c3d": "Sports-1M", "r3d_18": "Kinetics-400", "r2plus1d_18": "Kinetics-400", "s3d": "Kinetics-400",
-    "mvit_v1_b": "Kinetics-400", "mvit_v2_s": "Kinetics-400",
+    "c3d": "Sports-1M",
+    "r3d_18": "Kinetics-400",
+    "r2plus1d_18": "Kinetics-400",
+    "s3d": "Kinetics-400",
+    "mvit_v1_b": "Kinetics-400",
+    "mvit_v2_s": "Kinetics-400",
 }
 
 
@@ -85,20 +107,36 @@ PRETRAINING_DATA = {
 class ZslConfig:
     """Settings of the zero-shot protocol."""
 
-    ratios: list[str] = option(["50/50", "80/20", "90/10"], "seen/unseen class ratios of the random splits", nonempty=True)
+    ratios: list[str] = option(
+        ["50/50", "80/20", "90/10"], "seen/unseen class ratios of the random splits", nonempty=True
+    )
     seeds: int = option(10, "random splits per ratio (seeds 0..N-1)", ge=1)
-    variants: list[str] = option(["hrnn_attention", "pooled_krr"], f"variants to run: {', '.join(METHODS)}", nonempty=True)
-    overlap_threshold: float = option(0.0, "drop seen classes whose label vector has cosine >= this with a test class "
-                                      "(0: off; E2E uses 0.95)", ge=0, le=1)
-    seen_holdout: float = option(0.0, "fraction of seen-class videos held out from training: validation and GZSL "
-                                 "seen-class test", ge=0, lt=1)
+    variants: list[str] = option(
+        ["hrnn_attention", "pooled_krr"], f"variants to run: {', '.join(METHODS)}", nonempty=True
+    )
+    overlap_threshold: float = option(
+        0.0,
+        "drop seen classes whose label vector has cosine >= this with a test class (0: off; E2E uses 0.95)",
+        ge=0,
+        le=1,
+    )
+    seen_holdout: float = option(
+        0.0, "fraction of seen-class videos held out from training: validation and GZSL seen-class test", ge=0, lt=1
+    )
     workers: int = option(0, "parallel split processes (0: as many as the cores allow at 2 threads each)", ge=0)
     top_k: list[int] = option([1, 5], "top-k accuracies to report", ge=1, nonempty=True)
-    pca_dim: int = option(0, "fit PCA to this many dimensions per split, on the split's seen-class training videos "
-                          "(raw stores only; 0: use the features as stored)", ge=0)
-    transductive: bool = option(False, "use the unlabelled test videos (their features, never their labels): in the "
-                                "KRR graph Laplacian, in the manifold term of Action2Vec training, and accept a store "
-                                "whose PCA saw them; every result is labelled transductive")
+    pca_dim: int = option(
+        0,
+        "fit PCA to this many dimensions per split, on the split's seen-class training videos "
+        "(raw stores only; 0: use the features as stored)",
+        ge=0,
+    )
+    transductive: bool = option(
+        False,
+        "use the unlabelled test videos (their features, never their labels): in the "
+        "KRR graph Laplacian, in the manifold term of Action2Vec training, and accept a store "
+        "whose PCA saw them; every result is labelled transductive",
+    )
     krr: KRRConfig = field(default_factory=KRRConfig)
     manifold: ManifoldConfig = field(default_factory=ManifoldConfig)
 
@@ -127,8 +165,12 @@ class ZslJob:
         prompts, oov exactly; the vectors by a sketch within float noise), the split, the method and its settings.
         Training settings declared execution-only (``option(..., execution=True)``) are kept apart."""
         settings: dict[str, Any] = {
-            "seen": sorted(self.split.seen), "unseen": sorted(self.split.unseen), "variant": self.variant,
-            "overlap": self.zsl.overlap_threshold, "holdout": self.zsl.seen_holdout, "top_k": self.zsl.top_k,
+            "seen": sorted(self.split.seen),
+            "unseen": sorted(self.split.unseen),
+            "variant": self.variant,
+            "overlap": self.zsl.overlap_threshold,
+            "holdout": self.zsl.seen_holdout,
+            "top_k": self.zsl.top_k,
             "seed": self.split.seed,
         }
         execution: dict[str, Any] = {}
@@ -141,10 +183,13 @@ class ZslJob:
             settings["pca_dim"] = self.zsl.pca_dim
         if self.zsl.transductive:
             settings.update({f"transductive.{k}": v for k, v in flatten(to_dict(self.zsl.manifold)).items()})
-        inputs = {"store": Input(self.store_id, self.store_path),
-                  "label vectors": Input(label_vectors_digest(self.label_vectors), self.label_vectors.embedder)}
-        return Provenance("zsl result", inputs, settings, execution,
-                          {"label vectors": sketch(self.label_vectors.vectors)})
+        inputs = {
+            "store": Input(self.store_id, self.store_path),
+            "label vectors": Input(label_vectors_digest(self.label_vectors), self.label_vectors.embedder),
+        }
+        return Provenance(
+            "zsl result", inputs, settings, execution, {"label vectors": sketch(self.label_vectors.vectors)}
+        )
 
     def inputs(self) -> dict[str, Any]:
         """The JSON form of :meth:`provenance` (``ZslSplitResult.inputs``)."""
@@ -155,7 +200,7 @@ class ZslJob:
         return self.provenance().digest()
 
     def reuse(self, done: ZslSplitResult) -> str:
-        """"" when a finished result was made from this job's inputs (label vectors equal up to float noise: a
+        """ "" when a finished result was made from this job's inputs (label vectors equal up to float noise: a
         sentence encoder's vectors move by ~1e-7 with what else is in its batch), else the first input that
         differs (a result from before provenance records: refused, it names none)."""
         try:
@@ -187,20 +232,26 @@ def check_store_pca(meta: dict[str, Any], store_path: str | Path, dim: int, spli
             raise ConfigError(f"config key 'zsl.pca_dim': {zsl.pca_dim} exceeds the {dim}-d features of {store_path}")
         return
     if zsl.pca_dim:
-        raise ConfigError(f"config key 'zsl.pca_dim': {store_path} is already PCA-reduced (pca={meta['pca']}); give the "
-                          "raw store so each split fits its PCA on its seen classes")
+        raise ConfigError(
+            f"config key 'zsl.pca_dim': {store_path} is already PCA-reduced (pca={meta['pca']}); give the "
+            "raw store so each split fits its PCA on its seen classes"
+        )
     if zsl.transductive:
         return
     fit_classes = meta.get("pca_fit_classes")
     if fit_classes is None:
-        raise DataError(f"{store_path}: nobody recorded which videos its PCA was fitted on, so split {split.name} may have "
-                        "seen its unseen classes; give the raw store with --zsl.pca_dim N (PCA per split on seen classes), "
-                        "or --zsl.transductive true to label every result transductive")
+        raise DataError(
+            f"{store_path}: nobody recorded which videos its PCA was fitted on, so split {split.name} may have "
+            "seen its unseen classes; give the raw store with --zsl.pca_dim N (PCA per split on seen classes), "
+            "or --zsl.transductive true to label every result transductive"
+        )
     leaked = sorted(set(split.unseen) & set(fit_classes))
     if leaked:
-        raise DataError(f"{store_path}: its PCA was fitted on videos of {len(leaked)} classes that split {split.name} tests "
-                        f"as unseen (e.g. {leaked[:3]}); give the raw store with --zsl.pca_dim N (PCA per split on seen "
-                        "classes), or --zsl.transductive true to label every result transductive")
+        raise DataError(
+            f"{store_path}: its PCA was fitted on videos of {len(leaked)} classes that split {split.name} tests "
+            f"as unseen (e.g. {leaked[:3]}); give the raw store with --zsl.pca_dim N (PCA per split on seen "
+            "classes), or --zsl.transductive true to label every result transductive"
+        )
 
 
 @dataclass
@@ -241,12 +292,17 @@ def select_split_videos(job: ZslJob, store: Store) -> SplitVideos:
             log.info("%s: dropped %d seen classes too close to test classes", job.split.name, len(dropped))
     pretrain_overlap = name_overlap(unseen, job.pretrain_classes) if job.pretrain_classes else []
     if pretrain_overlap:
-        log.warning("%s: %d test classes are also backbone pretraining classes, e.g. %s",
-                    job.split.name, len(pretrain_overlap), pretrain_overlap[:3])
+        log.warning(
+            "%s: %d test classes are also backbone pretraining classes, e.g. %s",
+            job.split.name,
+            len(pretrain_overlap),
+            pretrain_overlap[:3],
+        )
     seen_pos = store.indices_of_classes(seen)
     tr, ho = stratified_holdout([store.labels[i] for i in seen_pos], job.zsl.seen_holdout, job.split.seed or 0)
-    return SplitVideos(seen, unseen, seen_pos[tr], seen_pos[ho], store.indices_of_classes(unseen), dropped,
-                       pretrain_overlap)
+    return SplitVideos(
+        seen, unseen, seen_pos[tr], seen_pos[ho], store.indices_of_classes(unseen), dropped, pretrain_overlap
+    )
 
 
 @dataclass
@@ -281,9 +337,14 @@ def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
     from safetensors.numpy import load_file, save_file
 
     path = job.folder.parent / f"pca{job.zsl.pca_dim}.safetensors"
-    record = Provenance("pca cache", {"store": Input(job.store_id or store_digest(store), job.store_path),
-                                      "training videos": Input(keys_digest(store.keys[i] for i in train_pos))},
-                        {"pca_dim": job.zsl.pca_dim})
+    record = Provenance(
+        "pca cache",
+        {
+            "store": Input(job.store_id or store_digest(store), job.store_path),
+            "training videos": Input(keys_digest(store.keys[i] for i in train_pos)),
+        },
+        {"pca_dim": job.zsl.pca_dim},
+    )
     if path.is_file():
         from safetensors import safe_open
 
@@ -301,8 +362,11 @@ def _seen_classes_pca(job: ZslJob, store: Store, train_pos: np.ndarray) -> PCA:
     pca = fit_pca(store, train_pos, job.zsl.pca_dim)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: np.ascontiguousarray(v) for k, v in pca.arrays().items()}, str(tmp),
-              metadata={"provenance": json.dumps(record.to_json())})
+    save_file(
+        {k: np.ascontiguousarray(v) for k, v in pca.arrays().items()},
+        str(tmp),
+        metadata={"provenance": json.dumps(record.to_json())},
+    )
     tmp.replace(path)  # parallel variants of one split write the same arrays; the last rename wins
     return pca
 
@@ -349,9 +413,16 @@ def _a2v_embed(job: ZslJob, store: Store, videos: SplitVideos) -> np.ndarray:
     seen_classes = sorted({store.labels[i] for i in videos.train_pos})
     label_vectors = job.label_vectors.subset(seen_classes)  # keeps the embedder, which the model folder records
     unlabeled = [store.keys[i] for i in videos.unlabeled_pos] if job.zsl.transductive else None
-    result = fit(cfg, job.folder / "train", store=store, label_vectors=label_vectors,
-                 train_keys=[store.keys[i] for i in videos.train_pos], val_keys=[store.keys[i] for i in videos.held_pos],
-                 unlabeled_keys=unlabeled, manifold=job.zsl.manifold)
+    result = fit(
+        cfg,
+        job.folder / "train",
+        store=store,
+        label_vectors=label_vectors,
+        train_keys=[store.keys[i] for i in videos.train_pos],
+        val_keys=[store.keys[i] for i in videos.held_pos],
+        unlabeled_keys=unlabeled,
+        manifold=job.zsl.manifold,
+    )
     return Action2Vec.load(result.model_dir).encode_store(store, videos.test_pos)
 
 
@@ -368,8 +439,9 @@ def score_split(job: ZslJob, store: Store, videos: SplitVideos, emb: np.ndarray)
     n_unseen = len(videos.unseen_pos)
     class_idx = {c: i for i, c in enumerate(videos.unseen)}
     labels = np.array([class_idx[store.labels[i]] for i in videos.unseen_pos])
-    zs = zero_shot_evaluate(emb[:n_unseen], labels, job.label_vectors.lookup(videos.unseen), ks=tuple(job.zsl.top_k),
-                            with_confusion=True)
+    zs = zero_shot_evaluate(
+        emb[:n_unseen], labels, job.label_vectors.lookup(videos.unseen), ks=tuple(job.zsl.top_k), with_confusion=True
+    )
     metrics = {k: v for k, v in zs.items() if k not in ("predicted", "confusion")}
     if len(videos.held_pos):
         every = videos.seen + videos.unseen
@@ -400,12 +472,24 @@ def run_split_variant(job: ZslJob) -> ZslSplitResult:
     metrics, confusion = score_split(job, store, videos, embedded.embeddings)
     n_all = len(videos.seen) + len(videos.unseen) if len(videos.held_pos) else None
     result = ZslSplitResult(
-        dataset=job.dataset, split=job.split.name, ratio=job.split.ratio, seed=job.split.seed, variant=job.variant,
-        metrics=metrics, chance=chance_levels(len(videos.unseen), tuple(job.zsl.top_k), n_all),
-        seen_classes=videos.seen, unseen_classes=videos.unseen, confusion=confusion,
-        n_train_videos=int(len(videos.train_pos)), dropped_by_overlap=videos.dropped,
-        pretrain_overlap=videos.pretrain_overlap, pca=embedded.pca, features=embedded.features,
-        transductive=job.zsl.transductive, fingerprint=record.digest(), inputs=record.to_json(),
+        dataset=job.dataset,
+        split=job.split.name,
+        ratio=job.split.ratio,
+        seed=job.split.seed,
+        variant=job.variant,
+        metrics=metrics,
+        chance=chance_levels(len(videos.unseen), tuple(job.zsl.top_k), n_all),
+        seen_classes=videos.seen,
+        unseen_classes=videos.unseen,
+        confusion=confusion,
+        n_train_videos=int(len(videos.train_pos)),
+        dropped_by_overlap=videos.dropped,
+        pretrain_overlap=videos.pretrain_overlap,
+        pca=embedded.pca,
+        features=embedded.features,
+        transductive=job.zsl.transductive,
+        fingerprint=record.digest(),
+        inputs=record.to_json(),
     )
     write_json(result.to_json(), result_path)
     log.info("%s/%s/%s: top1 %.4f", job.dataset, job.split.name, job.variant, metrics["top1"])
@@ -440,9 +524,18 @@ def plan_jobs(
         check_store_pca(store.meta, store_path, store.dim, split, zsl)
     store_id = store_digest(store)
     return [
-        ZslJob(dataset=dataset, split=split, variant=variant, out_dir=Path(out_dir), store_path=str(store_path),
-               label_vectors=label_vectors, zsl=zsl, train_cfg=base, pretrain_classes=list(pretrain_classes),
-               store_id=store_id)
+        ZslJob(
+            dataset=dataset,
+            split=split,
+            variant=variant,
+            out_dir=Path(out_dir),
+            store_path=str(store_path),
+            label_vectors=label_vectors,
+            zsl=zsl,
+            train_cfg=base,
+            pretrain_classes=list(pretrain_classes),
+            store_id=store_id,
+        )
         for split in splits
         for variant in zsl.variants
     ]
@@ -482,8 +575,9 @@ def _run_jobs(jobs: Sequence[ZslJob], workers: int) -> list[ZslSplitResult]:
         log.info("running %d (split, method) jobs in %d processes", len(jobs), workers)
         context = mp.get_context("spawn")
         stop_jobs = context.Event()
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                                 initargs=(threads, stop_jobs)) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_worker_init, initargs=(threads, stop_jobs)
+        ) as pool:
             try:
                 return list(pool.map(_run_in_worker, jobs))
             except Stopped as stop:
@@ -550,9 +644,14 @@ def record_inputs(summary: ZslSummary, jobs: Sequence[ZslJob]) -> None:
         store = open_store(mine[0].store_path)
         classes = {c for job in mine for c in (*job.split.seen, *job.split.unseen)}
         lv = mine[0].label_vectors
-        ds.source = DataSource(str(Path(mine[0].store_path).resolve()), len(store), len(classes),
-                               json_safe({k: store.meta[k] for k in STORE_FACTS if k in store.meta}),
-                               lv.embedder, list(lv.prompts))
+        ds.source = DataSource(
+            str(Path(mine[0].store_path).resolve()),
+            len(store),
+            len(classes),
+            json_safe({k: store.meta[k] for k in STORE_FACTS if k in store.meta}),
+            lv.embedder,
+            list(lv.prompts),
+        )
     if jobs:
         summary.config = to_dict(jobs[0].zsl)
 
@@ -569,8 +668,11 @@ def write_confusion_figures(results: Sequence[ZslSplitResult], folder: Path) -> 
         if (r.dataset, r.variant) in done:
             continue
         done.add((r.dataset, r.variant))
-        fig = plot_confusion(r.confusion, r.unseen_classes,
-                             title=f"{r.dataset} {r.split}, {title(r.variant, r.transductive)}: unseen-class confusion")
+        fig = plot_confusion(
+            r.confusion,
+            r.unseen_classes,
+            title=f"{r.dataset} {r.split}, {title(r.variant, r.transductive)}: unseen-class confusion",
+        )
         written += save_figure(fig, folder / f"confusion_{r.dataset}_{r.variant}")
     return written
 
@@ -621,9 +723,14 @@ def store_splits(run: ZslRun, name: str, path: str) -> tuple[list[str], list[Cla
     store = open_store(path)
     backbone = str(store.meta.get("backbone") or "")
     if backbone in PRETRAINING_DATA and not run.pretrain_classes and not store.meta.get("random_weights"):
-        log.warning("%s: backbone %s was pretrained on %s; test classes that are %s classes are not truly "
-                    "unseen (give its class list with --pretrain-classes to list them)", path, backbone,
-                    PRETRAINING_DATA[backbone], PRETRAINING_DATA[backbone])
+        log.warning(
+            "%s: backbone %s was pretrained on %s; test classes that are %s classes are not truly "
+            "unseen (give its class list with --pretrain-classes to list them)",
+            path,
+            backbone,
+            PRETRAINING_DATA[backbone],
+            PRETRAINING_DATA[backbone],
+        )
     present = set(store.classes)
     classes = [c for c in (run.classes or store.classes) if c in present]
     if len(classes) < 2:
@@ -648,16 +755,22 @@ def plan_zero_shot(run: ZslRun) -> tuple[list[ZslJob], dict[str, list[ClassSplit
     check_compare(run.compare, run.zsl.variants)
     unknown = sorted(set(run.splits) - set(run.stores))
     if unknown:
-        raise DataError(f"split files name {unknown}, which match no store's data set name (stores: {list(run.stores)})")
+        raise DataError(
+            f"split files name {unknown}, which match no store's data set name (stores: {list(run.stores)})"
+        )
     jobs: list[ZslJob] = []
     splits_of: dict[str, list[ClassSplit]] = {}
     for name, path in run.stores.items():
         if MATCH_VARIANT in run.zsl.variants:  # before the label texts are embedded (plan_jobs checks it again)
             check_same_model(open_store(path).meta, run.train.data.text, path)
         classes, splits = store_splits(run, name, path)
-        lv = build_label_vectors(sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}),
-                                 run.train.data.text, overrides=run.overrides, oov=run.oov,
-                                 prompts=run.train.data.prompts)
+        lv = build_label_vectors(
+            sorted(set(classes) | {c for s in splits for c in s.seen + s.unseen}),
+            run.train.data.text,
+            overrides=run.overrides,
+            oov=run.oov,
+            prompts=run.train.data.prompts,
+        )
         jobs += plan_jobs(name, path, splits, lv, run.zsl, run.train, run.out, run.pretrain_classes)
         splits_of[name] = splits
     return jobs, splits_of
@@ -674,5 +787,10 @@ def run_zero_shot(run: ZslRun) -> ZslSummary:
     out.mkdir(parents=True, exist_ok=True)
     for name, splits in splits_of.items():
         save_splits(splits, out / "splits" / f"{name}.json")
-    return run_zsl(jobs, out, workers=run.zsl.workers, figures=out / "figures" if run.figures else None,
-                   compare=check_compare(run.compare, run.zsl.variants))
+    return run_zsl(
+        jobs,
+        out,
+        workers=run.zsl.workers,
+        figures=out / "figures" if run.figures else None,
+        compare=check_compare(run.compare, run.zsl.variants),
+    )

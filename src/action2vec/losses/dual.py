@@ -22,7 +22,9 @@ class LossConfig:
     bidirectional: bool = option(True, "rank labels for videos and videos for labels")
     ce: Literal["sigmoid", "softmax"] = option("sigmoid", "classification loss: sigmoid (BCE, paper) or softmax")
     lambda_initial: float = option(1.0, "CE weight before the switch point", ge=0)
-    lambda_final: float = option(0.02, "CE weight after the switch point (paper: 0.02); 0 with lambda_initial 0 = cosine only", ge=0)
+    lambda_final: float = option(
+        0.02, "CE weight after the switch point (paper: 0.02); 0 with lambda_initial 0 = cosine only", ge=0
+    )
     lambda_switch: float = option(0.75, "switch after this fraction of the first epoch's iterations", ge=0, le=1)
 
 

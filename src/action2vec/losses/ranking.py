@@ -64,8 +64,9 @@ def ranking_loss(
     return out
 
 
-def classification_loss(logits: torch.Tensor, labels: torch.Tensor,
-                        kind: Literal["sigmoid", "softmax"] = "sigmoid") -> torch.Tensor:
+def classification_loss(
+    logits: torch.Tensor, labels: torch.Tensor, kind: Literal["sigmoid", "softmax"] = "sigmoid"
+) -> torch.Tensor:
     """logits (B, C), labels (B,) -> scalar. ``sigmoid``: BCE on one-hot targets (paper); ``softmax``: CE."""
     if kind == "sigmoid":
         target = F.one_hot(labels, logits.shape[1]).to(logits.dtype)

@@ -12,6 +12,14 @@ from action2vec.models.factory import (
 from action2vec.models.networks import HRNN, EmbeddingNet, SequenceLSTM
 
 __all__ = [
-    "PRESETS", "ModelConfig", "build_model", "create_model", "list_models", "list_presets", "resolve_config",
-    "HRNN", "EmbeddingNet", "SequenceLSTM",
+    "PRESETS",
+    "ModelConfig",
+    "build_model",
+    "create_model",
+    "list_models",
+    "list_presets",
+    "resolve_config",
+    "HRNN",
+    "EmbeddingNet",
+    "SequenceLSTM",
 ]

@@ -56,16 +56,29 @@ def resolved(value: T | None, key: str) -> T:
 
 def _hrnn(cfg: ModelConfig, num_classes: int, attention: bool) -> EmbeddingNet:
     return HRNN(
-        resolved(cfg.input_dim, "input_dim"), resolved(cfg.embed_dim, "embed_dim"), num_classes,
-        resolved(cfg.lstm1_hidden, "lstm1_hidden"), resolved(cfg.lstm2_hidden, "lstm2_hidden"),
-        resolved(cfg.dropout, "dropout"), cfg.window, cfg.window_stride, attention,
-        resolved(cfg.attention_dim, "attention_dim"), cfg.attention_input,
+        resolved(cfg.input_dim, "input_dim"),
+        resolved(cfg.embed_dim, "embed_dim"),
+        num_classes,
+        resolved(cfg.lstm1_hidden, "lstm1_hidden"),
+        resolved(cfg.lstm2_hidden, "lstm2_hidden"),
+        resolved(cfg.dropout, "dropout"),
+        cfg.window,
+        cfg.window_stride,
+        attention,
+        resolved(cfg.attention_dim, "attention_dim"),
+        cfg.attention_input,
     )
 
 
 def _lstm(cfg: ModelConfig, num_classes: int, layers: int) -> EmbeddingNet:
-    return SequenceLSTM(resolved(cfg.input_dim, "input_dim"), resolved(cfg.embed_dim, "embed_dim"), num_classes,
-                        resolved(cfg.lstm1_hidden, "lstm1_hidden"), layers, resolved(cfg.dropout, "dropout"))
+    return SequenceLSTM(
+        resolved(cfg.input_dim, "input_dim"),
+        resolved(cfg.embed_dim, "embed_dim"),
+        num_classes,
+        resolved(cfg.lstm1_hidden, "lstm1_hidden"),
+        layers,
+        resolved(cfg.dropout, "dropout"),
+    )
 
 
 _BUILDERS: dict[str, Callable[[ModelConfig, int], EmbeddingNet]] = {
@@ -90,7 +103,9 @@ def resolve_config(cfg: ModelConfig, prefix: str = "model") -> ModelConfig:
     if cfg.preset not in PRESETS:
         raise ConfigError(f"config key '{prefix}.preset': unknown preset {cfg.preset!r} (choose from {list_presets()})")
     if cfg.variant not in _BUILDERS:
-        raise ConfigError(f"config key '{prefix}.variant': unknown variant {cfg.variant!r} (choose from {list_models()})")
+        raise ConfigError(
+            f"config key '{prefix}.variant': unknown variant {cfg.variant!r} (choose from {list_models()})"
+        )
     filled = replace(cfg, **{k: v for k, v in PRESETS[cfg.preset].items() if getattr(cfg, k) is None})
     check_ranges(filled, prefix)
     if filled.window_stride > filled.window:
@@ -110,7 +125,9 @@ def build_model(cfg: ModelConfig, num_classes: int = 0) -> EmbeddingNet:
     return _BUILDERS[cfg.variant](cfg, num_classes if cfg.classifier else 0)
 
 
-def create_model(name: str = "hrnn_attention", preset: str = "paper", num_classes: int = 0, **overrides: Any) -> EmbeddingNet:
+def create_model(
+    name: str = "hrnn_attention", preset: str = "paper", num_classes: int = 0, **overrides: Any
+) -> EmbeddingNet:
     """``create_model(variant, preset, num_classes, input_dim=..., embed_dim=..., **field_overrides)``."""
     known = set(to_dict(ModelConfig()))
     bad = sorted(set(overrides) - known)

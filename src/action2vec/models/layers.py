@@ -20,8 +20,9 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return steps[None, :] < lengths[:, None]
 
 
-def lstm_cell(gates: torch.Tensor, h: torch.Tensor, c: torch.Tensor, step_mask: torch.Tensor
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+def lstm_cell(
+    gates: torch.Tensor, h: torch.Tensor, c: torch.Tensor, step_mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One LSTM state update from the summed gate pre-activations, PyTorch's gate order ``[i, f, g, o]``.
 
     gates (N, 4H), h and c (N, H), step_mask (N,) bool -> new (h, c); rows whose step is padding keep their
@@ -113,7 +114,10 @@ class AttentiveLSTM(nn.Module):
                 query = hp[:, four_h:]
             if self.attention is not None and self.c_to_gates is not None:  # both or neither (see __init__)
                 ctx, _ = self.attention(x, keys, query, mask)
-                gates = torch.addmm(gates, ctx, self.c_to_gates.weight.T) if self.c_to_gates.bias is None \
+                gates = (
+                    torch.addmm(gates, ctx, self.c_to_gates.weight.T)
+                    if self.c_to_gates.bias is None
                     else gates + self.c_to_gates(ctx)
+                )
             h, c = lstm_cell(gates, h, c, step_masks[t])
         return h

@@ -54,20 +54,25 @@ def _analogy_lines(analogy: AnalogyResult) -> list[str]:
         scores = [s for s in analogy.scores if s.exclude_query == exclude]
         reading = "query class left out" if exclude else "every class a candidate (the paper's reading)"
         lines.append(f"analogy test, {reading}, chance {percent(scores[0].chance)}:")
-        lines += [f"  {s.vectors}{f' ({s.subset})' if s.subset else ''}: {percent(s.accuracy)} of {s.count} tests"
-                  for s in scores]
+        lines += [
+            f"  {s.vectors}{f' ({s.subset})' if s.subset else ''}: {percent(s.accuracy)} of {s.count} tests"
+            for s in scores
+        ]
     return lines
 
 
-def headline_text(zsl: ZslSummary | None, wordnet: WordNetResult | None, analogy: AnalogyResult | None,
-                  findings: bool = True) -> str:
+def headline_text(
+    zsl: ZslSummary | None, wordnet: WordNetResult | None, analogy: AnalogyResult | None, findings: bool = True
+) -> str:
     """The headline figures as a few plain-text lines (zero-shot top-1, analogy readings, WordNet), then what
     the run found (the report's findings), one per line."""
     lines = _zsl_lines(zsl) if zsl is not None else []
     if analogy is not None:
         lines += _analogy_lines(analogy)
     if wordnet is not None:
-        lines.append("WordNet Spearman ρ: " + ", ".join(f"{k} {rho(v)}" for k, v in wordnet.spearman_by.items() if v == v))
+        lines.append(
+            "WordNet Spearman ρ: " + ", ".join(f"{k} {rho(v)}" for k, v in wordnet.spearman_by.items() if v == v)
+        )
     found = run_findings(zsl, wordnet, analogy) if findings else []
     if found:
         lines += ["found:"] + [f"- {f.text}" for f in found]

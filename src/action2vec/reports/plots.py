@@ -61,8 +61,9 @@ def embedding_2d(vectors: np.ndarray, method: str = "tsne", seed: int = 0) -> np
             import umap
         except ImportError:
             raise DataError("UMAP layout asked for but umap-learn is not installed (pip install umap-learn)") from None
-        return umap.UMAP(n_components=2, metric="cosine", random_state=seed,
-                         n_neighbors=min(15, len(x) - 1)).fit_transform(x)
+        return umap.UMAP(
+            n_components=2, metric="cosine", random_state=seed, n_neighbors=min(15, len(x) - 1)
+        ).fit_transform(x)
     if method != "tsne":
         raise DataError(f"unknown layout {method!r} (tsne, umap)")
     from sklearn.manifold import TSNE
@@ -79,8 +80,14 @@ UNPLACED_GID = "unplaced-names"  # the gid of the list of names that found no fr
 
 
 def plot_class_map(
-    vectors: np.ndarray, names: Sequence[str], method: str = "tsne", seed: int = 0, title: str | None = None,
-    groups: Sequence[str] | None = None, shapes: Sequence[str] | None = None, xy: np.ndarray | None = None,
+    vectors: np.ndarray,
+    names: Sequence[str],
+    method: str = "tsne",
+    seed: int = 0,
+    title: str | None = None,
+    groups: Sequence[str] | None = None,
+    shapes: Sequence[str] | None = None,
+    xy: np.ndarray | None = None,
 ) -> Figure:
     """Scatter of class means in 2-D with their names (paper Figure 2). ``groups`` colours the points (e.g.
     verbs), ``shapes`` picks their markers (e.g. nouns; when there are at most 11); both get a legend.
@@ -103,8 +110,7 @@ def plot_class_map(
     for i, (x, y) in enumerate(xy):
         colour = cmap(colour_of[groups[i]] % cmap.N) if groups is not None else "tab:blue"
         marker = marker_of.get(shapes[i], "o") if kinds and shapes is not None else "o"
-        ax.scatter([x], [y], color=colour, marker=marker, s=36,
-                   edgecolors="black", linewidths=0.3)
+        ax.scatter([x], [y], color=colour, marker=marker, s=36, edgecolors="black", linewidths=0.3)
     span = np.ptp(xy, axis=0) if len(xy) else np.ones(2)
     lo, hi = xy.min(axis=0) - 0.08 * span, xy.max(axis=0) + 0.08 * span
     ax.set_xlim(lo[0], hi[0])
@@ -112,8 +118,13 @@ def plot_class_map(
     handles = [Line2D([], [], ls="", marker="o", color=cmap(i % cmap.N), label=g) for g, i in colour_of.items()]
     handles += [Line2D([], [], ls="", marker=m, color="grey", label=k) for k, m in marker_of.items()]
     if handles and len(handles) <= 40:
-        side.legend(handles=handles, loc="upper left", fontsize=8, frameon=False,
-                    title=" / ".join(t for t, on in (("colour: verb", bool(colour_of)), ("marker: noun", bool(kinds))) if on))
+        side.legend(
+            handles=handles,
+            loc="upper left",
+            fontsize=8,
+            frameon=False,
+            title=" / ".join(t for t, on in (("colour: verb", bool(colour_of)), ("marker: noun", bool(kinds))) if on),
+        )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"{method.upper()} of class embeddings ({len(names)} classes)")
@@ -123,19 +134,36 @@ def plot_class_map(
     unplaced = place_labels(ax, xy, list(names), font)
     if unplaced:
         shown = ", ".join(unplaced)
-        side.text(0.0, 0.0, f"Not placed on the map ({len(unplaced)}): {shown}", transform=side.transAxes,
-                  fontsize=7, va="bottom", ha="left", wrap=True, gid=UNPLACED_GID)
+        side.text(
+            0.0,
+            0.0,
+            f"Not placed on the map ({len(unplaced)}): {shown}",
+            transform=side.transAxes,
+            fontsize=7,
+            va="bottom",
+            ha="left",
+            wrap=True,
+            gid=UNPLACED_GID,
+        )
     return fig
 
 
 # offsets (points) around a point, nearest first: right, left, above, below, then the diagonals, further out
-_DIRECTIONS = [(1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
-               (0, -1, "center", "top"), (1, 1, "left", "bottom"), (-1, 1, "right", "bottom"),
-               (1, -1, "left", "top"), (-1, -1, "right", "top")]
+_DIRECTIONS = [
+    (1, 0, "left", "center"),
+    (-1, 0, "right", "center"),
+    (0, 1, "center", "bottom"),
+    (0, -1, "center", "top"),
+    (1, 1, "left", "bottom"),
+    (-1, 1, "right", "bottom"),
+    (1, -1, "left", "top"),
+    (-1, -1, "right", "top"),
+]
 
 
-def place_labels(ax: Axes, xy: np.ndarray, names: list[str], fontsize: float,
-                 radii: Sequence[float] = (4, 9, 16, 26, 38)) -> list[str]:
+def place_labels(
+    ax: Axes, xy: np.ndarray, names: list[str], fontsize: float, radii: Sequence[float] = (4, 9, 16, 26, 38)
+) -> list[str]:
     """Annotate each point with its name where the text's box (the renderer's extent) meets no name placed
     before and stays inside the axes, preferring places that cover no other point; names of crowded points go
     first. Returns the names not placed."""
@@ -144,8 +172,9 @@ def place_labels(ax: Axes, xy: np.ndarray, names: list[str], fontsize: float,
 
     canvas = ax.figure.canvas
     if not isinstance(canvas, FigureCanvasAgg):
-        raise TypeError("place_labels measures text with an Agg renderer; the figure's canvas is "
-                        f"{type(canvas).__name__}")
+        raise TypeError(
+            f"place_labels measures text with an Agg renderer; the figure's canvas is {type(canvas).__name__}"
+        )
     renderer = canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     points = ax.transData.transform(xy) if len(xy) else np.zeros((0, 2))
@@ -166,8 +195,16 @@ def place_labels(ax: Axes, xy: np.ndarray, names: list[str], fontsize: float,
         for avoid_dots in (True, False):
             for r in radii:
                 for dx, dy, ha, va in _DIRECTIONS:
-                    text = ax.annotate(names[i], tuple(xy[i]), xytext=(dx * r, dy * r), textcoords="offset points",
-                                       fontsize=fontsize, ha=ha, va=va, gid=CLASS_NAME_GID)
+                    text = ax.annotate(
+                        names[i],
+                        tuple(xy[i]),
+                        xytext=(dx * r, dy * r),
+                        textcoords="offset points",
+                        fontsize=fontsize,
+                        ha=ha,
+                        va=va,
+                        gid=CLASS_NAME_GID,
+                    )
                     box = text.get_window_extent(renderer).padded(1)
                     if free(box, i, avoid_dots):
                         spot = box
@@ -217,8 +254,12 @@ def _label_axes(ax: Axes, labels: list[str]) -> None:
     right.set_yticks(second, [labels[i] for i in second], fontsize=font)
 
 
-def plot_similarity_heatmaps(reference: np.ndarray, matrices: dict[str, np.ndarray], names: Sequence[str],
-                             reference_name: str = "WordNet (Wu-Palmer)") -> Figure:
+def plot_similarity_heatmaps(
+    reference: np.ndarray,
+    matrices: dict[str, np.ndarray],
+    names: Sequence[str],
+    reference_name: str = "WordNet (Wu-Palmer)",
+) -> Figure:
     """The reference similarity matrix beside each embedding's cosine matrix, two panels a row, on one colour
     scale (the range of every panel's off-diagonal values) with one colour bar; the diagonal is left blank.
 
@@ -246,7 +287,7 @@ def plot_similarity_heatmaps(reference: np.ndarray, matrices: dict[str, np.ndarr
         im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
         ax.set_title(name if name == reference_name else f"{name} (cosine)", fontsize=11)
         _label_axes(ax, labels)
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.axis("off")
     assert im is not None  # panels holds at least the reference
     step = max(1, math.ceil(n / 120))
@@ -287,8 +328,14 @@ def analogy_figure_stem(vectors: str) -> str:
 def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vector-arithmetic analogies") -> Figure:
     """One line per example: ``query − minus + plus → nearest`` (green when it is the expected class)."""
     rows = max(1, len(examples))
-    width = min(11.0, max(5.0, 0.095 * max((len(f"{e.query}{e.minus}{e.plus}{e.nearest}{e.expected}") for e in examples),
-                                             default=40) + 2.5))
+    width = min(
+        11.0,
+        max(
+            5.0,
+            0.095 * max((len(f"{e.query}{e.minus}{e.plus}{e.nearest}{e.expected}") for e in examples), default=40)
+            + 2.5,
+        ),
+    )
     fig = Figure(figsize=(width, 0.42 * rows + 0.8))
     ax = fig.subplots()
     ax.axis("off")
@@ -298,8 +345,15 @@ def plot_analogy_examples(examples: Sequence[AnalogyExample], title: str = "Vect
         text = f"{ex.query}  −  {ex.minus}  +  {ex.plus}   →   {ex.nearest}"
         if not ok:
             text += f"   (expected {ex.expected})"
-        ax.text(0.0, 1.0 - (i + 0.5) / rows, ("✓ " if ok else "✗ ") + text, fontsize=11,
-                color="tab:green" if ok else "tab:red", transform=ax.transAxes, va="center")
+        ax.text(
+            0.0,
+            1.0 - (i + 0.5) / rows,
+            ("✓ " if ok else "✗ ") + text,
+            fontsize=11,
+            color="tab:green" if ok else "tab:red",
+            transform=ax.transAxes,
+            va="center",
+        )
     return fig
 
 
@@ -326,6 +380,6 @@ def plot_training_curves(rows: list[dict[str, float]], source: str) -> Figure:
         ax.set_title(family)
         ax.set_xlabel("step")
         ax.legend(fontsize=7)
-    for ax in axes[len(families):]:
+    for ax in axes[len(families) :]:
         ax.axis("off")
     return fig

@@ -45,8 +45,18 @@ from action2vec.variants import title
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RunResults", "ReportFigure", "Block", "Section", "ReportPage", "collect_results", "build_page",
-           "render_html", "render_markdown", "build_report"]
+__all__ = [
+    "RunResults",
+    "ReportFigure",
+    "Block",
+    "Section",
+    "ReportPage",
+    "collect_results",
+    "build_page",
+    "render_html",
+    "render_markdown",
+    "build_report",
+]
 
 KINDS = ("zsl", "wordnet", "analogy")
 SECTION_OF = {"grouping": "wordnet"}  # a finding's topic -> the section it stands in (else the same name)
@@ -121,10 +131,13 @@ def collect_results(run_dir: str | Path) -> RunResults:
         if kind in KINDS and getattr(found, kind) is None:
             setattr(found, kind, read_result(doc, str(path)))
             found.sources[kind] = str(path.relative_to(run_dir))
-    found.figures = sorted((str(p.relative_to(run_dir)) for p in run_dir.rglob("*.png")),
-                           key=lambda s: (s.count("/"), s))
-    found.training_logs = sorted((str(p.relative_to(run_dir)) for p in run_dir.rglob("metrics.csv")),
-                                 key=lambda s: (s.count("/"), _method_rank(s, found.zsl), s))
+    found.figures = sorted(
+        (str(p.relative_to(run_dir)) for p in run_dir.rglob("*.png")), key=lambda s: (s.count("/"), s)
+    )
+    found.training_logs = sorted(
+        (str(p.relative_to(run_dir)) for p in run_dir.rglob("metrics.csv")),
+        key=lambda s: (s.count("/"), _method_rank(s, found.zsl), s),
+    )
     return found
 
 
@@ -182,26 +195,38 @@ class _Figures:
 
 def _same_as_top1(zsl: ZslSummary) -> str:
     """Why the mean per-class table equals the top-1 table, when it does on every split (computed from the runs)."""
-    pairs = [(r.metrics["top1"], r.metrics["mean_class_acc"]) for r in zsl.runs
-             if "top1" in r.metrics and "mean_class_acc" in r.metrics]
+    pairs = [
+        (r.metrics["top1"], r.metrics["mean_class_acc"])
+        for r in zsl.runs
+        if "top1" in r.metrics and "mean_class_acc" in r.metrics
+    ]
     if pairs and all(abs(a - b) < 1e-9 for a, b in pairs):
-        return (f"Mean per-class accuracy equals top-1 on all {len(pairs)} (split, method) results, as it must when "
-                "every unseen class has the same number of test videos (balanced test sets).")
+        return (
+            f"Mean per-class accuracy equals top-1 on all {len(pairs)} (split, method) results, as it must when "
+            "every unseen class has the same number of test videos (balanced test sets)."
+        )
     if pairs:
         differ = sum(abs(a - b) >= 1e-9 for a, b in pairs)
-        return (f"Mean per-class accuracy differs from top-1 on {differ} of {len(pairs)} results: their test sets "
-                "have unequal numbers of videos per class.")
+        return (
+            f"Mean per-class accuracy differs from top-1 on {differ} of {len(pairs)} results: their test sets "
+            "have unequal numbers of videos per class."
+        )
     return ""
 
 
 def _zsl_section(zsl: ZslSummary, findings: list[Finding], figures: _Figures) -> Section:
     table = zsl_table(zsl, "top1")
-    note = (f"Accuracies on the unseen classes' test videos in %, mean ± standard deviation over "
-            f"{zsl.n_splits} split{'s' if zsl.n_splits != 1 else ''} per ratio. {table.note}").strip()
+    note = (
+        f"Accuracies on the unseen classes' test videos in %, mean ± standard deviation over "
+        f"{zsl.n_splits} split{'s' if zsl.n_splits != 1 else ''} per ratio. {table.note}"
+    ).strip()
     table.note = ""
     tables = [("Top-1 accuracy (%)", table)]
-    for metric, name in (("top5", "top-5"), ("mean_class_acc", "mean per-class accuracy"),
-                         ("gzsl_harmonic", "GZSL harmonic mean")):
+    for metric, name in (
+        ("top5", "top-5"),
+        ("mean_class_acc", "mean per-class accuracy"),
+        ("gzsl_harmonic", "GZSL harmonic mean"),
+    ):
         if any(zsl.cell(ds, v, r).get(metric) for ds in zsl.datasets for v in zsl.variants for r in zsl.ratios()):
             extra = zsl_table(zsl, metric)
             extra.note = _same_as_top1(zsl) if metric == "mean_class_acc" else ""
@@ -217,9 +242,11 @@ def _zsl_section(zsl: ZslSummary, findings: list[Finding], figures: _Figures) ->
             pictures += figures.take(
                 f"confusion_{ds}_{variant}",
                 f"Unseen-class confusion of {title(variant, zsl.transductive)} on {ds}, {where}: rows are the true "
-                "classes, columns the predicted ones; each row is the fraction of its class's test videos.")
-    block = Block(tables, [f for f in findings if f.topic == "zsl"], pictures,
-                  "beside" if len(pictures) <= 1 else "below", note)
+                "classes, columns the predicted ones; each row is the fraction of its class's test videos.",
+            )
+    block = Block(
+        tables, [f for f in findings if f.topic == "zsl"], pictures, "beside" if len(pictures) <= 1 else "below", note
+    )
     return Section("zsl", "Zero-shot recognition", [block])
 
 
@@ -229,18 +256,36 @@ def _wordnet_section(wn: WordNetResult, findings: list[Finding], figures: _Figur
         "wordnet_heatmaps",
         f"Similarity of the {wn.n_classes} classes found in WordNet: the Wu-Palmer similarity of their WordNet lemmas "
         f"beside the cosine similarity of each set of class vectors ({names}). Rows and columns in the same order "
-        "(clustered on Wu-Palmer); one colour scale for every panel; the diagonal is left blank.")
-    blocks = [Block([("WordNet test: Spearman ρ of each class's similarities with Wu-Palmer's", wordnet_table(wn))],
-                    [f for f in findings if f.topic == "wordnet"], heat, "below")]
-    key = next(iter(wn.grouping), None) or next((Path(p).stem[5:] for p in figures.by_stem if p.startswith("tsne_")), None)
+        "(clustered on Wu-Palmer); one colour scale for every panel; the diagonal is left blank.",
+    )
+    blocks = [
+        Block(
+            [("WordNet test: Spearman ρ of each class's similarities with Wu-Palmer's", wordnet_table(wn))],
+            [f for f in findings if f.topic == "wordnet"],
+            heat,
+            "below",
+        )
+    ]
+    key = next(iter(wn.grouping), None) or next(
+        (Path(p).stem[5:] for p in figures.by_stem if p.startswith("tsne_")), None
+    )
     n = wn.n_classes_given or wn.n_classes
-    tsne = figures.take(f"tsne_{key}", f"t-SNE of {vectors_name(key)} of all {n} classes (colour: verb, marker: noun); "
-                        "the layout is for the eye; the table measures the grouping in the vectors' own space.") \
-        if key else []
+    tsne = (
+        figures.take(
+            f"tsne_{key}",
+            f"t-SNE of {vectors_name(key)} of all {n} classes (colour: verb, marker: noun); "
+            "the layout is for the eye; the table measures the grouping in the vectors' own space.",
+        )
+        if key
+        else []
+    )
     if wn.grouping or tsne:
         layout = "beside" if n <= 30 else "below"  # a map of many classes needs the page's width
-        tables = [("Class structure: is the nearest other class of the same verb or noun?", grouping_table(wn))] \
-            if wn.grouping else []
+        tables = (
+            [("Class structure: is the nearest other class of the same verb or noun?", grouping_table(wn))]
+            if wn.grouping
+            else []
+        )
         blocks.append(Block(tables, [f for f in findings if f.topic == "grouping"], tsne, layout))
     return Section("wordnet", "WordNet test and class structure", blocks)
 
@@ -250,16 +295,27 @@ def _analogy_section(an: AnalogyResult, findings: list[Finding], figures: _Figur
     examples = figures.take(
         "analogy_examples",
         f"Examples of the analogy test on the {an.class_vectors or 'class'} vectors ({reading}): a class minus its "
-        "noun plus another noun, and the nearest class; green when it is the expected class, red otherwise.")
+        "noun plus another noun, and the nearest class; green when it is the expected class, red otherwise.",
+    )
     for vectors in dict.fromkeys(s.vectors for s in an.scores if s.vectors not in (an.class_vectors, "text")):
         examples += figures.take(
             analogy_figure_stem(vectors),
             f"Examples of the analogy test on the class means of the {vectors.removeprefix('action2vec, ')} "
-            f"({reading}), beside those of {an.class_vectors or 'the main'} vectors.")
+            f"({reading}), beside those of {an.class_vectors or 'the main'} vectors.",
+        )
     table = analogy_table(an)
-    return Section("analogy", "Vector-arithmetic analogy test",
-                   [Block([("Analogy test: accuracy of each set of class vectors in each reading", table)],
-                          [f for f in findings if f.topic == "analogy"], examples, "beside")])
+    return Section(
+        "analogy",
+        "Vector-arithmetic analogy test",
+        [
+            Block(
+                [("Analogy test: accuracy of each set of class vectors in each reading", table)],
+                [f for f in findings if f.topic == "analogy"],
+                examples,
+                "beside",
+            )
+        ],
+    )
 
 
 def _training_run(run_dir: Path, log_path: str) -> Path | None:
@@ -298,10 +354,16 @@ def _training_section(run_dir: Path, results: RunResults, figures: _Figures) -> 
         else:
             rows += _model_rows(folder / "model")
             rows += [Row(["classes", str(len(train.classes))]), Row(["steps", str(train.global_step)])]
-            rows += [Row([f"final {k.removesuffix('_epoch')}", plain(v)]) for k, v in train.metrics.items()
-                     if k.endswith("_epoch")]
-    curves = figures.take("training_curves", f"Training curves of the run in {rel or 'the run folder'}: each "
-                          "logged loss term and the CE weight λ per step (step values and epoch means).")
+            rows += [
+                Row([f"final {k.removesuffix('_epoch')}", plain(v)])
+                for k, v in train.metrics.items()
+                if k.endswith("_epoch")
+            ]
+    curves = figures.take(
+        "training_curves",
+        f"Training curves of the run in {rel or 'the run folder'}: each "
+        "logged loss term and the CE weight λ per step (step values and epoch means).",
+    )
     block = Block([("Training run", Table(["what", "value"], rows))], [], curves, "below")
     return Section("training", "Training", [block])
 
@@ -329,9 +391,14 @@ def build_page(run_dir: str | Path, results: RunResults, title_text: str) -> Rep
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("action2vec.reports", "templates"),
-                             autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("action2vec.reports", "templates"),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     env.filters["table_html"] = lambda t: markupsafe.Markup(table_html(t))
     env.filters["table_markdown"] = table_markdown
     env.filters["md_cell"] = md_cell
@@ -373,10 +440,17 @@ def build_report(run_dir: str | Path, title: str | None = None, extra: dict[str,
     if results.zsl:
         summary["zsl"] = {**zsl_headline(results.zsl), **results.zsl.to_json()}
     summary.update({k: getattr(results, k).to_json() for k in ("wordnet", "analogy") if getattr(results, k)})
-    summary.update({"title": page.title, "findings": [f.to_json() for f in page.findings],
-                    "settings": [{"topic": s.topic, "name": s.name, "value": s.value} for s in page.settings],
-                    "figures": results.figures, "training_logs": results.training_logs, "sources": results.sources,
-                    **(extra or {})})
+    summary.update(
+        {
+            "title": page.title,
+            "findings": [f.to_json() for f in page.findings],
+            "settings": [{"topic": s.topic, "name": s.name, "value": s.value} for s in page.settings],
+            "figures": results.figures,
+            "training_logs": results.training_logs,
+            "sources": results.sources,
+            **(extra or {}),
+        }
+    )
     write_json(summary, paths["json"])
     log.info("report written: %s", paths["html"])
     return paths

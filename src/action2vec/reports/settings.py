@@ -62,12 +62,20 @@ def find_model_folders(run_dir: Path) -> list[ModelFolder]:
             if not isinstance(doc, dict) or doc.get("format") != FORMAT:
                 continue
             info = ModelInfo.from_json(doc, cfg)
-            labels = read_json(cfg.parent / NAMES_FILE, "label vocabulary") if (cfg.parent / NAMES_FILE).is_file() else {}
+            labels = (
+                read_json(cfg.parent / NAMES_FILE, "label vocabulary") if (cfg.parent / NAMES_FILE).is_file() else {}
+            )
         except Action2VecError as exc:
             log.warning("skipping %s: %s", cfg, exc)
             continue
-        out.append(ModelFolder(str(cfg.parent.relative_to(run_dir)), info, str(names_file_text(labels) or ""),
-                               tuple(labels.get("prompts") or ())))
+        out.append(
+            ModelFolder(
+                str(cfg.parent.relative_to(run_dir)),
+                info,
+                str(names_file_text(labels) or ""),
+                tuple(labels.get("prompts") or ()),
+            )
+        )
     return out
 
 
@@ -75,8 +83,14 @@ def code_version() -> str:
     """``git describe`` of the installed package's source tree when it is a git checkout, else its version."""
     here = Path(__file__).resolve().parent
     try:
-        done = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=here, capture_output=True,
-                              text=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
         if done.returncode == 0 and done.stdout.strip():
             return f"git {done.stdout.strip()}"
     except (OSError, subprocess.SubprocessError):
@@ -100,16 +114,22 @@ def _features(meta: dict[str, Any]) -> str:
         parts.append(clip)
     if meta.get("random_weights"):
         parts.append("random weights")
-    parts.append(f"store PCA to {meta['pca']}" if isinstance(meta.get("pca"), int) and meta["pca"] else
-                 "store PCA" if meta.get("pca") else "no store PCA")
+    parts.append(
+        f"store PCA to {meta['pca']}"
+        if isinstance(meta.get("pca"), int) and meta["pca"]
+        else "store PCA"
+        if meta.get("pca")
+        else "no store PCA"
+    )
     return ", ".join(parts)
 
 
 def _text(embedder: str, prompts: Sequence[str]) -> str:
     if not embedder:
         return "label vectors given by hand"
-    return f"{embedder}, " + ("prompts " + "; ".join(f"“{p}”" for p in prompts) if prompts
-                              else "no prompts (the class phrase alone)")
+    return f"{embedder}, " + (
+        "prompts " + "; ".join(f"“{p}”" for p in prompts) if prompts else "no prompts (the class phrase alone)"
+    )
 
 
 def _resolved(path: str) -> str:
@@ -129,12 +149,18 @@ def shown_path(path: str, run_dir: Path) -> str:
 def _data_rows(zsl: ZslSummary | None, models: list[ModelFolder], run_dir: Path) -> list[Setting]:
     rows: list[Setting] = []
     stores: dict[str, str] = {}
-    for name, ds in (zsl.datasets.items() if zsl else ()):
+    for name, ds in zsl.datasets.items() if zsl else ():
         src = ds.source or DataSource()
         if not src.store:
             continue
-        counts = ", ".join(x for x in (f"{src.videos} videos" if src.videos is not None else "",
-                                       f"splits drawn from {src.classes} classes" if src.classes else "") if x)
+        counts = ", ".join(
+            x
+            for x in (
+                f"{src.videos} videos" if src.videos is not None else "",
+                f"splits drawn from {src.classes} classes" if src.classes else "",
+            )
+            if x
+        )
         store = shown_path(src.store, run_dir)
         rows.append(Setting("Data", f"zero-shot data set {name}", f"{store} ({counts})" if counts else store))
         rows.append(Setting("Data", f"features of {name}", _features(src.meta)))
@@ -147,10 +173,11 @@ def _data_rows(zsl: ZslSummary | None, models: list[ModelFolder], run_dir: Path)
     return rows
 
 
-def _text_rows(zsl: ZslSummary | None, models: list[ModelFolder], wordnet: WordNetResult | None,
-               analogy: AnalogyResult | None) -> list[Setting]:
+def _text_rows(
+    zsl: ZslSummary | None, models: list[ModelFolder], wordnet: WordNetResult | None, analogy: AnalogyResult | None
+) -> list[Setting]:
     seen: dict[str, list[str]] = {}
-    for name, ds in (zsl.datasets.items() if zsl else ()):
+    for name, ds in zsl.datasets.items() if zsl else ():
         if ds.source is not None:
             seen.setdefault(_text(ds.source.text, ds.source.prompts), []).append(f"zero-shot ({name})")
     for m in models:
@@ -182,24 +209,41 @@ def _pca(zsl: ZslSummary, variant: str) -> str:
     if not fits:
         return "not recorded"
     kinds = sorted({f.fitted_on for f in fits})
-    words = {"seen": "fitted per split on its seen classes' training videos", "store": "the store's own PCA",
-             "none": "none"}
+    words = {
+        "seen": "fitted per split on its seen classes' training videos",
+        "store": "the store's own PCA",
+        "none": "none",
+    }
     text = "; ".join(words[k] for k in kinds)
     videos = [f.videos for f in fits if f.fitted_on == "seen" and f.videos]
-    return text + (f" ({min(videos)}-{max(videos)} videos)" if videos and min(videos) != max(videos)
-                   else f" ({videos[0]} videos)" if videos else "")
+    return text + (
+        f" ({min(videos)}-{max(videos)} videos)"
+        if videos and min(videos) != max(videos)
+        else f" ({videos[0]} videos)"
+        if videos
+        else ""
+    )
 
 
 def _zsl_rows(zsl: ZslSummary) -> list[Setting]:
     cfg = zsl.config
-    rows = [Setting("Zero-shot protocol", "class splits", _splits(zsl)),
-            Setting("Zero-shot protocol", "methods", ", ".join(title(v, zsl.transductive) for v in zsl.variants)),
-            Setting("Zero-shot protocol", "transductive",
-                    "yes: the methods used the unlabelled test videos" if zsl.transductive else "no")]
+    rows = [
+        Setting("Zero-shot protocol", "class splits", _splits(zsl)),
+        Setting("Zero-shot protocol", "methods", ", ".join(title(v, zsl.transductive) for v in zsl.variants)),
+        Setting(
+            "Zero-shot protocol",
+            "transductive",
+            "yes: the methods used the unlabelled test videos" if zsl.transductive else "no",
+        ),
+    ]
     if cfg:
-        extra = [f"seen-class hold-out {cfg['seen_holdout']:g}" if cfg.get("seen_holdout") else "no seen-class hold-out",
-                 f"overlap filter at cosine {cfg['overlap_threshold']:g}" if cfg.get("overlap_threshold") else "no overlap filter",
-                 f"top-k {', '.join(map(str, cfg.get('top_k', [])))}"]
+        extra = [
+            f"seen-class hold-out {cfg['seen_holdout']:g}" if cfg.get("seen_holdout") else "no seen-class hold-out",
+            f"overlap filter at cosine {cfg['overlap_threshold']:g}"
+            if cfg.get("overlap_threshold")
+            else "no overlap filter",
+            f"top-k {', '.join(map(str, cfg.get('top_k', [])))}",
+        ]
         rows.append(Setting("Zero-shot protocol", "options", "; ".join(extra)))
     for variant in zsl.variants:
         rows.append(Setting("Zero-shot protocol", f"PCA of {title(variant)}", _pca(zsl, variant)))
@@ -218,11 +262,15 @@ def _model_highlights(info: ModelInfo) -> str:
         parts[0] += f", attention {m.attention_dim} ({m.attention_input})"
     parts.append(f"windows of {m.window} steps every {m.window_stride}, dropout {m.dropout}, {m.embed_dim}-d output")
     if loss:
-        parts.append(f"loss: ranking margin {loss.get('margin')}, λ {loss.get('lambda_initial')} then "
-                     f"{loss.get('lambda_final')} from {loss.get('lambda_switch')} of the first epoch")
+        parts.append(
+            f"loss: ranking margin {loss.get('margin')}, λ {loss.get('lambda_initial')} then "
+            f"{loss.get('lambda_final')} from {loss.get('lambda_switch')} of the first epoch"
+        )
     if train:
-        parts.append(f"{train.get('epochs')} epochs, batch {train.get('batch_size')}, lr {train.get('lr')}, "
-                     f"seed {train.get('seed')}")
+        parts.append(
+            f"{train.get('epochs')} epochs, batch {train.get('batch_size')}, lr {train.get('lr')}, "
+            f"seed {train.get('seed')}"
+        )
     parts.append(f"{info.data.train_videos} training videos of {len(info.classes)} classes")
     return "; ".join(parts)
 
@@ -231,8 +279,10 @@ def _krr(cfg: dict[str, Any]) -> str:
     k = cfg.get("krr") or {}
     if not k:
         return "settings not recorded"
-    return (f"{k.get('kernel')} kernel (width × {k.get('sigma_scale')}), γ_A {k.get('gamma_a')}, γ_I {k.get('gamma_i')} "
-            f"on a {k.get('neighbors')}-nearest-neighbour graph, at most {k.get('max_train')} training videos")
+    return (
+        f"{k.get('kernel')} kernel (width × {k.get('sigma_scale')}), γ_A {k.get('gamma_a')}, γ_I {k.get('gamma_i')} "
+        f"on a {k.get('neighbors')}-nearest-neighbour graph, at most {k.get('max_train')} training videos"
+    )
 
 
 def _method_rows(zsl: ZslSummary | None, models: list[ModelFolder]) -> list[Setting]:
@@ -241,16 +291,28 @@ def _method_rows(zsl: ZslSummary | None, models: list[ModelFolder]) -> list[Sett
     for m in models:
         if m.zsl_variant is not None:
             first_model.setdefault(m.zsl_variant, m)
-    for variant in (zsl.variants if zsl else ()):
+    for variant in zsl.variants if zsl else ():
         if variant == "pooled_krr":
             rows.append(Setting("Methods", title(variant), _krr(zsl.config if zsl is not None else {})))
         elif variant == "pooled_match":
-            rows.append(Setting("Methods", title(variant), "no training: each test video's mean step feature (the "
-                                "store's raw features), cosine to the unseen classes' text embeddings by the same "
-                                "model's text tower"))
+            rows.append(
+                Setting(
+                    "Methods",
+                    title(variant),
+                    "no training: each test video's mean step feature (the "
+                    "store's raw features), cosine to the unseen classes' text embeddings by the same "
+                    "model's text tower",
+                )
+            )
         elif variant in first_model:
-            rows.append(Setting("Methods", title(variant), f"{_model_highlights(first_model[variant].info)} "
-                                f"(first split's model, {first_model[variant].path})"))
+            rows.append(
+                Setting(
+                    "Methods",
+                    title(variant),
+                    f"{_model_highlights(first_model[variant].info)} "
+                    f"(first split's model, {first_model[variant].path})",
+                )
+            )
     for m in models:
         if m.zsl_variant is None:
             rows.append(Setting("Methods", f"model {m.path}", _model_highlights(m.info)))
@@ -261,21 +323,36 @@ def _semantic_rows(wordnet: WordNetResult | None, analogy: AnalogyResult | None)
     rows = []
     if wordnet is not None:
         given = f" of {wordnet.n_classes_given}" if wordnet.n_classes_given else ""
-        rows.append(Setting("Semantic tests", "WordNet test",
-                            f"{wordnet.n_classes}{given} classes found in WordNet (lemma: {wordnet.match}; Wu-Palmer "
-                            f"over {'every sense pair (max)' if wordnet.synsets == 'max' else 'first senses'}); "
-                            f"class vectors: {', '.join(wordnet.spearman_by)}"))
+        rows.append(
+            Setting(
+                "Semantic tests",
+                "WordNet test",
+                f"{wordnet.n_classes}{given} classes found in WordNet (lemma: {wordnet.match}; Wu-Palmer "
+                f"over {'every sense pair (max)' if wordnet.synsets == 'max' else 'first senses'}); "
+                f"class vectors: {', '.join(wordnet.spearman_by)}",
+            )
+        )
     if analogy is not None:
         readings = sorted({s.exclude_query for s in analogy.scores}, reverse=True)
-        rows.append(Setting("Semantic tests", "analogy test",
-                            f"{analogy.count} tests on {analogy.n_classes or '?'} classes; {analogy.metric} distance; "
-                            f"vectors {'unit-normalised' if analogy.normalize else 'raw'}; readings: "
-                            + ", ".join("query class left out" if r else "every class a candidate" for r in readings)))
+        rows.append(
+            Setting(
+                "Semantic tests",
+                "analogy test",
+                f"{analogy.count} tests on {analogy.n_classes or '?'} classes; {analogy.metric} distance; "
+                f"vectors {'unit-normalised' if analogy.normalize else 'raw'}; readings: "
+                + ", ".join("query class left out" if r else "every class a candidate" for r in readings),
+            )
+        )
     return rows
 
 
-def data_and_settings(run_dir: str | Path, zsl: ZslSummary | None = None, wordnet: WordNetResult | None = None,
-                      analogy: AnalogyResult | None = None, now: datetime.datetime | None = None) -> list[Setting]:
+def data_and_settings(
+    run_dir: str | Path,
+    zsl: ZslSummary | None = None,
+    wordnet: WordNetResult | None = None,
+    analogy: AnalogyResult | None = None,
+    now: datetime.datetime | None = None,
+) -> list[Setting]:
     """The "data and settings" lines of a run folder's report, in table order."""
     models = find_model_folders(Path(run_dir))
     rows = _data_rows(zsl, models, Path(run_dir)) + _text_rows(zsl, models, wordnet, analogy)

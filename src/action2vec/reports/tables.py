@@ -16,8 +16,21 @@ from action2vec.evaluation.results import AnalogyResult, BootstrapInterval, Mean
 from action2vec.reports.numbers import percent_cell, rho
 from action2vec.variants import title
 
-__all__ = ["Row", "Table", "fmt_mean_std", "features_note", "zsl_table", "zsl_table_markdown", "comparison_table", "wordnet_table",
-           "grouping_table", "analogy_table", "table_markdown", "table_html", "md_cell"]
+__all__ = [
+    "Row",
+    "Table",
+    "fmt_mean_std",
+    "features_note",
+    "zsl_table",
+    "zsl_table_markdown",
+    "comparison_table",
+    "wordnet_table",
+    "grouping_table",
+    "analogy_table",
+    "table_markdown",
+    "table_html",
+    "md_cell",
+]
 
 
 @dataclass
@@ -77,15 +90,18 @@ def zsl_table(summary: ZslSummary, metric: str = "top1") -> Table:
         table.rows.append(Row([ratio] + [""] * len(datasets), block=True))
         for variant in summary.variants:
             cells = [fmt_mean_std(summary.cell(ds, variant, ratio).get(metric)) for ds in datasets]
-            unmeasured |= any(c == "-" and _fewer_classes_than_k(summary, ds, ratio, metric)
-                              for c, ds in zip(cells, datasets))
+            unmeasured |= any(
+                c == "-" and _fewer_classes_than_k(summary, ds, ratio, metric) for c, ds in zip(cells, datasets)
+            )
             table.rows.append(Row([title(variant, summary.transductive), *cells]))
         chance = [summary.chance(ds, ratio, metric) for ds in datasets]
         table.rows.append(Row(["chance"] + [percent_cell(c) for c in chance]))
     if unmeasured:
         k = metric[3:]
-        table.note = (f"-: fewer than {k} test classes in that split, where top-{k} accuracy is always 100 % and is "
-                      f"not measured. {table.note}").strip()
+        table.note = (
+            f"-: fewer than {k} test classes in that split, where top-{k} accuracy is always 100 % and is "
+            f"not measured. {table.note}"
+        ).strip()
     return table
 
 
@@ -102,17 +118,34 @@ def comparison_table(summary: ZslSummary, metric: str = "top1") -> Table:
             continue
         p = "-" if c.p != c.p else f"{c.p:.3f}"
         interval = "-" if c.low != c.low else f"{_signed_points(c.low)} to {_signed_points(c.high)}"
-        rows.append(Row([f"{title(c.a, summary.transductive)} − {title(c.b, summary.transductive)}", c.dataset,
-                         c.ratio, _signed_points(c.difference), interval, p, str(c.n), c.verdict]))
+        rows.append(
+            Row(
+                [
+                    f"{title(c.a, summary.transductive)} − {title(c.b, summary.transductive)}",
+                    c.dataset,
+                    c.ratio,
+                    _signed_points(c.difference),
+                    interval,
+                    p,
+                    str(c.n),
+                    c.verdict,
+                ]
+            )
+        )
     first = next((c for c in summary.comparisons if c.metric == metric), None)
     note = ""
     if first is not None:
-        note = (f"{metric}, paired over the splits both methods ran on; difference in percentage points; "
-                f"{round(100 * first.confidence)} % interval: {first.interval}; p: two-sided {first.test.split(',')[0]} "
-                "(zero differences dropped; with n splits the smallest exact p is 2/2^n, 0.0625 for 5). The verdict "
-                "comes from p < 0.05 alone.")
-    return Table(["comparison", "data set", "ratio", "difference (points)", "interval (points)", "p", "splits",
-                  "verdict"], rows, note)
+        note = (
+            f"{metric}, paired over the splits both methods ran on; difference in percentage points; "
+            f"{round(100 * first.confidence)} % interval: {first.interval}; p: two-sided {first.test.split(',')[0]} "
+            "(zero differences dropped; with n splits the smallest exact p is 2/2^n, 0.0625 for 5). The verdict "
+            "comes from p < 0.05 alone."
+        )
+    return Table(
+        ["comparison", "data set", "ratio", "difference (points)", "interval (points)", "p", "splits", "verdict"],
+        rows,
+        note,
+    )
 
 
 def _interval(i: BootstrapInterval | None) -> str:
@@ -122,15 +155,21 @@ def _interval(i: BootstrapInterval | None) -> str:
 def wordnet_table(wn: WordNetResult) -> Table:
     """Spearman ρ of each set of class vectors with Wu-Palmer: mean and standard deviation over rows, the
     bootstrap interval over rows; then each difference between the first set and another on the same rows."""
-    rows = [Row([name, rho(value), rho(wn.spearman_std.get(name)), _interval(wn.intervals.get(name))])
-            for name, value in wn.spearman_by.items()]
-    rows += [Row([f"{d.a} − {d.b} (same rows)", f"{d.interval.mean:+.3f}", "", _interval(d.interval)])
-             for d in wn.differences]
+    rows = [
+        Row([name, rho(value), rho(wn.spearman_std.get(name)), _interval(wn.intervals.get(name))])
+        for name, value in wn.spearman_by.items()
+    ]
+    rows += [
+        Row([f"{d.a} − {d.b} (same rows)", f"{d.interval.mean:+.3f}", "", _interval(d.interval)])
+        for d in wn.differences
+    ]
     note = f"{wn.n_classes} classes found in WordNet; one row per class, its similarities with the others."
     first = next(iter(wn.intervals.values()), None)
     if first is not None:
-        note += (f" Interval: 95 % percentile bootstrap over the rows (classes), {first.resamples} resamples, "
-                 f"seed {first.seed}; a difference whose interval excludes 0 is one at 5 %.")
+        note += (
+            f" Interval: 95 % percentile bootstrap over the rows (classes), {first.resamples} resamples, "
+            f"seed {first.seed}; a difference whose interval excludes 0 is one at 5 %."
+        )
     if wn.features and "pooled" in wn.spearman_by:
         note += f" The pooled row read {wn.features}."
     if wn.left_out:
@@ -141,21 +180,45 @@ def wordnet_table(wn: WordNetResult) -> Table:
 def grouping_table(wn: WordNetResult) -> Table:
     """For each set of class vectors: how often the nearest other class shares the verb or the noun (%)."""
     sets = [*wn.grouping.items(), *((f"{name}, t-SNE map (2-D)", g) for name, g in wn.map_grouping.items())]
-    rows = [Row([name, percent_cell(g.verb.rate), percent_cell(g.verb.chance), percent_cell(g.noun.rate),
-                 percent_cell(g.noun.chance), g.groups_by]) for name, g in sets]
+    rows = [
+        Row(
+            [
+                name,
+                percent_cell(g.verb.rate),
+                percent_cell(g.verb.chance),
+                percent_cell(g.noun.rate),
+                percent_cell(g.noun.chance),
+                g.groups_by,
+            ]
+        )
+        for name, g in sets
+    ]
     n = next(iter(wn.grouping.values())).verb.n if wn.grouping else 0
-    note = (f"Nearest other class by cosine in the vectors' own space, over all {n} classes; chance: a neighbour "
-            "drawn at random among the other classes.")
+    note = (
+        f"Nearest other class by cosine in the vectors' own space, over all {n} classes; chance: a neighbour "
+        "drawn at random among the other classes."
+    )
     if wn.map_grouping:
         note += " The t-SNE map's row: nearest class in the 2-D layout of the figure."
-    return Table(["class vectors", "same verb (%)", "chance (%)", "same noun (%)", "chance (%)", "groups by"], rows, note)
+    return Table(
+        ["class vectors", "same verb (%)", "chance (%)", "same noun (%)", "chance (%)", "groups by"], rows, note
+    )
 
 
 def analogy_table(an: AnalogyResult) -> Table:
     """Every scored reading of the analogy test: class vectors, tests, candidates, accuracy and chance (%)."""
-    rows = [Row([s.vectors + (f" ({s.subset})" if s.subset else ""), str(s.count),
-                 "left out" if s.exclude_query else "a candidate (paper)", percent_cell(s.accuracy),
-                 percent_cell(s.chance)]) for s in an.scores]
+    rows = [
+        Row(
+            [
+                s.vectors + (f" ({s.subset})" if s.subset else ""),
+                str(s.count),
+                "left out" if s.exclude_query else "a candidate (paper)",
+                percent_cell(s.accuracy),
+                percent_cell(s.chance),
+            ]
+        )
+        for s in an.scores
+    ]
     note = f"{an.metric} distance; vectors {'unit-normalised' if an.normalize else 'raw'}."
     return Table(["class vectors", "tests", "query class", "accuracy (%)", "chance (%)"], rows, note)
 

@@ -32,8 +32,16 @@ from action2vec.store import Store, StoreLock, store_digest
 if TYPE_CHECKING:
     from action2vec.inference import Action2Vec
 
-__all__ = ["EmbedSettings", "model_fingerprint", "embed_store", "index_store", "index_provenance", "check_store_unchanged", "stale_reason",
-           "MODEL_FILES"]
+__all__ = [
+    "EmbedSettings",
+    "model_fingerprint",
+    "embed_store",
+    "index_store",
+    "index_provenance",
+    "check_store_unchanged",
+    "stale_reason",
+    "MODEL_FILES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +51,12 @@ class EmbedSettings:
     """How the videos of a store are embedded for an index."""
 
     batch_size: int = option(256, "videos per forward pass", ge=1, execution=True)
-    chunk_videos: int = option(4096, "videos per chunk kept on disk (an interrupted run resumes by chunk)", ge=1,
-                               execution=True)
+    chunk_videos: int = option(
+        4096, "videos per chunk kept on disk (an interrupted run resumes by chunk)", ge=1, execution=True
+    )
     device: str = option("cpu", "torch device of the model", nonempty=True, execution=True)
     progress: bool = option(True, "show a progress bar", execution=True)
+
 
 MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, PCA_FILE)  # what decides a video's embedding
 
@@ -103,16 +113,23 @@ def embed_store(
     chunk_videos = settings.chunk_videos
     chunk_dir = Path(chunk_dir)
     n = len(store)
-    plan = Provenance("embedding chunks", {"model": Input(fingerprint),
-                                           "store": Input(store_digest(store), str(Path(store.path).resolve()))},
-                      {"videos": n, "chunk_videos": chunk_videos, "dim": model.embed_dim})
+    plan = Provenance(
+        "embedding chunks",
+        {"model": Input(fingerprint), "store": Input(store_digest(store), str(Path(store.path).resolve()))},
+        {"videos": n, "chunk_videos": chunk_videos, "dim": model.embed_dim},
+    )
     _chunk_plan(chunk_dir, plan)
     starts = list(range(0, n, chunk_videos))
     done = {s for s in starts if _chunk_ok(chunk_dir, s, min(chunk_videos, n - s), model.embed_dim)}
     if done:
         log.info("resuming: %d of %d chunks embedded before", len(done), len(starts))
-    bar = tqdm(total=n, initial=sum(min(chunk_videos, n - s) for s in done), unit="video", disable=not settings.progress,
-               desc="embedding")
+    bar = tqdm(
+        total=n,
+        initial=sum(min(chunk_videos, n - s) for s in done),
+        unit="video",
+        disable=not settings.progress,
+        desc="embedding",
+    )
     for start in starts:
         if start in done:
             continue
@@ -176,8 +193,10 @@ def index_store(
         raise DataError(f"{store_path}: the store holds no videos")
     model = Action2Vec.load(model_dir, device=embed.device)
     if store.dim not in model.feature_dims:
-        raise DataError(f"{store_path}: {store.dim}-d features, but the model in {model_dir} takes "
-                        f"{' or '.join(f'{d}-d' for d in model.feature_dims)}")
+        raise DataError(
+            f"{store_path}: {store.dim}-d features, but the model in {model_dir} takes "
+            f"{' or '.join(f'{d}-d' for d in model.feature_dims)}"
+        )
     check_build(len(store), model.embed_dim, settings)  # FAISS and pq_bytes checked before any video is embedded
     record = index_provenance(model_dir, fingerprint, store, settings, embed)
     if not force:
@@ -192,29 +211,47 @@ def index_store(
             shutil.rmtree(stale, ignore_errors=True)
         chunk_dir = out_dir / "chunks"
         emb = embed_store(model, store, chunk_dir, fingerprint=fingerprint, settings=embed, on_chunk=on_chunk)
-        index = build_index(emb, store.keys, store.labels, out_dir, settings=settings, model_fingerprint=fingerprint,
-                            model_dir=Path(model_dir).resolve(), store_path=Path(store.path).resolve(),
-                            store_videos=len(store), store_digest=store_digest(store), provenance=record.to_json())
+        index = build_index(
+            emb,
+            store.keys,
+            store.labels,
+            out_dir,
+            settings=settings,
+            model_fingerprint=fingerprint,
+            model_dir=Path(model_dir).resolve(),
+            store_path=Path(store.path).resolve(),
+            store_videos=len(store),
+            store_digest=store_digest(store),
+            provenance=record.to_json(),
+        )
         shutil.rmtree(chunk_dir, ignore_errors=True)
     return index
 
 
-def index_provenance(model_dir: str | Path, fingerprint: str, store: Store, settings: IndexSettings,
-                     embed: EmbedSettings) -> Provenance:
+def index_provenance(
+    model_dir: str | Path, fingerprint: str, store: Store, settings: IndexSettings, embed: EmbedSettings
+) -> Provenance:
     """What an index is made from: the model's files, the store's content (and where it lies: the explorer finds
     it there), the index settings (kind resolved for the store's size); how it embeds is kept apart."""
     index_settings, _ = split_settings(settings)
     _, execution = split_settings(embed)
     return Provenance(
-        "index", {"model": Input(fingerprint, str(Path(model_dir).resolve())),
-                  "store": Input(store_digest(store), str(Path(store.path).resolve()))},
-        {**{f"index.{k}": v for k, v in index_settings.items()}, "index.kind": choose_kind(len(store), settings),
-         "store path": str(Path(store.path).resolve())},
-        execution)
+        "index",
+        {
+            "model": Input(fingerprint, str(Path(model_dir).resolve())),
+            "store": Input(store_digest(store), str(Path(store.path).resolve())),
+        },
+        {
+            **{f"index.{k}": v for k, v in index_settings.items()},
+            "index.kind": choose_kind(len(store), settings),
+            "store path": str(Path(store.path).resolve()),
+        },
+        execution,
+    )
 
 
 def _rebuild_reason(out_dir: Path, fingerprint: str, record: Provenance) -> str:
-    """"" when the index in ``out_dir`` was made from ``record``'s inputs, else why it is rebuilt (an index from
+    """ "" when the index in ``out_dir`` was made from ``record``'s inputs, else why it is rebuilt (an index from
     before provenance records, or one that cannot be opened, is rebuilt)."""
     try:
         index = VideoIndex.open(out_dir, model_fingerprint=fingerprint)
@@ -231,7 +268,7 @@ OLDER_INDEX = "it was built by an older action2vec, whose store identity cannot 
 
 
 def stale_reason(info: Any, store: Store) -> str:
-    """"" when an index (its :class:`IndexInfo`) was built from ``store`` as it is now, else why not in one line
+    """ "" when an index (its :class:`IndexInfo`) was built from ``store`` as it is now, else why not in one line
     (:data:`OLDER_INDEX` for an index from before provenance records). The store's digest is remembered per file
     state, so an unchanged store costs a stat; a changed one is hashed once."""
     now = store_digest(store)
@@ -239,8 +276,10 @@ def stale_reason(info: Any, store: Store) -> str:
         return ""
     if not (info.store_digest and info.provenance):
         return OLDER_INDEX
-    return (f"{info.store_path or store.path} changed since it was indexed (content {info.store_digest[:12]} then, "
-            f"{now[:12]} now)")
+    return (
+        f"{info.store_path or store.path} changed since it was indexed (content {info.store_digest[:12]} then, "
+        f"{now[:12]} now)"
+    )
 
 
 def check_store_unchanged(index_dir: str | Path, info: Any) -> None:
@@ -250,8 +289,11 @@ def check_store_unchanged(index_dir: str | Path, info: Any) -> None:
     from action2vec.store import open_store
 
     if not info.store_path or not Path(info.store_path).is_file():
-        log.warning("%s: its store %s is not there; the answers come from the index as built", index_dir,
-                    info.store_path or "(not recorded)")
+        log.warning(
+            "%s: its store %s is not there; the answers come from the index as built",
+            index_dir,
+            info.store_path or "(not recorded)",
+        )
         return
     store = open_store(info.store_path)
     try:

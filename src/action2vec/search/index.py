@@ -41,8 +41,17 @@ from action2vec.extras import require
 from action2vec.io import read_json, save_npy, write_json
 from action2vec.linalg import l2_normalize
 
-__all__ = ["SearchHit", "IndexSettings", "IndexInfo", "VideoIndex", "build_index", "check_build", "choose_kind",
-           "KINDS", "INDEX_FORMAT"]
+__all__ = [
+    "SearchHit",
+    "IndexSettings",
+    "IndexInfo",
+    "VideoIndex",
+    "build_index",
+    "check_build",
+    "choose_kind",
+    "KINDS",
+    "INDEX_FORMAT",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +79,20 @@ class IndexSettings:
     """How an index is built and searched; every field is recorded in the index."""
 
     kind: Literal["auto", "exact", "ivf_flat", "ivf_pq", "hnsw"] = option(
-        "auto", "auto: exact up to exact_below videos, ivf_flat above; or exact, ivf_flat, ivf_pq, hnsw")
+        "auto", "auto: exact up to exact_below videos, ivf_flat above; or exact, ivf_flat, ivf_pq, hnsw"
+    )
     exact_below: int = option(50_000, "kind=auto searches exactly up to this many videos (docs/search.md)", ge=0)
     hnsw_m: int = option(32, "hnsw: graph neighbours per vector (memory: 8*M bytes per vector)", ge=4, le=256)
     ef_construction: int = option(80, "hnsw: candidate list length while building", ge=8)
-    ef_search: int = option(192, "hnsw: candidate list length while searching (higher: better recall, slower)",
-                            ge=1)
+    ef_search: int = option(192, "hnsw: candidate list length while searching (higher: better recall, slower)", ge=1)
     nlist: int = option(0, "ivf: number of inverted lists (0: sqrt(N), at most N/39)", ge=0)
     nprobe: int = option(16, "ivf: lists visited per query (higher: better recall, slower)", ge=1)
-    pq_bytes: int = option(0, "ivf_pq: bytes per vector code; the dim must divide by it (0: the largest "
-                           "divisor of the dim that leaves sub-vectors of >= 8 dims, 30 for 300-d)", ge=0)
+    pq_bytes: int = option(
+        0,
+        "ivf_pq: bytes per vector code; the dim must divide by it (0: the largest "
+        "divisor of the dim that leaves sub-vectors of >= 8 dims, 30 for 300-d)",
+        ge=0,
+    )
     rerank: int = option(10, "ivf_pq: re-rank k*rerank candidates by their exact cosine", ge=1)
     train_size: int = option(100_000, "ivf: at most this many vectors train the coarse quantiser", ge=1)
     seed: int = option(0, "seed of the training sample")
@@ -125,8 +138,14 @@ def _pq_bytes(dim: int, wanted: int) -> int:
         if dim % wanted:
             raise ConfigError(f"config key 'index.pq_bytes': {wanted} does not divide the embedding dim {dim}")
         return wanted
-    return next((m for m in (64, 60, 50, 48, 40, 32, 30, 25, 24, 20, 16, 15, 12, 10, 8, 6, 5, 4, 3, 2)
-                 if dim % m == 0 and dim // m >= 8), 1)
+    return next(
+        (
+            m
+            for m in (64, 60, 50, 48, 40, 32, 30, 25, 24, 20, 16, 15, 12, 10, 8, 6, 5, 4, 3, 2)
+            if dim % m == 0 and dim // m >= 8
+        ),
+        1,
+    )
 
 
 def check_build(count: int, dim: int, settings: IndexSettings) -> str:
@@ -218,10 +237,16 @@ def build_index(
         write_json({"keys": keys, "classes": classes}, staging / "videos.json")
         names = ["vectors.npy", "videos.json"] + (["faiss.index"] if kind != "exact" else [])
         info = IndexInfo(
-            kind=kind, count=len(vectors), dim=vectors.shape[1],
-            settings={**to_dict(settings), "kind": kind}, params=params,
-            model_fingerprint=model_fingerprint, model_dir=str(model_dir), store_path=str(store_path),
-            store_videos=len(keys) if store_videos is None else int(store_videos), store_digest=store_digest,
+            kind=kind,
+            count=len(vectors),
+            dim=vectors.shape[1],
+            settings={**to_dict(settings), "kind": kind},
+            params=params,
+            model_fingerprint=model_fingerprint,
+            model_dir=str(model_dir),
+            store_path=str(store_path),
+            store_videos=len(keys) if store_videos is None else int(store_videos),
+            store_digest=store_digest,
             provenance=dict(provenance or {}),
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             files={name: (staging / name).stat().st_size for name in names},
@@ -248,8 +273,15 @@ def _replace_index(staging: Path, out: Path, names: list[str], info: IndexInfo) 
 class VideoIndex:
     """An opened index: ``search`` query vectors, look up a video's vector, list keys and classes."""
 
-    def __init__(self, path: Path, info: IndexInfo, vectors: np.ndarray, keys: list[str],
-                 classes: list[str | None], ann: Any = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        info: IndexInfo,
+        vectors: np.ndarray,
+        keys: list[str],
+        classes: list[str | None],
+        ann: Any = None,
+    ) -> None:
         self.path = path
         self.info = info
         self.vectors = vectors  # (N, E) float32, memory-mapped
@@ -276,9 +308,11 @@ class VideoIndex:
         path = Path(path)
         info = _read_info(path)
         if model_fingerprint is not None and info.model_fingerprint != model_fingerprint:
-            raise DataError(f"{path / 'index.json'}: made by another model (fingerprint "
-                            f"{info.model_fingerprint[:12] or 'none'}, this model {model_fingerprint[:12]}); "
-                            f"rebuild it with `action2vec index`")
+            raise DataError(
+                f"{path / 'index.json'}: made by another model (fingerprint "
+                f"{info.model_fingerprint[:12] or 'none'}, this model {model_fingerprint[:12]}); "
+                f"rebuild it with `action2vec index`"
+            )
         vectors = _read_vectors(path / "vectors.npy", info)
         videos = read_json(path / "videos.json", "index video list")
         keys, classes = (videos.get(n) if isinstance(videos, dict) else None for n in ("keys", "classes"))
@@ -306,8 +340,10 @@ class VideoIndex:
             raise ConfigError(f"k: {k} is out of range (must be >= 1)")
         k = min(k, len(self))
         idx, scores = self._exact(q, k) if self._ann is None else self._approximate(q, k)
-        return [[SearchHit(self.keys[i], self.classes[i], float(s)) for i, s in zip(row, srow) if i >= 0]
-                for row, srow in zip(idx, scores)]
+        return [
+            [SearchHit(self.keys[i], self.classes[i], float(s)) for i, s in zip(row, srow) if i >= 0]
+            for row, srow in zip(idx, scores)
+        ]
 
     def vector(self, key: str) -> np.ndarray:
         """The stored unit embedding (E,) of video ``key``."""
@@ -372,8 +408,10 @@ def _read_info(path: Path) -> IndexInfo:
     if not isinstance(doc, dict) or doc.get("format") != INDEX_FORMAT:
         raise DataError(f"{meta_path}: not an action2vec search index")
     if doc.get("version") != INDEX_VERSION:
-        raise DataError(f"{meta_path}: index format version {doc.get('version')} (this action2vec reads "
-                        f"{INDEX_VERSION}); rebuild it with `action2vec index`")
+        raise DataError(
+            f"{meta_path}: index format version {doc.get('version')} (this action2vec reads "
+            f"{INDEX_VERSION}); rebuild it with `action2vec index`"
+        )
     names = {f.name for f in dataclasses.fields(IndexInfo)}
     try:
         info = IndexInfo(**{k: v for k, v in doc.items() if k in names})
@@ -386,8 +424,10 @@ def _read_info(path: Path) -> IndexInfo:
         if not file.is_file():
             raise DataError(f"{file}: missing (the index is incomplete; rebuild it with `action2vec index`)")
         if file.stat().st_size != size:
-            raise DataError(f"{file}: {file.stat().st_size} bytes, index.json records {size} (truncated or "
-                            f"replaced; rebuild it with `action2vec index`)")
+            raise DataError(
+                f"{file}: {file.stat().st_size} bytes, index.json records {size} (truncated or "
+                f"replaced; rebuild it with `action2vec index`)"
+            )
     return info
 
 
@@ -397,8 +437,9 @@ def _read_vectors(file: Path, info: IndexInfo) -> np.ndarray:
     except (OSError, ValueError) as exc:
         raise DataError(f"{file}: not a readable vector file ({exc})") from None
     if vectors.dtype != np.float32 or vectors.shape != (info.count, info.dim):
-        raise DataError(f"{file}: {vectors.dtype} {vectors.shape}, index.json records float32 "
-                        f"({info.count}, {info.dim})")
+        raise DataError(
+            f"{file}: {vectors.dtype} {vectors.shape}, index.json records float32 ({info.count}, {info.dim})"
+        )
     return vectors
 
 

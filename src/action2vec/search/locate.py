@@ -75,8 +75,10 @@ def locate_run(run_dir: str | Path) -> RunPaths:
         return RunPaths(model_dir, run_dir / "features.h5", run_dir / INDEX_DIR)
     if model_dir is not None:
         return RunPaths(model_dir, _train_store(run_dir), run_dir / INDEX_DIR)
-    raise DataError(f"{run_dir}: not a run folder (expected model/ and config.yaml of `action2vec train`, or "
-                    f"full/model/ and features.h5 of `action2vec demo`)")
+    raise DataError(
+        f"{run_dir}: not a run folder (expected model/ and config.yaml of `action2vec train`, or "
+        f"full/model/ and features.h5 of `action2vec demo`)"
+    )
 
 
 def locate_index(path: str | Path) -> Path:

@@ -30,7 +30,23 @@ from action2vec.serve.files import NotFound, VideoFiles, video_root
 from action2vec.serve.previews import Preview, Previews, video_preview
 
 __all__ = [
-    "Explorer", "ServeSettings", "ExplorerPaths", "explorer_paths", "ClassHit", "VideoHit", "Neighbours",
-    "AnalogyTerm", "AnalogyAnswer", "MapPoint", "UploadResult", "LabelScore", "TooLarge", "NotFound",
-    "VideoFiles", "video_root", "Preview", "Previews", "video_preview",
+    "Explorer",
+    "ServeSettings",
+    "ExplorerPaths",
+    "explorer_paths",
+    "ClassHit",
+    "VideoHit",
+    "Neighbours",
+    "AnalogyTerm",
+    "AnalogyAnswer",
+    "MapPoint",
+    "UploadResult",
+    "LabelScore",
+    "TooLarge",
+    "NotFound",
+    "VideoFiles",
+    "video_root",
+    "Preview",
+    "Previews",
+    "video_preview",
 ]

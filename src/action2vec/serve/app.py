@@ -176,8 +176,9 @@ def _add_queries(app: FastAPI, explorer: Explorer) -> None:
         return _neighbours_json(explorer.search_text(q, k), text=q)
 
     @app.get("/api/neighbours")
-    def neighbours(class_: str | None = Query(None, alias="class"), key: str | None = None,
-                   k: int = Query(10, ge=1, le=1000)) -> Any:
+    def neighbours(
+        class_: str | None = Query(None, alias="class"), key: str | None = None, k: int = Query(10, ge=1, le=1000)
+    ) -> Any:
         if class_ is not None and key is None:
             return _neighbours_json(explorer.neighbours_of_class(class_, k), **{"class": class_})
         if key is not None and class_ is None:
@@ -185,8 +186,12 @@ def _add_queries(app: FastAPI, explorer: Explorer) -> None:
         return _error(400, "give exactly one of class=NAME or key=VIDEO_KEY")
 
     @app.get("/api/analogy")
-    def analogy(a: str = Query(..., max_length=1000), b: str = Query(..., max_length=1000),
-                c: str = Query(..., max_length=1000), k: int = Query(5, ge=1, le=1000)) -> dict[str, Any]:
+    def analogy(
+        a: str = Query(..., max_length=1000),
+        b: str = Query(..., max_length=1000),
+        c: str = Query(..., max_length=1000),
+        k: int = Query(5, ge=1, le=1000),
+    ) -> dict[str, Any]:
         return explorer.analogy(a, b, c, k).to_json()
 
     @app.get("/api/map")
@@ -203,12 +208,16 @@ def _add_uploads(app: FastAPI, explorer: Explorer) -> None:
     """``POST /api/upload`` (the video as the raw body, size-checked while it streams) and ``POST /api/rank``."""
 
     @app.post("/api/upload")
-    async def upload(request: Request, name: str = Query("upload", max_length=1000),
-                     k: int = Query(10, ge=1, le=1000)) -> Any:
+    async def upload(
+        request: Request, name: str = Query("upload", max_length=1000), k: int = Query(10, ge=1, le=1000)
+    ) -> Any:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind in _SIMPLE_TYPES:
-            return _error(415, "send the video as the request body with its own content type (e.g. video/mp4 or "
-                               "application/octet-stream), not as a form")
+            return _error(
+                415,
+                "send the video as the request body with its own content type (e.g. video/mp4 or "
+                "application/octet-stream), not as a form",
+            )
         shown, suffix = _upload_name(name)
         limit = explorer.max_upload_bytes
         too_large = f"more than the {explorer.settings.max_upload_mb:g} MiB limit (serve.max_upload_mb)"

@@ -53,8 +53,19 @@ from action2vec.store import Store, open_store
 from action2vec.text import create_embedder
 
 __all__ = [
-    "ServeSettings", "ExplorerPaths", "explorer_paths", "ClassHit", "VideoHit", "Neighbours", "AnalogyTerm",
-    "AnalogyAnswer", "MapPoint", "UploadResult", "LabelScore", "Explorer", "TooLarge",
+    "ServeSettings",
+    "ExplorerPaths",
+    "explorer_paths",
+    "ClassHit",
+    "VideoHit",
+    "Neighbours",
+    "AnalogyTerm",
+    "AnalogyAnswer",
+    "MapPoint",
+    "UploadResult",
+    "LabelScore",
+    "Explorer",
+    "TooLarge",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,8 +84,7 @@ class ServeSettings:
     """How the explorer serves a model (``action2vec serve --serve.KEY VALUE``)."""
 
     max_upload_mb: float = option(200.0, "largest video file accepted for upload, in MiB", gt=0)
-    map_videos: int = option(600, "videos drawn on the map beside the class means (evenly over classes; 0: none)",
-                             ge=0)
+    map_videos: int = option(600, "videos drawn on the map beside the class means (evenly over classes; 0: none)", ge=0)
     map_method: Literal["tsne", "umap"] = option("tsne", "2-D layout of the map: tsne, or umap (needs umap-learn)")
     preview_size: int = option(128, "short side of the video previews, in pixels (never scaled up)", ge=16, le=1024)
     preview_frames: int = option(12, "frames in a video preview", ge=1, le=64)
@@ -97,9 +107,15 @@ class ExplorerPaths:
     backbone_weights: Path | None = None  # for uploads, when the store was extracted with pretrained weights
 
 
-def explorer_paths(run_dir: str | Path | None = None, *, model: str | Path | None = None,
-                   store: str | Path | None = None, index: str | Path | None = None,
-                   videos: Sequence[str | Path] = (), weights: str | Path | None = None) -> ExplorerPaths:
+def explorer_paths(
+    run_dir: str | Path | None = None,
+    *,
+    model: str | Path | None = None,
+    store: str | Path | None = None,
+    index: str | Path | None = None,
+    videos: Sequence[str | Path] = (),
+    weights: str | Path | None = None,
+) -> ExplorerPaths:
     """Resolve a run folder and the overrides into :class:`ExplorerPaths`; DataError/ConfigError (one line)
     when something named is missing. Reads no model or store yet."""
     if run_dir is not None and not Path(run_dir).is_dir():
@@ -124,9 +140,15 @@ def explorer_paths(run_dir: str | Path | None = None, *, model: str | Path | Non
             raise DataError(f"{folder}: --videos folder not found")
     if weights is not None and not Path(weights).exists():
         raise DataError(f"{weights}: backbone weights not found")
-    return ExplorerPaths(model_dir, store_path, index_dir, run.index_dir if run else None,
-                         Path(run_dir) if run_dir is not None else None, tuple(Path(v) for v in videos),
-                         Path(weights) if weights is not None else None)
+    return ExplorerPaths(
+        model_dir,
+        store_path,
+        index_dir,
+        run.index_dir if run else None,
+        Path(run_dir) if run_dir is not None else None,
+        tuple(Path(v) for v in videos),
+        Path(weights) if weights is not None else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -185,8 +207,11 @@ class AnalogyAnswer:
     left_out: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"terms": [t.to_json() for t in self.terms], "classes": [c.to_json() for c in self.classes],
-                "left_out": self.left_out}
+        return {
+            "terms": [t.to_json() for t in self.terms],
+            "classes": [c.to_json() for c in self.classes],
+            "left_out": self.left_out,
+        }
 
 
 @dataclass(frozen=True)
@@ -277,8 +302,15 @@ class _Space:
 class Explorer:
     """A model and the embedded videos of a store, answering the explorer's questions (thread-safe)."""
 
-    def __init__(self, model: Action2Vec, index: VideoIndex, files: VideoFiles, settings: ServeSettings,
-                 index_note: str = "", temporary: tempfile.TemporaryDirectory | None = None) -> None:
+    def __init__(
+        self,
+        model: Action2Vec,
+        index: VideoIndex,
+        files: VideoFiles,
+        settings: ServeSettings,
+        index_note: str = "",
+        temporary: tempfile.TemporaryDirectory | None = None,
+    ) -> None:
         self.model = model
         self.index = index
         self.files = files
@@ -308,17 +340,32 @@ class Explorer:
             if store is None or paths.store is None:  # explorer_paths refuses this: no store and no index
                 raise ConfigError("give --store FILE (the videos to explore) or --index INDEX")
             temporary = tempfile.TemporaryDirectory(prefix="action2vec-serve-")
-            log.info("embedding the %d videos of %s (`action2vec index` keeps an index for the next start)",
-                     len(store), paths.store)
-            index = index_store(paths.model_dir, paths.store, Path(temporary.name) / "index",
-                                settings=IndexSettings(), embed=EmbedSettings(device=settings.device, progress=False))
+            log.info(
+                "embedding the %d videos of %s (`action2vec index` keeps an index for the next start)",
+                len(store),
+                paths.store,
+            )
+            index = index_store(
+                paths.model_dir,
+                paths.store,
+                Path(temporary.name) / "index",
+                settings=IndexSettings(),
+                embed=EmbedSettings(device=settings.device, progress=False),
+            )
             note = f"built at start-up from {paths.store} ({index.kind}, not kept)"
-        roots = [paths.run_dir, *paths.video_roots] if paths.video_roots else [paths.run_dir, *(
-            [video_root(store)] if store is not None else [])]
+        roots = (
+            [paths.run_dir, *paths.video_roots]
+            if paths.video_roots
+            else [paths.run_dir, *([video_root(store)] if store is not None else [])]
+        )
         explorer = cls(model, index, VideoFiles(store, roots), settings, note, temporary)
         explorer.map = explorer._layout()
-        log.info("%d videos of %d classes; previews from %s", len(index), len(explorer.space.classes),
-                 ", ".join(map(str, explorer.files.roots)) or "nowhere")
+        log.info(
+            "%d videos of %d classes; previews from %s",
+            len(index),
+            len(explorer.space.classes),
+            ", ".join(map(str, explorer.files.roots)) or "nowhere",
+        )
         return explorer
 
     def close(self) -> None:
@@ -334,8 +381,11 @@ class Explorer:
         from action2vec.reports.plots import embedding_2d
 
         picked = self._map_videos()
-        vectors = np.concatenate([self.space.vectors, np.asarray(self.index.vectors)[picked]]) if len(picked) else \
-            self.space.vectors
+        vectors = (
+            np.concatenate([self.space.vectors, np.asarray(self.index.vectors)[picked]])
+            if len(picked)
+            else self.space.vectors
+        )
         if len(vectors) == 0:
             return []
         # One thread: for a few hundred points OpenMP's extra threads cost more than they give, by 10x and
@@ -344,7 +394,7 @@ class Explorer:
             xy = np.asarray(embedding_2d(vectors, self.settings.map_method, self.settings.seed), dtype=np.float64)
         xy = spread_points(_unit_square(xy), len(self.space.classes), seed=self.settings.seed)
         points = [MapPoint("class", c, c, float(x), float(y)) for c, (x, y) in zip(self.space.classes, xy)]
-        for i, (x, y) in zip(picked, xy[len(self.space.classes):]):
+        for i, (x, y) in zip(picked, xy[len(self.space.classes) :]):
             points.append(MapPoint("video", self.index.keys[i], self.index.classes[i] or None, float(x), float(y)))
         return points
 
@@ -369,13 +419,17 @@ class Explorer:
         """What is being served, for the page's header and ``GET /api/info``."""
         m = self.model
         return {
-            "model": str(m.model_dir), "variant": m.info.model.variant, "embed_dim": m.embed_dim,
-            "text": m.text_embedder, "prompts": list(m.prompts),
-            "videos": len(self.index), "classes": len(self.space.classes),
+            "model": str(m.model_dir),
+            "variant": m.info.model.variant,
+            "embed_dim": m.embed_dim,
+            "text": m.text_embedder,
+            "prompts": list(m.prompts),
+            "videos": len(self.index),
+            "classes": len(self.space.classes),
             "index": {"kind": self.index.kind, "source": self.index_note},
             "video_folders": [str(r) for r in self.files.roots],
-            "max_upload_bytes": self.max_upload_bytes, "map": {"method": self.settings.map_method,
-                                                                 "points": len(self.map)},
+            "max_upload_bytes": self.max_upload_bytes,
+            "map": {"method": self.settings.map_method, "points": len(self.map)},
         }
 
     @property
@@ -398,11 +452,14 @@ class Explorer:
         with self._lock:  # the cache and the embedder (built once) are shared by the server's threads
             todo = sorted({n for n in nouns if n not in self._nouns})
             if todo:
-                for noun, vector in embed_nouns([AnalogyPair(0, 0, "", n, n) for n in todo], self._noun_embedder(),
-                                                oov=self.model.label_vectors.oov).items():
+                for noun, vector in embed_nouns(
+                    [AnalogyPair(0, 0, "", n, n) for n in todo], self._noun_embedder(), oov=self.model.label_vectors.oov
+                ).items():
                     if len(vector) != self.model.embed_dim:
-                        raise DataError(f"text embedder {self.model.text_embedder!r} gives {len(vector)}-d vectors, "
-                                        f"the model {self.model.embed_dim}-d")
+                        raise DataError(
+                            f"text embedder {self.model.text_embedder!r} gives {len(vector)}-d vectors, "
+                            f"the model {self.model.embed_dim}-d"
+                        )
                     self._nouns[noun] = l2_normalize(vector)
             for noun in nouns:
                 self._nouns.move_to_end(noun)
@@ -415,13 +472,16 @@ class Explorer:
         if self._nouns_embedder is None:
             spec = self.model.text_embedder
             if not spec:
-                raise DataError(f"{self.model.model_dir}: its label vectors were given by hand (no text embedder "
-                                "recorded), so it cannot embed new nouns; give class names as terms")
+                raise DataError(
+                    f"{self.model.model_dir}: its label vectors were given by hand (no text embedder "
+                    "recorded), so it cannot embed new nouns; give class names as terms"
+                )
             self._nouns_embedder = create_embedder(spec, oov=self.model.label_vectors.oov)
         return self._nouns_embedder
 
-    def neighbours(self, vector: np.ndarray, k: int, *, leave_class: str | None = None,
-                   leave_video: str | None = None) -> Neighbours:
+    def neighbours(
+        self, vector: np.ndarray, k: int, *, leave_class: str | None = None, leave_video: str | None = None
+    ) -> Neighbours:
         """The ``k`` nearest classes (cosine to class means) and videos (the index) of a vector (E,)."""
         k = _check_k(k)
         q = l2_normalize(np.asarray(vector, dtype=np.float32).reshape(-1))
@@ -434,8 +494,9 @@ class Explorer:
         if not self.space.classes:
             return []
         scores = self.space.vectors @ q  # (C,)
-        return [ClassHit(self.space.classes[i], float(scores[i]), self.space.counts[i])
-                for i in _top(scores, k, leave_out)]
+        return [
+            ClassHit(self.space.classes[i], float(scores[i]), self.space.counts[i]) for i in _top(scores, k, leave_out)
+        ]
 
     def search_text(self, text: str, k: int = 10) -> Neighbours:
         """Nearest classes and videos of a label text."""
@@ -472,8 +533,12 @@ class Explorer:
         if terms[0].kind == "text":
             text_vectors[terms[0].text] = self.embed_text([terms[0].text])[0]
         nouns = self.noun_vectors([t.text for t in terms[1:] if t.kind == "text"])
-        vec = [self.space.vectors[self.space.position[t.text]] if t.kind == "class"
-               else (text_vectors[t.text] if i == 0 else nouns[t.text]) for i, t in enumerate(terms)]
+        vec = [
+            self.space.vectors[self.space.position[t.text]]
+            if t.kind == "class"
+            else (text_vectors[t.text] if i == 0 else nouns[t.text])
+            for i, t in enumerate(terms)
+        ]
         query = vec[0] - vec[1] + vec[2]
         left_out = sorted({t.text for t in terms if t.kind == "class"})
         classes = self._nearest_classes(l2_normalize(query), k, [self.space.position[n] for n in left_out])
@@ -500,9 +565,10 @@ class Explorer:
             text = str(exc)
             if not text.startswith(f"{path}: "):
                 raise
-            reason = text[len(f"{path}: "):]
-            raise DataError(f"{name}: {reason}" if reason.startswith("not a video")
-                            else f"{name}: not a readable video ({reason})") from None
+            reason = text[len(f"{path}: ") :]
+            raise DataError(
+                f"{name}: {reason}" if reason.startswith("not a video") else f"{name}: not a readable video ({reason})"
+            ) from None
         upload_id = uuid.uuid4().hex[:12]
         with self._lock:
             self._uploads[upload_id] = _Upload(name, vector)
@@ -515,8 +581,10 @@ class Explorer:
         with self._lock:
             upload = self._uploads.get(upload_id)
         if upload is None:
-            raise NotFound(f"unknown upload {upload_id!r} (uploads are kept while the server runs, the last "
-                           f"{self.settings.uploads_kept}); upload the video again")
+            raise NotFound(
+                f"unknown upload {upload_id!r} (uploads are kept while the server runs, the last "
+                f"{self.settings.uploads_kept}); upload the video again"
+            )
         cleaned = list(dict.fromkeys(" ".join(str(t).split()) for t in labels))
         cleaned = [t for t in cleaned if t]
         if not cleaned:
@@ -587,8 +655,9 @@ def _usable_index(paths: ExplorerPaths, store: Store | None) -> tuple[VideoIndex
         log.warning("not using %s: %s", paths.run_index, exc)
         return None, ""
     if store is not None and index.keys != list(store.keys):
-        log.warning("not using %s: it indexes other videos than %s (rerun `action2vec index`)",
-                    paths.run_index, paths.store)
+        log.warning(
+            "not using %s: it indexes other videos than %s (rerun `action2vec index`)", paths.run_index, paths.store
+        )
         return None, ""
     why = stale_reason(index.info, store) if store is not None else ""
     if why:

@@ -49,8 +49,15 @@ def video_preview(path: str | Path, size: int = 128, frames: int = 12, span: flo
     step_ms = int(min(500, max(60, 1000 * shown / max(len(images), 1))))
     webp = features.check("webp")
     out = io.BytesIO()
-    images[0].save(out, format="WEBP" if webp else "GIF", save_all=True, append_images=images[1:], duration=step_ms,
-                   loop=0, **({"quality": 70} if webp else {}))
+    images[0].save(
+        out,
+        format="WEBP" if webp else "GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=step_ms,
+        loop=0,
+        **({"quality": 70} if webp else {}),
+    )
     return Preview(out.getvalue(), "image/webp" if webp else "image/gif")
 
 

@@ -38,8 +38,9 @@ def bind(host: str, port: int) -> socket.socket:
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port: {port} is out of range (must be >= 0 and <= 65535)")
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                             flags=socket.AI_PASSIVE)[0]
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
     except (socket.gaierror, UnicodeError) as exc:
         raise ConfigError(f"--host: cannot listen on {host!r} ({getattr(exc, 'strerror', None) or exc})") from None
     sock = socket.socket(family, kind, proto)
@@ -84,9 +85,16 @@ def make_server(app: Any, sock: socket.socket, access_log: bool = False) -> Any:
 
     host, port = sock.getsockname()[:2]
     # uvicorn annotates timeout_graceful_shutdown as int but hands it to asyncio.timeout, which takes seconds as float
-    config = uvicorn.Config(_QuietWhenCancelled(app), host=host, port=port, log_config=None, access_log=access_log,
-                            log_level="info" if access_log else "warning", lifespan="off",
-                            timeout_graceful_shutdown=SHUTDOWN_GRACE_S)  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        _QuietWhenCancelled(app),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=access_log,
+        log_level="info" if access_log else "warning",
+        lifespan="off",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )  # type: ignore[arg-type]
     _cancelled_requests_are_news()
     return uvicorn.Server(config)
 
@@ -113,9 +121,17 @@ class _QuietWhenCancelled:
             log.info("stopped answering %s %s: the server is stopping", scope.get("method", ""), scope.get("path", ""))
             if scope.get("type") == "http" and not started:  # tell the client, if it still listens
                 body = b'{"error": "the server is stopping"}'
-                await send({"type": "http.response.start", "status": 503,
-                            "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
-                                        (b"content-length", str(len(body)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 503,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"connection", b"close"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
 
 

@@ -11,8 +11,18 @@ from action2vec.store.importer import ImportResult, import_features
 from action2vec.store.lock import StoreLock, StoreLockedError
 
 __all__ = [
-    "Store", "FeatureStore", "StoreWriter", "StoreLock", "StoreLockedError", "merge_parts", "parts_dir",
-    "write_store", "open_store", "store_digest", "import_features", "ImportResult",
+    "Store",
+    "FeatureStore",
+    "StoreWriter",
+    "StoreLock",
+    "StoreLockedError",
+    "merge_parts",
+    "parts_dir",
+    "write_store",
+    "open_store",
+    "store_digest",
+    "import_features",
+    "ImportResult",
 ]
 
 
@@ -30,8 +40,10 @@ def open_store(path: str | Path, annotations: str | Path | None = None) -> Featu
     path = Path(path)
     if not path.is_file():
         if parts_dir(path).is_dir() and any(parts_dir(path).glob("*.h5")):
-            raise DataError(f"{path}: not written yet; an interrupted run left its part files in {parts_dir(path)}: "
-                            f"rerun it to finish, or `action2vec store merge {path}` to use what it wrote")
+            raise DataError(
+                f"{path}: not written yet; an interrupted run left its part files in {parts_dir(path)}: "
+                f"rerun it to finish, or `action2vec store merge {path}` to use what it wrote"
+            )
         raise DataError(f"feature store not found: {path}")
     try:
         with h5py.File(path, "r") as f:

@@ -85,8 +85,14 @@ def features_digest(video_digests: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(video_digests).encode()).hexdigest()[:32]
 
 
-def content_digest(meta: dict[str, Any], keys: Sequence[str], labels: Sequence[str], lengths: Any,
-                   features: str, pca: dict[str, np.ndarray] | None) -> str:
+def content_digest(
+    meta: dict[str, Any],
+    keys: Sequence[str],
+    labels: Sequence[str],
+    lengths: Any,
+    features: str,
+    pca: dict[str, np.ndarray] | None,
+) -> str:
     """A store's content digest from its parts: metadata, videos (keys, labels, lengths), the digest of every
     video's features (:func:`features_digest`) and the PCA arrays. Writers compute it when they write a store
     (attribute ``content_digest``); :func:`store_digest` from what it reads and the verified features digest."""
@@ -147,7 +153,11 @@ def _verified_features(store: Store, path: Path) -> str:
     if recorded:
         changed = [k for k, a, b in zip(store.keys, recorded, digests) if a != b]
         if changed:
-            log.warning("%s: the features of %d video(s) differ from those recorded when it was written (first: %r): "
-                        "the store was edited in place; what was made from it before is not reused", path,
-                        len(changed), changed[0])
+            log.warning(
+                "%s: the features of %d video(s) differ from those recorded when it was written (first: %r): "
+                "the store was edited in place; what was made from it before is not reused",
+                path,
+                len(changed),
+                changed[0],
+            )
     return features_digest(digests)

@@ -381,8 +381,9 @@ class StoreWriter:
         n = int(feats.shape[0]) if length is None else int(length)
         if not 0 <= n <= feats.shape[0]:
             raise DataError(f"video {key!r}: length {n} outside 0..{feats.shape[0]}")
-        self._buf.append(PendingVideo(key, feats, n, label or "", json.dumps(source or {}, default=str),
-                                      video_digest(feats)))
+        self._buf.append(
+            PendingVideo(key, feats, n, label or "", json.dumps(source or {}, default=str), video_digest(feats))
+        )
         self._done.add(key)
         if len(self._buf) + len(self._fail_buf) >= self.flush_every:
             self.flush()
@@ -472,8 +473,11 @@ def _create_features(f: h5py.File, rows: int, dim: int) -> h5py.Dataset:
     """The (rows, D) float32 feature dataset, chunked in ~1 MiB blocks of whole rows."""
     chunk_rows = max(1, min(max(rows, 1), (1 << 20) // max(4 * dim, 1)))
     return f.create_dataset(
-        "features", shape=(rows, dim), dtype=np.float32,
-        chunks=(chunk_rows, max(dim, 1)) if dim else None, maxshape=(None, dim),
+        "features",
+        shape=(rows, dim),
+        dtype=np.float32,
+        chunks=(chunk_rows, max(dim, 1)) if dim else None,
+        maxshape=(None, dim),
     )
 
 
@@ -491,8 +495,9 @@ def _write_tables(
     f.attrs["meta"] = json.dumps(meta, default=str)
     if index.digests is not None:
         f.attrs["features_digest"] = features_digest(index.digests)
-        f.attrs["content_digest"] = content_digest(json.loads(f.attrs["meta"]), index.keys, index.labels,
-                                                   index.lengths, f.attrs["features_digest"], pca)
+        f.attrs["content_digest"] = content_digest(
+            json.loads(f.attrs["meta"]), index.keys, index.labels, index.lengths, f.attrs["features_digest"], pca
+        )
     g = f.create_group("index")
     g.create_dataset("key", data=np.array(index.keys, dtype=object), dtype=_STR)
     g.create_dataset("offset", data=index.offsets.astype(np.int64))
@@ -529,8 +534,23 @@ def _existing_meta(path: Path, parts: Path) -> dict[str, Any] | None:
 
 # what decides a video's features (store metadata, not config options): a resume that changes one of them would mix
 # two kinds of features in a store
-_IDENTITY_KEYS = ("backbone", "layer", "clip_len", "stride", "fps", "duration", "pca", "random_weights",
-                  "weights_sha256", "preprocess", "decoder", "frame_size", "short_side", "amp", "pca_fit_keys_sha256")
+_IDENTITY_KEYS = (
+    "backbone",
+    "layer",
+    "clip_len",
+    "stride",
+    "fps",
+    "duration",
+    "pca",
+    "random_weights",
+    "weights_sha256",
+    "preprocess",
+    "decoder",
+    "frame_size",
+    "short_side",
+    "amp",
+    "pca_fit_keys_sha256",
+)
 
 
 def _features_record(meta: dict[str, Any], keys: Iterable[str]) -> Provenance:
@@ -542,8 +562,9 @@ def _check_meta_compatible(old: dict[str, Any], new: dict[str, Any], path: Path)
     shared = [k for k in _IDENTITY_KEYS if k in old and k in new]
     decision = decide(_features_record(old, shared), _features_record(new, shared), finished=False)
     if decision.action == "refuse":
-        raise DataError(f"{path} holds features made otherwise ({decision.reason}); use another --out or the same "
-                        "settings")
+        raise DataError(
+            f"{path} holds features made otherwise ({decision.reason}); use another --out or the same settings"
+        )
 
 
 def _done_keys(path: Path, parts: Path) -> set[str]:
@@ -629,8 +650,15 @@ def _write_merged(out: h5py.File, plan: _MergePlan) -> StoreIndex:
                 lengths.append(int(idx.lengths[i]))
                 offsets.append(cursor)
                 cursor += n
-    index = StoreIndex(keys, np.array(offsets, np.int64), np.array(rows, np.int32), np.array(lengths, np.int32),
-                       labels, sources, digests)
+    index = StoreIndex(
+        keys,
+        np.array(offsets, np.int64),
+        np.array(rows, np.int32),
+        np.array(lengths, np.int32),
+        labels,
+        sources,
+        digests,
+    )
     _write_tables(out, plan.meta, index, plan.failures, plan.pca)
     return index
 
@@ -675,10 +703,19 @@ def merge_parts(path: str | Path) -> Path:
         record_digest(path, features)  # the file as merged: its readers need not hash it again
         _remove_parts(path, files)
     if plan.dropped:
-        log.warning("%s: dropped %d entr%s with an empty key (left by concurrent writers of an older version)",
-                    path, len(plan.dropped), "y" if len(plan.dropped) == 1 else "ies")
-    log.info("merged %d part file(s) into %s (%d videos, %d failures)", len(files) - int(files[0] == path), path,
-             len(index.keys), len(plan.failures))
+        log.warning(
+            "%s: dropped %d entr%s with an empty key (left by concurrent writers of an older version)",
+            path,
+            len(plan.dropped),
+            "y" if len(plan.dropped) == 1 else "ies",
+        )
+    log.info(
+        "merged %d part file(s) into %s (%d videos, %d failures)",
+        len(files) - int(files[0] == path),
+        path,
+        len(index.keys),
+        len(plan.failures),
+    )
     return path
 
 

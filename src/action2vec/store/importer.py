@@ -55,9 +55,26 @@ _HEADER_KEYS = {"key", "video", "video_id", "id", "name", "path", "file"}
 _FILE_SUFFIXES = (".npy", ".npz", *VIDEO_SUFFIXES)
 _HEADER_LABELS = {"label", "class", "class_name", "classname", "action", "category"}
 # the metadata keys `extract` writes; an import records the same keys (None where it cannot know them)
-_EXTRACT_META = ("backbone", "layer", "dim", "clip_len", "pretrained", "random_weights", "weights_sha256", "fps",
-                 "duration", "stride", "frames", "steps", "decoder", "frame_size", "short_side", "amp", "pca",
-                 "padding")
+_EXTRACT_META = (
+    "backbone",
+    "layer",
+    "dim",
+    "clip_len",
+    "pretrained",
+    "random_weights",
+    "weights_sha256",
+    "fps",
+    "duration",
+    "stride",
+    "frames",
+    "steps",
+    "decoder",
+    "frame_size",
+    "short_side",
+    "amp",
+    "pca",
+    "padding",
+)
 
 
 @dataclass(frozen=True)
@@ -111,11 +128,16 @@ class ImportResult:
         return {"kind": "store_import", **asdict(self)}
 
     def summary(self) -> str:
-        labels = f"{self.labelled} labelled ({self.label_source}), {self.classes} classes" if self.label_source \
+        labels = (
+            f"{self.labelled} labelled ({self.label_source}), {self.classes} classes"
+            if self.label_source
             else "no labels"
-        return (f"{self.store}: {self.videos} videos imported from {self.source} ({self.format}; {self.imported} "
-                f"written now, {self.skipped} already there), D={self.dim}, T {self.steps_min}..{self.steps_max}, "
-                f"{labels}")
+        )
+        return (
+            f"{self.store}: {self.videos} videos imported from {self.source} ({self.format}; {self.imported} "
+            f"written now, {self.skipped} already there), D={self.dim}, T {self.steps_min}..{self.steps_max}, "
+            f"{labels}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- headers
@@ -201,8 +223,10 @@ class _FolderSource(_Source):
                 continue
             members = _npz_members(f)
             if len(members) != 1:
-                raise DataError(f"{f}: key {key!r}: a per-video .npz in a folder must hold exactly one array, it "
-                                f"holds {len(members)}; import a many-array .npz as its own source")
+                raise DataError(
+                    f"{f}: key {key!r}: a per-video .npz in a folder must hold exactly one array, it "
+                    f"holds {len(members)}; import a many-array .npz as its own source"
+                )
             out.append(SourceVideo(key, f, members[0][0], members[0][1], members[0][2]))
         return out
 
@@ -262,13 +286,23 @@ class _Hdf5Source(_Source):
             raise DataError(f"{self.path}: the HDF5 file holds no datasets")
         names = [name for name, ds in found if ds.dtype.kind in "SUO"]
         if names:  # a key list under another name: the packed layout was meant
-            raise DataError(f"{self.path}: dataset {names[0]!r} holds text, not features; a packed file names its key "
-                            "list 'keys' and its arrays 'features' (docs/import.md), a file of one dataset per "
-                            "video holds only numbers")
+            raise DataError(
+                f"{self.path}: dataset {names[0]!r} holds text, not features; a packed file names its key "
+                "list 'keys' and its arrays 'features' (docs/import.md), a file of one dataset per "
+                "video holds only numbers"
+            )
         leaves = {PurePosixPath(name).name for name, _ in found}
         by_group = len(leaves) == 1 and len(found) > 1 and all("/" in name for name, _ in found)
-        return [SourceVideo(str(PurePosixPath(name).parent) if by_group else name, self.path, name,
-                            tuple(int(s) for s in ds.shape), ds.dtype) for name, ds in found]
+        return [
+            SourceVideo(
+                str(PurePosixPath(name).parent) if by_group else name,
+                self.path,
+                name,
+                tuple(int(s) for s in ds.shape),
+                ds.dtype,
+            )
+            for name, ds in found
+        ]
 
     def _packed(self) -> list[SourceVideo]:
         f, where = self._f, "features"
@@ -286,19 +320,25 @@ class _Hdf5Source(_Source):
             bad = np.flatnonzero((lens < 0) | (lens > t))
             if len(bad):
                 raise DataError(f"{self.path}: key {keys[bad[0]]!r}: length {lens[bad[0]]} outside 0..{t}")
-            return [SourceVideo(k, self.path, where, (int(lens[i]), d), feats.dtype, row=i, steps=int(lens[i]))
-                    for i, k in enumerate(keys)]
+            return [
+                SourceVideo(k, self.path, where, (int(lens[i]), d), feats.dtype, row=i, steps=int(lens[i]))
+                for i, k in enumerate(keys)
+            ]
         if feats.ndim != 2:
             raise DataError(f"{self.path}: packed 'features' must be (rows, D) or (N, T, D), got {shape}")
         rows, d = shape
         lens = lengths.astype(np.int64) if lengths is not None else np.ones(len(keys), np.int64)
         if (lens < 0).any() or int(lens.sum()) != rows:
-            raise DataError(f"{self.path}: 'lengths' add up to {int(lens.sum())} rows, 'features' has {rows}"
-                            if lengths is not None else
-                            f"{self.path}: {len(keys)} 'keys' for {rows} rows of 'features' and no 'lengths'")
+            raise DataError(
+                f"{self.path}: 'lengths' add up to {int(lens.sum())} rows, 'features' has {rows}"
+                if lengths is not None
+                else f"{self.path}: {len(keys)} 'keys' for {rows} rows of 'features' and no 'lengths'"
+            )
         starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if len(lens) else lens
-        return [SourceVideo(k, self.path, where, (int(lens[i]), d), feats.dtype, row=int(starts[i]),
-                            steps=int(lens[i])) for i, k in enumerate(keys)]
+        return [
+            SourceVideo(k, self.path, where, (int(lens[i]), d), feats.dtype, row=int(starts[i]), steps=int(lens[i]))
+            for i, k in enumerate(keys)
+        ]
 
     def read(self, video: SourceVideo) -> np.ndarray:
         ds = self._f[video.where]
@@ -326,16 +366,20 @@ def _open_source(source: Path, fmt: str | None) -> _Source:
         with open(source, "rb") as fh:
             magic = fh.read(8)
         if suffix == ".npy" or magic.startswith(b"\x93NUMPY"):
-            raise DataError(f"{source}: one .npy file is one array; give the folder of per-video .npy files, or "
-                            "write an (N, D) array with its key list as an HDF5 file with datasets 'keys' and "
-                            "'features' (docs/import.md)")
+            raise DataError(
+                f"{source}: one .npy file is one array; give the folder of per-video .npy files, or "
+                "write an (N, D) array with its key list as an HDF5 file with datasets 'keys' and "
+                "'features' (docs/import.md)"
+            )
         if suffix == ".npz" or (suffix not in _HDF5_SUFFIXES and magic.startswith(b"PK")):
             fmt = "npz"
         elif suffix in _HDF5_SUFFIXES or magic == b"\x89HDF\r\n\x1a\n":
             fmt = "hdf5"
         else:
-            raise ConfigError(f"{source}: cannot tell its format from the name or the content; give --format npz or "
-                              "--format hdf5 (a folder of .npy files is given as the folder)")
+            raise ConfigError(
+                f"{source}: cannot tell its format from the name or the content; give --format npz or "
+                "--format hdf5 (a folder of .npy files is given as the folder)"
+            )
     if fmt == "npy":
         raise ConfigError(f"--format npy: {source} is a file; give the folder that holds the .npy files")
     return _NpzSource(source) if fmt == "npz" else _Hdf5Source(source)
@@ -360,8 +404,10 @@ def _check_headers(videos: list[SourceVideo]) -> None:
         if first is None:
             first = v
         elif v.dim != first.dim:
-            raise DataError(f"{v.name}: key {v.key!r} has D={v.dim}, but {first.name} (key {first.key!r}) has "
-                            f"D={first.dim}; every video needs the same feature dimension")
+            raise DataError(
+                f"{v.name}: key {v.key!r} has D={v.dim}, but {first.name} (key {first.key!r}) has "
+                f"D={first.dim}; every video needs the same feature dimension"
+            )
 
 
 # ---------------------------------------------------------------------------------------------- labels
@@ -398,8 +444,10 @@ class _Labels:
                 continue
             if entry in named_by:
                 other = named_by[entry]
-                raise DataError(f"{self.origin}: key {entry!r} names two videos, {other.key!r} ({other.name}) and "
-                                f"{v.key!r} ({v.name}); give each its full key (path relative to the source)")
+                raise DataError(
+                    f"{self.origin}: key {entry!r} names two videos, {other.key!r} ({other.name}) and "
+                    f"{v.key!r} ({v.name}); give each its full key (path relative to the source)"
+                )
             named_by[entry] = v
             self.entry_of[v.key] = entry
         return missing
@@ -426,15 +474,22 @@ def read_label_file(path: str | Path) -> dict[str, str]:
     text = read_text(path, "labels file")
     rows: list[tuple[int, list[str]]] = []
     if path.suffix.lower() == ".csv":
-        rows = [(n, [c.strip() for c in r]) for n, r in enumerate(csv.reader(text.splitlines()), start=1)
-                if any(c.strip() for c in r)]
+        rows = [
+            (n, [c.strip() for c in r])
+            for n, r in enumerate(csv.reader(text.splitlines()), start=1)
+            if any(c.strip() for c in r)
+        ]
     else:
         for n, line in enumerate(text.splitlines(), start=1):
             line = line.strip()
             if line and not line.startswith("#"):
                 rows.append((n, line.split(None, 1)))
-    if rows and len(rows[0][1]) >= 2 and rows[0][1][0].lower() in _HEADER_KEYS \
-            and rows[0][1][1].lower() in _HEADER_LABELS:
+    if (
+        rows
+        and len(rows[0][1]) >= 2
+        and rows[0][1][0].lower() in _HEADER_KEYS
+        and rows[0][1][1].lower() in _HEADER_LABELS
+    ):
         rows = rows[1:]
     labels: dict[str, str] = {}
     line_of: dict[str, int] = {}
@@ -450,22 +505,30 @@ def read_label_file(path: str | Path) -> dict[str, str]:
     return labels
 
 
-def _resolve_labels(labels: str | Path | None, dataset: str | None, annotations: str | Path | None,
-                    split: int | None, keys: list[str]) -> _Labels | None:
+def _resolve_labels(
+    labels: str | Path | None, dataset: str | None, annotations: str | Path | None, split: int | None, keys: list[str]
+) -> _Labels | None:
     if split is not None and dataset is None:
-        raise ConfigError("store import: --split chooses the official split of a --dataset; give --dataset and "
-                          "--annotations with it")
+        raise ConfigError(
+            "store import: --split chooses the official split of a --dataset; give --dataset and --annotations with it"
+        )
     if dataset is not None or annotations is not None:
         if labels is not None:
             raise ConfigError("store import: give --labels or --dataset with --annotations, not both")
         if not dataset or not annotations:
-            raise ConfigError("store import: --dataset and --annotations go together (e.g. --dataset ucf101 "
-                              "--annotations ucfTrainTestlist)")
+            raise ConfigError(
+                "store import: --dataset and --annotations go together (e.g. --dataset ucf101 "
+                "--annotations ucfTrainTestlist)"
+            )
         from action2vec.datasets import load_dataset
 
         records = load_dataset(dataset, Path(annotations), split=1 if split is None else split)
-        return _Labels({r.key: r.label for r in records}, {r.key: r.subset for r in records},
-                       f"{dataset} {annotations}", adapter=True)
+        return _Labels(
+            {r.key: r.label for r in records},
+            {r.key: r.subset for r in records},
+            f"{dataset} {annotations}",
+            adapter=True,
+        )
     if labels is None:
         return None
     if str(labels) == FROM_FOLDER:
@@ -485,8 +548,12 @@ def _check_labels(labels: _Labels, videos: list[SourceVideo]) -> int:
         beside = f"; its keys not matched look like {unmatched[0]!r}" if unmatched else ""
         raise DataError(f"{labels.origin}: {len(missing)} of {len(videos)} keys have no label, first: {first}{beside}")
     if unmatched and not labels.adapter:
-        log.warning("%s: %d labelled keys are not in the source (first: %s)", labels.origin, len(unmatched),
-                    ", ".join(map(repr, unmatched[:5])))
+        log.warning(
+            "%s: %d labelled keys are not in the source (first: %s)",
+            labels.origin,
+            len(unmatched),
+            ", ".join(map(repr, unmatched[:5])),
+        )
     return len(unmatched)
 
 
@@ -494,8 +561,13 @@ def _check_labels(labels: _Labels, videos: list[SourceVideo]) -> int:
 def _store_meta(source: _Source, dim: int, meta: dict[str, Any] | None) -> dict[str, Any]:
     """The metadata `extract` records (None where unknown), the source, then the user's ``meta``."""
     out: dict[str, Any] = {k: None for k in _EXTRACT_META}
-    out.update(random_weights=False, amp=False, dim=dim, imported_from=os.path.abspath(source.path),
-               import_format=source.format)
+    out.update(
+        random_weights=False,
+        amp=False,
+        dim=dim,
+        imported_from=os.path.abspath(source.path),
+        import_format=source.format,
+    )
     for k, v in (meta or {}).items():
         if k in ("dim", "imported_from", "import_format"):
             raise ConfigError(f"--meta {k}: is set by the import itself and cannot be given")
@@ -510,16 +582,18 @@ def _existing_store(out: Path) -> FeatureStore | None:
     return FeatureStore(out) if out.is_file() else None
 
 
-def _check_resume(out: Path, store: FeatureStore, meta: dict[str, Any], table: _Labels | None,
-                  videos: list[SourceVideo]) -> None:
+def _check_resume(
+    out: Path, store: FeatureStore, meta: dict[str, Any], table: _Labels | None, videos: list[SourceVideo]
+) -> None:
     """A store already at ``out`` is resumed only by the same import: same source, ``D``, metadata, and the
     label this run would give each video it already holds (a rerun with a corrected labels file would
     otherwise report the new labels while the store keeps the old ones)."""
     again = "; rerun the first import's command to resume, or use another --out"
     if store.meta.get("imported_from") != meta["imported_from"]:
         origin = store.meta.get("imported_from") or "`extract` (videos)"
-        raise DataError(f"{out}: holds features from {origin}, this import reads {meta['imported_from']}; "
-                        "use another --out")
+        raise DataError(
+            f"{out}: holds features from {origin}, this import reads {meta['imported_from']}; use another --out"
+        )
     if store.dim and store.dim != meta["dim"]:
         raise DataError(f"{out}: holds D={store.dim} features, the source has D={meta['dim']}; use another --out")
     wanted = json.loads(json.dumps(meta, default=str))  # as the store's JSON metadata holds them
@@ -536,8 +610,9 @@ def _check_resume(out: Path, store: FeatureStore, meta: dict[str, Any], table: _
             raise DataError(f"{out}: key {key!r} is stored with label {stored!r}, {given} gives {now!r}{again}")
         stored_subset, subset = store.source(i).get("subset", ""), table.subset(key) if table is not None else ""
         if stored_subset != subset:
-            raise DataError(f"{out}: key {key!r} is stored in subset {stored_subset!r}, {given} puts it in "
-                            f"{subset!r}{again}")
+            raise DataError(
+                f"{out}: key {key!r} is stored in subset {stored_subset!r}, {given} puts it in {subset!r}{again}"
+            )
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -559,13 +634,16 @@ def _as_features(arr: np.ndarray, video: SourceVideo) -> np.ndarray:
         raise DataError(f"{video.name}: key {video.key!r} read as shape {arr.shape}, its header said {video.shape}")
     if not np.isfinite(feats).all():
         bad = np.argwhere(~np.isfinite(feats))[0]
-        raise DataError(f"{video.name}: key {video.key!r} holds a non-finite value (NaN or inf as float32) at step "
-                        f"{bad[0]}, dim {bad[1]}")
+        raise DataError(
+            f"{video.name}: key {video.key!r} holds a non-finite value (NaN or inf as float32) at step "
+            f"{bad[0]}, dim {bad[1]}"
+        )
     return feats
 
 
-def _batches(source: _Source, todo: list[SourceVideo], batch_bytes: int
-             ) -> Iterator[list[tuple[SourceVideo, np.ndarray]]]:
+def _batches(
+    source: _Source, todo: list[SourceVideo], batch_bytes: int
+) -> Iterator[list[tuple[SourceVideo, np.ndarray]]]:
     """Checked videos in groups of about ``batch_bytes`` of float32."""
     batch: list[tuple[SourceVideo, np.ndarray]] = []
     size = 0
@@ -635,18 +713,29 @@ def import_features(
     store = FeatureStore(out)
     lengths = [v.length for v in videos]
     result = ImportResult(
-        store=str(out), source=str(source), format=src.format, videos=len(store), imported=len(todo),
-        skipped=len(videos) - len(todo), dim=store.dim, steps_min=min(lengths), steps_max=max(lengths),
-        labelled=sum(1 for lab in store.labels if lab), classes=len(store.classes),
-        seconds=round(time.perf_counter() - t0, 3), label_source=table.origin if table else "",
-        unmatched_labels=unmatched, meta=store.meta,
+        store=str(out),
+        source=str(source),
+        format=src.format,
+        videos=len(store),
+        imported=len(todo),
+        skipped=len(videos) - len(todo),
+        dim=store.dim,
+        steps_min=min(lengths),
+        steps_max=max(lengths),
+        labelled=sum(1 for lab in store.labels if lab),
+        classes=len(store.classes),
+        seconds=round(time.perf_counter() - t0, 3),
+        label_source=table.origin if table else "",
+        unmatched_labels=unmatched,
+        meta=store.meta,
     )
     log.debug("%s", result.summary())
     return result
 
 
-def _write(src: _Source, out: Path, todo: list[SourceVideo], table: _Labels | None, meta: dict[str, Any],
-           batch_bytes: int) -> None:
+def _write(
+    src: _Source, out: Path, todo: list[SourceVideo], table: _Labels | None, meta: dict[str, Any], batch_bytes: int
+) -> None:
     """Write ``todo`` through a StoreWriter, one part file per checked batch; a bad video removes this run's
     parts (finished batches of an interrupted run, Ctrl-C included, are kept for the resume)."""
     writer = StoreWriter(out, meta=meta, flush_every=1 << 30, merge=False)

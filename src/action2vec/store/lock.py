@@ -99,8 +99,7 @@ def _describe(record: dict[str, Any] | None) -> str:
     if not record:
         return "a process that has not said who it is"
     job = f", torchrun job {record['job']}" if record.get("job") else ""
-    return (f"pid {record.get('pid')} on {record.get('host')} since {record.get('since')}{job}: "
-            f"{record.get('command')}")
+    return f"pid {record.get('pid')} on {record.get('host')} since {record.get('since')}{job}: {record.get('command')}"
 
 
 def _dead_here(record: dict[str, Any] | None) -> bool:

@@ -137,7 +137,11 @@ def fit_pca(store: Store, indices: Sequence[int] | np.ndarray, dim: int = 500, b
     total = float(np.trace(acc.scatter) / max(acc.n - 1, 1) - (acc.sum @ acc.sum) / acc.n / max(acc.n - 1, 1))
     log.info(
         "PCA %d -> %d fitted on %d videos (%d steps); it keeps %.1f%% of the variance",
-        store.dim, dim, len(idx), acc.n, 100 * float(pca.explained_variance.sum()) / max(total, 1e-12),
+        store.dim,
+        dim,
+        len(idx),
+        acc.n,
+        100 * float(pca.explained_variance.sum()) / max(total, 1e-12),
     )
     return pca
 
@@ -184,8 +188,15 @@ def pca_store(
     indices = [store.index_of(k) for k in keys]
     fit_classes = sorted({store.labels[i] for i in indices} - {""})
     fit_digest = hashlib.sha256("\n".join(sorted(keys)).encode("utf-8")).hexdigest()
-    meta = {**store.meta, "pca": int(dim), "dim": int(dim), "pca_from": int(store.dim), "pca_fit_videos": len(indices),
-            "pca_fit_classes": fit_classes, "pca_fit_keys_sha256": fit_digest}
+    meta = {
+        **store.meta,
+        "pca": int(dim),
+        "dim": int(dim),
+        "pca_from": int(store.dim),
+        "pca_fit_videos": len(indices),
+        "pca_fit_classes": fit_classes,
+        "pca_fit_keys_sha256": fit_digest,
+    }
     # the writer refuses an output holding features of another fit (its identity includes the fit keys' digest)
     with StoreWriter(dst, meta=meta, flush_every=flush_every) as writer:
         pca = fit_pca(store, indices, dim)
@@ -195,8 +206,11 @@ def pca_store(
             for i, feats in zip(chunk, store.read_many(chunk) if chunk else []):
                 length = int(store.lengths[i])
                 writer.add(
-                    store.keys[i], pca.transform_sequence(feats, length), length=length,
-                    label=store.labels[i], source=store.source(i),
+                    store.keys[i],
+                    pca.transform_sequence(feats, length),
+                    length=length,
+                    label=store.labels[i],
+                    source=store.source(i),
                 )
         for key, reason in store.failures.items():
             if key not in done:
@@ -270,8 +284,10 @@ class ProjectedStore:
     def read_many(self, indices: Sequence[int] | np.ndarray) -> list[np.ndarray]:
         """Projected (T_i, D_pca) sequences of the videos at ``indices``."""
         lengths = self.base.lengths
-        return [self.projection.transform_sequence(f, int(lengths[i]))
-                for f, i in zip(self.base.read_many(indices), indices)]
+        return [
+            self.projection.transform_sequence(f, int(lengths[i]))
+            for f, i in zip(self.base.read_many(indices), indices)
+        ]
 
     def info(self) -> dict[str, Any]:
         return {**self.base.info(), "dim": self.dim, "pca": self.dim, "pca_fit": self.meta["pca_fit"]}

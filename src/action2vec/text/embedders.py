@@ -47,7 +47,9 @@ log = logging.getLogger(__name__)
 
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 OOV_POLICIES = ("error", "skip", "subword")
-SPEC_HELP = "minilm, sentence-transformers:NAME_OR_PATH, word2vec:PATH, glove:PATH, fasttext:PATH, vectors:PATH, hf:PATH"
+SPEC_HELP = (
+    "minilm, sentence-transformers:NAME_OR_PATH, word2vec:PATH, glove:PATH, fasttext:PATH, vectors:PATH, hf:PATH"
+)
 
 
 @runtime_checkable
@@ -155,8 +157,17 @@ def _load_keyed_vectors(kind: str, path: Path) -> Any:
             return KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=True)
         binary = _looks_binary(path)
         return KeyedVectors.load_word2vec_format(str(path), binary=binary)
-    except (ValueError, UnicodeDecodeError, EOFError, NotImplementedError, AssertionError, IndexError,
-            struct.error, MemoryError, OverflowError) as exc:
+    except (
+        ValueError,
+        UnicodeDecodeError,
+        EOFError,
+        NotImplementedError,
+        AssertionError,
+        IndexError,
+        struct.error,
+        MemoryError,
+        OverflowError,
+    ) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: cannot read as {kind} vectors, damaged or truncated? ({reason})") from None
 
@@ -223,8 +234,10 @@ def load_arrays(path: Path) -> dict[str, np.ndarray]:
         return {"vectors": np.load(path, allow_pickle=False)}
     except ValueError as exc:
         if "allow_pickle" in str(exc):
-            raise DataError(f"{path}: holds pickled Python objects (object arrays), which action2vec never loads; "
-                            "save plain arrays (names as strings, vectors as floats)") from None
+            raise DataError(
+                f"{path}: holds pickled Python objects (object arrays), which action2vec never loads; "
+                "save plain arrays (names as strings, vectors as floats)"
+            ) from None
         raise DataError(f"{path}: not a readable NumPy file ({str(exc).splitlines()[0]})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: not a readable NumPy file, damaged or truncated? ({exc})") from None
@@ -436,12 +449,16 @@ class HFTextEmbedder:
 
         self.folder = read_hf_folder(path)
         if self.folder.model_type not in TEXT_TOWERS:
-            raise DataError(f"{self.folder.path}: a {self.folder.architecture} has no text tower "
-                            f"(hf: text embedders: {', '.join(sorted(TEXT_TOWERS))})")
+            raise DataError(
+                f"{self.folder.path}: a {self.folder.architecture} has no text tower "
+                f"(hf: text embedders: {', '.join(sorted(TEXT_TOWERS))})"
+            )
         self.device, self.batch_size = device, batch_size
         self.name = self.folder.spec
-        self.identity = (f"hf:{self.folder.config_sha256}:{self.folder.weights_sha256}:"
-                         f"{tokenizer_sha256(self.folder.path)}")  # the text cache's key: model and tokenizer
+        self.identity = (
+            f"hf:{self.folder.config_sha256}:{self.folder.weights_sha256}:"
+            f"{tokenizer_sha256(self.folder.path)}"
+        )  # the text cache's key: model and tokenizer
         self._model: Any = None
         self._tokenizer: Any = None
 

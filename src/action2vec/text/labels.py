@@ -86,8 +86,10 @@ def build_label_vectors(
         raise DataError(f"class {duplicate!r} appears twice in the class list")
     embedder = create_embedder(spec, oov=oov, cache=cache) if isinstance(spec, str) else spec
     if prompts and not getattr(embedder, "sentence_encoder", True):
-        raise ConfigError(f"label prompts (data.prompts) are for sentence encoders; {embedder.name} averages word "
-                          "vectors, so a prompt's words would be added to every label alike: give no prompts")
+        raise ConfigError(
+            f"label prompts (data.prompts) are for sentence encoders; {embedder.name} averages word "
+            "vectors, so a prompt's words would be added to every label alike: give no prompts"
+        )
     key_for = getattr(embedder, "key_for", None)  # mapping files: a class name that is a key is used as is
     keys = [key_for(name) for name in names] if key_for is not None else [None] * len(names)
     labels: list[NormalizedLabel] = []
@@ -125,8 +127,10 @@ def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
     out = tuple(str(p) for p in prompts)
     for prompt in out:
         if prompt.count("{}") != 1:
-            raise ConfigError(f"label prompt {prompt!r} (data.prompts) needs exactly one '{{}}' where the label goes, "
-                              "e.g. 'a video of a person {}'")
+            raise ConfigError(
+                f"label prompt {prompt!r} (data.prompts) needs exactly one '{{}}' where the label goes, "
+                "e.g. 'a video of a person {}'"
+            )
     return out
 
 

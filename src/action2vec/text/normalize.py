@@ -320,7 +320,9 @@ def _usage(word: str, pos: str, wordnet: Any) -> int:
     forms = {word, wordnet.morphy(word, pos) or word}
     if word.endswith("s"):
         forms |= {word[:-1], word[:-2]} if word.endswith("es") else {word[:-1]}
-    return sum(_lemma_count(lemma) for form in forms for lemma in wordnet.lemmas(form, pos) if lemma.name().lower() == form)
+    return sum(
+        _lemma_count(lemma) for form in forms for lemma in wordnet.lemmas(form, pos) if lemma.name().lower() == form
+    )
 
 
 def _plain_verb(word: str, wordnet: Any) -> str | None:
@@ -347,8 +349,7 @@ def _find_verb(words: list[str], wordnet: Any) -> tuple[int | None, str, bool]:
     # "pillow fight"): the first word counts only when it is mainly a verb.
     first, last = words[0], words[verbs[-1][0]]
     first_ok = len(words) == 1 or (
-        verbs[0][0] == 0
-        and (_mainly_verb(first, wordnet) or _verb_share(first, wordnet) > _verb_share(last, wordnet))
+        verbs[0][0] == 0 and (_mainly_verb(first, wordnet) or _verb_share(first, wordnet) > _verb_share(last, wordnet))
     )
     i, lemma = verbs[0] if first_ok else verbs[-1]
     return i, lemma, False

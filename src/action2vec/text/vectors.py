@@ -100,8 +100,10 @@ class LabelVectors:
             raise DataError(f"{vectors_path}: expected one tensor 'vectors', found {sorted(vectors)}")
         array = vectors["vectors"]
         if array.ndim != 2 or array.shape[0] != len(names):
-            raise DataError(f"{vectors_path}: holds vectors of shape {tuple(array.shape)} but {names_path.name} "
-                            f"names {len(names)} labels")
+            raise DataError(
+                f"{vectors_path}: holds vectors of shape {tuple(array.shape)} but {names_path.name} "
+                f"names {len(names)} labels"
+            )
         if not np.isfinite(array).all():
             raise DataError(f"{vectors_path}: label vectors contain NaN or inf")
         try:
@@ -116,9 +118,11 @@ def read_tensor_file(path: str | Path, what: str, *, as_torch: bool = False) -> 
     load_file: Callable[[str], dict[str, Any]]
     if as_torch:
         from safetensors.torch import load_file as load_torch
+
         load_file = load_torch
     else:
         from safetensors.numpy import load_file as load_numpy
+
         load_file = load_numpy
 
     try:
@@ -147,7 +151,7 @@ def _read_names_file(path: Path) -> tuple[list[str], str, tuple[str, ...], str]:
     if isinstance(doc, list):
         doc = {"names": doc}
     if not isinstance(doc, dict) or not isinstance(doc.get("names"), list):
-        raise DataError(f"{path}: expected {{\"names\": [...], \"text\": ..., \"prompts\": [...]}} or a list of names")
+        raise DataError(f'{path}: expected {{"names": [...], "text": ..., "prompts": [...]}} or a list of names')
     names, text, prompts = doc["names"], names_file_text(doc), doc.get("prompts", [])
     if not all(isinstance(n, str) for n in names):
         raise DataError(f"{path}: every label name must be a string")

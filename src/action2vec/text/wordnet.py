@@ -33,14 +33,20 @@ OPTIONAL_FILES = ("noun.exc", "verb.exc", "adj.exc", "adv.exc", "cntlist.rev", "
 # WordNet's lexicographer files, in file-number order: (name, syntactic category 1 noun, 2 verb, 3 adj, 4 adv).
 LEXICOGRAPHER_FILES = (
     [("adj.all", 3), ("adj.pert", 3), ("adv.all", 4)]
-    + [(f"noun.{topic}", 1) for topic in (
-        "Tops act animal artifact attribute body cognition communication event feeling food group location "
-        "motive object person phenomenon plant possession process quantity relation shape state substance time"
-    ).split()]
-    + [(f"verb.{topic}", 2) for topic in (
-        "body change cognition communication competition consumption contact creation emotion motion "
-        "perception possession social stative weather"
-    ).split()]
+    + [
+        (f"noun.{topic}", 1)
+        for topic in (
+            "Tops act animal artifact attribute body cognition communication event feeling food group location "
+            "motive object person phenomenon plant possession process quantity relation shape state substance time"
+        ).split()
+    ]
+    + [
+        (f"verb.{topic}", 2)
+        for topic in (
+            "body change cognition communication competition consumption contact creation emotion motion "
+            "perception possession social stative weather"
+        ).split()
+    ]
     + [("adj.ppl", 3)]
 )
 

@@ -31,8 +31,16 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from action2vec.errors import DataError
 from action2vec.signals import Stopped, deferred
 
-__all__ = ["CommitOnFirstStep", "SignalCheckpoint", "stop_gracefully", "resume_checkpoint", "set_aside", "checkpoint_problem",
-           "completed_epochs", "LAST"]
+__all__ = [
+    "CommitOnFirstStep",
+    "SignalCheckpoint",
+    "stop_gracefully",
+    "resume_checkpoint",
+    "set_aside",
+    "checkpoint_problem",
+    "completed_epochs",
+    "LAST",
+]
 
 log = logging.getLogger(__name__)
 

@@ -43,8 +43,9 @@ class SequenceDataset(Dataset):
     nothing is kept between batches, so a streamed dataset holds only its O(N) index arrays.
     """
 
-    def __init__(self, store: Store, indices: Sequence[int] | np.ndarray, class_to_idx: dict[str, int],
-                 in_memory: bool) -> None:
+    def __init__(
+        self, store: Store, indices: Sequence[int] | np.ndarray, class_to_idx: dict[str, int], in_memory: bool
+    ) -> None:
         self.store = store
         self.indices = np.asarray(indices, dtype=np.int64)
         self.targets = np.array([class_to_idx[store.labels[i]] for i in self.indices], dtype=np.int64)
@@ -115,8 +116,12 @@ def should_load_in_memory(store: Store, indices: Sequence[int] | np.ndarray, mod
     need = float(np.sum(store.rows[np.asarray(indices, dtype=np.int64)])) * store.dim * 4
     budget = budget_gb * (1 << 30) if budget_gb > 0 else physical_memory() / 4
     fits = need < budget
-    log.info("training features: %.2f GB; %s (allowance %.2f GB)", need / (1 << 30),
-             "read into memory" if fits else "streamed from the store", budget / (1 << 30))
+    log.info(
+        "training features: %.2f GB; %s (allowance %.2f GB)",
+        need / (1 << 30),
+        "read into memory" if fits else "streamed from the store",
+        budget / (1 << 30),
+    )
     return fits
 
 
@@ -137,8 +142,9 @@ def collate_indices(batch: list[int]) -> torch.Tensor:
     return torch.tensor(batch, dtype=torch.long)  # (B,)
 
 
-def feature_bank(dataset: SequenceDataset, dtype: torch.dtype = torch.float32,
-                 device: torch.device | str = "cpu", chunk: int = 1024) -> dict[str, torch.Tensor]:
+def feature_bank(
+    dataset: SequenceDataset, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu", chunk: int = 1024
+) -> dict[str, torch.Tensor]:
     """All videos of an in-memory dataset padded into one tensor on ``device``, for training straight from
     device memory.
 

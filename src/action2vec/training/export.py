@@ -35,9 +35,14 @@ def recorded_text(data: DataConfig, label_vectors: LabelVectors) -> DataConfig:
     records ("" for vectors given by hand). A ``data.text`` naming another embedder is logged, not kept."""
     stated = embedder_spec(data.text) if data.text else ""
     if (stated, tuple(data.prompts)) != (label_vectors.embedder, label_vectors.prompts):
-        log.info("the label vectors were made by %r with prompts %s; the run records that, not data.text=%r, "
-                 "data.prompts=%s", label_vectors.embedder or "(given by hand)", list(label_vectors.prompts),
-                 data.text, list(data.prompts))
+        log.info(
+            "the label vectors were made by %r with prompts %s; the run records that, not data.text=%r, "
+            "data.prompts=%s",
+            label_vectors.embedder or "(given by hand)",
+            list(label_vectors.prompts),
+            data.text,
+            list(data.prompts),
+        )
     return replace(data, text=label_vectors.embedder, prompts=list(label_vectors.prompts))
 
 
@@ -67,10 +72,15 @@ def export_model(
     if pca is not None:
         features.update(pca=pca.dim, dim=pca.dim, pca_from=pca.dim_in)
     info = ModelInfo(
-        model=cfg.model, classes=list(classes if classes is not None else label_vectors.names), features=features,
-        loss=to_dict(cfg.loss), train=to_dict(cfg.train), pca=pca is not None,
+        model=cfg.model,
+        classes=list(classes if classes is not None else label_vectors.names),
+        features=features,
+        loss=to_dict(cfg.loss),
+        train=to_dict(cfg.train),
+        pca=pca is not None,
         data=TrainingData(_resolved(store.path if store is not None else cfg.data.store), train_videos, val_videos),
-        metrics={str(k): float(v) for k, v in (metrics or {}).items()}, transductive=transductive,
+        metrics={str(k): float(v) for k, v in (metrics or {}).items()},
+        transductive=transductive,
     )
     return write_model_folder(model_dir, info, net.state_dict(), label_vectors, pca)
 
@@ -78,5 +88,3 @@ def export_model(
 def _resolved(path: str | Path) -> str:
     """A path as an absolute one ("" stays ""): what a model records must mean the same from any folder."""
     return str(Path(path).resolve()) if str(path) else ""
-
-

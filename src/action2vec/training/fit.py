@@ -78,19 +78,30 @@ _RESUMABLE_CHANGES = frozenset({"train.epochs", "data.store"})
 
 
 IDENTITY_FILE = "run_identity.json"  # the record of run folders from before provenance.json (read, never written)
-_LEGACY_INPUTS = {"train_videos": "training videos", "val_videos": "validation videos",
-                  "unlabeled_videos": "unlabelled videos"}
+_LEGACY_INPUTS = {
+    "train_videos": "training videos",
+    "val_videos": "validation videos",
+    "unlabeled_videos": "unlabelled videos",
+}
 
 
-def run_provenance(final: RunConfig, store: Store, train_pos: np.ndarray, val_pos: np.ndarray,
-                   unlabeled_keys: Sequence[str] | None, manifold: ManifoldConfig | None,
-                   class_vectors: np.ndarray) -> Provenance:
+def run_provenance(
+    final: RunConfig,
+    store: Store,
+    train_pos: np.ndarray,
+    val_pos: np.ndarray,
+    unlabeled_keys: Sequence[str] | None,
+    manifold: ManifoldConfig | None,
+    class_vectors: np.ndarray,
+) -> Provenance:
     """What a run trains on (``RUN_DIR/provenance.json``; checked on resume): the store's content, its training,
     validation and unlabelled videos, its final config but the execution-only settings, the manifold settings,
     and a sketch of the training classes' label vectors."""
-    inputs = {"store": Input(store_digest(store), str(store.path)),
-              "training videos": Input(keys_digest(store.keys[i] for i in train_pos)),
-              "validation videos": Input(keys_digest(store.keys[i] for i in val_pos))}
+    inputs = {
+        "store": Input(store_digest(store), str(store.path)),
+        "training videos": Input(keys_digest(store.keys[i] for i in train_pos)),
+        "validation videos": Input(keys_digest(store.keys[i] for i in val_pos)),
+    }
     settings, execution = split_settings(final, skip=_RESUMABLE_CHANGES)
     if unlabeled_keys:
         inputs["unlabelled videos"] = Input(keys_digest(unlabeled_keys))
@@ -155,8 +166,10 @@ def _set_aside_diverged(run_dir: Path, ckpt_dir: Path) -> tuple[Path, int]:
 def _check_epochs_done(run_dir: Path, done: int, asked: int) -> None:
     """Refuse a resume that asks for fewer epochs than the run has completed (Lightning would export it as is)."""
     if done > asked:
-        raise ConfigError(f"{run_dir} holds a run trained for {done} epochs, more than the {asked} of config key "
-                          f"'train.epochs'; ask for at least {done} or use another output folder")
+        raise ConfigError(
+            f"{run_dir} holds a run trained for {done} epochs, more than the {asked} of config key "
+            f"'train.epochs'; ask for at least {done} or use another output folder"
+        )
 
 
 def _finished_result(run_dir: Path, cfg: RunConfig) -> TrainResult | None:
@@ -171,8 +184,10 @@ def _finished_result(run_dir: Path, cfg: RunConfig) -> TrainResult | None:
     if epochs < cfg.train.epochs:
         return None
     if epochs > cfg.train.epochs:
-        raise ConfigError(f"{run_dir} holds a run that finished {epochs} epochs, more than the {cfg.train.epochs} of "
-                          f"config key 'train.epochs'; ask for at least {epochs} or use another output folder")
+        raise ConfigError(
+            f"{run_dir} holds a run that finished {epochs} epochs, more than the {cfg.train.epochs} of "
+            f"config key 'train.epochs'; ask for at least {epochs} or use another output folder"
+        )
     log.info("%s finished before (%d epochs), reusing its result and model", run_dir, epochs)
     return read_train_result(run_dir)
 
@@ -231,8 +246,13 @@ def _distributed_settings(cfg: RunConfig) -> dict[str, Any]:
         strategy = DDPStrategy(process_group_backend="gloo" if use_cpu else "nccl", find_unused_parameters=unused)
     if use_cpu:
         accelerator = "cpu"
-    return {"accelerator": accelerator, "devices": devices, "num_nodes": num_nodes, "strategy": strategy,
-            "precision": _precision(t.precision, accelerator)}
+    return {
+        "accelerator": accelerator,
+        "devices": devices,
+        "num_nodes": num_nodes,
+        "strategy": strategy,
+        "precision": _precision(t.precision, accelerator),
+    }
 
 
 @dataclass
@@ -291,8 +311,9 @@ def fit(
     trainer, ckpt_dir = _build_trainer(cfg, final, run_dir, [commit, *(callbacks or [])])
     _check_batch_size(cfg, trainer.world_size)
     _check_compiler(cfg.train.compile, trainer.strategy.root_device)
-    in_mem = should_load_in_memory(store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory,
-                                   cfg.data.memory_budget_gb)
+    in_mem = should_load_in_memory(
+        store, np.concatenate([train_pos, val_pos]), cfg.data.in_memory, cfg.data.memory_budget_gb
+    )
     _check_memory(cfg, final, store, len(classes), train_pos, val_pos, in_mem, trainer)  # before it is allocated
     data = _datasets(store, classes, train_pos, val_pos, in_mem)
     if trainer.is_global_zero:  # only now that every setting is known to be valid
@@ -307,24 +328,37 @@ def fit(
         log.info("resuming from %s", resume_from)
     with stop_gracefully():  # SIGTERM: Lightning ends the batch, SignalCheckpoint saves last.ckpt, Stopped is raised
         try:
-            trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
-                        ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
+            trainer.fit(
+                module,
+                train_dataloaders=train_loader,
+                val_dataloaders=val_loader,
+                ckpt_path=str(resume_from) if resume_from else None,
+                weights_only=True,
+            )
         except TrainingDiverged as err:
             if trainer.is_global_zero:
                 aside, moved = _set_aside_diverged(run_dir, ckpt_dir)
-                kept = (f"Its {moved} checkpoint(s) (finite weights only) and settings are" if moved else
-                        "No checkpoint was written; its settings are")
-                raise TrainingDiverged(f"{err}. {kept} set aside in {aside}, so a corrected command in the same "
-                                       "folder starts over") from None
+                kept = (
+                    f"Its {moved} checkpoint(s) (finite weights only) and settings are"
+                    if moved
+                    else "No checkpoint was written; its settings are"
+                )
+                raise TrainingDiverged(
+                    f"{err}. {kept} set aside in {aside}, so a corrected command in the same folder starts over"
+                ) from None
             raise
 
     _check_epochs_done(run_dir, trainer.current_epoch, cfg.train.epochs)  # checkpoints written before the above
     result = TrainResult(
-        run_dir=run_dir, model_dir=run_dir / "model", classes=classes,
+        run_dir=run_dir,
+        model_dir=run_dir / "model",
+        classes=classes,
         # nothing left to train (a resume after training ended): the metrics the checkpoint recorded
         metrics=scalar_metrics(trainer.callback_metrics) or module.restored_metrics,
-        train_keys=[store.keys[i] for i in train_pos], val_keys=[store.keys[i] for i in val_pos],
-        global_step=trainer.global_step, transductive=transductive,
+        train_keys=[store.keys[i] for i in train_pos],
+        val_keys=[store.keys[i] for i in val_pos],
+        global_step=trainer.global_step,
+        transductive=transductive,
     )
     if trainer.is_global_zero:
         _export(module, final, label_vectors, store, result)
@@ -343,8 +377,9 @@ def _training_store(cfg: RunConfig, store: Store | None) -> Store:
     return store
 
 
-def _select_videos(cfg: RunConfig, store: Store, classes: list[str], train_keys: Sequence[str] | None,
-                   val_keys: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+def _select_videos(
+    cfg: RunConfig, store: Store, classes: list[str], train_keys: Sequence[str] | None, val_keys: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Store positions of the training and validation videos: seen classes only."""
     class_set = set(classes)
     if train_keys is not None:
@@ -365,13 +400,16 @@ def _select_videos(cfg: RunConfig, store: Store, classes: list[str], train_keys:
     return train_pos, val_pos
 
 
-def _label_vectors(cfg: RunConfig, classes: list[str], label_vectors: LabelVectors | None
-                   ) -> tuple[LabelVectors, np.ndarray]:
+def _label_vectors(
+    cfg: RunConfig, classes: list[str], label_vectors: LabelVectors | None
+) -> tuple[LabelVectors, np.ndarray]:
     """The label vectors (built with ``cfg.data.text`` when not given) and the training classes' rows (C, E)."""
     if label_vectors is None:
         if not cfg.data.text:
-            raise ConfigError("config key 'data.text' is empty: name the text embedder that makes the label vectors "
-                              "(a run whose vectors were given from Python records none)")
+            raise ConfigError(
+                "config key 'data.text' is empty: name the text embedder that makes the label vectors "
+                "(a run whose vectors were given from Python records none)"
+            )
         label_vectors = build_label_vectors(classes, cfg.data.text, prompts=cfg.data.prompts)
     missing = [c for c in classes if c not in set(label_vectors.names)]
     if missing:
@@ -383,13 +421,15 @@ def _label_vectors(cfg: RunConfig, classes: list[str], label_vectors: LabelVecto
     return label_vectors, class_vectors
 
 
-def _final_config(cfg: RunConfig, store: Store, classes: list[str], label_vectors: LabelVectors,
-                  class_vectors: np.ndarray) -> RunConfig:
+def _final_config(
+    cfg: RunConfig, store: Store, classes: list[str], label_vectors: LabelVectors, class_vectors: np.ndarray
+) -> RunConfig:
     """The run's config with every default filled in: model dims from the data, the store, the classes and
     the embedder and prompts that made the label vectors."""
     model_cfg = resolve_config(cfg.model)
-    model_cfg = replace(model_cfg, input_dim=model_cfg.input_dim or store.dim,
-                        embed_dim=model_cfg.embed_dim or class_vectors.shape[1])
+    model_cfg = replace(
+        model_cfg, input_dim=model_cfg.input_dim or store.dim, embed_dim=model_cfg.embed_dim or class_vectors.shape[1]
+    )
     if model_cfg.classifier and cfg.loss.lambda_initial == 0 and cfg.loss.lambda_final == 0:
         log.info("loss.lambda_initial and loss.lambda_final are 0 (cosine loss only): no classification head")
         model_cfg = replace(model_cfg, classifier=False)  # a head without gradients: DDP refuses unused parameters
@@ -398,11 +438,21 @@ def _final_config(cfg: RunConfig, store: Store, classes: list[str], label_vector
     if model_cfg.embed_dim != class_vectors.shape[1]:
         raise DataError(f"model.embed_dim={model_cfg.embed_dim} but the label vectors are {class_vectors.shape[1]}-d")
     data_cfg = recorded_text(cfg.data, label_vectors)  # the embedder and prompts that made the label vectors
-    return replace(cfg, model=model_cfg, data=replace(data_cfg, store=str(store.path), classes=classes, classes_file=""))
+    return replace(
+        cfg, model=model_cfg, data=replace(data_cfg, store=str(store.path), classes=classes, classes_file="")
+    )
 
 
-def _check_memory(cfg: RunConfig, final: RunConfig, store: Store, num_classes: int, train_pos: np.ndarray,
-                  val_pos: np.ndarray, in_mem: bool, trainer: Any) -> None:
+def _check_memory(
+    cfg: RunConfig,
+    final: RunConfig,
+    store: Store,
+    num_classes: int,
+    train_pos: np.ndarray,
+    val_pos: np.ndarray,
+    in_mem: bool,
+    trainer: Any,
+) -> None:
     """ConfigError (one line, with the estimate and what fits) when training would not fit in the memory of
     the device (:mod:`action2vec.training.memory`)."""
     from action2vec.training.memory import check_training_memory, estimate_training_memory
@@ -416,8 +466,9 @@ def _check_memory(cfg: RunConfig, final: RunConfig, store: Store, num_classes: i
     check_training_memory(estimate, final.model, device)
 
 
-def _datasets(store: Store, classes: list[str], train_pos: np.ndarray, val_pos: np.ndarray, in_mem: bool
-              ) -> _TrainingData:
+def _datasets(
+    store: Store, classes: list[str], train_pos: np.ndarray, val_pos: np.ndarray, in_mem: bool
+) -> _TrainingData:
     """The training and validation datasets (read into memory when ``in_mem``)."""
     class_to_idx = {c: i for i, c in enumerate(classes)}
     val = SequenceDataset(store, val_pos, class_to_idx, in_mem) if len(val_pos) else None
@@ -436,8 +487,12 @@ def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: l
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
     ckpt_dir = run_dir / "checkpoints"
     checkpoint = ModelCheckpoint(
-        dirpath=ckpt_dir, filename="step{step}", save_last=True, save_top_k=1,
-        every_n_train_steps=cfg.train.checkpoint_every_n_steps or None, auto_insert_metric_name=False,
+        dirpath=ckpt_dir,
+        filename="step{step}",
+        save_last=True,
+        save_top_k=1,
+        every_n_train_steps=cfg.train.checkpoint_every_n_steps or None,
+        auto_insert_metric_name=False,
         enable_version_counter=False,  # last.ckpt is always the last state, never last-v1.ckpt
     )
     settings = _distributed_settings(final)
@@ -445,9 +500,11 @@ def _build_trainer(cfg: RunConfig, final: RunConfig, run_dir: Path, callbacks: l
         trainer = _trainer(cfg, run_dir, [checkpoint, SignalCheckpoint(ckpt_dir / LAST), *(callbacks or [])], settings)
     except (ValueError, TypeError, ImportError, MisconfigurationException) as exc:
         t = cfg.train
-        raise ConfigError(f"config keys 'train.accelerator' ({t.accelerator}), 'train.devices' ({t.devices}), "
-                          f"'train.strategy' ({t.strategy}), 'train.precision' ({t.precision}): Lightning refuses "
-                          f"them on this machine: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise ConfigError(
+            f"config keys 'train.accelerator' ({t.accelerator}), 'train.devices' ({t.devices}), "
+            f"'train.strategy' ({t.strategy}), 'train.precision' ({t.precision}): Lightning refuses "
+            f"them on this machine: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     return trainer, ckpt_dir
 
 
@@ -478,7 +535,9 @@ def _trainer(cfg: RunConfig, run_dir: Path, callbacks: list, settings: dict[str,
 def _check_batch_size(cfg: RunConfig, world: int) -> None:
     """The global batch must split evenly over the processes (checked before the run folder is written)."""
     if cfg.train.batch_size % world:
-        raise ConfigError(f"config key 'train.batch_size' ({cfg.train.batch_size}) must divide by the {world} processes")
+        raise ConfigError(
+            f"config key 'train.batch_size' ({cfg.train.batch_size}) must divide by the {world} processes"
+        )
 
 
 def _check_compiler(mode: str, device: torch.device) -> None:
@@ -486,15 +545,20 @@ def _check_compiler(mode: str, device: torch.device) -> None:
     if mode == "eager":
         return
     if device.type == "cuda" and importlib.util.find_spec("triton") is None:
-        raise ConfigError(f"config key 'train.compile' is {mode!r}, but Triton, which torch.compile needs on a GPU, "
-                          "is not installed; use train.compile=eager")
+        raise ConfigError(
+            f"config key 'train.compile' is {mode!r}, but Triton, which torch.compile needs on a GPU, "
+            "is not installed; use train.compile=eager"
+        )
     if device.type == "cpu" and not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
-        raise ConfigError(f"config key 'train.compile' is {mode!r}, but no C++ compiler (g++, c++, clang++), which "
-                          "torch.compile needs on a CPU, is on the PATH; use train.compile=eager")
+        raise ConfigError(
+            f"config key 'train.compile' is {mode!r}, but no C++ compiler (g++, c++, clang++), which "
+            "torch.compile needs on a CPU, is on the PATH; use train.compile=eager"
+        )
 
 
-def _loaders(cfg: RunConfig, store: Store, data: _TrainingData, trainer: Any, module: Action2VecModule,
-             train_pos: np.ndarray) -> tuple[ResumableLoader, Any]:
+def _loaders(
+    cfg: RunConfig, store: Store, data: _TrainingData, trainer: Any, module: Action2VecModule, train_pos: np.ndarray
+) -> tuple[ResumableLoader, Any]:
     """The training loader (from a device-resident feature bank when it fits) and the validation loader.
 
     Batches from host memory are pinned when training on a GPU, and, with a compiled forward
@@ -505,15 +569,26 @@ def _loaders(cfg: RunConfig, store: Store, data: _TrainingData, trainer: Any, mo
     world = trainer.world_size
     per_device = cfg.train.batch_size // world
     device = trainer.strategy.root_device
-    sampler = SkippableSampler(DistributedSampler(data.train, num_replicas=world, rank=trainer.global_rank,
-                                                  shuffle=True, seed=cfg.train.seed, drop_last=False))
-    loader_kw = {"collate_fn": collate_sequences, "num_workers": cfg.train.num_workers,
-                 "persistent_workers": cfg.train.num_workers > 0, "pin_memory": device.type == "cuda"}
+    sampler = SkippableSampler(
+        DistributedSampler(
+            data.train, num_replicas=world, rank=trainer.global_rank, shuffle=True, seed=cfg.train.seed, drop_last=False
+        )
+    )
+    loader_kw = {
+        "collate_fn": collate_sequences,
+        "num_workers": cfg.train.num_workers,
+        "persistent_workers": cfg.train.num_workers > 0,
+        "pin_memory": device.type == "cuda",
+    }
     bank_dtype = torch.bfloat16 if "bf16" in str(trainer.precision) else torch.float32
     use_bank = data.in_memory and (
         cfg.data.device_cache == "yes"
-        or (cfg.data.device_cache == "auto" and bank_fits_device(
-            int(store.rows[train_pos].max()) * len(train_pos), store.dim, bank_dtype.itemsize, device))
+        or (
+            cfg.data.device_cache == "auto"
+            and bank_fits_device(
+                int(store.rows[train_pos].max()) * len(train_pos), store.dim, bank_dtype.itemsize, device
+            )
+        )
     )
     if use_bank:
         module.set_feature_bank(feature_bank(data.train, bank_dtype, device))
@@ -526,14 +601,21 @@ def _loaders(cfg: RunConfig, store: Store, data: _TrainingData, trainer: Any, mo
         train_loader = ResumableLoader(data.train, per_device, sampler, **train_kw)
     val_loader = None
     if data.val is not None:
-        val_sampler: DistributedSampler[int] = DistributedSampler(data.val, num_replicas=world,
-                                                                  rank=trainer.global_rank, shuffle=False)
+        val_sampler: DistributedSampler[int] = DistributedSampler(
+            data.val, num_replicas=world, rank=trainer.global_rank, shuffle=False
+        )
         val_loader = DataLoader(data.val, batch_size=max(per_device, 64), sampler=val_sampler, **loader_kw)
     return train_loader, val_loader
 
 
-def _add_unlabeled(module: Action2VecModule, store: Store, unlabeled_keys: Sequence[str] | None, train_pos: np.ndarray,
-                   manifold: ManifoldConfig | None, seed: int) -> dict[str, Any] | None:
+def _add_unlabeled(
+    module: Action2VecModule,
+    store: Store,
+    unlabeled_keys: Sequence[str] | None,
+    train_pos: np.ndarray,
+    manifold: ManifoldConfig | None,
+    seed: int,
+) -> dict[str, Any] | None:
     """Transductive: the unlabelled videos and their neighbour graph for the manifold term; what was used."""
     if not unlabeled_keys:
         return None
@@ -546,10 +628,20 @@ def _add_unlabeled(module: Action2VecModule, store: Store, unlabeled_keys: Seque
     return {"videos": int(len(bank["lengths"])), **to_dict(manifold)}
 
 
-def _export(module: Action2VecModule, final: RunConfig, label_vectors: LabelVectors, store: Store,
-            result: TrainResult) -> None:
+def _export(
+    module: Action2VecModule, final: RunConfig, label_vectors: LabelVectors, store: Store, result: TrainResult
+) -> None:
     """The shareable model folder and ``result.json`` (global rank 0 only)."""
-    export_model(module.net, final, label_vectors, result.model_dir, store=store, classes=result.classes,
-                 metrics=result.metrics, train_videos=len(result.train_keys), val_videos=len(result.val_keys),
-                 transductive=result.transductive is not None)
+    export_model(
+        module.net,
+        final,
+        label_vectors,
+        result.model_dir,
+        store=store,
+        classes=result.classes,
+        metrics=result.metrics,
+        train_videos=len(result.train_keys),
+        val_videos=len(result.val_keys),
+        transductive=result.transductive is not None,
+    )
     write_json(result.to_json(), result.run_dir / RESULT_FILE)

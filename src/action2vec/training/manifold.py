@@ -61,8 +61,9 @@ def knn_indices(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def unlabeled_bank(store: Store, positions: Sequence[int] | np.ndarray, cfg: ManifoldConfig,
-                   seed: int) -> dict[str, torch.Tensor]:
+def unlabeled_bank(
+    store: Store, positions: Sequence[int] | np.ndarray, cfg: ManifoldConfig, seed: int
+) -> dict[str, torch.Tensor]:
     """The unlabelled videos padded into one tensor with their neighbour graph.
 
     Returns ``{"x": (M, T, D), "lengths": (M,), "neighbors": (M, k)}``; reads features and lengths only.

@@ -108,16 +108,22 @@ def _parameters(cfg: ModelConfig, num_classes: int) -> int:
     return sum(p.numel() for p in net.parameters())
 
 
-def estimate_training_memory(cfg: ModelConfig, num_classes: int, batch_size: int, steps: int,
-                             feature_bytes: int = 0) -> MemoryEstimate:
+def estimate_training_memory(
+    cfg: ModelConfig, num_classes: int, batch_size: int, steps: int, feature_bytes: int = 0
+) -> MemoryEstimate:
     """The memory one device needs to train network ``cfg`` (``input_dim``/``embed_dim`` set) with batches of
     ``batch_size`` videos of up to ``steps`` steps, plus ``feature_bytes`` of features held in memory. Sizes
     left unset are taken from the preset, as :func:`~action2vec.models.build_model` does."""
     cfg = resolve_config(cfg)
     params = _parameters(cfg, num_classes if cfg.classifier else 0)
     acts = _activations(cfg, batch_size, max(1, steps), num_classes if cfg.classifier else 0)
-    return MemoryEstimate(parameters=params * _FLOAT * _STATE_COPIES, activations=acts * _FLOAT,
-                          features=int(feature_bytes), batch_size=batch_size, steps=steps)
+    return MemoryEstimate(
+        parameters=params * _FLOAT * _STATE_COPIES,
+        activations=acts * _FLOAT,
+        features=int(feature_bytes),
+        batch_size=batch_size,
+        steps=steps,
+    )
 
 
 def _meminfo_available() -> int | None:
@@ -165,8 +171,9 @@ def available_memory(device: torch.device | str = "cpu") -> int:
     return found if limit is None else min(found, limit)
 
 
-def check_training_memory(estimate: MemoryEstimate, cfg: ModelConfig, device: torch.device | str = "cpu",
-                          available: int | None = None) -> None:
+def check_training_memory(
+    estimate: MemoryEstimate, cfg: ModelConfig, device: torch.device | str = "cpu", available: int | None = None
+) -> None:
     """ConfigError, in one line with the estimate and what fits, when ``estimate`` exceeds the memory
     ``available`` on ``device`` (default: :func:`available_memory`)."""
     device = torch.device(device)
@@ -178,11 +185,15 @@ def check_training_memory(estimate: MemoryEstimate, cfg: ModelConfig, device: to
     if fits >= 1:
         advice = f"train.batch_size {fits} per device would fit"
     elif estimate.parameters + estimate.features > available:
-        advice = (f"the network alone does not fit: lower model.lstm1_hidden ({cfg.lstm1_hidden}), "
-                  f"model.lstm2_hidden ({cfg.lstm2_hidden}) or model.attention_dim ({cfg.attention_dim})")
+        advice = (
+            f"the network alone does not fit: lower model.lstm1_hidden ({cfg.lstm1_hidden}), "
+            f"model.lstm2_hidden ({cfg.lstm2_hidden}) or model.attention_dim ({cfg.attention_dim})"
+        )
     else:
-        advice = (f"not even one video per batch fits: lower model.window ({cfg.window}), model.attention_dim "
-                  f"({cfg.attention_dim}) or the hidden sizes")
+        advice = (
+            f"not even one video per batch fits: lower model.window ({cfg.window}), model.attention_dim "
+            f"({cfg.attention_dim}) or the hidden sizes"
+        )
     raise ConfigError(
         f"this configuration needs about {_gb(estimate.total)} of memory (parameters with gradients and optimiser "
         f"state {_gb(estimate.parameters)}, activations of a batch of {estimate.batch_size} videos of "

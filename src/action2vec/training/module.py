@@ -85,23 +85,31 @@ class Action2VecModule(L.LightningModule):
         self.bank_steps_vary = False
         # The compiled training forward: a plain function, not a module, so the state dict keeps the network's
         # keys. Validation and export run the eager network.
-        self.compiled_forward = None if train_cfg.compile == "eager" else torch.compile(
-            self.net.forward, mode=None if train_cfg.compile == "default" else train_cfg.compile, dynamic=False
+        self.compiled_forward = (
+            None
+            if train_cfg.compile == "eager"
+            else torch.compile(
+                self.net.forward, mode=None if train_cfg.compile == "default" else train_cfg.compile, dynamic=False
+            )
         )
         self._step_loss: torch.Tensor | None = None  # the current step's loss, checked before the optimiser step
 
     def _diverged(self, what: str) -> TrainingDiverged:
         return TrainingDiverged(
             f"training diverged at step {self.global_step + 1} (epoch {self.current_epoch + 1}): {what}; nothing was "
-            f"exported. Likely cause: {likely_causes(self.train_cfg)}")
+            f"exported. Likely cause: {likely_causes(self.train_cfg)}"
+        )
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Stop before a non-finite loss or gradient reaches the weights (a fp16 scaler's overflow excepted)."""
         loss = self._step_loss
         grads = [p.grad for p in self.parameters() if p.grad is not None]
         check_grads = bool(grads) and "16-mixed" not in str(self.trainer.precision).replace("bf16", "")
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])) \
-            if check_grads else None
+        norm = (
+            torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+            if check_grads
+            else None
+        )
         values = [v for v in (loss, norm) if v is not None]
         if not values or bool(torch.isfinite(torch.stack([v.float() for v in values])).all()):
             return
@@ -202,8 +210,13 @@ class Action2VecModule(L.LightningModule):
         if self.manifold_weight > 0:
             terms["manifold"] = self.manifold_term()
             terms["loss"] = terms["loss"] + self.manifold_weight * terms["manifold"]
-        self.log_dict({f"train/{k}": v.detach().float() for k, v in terms.items()}, on_step=True, on_epoch=True,
-                      batch_size=len(labels), prog_bar=False)
+        self.log_dict(
+            {f"train/{k}": v.detach().float() for k, v in terms.items()},
+            on_step=True,
+            on_epoch=True,
+            batch_size=len(labels),
+            prog_bar=False,
+        )
         self.log("loss", terms["loss"].detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False)
         self._step_loss = terms["loss"].detach()
         return terms["loss"]

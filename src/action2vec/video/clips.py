@@ -66,8 +66,10 @@ def plan_clips(cfg: ClipConfig, backbone_clip_len: int, fixed: bool = False) -> 
     the backbone takes no other length)."""
     clip_len = int(cfg.clip_len or backbone_clip_len)
     if fixed and clip_len != backbone_clip_len:
-        raise ConfigError(f"video.clip_len: the backbone takes exactly {backbone_clip_len} frames per clip, not "
-                          f"{clip_len}; leave video.clip_len out or set it to {backbone_clip_len}")
+        raise ConfigError(
+            f"video.clip_len: the backbone takes exactly {backbone_clip_len} frames per clip, not "
+            f"{clip_len}; leave video.clip_len out or set it to {backbone_clip_len}"
+        )
     if clip_len <= 0:
         raise ConfigError(f"video.clip_len: must be positive, got {clip_len}")
     if cfg.stride <= 0:
@@ -89,7 +91,11 @@ def clip_view(frames: np.ndarray | torch.Tensor, plan: ClipPlan, length: int) ->
     need = plan.needed_frames(length)
     n = min(frames.shape[0], need)
     if isinstance(frames, torch.Tensor):
-        tbuf = frames[:need] if n == need else torch.cat([frames[:n], frames.new_zeros((need - n,) + tuple(frames.shape[1:]))])
+        tbuf = (
+            frames[:need]
+            if n == need
+            else torch.cat([frames[:n], frames.new_zeros((need - n,) + tuple(frames.shape[1:]))])
+        )
         return tbuf.unfold(0, plan.clip_len, plan.stride)[:length].movedim(-1, 1)  # (length, L, H, W, 3)
     if n == need and frames.flags.c_contiguous:
         buf = frames[:need]

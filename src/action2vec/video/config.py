@@ -28,8 +28,10 @@ class ComputeConfig:
 
     batch_size: int = option(32, "clips per backbone forward pass (clips of several videos share a batch)", ge=1)
     workers: int = option(
-        -1, "decoding worker processes (0 = decode in the main process; -1 = the CPU cores but one, "
-        "shared among the torchrun ranks of a node)", ge=-1
+        -1,
+        "decoding worker processes (0 = decode in the main process; -1 = the CPU cores but one, "
+        "shared among the torchrun ranks of a node)",
+        ge=-1,
     )
     device: str = option("auto", "auto (CUDA when available, else CPU), cpu, cuda, cuda:1, ...", nonempty=True)
     amp: bool = option(True, "bfloat16 autocast on GPU")

@@ -281,7 +281,9 @@ def _timed_frames(frames: Iterable[Any], default_ticks: int, progress: _Progress
         yield frame, t, duration
 
 
-def _shown_frames(timed: Iterable[tuple[Any, int, int]], ticks_per_output: Fraction, limit: float) -> Iterator[tuple[Any, int, int]]:
+def _shown_frames(
+    timed: Iterable[tuple[Any, int, int]], ticks_per_output: Fraction, limit: float
+) -> Iterator[tuple[Any, int, int]]:
     """(frame, first, count): the source frame shown at output times ``k / fps`` for ``first <= k < first+count``.
 
     Output frame ``k`` is the last source frame starting at or before ``k / fps`` (``k * ticks_per_output``
@@ -310,8 +312,14 @@ def _shown_frames(timed: Iterable[tuple[Any, int, int]], ticks_per_output: Fract
 class _FrameWriter:
     """Converts shown frames (one scaler pass: resize + RGB) into one preallocated (F, H, W, 3) buffer."""
 
-    def __init__(self, size: tuple[int, int] | None, short_side: int | None, capacity: int, threads: int,
-                 allocate: Allocator | None) -> None:
+    def __init__(
+        self,
+        size: tuple[int, int] | None,
+        short_side: int | None,
+        capacity: int,
+        threads: int,
+        allocate: Allocator | None,
+    ) -> None:
         reformatter = require("av.video.reformatter", "decoding videos")
         Interpolation, VideoReformatter = reformatter.Interpolation, reformatter.VideoReformatter
 
@@ -343,8 +351,9 @@ class _FrameWriter:
         if first + count > self.buffer.shape[0]:
             self._grow(first + count)
         h, w = self.scaled
-        rgb = self.scaler.reformat(frame, width=w, height=h, format="rgb24", interpolation=self.bilinear,
-                                   threads=self.threads).to_ndarray()  # (h, w, 3), a view of FFmpeg's frame
+        rgb = self.scaler.reformat(
+            frame, width=w, height=h, format="rgb24", interpolation=self.bilinear, threads=self.threads
+        ).to_ndarray()  # (h, w, 3), a view of FFmpeg's frame
         self.buffer[first : first + count] = _rotate(rgb, self.rotation)
         self.count = first + count
 
@@ -397,7 +406,9 @@ def _decode_pyav(
         if max_frames is not None:
             capacity = int(max_frames)
         else:  # whole video: a guess from the container, grown when it is short
-            capacity = max(16, math.ceil(float(stream.duration * stream.time_base) * fps) + 1) if stream.duration else 256
+            capacity = (
+                max(16, math.ceil(float(stream.duration * stream.time_base) * fps) + 1) if stream.duration else 256
+            )
         writer = _FrameWriter(size, short_side, max(1, capacity), threads, allocate)
         tick = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
         progress = _Progress()

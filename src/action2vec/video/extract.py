@@ -134,8 +134,9 @@ def read_video_list(path: str | Path, root: str | Path | None = None) -> list[Vi
     return items
 
 
-def store_meta(backbone: Backbone, plan: ClipPlan, cfg: ExtractConfig, device: torch.device | None = None
-               ) -> dict[str, Any]:
+def store_meta(
+    backbone: Backbone, plan: ClipPlan, cfg: ExtractConfig, device: torch.device | None = None
+) -> dict[str, Any]:
     """Store metadata of an extraction: the backbone's own meta (weights digest included), the clip arithmetic,
     the decoder and frame size, and whether the forward ran in bfloat16 (``compute.amp`` on a GPU)."""
     return {
@@ -248,8 +249,15 @@ def extract_videos(
         if dist.rank == 0:
             log.info(
                 "extracting %d videos (%d already done) with %s/%s on %s: %d steps of %d frames every %d at %g fps",
-                len(todo), len(mine) - len(todo), backbone.name, backbone.layer, device,
-                plan.steps, plan.clip_len, plan.stride, plan.fps,
+                len(todo),
+                len(mine) - len(todo),
+                backbone.name,
+                backbone.layer,
+                device,
+                plan.steps,
+                plan.clip_len,
+                plan.stride,
+                plan.fps,
             )
         summary = _extract_shard(todo, writer, backbone, plan, cfg, device, show=dist.rank == 0)
         summary.store = out
@@ -297,13 +305,22 @@ class _Shard:
     decoding finishes them in, so the store's rows do not depend on the workers' timing.
     """
 
-    def __init__(self, todo: list[VideoLike], writer: StoreWriter, runner: ClipRunner, plan: ClipPlan,
-                 dim: int, cfg: ComputeConfig, show: bool) -> None:
+    def __init__(
+        self,
+        todo: list[VideoLike],
+        writer: StoreWriter,
+        runner: ClipRunner,
+        plan: ClipPlan,
+        dim: int,
+        cfg: ComputeConfig,
+        show: bool,
+    ) -> None:
         from tqdm import tqdm
 
         self.todo, self.writer, self.runner, self.plan, self.dim, self.cfg = todo, writer, runner, plan, dim, cfg
-        self.summary = ExtractSummary(store=writer.path, total=len(todo), skipped=0, extracted=0, failed=0,
-                                      clips=0, seconds=0.0)
+        self.summary = ExtractSummary(
+            store=writer.path, total=len(todo), skipped=0, extracted=0, failed=0, clips=0, seconds=0.0
+        )
         self.timings = {"wait_decode": 0.0, "write": 0.0}
         self.queue: deque[_Job] = deque()  # videos with clips not yet submitted or not yet back
         self.queued = 0  # clips not yet submitted
@@ -351,9 +368,14 @@ class _Shard:
         assert video.frames is not None
         length = self.plan.length(int(video.frames.shape[0]))
         frames = self.runner.place(video.frames, self.plan.needed_frames(length))
-        job = _Job(order=video.index, item=item, clips=clip_view(frames, self.plan, length),
-                   feats=np.zeros((self.plan.steps, self.dim), dtype=np.float32), length=length,
-                   source={**video.source, "subset": item.subset, "length": length})
+        job = _Job(
+            order=video.index,
+            item=item,
+            clips=clip_view(frames, self.plan, length),
+            feats=np.zeros((self.plan.steps, self.dim), dtype=np.float32),
+            length=length,
+            source={**video.source, "subset": item.subset, "length": length},
+        )
         self.queue.append(job)
         self.queued += length
 

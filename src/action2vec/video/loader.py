@@ -58,8 +58,14 @@ class DecodeSpec:
 
     def decode(self, path: str | Path, allocate: Any = None) -> Decoded:
         return decode_video(
-            path, fps=self.fps, max_frames=self.max_frames, size=self.size, short_side=self.short_side,
-            threads=self.threads, decoder=self.decoder, allocate=allocate,
+            path,
+            fps=self.fps,
+            max_frames=self.max_frames,
+            size=self.size,
+            short_side=self.short_side,
+            threads=self.threads,
+            decoder=self.decoder,
+            allocate=allocate,
         )
 
     def slot_bytes(self) -> int:
@@ -75,8 +81,9 @@ class DecodeSpec:
         return int(self.max_frames) * h * w * 3
 
 
-def decode_spec(plan: ClipPlan, frame_size: tuple[int, int] | None, short_side: int | None,
-                cfg: ClipConfig) -> DecodeSpec:
+def decode_spec(
+    plan: ClipPlan, frame_size: tuple[int, int] | None, short_side: int | None, cfg: ClipConfig
+) -> DecodeSpec:
     """How extraction decodes for a backbone: its ``frame_size``, else its (or the config's) short side."""
     return DecodeSpec(
         fps=plan.fps,
@@ -176,8 +183,9 @@ class DecodePool:
         fork = "fork" in multiprocessing.get_all_start_methods()
         self.slot_bytes = spec.slot_bytes() if fork else 0
         self.ring = mmap.mmap(-1, self.slots * self.slot_bytes) if self.workers and self.slot_bytes else None
-        self.view = (np.frombuffer(self.ring, np.uint8).reshape(self.slots, self.slot_bytes)
-                     if self.ring is not None else None)
+        self.view = (
+            np.frombuffer(self.ring, np.uint8).reshape(self.slots, self.slot_bytes) if self.ring is not None else None
+        )
         self.context = multiprocessing.get_context("fork" if fork else "spawn")
         self.executor: ProcessPoolExecutor | None = None
 
@@ -185,7 +193,9 @@ class DecodePool:
         """Start the worker processes now (before CUDA is set up in this process, say)."""
         if self.workers and self.executor is None:
             self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=self.context, initializer=_worker_start,
+                self.workers,
+                mp_context=self.context,
+                initializer=_worker_start,
                 initargs=(self.ring, self.slots, self.slot_bytes),
             )
             for f in [self.executor.submit(os.getpid) for _ in range(self.workers)]:
@@ -217,8 +227,14 @@ class DecodePool:
         finally:
             self.close()
 
-    def _fill(self, todo: deque[int], suspects: deque[int], free: deque[int], pending: dict[Future, tuple[int, int]],
-              alone: set[int]) -> None:
+    def _fill(
+        self,
+        todo: deque[int],
+        suspects: deque[int],
+        free: deque[int],
+        pending: dict[Future, tuple[int, int]],
+        alone: set[int],
+    ) -> None:
         """Give free slots work: a suspect on its own (once nothing else is in flight), else the next videos."""
         if suspects:
             if not pending:
@@ -231,8 +247,15 @@ class DecodePool:
             i, slot = todo.popleft(), free.popleft()
             pending[self._submit(i, slot)] = (i, slot)
 
-    def _recover(self, i: int, slot: int, suspects: deque[int], free: deque[int],
-                 pending: dict[Future, tuple[int, int]], alone: set[int]) -> Iterator[DecodedVideo]:
+    def _recover(
+        self,
+        i: int,
+        slot: int,
+        suspects: deque[int],
+        free: deque[int],
+        pending: dict[Future, tuple[int, int]],
+        alone: set[int],
+    ) -> Iterator[DecodedVideo]:
         """A worker process died (FFmpeg crashed, say) and took the pool with it: start a fresh pool. A video
         that was decoding on its own is the culprit and comes back as a failure; otherwise every video that
         was in flight is retried on its own."""

@@ -1,11 +1,11 @@
 """Write small real video files (tests, benchmarks, bug reports): any codec, variable frame rates, rotation.
 
-    frames = level_frames(50, 64, 80)                  # frame i is filled with a level that encodes i
-    write_video("a.mp4", frames, fps=30)               # H.264 MP4
-    write_video("b.avi", frames, fps=25, codec="mpeg4")
-    write_video("c.mp4", frames, times=[...])          # variable frame rate: one time (s) per frame
-    write_video("d.mp4", frames, rotation=90)          # display matrix asks players to rotate 90° clockwise
-    write_video("e.mp4", frames, faststart=True)       # index first: a cut-off copy still opens
+frames = level_frames(50, 64, 80)                  # frame i is filled with a level that encodes i
+write_video("a.mp4", frames, fps=30)               # H.264 MP4
+write_video("b.avi", frames, fps=25, codec="mpeg4")
+write_video("c.mp4", frames, times=[...])          # variable frame rate: one time (s) per frame
+write_video("d.mp4", frames, rotation=90)          # display matrix asks players to rotate 90° clockwise
+write_video("e.mp4", frames, faststart=True)       # index first: a cut-off copy still opens
 """
 
 from __future__ import annotations

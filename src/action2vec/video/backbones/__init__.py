@@ -117,7 +117,9 @@ def create_backbone(
     base, folder = _folder_spec(name)
     if folder is not None:
         if weights is not None or random_weights:
-            raise ConfigError(f"backbone '{name}': the folder holds the weights; leave out --weights and --random-weights")
+            raise ConfigError(
+                f"backbone '{name}': the folder holds the weights; leave out --weights and --random-weights"
+            )
         weights = folder
     name = _resolve(base)
     cls = backbone_class(name)
@@ -141,8 +143,7 @@ def create_backbone(
     untrained = not getattr(model, "pretrained", False) and getattr(model, "needs_weights", True)
     if cls is None and weights is None and not random_weights and untrained:
         raise ConfigError(
-            f"backbone '{name}' needs pretrained weights: pass --weights PATH, or --random-weights "
-            "to run it untrained"
+            f"backbone '{name}' needs pretrained weights: pass --weights PATH, or --random-weights to run it untrained"
         )
     if cls is not None and not isinstance(model, cls):
         raise TypeError(f"backbone factory {name!r} returned {type(model).__name__}, not {cls.__name__}")

@@ -130,9 +130,7 @@ class C3D(Backbone):
             raise DataError(f"{path}: not a C3D state dict, missing {', '.join(missing[:4])}")
         for key in needed:
             if tuple(state[key].shape) != C3D_SHAPES[key]:
-                raise DataError(
-                    f"{path}: {key} has shape {tuple(state[key].shape)}, C3D expects {C3D_SHAPES[key]}"
-                )
+                raise DataError(f"{path}: {key} has shape {tuple(state[key].shape)}, C3D expects {C3D_SHAPES[key]}")
         own = {k: v.to(torch.float32) for k, v in state.items() if k in self.state_dict()}
         self.load_state_dict(own, strict=False)
         self.pretrained = True

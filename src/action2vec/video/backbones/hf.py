@@ -89,8 +89,14 @@ class HFBackbone(Backbone):
             self.short_side = int(size["shortest_edge"])
         elif "height" in size and "width" in size:
             self.frame_size = (int(size["height"]), int(size["width"]))
-        log.info("hf backbone %s: %s, %d-d, %d frames per clip, one step = %s", folder.path, folder.architecture,
-                 self.dim, self.clip_len, _STEPS[folder.model_type])
+        log.info(
+            "hf backbone %s: %s, %d-d, %d frames per clip, one step = %s",
+            folder.path,
+            folder.architecture,
+            self.dim,
+            self.clip_len,
+            _STEPS[folder.model_type],
+        )
 
     def _output_dim(self) -> int:
         config = self.model.config
@@ -104,7 +110,9 @@ class HFBackbone(Backbone):
         n, length = x.shape[:2]
         if self.image_text:
             frames = list(x.reshape((n * length,) + x.shape[2:]))
-            pixels = self.processor(images=frames, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
+            pixels = self.processor(images=frames, return_tensors="pt", input_data_format="channels_last")[
+                "pixel_values"
+            ]
             return pixels.reshape((n, length) + tuple(pixels.shape[1:]))
         videos = [list(clip) for clip in x]
         return self.processor(videos, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
@@ -127,8 +135,12 @@ class HFBackbone(Backbone):
             value = getattr(proc, key, None)
             if value is not None:
                 parts.append(f"{key} {_plain(value)}")
-        return {**super().meta(), **self.folder.identity(), "step": _STEPS[self.folder.model_type],
-                "preprocess": "processor of the folder: " + ", ".join(parts)}
+        return {
+            **super().meta(),
+            **self.folder.identity(),
+            "step": _STEPS[self.folder.model_type],
+            "preprocess": "processor of the folder: " + ", ".join(parts),
+        }
 
 
 @register_backbone("hf", cls=HFBackbone)

@@ -190,8 +190,17 @@ class MotionDescriptors(Backbone):
         dip_re = (lit_cols @ g - cx * lit_mass) / (mass + _EPS) / spread  # (N, L) brightness dipole
         dip_im = (lit_rows @ g - cy * lit_mass) / (mass + _EPS) / spread
         return _FrameStats(
-            valid=valid, luma=luma, mass=mass, area=area, vis=vis, cx=cx, cy=cy, spread=spread,
-            luma_object=lit_mass / (mass + _EPS), dip_re=dip_re, dip_im=dip_im,
+            valid=valid,
+            luma=luma,
+            mass=mass,
+            area=area,
+            vis=vis,
+            cx=cx,
+            cy=cy,
+            spread=spread,
+            luma_object=lit_mass / (mass + _EPS),
+            dip_re=dip_re,
+            dip_im=dip_im,
             dipole=torch.sqrt(dip_re**2 + dip_im**2 + _EPS),
         )
 
@@ -200,7 +209,9 @@ class MotionDescriptors(Backbone):
         length = mask.shape[1]
         starts = [0, length // 2] if length > 1 else [0]
         ends = starts[1:] + [length]
-        picks = torch.cat([st.area[:, a:b].argmax(dim=1, keepdim=True) + a for a, b in zip(starts, ends)], dim=1)  # (N, K)
+        picks = torch.cat(
+            [st.area[:, a:b].argmax(dim=1, keepdim=True) + a for a, b in zip(starts, ends)], dim=1
+        )  # (N, K)
         shape_mask = mask.gather(1, picks[..., None, None].expand(-1, -1, self.size, self.size))  # (N, K, S, S)
         s_mass, s_vis, s_spread = st.mass.gather(1, picks), st.vis.gather(1, picks), st.spread.gather(1, picks)
         zx = (self.gx - st.cx.gather(1, picks)[..., None, None]) / s_spread[..., None, None]  # (N, K, S, S)
@@ -273,7 +284,9 @@ class MotionDescriptors(Backbone):
         area_mean = _wmean(area, valid)
         area_var = torch.sqrt(_wmean((area - area_mean[:, None]) ** 2, valid) + _EPS) / (area_mean + 1e-3)
         re, im = st.dip_re, st.dip_im
-        spin = torch.atan2(im[:, 1:] * re[:, :-1] - re[:, 1:] * im[:, :-1], re[:, 1:] * re[:, :-1] + im[:, 1:] * im[:, :-1])
+        spin = torch.atan2(
+            im[:, 1:] * re[:, :-1] - re[:, 1:] * im[:, :-1], re[:, 1:] * re[:, :-1] + im[:, 1:] * im[:, :-1]
+        )
         dip_w = pair * torch.clamp(st.dipole[:, 1:] * st.dipole[:, :-1] / 1e-3, max=1.0)  # (N, L-1)
         diff = (st.luma[:, 1:] - st.luma[:, :-1]).abs()  # (N, L-1, S, S)
         near = torch.maximum(mask[:, 1:], mask[:, :-1])

@@ -136,8 +136,10 @@ class TorchvisionVideo(Backbone):
             x = x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).reshape(n, length, *size, 3)
         c = self.spec.crop
         top, left = (size[0] - c) // 2, (size[1] - c) // 2
-        return x[:, :, top : top + c, left : left + c].permute(0, 4, 1, 2, 3).contiguous(
-            memory_format=torch.channels_last_3d
+        return (
+            x[:, :, top : top + c, left : left + c]
+            .permute(0, 4, 1, 2, 3)
+            .contiguous(memory_format=torch.channels_last_3d)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
