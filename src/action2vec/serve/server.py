@@ -93,8 +93,8 @@ def make_server(app: Any, sock: socket.socket, access_log: bool = False) -> Any:
         access_log=access_log,
         log_level="info" if access_log else "warning",
         lifespan="off",
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-    )  # type: ignore[arg-type]
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,  # type: ignore[arg-type]
+    )
     _cancelled_requests_are_news()
     return uvicorn.Server(config)
 
