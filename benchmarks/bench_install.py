@@ -7,7 +7,8 @@ For each wheel (this checkout's, and the ``--reference`` commit's built from a t
 extras (the core), then the same wheel with ``[all]`` (and ``action2vec demo --size quick`` run from it); each step timed, ``site-packages`` sized (``du``) and the
 distributions counted after it. pip's cache is shared by both, so the reference and the core pay the same for
 downloads (warm after the first run). Then, in the core venv, from a folder outside the checkout: ``import
-action2vec`` and ``from action2vec import Action2Vec`` timed, and ``action2vec extract`` run to show its one line.
+action2vec`` and ``from action2vec import Action2Vec`` timed, a model trained on a synthetic store, loaded and used
+(``encode_features``), and ``action2vec extract`` run to show its one line.
 Prints a Markdown table for docs/install.md; ``--json`` writes the figures with the machine and date.
 """
 
@@ -102,6 +103,26 @@ def demo_check(venv: Path, work: Path) -> dict:
     return demo
 
 
+CORE_USE = """
+import numpy as np
+from action2vec import Action2Vec
+from action2vec.cli.main import main
+from action2vec.store import open_store
+from action2vec.testing import make_synthetic_store, synthetic_label_vectors, write_vectors_file
+
+lv = synthetic_label_vectors(4, dim=8)
+make_synthetic_store("store.h5", lv, videos_per_class=6, feature_dim=12)
+write_vectors_file(lv, "vectors.npz")
+code = main(["train", "--out", "run", "--set", "data.store=store.h5", "--set", "data.text=vectors:vectors.npz",
+             "--set", "model.preset=tiny", "--set", "train.epochs=2", "--set", "train.progress_bar=false"])
+assert code == 0, code
+model = Action2Vec.load("run/model")
+store = open_store("store.h5")
+v = model.encode_features([store.get(i)[0][: store.get(i)[1]] for i in range(3)])
+print("train exit", code, "; encode_features", v.shape, "; classes", model.classes)
+"""
+
+
 def core_checks(venv: Path, work: Path) -> dict:
     """In the core-only venv, outside the checkout: imports timed, and extract's one line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -115,6 +136,9 @@ def core_checks(venv: Path, work: Path) -> dict:
     ):
         seconds, _ = run([str(python), "-c", code], cwd=outside, env=env)
         checks[label] = round(seconds, 2)
+    # a model trained and used with the core alone: a synthetic store, label vectors from a mapping file
+    seconds, out = run([str(python), "-c", CORE_USE], cwd=outside, env=env)
+    checks["train, load, encode_features"] = f"{out.strip().splitlines()[-1]} ({seconds:.0f} s)"
     (outside / "videos.txt").write_text("a.mp4 spin_ball\n")
     _, out = run([str(cli), "extract", "--list", "videos.txt", "--out", "f.h5"], cwd=outside, env=env)
     checks["extract"] = out.strip()

@@ -307,7 +307,7 @@ def test_the_label_vectors_reach_fit_with_their_embedder(flat_store, tmp_path, m
     from action2vec.text import LabelVectors
 
     path, lv = flat_store
-    tagged = LabelVectors(lv.names, lv.vectors, embedder="vectors:words.npz")
+    tagged = LabelVectors(lv.names, lv.vectors, text="vectors:words.npz")
     seen_by_fit = {}
 
     def fake_fit(cfg, run_dir, *, label_vectors, **kw):
@@ -319,7 +319,7 @@ def test_the_label_vectors_reach_fit_with_their_embedder(flat_store, tmp_path, m
     split = random_splits(lv.names, z.ratios, [0])[0]
     with pytest.raises(RuntimeError, match="stop after fit"):
         run_zsl(plan_jobs("syn", path, [split], tagged, z, RunConfig(), tmp_path), tmp_path, workers=1)
-    assert seen_by_fit["lv"].embedder == "vectors:words.npz"
+    assert seen_by_fit["lv"].text == "vectors:words.npz"
     assert seen_by_fit["lv"].names == sorted(split.seen)
     np.testing.assert_array_equal(seen_by_fit["lv"].vectors, tagged.lookup(sorted(split.seen)))
 
@@ -336,18 +336,18 @@ def test_a_finished_result_is_not_reused_for_another_store_or_other_label_vector
     _run(path, lv, tmp_path / "z", ratios=["50/50"], seeds=1)
     with pytest.raises(ConfigError, match="another configuration"):
         _run(other, lv, tmp_path / "z", ratios=["50/50"], seeds=1)
-    moved = LabelVectors(lv.names, lv.vectors[::-1].copy(), embedder=lv.embedder)
+    moved = LabelVectors(lv.names, lv.vectors[::-1].copy(), text=lv.text)
     with pytest.raises(ConfigError, match="another configuration"):
         _run(path, moved, tmp_path / "z", ratios=["50/50"], seeds=1)
     _run(path, lv, tmp_path / "z", ratios=["50/50"], seeds=1)  # the same inputs still reuse it
     # the same texts embedded again move a sentence encoder's vectors by ~1e-7 (its batch differs): still reused
-    noisy = LabelVectors(lv.names, lv.vectors + np.float32(1e-7) * np.sign(lv.vectors), embedder=lv.embedder)
+    noisy = LabelVectors(lv.names, lv.vectors + np.float32(1e-7) * np.sign(lv.vectors), text=lv.text)
     assert not np.array_equal(noisy.vectors, lv.vectors)
     _run(path, noisy, tmp_path / "z", ratios=["50/50"], seeds=1)
     one_class = lv.vectors.copy()
     one_class[0] = -one_class[0]  # another text for one class (an override)
     with pytest.raises(ConfigError, match="the label vectors differ"):
-        _run(path, LabelVectors(lv.names, one_class, embedder=lv.embedder), tmp_path / "z", ratios=["50/50"], seeds=1)
+        _run(path, LabelVectors(lv.names, one_class, text=lv.text), tmp_path / "z", ratios=["50/50"], seeds=1)
 
 
 def test_the_label_vector_sketch_sees_a_change_of_any_one_class_and_not_float_noise():

@@ -59,7 +59,7 @@ def test_label_vectors_record_the_folder_spec(folders, monkeypatch) -> None:
     monkeypatch.chdir(folders["clip"].parent)
     assert embedder_spec("hf:clip") == f"hf:{folders['clip']}"
     lv = build_label_vectors(["spin ball", "grow box"], "hf:clip", prompts=["a video of a person {}"], cache=False)
-    assert lv.embedder == f"hf:{folders['clip']}" and lv.prompts == ("a video of a person {}",)
+    assert lv.text == f"hf:{folders['clip']}" and lv.prompts == ("a video of a person {}",)
     direct = create_embedder(f"hf:{folders['clip']}", cache=False).embed(["a video of a person spin ball"])[0]
     assert lv.vectors.shape == (2, 16)
     cos = float(lv.vectors[0] @ direct / np.linalg.norm(lv.vectors[0]) / np.linalg.norm(direct))

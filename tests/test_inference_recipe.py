@@ -64,7 +64,7 @@ def test_the_cards_usage_asks_for_weights_when_the_recipe_needs_them(tmp_path, b
         classes=["a", "b"],
         features={"backbone": backbone, "random_weights": random_weights},
     )
-    card = model_card(info, LabelVectors(["a", "b"], np.eye(2), embedder="minilm"), tmp_path)
+    card = model_card(info, LabelVectors(["a", "b"], np.eye(2), text="minilm"), tmp_path)
     assert ('backbone_weights="WEIGHTS"' in card) == asks
     assert ("--weights WEIGHTS" in card) == asks
 

@@ -86,7 +86,7 @@ def test_model_records_the_embedder_of_its_label_vectors_not_the_config_default(
     run_cfg = yaml.safe_load((trained["root"] / "run" / "config.yaml").read_text())
     assert run_cfg["data"]["text"] == spec and run_cfg["data"]["prompts"] == []
     model = Action2Vec.from_pretrained(trained["model"])
-    assert model.text_embedder == spec
+    assert model.text == spec
     # a new label text is embedded by the mapping (mean of its word vectors), not by minilm (384-d)
     new = model.encode_text(["play violin", "ride bike"])
     w = trained["words"]
@@ -101,7 +101,7 @@ def test_vectors_given_by_hand_refuse_new_label_texts_with_one_line(trained, tmp
     result = fit(_cfg(), tmp_path / "run", store=open_store(trained["store"]), label_vectors=hand)
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]["text"] == ""
     model = Action2Vec.load(result.model_dir)
-    assert model.text_embedder == ""
+    assert model.text == ""
     assert model.encode_text(["class001"]).shape == (1, DIM)  # known labels still work
     with pytest.raises(DataError, match="given by hand .* cannot embed new label texts such as 'ride bike'"):
         model.encode_text(["class001", "ride bike"])
@@ -140,7 +140,7 @@ def test_relative_vectors_spec_is_recorded_absolute_and_works_from_another_folde
     assert yaml.safe_load(Path("run/config.yaml").read_text())["data"]["text"] == f"vectors:{work / 'v.npz'}"
     monkeypatch.chdir(tmp_path)
     model = Action2Vec.load(work / "run" / "model")
-    assert model.text_embedder == f"vectors:{work / 'v.npz'}"
+    assert model.text == f"vectors:{work / 'v.npz'}"
     assert model.encode_text(["ride bike"]).shape == (1, DIM)
 
 
@@ -176,7 +176,7 @@ def test_prompts_average_the_unit_templated_embeddings(wn, tmp_path):
     prompts = ["a video of a person {}", "{} in a video"]
     enc = HashEncoder()
     lv = build_label_vectors(["walking", "RideBike"], enc, wordnet=wn, prompts=prompts)
-    assert lv.prompts == tuple(prompts) and lv.embedder == "hash-encoder"
+    assert lv.prompts == tuple(prompts) and lv.text == "hash-encoder"
     assert "a video of a person walk" in enc.seen and "ride bike in a video" in enc.seen
     for row, phrase in zip(lv.vectors, ["walk", "ride bike"]):
         parts = [_unit(enc.embed([p.replace("{}", phrase)])[0].astype(np.float64)) for p in prompts]
@@ -184,7 +184,7 @@ def test_prompts_average_the_unit_templated_embeddings(wn, tmp_path):
     plain = build_label_vectors(["walking"], HashEncoder(), wordnet=wn)
     assert plain.prompts == () and not np.allclose(plain.vectors[0], lv.vectors[0])
     kept = LabelVectors.load(lv.subset(["walking"]).save(tmp_path))
-    assert kept.prompts == tuple(prompts) and kept.embedder == "hash-encoder"
+    assert kept.prompts == tuple(prompts) and kept.text == "hash-encoder"
 
 
 def test_word_vector_embedders_refuse_prompts_and_templates_need_a_placeholder(trained, wn):
@@ -233,7 +233,7 @@ def test_prompts_from_the_command_line_are_recorded_and_applied_to_new_labels(tr
     )
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]["prompts"] == prompts
     model = Action2Vec.load(tmp_path / "run" / "model")
-    assert model.prompts == tuple(prompts) and model.text_embedder == "minilm"
+    assert model.prompts == tuple(prompts) and model.text == "minilm"
     got = model.encode_text(["ride a bike"])[0]
     parts = [_unit(minilm.embed([p.replace("{}", "ride a bike")])[0].astype(np.float64)) for p in prompts]
     np.testing.assert_allclose(got, _unit(np.mean(parts, axis=0)), rtol=1e-4, atol=1e-5)
@@ -299,7 +299,7 @@ def test_version_1_folders_still_load(trained, tmp_path):
     (folder / "README.md").unlink()
     model = Action2Vec.load(folder)
     assert model.info.version == 1 and model.info.model.variant == "single_lstm"
-    assert model.text_embedder == f"vectors:{trained['mapping']}"
+    assert model.text == f"vectors:{trained['mapping']}"
     feats = open_store(trained["store"]).read_many([0, 1])
     np.testing.assert_array_equal(model.encode_features(feats), new_model.encode_features(feats))
     np.testing.assert_allclose(model.encode_text(["ride bike"]), new_model.encode_text(["ride bike"]), atol=1e-6)

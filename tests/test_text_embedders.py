@@ -153,12 +153,12 @@ def test_label_vectors_save_load_roundtrip(tmp_path) -> None:
         "oov": "error",
     }
     # files written before the spec had one name record it as "embedder": still read
-    lv.embedder = "minilm"
+    lv.text = "minilm"
     doc = json.loads((lv.save(tmp_path / "new") / "labels.json").read_text())
     assert doc["text"] == "minilm" and "embedder" not in doc
     doc["embedder"] = doc.pop("text")
     (tmp_path / "new" / "labels.json").write_text(json.dumps(doc))
-    assert LabelVectors.load(tmp_path / "new").embedder == "minilm"
+    assert LabelVectors.load(tmp_path / "new").text == "minilm"
     with pytest.raises(DataError, match="no vector for class 'c'"):
         lv.lookup(["c"])
     with pytest.raises(DataError, match="label_vectors.safetensors: label vectors file not found"):
@@ -208,3 +208,9 @@ def test_sentence_encoder_not_available_offline_is_a_clear_error(tmp_path) -> No
         embedder.dim
     with pytest.raises(DataError, match="not available offline"):
         create_embedder(f"sentence-transformers:{tmp_path}", cache=False).embed(["walk"])
+
+
+def test_the_older_attribute_names_of_the_text_spec_still_read():
+    """One name, `text`, as data.text and labels.json say; `embedder` / `text_embedder` read for older code."""
+    lv = LabelVectors(["a"], np.ones((1, 2)), text="minilm")
+    assert lv.text == lv.embedder == "minilm"

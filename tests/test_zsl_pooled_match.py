@@ -215,7 +215,7 @@ def test_top_level_action2vec_loads_a_train_run_folder(toy, zsl_run) -> None:
 
     # a new label text goes through the text tower the model recorded
     model = Action2Vec.from_pretrained(train)
-    assert model.text_embedder == f"hf:{toy['clip']}"
+    assert model.text == f"hf:{toy['clip']}"
     new = model.encode_text(["play violin"])[0]
     direct = create_embedder(f"hf:{toy['clip']}", cache=False).embed(["play violin"])[0]
     assert float(new @ direct / np.linalg.norm(direct)) > 0.999

@@ -264,9 +264,15 @@ class Action2Vec:
         return (self.input_dim,) if self.pca is None else (self.input_dim, self.pca.dim_in)
 
     @property
+    def text(self) -> str:
+        """Spec of the text embedder that made the label vectors ("" when they were given by hand), as the
+        training config's ``data.text`` and the model folder's ``labels.json`` name it."""
+        return self.label_vectors.text
+
+    @property
     def text_embedder(self) -> str:
-        """Spec of the text embedder that made the label vectors ("" when they were given by hand)."""
-        return self.label_vectors.embedder
+        """The older name of :attr:`text`."""
+        return self.text
 
     @property
     def prompts(self) -> tuple[str, ...]:
@@ -358,7 +364,7 @@ class Action2Vec:
     def _embed_new_labels(self, new: list[str]) -> dict[str, np.ndarray]:
         from action2vec.text import build_label_vectors, create_embedder
 
-        spec = self.label_vectors.embedder
+        spec = self.label_vectors.text
         if not spec:
             raise DataError(
                 f"{self.model_dir}: its label vectors were given by hand (no text embedder recorded), so "

@@ -225,8 +225,8 @@ def read_model_folder(model_dir: str | Path) -> ModelFolder:
     if isinstance(dim, int) and dim != info.input_dim:
         raise DataError(f"{model_dir / CONFIG_FILE}: model.input_dim={info.input_dim} but its features are {dim}-d")
     label_vectors = LabelVectors.load(model_dir)
-    if info.version == 1 and not label_vectors.embedder and isinstance(doc.get("text"), str):
-        label_vectors.embedder = doc["text"]
+    if info.version == 1 and not label_vectors.text and isinstance(doc.get("text"), str):
+        label_vectors.text = doc["text"]
     check_label_vectors(model_dir, info, label_vectors)
     pca = read_pca(model_dir, info)
     weights_path = model_dir / WEIGHTS_FILE
@@ -345,10 +345,10 @@ def _features_line(info: ModelInfo) -> str:
 
 
 def _text_line(label_vectors: LabelVectors) -> str:
-    if not label_vectors.embedder:
+    if not label_vectors.text:
         return "vectors given by hand (no text embedder recorded: only the known labels can be classified)"
     prompts = ", ".join(f"`{p}`" for p in label_vectors.prompts) or "none (the label phrase alone)"
-    return f"embedder `{label_vectors.embedder}`, prompts {prompts}"
+    return f"embedder `{label_vectors.text}`, prompts {prompts}"
 
 
 def backbone_needs_weights(backbone: str, random_weights: bool) -> bool:
@@ -390,5 +390,5 @@ def _usage(info: ModelInfo, label_vectors: LabelVectors, model_dir: Path) -> lis
         "```",
         "",
         "New label texts are embedded with the recorded text embedder and prompts"
-        + ("." if label_vectors.embedder else "; this model has none, so only its known labels work."),
+        + ("." if label_vectors.text else "; this model has none, so only its known labels work."),
     ]

@@ -364,7 +364,7 @@ def semantic_text_vectors(
     from action2vec.text import build_label_vectors
     from action2vec.text.embedders import embedder_spec
 
-    recorded = model.text_embedder if model is not None else ""
+    recorded = model.text if model is not None else ""
     spec = embedder_spec(inputs.text) if inputs.text else recorded or "minilm"  # compared in the form a model records
     same = bool(recorded) and spec == recorded
     prompts = model.prompts if same and model is not None else ()

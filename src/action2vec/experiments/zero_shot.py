@@ -185,7 +185,7 @@ class ZslJob:
             settings.update({f"transductive.{k}": v for k, v in flatten(to_dict(self.zsl.manifold)).items()})
         inputs = {
             "store": Input(self.store_id, self.store_path),
-            "label vectors": Input(label_vectors_digest(self.label_vectors), self.label_vectors.embedder),
+            "label vectors": Input(label_vectors_digest(self.label_vectors), self.label_vectors.text),
         }
         return Provenance(
             "zsl result", inputs, settings, execution, {"label vectors": sketch(self.label_vectors.vectors)}
@@ -218,7 +218,7 @@ class ZslJob:
 def label_vectors_digest(label_vectors: LabelVectors) -> str:
     """What made the label vectors, exactly: their names, embedder, prompts and oov policy (the vectors themselves
     enter through a sketch, compared within a tolerance: :func:`action2vec.provenance.sketch`)."""
-    doc = [label_vectors.names, label_vectors.embedder, list(label_vectors.prompts), label_vectors.oov]
+    doc = [label_vectors.names, label_vectors.text, list(label_vectors.prompts), label_vectors.oov]
     return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:16]
 
 
@@ -519,7 +519,7 @@ def plan_jobs(
             resolve_config(variant_run_config(base, variant).model)
     store = open_store(store_path)
     if MATCH_VARIANT in zsl.variants:  # one model's two towers, or refused before any split runs
-        check_same_model(store.meta, label_vectors.embedder, store_path)
+        check_same_model(store.meta, label_vectors.text, store_path)
     for split in splits:
         check_store_pca(store.meta, store_path, store.dim, split, zsl)
     store_id = store_digest(store)
@@ -649,7 +649,7 @@ def record_inputs(summary: ZslSummary, jobs: Sequence[ZslJob]) -> None:
             len(store),
             len(classes),
             json_safe({k: store.meta[k] for k in STORE_FACTS if k in store.meta}),
-            lv.embedder,
+            lv.text,
             list(lv.prompts),
         )
     if jobs:

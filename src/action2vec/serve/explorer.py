@@ -422,7 +422,7 @@ class Explorer:
             "model": str(m.model_dir),
             "variant": m.info.model.variant,
             "embed_dim": m.embed_dim,
-            "text": m.text_embedder,
+            "text": m.text,
             "prompts": list(m.prompts),
             "videos": len(self.index),
             "classes": len(self.space.classes),
@@ -457,7 +457,7 @@ class Explorer:
                 ).items():
                     if len(vector) != self.model.embed_dim:
                         raise DataError(
-                            f"text embedder {self.model.text_embedder!r} gives {len(vector)}-d vectors, "
+                            f"text embedder {self.model.text!r} gives {len(vector)}-d vectors, "
                             f"the model {self.model.embed_dim}-d"
                         )
                     self._nouns[noun] = l2_normalize(vector)
@@ -470,7 +470,7 @@ class Explorer:
     def _noun_embedder(self) -> Any:
         """The model's text embedder with its oov policy, built on first use (call under the lock)."""
         if self._nouns_embedder is None:
-            spec = self.model.text_embedder
+            spec = self.model.text
             if not spec:
                 raise DataError(
                     f"{self.model.model_dir}: its label vectors were given by hand (no text embedder "

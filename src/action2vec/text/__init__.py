@@ -3,7 +3,7 @@
     labels = [normalize_label(n) for n in class_names]       # phrase, verb, nouns
     vectors = build_label_vectors(class_names, "word2vec:GoogleNews-vectors-negative300.bin")
     vectors = build_label_vectors(class_names, "minilm", prompts=["a video of a person {}"])
-    vectors.embedder, vectors.prompts                          # what made them (recorded by a model)
+    vectors.text, vectors.prompts                              # what made them (recorded by a model)
     vectors.save(run_dir / "model"); LabelVectors.load(run_dir / "model")
     wn = load_wordnet()                                        # nltk WordNetCorpusReader
 

@@ -117,7 +117,7 @@ def build_label_vectors(
         vectors = vectors / norms
     log.info("embedded %d class names with %s (%d-d)", len(names), embedder.name, vectors.shape[1])
     record = embedder_spec(spec) if isinstance(spec, str) else str(getattr(spec, "name", ""))
-    return LabelVectors(names, vectors, embedder=record, prompts=prompts, oov=str(getattr(embedder, "oov", oov)))
+    return LabelVectors(names, vectors, text=record, prompts=prompts, oov=str(getattr(embedder, "oov", oov)))
 
 
 def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:

@@ -29,20 +29,25 @@ class LabelVectors:
 
     names: list[str]
     vectors: np.ndarray  # (N, D) float32
-    embedder: str = ""  # spec of the text embedder that made the vectors ("" when given by hand)
+    text: str = ""  # spec of the text embedder that made the vectors ("" when given by hand), as data.text
     prompts: tuple[str, ...] = ()  # label prompt templates averaged over ("{}" is the label phrase)
     oov: str = "error"  # the embedder's policy for words it lacks: "error", "skip" or "subword"
 
     def __post_init__(self) -> None:
         self.names = [str(n) for n in self.names]
         self.vectors = np.asarray(self.vectors, dtype=np.float32)
-        self.embedder = str(self.embedder or "")
+        self.text = str(self.text or "")
         self.prompts = tuple(str(p) for p in self.prompts)
         self.oov = str(self.oov or "error")
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.names):
             raise DataError(f"label vectors: {len(self.names)} names but vectors of shape {self.vectors.shape}")
         if len(set(self.names)) != len(self.names):
             raise DataError("label vectors: class names are not unique")
+
+    @property
+    def embedder(self) -> str:
+        """The older name of :attr:`text` (read by code written against it)."""
+        return self.text
 
     @property
     def dim(self) -> int:
@@ -69,7 +74,7 @@ class LabelVectors:
 
     def subset(self, names: Iterable[str]) -> "LabelVectors":
         names = list(names)
-        return LabelVectors(names, self.lookup(names), embedder=self.embedder, prompts=self.prompts, oov=self.oov)
+        return LabelVectors(names, self.lookup(names), text=self.text, prompts=self.prompts, oov=self.oov)
 
     def save(self, directory: str | Path) -> Path:
         """Write ``labels.json`` (names, text embedder spec as ``"text"``, prompts, oov) and
@@ -79,7 +84,7 @@ class LabelVectors:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         save_file({"vectors": np.ascontiguousarray(self.vectors)}, str(directory / VECTORS_FILE))
-        doc = {"names": self.names, "text": self.embedder, "prompts": list(self.prompts), "oov": self.oov}
+        doc = {"names": self.names, "text": self.text, "prompts": list(self.prompts), "oov": self.oov}
         (directory / NAMES_FILE).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
         return directory
 
@@ -107,7 +112,7 @@ class LabelVectors:
         if not np.isfinite(array).all():
             raise DataError(f"{vectors_path}: label vectors contain NaN or inf")
         try:
-            return cls(names, array, embedder=embedder, prompts=prompts, oov=oov)
+            return cls(names, array, text=embedder, prompts=prompts, oov=oov)
         except DataError as exc:
             raise DataError(f"{names_path}: {exc}") from None
 

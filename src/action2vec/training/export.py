@@ -34,16 +34,16 @@ def recorded_text(data: DataConfig, label_vectors: LabelVectors) -> DataConfig:
     """``data`` with ``text`` and ``prompts`` set to what made ``label_vectors``: the vectors are the fact a run
     records ("" for vectors given by hand). A ``data.text`` naming another embedder is logged, not kept."""
     stated = embedder_spec(data.text) if data.text else ""
-    if (stated, tuple(data.prompts)) != (label_vectors.embedder, label_vectors.prompts):
+    if (stated, tuple(data.prompts)) != (label_vectors.text, label_vectors.prompts):
         log.info(
             "the label vectors were made by %r with prompts %s; the run records that, not data.text=%r, "
             "data.prompts=%s",
-            label_vectors.embedder or "(given by hand)",
+            label_vectors.text or "(given by hand)",
             list(label_vectors.prompts),
             data.text,
             list(data.prompts),
         )
-    return replace(data, text=label_vectors.embedder, prompts=list(label_vectors.prompts))
+    return replace(data, text=label_vectors.text, prompts=list(label_vectors.prompts))
 
 
 def export_model(
