@@ -138,7 +138,8 @@ def core_checks(venv: Path, work: Path) -> dict:
         checks[label] = round(seconds, 2)
     # a model trained and used with the core alone: a synthetic store, label vectors from a mapping file
     seconds, out = run([str(python), "-c", CORE_USE], cwd=outside, env=env)
-    checks["train, load, encode_features"] = f"{out.strip().splitlines()[-1]} ({seconds:.0f} s)"
+    said = next((line for line in out.splitlines() if line.startswith("train exit")), out.strip()[-300:])
+    checks["train, load, encode_features"] = f"{said} ({seconds:.0f} s)"
     (outside / "videos.txt").write_text("a.mp4 spin_ball\n")
     _, out = run([str(cli), "extract", "--list", "videos.txt", "--out", "f.h5"], cwd=outside, env=env)
     checks["extract"] = out.strip()
