@@ -70,7 +70,7 @@ def _argv(data, run: Path) -> list[str]:
         "--model.dropout",
         "0.3",
         "--train.epochs",
-        "24",
+        "48",
         "--train.batch_size",
         "8",
         "--train.progress_bar",
@@ -108,10 +108,12 @@ def _signal_mid_run(data, run: Path, signum: int, after_step: int) -> subprocess
         time.sleep(0.01)
     assert proc.poll() is None, proc.communicate()[1][-3000:]
     os.kill(proc.pid, signal.SIGSTOP)  # deliver the signal mid-run on any machine, however loaded
+    seen = _latest_step(run)
     os.kill(proc.pid, signum)
     os.kill(proc.pid, signal.SIGCONT)
     out, err = proc.communicate(timeout=300)
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    # the step the run had checkpointed when the signal was sent, for the message of a failed assertion
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, f"[signal sent at step {seen}]\n{err}")
 
 
 @pytest.mark.slow
@@ -123,19 +125,19 @@ def test_kill_9_ctrl_c_sigterm_then_rerun_gives_the_weights_of_an_uninterrupted_
     assert killed.returncode == -signal.SIGKILL
 
     interrupted = _signal_mid_run(data, run, signal.SIGINT, after_step=40)
-    assert interrupted.returncode == 130, interrupted.stderr[-3000:]
+    assert interrupted.returncode == 130, interrupted.stderr[:40] + interrupted.stderr[-3000:]
     assert interrupted.stderr.strip().splitlines()[-1] == (
         "action2vec train: interrupted; rerun the same command to resume"
     )
 
     stopped = _signal_mid_run(data, run, signal.SIGTERM, after_step=76)
-    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    assert stopped.returncode == 143, stopped.stderr[:40] + stopped.stderr[-3000:]
     lines = stopped.stderr.strip().splitlines()
     assert lines[-1] == STOP_LINE
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    # stopped mid-run (of 216 steps: a wide margin, so a loaded machine that is slow to poll still stops it
+    # stopped mid-run (of 432 steps: a wide margin, so a loaded machine that is slow to poll still stops it
     # before the end), its state saved
-    assert 76 <= ckpt["global_step"] < 216 and not (run / "model").exists()
+    assert 76 <= ckpt["global_step"] < 432 and not (run / "model").exists()
     # each message once, without Lightning's advertisement or the deprecation warning it triggers
     assert sum("GPU available" in ln for ln in lines) == 1
     assert not any("Tip:" in ln or "litlogger" in ln or "LeafSpec" in ln for ln in lines), lines
