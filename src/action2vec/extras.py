@@ -116,14 +116,18 @@ def available(module: str) -> bool:
     return True
 
 
-_FIGURE_MODULES = ("matplotlib", "sklearn")
+def modules_of(*extras: str) -> list[str]:
+    """The modules the given extras install, in the order of :data:`EXTRA_OF` (what a command checks up front)."""
+    return [module for module, extra in EXTRA_OF.items() if extra in extras]
+
+
 _warned: set[str] = set()
 
 
 def can_draw(what: str) -> bool:
     """Whether figures can be drawn here (the 'report' extra). When not, warns once per ``what`` (e.g. "the
     confusion matrices") that they are skipped, naming the extra; the numbers and tables are written as usual."""
-    missing = [m for m in _FIGURE_MODULES if not available(m)]
+    missing = [m for m in modules_of("report") if not available(m)]
     if missing and what not in _warned:
         _warned.add(what)
         log.warning("%s not drawn: %s", what, MissingExtra("drawing figures", ["report"], missing))

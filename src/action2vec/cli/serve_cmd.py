@@ -18,10 +18,6 @@ from action2vec.config import bounded
 log = logging.getLogger(__name__)
 
 
-# what `action2vec serve` imports beyond the core (the 'serve' extra, with the 'report' extra's map)
-SERVE_MODULES = ["fastapi", "uvicorn", "PIL", "threadpoolctl", "matplotlib", "sklearn"]
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     from action2vec.config import add_config_arguments
     from action2vec.serve.explorer import ServeSettings
@@ -70,9 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from action2vec.extras import require_all
+    from action2vec.extras import modules_of, require_all
 
-    require_all(SERVE_MODULES, "the web explorer")
+    require_all(modules_of("serve", "report"), "the web explorer")  # its map is the report's t-SNE
     from action2vec.config import config_from_args
     from action2vec.serve.app import create_app
     from action2vec.serve.explorer import Explorer, ServeSettings, explorer_paths

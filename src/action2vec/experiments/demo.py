@@ -45,7 +45,7 @@ from action2vec.experiments.semantic import (
     wordnet_experiment,
 )
 from action2vec.experiments.zero_shot import ZslConfig, ZslJob, plan_jobs, run_zsl
-from action2vec.extras import require_all
+from action2vec.extras import modules_of, require_all
 from action2vec.inference import Action2Vec
 from action2vec.io import write_json
 from action2vec.losses.dual import LossConfig
@@ -207,7 +207,7 @@ def _quiet_lightning() -> Iterator[None]:
 def demo_modules(cfg: DemoConfig) -> list[str]:
     """The optional modules the demo needs: PyAV (it writes and decodes videos), the label texts' embedder,
     nltk (WordNet) and the report's matplotlib, jinja2 and scikit-learn."""
-    return ["av", *embedder_modules(cfg.run.data.text), "nltk", "matplotlib", "jinja2", "sklearn"]
+    return ["av", *embedder_modules(cfg.run.data.text), "nltk", *modules_of("report")]
 
 
 def run_demo(out_dir: str | Path, cfg: DemoConfig | None = None) -> DemoResult:
