@@ -120,14 +120,6 @@ def extract_run(args: argparse.Namespace) -> "ExtractRun":
     )
 
 
-def _check_store_path(path: Path, option: str) -> None:
-    """A store to write must be a file path: refuse a directory before any work starts."""
-    from action2vec.errors import DataError
-
-    if path.is_dir():
-        raise DataError(f"{option} {path}: is a directory; name the feature store file to write (e.g. {path}.h5)")
-
-
 def run(args: argparse.Namespace) -> int:
     from action2vec.experiments.extraction import run_extraction
 
@@ -153,10 +145,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_pca(args: argparse.Namespace) -> int:
+    from action2vec.experiments.extraction import check_store_path
     from action2vec.store import StoreLock, open_store
     from action2vec.store.pca import pca_store
 
-    _check_store_path(Path(args.out), "--out")
+    check_store_path(Path(args.out), "--out")
     keys = read_lines(args.fit_keys) if args.fit_keys else None
     with StoreLock(args.out):  # refused before the PCA is fitted when another process writes the output
         out = pca_store(args.store, args.out, args.dim, fit_keys=keys, fit_subset=args.fit_subset)

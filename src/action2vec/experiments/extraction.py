@@ -24,7 +24,7 @@ from action2vec.video.extract import ExtractSummary, VideoLike
 
 log = logging.getLogger("action2vec.extract")
 
-__all__ = ["ExtractRun", "ExtractResult", "video_items", "check_extraction", "run_extraction"]
+__all__ = ["ExtractRun", "ExtractResult", "video_items", "check_extraction", "check_store_path", "run_extraction"]
 
 
 @dataclass
@@ -107,7 +107,7 @@ def video_items(run: ExtractRun) -> Sequence[VideoLike]:
     return items[: run.limit] if run.limit > 0 else items
 
 
-def _check_store_path(path: Path, option: str) -> None:
+def check_store_path(path: Path, option: str) -> None:
     """A store to write must be a file path: refuse a directory before any work starts."""
     if path.is_dir():
         raise DataError(f"{option} {path}: is a directory; name the feature store file to write (e.g. {path}.h5)")
@@ -123,9 +123,9 @@ def check_extraction(run: ExtractRun) -> None:
     check_ranges(run.extract)
     if run.split < 1 or run.limit < 0 or run.pca_dim < 0:
         raise ConfigError(f"extract: split {run.split} must be >= 1, limit {run.limit} and pca_dim {run.pca_dim} >= 0")
-    _check_store_path(Path(run.out), "--out")
+    check_store_path(Path(run.out), "--out")
     if run.pca_dim:
-        _check_store_path(run.pca_path, "--pca-out")
+        check_store_path(run.pca_path, "--pca-out")
         if run.list_file and run.pca_fit_keys is None:
             raise ConfigError(
                 "extract: --pca-dim with --list needs --pca-fit-keys FILE (the training videos' keys, "
